@@ -1,0 +1,1 @@
+"""The event store: event types, their codec, the Postgres log and subscriptions."""

@@ -1,0 +1,45 @@
+"""Following the log live without a checkpoint: for `kumo events tail` and streams to users."""
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import asyncpg
+
+from events.cursor import LogCursor
+from events.postgres import NOTIFY_CHANNEL, PostgresEventStore
+from events.types import RecordedEvent
+
+
+async def follow(
+    store: PostgresEventStore,
+    dsn: str,
+    after: int = 0,
+    *,
+    types: Sequence[str] | None = None,
+    categories: Sequence[str] | None = None,
+    poll_interval: float = 1.0,
+) -> AsyncIterator[RecordedEvent]:
+    """Every committed event after `after`, then each new one as it commits, forever.
+
+    Gap-safe and in position order, like `read_all`; wakes on NOTIFY and polls
+    every `poll_interval` seconds in case a notification is lost.
+    """
+    cursor = LogCursor(
+        store, after, types=types, categories=categories, poll_interval=poll_interval
+    )
+
+    def on_notify(conn: Any, pid: int, channel: str, payload: object) -> None:
+        cursor.notify(int(str(payload)))
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.add_listener(NOTIFY_CHANNEL, on_notify)
+        while True:
+            batch = await cursor.read()
+            for event in batch.events:
+                yield event
+            cursor.advance(batch)
+            if not batch.full:
+                await cursor.wait()
+    finally:
+        await conn.close()

@@ -1,0 +1,297 @@
+"""The event store on Postgres, through asyncpg.
+
+The table, its append-only guard and the `append_events` function are in
+migrations/0001_event_store.sql; that file explains how the global order stays
+gap-safe. Driver errors become the typed errors of events/errors.py here.
+"""
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, TypeAlias
+
+import asyncpg
+
+from events.clock import Clock, IdSource, RandomIds, SystemClock
+from events.codec import decode_event, decode_metadata, encode
+from events.errors import AppendNotFirstWrite, WrongExpectedVersion
+from events.store import ANY, AppendResult, ExpectedVersion, StreamAppend
+from events.types import Event, Metadata, RecordedEvent
+
+Connection: TypeAlias = (
+    "asyncpg.Connection[asyncpg.Record] | asyncpg.pool.PoolConnectionProxy[asyncpg.Record]"
+)
+Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
+InlineHook = Callable[[Any, Sequence[RecordedEvent]], Awaitable[None]]
+"""Called with the append's connection and events, inside its transaction."""
+
+NOTIFY_CHANNEL = "kumo_events"
+
+_COLUMNS = (
+    "position, stream_id, version, event_id, type, schema_version, recorded_at, metadata, data"
+)
+_VISIBLE = "transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
+_APPEND = "SELECT * FROM append_events($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+
+
+async def init_connection(conn: Any) -> None:
+    """Make jsonb travel as raw JSON bytes, so events are encoded and decoded once."""
+    await conn.set_type_codec(
+        "jsonb",
+        schema="pg_catalog",
+        encoder=lambda value: b"\x01" + value,
+        decoder=lambda value: value[1:],
+        format="binary",
+    )
+
+
+async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10, **kwargs: Any) -> Pool:
+    """A connection pool whose connections speak the event store's codecs."""
+    pool: Pool = await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=init_connection, **kwargs
+    )
+    return pool
+
+
+def row_to_event(row: Any) -> RecordedEvent:
+    """A recorded event from a row selected with the store's column list."""
+    return RecordedEvent(
+        position=row[0],
+        stream_id=row[1],
+        version=row[2],
+        event_id=row[3],
+        type=row[4],
+        schema_version=row[5],
+        recorded_at=row[6],
+        metadata=decode_metadata(row[7]),
+        event=decode_event(row[4], row[5], row[8]),
+    )
+
+
+def all_events_query(
+    *,
+    types: bool = False,
+    categories: bool = False,
+    until: bool = False,
+    partition: bool = False,
+    gap_safe: bool = True,
+) -> str:
+    """SQL for committed events after $1, at most $2, with optional filters as $3...
+
+    Filters present take the next parameters in the order types, categories,
+    until, partition (two: the partition count, then the partition number).
+    `gap_safe=False` drops the watermark: only for callers holding locks that
+    already keep later commits out (a projection rebuild).
+    """
+    where = ["position > $1", _VISIBLE] if gap_safe else ["position > $1"]
+    n = 3
+    for present, clause, width in (
+        (types, "type = ANY(${})", 1),
+        (categories, "category = ANY(${})", 1),
+        (until, "position <= ${}", 1),
+        (partition, "(hashtext(stream_id) & 2147483647) % ${} = ${}", 2),
+    ):
+        if present:
+            where.append(clause.format(*range(n, n + width)))
+            n += width
+    return f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)} ORDER BY position LIMIT $2"
+
+
+async def scan(
+    conn: Connection,
+    after: int = 0,
+    until: int | None = None,
+    *,
+    types: Sequence[str] | None = None,
+    gap_safe: bool = True,
+    batch_size: int = 2000,
+) -> AsyncIterator[RecordedEvent]:
+    """Every event after `after` (up to `until`) on one connection, batch by batch."""
+    query = all_events_query(types=types is not None, until=until is not None, gap_safe=gap_safe)
+    params = [p for p in (types, until) if p is not None]
+    while True:
+        rows = await conn.fetch(query, after, batch_size, *params)
+        for row in rows:
+            yield row_to_event(row)
+        if len(rows) < batch_size:
+            return
+        after = rows[-1][0]
+
+
+class PostgresEventStore:
+    """The Kumo event log in one Postgres table."""
+
+    def __init__(
+        self,
+        pool: Pool,
+        *,
+        clock: Clock | None = None,
+        ids: IdSource | None = None,
+        inline: InlineHook | None = None,
+    ) -> None:
+        self.pool = pool
+        self._clock = clock or SystemClock()
+        self._ids = ids or RandomIds()
+        self._inline = inline
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[Event],
+        expected_version: ExpectedVersion = ANY,
+        *,
+        metadata: Metadata | None = None,
+        command_id: uuid.UUID | None = None,
+    ) -> AppendResult:
+        """Append events to one stream; raises WrongExpectedVersion on a mismatch."""
+        return await self.append_streams(
+            [StreamAppend(stream_id, events, expected_version)],
+            metadata=metadata,
+            command_id=command_id,
+        )
+
+    async def append_streams(
+        self,
+        appends: Sequence[StreamAppend],
+        *,
+        metadata: Metadata | None = None,
+        command_id: uuid.UUID | None = None,
+    ) -> AppendResult:
+        """Append to several streams in one transaction: all of them or none.
+
+        A repeated `command_id` returns the first append's events, marked
+        `replayed`, and writes nothing. Inline projections run before commit.
+        """
+        streams = sorted({a.stream_id for a in appends})
+        if len(streams) != len(appends):
+            raise ValueError("each stream may appear once in an append")
+        if not any(a.events for a in appends):
+            raise ValueError("an append needs at least one event")
+        slot = {stream_id: i + 1 for i, stream_id in enumerate(streams)}
+        expected = {a.stream_id: a.expected_version for a in appends}
+        metadata = metadata or Metadata()
+        if command_id is not None:
+            metadata = Metadata(
+                actor=metadata.actor,
+                request_id=metadata.request_id,
+                causation_id=metadata.causation_id,
+                correlation_id=metadata.correlation_id,
+                command_id=command_id,
+            )
+        encoded_metadata = encode(metadata)
+        events = [(a.stream_id, e) for a in appends for e in a.events]
+        ids = [self._ids.new_id() for _ in events]
+        recorded_at = self._clock.now()
+        args = (
+            streams,
+            [None if expected[s] == ANY else expected[s] for s in streams],
+            [slot[s] for s, _ in events],
+            ids,
+            [e.type_name() for _, e in events],
+            [e.schema_version for _, e in events],
+            [encode(e) for _, e in events],
+            [encoded_metadata] * len(events),
+            recorded_at,
+            command_id,
+        )
+        async with self.pool.acquire() as conn, conn.transaction():
+            try:
+                rows = await conn.fetch(_APPEND, *args)
+            except asyncpg.PostgresError as error:
+                raise _translate(error, expected) from None
+            if rows and rows[0]["replayed"]:
+                stored = await conn.fetch(
+                    f"SELECT {_COLUMNS} FROM events WHERE position = ANY($1) ORDER BY position",
+                    [r[0] for r in rows],
+                )
+                return AppendResult(tuple(row_to_event(r) for r in stored), replayed=True)
+            rows = sorted(rows, key=lambda r: r[0])
+            recorded = tuple(
+                RecordedEvent(
+                    position=row[0],
+                    stream_id=row[1],
+                    version=row[2],
+                    event_id=event_id,
+                    type=event.type_name(),
+                    schema_version=event.schema_version,
+                    recorded_at=recorded_at,
+                    metadata=metadata,
+                    event=event,
+                )
+                for row, event_id, (_, event) in zip(rows, ids, events, strict=True)
+            )
+            if self._inline is not None:
+                await self._inline(conn, recorded)
+        return AppendResult(recorded)
+
+    async def read_stream(
+        self, stream_id: str, from_version: int = 1, until_position: int | None = None
+    ) -> list[RecordedEvent]:
+        """The stream's events from `from_version` on (up to a position), in version order."""
+        rows = await self.pool.fetch(
+            f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND version >= $2"
+            " AND position <= coalesce($3, position) ORDER BY version",
+            stream_id,
+            from_version,
+            until_position,
+        )
+        return [row_to_event(r) for r in rows]
+
+    async def stream_version(self, stream_id: str) -> int:
+        """The stream's current version; 0 when it does not exist."""
+        version: int = await self.pool.fetchval(
+            "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1", stream_id
+        )
+        return version
+
+    async def read_all(
+        self,
+        after: int = 0,
+        limit: int = 1000,
+        *,
+        types: Sequence[str] | None = None,
+        categories: Sequence[str] | None = None,
+        until: int | None = None,
+        partition: tuple[int, int] | None = None,
+    ) -> list[RecordedEvent]:
+        """Up to `limit` committed events after position `after`, in position order.
+
+        Gap-safe: an event is returned only once every transaction that could still
+        commit a lower position has ended (see migrations/0001_event_store.sql).
+        `partition=(count, number)` keeps the streams that hash to that partition.
+        """
+        query = all_events_query(
+            types=types is not None,
+            categories=categories is not None,
+            until=until is not None,
+            partition=partition is not None,
+        )
+        params = [p for p in (types, categories, until) if p is not None]
+        rows = await self.pool.fetch(query, after, limit, *params, *(partition or ()))
+        return [row_to_event(r) for r in rows]
+
+    async def iter_all(
+        self, after: int = 0, *, until: int | None = None, batch_size: int = 2000
+    ) -> AsyncIterator[RecordedEvent]:
+        """Every committed event after `after` (up to `until`), in batches of flat memory."""
+        async with self.pool.acquire() as conn:
+            async for event in scan(conn, after, until, batch_size=batch_size):
+                yield event
+
+    async def head_position(self) -> int:
+        """The position of the last event a reader may see now (0 for an empty log)."""
+        position: int = await self.pool.fetchval(
+            f"SELECT coalesce(max(position), 0) FROM events WHERE {_VISIBLE}"
+        )
+        return position
+
+
+def _translate(error: asyncpg.PostgresError, expected: dict[str, ExpectedVersion]) -> Exception:
+    """The event store's own error for a driver error raised by append_events."""
+    sqlstate = getattr(error, "sqlstate", None)
+    if sqlstate == "KU001":
+        stream_id = getattr(error, "detail", "") or ""
+        actual = int(getattr(error, "hint", "0") or 0)
+        return WrongExpectedVersion(stream_id, expected[stream_id], actual)
+    if sqlstate == "KU003":
+        return AppendNotFirstWrite(str(error))
+    return error

@@ -1,0 +1,1 @@
+"""Kumo's service: the HTTP apps, command handlers, reactors, drivers, config and CLI."""

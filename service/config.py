@@ -1,0 +1,80 @@
+"""Settings from environment variables, over an optional TOML file, over defaults.
+
+| variable | meaning | default |
+|---|---|---|
+| KUMO_CONFIG | path of a TOML file with the keys below in lower case | none |
+| KUMO_DATABASE_URL | Postgres URL; unset means the embedded cluster | embedded |
+| KUMO_LISTEN | host:port the API listens on | 127.0.0.1:8080 |
+| KUMO_PUBLIC_URL | base URL put in the catalog and links | http://<listen> |
+| KUMO_DATA_DIR | folder for the embedded cluster, keys and local objects | <project>/.kumo |
+| KUMO_ADMIN_PASSWORD | the `admin` user's password | generated once, saved in the data folder |
+| KUMO_LOG_LEVEL | DEBUG, INFO, WARNING or ERROR | INFO |
+| KUMO_POSTGRES_PORT | port of the embedded cluster | 54328 |
+"""
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names it."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Everything Kumo reads from its environment."""
+
+    database_url: str | None = None
+    listen: str = "127.0.0.1:8080"
+    public_url: str | None = None
+    data_dir: Path = PROJECT_DIR / ".kumo"
+    admin_password: str | None = None
+    log_level: str = "INFO"
+    postgres_port: int = 54328
+
+    @property
+    def host(self) -> str:
+        return self.listen.rsplit(":", 1)[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rsplit(":", 1)[1])
+
+    @property
+    def base_url(self) -> str:
+        """The URL clients reach Kumo at, without a trailing slash."""
+        return (self.public_url or f"http://{self.listen}").rstrip("/")
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from `environ` (default: the process's) and the file KUMO_CONFIG names.
+
+    Raises ConfigError saying which setting is wrong.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    config_file = environ.get("KUMO_CONFIG")
+    if config_file:
+        try:
+            values.update(tomllib.loads(Path(config_file).read_text()))
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise ConfigError(f"KUMO_CONFIG={config_file}: {error}") from None
+    for field in Settings.__struct_fields__:
+        value = environ.get(f"KUMO_{field.upper()}")
+        if value:
+            values[field] = value
+    try:
+        settings = msgspec.convert(values, Settings, strict=False)
+    except msgspec.ValidationError as error:
+        raise ConfigError(f"bad setting: {error}") from None
+    if ":" not in settings.listen or not settings.listen.rsplit(":", 1)[1].isdigit():
+        raise ConfigError(f"KUMO_LISTEN must be host:port, not {settings.listen!r}")
+    if settings.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError(f"KUMO_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+    return settings

@@ -1,0 +1,87 @@
+"""Fixtures: one real Postgres for the run, a fresh database per test cloned from a
+migrated template (procrastinate's way), and an event store on it.
+
+KUMO_TEST_DATABASE_URL points the tests at an existing server (its user must be
+allowed to create databases); otherwise an embedded cluster is started under
+.kumo/test-postgres, without fsync, and left running for the next run.
+"""
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from events.postgres import PostgresEventStore, create_pool
+from service.embedded_postgres import EmbeddedPostgres
+from service.migrator import migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = "kumo_test_template"
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server URL naming another database."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """A URL of the test server's maintenance database (`postgres`)."""
+    given = os.environ.get("KUMO_TEST_DATABASE_URL")
+    if given:
+        yield with_database(given, "postgres")
+        return
+    cluster = EmbeddedPostgres(ROOT / ".kumo" / "test-postgres", port=54329, durable=False)
+    yield cluster.start("postgres")
+
+
+@pytest.fixture(scope="session")
+def template_url(server_url: str) -> str:
+    """A database with every migration applied, cloned for each test."""
+
+    async def build() -> None:
+        conn = await asyncpg.connect(server_url)
+        try:
+            await conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)")
+            await conn.execute(f"CREATE DATABASE {TEMPLATE}")
+        finally:
+            await conn.close()
+        await migrate(with_database(server_url, TEMPLATE))
+
+    asyncio.run(build())
+    return with_database(server_url, TEMPLATE)
+
+
+@pytest.fixture
+async def database_url(server_url: str, template_url: str) -> AsyncIterator[str]:
+    """A database of this test's own, migrated, dropped afterwards."""
+    name = f"kumo_test_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+    finally:
+        await conn.close()
+    yield with_database(server_url, name)
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database_url, min_size=1, max_size=20)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def store(pool: asyncpg.Pool) -> PostgresEventStore:
+    return PostgresEventStore(pool)

@@ -1,0 +1,116 @@
+"""Projections: inline read-your-writes, asynchronous, rebuild, and state as of a position."""
+
+import asyncio
+import random
+
+import pytest
+
+from events.postgres import PostgresEventStore
+from events.subscription import SubscriptionRunner
+from projections.inline import InlineProjections
+from projections.runner import rebuild, replay_into, subscription_for
+from tests.integration.projections.counters import SCHEMA, NoteCounts
+from tests.sample_events import Noted, Renamed
+
+ROWS = "SELECT * FROM {}rm_note_counts ORDER BY stream_id"
+
+
+@pytest.fixture
+async def model(store: PostgresEventStore) -> NoteCounts:
+    await store.pool.execute(SCHEMA)
+    return NoteCounts()
+
+
+@pytest.fixture
+def inline_store(store: PostgresEventStore, model: NoteCounts) -> PostgresEventStore:
+    return PostgresEventStore(store.pool, inline=InlineProjections([model]))
+
+
+async def rows(store: PostgresEventStore, schema: str = "") -> list[tuple[object, ...]]:
+    return [tuple(r) for r in await store.pool.fetch(ROWS.format(schema))]
+
+
+async def test_inline_projection_reads_its_own_writes(inline_store: PostgresEventStore) -> None:
+    await inline_store.append("note-1", [Noted(n=2), Noted(n=3), Renamed(name="x")])
+    assert await rows(inline_store) == [("note-1", 2, 5, "x", 3)]
+
+
+async def test_inline_projection_failure_rolls_the_append_back(
+    inline_store: PostgresEventStore,
+) -> None:
+    await inline_store.pool.execute("ALTER TABLE rm_note_counts ADD CHECK (total < 100)")
+    with pytest.raises(Exception, match="check constraint"):
+        await inline_store.append("note-1", [Noted(n=500)])
+    assert await inline_store.head_position() == 0
+
+
+@pytest.mark.slow
+async def test_rebuild_under_live_appends_matches_the_live_model_row_for_row(
+    inline_store: PostgresEventStore, model: NoteCounts
+) -> None:
+    async def write(w: int) -> None:
+        for i in range(60):
+            event = Noted(n=i) if random.random() < 0.8 else Renamed(name=f"{w}-{i}")
+            await inline_store.append(f"note-{random.randrange(12)}", [event])
+
+    writers = asyncio.gather(*(write(w) for w in range(6)))
+    await asyncio.sleep(0.2)
+    rebuilt_during = await rebuild(inline_store, model, inline=True)
+    await writers
+    live = await rows(inline_store)
+    assert rebuilt_during > 0 and len(live) == 12
+
+    await rebuild(inline_store, model, inline=True)
+    assert await rows(inline_store) == live
+    assert sum(r[1] for r in live) == await inline_store.pool.fetchval(  # type: ignore[misc]
+        "SELECT count(*) FROM events WHERE type = 'Noted'"
+    )
+
+
+async def test_async_projection_follows_the_log_and_rebuilds(
+    store: PostgresEventStore, model: NoteCounts, database_url: str
+) -> None:
+    subscription = subscription_for(model)
+    for i in range(40):
+        await store.append(f"note-{i % 4}", [Noted(n=i)])
+    runner = SubscriptionRunner(store, database_url, subscription)
+    task = asyncio.create_task(runner.run())
+    try:
+        async with asyncio.timeout(10):
+            await runner.wait_until(await store.head_position())
+        live = await rows(store)
+        assert [r[1] for r in live] == [10, 10, 10, 10]
+        assert await rebuild(store, model, inline=False) == 40
+        assert await rows(store) == live
+        result = await store.append("note-0", [Renamed(name="after")])
+        async with asyncio.timeout(10):
+            while (await rows(store))[0][3] != "after":
+                await asyncio.sleep(0.05)
+        assert result.last_position == 41
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_replay_into_a_scratch_schema_gives_the_model_as_of_a_position(
+    inline_store: PostgresEventStore, model: NoteCounts
+) -> None:
+    await inline_store.append("note-1", [Noted(n=1), Noted(n=2)])
+    then = await rows(inline_store)
+    position = await inline_store.head_position()
+    await inline_store.append("note-1", [Renamed(name="later"), Noted(n=10)])
+    await inline_store.append("note-2", [Noted(n=7)])
+
+    applied = await replay_into(inline_store, [model], "as_of_then", until=position)
+    assert applied == 2
+    assert await rows(inline_store, "as_of_then.") == then
+    assert len(await rows(inline_store)) == 2, "the live model is untouched"
+    with pytest.raises(Exception, match="already exists"):
+        await replay_into(inline_store, [model], "as_of_then", until=position)
+
+
+async def test_replay_refuses_unsafe_schema_names(
+    inline_store: PostgresEventStore, model: NoteCounts
+) -> None:
+    with pytest.raises(ValueError, match="identifier"):
+        await replay_into(inline_store, [model], "x; DROP TABLE events", until=1)
