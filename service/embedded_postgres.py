@@ -10,6 +10,7 @@ import os
 import pwd
 import secrets
 import shutil
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -44,6 +45,20 @@ def find_bin_dir() -> Path:
         "PostgreSQL server binaries (initdb, pg_ctl) were not found: "
         "install them with `apt-get install postgresql`, or set KUMO_DATABASE_URL"
     )
+
+
+def port_is_free(port: int) -> bool:
+    """Whether nothing listens on 127.0.0.1:`port`."""
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing uses right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 class EmbeddedPostgres:
@@ -81,6 +96,7 @@ class EmbeddedPostgres:
         if not (self.data / "PG_VERSION").exists():
             self._initdb()
         if not self.running():
+            self._claim_port()
             self._run(
                 "pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data),
                 "-l", str(self.log_file), "-o", self._server_options(),
@@ -101,6 +117,14 @@ class EmbeddedPostgres:
             capture_output=True,
         )
         return status.returncode == 0
+
+    def _claim_port(self) -> None:
+        """Move the stopped cluster to a free port if another program took its own."""
+        info = self._info()
+        if port_is_free(info.port):
+            return
+        moved = msgspec.structs.replace(info, port=free_port())
+        self.info_file.write_bytes(msgspec.json.encode(moved))
 
     def _info(self) -> ClusterInfo:
         return msgspec.json.decode(self.info_file.read_bytes(), type=ClusterInfo)
