@@ -13,7 +13,7 @@ from typing import ClassVar
 import msgspec
 
 
-class Event(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="event_type"):
     """Base of every event type; subclasses register themselves by tag."""
 
     schema_version: ClassVar[int] = 1

@@ -42,7 +42,7 @@ async def test_metadata_round_trips_with_time_and_schema_version(store: Postgres
     assert (event.type, event.schema_version) == ("Noted", 1)
     assert event.event == Noted(n=1, text="hi")
     stored = await store.pool.fetchrow("SELECT data, metadata FROM events")
-    assert msgspec.json.decode(stored["data"]) == {"type": "Noted", "n": 1, "text": "hi"}
+    assert msgspec.json.decode(stored["data"]) == {"event_type": "Noted", "n": 1, "text": "hi"}
     assert msgspec.json.decode(stored["metadata"])["actor"]["roles"] == ["member", "reader"]
 
 
@@ -55,11 +55,11 @@ class Resized(Event, frozen=True):
 
 @upcaster("Resized", 1)
 def _resized_v1(data: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "Resized", "size_mib": data["size_gib"] * 1024}
+    return {"size_mib": data["size_gib"] * 1024}
 
 
 async def test_old_event_version_is_upcast_on_read(store: PostgresEventStore) -> None:
-    old = b'{"type":"Resized","size_gib":2}'
+    old = b'{"event_type":"Resized","size_gib":2}'
     await store.pool.fetch(
         "SELECT * FROM append_events($1, $2, $3, $4, $5, $6, $7, $8, now(), NULL)",
         ["disk-1"], [None], [1], [uuid.uuid4()], ["Resized"], [1], [old], [b"{}"],
