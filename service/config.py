@@ -76,5 +76,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if ":" not in settings.listen or not settings.listen.rsplit(":", 1)[1].isdigit():
         raise ConfigError(f"KUMO_LISTEN must be host:port, not {settings.listen!r}")
     if settings.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-        raise ConfigError(f"KUMO_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+        raise ConfigError("KUMO_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
     return settings

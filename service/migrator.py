@@ -71,7 +71,8 @@ async def migrate(dsn: str, folder: Path = MIGRATIONS_DIR) -> list[str]:
             if record is not None:
                 if record["checksum"] != migration.checksum:
                     raise MigrationError(
-                        f"{migration.name} changed after it was applied; add a new migration instead"
+                        f"{migration.name} changed after it was applied; "
+                        "add a new migration instead"
                     )
                 continue
             async with conn.transaction():

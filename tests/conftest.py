@@ -19,6 +19,7 @@ import pytest
 from events.postgres import PostgresEventStore, create_pool
 from service.embedded_postgres import EmbeddedPostgres
 from service.migrator import migrate
+from service.read_models import kumo_store
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = "kumo_test_template"
@@ -84,4 +85,5 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture
 async def store(pool: asyncpg.Pool) -> PostgresEventStore:
-    return PostgresEventStore(pool)
+    """Kumo's store: every inline read model is applied with each append."""
+    return kumo_store(pool)

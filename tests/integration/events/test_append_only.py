@@ -34,7 +34,10 @@ async def test_app_role_cannot_change_the_log_even_when_granted(
     app_url = database_url.replace(database_url.split("@")[0].split("//")[1], f"{role}:app")
     conn = await asyncpg.connect(app_url)
     try:
-        assert await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user") is False
+        assert (
+            await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            is False
+        )
         with pytest.raises(asyncpg.PostgresError):
             await conn.execute(statement)
         assert await conn.fetchval("SELECT count(*) FROM events") == 1

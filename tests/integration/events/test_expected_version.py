@@ -77,7 +77,10 @@ async def test_multi_stream_append_is_all_or_nothing(store: PostgresEventStore) 
         )
     assert await store.stream_version("note-g") == 0
     ok = await store.append_streams(
-        [StreamAppend("note-g", [Renamed(name="g")], NO_STREAM), StreamAppend("note-f", [Noted(n=2)], 1)]
+        [
+            StreamAppend("note-g", [Renamed(name="g")], NO_STREAM),
+            StreamAppend("note-f", [Noted(n=2)], 1),
+        ]
     )
     assert ok.version_of("note-f") == 2 and ok.version_of("note-g") == 1
 

@@ -160,7 +160,9 @@ async def test_two_processes_share_a_group_without_handling_twice(
                 assert all(p.poll() is None for p in processes), "a subscriber died"
                 await asyncio.sleep(0.1)
         await asyncio.sleep(0.5)  # a duplicate would arrive now
-        rows = await store.pool.fetch("SELECT position, stream_id, version, pid FROM handled ORDER BY seq")
+        rows = await store.pool.fetch(
+            "SELECT position, stream_id, version, pid FROM handled ORDER BY seq"
+        )
     finally:
         for p in processes:
             p.send_signal(signal.SIGINT)

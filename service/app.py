@@ -1,0 +1,134 @@
+"""The Kumo web application: one root app, one sub-app per API at its DevStack prefix.
+
+A service adds its routes where its sub-app is built below (e.g. `app.add_routes(
+compute_routes)` in `compute_app`), before the sub-app is mounted: aiohttp freezes a
+sub-app's router when it is added to the root.
+"""
+
+from collections.abc import Iterable, Mapping
+
+from aiohttp import web
+
+from events.clock import IdSource, RandomIds
+from events.postgres import PostgresEventStore
+from service.config import Settings
+from service.http import versions
+from service.http.access_log import access_log_middleware
+from service.http.api import (
+    API,
+    COMPUTE,
+    DASHBOARD,
+    EVENTS,
+    IDENTITY,
+    IMAGE,
+    NETWORK,
+    OBJECT,
+    Api,
+)
+from service.http.fault import error_middleware
+from service.http.health import healthz
+from service.http.keys import IDS, SETTINGS, STORE
+from service.http.request_id import echo_request_id, request_id_middleware
+
+RouteDefs = Iterable[web.AbstractRouteDef]
+
+
+def api_app(api: Api) -> web.Application:
+    """An empty sub-app for `api`; its faults are rendered in the API's style."""
+    app = web.Application()
+    app[API] = api
+    return app
+
+
+def identity_app() -> web.Application:
+    app = api_app(IDENTITY)
+    for path in ("", "/"):
+        app.router.add_get(path, versions.identity_versions)
+    for path in ("/v3", "/v3/"):
+        app.router.add_get(path, versions.identity_version)
+    return app
+
+
+def compute_app() -> web.Application:
+    app = api_app(COMPUTE)
+    for path in ("", "/"):
+        app.router.add_get(path, versions.compute_versions)
+    for path in ("/v2.1", "/v2.1/"):
+        app.router.add_get(path, versions.compute_version)
+    return app
+
+
+def image_app() -> web.Application:
+    app = api_app(IMAGE)
+    for path in ("", "/", "/versions"):
+        app.router.add_get(path, versions.image_versions)
+    return app
+
+
+def object_app() -> web.Application:
+    app = api_app(OBJECT)
+    app.router.add_get("/info", versions.object_info)
+    return app
+
+
+def network_app() -> web.Application:
+    app = api_app(NETWORK)
+    for path in ("", "/"):
+        app.router.add_get(path, versions.network_versions)
+    return app
+
+
+def events_app() -> web.Application:
+    app = api_app(EVENTS)
+    for path in ("", "/"):
+        app.router.add_get(path, versions.events_versions)
+    for path in ("/v1", "/v1/"):
+        app.router.add_get(path, versions.events_version)
+    return app
+
+
+def dashboard_app() -> web.Application:
+    return api_app(DASHBOARD)
+
+
+SUB_APPS = (
+    identity_app,
+    compute_app,
+    image_app,
+    object_app,
+    network_app,
+    events_app,
+    dashboard_app,
+)
+
+
+def create_app(
+    settings: Settings,
+    store: PostgresEventStore,
+    *,
+    ids: IdSource | None = None,
+    extra_routes: Mapping[str, RouteDefs] | None = None,
+) -> web.Application:
+    """The root application serving every API, `/healthz`, and the shared middlewares.
+
+    `ids` makes request ids (random by default); `extra_routes` maps an API name
+    ("compute", ...) to routes added to its sub-app, for tests and experiments.
+    Raises ValueError for an API name that does not exist.
+    """
+    extra = dict(extra_routes or {})
+    app = web.Application(
+        middlewares=[request_id_middleware, access_log_middleware, error_middleware]
+    )
+    app[SETTINGS] = settings
+    app[STORE] = store
+    app[IDS] = ids or RandomIds()
+    app.on_response_prepare.append(echo_request_id)
+    app.router.add_get("/healthz", healthz)
+    for build in SUB_APPS:
+        sub = build()
+        api = sub[API]
+        sub.add_routes(extra.pop(api.name, ()))
+        app.add_subapp(api.prefix, sub)
+    if extra:
+        raise ValueError(f"no API named {', '.join(sorted(extra))}")
+    return app

@@ -1,0 +1,173 @@
+"""The `kumo` command line: bring the cloud up, migrate, rebuild read models, tail the log."""
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from collections.abc import Iterator, Sequence
+
+import msgspec
+
+from events.follow import follow
+from events.postgres import PostgresEventStore, create_pool
+from events.types import RecordedEvent
+from projections.runner import rebuild
+from service.config import ConfigError, Settings, load_settings
+from service.embedded_postgres import EmbeddedPostgres, EmbeddedPostgresError
+from service.logs import configure_logging
+from service.migrator import MigrationError, migrate
+from service.read_models import catalog
+
+
+def say(message: str) -> None:
+    """A plain line for the person at the terminal (logs go to stderr as JSON)."""
+    print(message, flush=True)
+
+
+@contextlib.contextmanager
+def database(settings: Settings, *, keep_running: bool = False) -> Iterator[str]:
+    """The database URL: the configured one, or the embedded cluster's (started if needed,
+    stopped afterwards unless it was already running or `keep_running`)."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    cluster = EmbeddedPostgres(settings.data_dir / "postgres", settings.postgres_port)
+    was_running = cluster.running()
+    if not was_running:
+        say(f"Starting the embedded PostgreSQL in {cluster.root} (port {settings.postgres_port})")
+    url = cluster.start("kumo")
+    try:
+        yield url
+    finally:
+        if not was_running and not keep_running:
+            cluster.stop()
+
+
+async def _migrate(url: str) -> None:
+    applied = await migrate(url)
+    say(f"Applied {len(applied)} migration(s): {', '.join(applied)}" if applied else
+        "The database schema is up to date.")  # fmt: skip
+
+
+def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
+    from service.server import serve
+
+    with database(settings) as url:
+        asyncio.run(_migrate(url))
+        base = settings.base_url
+        say(f"Kumo is up at {base}")
+        for service, path in (
+            ("identity", "/identity/v3"), ("compute", "/compute/v2.1"), ("image", "/image/v2"),
+            ("object-store", "/object/v1"), ("events", "/events/v1"), ("dashboard", "/dashboard"),
+        ):  # fmt: skip
+            say(f"  {service:<13} {base}{path}")
+        say("Press Ctrl-C to stop.")
+        asyncio.run(serve(settings, url))
+        say("Kumo stopped.")
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
+    with database(settings) as url:
+        asyncio.run(_migrate(url))
+
+
+def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> None:
+    models = catalog()
+    names = sorted(models) if args.all else [args.name]
+    unknown = [n for n in names if n not in models]
+    if unknown or not names:
+        raise SystemExit(
+            f"kumo: no read model named {unknown[0] if unknown else '(none given)'}; "
+            f"known: {', '.join(sorted(models))} (or --all)"
+        )
+
+    async def run(url: str) -> None:
+        pool = await create_pool(url)
+        try:
+            store = PostgresEventStore(pool)
+            for name in names:
+                model = models[name]
+                applied = await rebuild(store, model.projection, inline=model.inline)
+                tables = ", ".join(model.projection.tables)
+                say(f"Rebuilt {name}: {applied} event(s) replayed into {tables}")
+        finally:
+            await pool.close()
+
+    with database(settings) as url:
+        asyncio.run(run(url))
+
+
+def describe(event: RecordedEvent) -> str:
+    """One human-readable line for an event."""
+    actor = event.metadata.actor
+    who = actor.user_id or "-"
+    if actor.project_id:
+        who += f"@{actor.project_id}"
+    data = msgspec.json.encode(msgspec.structs.asdict(event.event)).decode()
+    request = event.metadata.request_id or "-"
+    return (
+        f"#{event.position:<8} {event.recorded_at:%Y-%m-%d %H:%M:%S} "
+        f"{event.stream_id}@{event.version} {event.type} by {who} ({request}) {data}"
+    )
+
+
+def cmd_tail(settings: Settings, args: argparse.Namespace) -> None:
+    async def run(url: str) -> None:
+        pool = await create_pool(url, min_size=1, max_size=2)
+        try:
+            store = PostgresEventStore(pool)
+            head = await store.head_position()
+            after = args.after if args.after is not None else max(0, head - args.last)
+            types, categories = args.type or None, args.category or None
+            if not args.follow:
+                events = await store.read_all(after, args.last, types=types, categories=categories)
+                for event in events:
+                    say(describe(event))
+                return
+            async for event in follow(store, url, after, types=types, categories=categories):
+                say(describe(event))
+        finally:
+            await pool.close()
+
+    with database(settings) as url, contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run(url))
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="kumo", description="Kumo, an OpenStack-compatible cloud.")
+    commands = top.add_subparsers(dest="command", required=True)
+    commands.add_parser("up", help="migrate and serve the cloud in the foreground").set_defaults(
+        run=cmd_up
+    )
+    commands.add_parser("migrate", help="apply pending database migrations").set_defaults(
+        run=cmd_migrate
+    )
+    projections = commands.add_parser("projections", help="read models").add_subparsers(
+        dest="action", required=True
+    )
+    rebuild_cmd = projections.add_parser("rebuild", help="empty a read model and replay the log")
+    rebuild_cmd.add_argument("name", nargs="?", help="the read model (see --all)")
+    rebuild_cmd.add_argument("--all", action="store_true", help="rebuild every read model")
+    rebuild_cmd.set_defaults(run=cmd_rebuild)
+    events = commands.add_parser("events", help="the event log").add_subparsers(
+        dest="action", required=True
+    )
+    tail = events.add_parser("tail", help="print the latest events, and follow new ones")
+    tail.add_argument("-f", "--follow", action="store_true", help="keep printing new events")
+    tail.add_argument("-n", "--last", type=int, default=20, help="how many past events (20)")
+    tail.add_argument("--after", type=int, help="start after this position instead")
+    tail.add_argument("--type", action="append", help="only this event type (repeatable)")
+    tail.add_argument("--category", action="append", help="only this stream category")
+    tail.set_defaults(run=cmd_tail)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level)
+        args.run(settings, args)
+    except (ConfigError, EmbeddedPostgresError, MigrationError) as error:
+        print(f"kumo: {error}", file=sys.stderr)
+        raise SystemExit(1) from None

@@ -1,0 +1,1 @@
+"""The HTTP plumbing every Kumo API shares: keys, middlewares, faults, bodies, versions."""

@@ -1,0 +1,209 @@
+"""Version discovery documents, shaped the way each OpenStack client expects them.
+
+Each API's root lists its versions and each version root describes itself; links
+are built from the configured public URL (settings.base_url), never the Host header.
+"""
+
+from importlib import metadata
+
+import msgspec
+from aiohttp import web
+
+from service.http.body import json_response
+from service.http.keys import SETTINGS
+
+COMPUTE_MIN_MICROVERSION = "2.1"
+COMPUTE_MAX_MICROVERSION = "2.1"
+"""The highest compute microversion Kumo serves; raised as the compute API grows."""
+
+IMAGE_VERSIONS = (("2.5", "CURRENT"), ("2.4", "SUPPORTED"), ("2.3", "SUPPORTED"),
+                  ("2.2", "SUPPORTED"), ("2.1", "SUPPORTED"), ("2.0", "SUPPORTED"))  # fmt: skip
+"""Glance v2 minor versions listed at the image root, newest first, with their status."""
+
+_DOCS = "https://docs.openstack.org/"
+
+
+class Link(msgspec.Struct, frozen=True, omit_defaults=True):
+    rel: str
+    href: str
+    type: str | None = None
+
+
+class MediaType(msgspec.Struct, frozen=True):
+    base: str
+    type: str
+
+
+class Version(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
+    id: str
+    status: str
+    links: tuple[Link, ...]
+    version: str | None = None
+    min_version: str | None = None
+    updated: str | None = None
+    media_types: tuple[MediaType, ...] | None = msgspec.field(default=None, name="media-types")
+
+
+class VersionList(msgspec.Struct, frozen=True):
+    versions: tuple[Version, ...]
+
+
+class VersionValues(msgspec.Struct, frozen=True):
+    values: tuple[Version, ...]
+
+
+class KeystoneVersionList(msgspec.Struct, frozen=True):
+    versions: VersionValues
+
+
+class VersionDoc(msgspec.Struct, frozen=True):
+    version: Version
+
+
+def _base(request: web.Request) -> str:
+    return request.config_dict[SETTINGS].base_url
+
+
+# Identity (keystone/api/discovery.py)
+
+
+def identity_v3(base_url: str) -> Version:
+    """Keystone's v3 version entry."""
+    return Version(
+        id="v3.14",
+        status="stable",
+        updated="2020-04-07T00:00:00Z",
+        links=(Link("self", f"{base_url}/identity/v3/"),),
+        media_types=(MediaType("application/json", "application/vnd.openstack.identity-v3+json"),),
+    )
+
+
+async def identity_versions(request: web.Request) -> web.Response:
+    """`GET /identity/`: 300 Multiple Choices with `versions.values`, Location of v3."""
+    v3 = identity_v3(_base(request))
+    return json_response(
+        KeystoneVersionList(VersionValues((v3,))),
+        status=300,
+        headers={"Location": v3.links[0].href},
+    )
+
+
+async def identity_version(request: web.Request) -> web.Response:
+    """`GET /identity/v3`: the v3 version document."""
+    return json_response(VersionDoc(identity_v3(_base(request))))
+
+
+# Compute (nova/api/openstack/compute/versions.py)
+
+
+def compute_v21(base_url: str, *, detailed: bool) -> Version:
+    """Nova's v2.1 entry; `detailed` adds the describedby link and media types."""
+    links: tuple[Link, ...] = (Link("self", f"{base_url}/compute/v2.1/"),)
+    if detailed:
+        links += (Link("describedby", _DOCS, "text/html"),)
+    media = (MediaType("application/json", "application/vnd.openstack.compute+json;version=2.1"),)
+    return Version(
+        id="v2.1",
+        status="CURRENT",
+        version=COMPUTE_MAX_MICROVERSION,
+        min_version=COMPUTE_MIN_MICROVERSION,
+        updated="2013-07-23T11:33:21Z",
+        links=links,
+        media_types=media if detailed else None,
+    )
+
+
+async def compute_versions(request: web.Request) -> web.Response:
+    """`GET /compute/`: 200 with the `versions` list."""
+    return json_response(VersionList((compute_v21(_base(request), detailed=False),)))
+
+
+async def compute_version(request: web.Request) -> web.Response:
+    """`GET /compute/v2.1/`: the v2.1 version document."""
+    return json_response(VersionDoc(compute_v21(_base(request), detailed=True)))
+
+
+# Image (glance/api/versions.py)
+
+
+def image_version_list(base_url: str) -> VersionList:
+    """Glance's version list: every v2 minor version, all linking to /image/v2/."""
+    link = (Link("self", f"{base_url}/image/v2/"),)
+    return VersionList(tuple(Version(id=f"v{v}", status=s, links=link) for v, s in IMAGE_VERSIONS))
+
+
+async def image_versions(request: web.Request) -> web.Response:
+    """`GET /image/`: 300 Multiple Choices; `GET /image/versions` asks explicitly: 200."""
+    explicit = request.path.rstrip("/").endswith("/versions")
+    return json_response(image_version_list(_base(request)), status=200 if explicit else 300)
+
+
+# Network (neutron's root controller)
+
+
+async def network_versions(request: web.Request) -> web.Response:
+    """`GET /network/`: 200 with the one `versions` entry, v2.0."""
+    v20 = Version(
+        id="v2.0", status="CURRENT", links=(Link("self", f"{_base(request)}/network/v2.0"),)
+    )
+    return json_response(VersionList((v20,)))
+
+
+# Events (Kumo's own)
+
+
+def events_v1(base_url: str) -> Version:
+    """Kumo's events API v1 entry."""
+    return Version(
+        id="v1",
+        status="CURRENT",
+        updated="2025-01-01T00:00:00Z",
+        links=(Link("self", f"{base_url}/events/v1/"),),
+        media_types=(MediaType("application/json", "application/json"),),
+    )
+
+
+async def events_versions(request: web.Request) -> web.Response:
+    """`GET /events/`: 200 with the `versions` list."""
+    return json_response(VersionList((events_v1(_base(request)),)))
+
+
+async def events_version(request: web.Request) -> web.Response:
+    """`GET /events/v1/`: the v1 version document."""
+    return json_response(VersionDoc(events_v1(_base(request))))
+
+
+# Object storage (swift's /info, published without a token)
+
+
+class SwiftCapabilities(msgspec.Struct, frozen=True, kw_only=True):
+    """The limits the object API holds to (swift's defaults); no middleware is claimed
+    until it is implemented."""
+
+    version: str
+    max_file_size: int = 5368709122
+    max_meta_name_length: int = 128
+    max_meta_value_length: int = 256
+    max_meta_count: int = 90
+    max_meta_overall_size: int = 4096
+    max_header_size: int = 8192
+    max_request_line: int = 8192
+    max_object_name_length: int = 1024
+    container_listing_limit: int = 10000
+    account_listing_limit: int = 10000
+    max_account_name_length: int = 256
+    max_container_name_length: int = 256
+    valid_api_versions: tuple[str, ...] = ("v1", "v1.0")
+    extra_header_count: int = 0
+    strict_cors_mode: bool = True
+    allow_account_management: bool = False
+    account_autocreate: bool = True
+
+
+class SwiftInfo(msgspec.Struct, frozen=True):
+    swift: SwiftCapabilities
+
+
+async def object_info(request: web.Request) -> web.Response:
+    """`GET /object/info`: the capabilities document, `{"swift": {...}}`."""
+    return json_response(SwiftInfo(SwiftCapabilities(version=metadata.version("kumo"))))

@@ -1,0 +1,1 @@
+"""Identity: Keystone v3 — domains, projects, users, groups, roles, catalog, tokens."""

@@ -1,0 +1,275 @@
+"""Identity events. Streams: `domain-<id>`, `project-<id>`, `user-<id>` (also the user's
+role grants and password changes), `group-<id>` (membership and group grants), `role-<id>`,
+`region-<id>`, `service-<id>`, `endpoint-<id>`, `appcred-<id>`, `login-<user id>`
+(authentication outcomes) and `token-<audit id>` (explicit revocations).
+
+Partial updates carry only the fields that changed (msgspec UNSET is omitted when
+encoded). Fields named in `secret_fields` never leave Kumo in event streams to users.
+"""
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from msgspec import UNSET, UnsetType
+
+from events.types import Event
+
+
+class DomainCreated(Event, frozen=True):
+    domain_id: str
+    name: str
+    description: str = ""
+    enabled: bool = True
+    tags: tuple[str, ...] = ()
+
+
+class DomainUpdated(Event, frozen=True):
+    domain_id: str
+    name: str | UnsetType = UNSET
+    description: str | UnsetType = UNSET
+    enabled: bool | UnsetType = UNSET
+    tags: tuple[str, ...] | UnsetType = UNSET
+
+
+class DomainDeleted(Event, frozen=True):
+    domain_id: str
+
+
+class ProjectCreated(Event, frozen=True):
+    project_id: str
+    name: str
+    domain_id: str
+    parent_id: str | None = None
+    description: str = ""
+    enabled: bool = True
+    tags: tuple[str, ...] = ()
+    options: dict[str, Any] = {}
+
+
+class ProjectUpdated(Event, frozen=True):
+    project_id: str
+    name: str | UnsetType = UNSET
+    description: str | UnsetType = UNSET
+    enabled: bool | UnsetType = UNSET
+    tags: tuple[str, ...] | UnsetType = UNSET
+    options: dict[str, Any] | UnsetType = UNSET
+
+
+class ProjectDeleted(Event, frozen=True):
+    project_id: str
+
+
+class UserCreated(Event, frozen=True):
+    secret_fields: ClassVar[tuple[str, ...]] = ("password_hash",)
+
+    user_id: str
+    name: str
+    domain_id: str
+    enabled: bool = True
+    default_project_id: str | None = None
+    description: str | None = None
+    email: str | None = None
+    password_hash: str | None = None
+    password_expires_at: datetime | None = None
+    extra: dict[str, Any] = {}
+    options: dict[str, Any] = {}
+
+
+class UserUpdated(Event, frozen=True):
+    user_id: str
+    name: str | UnsetType = UNSET
+    enabled: bool | UnsetType = UNSET
+    default_project_id: str | None | UnsetType = UNSET
+    description: str | None | UnsetType = UNSET
+    email: str | None | UnsetType = UNSET
+    extra: dict[str, Any] | UnsetType = UNSET
+    options: dict[str, Any] | UnsetType = UNSET
+
+
+class UserPasswordChanged(Event, frozen=True):
+    """A new password; every token of the user issued before it is revoked."""
+
+    secret_fields: ClassVar[tuple[str, ...]] = ("password_hash",)
+
+    user_id: str
+    password_hash: str
+    expires_at: datetime | None = None
+    self_service: bool = False
+
+
+class UserDeleted(Event, frozen=True):
+    user_id: str
+
+
+class AuthenticationSucceeded(Event, frozen=True):
+    user_id: str
+    method: str
+    scope: str | None = None
+
+
+class AuthenticationFailed(Event, frozen=True):
+    """A refused authentication of a known user (counts towards lockout)."""
+
+    user_id: str
+    method: str
+    reason: str
+
+
+class GroupCreated(Event, frozen=True):
+    group_id: str
+    name: str
+    domain_id: str
+    description: str = ""
+
+
+class GroupUpdated(Event, frozen=True):
+    group_id: str
+    name: str | UnsetType = UNSET
+    description: str | UnsetType = UNSET
+
+
+class GroupDeleted(Event, frozen=True):
+    group_id: str
+
+
+class UserAddedToGroup(Event, frozen=True):
+    group_id: str
+    user_id: str
+
+
+class UserRemovedFromGroup(Event, frozen=True):
+    group_id: str
+    user_id: str
+
+
+class RoleCreated(Event, frozen=True):
+    role_id: str
+    name: str
+    domain_id: str | None = None
+    description: str | None = None
+    options: dict[str, Any] = {}
+
+
+class RoleUpdated(Event, frozen=True):
+    role_id: str
+    name: str | UnsetType = UNSET
+    description: str | None | UnsetType = UNSET
+    options: dict[str, Any] | UnsetType = UNSET
+
+
+class RoleDeleted(Event, frozen=True):
+    role_id: str
+
+
+class RoleImplied(Event, frozen=True):
+    prior_role_id: str
+    implied_role_id: str
+
+
+class RoleImplicationRemoved(Event, frozen=True):
+    prior_role_id: str
+    implied_role_id: str
+
+
+class RoleGranted(Event, frozen=True):
+    """A role for a user or group on a project, a domain, or the system (`target_id` "all")."""
+
+    role_id: str
+    actor_type: str  # "user" | "group"
+    actor_id: str
+    target_type: str  # "project" | "domain" | "system"
+    target_id: str
+    inherited: bool = False
+
+
+class RoleRevoked(Event, frozen=True):
+    role_id: str
+    actor_type: str
+    actor_id: str
+    target_type: str
+    target_id: str
+    inherited: bool = False
+
+
+class RegionCreated(Event, frozen=True):
+    region_id: str
+    description: str = ""
+    parent_region_id: str | None = None
+
+
+class RegionUpdated(Event, frozen=True):
+    region_id: str
+    description: str | UnsetType = UNSET
+    parent_region_id: str | None | UnsetType = UNSET
+
+
+class RegionDeleted(Event, frozen=True):
+    region_id: str
+
+
+class ServiceCreated(Event, frozen=True):
+    service_id: str
+    type: str
+    name: str = ""
+    description: str = ""
+    enabled: bool = True
+
+
+class ServiceUpdated(Event, frozen=True):
+    service_id: str
+    type: str | UnsetType = UNSET
+    name: str | UnsetType = UNSET
+    description: str | UnsetType = UNSET
+    enabled: bool | UnsetType = UNSET
+
+
+class ServiceDeleted(Event, frozen=True):
+    service_id: str
+
+
+class EndpointCreated(Event, frozen=True):
+    endpoint_id: str
+    service_id: str
+    interface: str
+    url: str
+    region_id: str | None = None
+    enabled: bool = True
+
+
+class EndpointUpdated(Event, frozen=True):
+    endpoint_id: str
+    service_id: str | UnsetType = UNSET
+    interface: str | UnsetType = UNSET
+    url: str | UnsetType = UNSET
+    region_id: str | None | UnsetType = UNSET
+    enabled: bool | UnsetType = UNSET
+
+
+class EndpointDeleted(Event, frozen=True):
+    endpoint_id: str
+
+
+class ApplicationCredentialCreated(Event, frozen=True):
+    secret_fields: ClassVar[tuple[str, ...]] = ("secret_hash",)
+
+    application_credential_id: str
+    user_id: str
+    project_id: str
+    name: str
+    secret_hash: str
+    role_ids: tuple[str, ...]
+    description: str | None = None
+    expires_at: datetime | None = None
+    unrestricted: bool = False
+
+
+class ApplicationCredentialDeleted(Event, frozen=True):
+    application_credential_id: str
+    user_id: str
+
+
+class TokenRevoked(Event, frozen=True):
+    """A token revoked by its audit id (every token sharing the audit chain)."""
+
+    audit_id: str
+    expires_at: datetime

@@ -1,0 +1,55 @@
+"""Kumo's read models by name, whether each is inline or asynchronous, and the store
+and background runners built from them."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import msgspec
+
+from events.postgres import Pool, PostgresEventStore
+from events.subscription import SubscriptionRunner
+from projections.inline import InlineProjections
+from projections.projection import Projection
+from projections.runner import subscription_for
+from projections.streams import Streams
+from service.identity.projection import IdentityProjection
+
+
+class Registered(msgspec.Struct, frozen=True):
+    """A read model and how it is kept up to date."""
+
+    projection: Projection
+    inline: bool
+
+
+def catalog() -> dict[str, Registered]:
+    """Every read model Kumo keeps, by projection name."""
+    models = [
+        Registered(IdentityProjection(), inline=True),
+        Registered(Streams(), inline=False),
+    ]
+    return {m.projection.name: m for m in models}
+
+
+def kumo_store(pool: Pool) -> PostgresEventStore:
+    """The event store with every inline read model applied in the append's transaction."""
+    inline = [m.projection for m in catalog().values() if m.inline]
+    return PostgresEventStore(pool, inline=InlineProjections(inline))
+
+
+@contextlib.asynccontextmanager
+async def async_projections(store: PostgresEventStore, dsn: str) -> AsyncIterator[None]:
+    """Keep every asynchronous read model following the log while the block runs."""
+    runners = [
+        SubscriptionRunner(store, dsn, subscription_for(m.projection))
+        for m in catalog().values()
+        if not m.inline
+    ]
+    tasks = [asyncio.create_task(r.run()) for r in runners]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,72 @@
+"""Run Kumo's web application until SIGINT or SIGTERM, then stop gracefully."""
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+
+from aiohttp import web
+
+from events.postgres import PostgresEventStore, create_pool
+from service.app import create_app
+from service.config import Settings
+from service.read_models import async_projections, kumo_store
+
+log = logging.getLogger("kumo.server")
+
+SHUTDOWN_TIMEOUT = 10.0
+"""Seconds in-flight requests get to finish once a stop signal arrives."""
+
+AppFactory = Callable[[Settings, PostgresEventStore], web.Application]
+
+
+def _url(address: tuple[str, int] | tuple[str, int, int, int]) -> str:
+    host, port = address[0], address[1]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+async def serve(
+    settings: Settings,
+    database_url: str,
+    *,
+    on_ready: Callable[[str], object] | None = None,
+    app_factory: AppFactory = create_app,
+    shutdown_timeout: float = SHUTDOWN_TIMEOUT,
+) -> None:
+    """Serve on settings.host:port until SIGINT or SIGTERM.
+
+    Then it stops accepting connections, lets in-flight requests finish for up to
+    `shutdown_timeout` seconds (cancelling the rest), and closes the database pool.
+    `on_ready` is called with the URL actually listened on (port 0 picks one).
+    Raises OSError when the address cannot be bound, asyncpg errors when the
+    database cannot be reached; the pool is closed either way.
+    """
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    pool = await create_pool(database_url)
+    try:
+        store = kumo_store(pool)
+        app = app_factory(settings, store)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout)
+        await runner.setup()
+        stack = contextlib.AsyncExitStack()
+        try:
+            await web.TCPSite(runner, settings.host, settings.port).start()
+            await stack.enter_async_context(async_projections(store, database_url))
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, stop.set)
+            url = _url(runner.addresses[0])
+            log.info("serving on %s", url, extra={"url": url})
+            if on_ready is not None:
+                on_ready(url)
+            await stop.wait()
+            log.info("stopping: finishing in-flight requests", extra={"url": url})
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+            await runner.cleanup()
+            await stack.aclose()
+    finally:
+        await pool.close()
+    log.info("stopped")

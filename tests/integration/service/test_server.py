@@ -1,0 +1,141 @@
+"""serve(): listens, logs, and on SIGTERM/SIGINT stops accepting, drains in-flight
+requests, then closes the pool. Every wait is bounded so a broken server fails fast."""
+
+import asyncio
+import contextlib
+import io
+import os
+import signal
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from events.postgres import PostgresEventStore
+from service.app import create_app
+from service.config import Settings
+from service.server import serve
+from tests.integration.service.conftest import log_lines
+
+LIMIT = 20.0
+
+
+class SlowRoute:
+    """GET /compute/test/slow: signals it started, then waits to be released."""
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+        self.stores: list[PostgresEventStore] = []
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.started.set()
+        await self.release.wait()
+        return web.Response(text="done")
+
+    def factory(self, settings: Settings, store: PostgresEventStore) -> web.Application:
+        self.stores.append(store)
+        return create_app(
+            settings, store, extra_routes={"compute": [web.get("/test/slow", self.handle)]}
+        )
+
+
+@contextlib.asynccontextmanager
+async def running(
+    database_url: str, slow: SlowRoute, *, listen: str = "127.0.0.1:0", **kwargs: float
+) -> AsyncIterator[tuple[str, "asyncio.Task[None]"]]:
+    """serve() in a task; yields its URL once ready. Cancels it if the test leaves it running."""
+    ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(
+        serve(Settings(listen=listen), database_url, on_ready=ready.set_result,
+              app_factory=slow.factory, **kwargs)
+    )  # fmt: skip
+    try:
+        async with asyncio.timeout(LIMIT):
+            waiters: list[asyncio.Future[Any]] = [ready, task]
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            task.result()
+        yield ready.result(), task
+    finally:
+        if not task.done():
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, LIMIT)
+
+
+async def get(url: str) -> tuple[int, str]:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return response.status, await response.text()
+
+
+async def listening(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        _, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    except OSError:
+        return False
+    writer.close()
+    await writer.wait_closed()
+    return True
+
+
+async def until_refused(url: str) -> None:
+    while await listening(url):  # noqa: ASYNC110 - polls the OS; no event to wait on
+        await asyncio.sleep(0.02)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+async def test_stop_signal_drains_in_flight_requests(
+    database_url: str, log_stream: io.StringIO, signum: int
+) -> None:
+    slow = SlowRoute()
+    async with running(database_url, slow) as (url, task):
+        async with asyncio.timeout(LIMIT):
+            assert (await get(f"{url}/compute/"))[0] == 200
+            in_flight = asyncio.create_task(get(f"{url}/compute/test/slow"))
+            await slow.started.wait()
+            os.kill(os.getpid(), signum)
+            # Stops accepting new connections while the slow request is still running...
+            await until_refused(url)
+            assert not task.done()
+            assert not in_flight.done()
+            # ...which then completes normally, and only then does serve() return.
+            slow.release.set()
+            assert await in_flight == (200, "done")
+            await task
+    assert slow.stores[0].pool.is_closing()
+    messages = [
+        line["message"] for line in log_lines(log_stream) if line["logger"] == "kumo.server"
+    ]
+    assert messages[0] == f"serving on {url}"
+    assert messages[-1] == "stopped"
+
+
+async def test_requests_still_running_after_the_timeout_are_cut_off(database_url: str) -> None:
+    slow = SlowRoute()
+    async with running(database_url, slow, shutdown_timeout=0.3) as (url, task):
+        async with asyncio.timeout(LIMIT):
+            in_flight = asyncio.create_task(get(f"{url}/compute/test/slow"))
+            await slow.started.wait()
+            os.kill(os.getpid(), signal.SIGTERM)
+            await task
+            with pytest.raises(aiohttp.ClientError):
+                await in_flight
+    assert slow.stores[0].pool.is_closing()
+
+
+async def test_busy_port_raises_and_closes_the_pool(database_url: str) -> None:
+    slow = SlowRoute()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(OSError):
+            async with running(database_url, slow, listen=f"127.0.0.1:{port}"):
+                pass
+    assert slow.stores[0].pool.is_closing()

@@ -1,0 +1,65 @@
+"""Fault bodies per OpenStack service style, rendered without a server."""
+
+import msgspec
+import pytest
+
+from service.errors import ApiError, Conflict, InternalServerError, NotFound, error_for_status
+from service.http.api import FaultStyle
+from service.http.fault import render_fault
+
+
+def json_of(error: ApiError, style: FaultStyle) -> object:
+    response = render_fault(error, style)
+    assert response.status == error.code
+    assert response.content_type == "application/json"
+    assert isinstance(response.body, bytes)
+    return msgspec.json.decode(response.body)
+
+
+def test_keystone() -> None:
+    assert json_of(Conflict("Duplicate entry."), FaultStyle.KEYSTONE) == {
+        "error": {"code": 409, "title": "Conflict", "message": "Duplicate entry."}
+    }
+
+
+@pytest.mark.parametrize(
+    ("code", "name"),
+    [
+        (400, "badRequest"),
+        (403, "forbidden"),
+        (404, "itemNotFound"),
+        (409, "conflictingRequest"),
+        (413, "overLimit"),
+        (415, "badMediaType"),
+        (500, "computeFault"),
+        (418, "computeFault"),
+        (503, "serviceUnavailable"),
+    ],
+)
+def test_nova_fault_names(code: int, name: str) -> None:
+    error = error_for_status(code, "why")
+    assert json_of(error, FaultStyle.NOVA) == {name: {"code": code, "message": "why"}}
+
+
+def test_neutron() -> None:
+    assert json_of(NotFound("No network."), FaultStyle.NEUTRON) == {
+        "NeutronError": {"type": "HTTPNotFound", "message": "No network.", "detail": ""}
+    }
+
+
+def test_glance_plain_text() -> None:
+    response = render_fault(InternalServerError(), FaultStyle.GLANCE)
+    assert response.status == 500
+    assert response.content_type == "text/plain"
+    assert response.text == f"500 Internal Server Error\n\n{InternalServerError.explanation}\n\n   "
+
+
+def test_swift_html_is_escaped() -> None:
+    response = render_fault(NotFound("<script>"), FaultStyle.SWIFT)
+    assert response.content_type == "text/html"
+    assert response.text == "<html><h1>Not Found</h1><p>&lt;script&gt;</p></html>"
+
+
+def test_headers_are_kept() -> None:
+    response = render_fault(NotFound(headers={"Allow": "GET"}), FaultStyle.NOVA)
+    assert response.headers["Allow"] == "GET"
