@@ -25,10 +25,13 @@ from service.http.api import (
     OBJECT,
     Api,
 )
+from service.http.authentication import authentication_middleware
 from service.http.fault import error_middleware
 from service.http.health import healthz
 from service.http.keys import IDS, SETTINGS, STORE
 from service.http.request_id import echo_request_id, request_id_middleware
+from service.identity.api import ROUTES as identity_routes
+from service.identity.runtime import IDENTITY_RUNTIME, Identity, identity_context
 
 RouteDefs = Iterable[web.AbstractRouteDef]
 
@@ -46,6 +49,7 @@ def identity_app() -> web.Application:
         app.router.add_get(path, versions.identity_versions)
     for path in ("/v3", "/v3/"):
         app.router.add_get(path, versions.identity_version)
+    app.add_routes(identity_routes)
     return app
 
 
@@ -117,10 +121,17 @@ def create_app(
     """
     extra = dict(extra_routes or {})
     app = web.Application(
-        middlewares=[request_id_middleware, access_log_middleware, error_middleware]
+        middlewares=[
+            request_id_middleware,
+            access_log_middleware,
+            error_middleware,
+            authentication_middleware,
+        ]
     )
     app[SETTINGS] = settings
     app[STORE] = store
+    app[IDENTITY_RUNTIME] = Identity(settings, store)
+    app.cleanup_ctx.append(identity_context)
     app[IDS] = ids or RandomIds()
     app.on_response_prepare.append(echo_request_id)
     app.router.add_get("/healthz", healthz)

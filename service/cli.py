@@ -14,9 +14,12 @@ from events.types import RecordedEvent
 from projections.runner import rebuild
 from service.config import ConfigError, Settings, load_settings
 from service.embedded_postgres import EmbeddedPostgres, EmbeddedPostgresError
+from service.identity.bootstrap import bootstrap
+from service.identity.clouds_yaml import write_cloud_entry
+from service.identity.fernet_keys import KeyRepository
 from service.logs import configure_logging
 from service.migrator import MigrationError, migrate
-from service.read_models import catalog
+from service.read_models import catalog, kumo_store
 
 
 def say(message: str) -> None:
@@ -49,11 +52,27 @@ async def _migrate(url: str) -> None:
         "The database schema is up to date.")  # fmt: skip
 
 
+async def _bootstrap(settings: Settings, url: str) -> None:
+    """Create the initial identity if missing, and the `kumo` entry of clouds.yaml."""
+    pool = await create_pool(url, min_size=1, max_size=2)
+    try:
+        done = await bootstrap(kumo_store(pool), settings)
+    finally:
+        await pool.close()
+    where = write_cloud_entry(settings, done.admin_password)
+    if done.password_generated:
+        say(f"Created the admin user; its password is {done.admin_password}")
+        saved = settings.data_dir / "admin-password"
+        say(f"  (saved in {saved}; set KUMO_ADMIN_PASSWORD to choose another)")
+    say(f"The cloud `kumo` is in {where}: try `openstack --os-cloud kumo token issue`")
+
+
 def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
     from service.server import serve
 
     with database(settings) as url:
         asyncio.run(_migrate(url))
+        asyncio.run(_bootstrap(settings, url))
         base = settings.base_url
         say(f"Kumo is up at {base}")
         for service, path in (
@@ -69,6 +88,19 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
     with database(settings) as url:
         asyncio.run(_migrate(url))
+
+
+def cmd_bootstrap(settings: Settings, args: argparse.Namespace) -> None:
+    with database(settings) as url:
+        asyncio.run(_migrate(url))
+        asyncio.run(_bootstrap(settings, url))
+
+
+def cmd_rotate_keys(settings: Settings, args: argparse.Namespace) -> None:
+    repository = KeyRepository(settings.data_dir / "fernet-keys")
+    repository.ensure()
+    primary = repository.rotate()
+    say(f"Rotated the token keys in {repository.path}: key {primary} is now primary.")
 
 
 def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> None:
@@ -149,6 +181,18 @@ def parser() -> argparse.ArgumentParser:
     rebuild_cmd.add_argument("name", nargs="?", help="the read model (see --all)")
     rebuild_cmd.add_argument("--all", action="store_true", help="rebuild every read model")
     rebuild_cmd.set_defaults(run=cmd_rebuild)
+    admin = commands.add_parser("admin", help="administration").add_subparsers(
+        dest="action", required=True
+    )
+    admin.add_parser(
+        "bootstrap", help="create the default domain, roles, admin and catalog if missing"
+    ).set_defaults(run=cmd_bootstrap)
+    keys = commands.add_parser("keys", help="token encryption keys").add_subparsers(
+        dest="action", required=True
+    )
+    keys.add_parser("rotate", help="promote the staged key, add a new one").set_defaults(
+        run=cmd_rotate_keys
+    )
     events = commands.add_parser("events", help="the event log").add_subparsers(
         dest="action", required=True
     )

@@ -10,6 +10,15 @@
 | KUMO_ADMIN_PASSWORD | the `admin` user's password | generated once, saved in the data folder |
 | KUMO_LOG_LEVEL | DEBUG, INFO, WARNING or ERROR | INFO |
 | KUMO_POSTGRES_PORT | port of the embedded cluster | 54328 |
+| KUMO_REGION | the region every endpoint is in | RegionOne |
+| KUMO_TOKEN_EXPIRATION | token lifetime in seconds | 3600 |
+| KUMO_PASSWORD_HASH_ROUNDS | bcrypt cost of password hashes | 12 |
+| KUMO_LOCKOUT_FAILURE_ATTEMPTS | failed logins in a row that lock a user | off |
+| KUMO_LOCKOUT_DURATION | seconds a lockout lasts | 1800 |
+| KUMO_UNIQUE_LAST_PASSWORD_COUNT | passwords a user may not reuse (0/1: off) | 1 |
+| KUMO_MINIMUM_PASSWORD_AGE | days before a user may change a password again | 0 |
+| KUMO_PASSWORD_EXPIRES_DAYS | days a password stays valid | never expires |
+| KUMO_PASSWORD_REGEX / KUMO_PASSWORD_REGEX_DESCRIPTION | what a password must match | none |
 """
 
 import os
@@ -37,6 +46,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     admin_password: str | None = None
     log_level: str = "INFO"
     postgres_port: int = 54328
+    region: str = "RegionOne"
+    token_expiration: int = 3600
+    password_hash_rounds: int = 12
+    lockout_failure_attempts: int | None = None
+    lockout_duration: int | None = 1800
+    unique_last_password_count: int = 1
+    minimum_password_age: int = 0
+    password_expires_days: int | None = None
+    password_regex: str | None = None
+    password_regex_description: str | None = None
 
     @property
     def host(self) -> str:

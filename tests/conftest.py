@@ -7,6 +7,7 @@ allowed to create databases); otherwise an embedded cluster is started under
 """
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -59,21 +60,30 @@ def template_url(server_url: str) -> str:
     return with_database(server_url, TEMPLATE)
 
 
+async def _on_server(server_url: str, statement: str) -> None:
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def fresh_database(server_url: str) -> AsyncIterator[str]:
+    """A migrated database cloned from the template, dropped on the way out."""
+    name = f"kumo_test_{uuid.uuid4().hex[:12]}"
+    await _on_server(server_url, f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+    try:
+        yield with_database(server_url, name)
+    finally:
+        await _on_server(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture
 async def database_url(server_url: str, template_url: str) -> AsyncIterator[str]:
     """A database of this test's own, migrated, dropped afterwards."""
-    name = f"kumo_test_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(server_url)
-    try:
-        await conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
-    finally:
-        await conn.close()
-    yield with_database(server_url, name)
-    conn = await asyncpg.connect(server_url)
-    try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    finally:
-        await conn.close()
+    async with fresh_database(server_url) as url:
+        yield url
 
 
 @pytest.fixture

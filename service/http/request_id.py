@@ -6,6 +6,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from events.types import Metadata
+from service.auth import AUTH
 from service.http.api import OPENSTACK_REQUEST_ID, api_of
 from service.http.keys import IDS, REQUEST_ID
 from service.logs import current_request_id
@@ -38,9 +39,13 @@ async def echo_request_id(request: web.BaseRequest, response: web.StreamResponse
 
 
 def event_metadata(request: web.Request) -> Metadata:
-    """Metadata for events a request appends: its id, which also correlates what follows.
+    """Metadata for events a request appends: who asked (when authenticated) and the
+    request's id, which also correlates what follows.
 
     Raises KeyError when the request-id middleware has not run.
     """
     request_id = request[REQUEST_ID]
+    if AUTH in request:
+        actor = request[AUTH].actor()
+        return Metadata(actor=actor, request_id=request_id, correlation_id=request_id)
     return Metadata(request_id=request_id, correlation_id=request_id)

@@ -108,11 +108,13 @@ class AuthenticationSucceeded(Event, frozen=True):
 
 
 class AuthenticationFailed(Event, frozen=True):
-    """A refused authentication of a known user (counts towards lockout)."""
+    """A refused authentication of a known user; `failed_count` is the user's count of
+    failures in a row after it (lockout counts them)."""
 
     user_id: str
     method: str
     reason: str
+    failed_count: int
 
 
 class GroupCreated(Event, frozen=True):

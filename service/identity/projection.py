@@ -94,9 +94,9 @@ class IdentityProjection:
             case ev.UserPasswordChanged() as e:
                 await conn.execute(
                     "UPDATE rm_users SET password_hash = $2, password_created_at = $3,"
-                    " password_expires_at = $4, password_changed_at = $3, failed_auth_count = 0"
+                    " password_expires_at = $4, password_changed_at = $5, failed_auth_count = 0"
                     " WHERE id = $1",
-                    e.user_id, e.password_hash, at, e.expires_at,
+                    e.user_id, e.password_hash, at, e.expires_at, at if e.self_service else None,
                 )  # fmt: skip
                 await _remember_password(conn, recorded, e.user_id, e.password_hash)
                 await _revoke(conn, "user", e.user_id, at, None)
@@ -107,9 +107,9 @@ class IdentityProjection:
                 )  # fmt: skip
             case ev.AuthenticationFailed() as e:
                 await conn.execute(
-                    "UPDATE rm_users SET failed_auth_count = failed_auth_count + 1,"
-                    " last_failed_auth_at = $2 WHERE id = $1",
-                    e.user_id, at,
+                    "UPDATE rm_users SET failed_auth_count = $3, last_failed_auth_at = $2"
+                    " WHERE id = $1",
+                    e.user_id, at, e.failed_count,
                 )  # fmt: skip
             case ev.GroupCreated() as e:
                 await conn.execute(

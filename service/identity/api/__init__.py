@@ -1,0 +1,31 @@
+"""The Keystone v3 HTTP API, one module per resource family."""
+
+from aiohttp import web
+
+from service.identity.api import (
+    application_credentials,
+    assignments,
+    catalog,
+    domains,
+    groups,
+    projects,
+    roles,
+    tokens,
+    users,
+)
+
+ROUTES: list[web.AbstractRouteDef] = [
+    route
+    for module in (
+        tokens,
+        domains,
+        projects,
+        users,
+        groups,
+        roles,
+        assignments,
+        catalog,
+        application_credentials,
+    )
+    for route in module.routes
+]

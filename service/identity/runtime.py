@@ -1,0 +1,210 @@
+"""The identity runtime one API process holds: keys, token codec, password rules and
+revocations, and the two things every request needs from identity: checking a
+password and turning a token into an AuthContext."""
+
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+
+from aiohttp import web
+from msgspec.structs import replace
+
+from events.clock import Clock, SystemClock
+from events.postgres import PostgresEventStore
+from events.types import Metadata
+from service.auth import AuthContext, RoleRef
+from service.config import Settings
+from service.errors import Unauthorized
+from service.identity import events as ev
+from service.identity.compliance import (
+    SecurityCompliance,
+    check_new_password,
+    locked_out,
+    next_failed_count,
+    password_expires_at,
+)
+from service.identity.directory import (
+    ApplicationCredential,
+    Domain,
+    Project,
+    Role,
+    User,
+    effective_roles,
+    get,
+    password_history,
+)
+from service.identity.fernet_keys import KeyRepository, KeyRing
+from service.identity.passwords import hash_password, verify_password
+from service.identity.revocations import Revocations
+from service.identity.token_format import InvalidToken, TokenCodec, TokenPayload
+
+
+def compliance_of(settings: Settings) -> SecurityCompliance:
+    """Keystone's security_compliance options as configured."""
+    return SecurityCompliance(
+        lockout_failure_attempts=settings.lockout_failure_attempts,
+        lockout_duration=settings.lockout_duration,
+        unique_last_password_count=settings.unique_last_password_count,
+        minimum_password_age=settings.minimum_password_age,
+        password_expires_days=settings.password_expires_days,
+        password_regex=settings.password_regex,
+        password_regex_description=settings.password_regex_description,
+    )
+
+
+class Identity:
+    """Identity state and rules shared by the handlers of one process."""
+
+    def __init__(
+        self, settings: Settings, store: PostgresEventStore, *, clock: Clock | None = None
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock or SystemClock()
+        self.compliance = compliance_of(settings)
+        self.keys = KeyRepository(settings.data_dir / "fernet-keys")
+        self.keys.ensure()
+        self.codec = TokenCodec(
+            KeyRing(self.keys), self.clock, lifetime=timedelta(seconds=settings.token_expiration)
+        )
+        self.revocations = Revocations()
+
+    async def hash_password(self, password: str) -> str:
+        return await hash_password(password, self.settings.password_hash_rounds)
+
+    def password_expires_at(self) -> datetime | None:
+        return password_expires_at(self.clock.now(), self.compliance)
+
+    async def check_new_password(self, user: User | None, new: str, *, self_service: bool) -> None:
+        """Raise PasswordRejected (400) if the rules refuse `new` for `user`."""
+        history = (
+            await password_history(
+                self.store.pool, user.id, self.compliance.unique_last_password_count
+            )
+            if user is not None
+            else []
+        )
+        changed_by_user = user.password_changed_at if user is not None else None
+        await check_new_password(
+            new, history, changed_by_user, self.clock.now(), self.compliance, not self_service
+        )
+
+    async def password_changed(
+        self, user: User, new: str, self_service: bool
+    ) -> ev.UserPasswordChanged:
+        """The event setting `new` as the user's password, once the rules accept it."""
+        await self.check_new_password(user, new, self_service=self_service)
+        return ev.UserPasswordChanged(
+            user_id=user.id,
+            password_hash=await self.hash_password(new),
+            expires_at=self.password_expires_at(),
+            self_service=self_service,
+        )
+
+    async def verify_password(self, metadata: Metadata, user: User, password: str) -> None:
+        """Authenticate `user` by password, recording the outcome as an event.
+
+        Raises Unauthorized (401) for a disabled or locked user, a wrong password, or
+        an expired one; a locked account is refused before its password is checked.
+        """
+        now = self.clock.now()
+        if not user.enabled:
+            raise Unauthorized(f"The account is disabled for user: {user.id}.")
+        if locked_out(user.failed_auth_count, user.last_failed_auth_at, now, self.compliance):
+            raise Unauthorized(f"The account is locked for user: {user.id}.")
+        if user.password_hash is None or not await verify_password(password, user.password_hash):
+            count = next_failed_count(
+                user.failed_auth_count, user.last_failed_auth_at, now, self.compliance
+            )
+            failed = ev.AuthenticationFailed(
+                user_id=user.id, method="password", reason="wrong password", failed_count=count
+            )
+            await self.store.append(f"login-{user.id}", [failed], metadata=metadata)
+            raise Unauthorized("The request you have made requires authentication.")
+        if user.password_expires_at is not None and user.password_expires_at <= now:
+            raise Unauthorized(
+                f"The password is expired and needs to be changed for user: {user.id}."
+            )
+        succeeded = ev.AuthenticationSucceeded(user_id=user.id, method="password")
+        await self.store.append(f"login-{user.id}", [succeeded], metadata=metadata)
+
+    async def validate(self, token: str) -> AuthContext:
+        """The caller a token stands for, as things are now: raises InvalidToken or
+        Unauthorized (401) if it is malformed, expired, revoked, or its user, scope or
+        roles are gone or disabled."""
+        payload = self.codec.open(token)
+        if self.revocations.revoked(payload.user_id, payload.audit_ids, payload.issued_at):
+            raise InvalidToken("undecryptable")
+        return await self.context_for(payload)
+
+    async def context_for(self, payload: TokenPayload) -> AuthContext:
+        """Resolve a token payload against the identity read models."""
+        pool = self.store.pool
+        user = await get(pool, User, payload.user_id)
+        if user is None or not user.enabled:
+            raise Unauthorized(f"Could not find user: {payload.user_id}.")
+        user_domain = await self._enabled_domain(user.domain_id)
+        context = AuthContext(
+            user_id=user.id,
+            user_name=user.name,
+            user_domain_id=user_domain.id,
+            user_domain_name=user_domain.name,
+            scope=payload.scope_kind,
+            methods=payload.methods,
+            audit_ids=payload.audit_ids,
+            issued_at=payload.issued_at,
+            expires_at=payload.expires_at,
+            application_credential_id=payload.application_credential_id,
+        )
+        if payload.scope_kind == "unscoped" or payload.scope_id is None:
+            return context
+        roles = await effective_roles(pool, user.id, payload.scope_kind, payload.scope_id)
+        if payload.application_credential_id is not None:
+            roles = await self._limit_to_credential(payload, roles)
+        if not roles:
+            raise Unauthorized(
+                f"User {user.id} has no access to {payload.scope_kind} {payload.scope_id}."
+            )
+        refs = tuple(RoleRef(r.id, r.name) for r in roles)
+        match payload.scope_kind:
+            case "project":
+                project = await get(pool, Project, payload.scope_id)
+                if project is None or not project.enabled:
+                    raise Unauthorized(f"Could not find project: {payload.scope_id}.")
+                domain = await self._enabled_domain(project.domain_id)
+                return replace(
+                    context, project_id=project.id, project_name=project.name,
+                    project_domain_id=domain.id, project_domain_name=domain.name, roles=refs,
+                )  # fmt: skip
+            case "domain":
+                domain = await self._enabled_domain(payload.scope_id)
+                return replace(context, domain_id=domain.id, domain_name=domain.name, roles=refs)
+            case _:
+                return replace(context, roles=refs)
+
+    async def _enabled_domain(self, domain_id: str) -> Domain:
+        domain = await get(self.store.pool, Domain, domain_id)
+        if domain is None or not domain.enabled:
+            raise Unauthorized(f"Could not find domain: {domain_id}.")
+        return domain
+
+    async def _limit_to_credential(self, payload: TokenPayload, roles: list[Role]) -> list[Role]:
+        """The roles an application credential keeps: those it was given and still held."""
+        assert payload.application_credential_id is not None
+        credential = await get(
+            self.store.pool, ApplicationCredential, payload.application_credential_id
+        )
+        if credential is None:
+            raise Unauthorized("The application credential was deleted.")
+        if credential.expires_at is not None and credential.expires_at <= self.clock.now():
+            raise Unauthorized("The application credential has expired.")
+        return [r for r in roles if r.id in credential.role_ids]
+
+
+IDENTITY_RUNTIME = web.AppKey("identity", Identity)
+"""The identity runtime; read it as `request.config_dict[IDENTITY_RUNTIME]`."""
+
+
+async def identity_context(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: load revocations before serving."""
+    await app[IDENTITY_RUNTIME].revocations.load(app[IDENTITY_RUNTIME].store.pool)
+    yield

@@ -1,0 +1,187 @@
+"""Identity fixtures: an in-process Kumo app with a bootstrapped admin, tokens for callers
+of each role, and a real `kumo up` server process for the OpenStack client libraries."""
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from events.postgres import PostgresEventStore
+from service.app import create_app
+from service.config import Settings
+from service.embedded_postgres import free_port
+from service.identity.bootstrap import Bootstrapped, bootstrap
+from tests.conftest import ROOT, fresh_database
+
+Client = TestClient[web.Request, web.Application]
+PUBLIC_URL = "http://kumo.test:5000"
+ADMIN_PASSWORD = "admin-secret-1"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        public_url=PUBLIC_URL,
+        data_dir=tmp_path,
+        admin_password=ADMIN_PASSWORD,
+        password_hash_rounds=4,
+        lockout_failure_attempts=2,
+        lockout_duration=5,
+        unique_last_password_count=2,
+    )
+
+
+@pytest.fixture
+async def admin(store: PostgresEventStore, settings: Settings) -> Bootstrapped:
+    return await bootstrap(store, settings)
+
+
+@pytest.fixture
+async def client(
+    settings: Settings, store: PostgresEventStore, admin: Bootstrapped
+) -> AsyncIterator[Client]:
+    async with TestClient(TestServer(create_app(settings, store))) as client:
+        yield client
+
+
+def password_auth(
+    name: str, password: str, *, project: str | None = None, domain: str = "Default"
+) -> dict[str, Any]:
+    """A POST /v3/auth/tokens body: a user by name, optionally scoped to a project by name."""
+    auth: dict[str, Any] = {
+        "identity": {
+            "methods": ["password"],
+            "password": {"user": {"name": name, "domain": {"name": domain}, "password": password}},
+        }
+    }
+    if project is not None:
+        auth["scope"] = {"project": {"name": project, "domain": {"name": domain}}}
+    return {"auth": auth}
+
+
+async def token_for(client: Client, body: dict[str, Any]) -> str:
+    response = await client.post("/identity/v3/auth/tokens", json=body)
+    assert response.status == 201, await response.text()
+    return response.headers["X-Subject-Token"]
+
+
+@pytest.fixture
+async def admin_token(client: Client) -> str:
+    return await token_for(client, password_auth("admin", ADMIN_PASSWORD, project="admin"))
+
+
+class Api:
+    """Identity calls as one caller: JSON in, (status, JSON) out."""
+
+    def __init__(self, client: Client, token: str | None) -> None:
+        self.client = client
+        self.token = token
+
+    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        headers = {"X-Auth-Token": self.token} if self.token else {}
+        response = await self.client.request(
+            method, f"/identity/v3/{path}", json=body, headers=headers
+        )
+        text = await response.text()
+        return response.status, (msgspec.json.decode(text) if text.strip() else None)
+
+
+@pytest.fixture
+def as_admin(client: Client, admin_token: str) -> Api:
+    return Api(client, admin_token)
+
+
+class Person(msgspec.Struct):
+    """A user made for a test, with a project and a token scoped to it."""
+
+    user_id: str
+    project_id: str
+    name: str
+    password: str
+    token: str
+
+
+async def make_person(as_admin: Api, role: str, name: str, project_id: str | None = None) -> Person:
+    """A user holding `role` on a project (new unless given), and its project token."""
+    if project_id is None:
+        status, body = await as_admin.call("POST", "projects", {"project": {"name": f"p-{name}"}})
+        assert status == 201, body
+        project_id = body["project"]["id"]
+    password = f"pw-{name}-1"
+    status, body = await as_admin.call(
+        "POST", "users", {"user": {"name": name, "password": password}}
+    )
+    assert status == 201, body
+    user_id = body["user"]["id"]
+    _, roles = await as_admin.call("GET", f"roles?name={role}")
+    role_id = roles["roles"][0]["id"]
+    status, _ = await as_admin.call("PUT", f"projects/{project_id}/users/{user_id}/roles/{role_id}")
+    assert status == 204
+    scope = {"project": {"id": project_id}}
+    body = password_auth(name, password)
+    body["auth"]["scope"] = scope
+    token = await token_for(as_admin.client, body)
+    return Person(user_id, project_id, name, password, token)
+
+
+# --- a real server process, for the client libraries ----------------------------------
+
+
+class LiveCloud(msgspec.Struct):
+    url: str
+    auth_url: str
+    admin_password: str
+    database_url: str
+
+
+@pytest.fixture(scope="module")
+def live_cloud(
+    server_url: str, template_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveCloud]:
+    """`kumo up` in a subprocess on a database of its own, until the module's tests end."""
+    databases = fresh_database(server_url)
+    database_url = asyncio.run(databases.__aenter__())
+    port = free_port()
+    env = {
+        **os.environ,
+        "KUMO_DATABASE_URL": database_url,
+        "KUMO_LISTEN": f"127.0.0.1:{port}",
+        "KUMO_DATA_DIR": str(tmp_path_factory.mktemp("kumo-data")),
+        "KUMO_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "KUMO_PASSWORD_HASH_ROUNDS": "4",
+        "OS_CLIENT_CONFIG_FILE": str(tmp_path_factory.mktemp("os") / "clouds.yaml"),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service", "up"], cwd=ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/healthz", timeout=1).read()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    output = process.stdout.read().decode() if process.stdout else ""
+                    raise RuntimeError(f"kumo up did not start:\n{output}") from None
+                time.sleep(0.1)
+        yield LiveCloud(url, f"{url}/identity/v3", ADMIN_PASSWORD, database_url)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        asyncio.run(databases.__aexit__(None, None, None))
