@@ -97,11 +97,18 @@ def endpoint(e: Endpoint, base_url: str) -> Json:
 def application_credential(a: ApplicationCredential, roles: list[Role], base_url: str) -> Json:
     return {
         "id": a.id, "name": a.name, "description": a.description, "user_id": a.user_id,
-        "project_id": a.project_id, "expires_at": timestamp(a.expires_at),
+        "project_id": a.project_id, "expires_at": naive_utc(a.expires_at),
         "unrestricted": a.unrestricted, "access_rules": [],
         "roles": [{"id": r.id, "name": r.name, "domain_id": r.domain_id} for r in roles],
         "links": {"self": v3(base_url, f"users/{a.user_id}/application_credentials/{a.id}")},
     }  # fmt: skip
+
+
+def naive_utc(value: Any) -> str | None:
+    """ISO 8601 in UTC without a zone, as Keystone shows application-credential expiry."""
+    if value is None:
+        return None
+    return str(value.astimezone(UTC).replace(tzinfo=None).isoformat())
 
 
 def timestamp(value: Any) -> str | None:

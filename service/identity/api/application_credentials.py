@@ -1,6 +1,6 @@
 """/v3/users/{user_id}/application_credentials: what automation authenticates with."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -9,7 +9,7 @@ from msgspec import Meta
 
 from events.store import NO_STREAM
 from service.auth import caller
-from service.errors import BadRequest, Forbidden
+from service.errors import BadRequest, Forbidden, NotFound
 from service.http.body import json_response, read_json
 from service.identity import events as ev
 from service.identity import views
@@ -77,7 +77,10 @@ async def create_credential(request: web.Request) -> web.Response:
         if role is None:
             raise Forbidden(f"The role {ref.id or ref.name} is not held on the token's project.")
         role_ids.append(role.id)
-    if body.expires_at is not None and body.expires_at <= identity(request).clock.now():
+    expires_at = body.expires_at
+    if expires_at is not None and expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=UTC)  # Keystone reads naive times as UTC
+    if expires_at is not None and expires_at <= identity(request).clock.now():
         raise BadRequest("The expiration time of an application credential must be in the future.")
     secret = body.secret or generate_secret()
     credential_id = new_id(request)
@@ -89,7 +92,7 @@ async def create_credential(request: web.Request) -> web.Response:
         secret_hash=await hash_password(secret, identity(request).settings.password_hash_rounds),
         role_ids=tuple(dict.fromkeys(role_ids)),
         description=body.description,
-        expires_at=body.expires_at,
+        expires_at=expires_at,
         unrestricted=body.unrestricted,
     )
     await record(
@@ -121,16 +124,15 @@ async def list_credentials(request: web.Request) -> web.Response:
 
 
 async def _credential(request: web.Request, action: str) -> ApplicationCredential:
+    """The credential in the path once `action` is allowed; 404 unless it belongs to the
+    user in the path."""
     user_id = request.match_info["user_id"]
+    credential_id = request.match_info["credential_id"]
     credential = await authorized(
-        request,
-        ApplicationCredential,
-        request.match_info["credential_id"],
-        action,
-        lambda found: {"user_id": user_id},
+        request, ApplicationCredential, credential_id, action, lambda found: {"user_id": user_id}
     )
     if credential.user_id != user_id:
-        await must_get(request, ApplicationCredential, "")
+        raise NotFound(f"Could not find application credential: {credential_id}.")
     return credential
 
 

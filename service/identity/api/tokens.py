@@ -191,7 +191,10 @@ async def _authenticate(request: web.Request, auth: Auth) -> tuple[str, AuthCont
         kind, scope_id = await _scope(request, auth.scope, user)
         token, payload = codec.issue(user.id, ["password"], scope_kind=kind, scope_id=scope_id)
     elif methods == ["token"] and auth.identity.token is not None:
-        original = await identity(request).validate(auth.identity.token.id)
+        try:
+            original = await identity(request).validate(auth.identity.token.id)
+        except Unauthorized:
+            raise NotFound("Could not find token.") from None
         if original.application_credential_id:
             raise Forbidden("A token from an application credential cannot be rescoped.")
         user = await _find_user(request, UserRef(id=original.user_id))
