@@ -1,6 +1,7 @@
 """A reader's place in the log: gap-safe batches forward, and waiting for more."""
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 
 import msgspec
@@ -75,7 +76,8 @@ class LogCursor:
         """Sleep until notified, or a poll interval passes (shorter if a notified event
         is still hidden behind an earlier open transaction)."""
         timeout = HIDDEN_RETRY if self.notified > self.position else self.poll_interval
-        try:
-            await asyncio.wait_for(self._wake.wait(), timeout)
-        except TimeoutError:
-            pass
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+        # that arrives as the wake-up completes, and the subscriber would not stop.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()

@@ -1,5 +1,6 @@
 """Following the log live without a checkpoint: for `kumo events tail` and streams to users."""
 
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -12,7 +13,7 @@ from events.types import RecordedEvent
 
 async def follow(
     store: PostgresEventStore,
-    dsn: str,
+    dsn: str | None = None,
     after: int = 0,
     *,
     types: Sequence[str] | None = None,
@@ -22,7 +23,8 @@ async def follow(
     """Every committed event after `after`, then each new one as it commits, forever.
 
     Gap-safe and in position order, like `read_all`; wakes on NOTIFY and polls
-    every `poll_interval` seconds in case a notification is lost.
+    every `poll_interval` seconds in case a notification is lost. The LISTEN runs on
+    a connection of its own to `dsn`, or on one held from the store's pool.
     """
     cursor = LogCursor(
         store, after, types=types, categories=categories, poll_interval=poll_interval
@@ -31,15 +33,28 @@ async def follow(
     def on_notify(conn: Any, pid: int, channel: str, payload: object) -> None:
         cursor.notify(int(str(payload)))
 
-    conn = await asyncpg.connect(dsn)
-    try:
+    async with _listening(store, dsn) as conn:
         await conn.add_listener(NOTIFY_CHANNEL, on_notify)
-        while True:
-            batch = await cursor.read()
-            for event in batch.events:
-                yield event
-            cursor.advance(batch)
-            if not batch.full:
-                await cursor.wait()
+        try:
+            while True:
+                batch = await cursor.read()
+                for event in batch.events:
+                    yield event
+                cursor.advance(batch)
+                if not batch.full:
+                    await cursor.wait()
+        finally:
+            await conn.remove_listener(NOTIFY_CHANNEL, on_notify)
+
+
+@contextlib.asynccontextmanager
+async def _listening(store: PostgresEventStore, dsn: str | None) -> AsyncIterator[Any]:
+    if dsn is None:
+        async with store.pool.acquire() as held:
+            yield held
+        return
+    own = await asyncpg.connect(dsn)
+    try:
+        yield own
     finally:
-        await conn.close()
+        await own.close()

@@ -5,9 +5,12 @@ migrations/0001_event_store.sql; that file explains how the global order stays
 gap-safe. Driver errors become the typed errors of events/errors.py here.
 """
 
+import asyncio
+import contextlib
+import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any, TypeAlias
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Protocol, TypeAlias
 
 import asyncpg
 
@@ -21,10 +24,21 @@ Connection: TypeAlias = (
     "asyncpg.Connection[asyncpg.Record] | asyncpg.pool.PoolConnectionProxy[asyncpg.Record]"
 )
 Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
-InlineHook = Callable[[Any, Sequence[RecordedEvent]], Awaitable[None]]
-"""Called with the append's connection and events, inside its transaction."""
+
+
+class InlineHook(Protocol):
+    """Read models updated in the append's own transaction."""
+
+    types: frozenset[str] | None
+    """The event types it applies (None: all); other appends skip the transaction."""
+
+    async def __call__(self, conn: Any, events: Sequence[RecordedEvent]) -> None:
+        """Apply the appended events with the append's connection, before commit."""
+        ...
+
 
 NOTIFY_CHANNEL = "kumo_events"
+log = logging.getLogger("kumo.events")
 
 _COLUMNS = (
     "position, stream_id, version, event_id, type, schema_version, recorded_at, metadata, data"
@@ -117,6 +131,39 @@ async def scan(
         after = rows[-1][0]
 
 
+class Notifier:
+    """NOTIFYs listeners that appends committed, outside the appends' own transactions.
+
+    A NOTIFY inside the append would take Postgres's notification-queue lock through
+    the commit's WAL flush, so appending transactions would commit one at a time and
+    lose group commit. Here the notification follows the commit on another statement,
+    and a burst of commits coalesces into one notification of the highest position.
+    A lost notification only delays subscribers until their next poll.
+    """
+
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+        self._pending = 0
+        self._sent = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def committed(self, position: int) -> None:
+        """An append up to `position` committed: make sure listeners hear of it."""
+        self._pending = max(self._pending, position)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._send())
+
+    async def _send(self) -> None:
+        while self._sent < self._pending:
+            position = self._pending
+            try:
+                await self._pool.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, str(position))
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+                log.warning("notify failed; subscribers will poll", extra={"error": str(error)})
+                return
+            self._sent = position
+
+
 class PostgresEventStore:
     """The Kumo event log in one Postgres table."""
 
@@ -132,6 +179,7 @@ class PostgresEventStore:
         self._clock = clock or SystemClock()
         self._ids = ids or RandomIds()
         self._inline = inline
+        self._notifier = Notifier(pool)
 
     async def append(
         self,
@@ -193,34 +241,42 @@ class PostgresEventStore:
             recorded_at,
             command_id,
         )
-        async with self.pool.acquire() as conn, conn.transaction():
-            try:
-                rows = await conn.fetch(_APPEND, *args)
-            except asyncpg.PostgresError as error:
-                raise _translate(error, expected) from None
-            if rows and rows[0]["replayed"]:
-                stored = await conn.fetch(
-                    f"SELECT {_COLUMNS} FROM events WHERE position = ANY($1) ORDER BY position",
-                    [r[0] for r in rows],
+        inline = self._inline
+        if inline is not None and inline.types is not None:
+            if inline.types.isdisjoint(e.type_name() for _, e in events):
+                inline = None
+        async with self.pool.acquire() as conn:
+            # Without inline read models the call is its own (implicit) transaction:
+            # one round trip instead of three.
+            async with conn.transaction() if inline else contextlib.nullcontext():
+                try:
+                    rows = await conn.fetch(_APPEND, *args)
+                except asyncpg.PostgresError as error:
+                    raise _translate(error, expected) from None
+                if rows and rows[0]["replayed"]:
+                    stored = await conn.fetch(
+                        f"SELECT {_COLUMNS} FROM events WHERE position = ANY($1) ORDER BY position",
+                        [r[0] for r in rows],
+                    )
+                    return AppendResult(tuple(row_to_event(r) for r in stored), replayed=True)
+                rows = sorted(rows, key=lambda r: r[0])
+                recorded = tuple(
+                    RecordedEvent(
+                        position=row[0],
+                        stream_id=row[1],
+                        version=row[2],
+                        event_id=event_id,
+                        type=event.type_name(),
+                        schema_version=event.schema_version,
+                        recorded_at=recorded_at,
+                        metadata=metadata,
+                        event=event,
+                    )
+                    for row, event_id, (_, event) in zip(rows, ids, events, strict=True)
                 )
-                return AppendResult(tuple(row_to_event(r) for r in stored), replayed=True)
-            rows = sorted(rows, key=lambda r: r[0])
-            recorded = tuple(
-                RecordedEvent(
-                    position=row[0],
-                    stream_id=row[1],
-                    version=row[2],
-                    event_id=event_id,
-                    type=event.type_name(),
-                    schema_version=event.schema_version,
-                    recorded_at=recorded_at,
-                    metadata=metadata,
-                    event=event,
-                )
-                for row, event_id, (_, event) in zip(rows, ids, events, strict=True)
-            )
-            if self._inline is not None:
-                await self._inline(conn, recorded)
+                if inline is not None:
+                    await inline(conn, recorded)
+        self._notifier.committed(recorded[-1].position)
         return AppendResult(recorded)
 
     async def read_stream(

@@ -102,9 +102,9 @@ BEGIN
     -- whose transaction id is below its snapshot's xmin (every such transaction has
     -- ended); since lower positions belong to lower transaction ids, everything
     -- before a visible event is visible too (or was rolled back), and a reader's
-    -- "position > P" never skips a late commit. The lock is released on error by
-    -- the connection's reset (asyncpg runs pg_advisory_unlock_all on release) and
-    -- by PostgresEventStore explicitly.
+    -- "position > P" never skips a late commit. If the insert fails, the lock is
+    -- released by the connection's reset when it returns to the pool (asyncpg runs
+    -- pg_advisory_unlock_all), or when the session ends.
     PERFORM pg_advisory_lock(4801, 0);
     PERFORM pg_current_xact_id();
     v_first := nextval('events_position_seq');
@@ -127,7 +127,7 @@ BEGIN
     IF p_command_id IS NOT NULL THEN
         INSERT INTO event_commands VALUES (p_command_id, v_first, v_last, p_recorded_at);
     END IF;
-    PERFORM pg_notify('kumo_events', v_last::text);
+    -- No NOTIFY here: see events/postgres.py, Notifier.
 END;
 $$;
 

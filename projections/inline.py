@@ -12,6 +12,10 @@ class InlineProjections:
 
     def __init__(self, projections: Sequence[Projection]) -> None:
         self.projections = tuple(projections)
+        wanted = [p.types for p in self.projections]
+        self.types: frozenset[str] | None = (
+            None if any(t is None for t in wanted) else frozenset().union(*filter(None, wanted))
+        )
 
     async def __call__(self, conn: Any, events: Sequence[RecordedEvent]) -> None:
         for event in events:

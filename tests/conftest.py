@@ -23,7 +23,8 @@ from service.migrator import migrate
 from service.read_models import kumo_store
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE = "kumo_test_template"
+TEMPLATE = f"kumo_test_template_{os.getpid()}"
+"""Per test run, so that two runs on one server do not drop each other's template."""
 
 
 def with_database(url: str, database: str) -> str:
@@ -44,20 +45,13 @@ def server_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def template_url(server_url: str) -> str:
-    """A database with every migration applied, cloned for each test."""
-
-    async def build() -> None:
-        conn = await asyncpg.connect(server_url)
-        try:
-            await conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)")
-            await conn.execute(f"CREATE DATABASE {TEMPLATE}")
-        finally:
-            await conn.close()
-        await migrate(with_database(server_url, TEMPLATE))
-
-    asyncio.run(build())
-    return with_database(server_url, TEMPLATE)
+def template_url(server_url: str) -> Iterator[str]:
+    """A database with every migration applied, cloned for each test; dropped at the end."""
+    asyncio.run(_on_server(server_url, f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)"))
+    asyncio.run(_on_server(server_url, f"CREATE DATABASE {TEMPLATE}"))
+    asyncio.run(migrate(with_database(server_url, TEMPLATE)))
+    yield with_database(server_url, TEMPLATE)
+    asyncio.run(_on_server(server_url, f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)"))
 
 
 async def _on_server(server_url: str, statement: str) -> None:

@@ -2,15 +2,17 @@
 revocations, and the two things every request needs from identity: checking a
 password and turning a token into an AuthContext."""
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 
 from aiohttp import web
 from msgspec.structs import replace
 
 from events.clock import Clock, SystemClock
+from events.follow import follow
 from events.postgres import PostgresEventStore
-from events.types import Metadata
+from events.types import Event, Metadata, RecordedEvent
 from service.auth import AuthContext, RoleRef
 from service.config import Settings
 from service.errors import Unauthorized
@@ -34,8 +36,15 @@ from service.identity.directory import (
 )
 from service.identity.fernet_keys import KeyRepository, KeyRing
 from service.identity.passwords import hash_password, verify_password
-from service.identity.revocations import Revocations
+from service.identity.revocations import REVOKING_TYPES, Revocations
 from service.identity.token_format import InvalidToken, TokenCodec, TokenPayload
+
+CHANGES_IDENTITY = frozenset(
+    cls.type_name()
+    for cls in vars(ev).values()
+    if isinstance(cls, type) and issubclass(cls, Event) and cls is not Event
+) - {ev.AuthenticationSucceeded.type_name(), ev.AuthenticationFailed.type_name()}
+"""Event types that change who a token stands for (logins do not)."""
 
 
 def compliance_of(settings: Settings) -> SecurityCompliance:
@@ -67,6 +76,8 @@ class Identity:
             KeyRing(self.keys), self.clock, lifetime=timedelta(seconds=settings.token_expiration)
         )
         self.revocations = Revocations()
+        self._resolved: dict[tuple[str, str, str | None, str | None], AuthContext] = {}
+        self._generation = 0
 
     async def hash_password(self, password: str) -> str:
         return await hash_password(password, self.settings.password_hash_rounds)
@@ -136,7 +147,38 @@ class Identity:
             raise InvalidToken("undecryptable")
         return await self.context_for(payload)
 
+    def observe(self, events: Sequence[RecordedEvent]) -> None:
+        """Take in appended events: revocations, and forgetting resolved callers whenever
+        identity data changed (whoever appended it), so validation sees it at once."""
+        self.revocations.apply(events)
+        if any(e.type in CHANGES_IDENTITY for e in events):
+            self._generation += 1
+            self._resolved.clear()
+
+    async def follow_changes(self) -> None:
+        """Observe identity events appended by other processes, until cancelled."""
+        after = await self.store.head_position()
+        types = sorted(CHANGES_IDENTITY | set(REVOKING_TYPES))
+        async for event in follow(self.store, None, after, types=types):
+            self.observe([event])
+
     async def context_for(self, payload: TokenPayload) -> AuthContext:
+        """The caller a token payload stands for. Resolved callers are remembered until
+        identity data changes; the token's own fields are filled in each time."""
+        key = (payload.user_id, payload.scope_kind, payload.scope_id,
+               payload.application_credential_id)  # fmt: skip
+        resolved = self._resolved.get(key)
+        if resolved is None:
+            generation = self._generation
+            resolved = await self._resolve(payload)
+            if generation == self._generation:
+                self._resolved[key] = resolved
+        return replace(
+            resolved, methods=payload.methods, audit_ids=payload.audit_ids,
+            issued_at=payload.issued_at, expires_at=payload.expires_at,
+        )  # fmt: skip
+
+    async def _resolve(self, payload: TokenPayload) -> AuthContext:
         """Resolve a token payload against the identity read models."""
         pool = self.store.pool
         user = await get(pool, User, payload.user_id)
@@ -205,6 +247,10 @@ IDENTITY_RUNTIME = web.AppKey("identity", Identity)
 
 
 async def identity_context(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: load revocations before serving."""
-    await app[IDENTITY_RUNTIME].revocations.load(app[IDENTITY_RUNTIME].store.pool)
+    """cleanup_ctx: load revocations before serving, then follow other processes' changes."""
+    identity = app[IDENTITY_RUNTIME]
+    await identity.revocations.load(identity.store.pool)
+    following = asyncio.create_task(identity.follow_changes())
     yield
+    following.cancel()
+    await asyncio.gather(following, return_exceptions=True)

@@ -91,7 +91,7 @@ async def record_streams(
         raise Conflict(conflict or "Conflict occurred attempting to store the resource.") from None
     except WrongExpectedVersion:
         raise Conflict("The resource was changed concurrently; retry the request.") from None
-    request.config_dict[IDENTITY_RUNTIME].revocations.apply(result.events)
+    request.config_dict[IDENTITY_RUNTIME].observe(result.events)
     return result
 
 

@@ -17,17 +17,21 @@ WRITERS = 10
 SECONDS = 3.0
 
 
-async def linger(conn: Any, events: Sequence[RecordedEvent]) -> None:
-    """Keep the transaction open a random while after its positions were taken,
-    so that later positions often commit first."""
-    await asyncio.sleep(random.random() * 0.004)
+class Linger:
+    """An inline hook that keeps the transaction open a random while after its
+    positions were taken, so that later positions often commit first."""
+
+    types = None
+
+    async def __call__(self, conn: Any, events: Sequence[RecordedEvent]) -> None:
+        await asyncio.sleep(random.random() * 0.004)
 
 
 @pytest.mark.slow
 async def test_reader_sees_every_event_once_in_order_under_concurrent_writers(
     store: PostgresEventStore,
 ) -> None:
-    writer_store = PostgresEventStore(store.pool, inline=linger)
+    writer_store = PostgresEventStore(store.pool, inline=Linger())
     deadline = time.monotonic() + SECONDS
     stop = asyncio.Event()
 

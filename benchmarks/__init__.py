@@ -1,0 +1,1 @@
+"""Benchmarks: run with `.venv/bin/python -m benchmarks.eventstore`."""

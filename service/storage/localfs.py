@@ -1,0 +1,250 @@
+"""Objects as files under a root folder: the embedded default of `kumo up`.
+
+Layout: a key's `/`-separated segments become folders, its last segment the file, so
+"images/abc" is stored at `<root>/images%2F/abc.o`. Each segment is percent-escaped
+(everything but ASCII letters, digits, `_` and `-`; so `.` and `..` cannot climb out),
+folders end in `%2F` and files in `.o`, so "a" and "a/b" can both exist. An escaped
+segment longer than a file name may be (255 bytes) is an InvalidKey.
+
+A put writes `~tmp-<random>` in the target's folder, fsyncs it and renames it over the
+target, so readers and crashes see the old object or the new one, never a part. A crash
+mid-put can leave a `~tmp-` file behind (never listed). Hashes are kept in the file's
+`user.kumo.hashes` extended attribute, set before the rename; on filesystems without user
+xattrs `head` returns no hashes and the etag is `<mtime_ns>-<size>` in hex. Folders
+emptied by deletes stay. Blocking file I/O runs in worker threads.
+"""
+
+import asyncio
+import errno
+import functools
+import os
+import secrets
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
+from contextlib import aclosing
+from datetime import UTC, datetime
+from io import BufferedReader, BufferedWriter
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+from urllib.parse import quote, unquote
+
+import msgspec
+
+from service.storage.backend import (
+    BackendUnavailable,
+    Hashes,
+    InvalidKey,
+    ObjectBackend,
+    ObjectNotFound,
+    ObjectReader,
+    StoredObject,
+    check_key,
+    resolve_range,
+)
+from service.storage.digest import Digest, hashed_blocks
+
+CHUNK_SIZE = 1024 * 1024
+MAX_NAME_BYTES = 255
+_FOLDER_SUFFIX = "%2F"
+_FILE_SUFFIX = ".o"
+_TEMP_PREFIX = "~tmp-"
+_HASHES_XATTR = "user.kumo.hashes"
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class LocalFsBackend(ObjectBackend):
+    """Stores each object as one file under `root` (created by `start` or the first put)."""
+
+    def __init__(self, root: Path, *, chunk_size: int = CHUNK_SIZE):
+        self.root = root
+        self._chunk_size = chunk_size
+
+    async def start(self) -> None:
+        await self._run(self.root.mkdir, parents=True, exist_ok=True)
+
+    async def close(self) -> None:
+        pass
+
+    async def put(
+        self,
+        key: str,
+        stream: AsyncIterable[bytes],
+        *,
+        size_hint: int | None = None,
+        expected_md5: str | None = None,
+    ) -> StoredObject:
+        path = self._path(key)
+        temp = path.with_name(_TEMP_PREFIX + secrets.token_hex(8))
+        file = await self._run(_create, temp)
+        digest = Digest()
+        try:
+            async with aclosing(hashed_blocks(stream, self._chunk_size, digest)) as blocks:
+                async for block in blocks:
+                    await self._run(file.write, block)
+            hashes = digest.verify(key, expected_md5)
+            info = await self._run(_commit, key, file, temp, path, hashes)
+        except BaseException:
+            # Synchronous on purpose: it must finish even when the task is being cancelled.
+            file.close()
+            temp.unlink(missing_ok=True)
+            raise
+        return msgspec.structs.replace(info, hashes=hashes)
+
+    async def get(
+        self, key: str, *, byte_range: tuple[int, int | None] | None = None
+    ) -> ObjectReader:
+        file, info = await self._run(_open, key, self._path(key))
+        try:
+            offset, length = resolve_range(key, byte_range, info.size)
+            await self._run(file.seek, offset)
+        except BaseException:
+            file.close()
+            raise
+        return ObjectReader(
+            info,
+            offset=offset,
+            content_length=length,
+            chunks=self._chunks(file, length),
+            release=functools.partial(asyncio.to_thread, file.close),
+        )
+
+    async def head(self, key: str) -> StoredObject | None:
+        try:
+            file, info = await self._run(_open, key, self._path(key))
+        except ObjectNotFound:
+            return None
+        file.close()
+        return info
+
+    async def delete(self, key: str) -> bool:
+        return await self._run(_unlink, self._path(key))
+
+    async def list(self, prefix: str = "") -> AsyncIterator[str]:
+        *folders, partial = prefix.split("/")
+        start = self.root.joinpath(*(_escape(folder + "/") for folder in folders))
+        async for key in self._walk(start, "".join(f"{folder}/" for folder in folders), partial):
+            yield key
+
+    async def copy(self, src: str, dst: str) -> StoredObject:
+        async with await self.get(src) as reader:
+            return await self.put(dst, reader, size_hint=reader.size)
+
+    async def _walk(self, folder: Path, base: str, partial: str) -> AsyncIterator[str]:
+        # Entries sort by their key text ("seg" for a file, "seg/" for a folder): every key
+        # under an entry starts with that text, so a depth-first walk yields lexical order.
+        for text, path in await self._run(_entries, folder):
+            if not text.startswith(partial):
+                continue
+            if text.endswith("/"):
+                async for key in self._walk(path, base + text, ""):
+                    yield key
+            else:
+                yield base + text
+
+    async def _chunks(self, file: BufferedReader, length: int) -> AsyncGenerator[bytes, None]:
+        while length > 0:
+            block = await self._run(file.read, min(self._chunk_size, length))
+            if not block:
+                raise BackendUnavailable(f"local object {file.name} was truncated while read")
+            length -= len(block)
+            yield block
+
+    def _path(self, key: str) -> Path:
+        check_key(key)
+        *folders, name = key.split("/")
+        names = [_escape(folder + "/") for folder in folders] + [_escape(name) + _FILE_SUFFIX]
+        if any(len(escaped) > MAX_NAME_BYTES for escaped in names):  # escaped is ASCII
+            raise InvalidKey(f"a segment of object key {key!r} is too long for a file name")
+        return self.root.joinpath(*names)
+
+    async def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`fn` in a worker thread; an OSError from it becomes BackendUnavailable."""
+        try:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        except OSError as error:
+            raise BackendUnavailable(
+                f"local object store at {self.root} is unusable: {error}"
+            ) from error
+
+
+def _escape(segment: str) -> str:
+    return quote(segment, safe="").replace(".", "%2E").replace("~", "%7E")
+
+
+def _create(temp: Path) -> BufferedWriter:
+    temp.parent.mkdir(parents=True, exist_ok=True)
+    return open(temp, "xb")  # closed by _commit or put's cleanup
+
+
+def _commit(key: str, file: BufferedWriter, temp: Path, path: Path, hashes: Hashes) -> StoredObject:
+    """Makes the temp file durable, with its hashes, and renames it to `path`."""
+    with file:
+        file.flush()
+        try:
+            os.setxattr(file.fileno(), _HASHES_XATTR, msgspec.json.encode(hashes))
+        except OSError as error:
+            if error.errno != errno.ENOTSUP:
+                raise
+        os.fsync(file.fileno())
+        info = _describe(key, file.fileno())
+    os.replace(temp, path)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)  # makes the rename itself durable
+    finally:
+        os.close(folder)
+    return info
+
+
+def _open(key: str, path: Path) -> tuple[BufferedReader, StoredObject]:
+    """The open file and what it holds; ObjectNotFound if there is none."""
+    try:
+        file = open(path, "rb")  # handed to the caller
+    except FileNotFoundError:
+        raise ObjectNotFound(key) from None
+    try:
+        return file, _describe(key, file.fileno())
+    except BaseException:
+        file.close()
+        raise
+
+
+def _describe(key: str, fd: int) -> StoredObject:
+    stat = os.fstat(fd)
+    try:
+        hashes: Hashes | None = msgspec.json.decode(os.getxattr(fd, _HASHES_XATTR), type=Hashes)
+    except OSError as error:
+        if error.errno not in (errno.ENODATA, errno.ENOTSUP):
+            raise
+        hashes = None
+    return StoredObject(
+        key=key,
+        size=stat.st_size,
+        etag=hashes.md5 if hashes else f"{stat.st_mtime_ns:x}-{stat.st_size:x}",
+        last_modified=datetime.fromtimestamp(stat.st_mtime, UTC),
+        hashes=hashes,
+    )
+
+
+def _unlink(path: Path) -> bool:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _entries(folder: Path) -> list[tuple[str, Path]]:
+    """The folder's objects and subfolders as (key text, path), sorted by key text."""
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return []
+    found = []
+    for name in names:
+        if name.endswith(_FOLDER_SUFFIX):
+            found.append((unquote(name), folder / name))
+        elif name.endswith(_FILE_SUFFIX):  # not a ~tmp- file
+            found.append((unquote(name.removesuffix(_FILE_SUFFIX)), folder / name))
+    return sorted(found)

@@ -1,0 +1,43 @@
+"""What the local backend promises beyond the contract: its layout stays under the root."""
+
+from pathlib import Path
+
+import pytest
+
+from service.storage import InvalidKey
+from service.storage.localfs import LocalFsBackend
+
+from .helpers import chunks, read_all
+from .test_contract import ODD_KEYS
+
+
+def files_under(folder: Path) -> list[Path]:
+    return [path for path in folder.rglob("*") if path.is_file()]
+
+
+@pytest.fixture
+async def local(tmp_path: Path) -> LocalFsBackend:
+    backend = LocalFsBackend(tmp_path / "root" / "objects")
+    await backend.start()
+    return backend
+
+
+async def test_keys_map_to_escaped_folders_and_files(local: LocalFsBackend) -> None:
+    await local.put("images/ab.c", chunks(b"x"))
+    assert (local.root / "images%2F" / "ab%2Ec.o").read_bytes() == b"x"
+
+
+async def test_no_key_escapes_the_root(local: LocalFsBackend, tmp_path: Path) -> None:
+    for key in ODD_KEYS:
+        await local.put(key, chunks(key.encode()))
+    files = files_under(tmp_path)
+    assert len(files) == len(ODD_KEYS)
+    assert all(path.is_relative_to(local.root) for path in files)
+    for key in ODD_KEYS:
+        assert await read_all(await local.get(key)) == key.encode()
+
+
+async def test_a_segment_too_long_for_a_file_name(local: LocalFsBackend) -> None:
+    with pytest.raises(InvalidKey, match="too long"):
+        await local.put("images/" + "é" * 50, chunks(b"x"))
+    await local.put("images/" + "e" * 250, chunks(b"x"))
