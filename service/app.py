@@ -32,6 +32,7 @@ from service.http.keys import IDS, SETTINGS, STORE
 from service.http.request_id import echo_request_id, request_id_middleware
 from service.identity.api import ROUTES as identity_routes
 from service.identity.runtime import IDENTITY_RUNTIME, Identity, identity_context
+from service.storage.configured import OBJECTS, backend_for, objects_context
 
 RouteDefs = Iterable[web.AbstractRouteDef]
 
@@ -132,6 +133,8 @@ def create_app(
     app[STORE] = store
     app[IDENTITY_RUNTIME] = Identity(settings, store)
     app.cleanup_ctx.append(identity_context)
+    app[OBJECTS] = backend_for(settings)
+    app.cleanup_ctx.append(objects_context)
     app[IDS] = ids or RandomIds()
     app.on_response_prepare.append(echo_request_id)
     app.router.add_get("/healthz", healthz)

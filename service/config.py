@@ -19,6 +19,10 @@
 | KUMO_MINIMUM_PASSWORD_AGE | days before a user may change a password again | 0 |
 | KUMO_PASSWORD_EXPIRES_DAYS | days a password stays valid | never expires |
 | KUMO_PASSWORD_REGEX / KUMO_PASSWORD_REGEX_DESCRIPTION | what a password must match | none |
+| KUMO_OBJECT_BACKEND | `local` (files under the data folder) or `s3` | local |
+| KUMO_S3_BUCKET, KUMO_S3_ENDPOINT_URL | the S3 bucket and endpoint, for `s3` | none |
+| KUMO_S3_ACCESS_KEY_ID, KUMO_S3_SECRET_ACCESS_KEY | S3 credentials | boto's chain |
+| KUMO_S3_REGION | the S3 region | us-east-1 |
 """
 
 import os
@@ -56,6 +60,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     password_expires_days: int | None = None
     password_regex: str | None = None
     password_regex_description: str | None = None
+    object_backend: str = "local"
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_region: str = "us-east-1"
 
     @property
     def host(self) -> str:
@@ -94,6 +104,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"bad setting: {error}") from None
     if ":" not in settings.listen or not settings.listen.rsplit(":", 1)[1].isdigit():
         raise ConfigError(f"KUMO_LISTEN must be host:port, not {settings.listen!r}")
+    if settings.object_backend not in {"local", "s3"}:
+        raise ConfigError("KUMO_OBJECT_BACKEND must be local or s3")
+    if settings.object_backend == "s3" and not settings.s3_bucket:
+        raise ConfigError("KUMO_OBJECT_BACKEND=s3 needs KUMO_S3_BUCKET")
     if settings.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError("KUMO_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
     return settings

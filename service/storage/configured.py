@@ -1,0 +1,37 @@
+"""The object backend the settings name, and its place in the web application."""
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from service.config import Settings
+from service.storage.backend import ObjectBackend
+from service.storage.localfs import LocalFsBackend
+from service.storage.s3 import S3Backend, S3Settings
+
+OBJECTS = web.AppKey("objects", ObjectBackend)
+"""The object backend images and object storage keep their bytes in."""
+
+
+def backend_for(settings: Settings) -> ObjectBackend:
+    """`local`: files under <data_dir>/objects; `s3`: the configured bucket (created if
+    missing)."""
+    if settings.object_backend == "s3":
+        assert settings.s3_bucket is not None  # checked by load_settings
+        return S3Backend(
+            S3Settings(
+                bucket=settings.s3_bucket,
+                endpoint_url=settings.s3_endpoint_url,
+                access_key_id=settings.s3_access_key_id,
+                secret_access_key=settings.s3_secret_access_key,
+                region=settings.s3_region,
+                create_bucket=True,
+            )
+        )
+    return LocalFsBackend(settings.data_dir / "objects")
+
+
+async def objects_context(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: start the backend before serving and close it after."""
+    async with app[OBJECTS]:
+        yield
