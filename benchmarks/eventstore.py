@@ -18,30 +18,23 @@ import asyncio
 import gc
 import os
 import resource
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import msgspec
 import psutil
 
-from events.clock import RandomIds, SystemClock
+from benchmarks.harness import IDS, fresh_database, percentile, progress, server_url
+from events.clock import SystemClock
 from events.codec import encode
 from events.postgres import Pool, PostgresEventStore, create_pool
 from events.subscription import Subscription, SubscriptionRunner
 from events.types import Event, Metadata, RecordedEvent
-from service.embedded_postgres import EmbeddedPostgres
-from service.migrator import migrate
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH_PORT = 54330
 LAG_GROUP = "bench-lag"
 CLOCK = SystemClock()
-IDS = RandomIds()
 PLAIN_TABLE = """
 CREATE TABLE bench_plain_events (
     position        bigserial   PRIMARY KEY,
@@ -150,27 +143,9 @@ class Results(msgspec.Struct):
     lag: Lag | None = None
 
 
-def progress(message: str) -> None:
-    """A line of progress on stderr."""
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0..100) of values, nearest rank; 0 for none."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
-
-
 def rss_mb() -> float:
     """This process's resident set size in MiB."""
     return psutil.Process().memory_info().rss / 2**20
-
-
-def with_database(url: str, database: str) -> str:
-    """The same server URL naming another database."""
-    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
 
 
 async def measure_writers(
@@ -431,42 +406,16 @@ async def paced_appends(
     return started / (time.perf_counter() - start)
 
 
-def server_url() -> tuple[str, EmbeddedPostgres | None]:
-    """The server to measure, and the embedded cluster to stop afterwards (if started here)."""
-    given = os.environ.get("KUMO_BENCH_DATABASE_URL")
-    if given:
-        return with_database(given, "postgres"), None
-    cluster = EmbeddedPostgres(ROOT / ".kumo" / "bench-postgres", port=BENCH_PORT, durable=True)
-    was_running = cluster.running()
-    progress(f"embedded cluster (fsync on) under {cluster.root}")
-    url = cluster.start("postgres")
-    return url, None if was_running else cluster
-
-
 @asynccontextmanager
 async def bench_database(server: str) -> AsyncIterator[str]:
     """A fresh, migrated database with the baseline table; dropped on the way out."""
-    name = f"kumo_bench_{IDS.new_id().hex[:12]}"
-    conn = await asyncpg.connect(server)
-    try:
-        await conn.execute(f"CREATE DATABASE {name}")
-    finally:
-        await conn.close()
-    url = with_database(server, name)
-    try:
-        await migrate(url)
+    async with fresh_database(server) as url:
         conn = await asyncpg.connect(url)
         try:
             await conn.execute(PLAIN_TABLE)
         finally:
             await conn.close()
         yield url
-    finally:
-        conn = await asyncpg.connect(server)
-        try:
-            await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        finally:
-            await conn.close()
 
 
 async def describe_server(pool: Pool) -> str:

@@ -81,6 +81,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         return (self.public_url or f"http://{self.listen}").rstrip("/")
 
 
+def _decode_path(type_: type, value: Any) -> Any:
+    if type_ is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError(f"cannot read {type_} from config")
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Settings from `environ` (default: the process's) and the file KUMO_CONFIG names.
 
@@ -99,7 +105,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         if value:
             values[field] = value
     try:
-        settings = msgspec.convert(values, Settings, strict=False)
+        settings = msgspec.convert(values, Settings, strict=False, dec_hook=_decode_path)
     except msgspec.ValidationError as error:
         raise ConfigError(f"bad setting: {error}") from None
     if ":" not in settings.listen or not settings.listen.rsplit(":", 1)[1].isdigit():

@@ -1,0 +1,59 @@
+"""Settings from the environment and an optional TOML file."""
+
+from pathlib import Path
+
+import pytest
+
+from service.config import ConfigError, load_settings
+
+
+def test_defaults_without_any_setting() -> None:
+    settings = load_settings({})
+    assert settings.listen == "127.0.0.1:8080"
+    assert settings.base_url == "http://127.0.0.1:8080"
+    assert settings.database_url is None and settings.object_backend == "local"
+
+
+def test_environment_values_are_converted_to_their_types() -> None:
+    settings = load_settings(
+        {
+            "KUMO_DATA_DIR": "/srv/kumo",
+            "KUMO_LISTEN": "0.0.0.0:9000",
+            "KUMO_POSTGRES_PORT": "6000",
+            "KUMO_LOCKOUT_FAILURE_ATTEMPTS": "3",
+            "KUMO_PUBLIC_URL": "https://cloud.example/",
+        }
+    )
+    assert settings.data_dir == Path("/srv/kumo")
+    assert (settings.host, settings.port, settings.postgres_port) == ("0.0.0.0", 9000, 6000)
+    assert settings.lockout_failure_attempts == 3
+    assert settings.base_url == "https://cloud.example"
+
+
+def test_file_values_are_overridden_by_the_environment(tmp_path: Path) -> None:
+    config = tmp_path / "kumo.toml"
+    config.write_text('listen = "127.0.0.1:7000"\nregion = "Lab"\n')
+    settings = load_settings({"KUMO_CONFIG": str(config), "KUMO_LISTEN": "127.0.0.1:7001"})
+    assert settings.region == "Lab" and settings.port == 7001
+
+
+@pytest.mark.parametrize(
+    ("environ", "problem"),
+    [
+        ({"KUMO_LISTEN": "nowhere"}, "KUMO_LISTEN"),
+        ({"KUMO_LOG_LEVEL": "LOUD"}, "KUMO_LOG_LEVEL"),
+        ({"KUMO_POSTGRES_PORT": "many"}, "postgres_port"),
+        ({"KUMO_OBJECT_BACKEND": "s3"}, "KUMO_S3_BUCKET"),
+        ({"KUMO_CONFIG": "/nonexistent/kumo.toml"}, "KUMO_CONFIG"),
+    ],
+)
+def test_bad_settings_name_the_setting(environ: dict[str, str], problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        load_settings(environ)
+
+
+def test_unknown_keys_in_the_file_are_refused(tmp_path: Path) -> None:
+    config = tmp_path / "kumo.toml"
+    config.write_text('lisen = "127.0.0.1:7000"\n')
+    with pytest.raises(ConfigError, match="lisen"):
+        load_settings({"KUMO_CONFIG": str(config)})
