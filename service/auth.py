@@ -21,6 +21,7 @@ class AuthContext(msgspec.Struct, frozen=True, kw_only=True):
     user_name: str
     user_domain_id: str
     user_domain_name: str
+    password_expires_at: datetime | None = None
     scope: str  # "project" | "domain" | "system" | "unscoped"
     project_id: str | None = None
     project_name: str | None = None
@@ -34,6 +35,8 @@ class AuthContext(msgspec.Struct, frozen=True, kw_only=True):
     issued_at: datetime
     expires_at: datetime
     application_credential_id: str | None = None
+    application_credential_name: str | None = None
+    application_credential_unrestricted: bool = False
 
     @property
     def role_names(self) -> frozenset[str]:

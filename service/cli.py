@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator, Sequence
 
 import msgspec
+import uvloop
 
 from events.follow import follow
 from events.postgres import PostgresEventStore, create_pool
@@ -81,7 +82,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
         ):  # fmt: skip
             say(f"  {service:<13} {base}{path}")
         say("Press Ctrl-C to stop.")
-        asyncio.run(serve(settings, url))
+        uvloop.run(serve(settings, url))
         say("Kumo stopped.")
 
 

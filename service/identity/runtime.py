@@ -28,7 +28,6 @@ from service.identity.directory import (
     ApplicationCredential,
     Domain,
     Project,
-    Role,
     User,
     effective_roles,
     get,
@@ -37,6 +36,7 @@ from service.identity.directory import (
 from service.identity.fernet_keys import KeyRepository, KeyRing
 from service.identity.passwords import hash_password, verify_password
 from service.identity.revocations import REVOKING_TYPES, Revocations
+from service.identity.service_catalog import Catalog, for_project, load_catalog
 from service.identity.token_format import InvalidToken, TokenCodec, TokenPayload
 
 CHANGES_IDENTITY = frozenset(
@@ -45,6 +45,9 @@ CHANGES_IDENTITY = frozenset(
     if isinstance(cls, type) and issubclass(cls, Event) and cls is not Event
 ) - {ev.AuthenticationSucceeded.type_name(), ev.AuthenticationFailed.type_name()}
 """Event types that change who a token stands for (logins do not)."""
+
+OPENED_TOKENS_KEPT = 50_000
+"""Decrypted tokens (and per-project catalogs) remembered; past that, forgotten at once."""
 
 
 def compliance_of(settings: Settings) -> SecurityCompliance:
@@ -77,6 +80,9 @@ class Identity:
         )
         self.revocations = Revocations()
         self._resolved: dict[tuple[str, str, str | None, str | None], AuthContext] = {}
+        self._catalog: Catalog | None = None
+        self._project_catalogs: dict[str | None, Catalog] = {}
+        self._opened: dict[str, TokenPayload] = {}  # token -> payload: decrypt once
         self._generation = 0
 
     async def hash_password(self, password: str) -> str:
@@ -142,7 +148,12 @@ class Identity:
         """The caller a token stands for, as things are now: raises InvalidToken or
         Unauthorized (401) if it is malformed, expired, revoked, or its user, scope or
         roles are gone or disabled."""
-        payload = self.codec.open(token)
+        payload = self._opened.get(token)
+        if payload is None or self.clock.now() >= payload.expires_at:
+            payload = self.codec.open(token)
+            if len(self._opened) >= OPENED_TOKENS_KEPT:
+                self._opened.clear()
+            self._opened[token] = payload
         if self.revocations.revoked(payload.user_id, payload.audit_ids, payload.issued_at):
             raise InvalidToken("undecryptable")
         return await self.context_for(payload)
@@ -154,6 +165,23 @@ class Identity:
         if any(e.type in CHANGES_IDENTITY for e in events):
             self._generation += 1
             self._resolved.clear()
+            self._catalog = None
+            self._project_catalogs.clear()
+
+    async def catalog(self, project_id: str | None) -> Catalog:
+        """The service catalog for a token scoped to `project_id` (None: no project)."""
+        filled = self._project_catalogs.get(project_id)
+        if filled is not None:
+            return filled
+        generation = self._generation
+        catalog = self._catalog or await load_catalog(self.store.pool)
+        filled = for_project(catalog, project_id)
+        if generation == self._generation:
+            self._catalog = catalog
+            if len(self._project_catalogs) >= OPENED_TOKENS_KEPT:
+                self._project_catalogs.clear()
+            self._project_catalogs[project_id] = filled
+        return filled
 
     async def follow_changes(self) -> None:
         """Observe identity events appended by other processes, until cancelled."""
@@ -190,6 +218,7 @@ class Identity:
             user_name=user.name,
             user_domain_id=user_domain.id,
             user_domain_name=user_domain.name,
+            password_expires_at=user.password_expires_at,
             scope=payload.scope_kind,
             methods=payload.methods,
             audit_ids=payload.audit_ids,
@@ -201,7 +230,13 @@ class Identity:
             return context
         roles = await effective_roles(pool, user.id, payload.scope_kind, payload.scope_id)
         if payload.application_credential_id is not None:
-            roles = await self._limit_to_credential(payload, roles)
+            credential = await self._credential(payload)
+            roles = [r for r in roles if r.id in credential.role_ids]
+            context = replace(
+                context,
+                application_credential_name=credential.name,
+                application_credential_unrestricted=credential.unrestricted,
+            )
         if not roles:
             raise Unauthorized(
                 f"User {user.id} has no access to {payload.scope_kind} {payload.scope_id}."
@@ -229,17 +264,15 @@ class Identity:
             raise Unauthorized(f"Could not find domain: {domain_id}.")
         return domain
 
-    async def _limit_to_credential(self, payload: TokenPayload, roles: list[Role]) -> list[Role]:
-        """The roles an application credential keeps: those it was given and still held."""
-        assert payload.application_credential_id is not None
-        credential = await get(
-            self.store.pool, ApplicationCredential, payload.application_credential_id
-        )
+    async def _credential(self, payload: TokenPayload) -> ApplicationCredential:
+        """The token's application credential; Unauthorized if deleted or expired."""
+        credential_id = payload.application_credential_id or ""
+        credential = await get(self.store.pool, ApplicationCredential, credential_id)
         if credential is None:
             raise Unauthorized("The application credential was deleted.")
         if credential.expires_at is not None and credential.expires_at <= self.clock.now():
             raise Unauthorized("The application credential has expired.")
-        return [r for r in roles if r.id in credential.role_ids]
+        return credential
 
 
 IDENTITY_RUNTIME = web.AppKey("identity", Identity)

@@ -1,12 +1,11 @@
 """/v3/regions, /v3/services and /v3/endpoints, and the catalog tokens carry."""
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 from aiohttp import web
 from msgspec import UNSET, Meta, UnsetType
 
-from events.postgres import Pool
 from events.store import NO_STREAM
 from service.auth import caller
 from service.errors import BadRequest, Conflict
@@ -20,7 +19,6 @@ from service.policy import enforce
 routes = web.RouteTableDef()
 Interface = Literal["public", "internal", "admin"]
 Url = Annotated[str, Meta(min_length=1, max_length=225, pattern=r"^https?://")]
-PROJECT_ID_TEMPLATES = ("$(project_id)s", "$(tenant_id)s", "%(project_id)s", "%(tenant_id)s")
 
 
 class NewRegion(msgspec.Struct):
@@ -285,33 +283,3 @@ async def delete_endpoint(request: web.Request) -> web.Response:
     endpoint = await must_get(request, Endpoint, request.match_info["endpoint_id"])
     await record(request, f"endpoint-{endpoint.id}", [ev.EndpointDeleted(endpoint_id=endpoint.id)])
     return web.Response(status=204)
-
-
-# --- the catalog in tokens -----------------------------------------------------------
-
-
-async def token_catalog(pool: Pool, project_id: str | None) -> list[dict[str, Any]]:
-    """Enabled services with their enabled endpoints, `$(project_id)s` filled in; an
-    endpoint needing a project is left out when there is none (as Keystone does)."""
-    services = await select(pool, Service, "enabled")
-    endpoints = await select(pool, Endpoint, "enabled")
-    catalog = []
-    for service in services:
-        entries = []
-        for e in endpoints:
-            if e.service_id != service.id:
-                continue
-            url = e.url
-            if any(t in url for t in PROJECT_ID_TEMPLATES):
-                if project_id is None:
-                    continue
-                for template in PROJECT_ID_TEMPLATES:
-                    url = url.replace(template, project_id)
-            entries.append(
-                {"id": e.id, "interface": e.interface, "region": e.region_id,
-                 "region_id": e.region_id, "url": url}
-            )  # fmt: skip
-        catalog.append(
-            {"id": service.id, "type": service.type, "name": service.name, "endpoints": entries}
-        )
-    return catalog

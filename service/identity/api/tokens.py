@@ -11,7 +11,6 @@ from service.http.body import json_response, read_json
 from service.http.request_id import event_metadata
 from service.identity import events as ev
 from service.identity import views
-from service.identity.api.catalog import token_catalog
 from service.identity.api.common import base_url, identity, record, store
 from service.identity.api.projects import projects_of_user
 from service.identity.directory import (
@@ -143,14 +142,12 @@ async def _scope(
 
 async def token_body(request: web.Request, ctx: AuthContext, *, catalog: bool) -> dict[str, Any]:
     """Keystone's token document for a validated token."""
-    pool = store(request).pool
-    user = await get(pool, User, ctx.user_id)
     token: dict[str, Any] = {
         "methods": list(ctx.methods),
         "user": {
             "id": ctx.user_id, "name": ctx.user_name,
             "domain": {"id": ctx.user_domain_id, "name": ctx.user_domain_name},
-            "password_expires_at": views.timestamp(user.password_expires_at if user else None),
+            "password_expires_at": views.timestamp(ctx.password_expires_at),
         },
         "audit_ids": list(ctx.audit_ids),
         "issued_at": views.timestamp(ctx.issued_at),
@@ -169,14 +166,13 @@ async def token_body(request: web.Request, ctx: AuthContext, *, catalog: bool) -
     elif ctx.scope == "system":
         token["system"] = {"all": True}
     if ctx.application_credential_id:
-        credential = await get(pool, ApplicationCredential, ctx.application_credential_id)
         token["application_credential"] = {
             "id": ctx.application_credential_id,
-            "name": credential.name if credential else None,
-            "restricted": not (credential.unrestricted if credential else False),
+            "name": ctx.application_credential_name,
+            "restricted": not ctx.application_credential_unrestricted,
         }
     if catalog and ctx.scope != "unscoped":
-        token["catalog"] = await token_catalog(pool, ctx.project_id)
+        token["catalog"] = await identity(request).catalog(ctx.project_id)
     return {"token": token}
 
 
@@ -280,7 +276,7 @@ async def auth_catalog(request: web.Request) -> web.Response:
     ctx = caller(request)
     if ctx.scope == "unscoped":
         raise Forbidden("The service catalog is only given to scoped tokens.")
-    catalog = await token_catalog(store(request).pool, ctx.project_id)
+    catalog = await identity(request).catalog(ctx.project_id)
     return json_response(
         {"catalog": catalog, "links": {"self": views.v3(base_url(request), "auth/catalog")}}
     )
