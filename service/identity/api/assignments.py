@@ -3,6 +3,7 @@ GET /v3/role_assignments with its filters, `effective` and `include_names`."""
 
 from typing import Any
 
+import msgspec
 from aiohttp import web
 
 from service.auth import caller
@@ -128,11 +129,19 @@ for prefix, suffix in ((_GRANT, ""), (_INHERITED, "/inherited_to_projects"), (_S
 # --- GET /v3/role_assignments -------------------------------------------------------
 
 
-async def _expand(
-    request: web.Request, rows: list[Assignment]
-) -> list[tuple[Assignment, str | None]]:
-    """Effective assignments: group grants become user grants (with the group they came
-    through), inherited grants land on the projects below, implied roles are added."""
+class Derived(msgspec.Struct, frozen=True):
+    """An assignment as listed, with where it came from: the grant it was derived from
+    (itself unless `effective` expanded a group or an inheritance) and the prior role
+    when it is an implied one."""
+
+    assignment: Assignment
+    source: Assignment
+    prior_role_id: str | None = None
+
+
+async def _expand(request: web.Request, rows: list[Assignment]) -> list[Derived]:
+    """Effective assignments: group grants become user grants, inherited grants land on
+    the projects below, implied roles are added; each remembers its source grant."""
     pool = store(request).pool
     members: dict[str, list[str]] = {}
     for group_id, user_id in await pool.fetch("SELECT group_id, user_id FROM rm_group_members"):
@@ -150,27 +159,35 @@ async def _expand(
         children = [p.id for p in projects if p.parent_id == target_id]
         return children + [c for child in children for c in below("project", child)]
 
-    out: list[tuple[Assignment, str | None]] = []
+    out: list[Derived] = []
     for a in rows:
-        actors: list[tuple[str, str | None]] = [(a.actor_id, None)]
+        users = [a.actor_id]
         if a.actor_type == "group":
-            actors = [(u, a.actor_id) for u in members.get(a.actor_id, [])]
+            users = members.get(a.actor_id, [])
         targets = [(a.target_type, a.target_id)]
         if a.inherited:
             targets = [("project", p) for p in below(a.target_type, a.target_id)]
-        roles, todo = [], [a.role_id]
-        while todo:
-            role_id = todo.pop()
-            if role_id not in roles:
-                roles.append(role_id)
-                todo += implied.get(role_id, [])
-        for user_id, via in actors:
-            for target_type, target_id in targets:
-                for role_id in roles:
-                    out.append(
-                        (Assignment("user", user_id, target_type, target_id, role_id, False), via)
-                    )
+        for role_id, prior in _implied_closure(a.role_id, implied):
+            for user_id in users:
+                for target_type, target_id in targets:
+                    derived = Assignment("user", user_id, target_type, target_id, role_id, False)
+                    out.append(Derived(derived, a, prior))
     return list(dict.fromkeys(out))
+
+
+def _implied_closure(role_id: str, implied: dict[str, list[str]]) -> list[tuple[str, str | None]]:
+    """The role and every role it implies, transitively, each with the role it was
+    implied by (None for the role itself)."""
+    found: list[tuple[str, str | None]] = [(role_id, None)]
+    seen, todo = {role_id}, [role_id]
+    while todo:
+        prior = todo.pop()
+        for imp in implied.get(prior, []):
+            if imp not in seen:
+                seen.add(imp)
+                found.append((imp, prior))
+                todo.append(imp)
+    return found
 
 
 @routes.get("/v3/role_assignments")
@@ -190,9 +207,7 @@ async def list_role_assignments(request: web.Request) -> web.Response:
             " FROM rm_role_assignments ORDER BY 1, 2, 3, 4, 5"
         )
     ]
-    pairs: list[tuple[Assignment, str | None]] = (
-        await _expand(request, rows) if effective else [(a, None) for a in rows]
-    )
+    derived = await _expand(request, rows) if effective else [Derived(a, a) for a in rows]
 
     def keep(a: Assignment) -> bool:
         checks = (
@@ -210,7 +225,7 @@ async def list_role_assignments(request: web.Request) -> web.Response:
         return all(ok for key, ok in checks if key in q)
 
     names = await _names(request) if flag(request, "include_names") else None
-    items = [_assignment_view(request, a, via, names) for a, via in pairs if keep(a)]
+    items = [_assignment_view(request, d, names) for d in derived if keep(d.assignment)]
     return json_response(
         views.collection(base_url(request), "role_assignments", "role_assignments", items)
     )
@@ -234,8 +249,12 @@ async def _names(request: web.Request) -> dict[str, dict[str, Any]]:
 
 
 def _assignment_view(
-    request: web.Request, a: Assignment, via: str | None, names: dict[str, dict[str, Any]] | None
+    request: web.Request, d: Derived, names: dict[str, dict[str, Any]] | None
 ) -> dict[str, Any]:
+    """Keystone's role assignment entity; its links name the grant it comes from, the
+    group membership it goes through and the prior role that implied it, as they apply."""
+    a, source = d.assignment, d.source
+
     def ref(row_id: str) -> dict[str, Any]:
         return {"id": row_id, **(names.get(row_id, {}) if names else {})}
 
@@ -246,9 +265,19 @@ def _assignment_view(
     )
     if a.inherited:
         scope["OS-INHERIT:inherited_to"] = "projects"
-    target = "system" if a.target_type == "system" else f"{a.target_type}s/{a.target_id}"
-    link = views.v3(base_url(request), f"{target}/{a.actor_type}s/{a.actor_id}/roles/{a.role_id}")
-    links: dict[str, str] = {"assignment": link}
-    if via is not None:
-        links["membership"] = views.v3(base_url(request), f"groups/{via}/users/{a.actor_id}")
+    base = base_url(request)
+    links: dict[str, str] = {"assignment": views.v3(base, _grant_path(source))}
+    if source.actor_type == "group" and a.actor_type == "user":
+        links["membership"] = views.v3(base, f"groups/{source.actor_id}/users/{a.actor_id}")
+    if d.prior_role_id is not None:
+        links["prior_role"] = views.v3(base, f"roles/{d.prior_role_id}")
     return {"role": ref(a.role_id), a.actor_type: ref(a.actor_id), "scope": scope, "links": links}
+
+
+def _grant_path(source: Assignment) -> str:
+    """The path of the grant `source`, below /v3."""
+    target = (
+        "system" if source.target_type == "system" else f"{source.target_type}s/{source.target_id}"
+    )
+    path = f"{target}/{source.actor_type}s/{source.actor_id}/roles/{source.role_id}"
+    return f"OS-INHERIT/{path}/inherited_to_projects" if source.inherited else path

@@ -21,7 +21,7 @@ from service.identity.api.common import (
     record,
     store,
 )
-from service.identity.directory import DEFAULT_DOMAIN_ID, Domain, Project, User, select
+from service.identity.directory import DEFAULT_DOMAIN_ID, Domain, Project, User, get, select
 from service.policy import enforce
 
 Name = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"\S")]
@@ -84,13 +84,17 @@ async def create_project(request: web.Request) -> web.Response:
     body = (await read_json(request, CreateProject)).project
     if body.is_domain:
         raise BadRequest("Projects acting as domains are not supported; create a domain.")
-    parent = await must_get(request, Project, body.parent_id) if body.parent_id else None
+    pool = store(request).pool
+    parent = await get(pool, Project, body.parent_id) if body.parent_id else None
     domain_id = body.domain_id or (parent.domain_id if parent else default_domain(ctx))
-    if parent is None and body.parent_id is None:
-        await must_get(request, Domain, domain_id)
-    elif parent is not None and parent.domain_id != domain_id:
-        raise BadRequest("A project must be in the same domain as its parent.")
+    # the policy first, so a caller who may not create learns nothing of what exists
     enforce(ctx, "identity:create_project", {"domain_id": domain_id})
+    if body.parent_id is not None and parent is None:
+        await must_get(request, Project, body.parent_id)
+    if parent is None:
+        await must_get(request, Domain, domain_id)
+    elif parent.domain_id != domain_id:
+        raise BadRequest("A project must be in the same domain as its parent.")
     project_id = new_id(request)
     created = ev.ProjectCreated(
         project_id=project_id, name=body.name, domain_id=domain_id, parent_id=body.parent_id,

@@ -2,11 +2,13 @@
 of each role, and a real `kumo up` server process for the OpenStack client libraries."""
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from service.app import create_app
 from service.config import Settings
 from service.embedded_postgres import free_port
 from service.identity.bootstrap import Bootstrapped, bootstrap
-from tests.conftest import ROOT, fresh_database
+from tests.conftest import ROOT, TEMPLATE, _on_server, with_database
 
 Client = TestClient[web.Request, web.Application]
 PUBLIC_URL = "http://kumo.test:5000"
@@ -144,44 +146,80 @@ class LiveCloud(msgspec.Struct):
     database_url: str
 
 
+class KumoProcess:
+    """`kumo up` in a subprocess on a given database and data folder, until stopped."""
+
+    def __init__(self, database_url: str, data_dir: Path, config_dir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "KUMO_DATABASE_URL": database_url,
+            "KUMO_LISTEN": f"127.0.0.1:{self.port}",
+            "KUMO_DATA_DIR": str(data_dir),
+            "KUMO_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "KUMO_PASSWORD_HASH_ROUNDS": "4",
+            "OS_CLIENT_CONFIG_FILE": str(config_dir / "clouds.yaml"),
+        }
+        self.log = data_dir / "kumo.log"  # a file, not a pipe nobody drains
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the server and wait until /healthz answers; RuntimeError with its output
+        if it exits or is not up within 60 s."""
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "service", "up"],
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{self.url}/healthz", timeout=1).read()
+                return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    output = self.log.read_text(errors="replace")
+                    raise RuntimeError(f"kumo up did not start:\n{output}") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        """Terminate the server (kill it if it does not exit within 15 s)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@contextlib.contextmanager
+def own_database(server_url: str) -> Iterator[str]:
+    """A migrated database for a server process, from sync code. (Entering
+    `fresh_database` with `asyncio.run` would not do: the run's end finalises the
+    generator, which drops the database at once.)"""
+    name = f"kumo_live_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_on_server(server_url, f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}"))
+    try:
+        yield with_database(server_url, name)
+    finally:
+        asyncio.run(_on_server(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
 @pytest.fixture(scope="module")
 def live_cloud(
     server_url: str, template_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveCloud]:
     """`kumo up` in a subprocess on a database of its own, until the module's tests end."""
-    databases = fresh_database(server_url)
-    database_url = asyncio.run(databases.__aenter__())
-    port = free_port()
-    env = {
-        **os.environ,
-        "KUMO_DATABASE_URL": database_url,
-        "KUMO_LISTEN": f"127.0.0.1:{port}",
-        "KUMO_DATA_DIR": str(tmp_path_factory.mktemp("kumo-data")),
-        "KUMO_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "KUMO_PASSWORD_HASH_ROUNDS": "4",
-        "OS_CLIENT_CONFIG_FILE": str(tmp_path_factory.mktemp("os") / "clouds.yaml"),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service", "up"], cwd=ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/healthz", timeout=1).read()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    output = process.stdout.read().decode() if process.stdout else ""
-                    raise RuntimeError(f"kumo up did not start:\n{output}") from None
-                time.sleep(0.1)
-        yield LiveCloud(url, f"{url}/identity/v3", ADMIN_PASSWORD, database_url)
-    finally:
-        process.terminate()
+    with own_database(server_url) as database_url:
+        kumo = KumoProcess(
+            database_url, tmp_path_factory.mktemp("kumo-data"), tmp_path_factory.mktemp("os")
+        )
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        asyncio.run(databases.__aexit__(None, None, None))
+            kumo.start()
+            yield LiveCloud(kumo.url, f"{kumo.url}/identity/v3", ADMIN_PASSWORD, database_url)
+        finally:
+            kumo.stop()
