@@ -5,6 +5,7 @@ from typing import Any
 import msgspec
 
 from events.types import Event, RecordedEvent
+from projections.rows import set_fields, update_row
 from service.identity import events as ev
 
 _ID_FIELDS = {
@@ -18,29 +19,6 @@ _ID_FIELDS = {
     "endpoint_id": "rm_endpoints",
 }
 _JSON_COLUMNS = {"extra", "options"}
-
-
-def _changes(update: msgspec.Struct, key: str) -> dict[str, Any]:
-    """The fields an *Updated event sets (UNSET ones are left alone), without its key."""
-    return {
-        name: value
-        for name in update.__struct_fields__
-        if name != key and (value := getattr(update, name)) is not msgspec.UNSET
-    }
-
-
-async def _update(conn: Any, table: str, row_id: str, changes: dict[str, Any]) -> None:
-    if not changes:
-        return
-    columns = list(changes)
-    assignments = ", ".join(
-        f"{c} = ${i + 2}::jsonb" if c in _JSON_COLUMNS else f"{c} = ${i + 2}"
-        for i, c in enumerate(columns)
-    )
-    values = [
-        msgspec.json.encode(changes[c]) if c in _JSON_COLUMNS else changes[c] for c in columns
-    ]
-    await conn.execute(f"UPDATE {table} SET {assignments} WHERE id = $1", row_id, *values)
 
 
 def _updated_key(event: msgspec.Struct) -> str:
@@ -203,10 +181,13 @@ class IdentityProjection:
                 | ev.RoleUpdated() | ev.RegionUpdated() | ev.ServiceUpdated() | ev.EndpointUpdated()
             ) as e:  # fmt: skip
                 key = _updated_key(e)
-                changes = _changes(e, key)
+                changes = set_fields(e, exclude={key})
                 if "tags" in changes:
                     changes["tags"] = list(changes["tags"])
-                await _update(conn, _ID_FIELDS[key], getattr(e, key), changes)
+                await update_row(
+                    conn, _ID_FIELDS[key], ("id", getattr(e, key)), changes,
+                    json_columns=_JSON_COLUMNS,
+                )  # fmt: skip
 
 
 async def _remember_password(conn: Any, recorded: RecordedEvent, user_id: str, hash_: str) -> None:
