@@ -29,6 +29,7 @@ from service.http.authentication import authentication_middleware
 from service.http.fault import error_middleware
 from service.http.health import healthz
 from service.http.keys import IDS, SETTINGS, STORE
+from service.http.recording import OBSERVERS, Observer
 from service.http.request_id import echo_request_id, request_id_middleware
 from service.identity.api import ROUTES as identity_routes
 from service.identity.runtime import IDENTITY_RUNTIME, Identity, identity_context
@@ -132,6 +133,8 @@ def create_app(
     app[SETTINGS] = settings
     app[STORE] = store
     app[IDENTITY_RUNTIME] = Identity(settings, store)
+    observers: list[Observer] = [app[IDENTITY_RUNTIME].observe]
+    app[OBSERVERS] = observers
     app.cleanup_ctx.append(identity_context)
     app[OBJECTS] = backend_for(settings)
     app.cleanup_ctx.append(objects_context)
