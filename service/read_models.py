@@ -13,6 +13,7 @@ from projections.inline import InlineProjections
 from projections.projection import Projection
 from projections.runner import subscription_for
 from projections.streams import Streams
+from service.compute.projection import ComputeProjection
 from service.identity.projection import IdentityProjection
 
 
@@ -27,6 +28,7 @@ def catalog() -> dict[str, Registered]:
     """Every read model Kumo keeps, by projection name."""
     models = [
         Registered(IdentityProjection(), inline=True),
+        Registered(ComputeProjection(), inline=True),
         Registered(Streams(), inline=False),
     ]
     return {m.projection.name: m for m in models}
