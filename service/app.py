@@ -33,6 +33,7 @@ from service.http.recording import OBSERVERS, Observer
 from service.http.request_id import echo_request_id, request_id_middleware
 from service.identity.api import ROUTES as identity_routes
 from service.identity.runtime import IDENTITY_RUNTIME, Identity, identity_context
+from service.image.api import ROUTES as image_routes
 from service.storage.configured import OBJECTS, backend_for, objects_context
 
 RouteDefs = Iterable[web.AbstractRouteDef]
@@ -68,6 +69,7 @@ def image_app() -> web.Application:
     app = api_app(IMAGE)
     for path in ("", "/", "/versions"):
         app.router.add_get(path, versions.image_versions)
+    app.add_routes(image_routes)
     return app
 
 

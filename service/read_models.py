@@ -15,6 +15,7 @@ from projections.runner import subscription_for
 from projections.streams import Streams
 from service.compute.projection import ComputeProjection
 from service.identity.projection import IdentityProjection
+from service.image.projection import ImageProjection
 
 
 class Registered(msgspec.Struct, frozen=True):
@@ -29,6 +30,7 @@ def catalog() -> dict[str, Registered]:
     models = [
         Registered(IdentityProjection(), inline=True),
         Registered(ComputeProjection(), inline=True),
+        Registered(ImageProjection(), inline=True),
         Registered(Streams(), inline=False),
     ]
     return {m.projection.name: m for m in models}

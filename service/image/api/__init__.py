@@ -1,0 +1,9 @@
+"""The Glance v2 HTTP API; paths are relative to the /image prefix."""
+
+from aiohttp import web
+
+from service.image.api import data, images, members
+
+ROUTES: list[web.AbstractRouteDef] = [
+    route for module in (images, data, members) for route in module.routes
+]

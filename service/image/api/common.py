@@ -1,0 +1,56 @@
+"""What every image handler shares: the caller's view of an image, policy, and recording
+events against the version of the image the decision was made on."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from aiohttp import web
+
+from events.store import ExpectedVersion
+from events.types import Event
+from service.auth import AuthContext, caller
+from service.errors import Forbidden, NotFound
+from service.http import recording
+from service.http.recording import store
+from service.image.directory import Image, visible_image
+from service.image.policy_rules import RULES
+from service.storage import ObjectBackend
+from service.storage.configured import OBJECTS
+
+
+def objects(request: web.Request) -> ObjectBackend:
+    return request.config_dict[OBJECTS]
+
+
+def stream(image_id: str) -> str:
+    return f"image-{image_id}"
+
+
+def enforce(ctx: AuthContext, action: str, target: Image | dict[str, Any] | None = None) -> None:
+    """Forbidden (403) unless the image rule `action` allows `ctx` on `target` (an image,
+    whose owner is the rule's `project_id`, or the rule's target itself)."""
+    if isinstance(target, Image):
+        target = {"project_id": target.owner, "visibility": target.visibility}
+    rule = RULES.get(action)
+    if rule is None or not rule(ctx, target or {}):
+        what = action.removeprefix("image:")
+        raise Forbidden(f"You are not authorized to complete {what} action.")
+
+
+async def must_see(request: web.Request, image_id: str, action: str = "image:get_image") -> Image:
+    """The image, once `action` is allowed on it; NotFound (404) if the caller may not see
+    it, as if it did not exist, and Forbidden (403) if it may see it but not do `action`."""
+    ctx = caller(request)
+    found = await visible_image(store(request).pool, ctx, image_id)
+    if found is None:
+        raise NotFound(f"No image found with ID {image_id}")
+    enforce(ctx, action, found)
+    return found
+
+
+async def record(
+    request: web.Request, image_id: str, events: Sequence[Event], expected: ExpectedVersion
+) -> None:
+    """Append the image's events for this request, expecting the stream at `expected`;
+    Conflict (409) if the image changed meanwhile."""
+    await recording.record(request, stream(image_id), events, expected)

@@ -1,0 +1,106 @@
+"""Image events. One stream per image: `image-<id>`, the id being Glance's UUID text.
+
+The bytes never enter the log: `ImageActivated` records where the backend keeps them
+(`location`) with their size and hashes. Partial updates carry only what changed
+(msgspec UNSET is omitted when encoded); `properties` and `tags`, when present, are
+the image's whole new set.
+"""
+
+from msgspec import UNSET, UnsetType
+
+from events.types import Event
+
+
+class ImageCreated(Event, frozen=True):
+    image_id: str
+    owner: str | None
+    name: str | None = None
+    visibility: str = "shared"
+    protected: bool = False
+    os_hidden: bool = False
+    container_format: str | None = None
+    disk_format: str | None = None
+    min_disk: int = 0
+    min_ram: int = 0
+    tags: tuple[str, ...] = ()
+    properties: dict[str, str] = {}
+
+
+class ImageUpdated(Event, frozen=True):
+    image_id: str
+    name: str | None | UnsetType = UNSET
+    visibility: str | UnsetType = UNSET
+    protected: bool | UnsetType = UNSET
+    os_hidden: bool | UnsetType = UNSET
+    owner: str | None | UnsetType = UNSET
+    container_format: str | None | UnsetType = UNSET
+    disk_format: str | None | UnsetType = UNSET
+    min_disk: int | UnsetType = UNSET
+    min_ram: int | UnsetType = UNSET
+    tags: tuple[str, ...] | UnsetType = UNSET
+    properties: dict[str, str] | UnsetType = UNSET
+
+
+class ImageTagAdded(Event, frozen=True):
+    image_id: str
+    tag: str
+
+
+class ImageTagRemoved(Event, frozen=True):
+    image_id: str
+    tag: str
+
+
+class ImageUploadStarted(Event, frozen=True):
+    """The image is `saving`: one upload holds it until it ends in Activated or Aborted."""
+
+    image_id: str
+
+
+class ImageUploadAborted(Event, frozen=True):
+    """The upload failed or was cut off; no bytes were kept and the image is `queued`."""
+
+    image_id: str
+    reason: str
+
+
+class ImageActivated(Event, frozen=True):
+    """The bytes are stored under `location` in the object backend; the image is `active`."""
+
+    image_id: str
+    location: str
+    size: int
+    checksum: str
+    os_hash_algo: str
+    os_hash_value: str
+
+
+class ImageDeactivated(Event, frozen=True):
+    image_id: str
+
+
+class ImageReactivated(Event, frozen=True):
+    image_id: str
+
+
+class ImageDeleted(Event, frozen=True):
+    """The image is gone from the catalog; its bytes (`location`, if any) are deleted after."""
+
+    image_id: str
+    location: str | None = None
+
+
+class ImageMemberAdded(Event, frozen=True):
+    image_id: str
+    member_id: str
+
+
+class ImageMemberStatusChanged(Event, frozen=True):
+    image_id: str
+    member_id: str
+    status: str
+
+
+class ImageMemberRemoved(Event, frozen=True):
+    image_id: str
+    member_id: str
