@@ -34,6 +34,9 @@ from service.http.request_id import echo_request_id, request_id_middleware
 from service.identity.api import ROUTES as identity_routes
 from service.identity.runtime import IDENTITY_RUNTIME, Identity, identity_context
 from service.image.api import ROUTES as image_routes
+from service.objects.api import ROUTES as object_routes
+from service.objects.api.common import swift_headers
+from service.objects.expiry import expiry_reaper
 from service.storage.configured import OBJECTS, backend_for, objects_context
 
 RouteDefs = Iterable[web.AbstractRouteDef]
@@ -75,7 +78,8 @@ def image_app() -> web.Application:
 
 def object_app() -> web.Application:
     app = api_app(OBJECT)
-    app.router.add_get("/info", versions.object_info)
+    app.add_routes(object_routes)
+    app.on_response_prepare.append(swift_headers)
     return app
 
 
@@ -140,6 +144,7 @@ def create_app(
     app.cleanup_ctx.append(identity_context)
     app[OBJECTS] = backend_for(settings)
     app.cleanup_ctx.append(objects_context)
+    app.cleanup_ctx.append(expiry_reaper)
     app[IDS] = ids or RandomIds()
     app.on_response_prepare.append(echo_request_id)
     app.router.add_get("/healthz", healthz)

@@ -16,6 +16,7 @@ from projections.streams import Streams
 from service.compute.projection import ComputeProjection
 from service.identity.projection import IdentityProjection
 from service.image.projection import ImageProjection
+from service.objects.projection import ObjectsProjection
 
 
 class Registered(msgspec.Struct, frozen=True):
@@ -30,6 +31,7 @@ def catalog() -> dict[str, Registered]:
     models = [
         Registered(IdentityProjection(), inline=True),
         Registered(ComputeProjection(), inline=True),
+        Registered(ObjectsProjection(), inline=True),
         Registered(ImageProjection(), inline=True),
         Registered(Streams(), inline=False),
     ]

@@ -4,8 +4,6 @@ Each API's root lists its versions and each version root describes itself; links
 are built from the configured public URL (settings.base_url), never the Host header.
 """
 
-from importlib import metadata
-
 import msgspec
 from aiohttp import web
 
@@ -171,39 +169,3 @@ async def events_versions(request: web.Request) -> web.Response:
 async def events_version(request: web.Request) -> web.Response:
     """`GET /events/v1/`: the v1 version document."""
     return json_response(VersionDoc(events_v1(_base(request))))
-
-
-# Object storage (swift's /info, published without a token)
-
-
-class SwiftCapabilities(msgspec.Struct, frozen=True, kw_only=True):
-    """The limits the object API holds to (swift's defaults); no middleware is claimed
-    until it is implemented."""
-
-    version: str
-    max_file_size: int = 5368709122
-    max_meta_name_length: int = 128
-    max_meta_value_length: int = 256
-    max_meta_count: int = 90
-    max_meta_overall_size: int = 4096
-    max_header_size: int = 8192
-    max_request_line: int = 8192
-    max_object_name_length: int = 1024
-    container_listing_limit: int = 10000
-    account_listing_limit: int = 10000
-    max_account_name_length: int = 256
-    max_container_name_length: int = 256
-    valid_api_versions: tuple[str, ...] = ("v1", "v1.0")
-    extra_header_count: int = 0
-    strict_cors_mode: bool = True
-    allow_account_management: bool = False
-    account_autocreate: bool = True
-
-
-class SwiftInfo(msgspec.Struct, frozen=True):
-    swift: SwiftCapabilities
-
-
-async def object_info(request: web.Request) -> web.Response:
-    """`GET /object/info`: the capabilities document, `{"swift": {...}}`."""
-    return json_response(SwiftInfo(SwiftCapabilities(version=metadata.version("kumo"))))

@@ -36,14 +36,14 @@ async def test_glance_style_404_is_plain_text(client: Client) -> None:
 
 
 async def test_swift_style_404_is_swobs_html(client: Client) -> None:
-    response = await client.get("/object/v1/AUTH_x/c/o")
+    response = await client.get("/object/nothing")
     assert response.status == 404
     assert response.content_type == "text/html"
     assert await response.text() == f"<html><h1>Not Found</h1><p>{NOT_FOUND}</p></html>"
 
 
 async def test_neutron_style_404(client: Client) -> None:
-    response = await client.get("/network/v2.0/security-groups")
+    response = await client.get("/network/v2.0/nothing")
     assert response.status == 404
     assert await response.json() == {
         "NeutronError": {"type": "HTTPNotFound", "message": NOT_FOUND, "detail": ""}

@@ -100,7 +100,7 @@ async def test_object_info_without_token(client: Client) -> None:
     assert swift["max_file_size"] == 5368709122
     assert swift["container_listing_limit"] == 10000
     assert isinstance(swift["version"], str)
-    assert "tempurl" not in (await response.json())
+    assert "tempurl" in (await response.json())
 
 
 async def test_network_root_lists_v20(client: Client) -> None:

@@ -1,0 +1,44 @@
+"""Reaching a container's objects: owner, container ACL or temp URL; then the object."""
+
+from aiohttp import web
+
+from service.errors import NotFound, Unauthorized
+from service.objects import acl, tempurl
+from service.objects import directory as rm
+from service.objects.api.common import auth, db, denied, now, project_of
+
+
+async def container_for(
+    request: web.Request, *, write: bool, name: str | None = None
+) -> rm.Container:
+    """The container (the path's unless `name` is given) once the caller may read or
+    `write` its objects: 401/403 otherwise (a temp URL that does not verify is 401),
+    then 404 when it does not exist."""
+    project_id = project_of(request)
+    by_temp_url = name is None and tempurl.is_temp_url(request)
+    name = request.match_info["container"] if name is None else name
+    found = await rm.container(db(request), project_id, name)
+    metadata = found.metadata if found else {}
+    if by_temp_url:
+        account = await rm.account(db(request), project_id)
+        keys = tempurl.keys_of(account.metadata, metadata)
+        if not tempurl.allows(request, keys, now(request).timestamp()):
+            raise Unauthorized("Temp URL invalid")
+    elif write:
+        if not acl.may_write(auth(request), project_id, metadata):
+            raise denied(request)
+    elif not acl.may_read(
+        auth(request), project_id, metadata, referer=request.headers.get("Referer")
+    ):
+        raise denied(request)
+    if found is None:
+        raise NotFound()
+    return found
+
+
+async def current(request: web.Request, container: rm.Container, name: str) -> rm.StoredObject:
+    """The object's current version; NotFound when there is none or it has expired."""
+    row = await rm.stored_object(db(request), container.project_id, container.name, name)
+    if row is None or row.expired(now(request).timestamp()):
+        raise NotFound()
+    return row

@@ -1,0 +1,87 @@
+"""The account: `/v1/AUTH_<project>` HEAD, GET (container listing) and POST (metadata,
+account quota, temp URL keys); POST `?bulk-delete` is in bulk.py."""
+
+from aiohttp import web
+
+from service.errors import BadRequest
+from service.objects import acl
+from service.objects import directory as rm
+from service.objects.api import bulk
+from service.objects.api.common import (
+    auth,
+    db,
+    denied,
+    header_case,
+    now,
+    record,
+    require_owner,
+    usage_headers,
+)
+from service.objects.events import AccountMetadataUpdated
+from service.objects.headers import check_limits, metadata_change
+from service.objects.listing import collect, listing_query, render
+from service.objects.naming import account_stream
+
+routes = web.RouteTableDef()
+ACCOUNT = "/v1/AUTH_{project_id}"
+QUOTA = "x-account-meta-quota-bytes"
+
+
+def _headers(account: rm.Account, request: web.Request) -> dict[str, str]:
+    headers = usage_headers(
+        "Account", account.object_count, account.bytes_used, account.created_at or now(request)
+    )
+    headers["X-Account-Container-Count"] = str(account.container_count)
+    headers.update({header_case(k): v for k, v in account.metadata.items()})
+    return headers
+
+
+@routes.head(ACCOUNT)
+@routes.head(ACCOUNT + "/")
+async def head_account(request: web.Request) -> web.Response:
+    project_id = require_owner(request)
+    account = await rm.account(db(request), project_id)
+    return web.Response(status=204, headers=_headers(account, request))
+
+
+@routes.get(ACCOUNT, allow_head=False)
+@routes.get(ACCOUNT + "/", allow_head=False)
+async def list_containers(request: web.Request) -> web.Response:
+    project_id = require_owner(request)
+    query = listing_query(request)
+    account = await rm.account(db(request), project_id)
+
+    async def fetch(page: rm.Page, limit: int) -> list[rm.Container]:
+        return await rm.containers_page(db(request), project_id, page, limit)
+
+    entries = await collect(fetch, query)
+    return render(
+        entries,
+        query,
+        root="account",
+        name=f"AUTH_{project_id}",
+        headers=_headers(account, request),
+    )
+
+
+@routes.post(ACCOUNT)
+@routes.post(ACCOUNT + "/")
+async def update_account(request: web.Request) -> web.Response:
+    """Metadata; only a ResellerAdmin may set or remove the account quota (403)."""
+    if "bulk-delete" in request.query:
+        return await bulk.bulk_delete(request)
+    project_id = require_owner(request)
+    change = metadata_change(request.headers, "account")
+    if QUOTA in change.set or QUOTA in change.removed:
+        if not acl.is_reseller(auth(request)):
+            raise denied(request)
+        if QUOTA in change.set and not change.set[QUOTA].isdigit():
+            raise BadRequest("Invalid quota: X-Account-Meta-Quota-Bytes must be an integer.")
+    account = await rm.account(db(request), project_id)
+    check_limits(change.applied_to(account.metadata), "account")
+    if change.set or change.removed:
+        event = AccountMetadataUpdated(
+            project_id=project_id, set=change.set, removed=change.removed
+        )
+        await record(request, account_stream(project_id), [event])
+    return web.Response(status=204)

@@ -1,0 +1,96 @@
+"""Bulk delete (`POST /v1/AUTH_<project>?bulk-delete`, a body of `/container/object` or
+`/container` lines) and the result body it shares with SLO deletes."""
+
+from urllib.parse import unquote
+
+import msgspec
+from aiohttp import web
+
+from service.errors import ApiError, BadRequest, NotFound
+from service.objects import directory as rm
+from service.objects.api.common import db, must_get_container, now, record, require_owner
+from service.objects.api.writes import remove
+from service.objects.events import ContainerDeleted
+from service.objects.naming import container_stream
+
+MAX_DELETES_PER_REQUEST = 10000
+MAX_FAILED_DELETES = 1000
+
+
+class BulkResult(
+    msgspec.Struct,
+    kw_only=True,
+    rename={
+        "deleted": "Number Deleted",
+        "not_found": "Number Not Found",
+        "status": "Response Status",
+        "body": "Response Body",
+        "errors": "Errors",
+    },
+):
+    """Swift's bulk middleware result, in its field names."""
+
+    deleted: int = 0
+    not_found: int = 0
+    status: str = "200 OK"
+    body: str = ""
+    errors: list[tuple[str, str]] = []
+
+
+def result_response(request: web.Request, result: BulkResult) -> web.Response:
+    """200 with the result as JSON when asked (Accept), else as Swift's plain text."""
+    if result.errors:
+        result.status = "400 Bad Request"
+    if "application/json" in request.headers.get("Accept", ""):
+        return web.Response(body=msgspec.json.encode(result), content_type="application/json")
+    lines = [
+        f"Number Deleted: {result.deleted}",
+        f"Number Not Found: {result.not_found}",
+        f"Response Body: {result.body}",
+        f"Response Status: {result.status}",
+        "Errors:",
+        *(f"{path}, {status}" for path, status in result.errors),
+    ]
+    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+
+
+async def delete_path(request: web.Request, project_id: str, path: str) -> None:
+    """Delete `/container/object` or the empty `/container`; raises NotFound, Conflict."""
+    container_name, _, name = unquote(path).strip().lstrip("/").partition("/")
+    container = await must_get_container(request, project_id, container_name)
+    if not name:
+        await record(
+            request,
+            container_stream(project_id, container.name),
+            [ContainerDeleted(project_id=project_id, container=container.name)],
+        )
+        return
+    row = await rm.stored_object(db(request), project_id, container.name, name)
+    if row is None or row.expired(now(request).timestamp()):
+        raise NotFound()
+    await remove(request, row)
+
+
+async def delete_paths(request: web.Request, project_id: str, paths: list[str]) -> BulkResult:
+    """Delete each path, counting what was deleted, not found, or failed."""
+    result = BulkResult()
+    for path in paths:
+        try:
+            await delete_path(request, project_id, path)
+            result.deleted += 1
+        except NotFound:
+            result.not_found += 1
+        except ApiError as error:
+            result.errors.append((path, f"{error.code} {error.title}"))
+            if len(result.errors) >= MAX_FAILED_DELETES:
+                break
+    return result
+
+
+async def bulk_delete(request: web.Request) -> web.Response:
+    project_id = require_owner(request)
+    text = (await request.read()).decode(errors="replace")
+    paths = [line for line in text.splitlines() if line.strip()]
+    if len(paths) > MAX_DELETES_PER_REQUEST:
+        raise BadRequest(f"Maximum Bulk Deletes: {MAX_DELETES_PER_REQUEST} per request")
+    return result_response(request, await delete_paths(request, project_id, paths))

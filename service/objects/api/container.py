@@ -1,0 +1,183 @@
+"""Containers: `/v1/AUTH_<project>/<container>` PUT, HEAD, GET (object listing), POST
+and DELETE (409 while it holds objects)."""
+
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from service.errors import BadRequest
+from service.http.keys import STORE
+from service.objects import acl
+from service.objects import directory as rm
+from service.objects.api.common import (
+    auth,
+    backend,
+    db,
+    denied,
+    header_case,
+    must_get_container,
+    now,
+    project_of,
+    record,
+    require_owner,
+    usage_headers,
+)
+from service.objects.events import ContainerCreated, ContainerDeleted, ContainerMetadataUpdated
+from service.objects.expiry import reap_expired
+from service.objects.headers import (
+    CONTAINER_SYSTEM,
+    MetadataChange,
+    check_limits,
+    metadata_change,
+)
+from service.objects.listing import collect, listing_query, render
+from service.objects.naming import check_container_name, container_stream
+
+routes = web.RouteTableDef()
+CONTAINER = "/v1/AUTH_{project_id}/{container}"
+STORAGE_POLICY = "Policy-0"
+_QUOTAS = ("x-container-meta-quota-bytes", "x-container-meta-quota-count")
+_OWNER_ONLY = frozenset(CONTAINER_SYSTEM) | {
+    "x-container-meta-temp-url-key",
+    "x-container-meta-temp-url-key-2",
+}
+
+
+def _change(request: web.Request, metadata: dict[str, str]) -> MetadataChange:
+    """The metadata change the request asks for, checked: integer quotas, one versioning
+    mode at most, container names as versions locations; raises BadRequest."""
+    change = metadata_change(request.headers, "container", CONTAINER_SYSTEM)
+    for quota in _QUOTAS:
+        if quota in change.set and not change.set[quota].isdigit():
+            raise BadRequest(f"Invalid {header_case(quota)}: it must be an integer.")
+    for mode in ("x-versions-location", "x-history-location"):
+        if mode in change.set:
+            change.set[mode] = unquote(change.set[mode])
+            check_container_name(change.set[mode])
+    merged = change.applied_to(metadata)
+    if "x-versions-location" in merged and "x-history-location" in merged:
+        raise BadRequest("Only one of X-Versions-Location or X-History-Location may be set.")
+    check_limits(merged, "container")
+    return change
+
+
+def _headers(container: rm.Container, owner: bool) -> dict[str, str]:
+    headers = usage_headers(
+        "Container", container.object_count, container.bytes_used, container.created_at
+    )
+    headers["X-Storage-Policy"] = STORAGE_POLICY
+    headers.update(
+        {header_case(k): v for k, v in container.metadata.items() if owner or k not in _OWNER_ONLY}
+    )
+    return headers
+
+
+async def _readable(request: web.Request) -> tuple[rm.Container, bool]:
+    """The container and whether the caller owns it; 401/403 unless its read ACL lets
+    the caller list it, 404 for the owner when it does not exist."""
+    project_id = project_of(request)
+    owner = acl.owns(auth(request), project_id)
+    found = await rm.container(db(request), project_id, request.match_info["container"])
+    metadata = found.metadata if found else {}
+    referer = request.headers.get("Referer")
+    if not acl.may_read(auth(request), project_id, metadata, referer=referer, listing=True):
+        raise denied(request)
+    return await must_get_container(request, project_id, request.match_info["container"]), owner
+
+
+@routes.put(CONTAINER)
+@routes.put(CONTAINER + "/")
+async def create_container(request: web.Request) -> web.Response:
+    """201 when created, 202 when it existed (its metadata is then updated)."""
+    project_id = require_owner(request)
+    name = request.match_info["container"]
+    check_container_name(name)
+    found = await rm.container(db(request), project_id, name)
+    change = _change(request, found.metadata if found else {})
+    stream = container_stream(project_id, name)
+    if found is None:
+        await record(
+            request,
+            stream,
+            [ContainerCreated(project_id=project_id, container=name, metadata=change.set)],
+        )
+        return web.Response(status=201)
+    if change.set or change.removed:
+        await record(
+            request,
+            stream,
+            [
+                ContainerMetadataUpdated(
+                    project_id=project_id, container=name, set=change.set, removed=change.removed
+                )
+            ],
+        )
+    return web.Response(status=202)
+
+
+@routes.head(CONTAINER)
+@routes.head(CONTAINER + "/")
+async def head_container(request: web.Request) -> web.Response:
+    container, owner = await _readable(request)
+    return web.Response(status=204, headers=_headers(container, owner))
+
+
+@routes.get(CONTAINER, allow_head=False)
+@routes.get(CONTAINER + "/", allow_head=False)
+async def list_objects(request: web.Request) -> web.Response:
+    container, owner = await _readable(request)
+    query = listing_query(request)
+    at = now(request).timestamp()
+
+    async def fetch(page: rm.Page, limit: int) -> list[rm.StoredObject]:
+        return await rm.objects_page(
+            db(request), container.project_id, container.name, page, limit, at
+        )
+
+    entries = await collect(fetch, query)
+    return render(
+        entries, query, root="container", name=container.name, headers=_headers(container, owner)
+    )
+
+
+@routes.post(CONTAINER)
+@routes.post(CONTAINER + "/")
+async def update_container(request: web.Request) -> web.Response:
+    project_id = require_owner(request)
+    container = await must_get_container(request, project_id, request.match_info["container"])
+    change = _change(request, container.metadata)
+    if change.set or change.removed:
+        await record(
+            request,
+            container_stream(project_id, container.name),
+            [
+                ContainerMetadataUpdated(
+                    project_id=project_id,
+                    container=container.name,
+                    set=change.set,
+                    removed=change.removed,
+                )
+            ],
+        )
+    return web.Response(status=204)
+
+
+@routes.delete(CONTAINER)
+@routes.delete(CONTAINER + "/")
+async def delete_container(request: web.Request) -> web.Response:
+    """204; 404 if missing, 409 while it holds objects (expired ones are reaped first)."""
+    project_id = require_owner(request)
+    container = await must_get_container(request, project_id, request.match_info["container"])
+    await reap_expired(
+        request.config_dict[STORE],
+        backend(request),
+        now(request).timestamp(),
+        project_id,
+        container.name,
+    )
+    await record(
+        request,
+        container_stream(project_id, container.name),
+        [ContainerDeleted(project_id=project_id, container=container.name)],
+    )
+    return web.Response(status=204)

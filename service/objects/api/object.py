@@ -1,0 +1,240 @@
+"""Object writes: PUT (streamed, md5-checked; `X-Copy-From`; `?multipart-manifest=put`),
+COPY with `Destination`, POST (metadata, 202) and DELETE (`?multipart-manifest=delete`)."""
+
+import mimetypes
+from collections.abc import AsyncIterator
+from urllib.parse import quote, unquote
+
+import msgspec
+from aiohttp import web
+
+from service.errors import BadRequest, PreconditionFailed, RequestEntityTooLarge, error_for_status
+from service.objects import directory as rm
+from service.objects.api.access import container_for, current
+from service.objects.api.bulk import delete_paths, result_response
+from service.objects.api.common import backend, db, now, record
+from service.objects.api.reading import OBJECT, content_of
+from service.objects.api.writes import Attributes, Version, delete_object, put_version, remove
+from service.objects.events import ObjectMetadataUpdated
+from service.objects.headers import OBJECT_SYSTEM, check_limits, http_date, metadata_change
+from service.objects.large_object import MAX_MANIFEST_SIZE, SLO, build_slo, read_manifest
+from service.objects.naming import check_object_name, object_stream, split_path
+from service.objects.segments import read_parts
+from service.storage.backend import StoredObject
+
+routes = web.RouteTableDef()
+MAX_FILE_SIZE = 5 * 1024 * 1024 * 1024 + 2
+CHUNK = 64 * 1024
+
+
+def _delete_at(request: web.Request) -> int | None:
+    """X-Delete-At, or now plus X-Delete-After; BadRequest if garbled or in the past."""
+    at = now(request).timestamp()
+    try:
+        if "X-Delete-At" in request.headers:
+            delete_at = int(request.headers["X-Delete-At"])
+        elif "X-Delete-After" in request.headers:
+            delete_at = int(at + int(request.headers["X-Delete-After"]))
+        else:
+            return None
+    except ValueError:
+        raise BadRequest("Non-integer X-Delete-At or X-Delete-After") from None
+    if delete_at <= at:
+        raise BadRequest("X-Delete-At in past")
+    return delete_at
+
+
+def _content_type(request: web.Request, name: str, default: str | None = None) -> str:
+    given = request.headers.get("Content-Type")
+    if given and request.headers.get("X-Detect-Content-Type", "").lower() != "true":
+        return given
+    return default or mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def _attributes(request: web.Request, name: str, base: rm.StoredObject | None = None) -> Attributes:
+    """The new version's content type and metadata from the request, over `base`'s
+    metadata for copies (unless X-Fresh-Metadata); raises BadRequest over the limits."""
+    change = metadata_change(request.headers, "object", OBJECT_SYSTEM)
+    fresh = request.headers.get("X-Fresh-Metadata", "").lower() in ("true", "1", "yes")
+    metadata = change.applied_to({} if base is None or fresh else base.metadata)
+    check_limits(metadata, "object")
+    default = None if base is None else base.content_type
+    return Attributes(
+        content_type=_content_type(request, name, default),
+        metadata=metadata,
+        delete_at=_delete_at(request),
+    )
+
+
+def _created(version: Version, etag: str | None = None, **extra: str) -> web.Response:
+    headers = {"Etag": etag or version.event.etag, "Last-Modified": http_date(version.at), **extra}
+    return web.Response(status=201, headers=headers, content_type="text/html")
+
+
+async def _once(body: bytes) -> AsyncIterator[bytes]:
+    yield body
+
+
+async def _read_limited(request: web.Request, limit: int) -> bytes:
+    chunks, size = [], 0
+    async for chunk in request.content.iter_chunked(CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise RequestEntityTooLarge(f"Manifest File > {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _put_manifest(request: web.Request, container: rm.Container, name: str) -> web.Response:
+    manifest = await build_slo(
+        db(request),
+        container.project_id,
+        await _read_limited(request, MAX_MANIFEST_SIZE),
+        now(request).timestamp(),
+    )
+    body = msgspec.json.encode(manifest.entries)
+    attrs = _attributes(request, name)
+    attrs = Attributes(
+        content_type=attrs.content_type,
+        metadata=attrs.metadata,
+        delete_at=attrs.delete_at,
+        large_object=SLO,
+        etag=manifest.etag,
+        size=manifest.size,
+    )
+
+    async def write(key: str) -> StoredObject:
+        return await backend(request).put(key, _once(body), size_hint=len(body))
+
+    version = await put_version(request, container, name, write, attrs, known_size=manifest.size)
+    return _created(version, f'"{manifest.etag}"')
+
+
+async def _copy(
+    request: web.Request, source: tuple[str, str], container: rm.Container, name: str
+) -> web.Response:
+    """Copy `source` (container, object) to `name` in `container`: server side for a
+    plain object, streamed from the segments for a large one."""
+    source_container = await container_for(request, write=False, name=source[0])
+    row = await current(request, source_container, source[1])
+    attrs = _attributes(request, name, row)
+    content = await content_of(request, row)
+    plain = row.large_object != SLO and "x-object-manifest" not in row.metadata
+
+    async def write(key: str) -> StoredObject:
+        if plain:
+            return await backend(request).copy(content.parts[0].key, key)
+        chunks = read_parts(backend(request), content.parts, 0, content.size - 1)
+        return await backend(request).put(key, chunks, size_hint=content.size)
+
+    if plain:
+        attrs = Attributes(
+            content_type=attrs.content_type,
+            metadata=attrs.metadata,
+            delete_at=attrs.delete_at,
+            etag=row.etag,
+        )
+    else:
+        attrs.metadata.pop("x-object-manifest", None)
+    version = await put_version(request, container, name, write, attrs, known_size=content.size)
+    return _created(
+        version,
+        **{
+            "X-Copied-From": quote(f"{source_container.name}/{row.name}"),
+            "X-Copied-From-Last-Modified": http_date(row.last_modified),
+        },
+    )
+
+
+@routes.put(OBJECT)
+async def put_object(request: web.Request) -> web.Response:
+    """201 with Etag and Last-Modified; 422 when the body's md5 is not the ETag sent,
+    411 without a length, 413 over the size limit or a quota, 404 without container."""
+    container = await container_for(request, write=True)
+    name = request.match_info["object"]
+    check_object_name(name)
+    if "X-Copy-From" in request.headers:
+        return await _copy(
+            request, split_path(unquote(request.headers["X-Copy-From"])), container, name
+        )
+    if request.query.get("multipart-manifest") == "put":
+        return await _put_manifest(request, container, name)
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    length = request.content_length
+    if length is None and not chunked:
+        raise error_for_status(411, "Missing Content-Length or Transfer-Encoding: chunked.")
+    if length is not None and length > MAX_FILE_SIZE:
+        raise RequestEntityTooLarge("Your request is too large.")
+    if request.headers.get("If-None-Match") == "*":
+        existing = await rm.stored_object(db(request), container.project_id, container.name, name)
+        if existing is not None and not existing.expired(now(request).timestamp()):
+            raise PreconditionFailed()
+    attrs = _attributes(request, name)
+    expected = request.headers.get("ETag", "").strip('"') or None
+
+    async def write(key: str) -> StoredObject:
+        chunks = request.content.iter_chunked(CHUNK)
+        return await backend(request).put(key, chunks, size_hint=length, expected_md5=expected)
+
+    version = await put_version(request, container, name, write, attrs, known_size=length)
+    return _created(version)
+
+
+@routes.route("COPY", OBJECT)
+async def copy_object(request: web.Request) -> web.Response:
+    """COPY to `Destination: <container>/<object>` in the same account; 412 without it."""
+    destination = request.headers.get("Destination")
+    if not destination:
+        raise PreconditionFailed("You must provide a Destination header.")
+    container_name, name = split_path(unquote(destination))
+    check_object_name(name)
+    target = await container_for(request, write=True, name=container_name)
+    source = (request.match_info["container"], request.match_info["object"])
+    return await _copy(request, source, target, name)
+
+
+@routes.post(OBJECT)
+async def update_object(request: web.Request) -> web.Response:
+    """202: the user metadata is replaced by the request's; the content type, expiry and
+    X-Object-Manifest change only when given."""
+    container = await container_for(request, write=True)
+    row = await current(request, container, request.match_info["object"])
+    change = metadata_change(request.headers, "object", OBJECT_SYSTEM)
+    kept = {k: v for k, v in row.metadata.items() if k == "x-object-manifest"}
+    metadata = change.applied_to(kept)
+    check_limits(metadata, "object")
+    delete_at = _delete_at(request)
+    if delete_at is None and "X-Remove-Delete-At" not in request.headers:
+        delete_at = row.delete_at
+    event = ObjectMetadataUpdated(
+        project_id=row.project_id,
+        container=row.container,
+        object=row.name,
+        content_type=request.headers.get("Content-Type") or row.content_type,
+        metadata=metadata,
+        delete_at=delete_at,
+    )
+    await record(
+        request, object_stream(row.project_id, row.container, row.name), [event], row.stream_version
+    )
+    return web.Response(
+        status=202,
+        text="<html><h1>Accepted</h1><p>The request is accepted for processing.</p></html>",
+        content_type="text/html",
+    )
+
+
+@routes.delete(OBJECT)
+async def delete_object_handler(request: web.Request) -> web.Response:
+    """204; with `?multipart-manifest=delete` an SLO goes with its segments (200 and a
+    bulk-delete result)."""
+    container = await container_for(request, write=True)
+    row = await current(request, container, request.match_info["object"])
+    if request.query.get("multipart-manifest") == "delete" and row.large_object == SLO:
+        entries = await read_manifest(backend(request), row)
+        result = await delete_paths(request, row.project_id, [quote(e.name) for e in entries])
+        await remove(request, row)
+        result.deleted += 1
+        return result_response(request, result)
+    await delete_object(request, container, row)
+    return web.Response(status=204)

@@ -1,0 +1,156 @@
+"""Object GET and HEAD: conditional requests, byte ranges (one, or several as
+multipart/byteranges), and large objects assembled from their segments."""
+
+from collections.abc import AsyncIterator
+
+import msgspec
+from aiohttp import web
+
+from service.objects import directory as rm
+from service.objects.api.access import container_for, current
+from service.objects.api.common import backend, db, header_case, new_version_id, now
+from service.objects.conditions import not_modified
+from service.objects.headers import OBJECT_SYSTEM, http_date, x_timestamp
+from service.objects.large_object import (
+    SLO,
+    combined_etag,
+    dlo_segments,
+    part_of,
+    read_manifest,
+    slo_parts,
+)
+from service.objects.ranges import parse_ranges
+from service.objects.segments import Part, read_parts
+
+routes = web.RouteTableDef()
+OBJECT = "/v1/AUTH_{project_id}/{container}/{object:.+}"
+
+
+class Content(msgspec.Struct, frozen=True):
+    """What a GET serves: the blobs in order, their total size, and the etag to show."""
+
+    parts: list[Part]
+    size: int
+    etag: str
+
+
+async def content_of(request: web.Request, row: rm.StoredObject) -> Content:
+    """The bytes behind an object: itself, or its SLO or DLO segments (quoted etag)."""
+    at = now(request).timestamp()
+    if row.large_object == SLO:
+        parts = await slo_parts(db(request), backend(request), row, at)
+        return Content(parts, row.size, f'"{row.etag}"')
+    manifest = row.metadata.get("x-object-manifest")
+    if manifest is not None:
+        segments = await dlo_segments(db(request), row.project_id, manifest, at)
+        parts = [part_of(s) for s in segments]
+        return Content(
+            parts, sum(p.size for p in parts), f'"{combined_etag([s.etag for s in segments])}"'
+        )
+    return Content([part_of(row)], row.size, row.etag)
+
+
+def object_headers(row: rm.StoredObject, etag: str) -> dict[str, str]:
+    """The headers describing an object in GET and HEAD answers (no length)."""
+    headers = {
+        "Content-Type": row.content_type,
+        "Etag": etag,
+        "Last-Modified": http_date(row.last_modified),
+        "X-Timestamp": x_timestamp(row.last_modified),
+        "Accept-Ranges": "bytes",
+    }
+    for name, value in row.metadata.items():
+        if name.startswith("x-object-meta-") or name in OBJECT_SYSTEM:
+            headers[header_case(name)] = value
+    if row.delete_at is not None:
+        headers["X-Delete-At"] = str(row.delete_at)
+    if row.large_object == SLO:
+        headers["X-Static-Large-Object"] = "True"
+    return headers
+
+
+async def _stream(
+    request: web.Request, response: web.StreamResponse, chunks: AsyncIterator[bytes]
+) -> web.StreamResponse:
+    await response.prepare(request)
+    async for chunk in chunks:
+        await response.write(chunk)
+    await response.write_eof()
+    return response
+
+
+async def _multipart(
+    parts: list[Part],
+    ranges: list[tuple[int, int]],
+    heads: list[bytes],
+    tail: bytes,
+    request: web.Request,
+) -> AsyncIterator[bytes]:
+    for (first, last), head in zip(ranges, heads, strict=True):
+        yield head
+        async for chunk in read_parts(backend(request), parts, first, last):
+            yield chunk
+    yield tail
+
+
+async def serve(request: web.Request, row: rm.StoredObject, content: Content) -> web.StreamResponse:
+    """The object's bytes, or the ranges asked for, with its headers."""
+    headers = object_headers(row, content.etag)
+    ranges = parse_ranges(request.headers.get("Range"), content.size)
+    size, parts = content.size, content.parts
+    if ranges is None:
+        response = web.StreamResponse(status=200, headers=headers)
+        response.content_length = size
+        return await _stream(request, response, read_parts(backend(request), parts, 0, size - 1))
+    if len(ranges) == 1:
+        ((first, last),) = ranges
+        headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+        response = web.StreamResponse(status=206, headers=headers)
+        response.content_length = last - first + 1
+        return await _stream(request, response, read_parts(backend(request), parts, first, last))
+    boundary = new_version_id(request)
+    heads = [
+        (
+            f"--{boundary}\r\nContent-Type: {row.content_type}\r\n"
+            f"Content-Range: bytes {first}-{last}/{size}\r\n\r\n"
+        ).encode()
+        for first, last in ranges
+    ]
+    heads = [heads[0]] + [b"\r\n" + h for h in heads[1:]]
+    tail = f"\r\n--{boundary}--".encode()
+    headers["Content-Type"] = f"multipart/byteranges;boundary={boundary}"
+    response = web.StreamResponse(status=206, headers=headers)
+    response.content_length = (
+        sum(len(h) for h in heads) + len(tail) + sum(last - first + 1 for first, last in ranges)
+    )
+    return await _stream(request, response, _multipart(parts, ranges, heads, tail, request))
+
+
+async def _manifest(request: web.Request, row: rm.StoredObject) -> web.Response:
+    """`?multipart-manifest=get` of an SLO: its stored manifest as JSON."""
+    entries = await read_manifest(backend(request), row)
+    headers = object_headers(row, row.etag)
+    headers["Content-Type"] = "application/json; charset=utf-8"
+    body = msgspec.json.encode(entries)
+    return web.Response(body=None if request.method == "HEAD" else body, headers=headers)
+
+
+@routes.get(OBJECT)
+async def get_object(request: web.Request) -> web.StreamResponse:
+    """200/206 with the bytes (none for HEAD), 304 when not modified, 412 when a
+    precondition fails, 416 when no range is satisfiable, 404 when absent or expired."""
+    container = await container_for(request, write=False)
+    row = await current(request, container, request.match_info["object"])
+    if request.query.get("multipart-manifest") == "get" and row.large_object == SLO:
+        return await _manifest(request, row)
+    content = await content_of(request, row)
+    if not_modified(request.headers, request.method, content.etag, row.last_modified):
+        headers = object_headers(row, content.etag)
+        return web.Response(status=304, headers=headers)
+    if request.method == "HEAD":
+        response = web.StreamResponse(status=200, headers=object_headers(row, content.etag))
+        response.content_length = content.size
+        await response.prepare(request)
+        await response.write_eof()
+        return response
+    return await serve(request, row, content)

@@ -1,0 +1,213 @@
+"""Changing objects: bytes first, then the event, then the replaced bytes go.
+
+A new version is written under a fresh key and becomes visible only when its
+ObjectStored event commits; the bytes it replaces are deleted after that commit. A crash
+in between leaves at most an unreferenced blob, never a listing entry without bytes.
+Versioned containers (X-Versions-Location: stack; X-History-Location: history) get a
+copy of each replaced or deleted version first.
+"""
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+import msgspec
+from aiohttp import web
+
+from service.errors import PreconditionFailed, RequestEntityTooLarge, error_for_status
+from service.objects import directory as rm
+from service.objects.api.common import backend, db, new_version_id, now, record
+from service.objects.events import ObjectDeleted, ObjectStored
+from service.objects.headers import x_timestamp
+from service.objects.large_object import part_of
+from service.objects.naming import blob_key, object_stream
+from service.storage.backend import ChecksumMismatch, StoredObject
+
+Writer = Callable[[str], Awaitable[StoredObject]]
+"""Stores the new version's bytes under the key it is given."""
+
+
+class Version(msgspec.Struct, frozen=True):
+    """A version made current, and when."""
+
+    event: ObjectStored
+    at: datetime
+
+
+class Attributes(msgspec.Struct, frozen=True, kw_only=True):
+    """What a new version is besides its bytes."""
+
+    content_type: str
+    metadata: dict[str, str] = {}
+    delete_at: int | None = None
+    large_object: str = ""
+    etag: str | None = None
+    """The etag to record instead of the bytes' md5 (copies, large objects)."""
+    size: int | None = None
+    """The size to record instead of the bytes' size (static large objects)."""
+
+
+async def check_quotas(
+    request: web.Request, container: rm.Container, previous: rm.StoredObject | None, size: int
+) -> None:
+    """Raises RequestEntityTooLarge (413) when storing `size` bytes in place of
+    `previous` would exceed the container's or the account's quota."""
+    replaced = previous.size if previous else 0
+    quota_bytes = container.metadata.get("x-container-meta-quota-bytes")
+    if quota_bytes is not None and container.bytes_used - replaced + size > int(quota_bytes):
+        raise RequestEntityTooLarge("Upload exceeds quota.")
+    quota_count = container.metadata.get("x-container-meta-quota-count")
+    if (
+        quota_count is not None
+        and previous is None
+        and container.object_count + 1 > int(quota_count)
+    ):
+        raise RequestEntityTooLarge("Upload exceeds quota.")
+    account = await rm.account(db(request), container.project_id)
+    account_quota = account.metadata.get("x-account-meta-quota-bytes")
+    if account_quota is not None and account.bytes_used - replaced + size > int(account_quota):
+        raise RequestEntityTooLarge("Upload exceeds quota.")
+
+
+async def _commit(
+    request: web.Request,
+    container: rm.Container,
+    name: str,
+    version_id: str,
+    stored: StoredObject,
+    attrs: Attributes,
+) -> Version:
+    """Append ObjectStored for bytes already under the version's key; on failure the
+    bytes are removed and the error re-raised."""
+    md5 = stored.hashes.md5 if stored.hashes else stored.etag.strip('"')
+    event = ObjectStored(
+        project_id=container.project_id,
+        container=container.name,
+        object=name,
+        version_id=version_id,
+        size=stored.size if attrs.size is None else attrs.size,
+        etag=attrs.etag or md5,
+        content_type=attrs.content_type,
+        metadata=attrs.metadata,
+        large_object=attrs.large_object,
+        delete_at=attrs.delete_at,
+    )
+    stream = object_stream(container.project_id, container.name, name)
+    try:
+        at = await record(request, stream, [event])
+    except BaseException:
+        await backend(request).delete(stored.key)
+        raise
+    return Version(event, at)
+
+
+async def put_version(
+    request: web.Request,
+    container: rm.Container,
+    name: str,
+    write: Writer,
+    attrs: Attributes,
+    *,
+    known_size: int | None,
+) -> Version:
+    """Store a new version of `name` in `container` and make it current.
+
+    Quotas are checked before the bytes are read when `known_size` is given, after they
+    are stored otherwise (413, nothing kept). An md5 mismatch is 422 with nothing kept.
+    """
+    previous = await rm.stored_object(db(request), container.project_id, container.name, name)
+    if known_size is not None:
+        await check_quotas(request, container, previous, known_size)
+    version_id = new_version_id(request)
+    key = blob_key(container.project_id, container.name, name, version_id)
+    try:
+        stored = await write(key)
+    except ChecksumMismatch:
+        raise error_for_status(422, "The Etag you sent does not match the object's MD5.") from None
+    if known_size is None:
+        try:
+            await check_quotas(request, container, previous, stored.size)
+        except RequestEntityTooLarge:
+            await backend(request).delete(key)
+            raise
+    if previous is not None and not previous.expired(now(request).timestamp()):
+        await _archive(request, container, previous)
+    version = await _commit(request, container, name, version_id, stored, attrs)
+    if previous is not None:
+        await backend(request).delete(part_of(previous).key)
+    return version
+
+
+async def copy_version(
+    request: web.Request, source: rm.StoredObject, container: rm.Container, name: str
+) -> Version:
+    """Copy a stored version as it is (bytes, metadata, etag) to `container`/`name`
+    without archiving what it replaces; the caller deals with the replaced bytes."""
+    version_id = new_version_id(request)
+    key = blob_key(container.project_id, container.name, name, version_id)
+    stored = await backend(request).copy(part_of(source).key, key)
+    attrs = Attributes(
+        content_type=source.content_type,
+        metadata=source.metadata,
+        delete_at=source.delete_at,
+        large_object=source.large_object,
+        etag=source.etag,
+        size=source.size,
+    )
+    return await _commit(request, container, name, version_id, stored, attrs)
+
+
+async def _versions_container(request: web.Request, container: rm.Container) -> rm.Container | None:
+    location = container.metadata.get("x-versions-location") or container.metadata.get(
+        "x-history-location"
+    )
+    if location is None:
+        return None
+    found = await rm.container(db(request), container.project_id, location)
+    if found is None:
+        raise PreconditionFailed(f"The versions container {location} does not exist.")
+    return found
+
+
+def _versions_prefix(name: str) -> str:
+    return f"{len(name.encode()):03x}{name}/"
+
+
+async def _archive(request: web.Request, container: rm.Container, row: rm.StoredObject) -> None:
+    """Keep a copy of the version about to be replaced, if the container is versioned."""
+    versions = await _versions_container(request, container)
+    if versions is not None:
+        archived = _versions_prefix(row.name) + x_timestamp(row.last_modified)
+        await copy_version(request, row, versions, archived)
+
+
+async def remove(request: web.Request, row: rm.StoredObject) -> None:
+    """Delete the version: its event, then its bytes."""
+    deleted = ObjectDeleted(
+        project_id=row.project_id,
+        container=row.container,
+        object=row.name,
+        version_id=row.version_id,
+    )
+    await record(request, object_stream(row.project_id, row.container, row.name), [deleted])
+    await backend(request).delete(part_of(row).key)
+
+
+async def delete_object(
+    request: web.Request, container: rm.Container, row: rm.StoredObject
+) -> None:
+    """DELETE as Swift versioning has it: in stack mode the newest archived version
+    comes back in its place; in history mode the deleted version is archived first."""
+    versions = await _versions_container(request, container)
+    if versions is None:
+        return await remove(request, row)
+    if "x-history-location" in container.metadata:
+        await _archive(request, container, row)
+        return await remove(request, row)
+    page = rm.Page(prefix=_versions_prefix(row.name), reverse=True)
+    at = now(request).timestamp()
+    newest = await rm.objects_page(db(request), versions.project_id, versions.name, page, 1, at)
+    if not newest:
+        return await remove(request, row)
+    await copy_version(request, newest[0], container, row.name)
+    await backend(request).delete(part_of(row).key)
+    await remove(request, newest[0])

@@ -1,0 +1,165 @@
+"""Reading the object storage read models: typed rows, usage and listings pages."""
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+
+class Account(msgspec.Struct, frozen=True):
+    project_id: str
+    metadata: dict[str, str]
+    created_at: datetime | None
+    container_count: int
+    object_count: int
+    bytes_used: int
+
+
+class Container(msgspec.Struct, frozen=True):
+    project_id: str
+    name: str
+    metadata: dict[str, str]
+    object_count: int
+    bytes_used: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class StoredObject(msgspec.Struct, frozen=True):
+    project_id: str
+    container: str
+    name: str
+    version_id: str
+    stream_version: int
+    size: int
+    etag: str
+    content_type: str
+    metadata: dict[str, str]
+    large_object: str
+    delete_at: int | None
+    created_at: datetime
+    last_modified: datetime
+
+    def expired(self, now: float) -> bool:
+        """Whether its X-Delete-At has passed: it is then gone for every reader."""
+        return self.delete_at is not None and self.delete_at <= now
+
+
+_CONTAINER_COLUMNS = ", ".join(Container.__struct_fields__)
+_OBJECT_COLUMNS = ", ".join(StoredObject.__struct_fields__)
+
+
+def _decode(type_: type[Any], row: Any) -> Any:
+    values = dict(row)
+    values["metadata"] = msgspec.json.decode(values["metadata"])
+    return msgspec.convert(values, type_)
+
+
+async def account(db: Any, project_id: str) -> Account:
+    """The account's metadata and usage; every project has one (empty until used)."""
+    row = await db.fetchrow(
+        "SELECT a.metadata, a.created_at, (SELECT count(*) FROM rm_swift_containers c"
+        " WHERE c.project_id = $1) AS container_count, (SELECT coalesce(sum(object_count), 0)"
+        " FROM rm_swift_containers WHERE project_id = $1) AS object_count,"
+        " (SELECT coalesce(sum(bytes_used), 0) FROM rm_swift_containers WHERE project_id = $1)"
+        " AS bytes_used FROM (SELECT 1) one"
+        " LEFT JOIN rm_swift_accounts a ON a.project_id = $1",
+        project_id,
+    )
+    return Account(
+        project_id=project_id,
+        metadata=msgspec.json.decode(row["metadata"]) if row["metadata"] else {},
+        created_at=row["created_at"],
+        container_count=row["container_count"],
+        object_count=row["object_count"],
+        bytes_used=row["bytes_used"],
+    )
+
+
+async def container(db: Any, project_id: str, name: str) -> Container | None:
+    row = await db.fetchrow(
+        f"SELECT {_CONTAINER_COLUMNS} FROM rm_swift_containers WHERE project_id = $1 AND name = $2",
+        project_id,
+        name,
+    )
+    return None if row is None else _decode(Container, row)
+
+
+async def stored_object(db: Any, project_id: str, container: str, name: str) -> StoredObject | None:
+    """The current version of the object, expired or not (see StoredObject.expired)."""
+    row = await db.fetchrow(
+        f"SELECT {_OBJECT_COLUMNS} FROM rm_swift_objects"
+        " WHERE project_id = $1 AND container = $2 AND name = $3",
+        project_id,
+        container,
+        name,
+    )
+    return None if row is None else _decode(StoredObject, row)
+
+
+class Page(msgspec.Struct, frozen=True):
+    """Which names of a listing to read: after `marker`, before `end_marker`, starting
+    with `prefix`, in reverse order if asked."""
+
+    prefix: str = ""
+    marker: str = ""
+    end_marker: str = ""
+    reverse: bool = False
+
+
+def _where(page: Page, args: list[Any]) -> str:
+    clauses = []
+    before, after = ("<", ">") if page.reverse else (">", "<")
+    if page.prefix:
+        args.append(page.prefix)
+        clauses.append(f"starts_with(name, ${len(args)})")
+    if page.marker:
+        args.append(page.marker)
+        clauses.append(f"name {before} ${len(args)}")
+    if page.end_marker:
+        args.append(page.end_marker)
+        clauses.append(f"name {after} ${len(args)}")
+    order = "DESC" if page.reverse else "ASC"
+    return "".join(f" AND {c}" for c in clauses) + f" ORDER BY name {order}"
+
+
+async def containers_page(db: Any, project_id: str, page: Page, limit: int) -> list[Container]:
+    args: list[Any] = [project_id]
+    where = _where(page, args)
+    rows = await db.fetch(
+        f"SELECT {_CONTAINER_COLUMNS} FROM rm_swift_containers WHERE project_id = $1{where}"
+        f" LIMIT {int(limit)}",
+        *args,
+    )
+    return [_decode(Container, r) for r in rows]
+
+
+async def objects_page(
+    db: Any, project_id: str, container: str, page: Page, limit: int, now: float
+) -> list[StoredObject]:
+    """Unexpired objects of the page, at most `limit`."""
+    args: list[Any] = [project_id, container, int(now)]
+    where = _where(page, args)
+    rows = await db.fetch(
+        f"SELECT {_OBJECT_COLUMNS} FROM rm_swift_objects WHERE project_id = $1"
+        f" AND container = $2 AND (delete_at IS NULL OR delete_at > $3){where}"
+        f" LIMIT {int(limit)}",
+        *args,
+    )
+    return [_decode(StoredObject, r) for r in rows]
+
+
+async def expired_objects(
+    db: Any, now: float, limit: int, project_id: str | None = None, container: str | None = None
+) -> list[StoredObject]:
+    """Objects whose X-Delete-At has passed (in one container if named), oldest first."""
+    rows = await db.fetch(
+        f"SELECT {_OBJECT_COLUMNS} FROM rm_swift_objects WHERE delete_at <= $1"
+        " AND project_id = coalesce($3, project_id) AND container = coalesce($4, container)"
+        " ORDER BY delete_at LIMIT $2",
+        int(now),
+        limit,
+        project_id,
+        container,
+    )
+    return [_decode(StoredObject, r) for r in rows]

@@ -1,0 +1,75 @@
+"""Reaping expired objects: readers stop seeing an object at its X-Delete-At at once;
+this removes its row and bytes afterwards, in the background."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from events.clock import Clock, SystemClock
+from events.errors import WrongExpectedVersion
+from events.postgres import PostgresEventStore
+from service.http.keys import STORE
+from service.objects.directory import expired_objects
+from service.objects.events import ObjectDeleted
+from service.objects.large_object import part_of
+from service.objects.naming import object_stream
+from service.storage.backend import ObjectBackend
+from service.storage.configured import OBJECTS
+
+log = logging.getLogger("kumo.objects")
+INTERVAL = 5.0
+BATCH = 500
+
+
+async def reap_expired(
+    store: PostgresEventStore,
+    backend: ObjectBackend,
+    now: float,
+    project_id: str | None = None,
+    container: str | None = None,
+) -> int:
+    """Delete up to one batch of expired objects (of one container if named); returns
+    how many. An object changed meanwhile (by a newer PUT or POST) is left alone."""
+    reaped = 0
+    for row in await expired_objects(store.pool, now, BATCH, project_id, container):
+        deleted = ObjectDeleted(
+            project_id=row.project_id,
+            container=row.container,
+            object=row.name,
+            version_id=row.version_id,
+            expired=True,
+        )
+        try:
+            await store.append(
+                object_stream(row.project_id, row.container, row.name),
+                [deleted],
+                row.stream_version,
+            )
+        except WrongExpectedVersion:
+            continue
+        await backend.delete(part_of(row).key)
+        reaped += 1
+    return reaped
+
+
+async def expiry_reaper(app: web.Application, clock: Clock | None = None) -> AsyncIterator[None]:
+    """cleanup_ctx of the root app: reap expired objects every few seconds while serving."""
+    clock = clock or SystemClock()
+
+    async def run() -> None:
+        while True:
+            try:
+                while await reap_expired(app[STORE], app[OBJECTS], clock.now().timestamp()):
+                    pass
+            except Exception as error:  # the database or the store is away: try again later
+                log.warning("expiry reaper failed; retrying", extra={"error": str(error)})
+            await asyncio.sleep(INTERVAL)
+
+    task = asyncio.create_task(run())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

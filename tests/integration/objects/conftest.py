@@ -1,0 +1,120 @@
+"""Object storage fixtures: the in-process app (identity's `client`, `as_admin`), and a
+Swift caller per project with a helper that speaks raw HTTP to /object/v1/AUTH_<p>."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+import pytest
+from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient, TestServer
+
+from events.postgres import PostgresEventStore
+from service.app import create_app
+from service.config import Settings
+from service.identity.bootstrap import Bootstrapped
+from service.objects.api.common import CLOCK
+from tests.integration.identity.conftest import (  # noqa: F401 - fixtures
+    Api,
+    Client,
+    Person,
+    admin,
+    admin_token,
+    as_admin,
+    make_person,
+    settings,
+)
+
+
+class ShiftedClock:
+    """The wall clock moved forward by `shift`, for expiry without sleeping."""
+
+    def __init__(self) -> None:
+        self.shift = timedelta()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.shift
+
+
+@pytest.fixture
+def clock() -> ShiftedClock:
+    return ShiftedClock()
+
+
+@pytest.fixture
+async def client(
+    settings: Settings,  # noqa: F811 - the fixtures imported above
+    store: PostgresEventStore,
+    admin: Bootstrapped,  # noqa: F811
+    clock: ShiftedClock,
+) -> AsyncIterator[Client]:
+    """The in-process app, its object API on the shifted clock."""
+    app = create_app(settings, store)
+    app[CLOCK] = clock
+    async with TestClient(TestServer(app)) as client:
+        yield client
+
+
+class Swift:
+    """Raw Swift calls as one person (or anonymously) against one account."""
+
+    def __init__(self, client: Client, person: Person | None, project_id: str) -> None:
+        self.client = client
+        self.person = person
+        self.project_id = project_id
+
+    @property
+    def root(self) -> str:
+        return f"/object/v1/AUTH_{self.project_id}"
+
+    def on(self, project_id: str) -> "Swift":
+        """The same caller, addressing another account."""
+        return Swift(self.client, self.person, project_id)
+
+    def anonymous(self) -> "Swift":
+        return Swift(self.client, None, self.project_id)
+
+    async def call(
+        self,
+        method: str,
+        path: str = "",
+        *,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> ClientResponse:
+        sent = dict(headers or {})
+        if self.person is not None:
+            sent.setdefault("X-Auth-Token", self.person.token)
+        url = self.root + (f"/{path}" if path else "")
+        response = await self.client.request(method, url, data=body, headers=sent, params=params)
+        await response.read()
+        return response
+
+    async def json(self, where: str = "", **params: str) -> Any:
+        """The JSON listing of the account, or of the container `where`."""
+        response = await self.call("GET", where, params={"format": "json", **params})
+        assert response.status == 200, (response.status, await response.text())
+        return msgspec.json.decode(await response.read())
+
+
+@pytest.fixture
+async def alice(as_admin: Api) -> Person:  # noqa: F811
+    return await make_person(as_admin, "member", "alice")
+
+
+@pytest.fixture
+async def bob(as_admin: Api) -> Person:  # noqa: F811
+    return await make_person(as_admin, "member", "bob")
+
+
+@pytest.fixture
+def swift(client: Client, alice: Person) -> Swift:
+    """Alice in her own account."""
+    return Swift(client, alice, alice.project_id)
+
+
+@pytest.fixture
+def bob_swift(client: Client, bob: Person) -> Swift:
+    return Swift(client, bob, bob.project_id)
