@@ -1,13 +1,10 @@
 """Following the log live without a checkpoint: for `kumo events tail` and streams to users."""
 
-import contextlib
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-import asyncpg
-
 from events.cursor import LogCursor
-from events.postgres import NOTIFY_CHANNEL, PostgresEventStore
+from events.postgres import NOTIFY_CHANNEL, PostgresEventStore, dedicated_connection
 from events.types import RecordedEvent
 
 
@@ -33,7 +30,7 @@ async def follow(
     def on_notify(conn: Any, pid: int, channel: str, payload: object) -> None:
         cursor.notify(int(str(payload)))
 
-    async with _listening(store, dsn) as conn:
+    async with dedicated_connection(store, dsn) as conn:
         await conn.add_listener(NOTIFY_CHANNEL, on_notify)
         try:
             while True:
@@ -45,16 +42,3 @@ async def follow(
                     await cursor.wait()
         finally:
             await conn.remove_listener(NOTIFY_CHANNEL, on_notify)
-
-
-@contextlib.asynccontextmanager
-async def _listening(store: PostgresEventStore, dsn: str | None) -> AsyncIterator[Any]:
-    if dsn is None:
-        async with store.pool.acquire() as held:
-            yield held
-        return
-    own = await asyncpg.connect(dsn)
-    try:
-        yield own
-    finally:
-        await own.close()

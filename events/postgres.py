@@ -131,6 +131,21 @@ async def scan(
         after = rows[-1][0]
 
 
+@contextlib.asynccontextmanager
+async def dedicated_connection(store: "PostgresEventStore", dsn: str | None) -> AsyncIterator[Any]:
+    """A connection kept for LISTEN and session locks: a new one to `dsn`, or one held
+    from the store's pool for as long as the block runs (reset when it goes back)."""
+    if dsn is None:
+        async with store.pool.acquire() as held:
+            yield held
+        return
+    own = await asyncpg.connect(dsn)
+    try:
+        yield own
+    finally:
+        await own.close()
+
+
 class Notifier:
     """NOTIFYs listeners that appends committed, outside the appends' own transactions.
 
@@ -154,7 +169,7 @@ class Notifier:
             self._task = asyncio.get_running_loop().create_task(self._send())
 
     async def _send(self) -> None:
-        while self._sent < self._pending:
+        while self._sent < self._pending and not self._pool.is_closing():
             position = self._pending
             try:
                 await self._pool.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, str(position))

@@ -26,11 +26,10 @@ import math
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-import asyncpg
 import msgspec
 
 from events.cursor import Batch, LogCursor
-from events.postgres import NOTIFY_CHANNEL, Pool, PostgresEventStore
+from events.postgres import NOTIFY_CHANNEL, Pool, PostgresEventStore, dedicated_connection
 from events.types import RecordedEvent
 
 Handler = Callable[[Any, Sequence[RecordedEvent]], Awaitable[None]]
@@ -151,7 +150,10 @@ class _Partition:
 class SubscriptionRunner:
     """This process's share of one subscription group, until stopped."""
 
-    def __init__(self, store: PostgresEventStore, dsn: str, subscription: Subscription) -> None:
+    def __init__(
+        self, store: PostgresEventStore, dsn: str | None, subscription: Subscription
+    ) -> None:
+        """`dsn` None: the leases and LISTEN use a connection held from the store's pool."""
         self.store = store
         self.dsn = dsn
         self.subscription = subscription
@@ -167,22 +169,25 @@ class SubscriptionRunner:
     async def run(self) -> None:
         """Join the group and work until cancelled; leases are released on the way out."""
         sub = self.subscription
-        self._conn = await asyncpg.connect(self.dsn)
-        try:
-            await self._conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
-            await self._conn.execute(
-                "SELECT pg_advisory_lock_shared($1)", lock_key("kumo-member", sub.group)
-            )
-            while True:
-                await self._rebalance()
-                for number, part in list(self._held.items()):
-                    if part.task is not None and part.task.done():
-                        await self._release(number)
-                await asyncio.sleep(sub.rebalance_interval)
-        finally:
-            for number in list(self._held):
-                await self._release(number)
-            await self._conn.close()
+        async with dedicated_connection(self.store, self.dsn) as conn:
+            self._conn = conn
+            await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
+            try:
+                await conn.execute(
+                    "SELECT pg_advisory_lock_shared($1)", lock_key("kumo-member", sub.group)
+                )
+                while True:
+                    await self._rebalance()
+                    for number, part in list(self._held.items()):
+                        if part.task is not None and part.task.done():
+                            await self._release(number)
+                    await asyncio.sleep(sub.rebalance_interval)
+            finally:
+                for number in list(self._held):
+                    await self._release(number)
+                if not conn.is_closed():
+                    await conn.remove_listener(NOTIFY_CHANNEL, self._on_notify)
+                    await conn.execute("SELECT pg_advisory_unlock_all()")
 
     async def wait_until(self, position: int) -> None:
         """Wait until every partition of the group is held here and has passed `position`.

@@ -5,12 +5,16 @@ compute_routes)` in `compute_app`), before the sub-app is mounted: aiohttp freez
 sub-app's router when it is added to the root.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 
 from aiohttp import web
 
 from events.clock import IdSource, RandomIds
 from events.postgres import PostgresEventStore
+from service.compute.api import NETWORK_ROUTES as network_routes
+from service.compute.api import ROUTES as compute_routes
+from service.compute.api.microversion import microversion_middleware
+from service.compute.worker import COMPUTE_HOST, ComputeHost, compute_worker
 from service.config import Settings
 from service.http import versions
 from service.http.access_log import access_log_middleware
@@ -61,10 +65,14 @@ def identity_app() -> web.Application:
 
 def compute_app() -> web.Application:
     app = api_app(COMPUTE)
+    app.middlewares.append(microversion_middleware)
     for path in ("", "/"):
         app.router.add_get(path, versions.compute_versions)
     for path in ("/v2.1", "/v2.1/"):
         app.router.add_get(path, versions.compute_version)
+    for path in ("/v2", "/v2/"):
+        app.router.add_get(path, versions.compute_v20_version)
+    app.add_routes(compute_routes)
     return app
 
 
@@ -87,6 +95,7 @@ def network_app() -> web.Application:
     app = api_app(NETWORK)
     for path in ("", "/"):
         app.router.add_get(path, versions.network_versions)
+    app.add_routes(network_routes)
     return app
 
 
@@ -114,18 +123,28 @@ SUB_APPS = (
 )
 
 
+async def compute_context(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: this process's compute host, for as long as the app runs."""
+    async with compute_worker(app[SETTINGS], app[STORE], app[OBJECTS]) as hypervisor:
+        app[COMPUTE_HOST].hypervisor = hypervisor
+        yield
+        app[COMPUTE_HOST].hypervisor = None
+
+
 def create_app(
     settings: Settings,
     store: PostgresEventStore,
     *,
     ids: IdSource | None = None,
     extra_routes: Mapping[str, RouteDefs] | None = None,
+    compute: bool = False,
 ) -> web.Application:
     """The root application serving every API, `/healthz`, and the shared middlewares.
 
     `ids` makes request ids (random by default); `extra_routes` maps an API name
     ("compute", ...) to routes added to its sub-app, for tests and experiments.
-    Raises ValueError for an API name that does not exist.
+    `compute` runs this process's compute host while the app runs (see
+    service/compute/worker.py). Raises ValueError for an API name that does not exist.
     """
     extra = dict(extra_routes or {})
     app = web.Application(
@@ -145,6 +164,9 @@ def create_app(
     app[OBJECTS] = backend_for(settings)
     app.cleanup_ctx.append(objects_context)
     app.cleanup_ctx.append(expiry_reaper)
+    app[COMPUTE_HOST] = ComputeHost()
+    if compute:
+        app.cleanup_ctx.append(compute_context)
     app[IDS] = ids or RandomIds()
     app.on_response_prepare.append(echo_request_id)
     app.router.add_get("/healthz", healthz)

@@ -13,6 +13,7 @@ from events.follow import follow
 from events.postgres import PostgresEventStore, create_pool
 from events.types import RecordedEvent
 from projections.runner import rebuild
+from service.compute.flavor_bootstrap import ensure_default_flavors
 from service.config import ConfigError, Settings, load_settings
 from service.embedded_postgres import EmbeddedPostgres, EmbeddedPostgresError
 from service.identity.bootstrap import bootstrap
@@ -57,7 +58,9 @@ async def _bootstrap(settings: Settings, url: str) -> None:
     """Create the initial identity if missing, and the `kumo` entry of clouds.yaml."""
     pool = await create_pool(url, min_size=1, max_size=2)
     try:
-        done = await bootstrap(kumo_store(pool), settings)
+        store = kumo_store(pool)
+        done = await bootstrap(store, settings)
+        await ensure_default_flavors(store)
     finally:
         await pool.close()
     where = write_cloud_entry(settings, done.admin_password)

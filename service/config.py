@@ -23,6 +23,8 @@
 | KUMO_S3_BUCKET, KUMO_S3_ENDPOINT_URL | the S3 bucket and endpoint, for `s3` | none |
 | KUMO_S3_ACCESS_KEY_ID, KUMO_S3_SECRET_ACCESS_KEY | S3 credentials | boto's chain |
 | KUMO_S3_REGION | the S3 region | us-east-1 |
+| KUMO_LIBVIRT_URI | this host's hypervisor | qemu:///system with libvirtd, else test:///default |
+| KUMO_HOST_NAME | this compute host's name | the machine's hostname |
 """
 
 import os
@@ -66,6 +68,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
     s3_region: str = "us-east-1"
+    libvirt_uri: str | None = None
+    host_name: str | None = None
 
     @property
     def host(self) -> str:

@@ -5,6 +5,7 @@ A rule sees the caller and the target (the attributes of the resource acted on, 
 as its `project_id`, `domain_id` or owning `user_id`).
 """
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -139,9 +140,19 @@ RULES: dict[str, Rule] = {
 }
 
 
+@functools.cache
+def every_rule() -> dict[str, Rule]:
+    """Identity's rules above and each service's own (`service/*/policy_rules.py`)."""
+    # Imported here, not at the top: those modules build their rules from this one's.
+    from service.compute.policy_rules import RULES as COMPUTE
+    from service.image.policy_rules import RULES as IMAGE
+
+    return {**RULES, **COMPUTE, **IMAGE}
+
+
 def allowed(ctx: AuthContext, action: str, target: Target | None = None) -> bool:
     """Whether `ctx` may perform `action` on `target`; unknown actions are refused."""
-    rule = RULES.get(action)
+    rule = every_rule().get(action)
     return rule is not None and rule(ctx, target or {})
 
 

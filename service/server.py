@@ -5,6 +5,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable
+from functools import partial
 
 from aiohttp import web
 
@@ -19,6 +20,8 @@ SHUTDOWN_TIMEOUT = 10.0
 """Seconds in-flight requests get to finish once a stop signal arrives."""
 
 AppFactory = Callable[[Settings, PostgresEventStore], web.Application]
+SERVING_APP: AppFactory = partial(create_app, compute=True)
+"""The app `kumo up` serves: every API and this host's compute worker."""
 
 
 def _url(address: tuple[str, int] | tuple[str, int, int, int]) -> str:
@@ -31,7 +34,7 @@ async def serve(
     database_url: str,
     *,
     on_ready: Callable[[str], object] | None = None,
-    app_factory: AppFactory = create_app,
+    app_factory: AppFactory = SERVING_APP,
     shutdown_timeout: float = SHUTDOWN_TIMEOUT,
 ) -> None:
     """Serve on settings.host:port until SIGINT or SIGTERM.

@@ -30,10 +30,18 @@ class ComputeProjection:
 
     name: str = "compute"
     tables: tuple[str, ...] = (
-        "rm_flavors", "rm_flavor_access", "rm_keypairs", "rm_servers", "rm_instance_actions",
-        "rm_quota_limits", "rm_quota_usage", "rm_security_groups", "rm_security_group_rules",
-        "rm_server_groups", "rm_hosts",
-    )  # fmt: skip
+        "rm_flavors",
+        "rm_flavor_access",
+        "rm_keypairs",
+        "rm_servers",
+        "rm_instance_actions",
+        "rm_quota_limits",
+        "rm_quota_usage",
+        "rm_security_groups",
+        "rm_security_group_rules",
+        "rm_server_groups",
+        "rm_hosts",
+    )
     types: frozenset[str] | None = _event_types()
 
     async def apply(self, conn: Any, recorded: RecordedEvent) -> None:
@@ -58,12 +66,28 @@ async def _create_server(conn: Any, recorded: RecordedEvent, e: ev.ServerCreateR
         " access_ipv4, access_ipv6, hostname, created_at, updated_at, version)"
         " VALUES ($1, $2, $3, $4, 'building', 'scheduling', 0, $5::jsonb, $6, $7, $8::jsonb,"
         " $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $21)",
-        e.server_id, e.project_id, e.user_id, e.name, msgspec.json.encode(e.flavor),
-        e.image_id, e.key_name, msgspec.json.encode(e.metadata), e.availability_zone,
-        e.config_drive, e.reservation_id, e.launch_index, list(e.security_groups),
-        e.server_group_id, list(e.tags), e.description, e.access_ipv4, e.access_ipv6,
-        e.hostname, at, recorded.version,
-    )  # fmt: skip
+        e.server_id,
+        e.project_id,
+        e.user_id,
+        e.name,
+        msgspec.json.encode(e.flavor),
+        e.image_id,
+        e.key_name,
+        msgspec.json.encode(e.metadata),
+        e.availability_zone,
+        e.config_drive,
+        e.reservation_id,
+        e.launch_index,
+        list(e.security_groups),
+        e.server_group_id,
+        list(e.tags),
+        e.description,
+        e.access_ipv4,
+        e.access_ipv6,
+        e.hostname,
+        at,
+        recorded.version,
+    )
     await _start_action(conn, recorded, e.server_id, "create", e.project_id)
 
 
@@ -75,23 +99,36 @@ async def _start_action(
         " start_time, position) VALUES ($1, $2, $3,"
         " coalesce($4, (SELECT project_id FROM rm_servers WHERE id = $1)), $5, $6, $7)"
         " ON CONFLICT DO NOTHING",
-        server_id, action_id(recorded), action, project_id, recorded.metadata.actor.user_id,
-        recorded.recorded_at, recorded.position,
-    )  # fmt: skip
+        server_id,
+        action_id(recorded),
+        action,
+        project_id,
+        recorded.metadata.actor.user_id,
+        recorded.recorded_at,
+        recorded.position,
+    )
 
 
 async def _finish_action(
-    conn: Any, recorded: RecordedEvent, server_id: str, action: str, result: str,
+    conn: Any,
+    recorded: RecordedEvent,
+    server_id: str,
+    action: str,
+    result: str,
     message: str | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """Close the latest open action of that kind (its request is the one that started it)."""
     await conn.execute(
         "UPDATE rm_instance_actions SET finish_time = $3, result = $4, message = $5"
         " WHERE server_id = $1 AND action = $2 AND finish_time IS NULL"
         " AND position = (SELECT max(position) FROM rm_instance_actions"
         " WHERE server_id = $1 AND action = $2 AND finish_time IS NULL)",
-        server_id, action, recorded.recorded_at, result, message,
-    )  # fmt: skip
+        server_id,
+        action,
+        recorded.recorded_at,
+        result,
+        message,
+    )
 
 
 async def _server_changed(conn: Any, recorded: RecordedEvent, server_id: str) -> None:
@@ -101,12 +138,21 @@ async def _server_changed(conn: Any, recorded: RecordedEvent, server_id: str) ->
         case ev.ServerScheduled(host=host, node=node):
             changes |= {"host": host, "node": node, "task_state": "spawning"}
         case ev.ServerActive(host=host, launched_at=launched_at):
-            changes |= {"host": host, "vm_state": "active", "task_state": None,
-                        "power_state": 1, "launched_at": launched_at}  # fmt: skip
+            changes |= {
+                "host": host,
+                "vm_state": "active",
+                "task_state": None,
+                "power_state": 1,
+                "launched_at": launched_at,
+            }
             await _finish_action(conn, recorded, server_id, "create", "Success")
         case ev.ServerFailed(message=message, code=code, details=details):
-            fault = {"code": code, "message": message, "details": details,
-                     "created": at.isoformat()}  # fmt: skip
+            fault = {
+                "code": code,
+                "message": message,
+                "details": details,
+                "created": at.isoformat(),
+            }
             changes |= {"vm_state": "error", "task_state": None, "fault": fault}
             await _finish_action(conn, recorded, server_id, "create", "Error", message)
         case ev.ServerUpdated() as e:
@@ -115,8 +161,13 @@ async def _server_changed(conn: Any, recorded: RecordedEvent, server_id: str) ->
             changes |= {"task_state": "deleting"}
             await _start_action(conn, recorded, server_id, "delete")
         case ev.ServerDeleted():
-            changes |= {"deleted": True, "vm_state": "deleted", "task_state": None,
-                        "power_state": 0, "terminated_at": at}  # fmt: skip
+            changes |= {
+                "deleted": True,
+                "vm_state": "deleted",
+                "task_state": None,
+                "power_state": 0,
+                "terminated_at": at,
+            }
             await _finish_action(conn, recorded, server_id, "delete", "Success")
         case ev.ServerActionRequested(action=action, task_state=task_state):
             changes |= {"task_state": task_state}
@@ -150,13 +201,17 @@ async def _server_changed(conn: Any, recorded: RecordedEvent, server_id: str) ->
         case ev.ServerSecurityGroupAdded(name=name):
             await conn.execute(
                 "UPDATE rm_servers SET security_groups = array_append(security_groups, $2)"
-                " WHERE id = $1 AND NOT $2 = ANY(security_groups)", server_id, name,
-            )  # fmt: skip
+                " WHERE id = $1 AND NOT $2 = ANY(security_groups)",
+                server_id,
+                name,
+            )
         case ev.ServerSecurityGroupRemoved(name=name):
             await conn.execute(
                 "UPDATE rm_servers SET security_groups = array_remove(security_groups, $2)"
-                " WHERE id = $1", server_id, name,
-            )  # fmt: skip
+                " WHERE id = $1",
+                server_id,
+                name,
+            )
     await update_row(conn, "rm_servers", ("id", server_id), changes, json_columns=_SERVER_JSON)
 
 
@@ -178,40 +233,60 @@ async def _other(conn: Any, recorded: RecordedEvent) -> None:
                 "INSERT INTO rm_flavors (id, name, vcpus, ram, disk, ephemeral, swap,"
                 " rxtx_factor, is_public, description, created_at)"
                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                e.flavor_id, e.name, e.vcpus, e.ram, e.disk, e.ephemeral, e.swap,
-                e.rxtx_factor, e.is_public, e.description, at,
-            )  # fmt: skip
+                e.flavor_id,
+                e.name,
+                e.vcpus,
+                e.ram,
+                e.disk,
+                e.ephemeral,
+                e.swap,
+                e.rxtx_factor,
+                e.is_public,
+                e.description,
+                at,
+            )
         case ev.FlavorUpdated() as e:
-            await update_row(conn, "rm_flavors", ("id", e.flavor_id),
-                             set_fields(e, exclude={"flavor_id"}))  # fmt: skip
+            await update_row(
+                conn, "rm_flavors", ("id", e.flavor_id), set_fields(e, exclude={"flavor_id"})
+            )
         case ev.FlavorDeleted(flavor_id=flavor_id):
             await conn.execute("DELETE FROM rm_flavors WHERE id = $1", flavor_id)
             await conn.execute("DELETE FROM rm_flavor_access WHERE flavor_id = $1", flavor_id)
         case ev.FlavorExtraSpecsSet(flavor_id=flavor_id, specs=specs):
             await conn.execute(
                 "UPDATE rm_flavors SET extra_specs = extra_specs || $2::jsonb WHERE id = $1",
-                flavor_id, msgspec.json.encode(specs),
-            )  # fmt: skip
+                flavor_id,
+                msgspec.json.encode(specs),
+            )
         case ev.FlavorExtraSpecDeleted(flavor_id=flavor_id, key=key):
             await conn.execute(
                 "UPDATE rm_flavors SET extra_specs = extra_specs - $2 WHERE id = $1",
-                flavor_id, key,
-            )  # fmt: skip
+                flavor_id,
+                key,
+            )
         case ev.FlavorAccessAdded(flavor_id=flavor_id, project_id=project_id):
             await conn.execute(
                 "INSERT INTO rm_flavor_access VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                flavor_id, project_id,
-            )  # fmt: skip
+                flavor_id,
+                project_id,
+            )
         case ev.FlavorAccessRemoved(flavor_id=flavor_id, project_id=project_id):
             await conn.execute(
                 "DELETE FROM rm_flavor_access WHERE flavor_id = $1 AND project_id = $2",
-                flavor_id, project_id,
-            )  # fmt: skip
+                flavor_id,
+                project_id,
+            )
         case ev.KeypairCreated() as e:
             await conn.execute(
                 "INSERT INTO rm_keypairs VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                e.keypair_id, e.user_id, e.name, e.public_key, e.fingerprint, e.type, at,
-            )  # fmt: skip
+                e.keypair_id,
+                e.user_id,
+                e.name,
+                e.public_key,
+                e.fingerprint,
+                e.type,
+                at,
+            )
         case ev.KeypairDeleted(keypair_id=keypair_id):
             await conn.execute("DELETE FROM rm_keypairs WHERE id = $1", keypair_id)
         case ev.QuotaLimitsSet(project_id=project_id, limits=limits):
@@ -227,27 +302,44 @@ async def _other(conn: Any, recorded: RecordedEvent) -> None:
         case ev.SecurityGroupCreated() as e:
             await conn.execute(
                 "INSERT INTO rm_security_groups VALUES ($1, $2, $3, $4, $5)",
-                e.group_id, e.project_id, e.name, e.description, at,
-            )  # fmt: skip
+                e.group_id,
+                e.project_id,
+                e.name,
+                e.description,
+                at,
+            )
         case ev.SecurityGroupUpdated() as e:
-            await update_row(conn, "rm_security_groups", ("id", e.group_id),
-                             set_fields(e, exclude={"group_id"}))  # fmt: skip
+            await update_row(
+                conn, "rm_security_groups", ("id", e.group_id), set_fields(e, exclude={"group_id"})
+            )
         case ev.SecurityGroupDeleted(group_id=group_id):
             await conn.execute("DELETE FROM rm_security_groups WHERE id = $1", group_id)
             await conn.execute("DELETE FROM rm_security_group_rules WHERE group_id = $1", group_id)
         case ev.SecurityGroupRuleAdded() as e:
             await conn.execute(
                 "INSERT INTO rm_security_group_rules VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                e.rule_id, e.group_id, e.direction, e.ethertype, e.protocol, e.port_range_min,
-                e.port_range_max, e.remote_ip_prefix, e.remote_group_id,
-            )  # fmt: skip
+                e.rule_id,
+                e.group_id,
+                e.direction,
+                e.ethertype,
+                e.protocol,
+                e.port_range_min,
+                e.port_range_max,
+                e.remote_ip_prefix,
+                e.remote_group_id,
+            )
         case ev.SecurityGroupRuleRemoved(rule_id=rule_id):
             await conn.execute("DELETE FROM rm_security_group_rules WHERE id = $1", rule_id)
         case ev.ServerGroupCreated() as e:
             await conn.execute(
                 "INSERT INTO rm_server_groups VALUES ($1, $2, $3, $4, $5, $6)",
-                e.group_id, e.project_id, e.user_id, e.name, e.policy, at,
-            )  # fmt: skip
+                e.group_id,
+                e.project_id,
+                e.user_id,
+                e.name,
+                e.policy,
+                at,
+            )
         case ev.ServerGroupDeleted(group_id=group_id):
             await conn.execute("DELETE FROM rm_server_groups WHERE id = $1", group_id)
         case ev.HostRegistered() as e:
@@ -257,14 +349,24 @@ async def _other(conn: Any, recorded: RecordedEvent) -> None:
                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (name) DO UPDATE SET"
                 " uri = $2, hypervisor_type = $3, vcpus = $4, memory_mb = $5, disk_gb = $6,"
                 " availability_zone = $7, updated_at = $8",
-                e.host, e.uri, e.hypervisor_type, e.vcpus, e.memory_mb, e.disk_gb,
-                e.availability_zone, at,
-            )  # fmt: skip
+                e.host,
+                e.uri,
+                e.hypervisor_type,
+                e.vcpus,
+                e.memory_mb,
+                e.disk_gb,
+                e.availability_zone,
+                at,
+            )
         case ev.HostStatusChanged(host=host, enabled=enabled, reason=reason):
             await conn.execute(
                 "UPDATE rm_hosts SET enabled = $2, disabled_reason = $3, updated_at = $4"
-                " WHERE name = $1", host, enabled, reason, at,
-            )  # fmt: skip
+                " WHERE name = $1",
+                host,
+                enabled,
+                reason,
+                at,
+            )
 
 
 async def _add_usage(conn: Any, project_id: str, instances: int, cores: int, ram: int) -> None:
@@ -272,5 +374,8 @@ async def _add_usage(conn: Any, project_id: str, instances: int, cores: int, ram
         "INSERT INTO rm_quota_usage VALUES ($1, $2, $3, $4) ON CONFLICT (project_id) DO UPDATE"
         " SET instances = rm_quota_usage.instances + $2, cores = rm_quota_usage.cores + $3,"
         " ram = rm_quota_usage.ram + $4",
-        project_id, instances, cores, ram,
-    )  # fmt: skip
+        project_id,
+        instances,
+        cores,
+        ram,
+    )

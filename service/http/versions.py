@@ -11,7 +11,7 @@ from service.http.body import json_response
 from service.http.keys import SETTINGS
 
 COMPUTE_MIN_MICROVERSION = "2.1"
-COMPUTE_MAX_MICROVERSION = "2.1"
+COMPUTE_MAX_MICROVERSION = "2.26"
 """The highest compute microversion Kumo serves; raised as the compute API grows."""
 
 IMAGE_VERSIONS = (("2.5", "CURRENT"), ("2.4", "SUPPORTED"), ("2.3", "SUPPORTED"),
@@ -111,9 +111,27 @@ def compute_v21(base_url: str, *, detailed: bool) -> Version:
     )
 
 
+def compute_v20(base_url: str) -> Version:
+    """Nova's legacy v2.0 entry: the v2.1 API without microversions, listed first."""
+    return Version(
+        id="v2.0",
+        status="SUPPORTED",
+        version="",
+        min_version="",
+        updated="2011-01-21T11:33:21Z",
+        links=(Link("self", f"{base_url}/compute/v2/"),),
+    )
+
+
 async def compute_versions(request: web.Request) -> web.Response:
-    """`GET /compute/`: 200 with the `versions` list."""
-    return json_response(VersionList((compute_v21(_base(request), detailed=False),)))
+    """`GET /compute/`: 200 with the `versions` list (v2.0, then v2.1)."""
+    base = _base(request)
+    return json_response(VersionList((compute_v20(base), compute_v21(base, detailed=False))))
+
+
+async def compute_v20_version(request: web.Request) -> web.Response:
+    """`GET /compute/v2/`: the legacy v2.0 version document."""
+    return json_response(VersionDoc(compute_v20(_base(request))))
 
 
 async def compute_version(request: web.Request) -> web.Response:

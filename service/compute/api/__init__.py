@@ -1,1 +1,37 @@
-"""The Nova v2.1 HTTP API, one module per resource family."""
+"""The Nova v2.1 HTTP API, one module per resource family, and the minimal Neutron."""
+
+from aiohttp import web
+
+from service.compute.api import (
+    actions,
+    availability_zones,
+    flavors,
+    hypervisors,
+    keypairs,
+    network,
+    quotas,
+    security_groups,
+    server_extras,
+    server_groups,
+    servers,
+    services,
+)
+
+ROUTES: list[web.AbstractRouteDef] = [
+    route
+    for module in (
+        servers,
+        actions,
+        server_extras,
+        flavors,
+        keypairs,
+        quotas,
+        availability_zones,
+        hypervisors,
+        services,
+        security_groups,
+        server_groups,
+    )
+    for route in module.ROUTES
+]
+NETWORK_ROUTES: list[web.AbstractRouteDef] = list(network.ROUTES)

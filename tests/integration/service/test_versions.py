@@ -48,11 +48,21 @@ async def test_identity_v3_document(client: Client, path: str) -> None:
 
 
 @pytest.mark.parametrize("path", ["/compute", "/compute/"])
-async def test_compute_root_lists_v21_with_microversions(client: Client, path: str) -> None:
+async def test_compute_root_lists_v20_then_v21_with_microversions(
+    client: Client, path: str
+) -> None:
     response = await client.get(path)
     assert response.status == 200
     assert await response.json() == {
         "versions": [
+            {
+                "id": "v2.0",
+                "status": "SUPPORTED",
+                "version": "",
+                "min_version": "",
+                "updated": "2011-01-21T11:33:21Z",
+                "links": [{"rel": "self", "href": f"{PUBLIC_URL}/compute/v2/"}],
+            },
             {
                 "id": "v2.1",
                 "status": "CURRENT",

@@ -1,0 +1,245 @@
+"""POST /v2.1/servers/{id}/action: each action checks the server's state as Nova does,
+then records the request; the host's reactor carries it out and records the result."""
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from events.types import Event
+from service.auth import caller
+from service.compute import events as ev
+from service.compute.api.server_extras import create_image
+from service.compute.api.servers import _flavor, _image, act, show_body, visible_server
+from service.compute.hypervisor import HypervisorError
+from service.compute.server_view import Server, get_server
+from service.compute.worker import COMPUTE_HOST
+from service.errors import ApiError, BadRequest, Conflict, NotFound
+from service.http.body import json_response, read_json
+from service.http.recording import store
+
+ROUTES = web.RouteTableDef()
+
+
+class NotImplementedByHost(ApiError):
+    code = 501
+    explanation = "This action is not implemented for this server."
+
+
+Handler = Callable[[web.Request, str, Any], Awaitable[web.Response]]
+
+# action -> (vm states it may start from, the task state it sets, event action name)
+_POWER: dict[str, tuple[frozenset[str], str, str]] = {
+    "os-stop": (frozenset({"active", "error", "rescued"}), "powering-off", "stop"),
+    "os-start": (frozenset({"stopped"}), "powering-on", "start"),
+    "pause": (frozenset({"active"}), "pausing", "pause"),
+    "unpause": (frozenset({"paused"}), "unpausing", "unpause"),
+    "suspend": (frozenset({"active"}), "suspending", "suspend"),
+    "resume": (frozenset({"suspended"}), "resuming", "resume"),
+    "revertResize": (frozenset({"resized"}), "resize_reverting", "revertResize"),
+}
+_REBOOTABLE = {
+    "SOFT": frozenset({"active"}),
+    "HARD": frozenset({"active", "stopped", "error", "paused", "suspended"}),
+}
+
+
+def _refuse_busy(server: Server, action: str, allowed: frozenset[str]) -> None:
+    """409 unless the server is idle, unlocked (for its owner), and in an allowed state."""
+    if server.task_state is not None:
+        raise Conflict(
+            f"Cannot '{action}' instance {server.id} while it is in task_state {server.task_state}"
+        )
+    if server.vm_state not in allowed:
+        raise Conflict(
+            f"Cannot '{action}' instance {server.id} while it is in vm_state {server.vm_state}"
+        )
+
+
+def _unlocked(request: web.Request, server: Server) -> None:
+    if server.locked and not caller(request).is_admin:
+        raise Conflict(f"Instance {server.id} is locked")
+
+
+async def _request(
+    request: web.Request,
+    server_id: str,
+    action: str,
+    allowed: frozenset[str],
+    task_state: str | None,
+    params: dict[str, Any] | None = None,
+) -> Server:
+    def decide(server: Server) -> list[Event]:
+        _unlocked(request, server)
+        _refuse_busy(server, action, allowed)
+        requested = ev.ServerActionRequested(
+            server_id=server.id, action=action, task_state=task_state, params=params or {}
+        )
+        return [requested]
+
+    return await act(request, server_id, decide)
+
+
+async def power(request: web.Request, server_id: str, key: str, body: Any) -> web.Response:
+    allowed, task_state, action = _POWER[key]
+    await _request(request, server_id, action, allowed, task_state)
+    return web.Response(status=202)
+
+
+async def reboot(request: web.Request, server_id: str, body: Any) -> web.Response:
+    kind = str((body or {}).get("type", "")).upper()
+    if kind not in _REBOOTABLE:
+        raise BadRequest("Invalid input for field/attribute type: must be SOFT or HARD.")
+    task = "rebooting" if kind == "SOFT" else "rebooting_hard"
+    await _request(request, server_id, "reboot", _REBOOTABLE[kind], task, {"type": kind})
+    return web.Response(status=202)
+
+
+async def rebuild(request: web.Request, server_id: str, body: Any) -> web.Response:
+    if not isinstance(body, dict) or "imageRef" not in body:
+        raise BadRequest("Invalid input for field/attribute rebuild: imageRef is required.")
+    server = await visible_server(request, server_id)
+    image_id = await _image(request, str(body["imageRef"]), server.flavor)
+    params: dict[str, Any] = {"image_id": image_id}
+    for key in ("name", "metadata", "adminPass", "description"):
+        if key in body:
+            params[key] = body[key]
+    await _request(
+        request,
+        server_id,
+        "rebuild",
+        frozenset({"active", "stopped", "error"}),
+        "rebuilding",
+        params,
+    )
+    rebuilt = await get_server(store(request).pool, server_id)
+    assert rebuilt is not None
+    shown = show_body(request, rebuilt) | {"adminPass": str(body.get("adminPass", "rebuilt"))}
+    return json_response({"server": shown}, status=202)
+
+
+async def resize(request: web.Request, server_id: str, body: Any) -> web.Response:
+    if not isinstance(body, dict) or "flavorRef" not in body:
+        raise BadRequest("Invalid input for field/attribute resize: flavorRef is required.")
+    server = await visible_server(request, server_id)
+    flavor = await _flavor(request, body["flavorRef"])
+    if flavor.id == server.flavor.id:
+        raise BadRequest("When resizing, instances must change flavor!")
+    params = {"flavor": msgspec.to_builtins(flavor)}
+    await _request(
+        request, server_id, "resize", frozenset({"active", "stopped"}), "resize_prep", params
+    )
+    return web.Response(status=202)
+
+
+async def confirm_resize(request: web.Request, server_id: str, body: Any) -> web.Response:
+    await _request(request, server_id, "confirmResize", frozenset({"resized"}), None)
+    return web.Response(status=204)
+
+
+async def lock(request: web.Request, server_id: str, body: Any) -> web.Response:
+    ctx = caller(request)
+    reason = (body or {}).get("locked_reason") if isinstance(body, dict) else None
+
+    def decide(server: Server) -> list[Event]:
+        by = "admin" if ctx.is_admin else "owner"
+        return [ev.ServerLocked(server_id=server.id, locked_by=by, reason=reason)]
+
+    await act(request, server_id, decide)
+    return web.Response(status=202)
+
+
+async def unlock(request: web.Request, server_id: str, body: Any) -> web.Response:
+    ctx = caller(request)
+
+    def decide(server: Server) -> list[Event]:
+        if server.locked and server.locked_by == "admin" and not ctx.is_admin:
+            raise Conflict(f"Instance {server.id} was locked by an administrator")
+        return [ev.ServerUnlocked(server_id=server.id)] if server.locked else []
+
+    await act(request, server_id, decide)
+    return web.Response(status=202)
+
+
+async def security_group(request: web.Request, server_id: str, key: str, body: Any) -> web.Response:
+    name = (body or {}).get("name") if isinstance(body, dict) else None
+    if not name:
+        raise BadRequest("Security group name cannot be empty")
+    name = str(name)
+    server = await visible_server(request, server_id)
+    exists = await store(request).pool.fetchval(
+        "SELECT true FROM rm_security_groups WHERE project_id = $1 AND name = $2",
+        server.project_id,
+        name,
+    )
+    if not exists and name != "default":
+        raise NotFound(f"Security group {name} not found for project {server.project_id}.")
+    adding = key == "addSecurityGroup"
+
+    def decide(current: Server) -> list[Event]:
+        present = name in current.security_groups
+        if adding and not present:
+            return [ev.ServerSecurityGroupAdded(server_id=current.id, name=name)]
+        if not adding and present:
+            return [ev.ServerSecurityGroupRemoved(server_id=current.id, name=name)]
+        if not adding:
+            raise BadRequest(f"Security group {name} not associated with the instance {current.id}")
+        return []
+
+    await act(request, server_id, decide)
+    return web.Response(status=202)
+
+
+async def console_output(request: web.Request, server_id: str, body: Any) -> web.Response:
+    """The guest's serial console, its last `length` lines if asked (Nova's shape)."""
+    length = (body or {}).get("length") if isinstance(body, dict) else None
+    try:
+        lines = None if length is None else int(length)
+    except (TypeError, ValueError):
+        raise BadRequest(f"Invalid input for field/attribute length: {length}") from None
+    if lines is not None and lines < -1:
+        raise BadRequest("Invalid input for field/attribute length: must be >= -1.")
+    server = await visible_server(request, server_id)
+    hypervisor = request.config_dict[COMPUTE_HOST].hypervisor
+    if hypervisor is None or server.host is None:
+        raise Conflict(f"The console of instance {server.id} is not available on this host.")
+    try:
+        output = await hypervisor.console_output(server.id)
+    except HypervisorError as error:
+        raise Conflict(f"Cannot read the console of instance {server.id}: {error}") from None
+    if lines is not None and lines >= 0:
+        output = "".join(output.splitlines(keepends=True)[-lines:]) if lines else ""
+    return json_response({"output": output})
+
+
+_SIMPLE: dict[str, Handler] = {
+    "os-getConsoleOutput": console_output,
+    "createImage": create_image,
+    "reboot": reboot,
+    "rebuild": rebuild,
+    "resize": resize,
+    "confirmResize": confirm_resize,
+    "lock": lock,
+    "unlock": unlock,
+}
+
+
+@ROUTES.post("/v2.1/servers/{server_id}/action")
+async def server_action(request: web.Request) -> web.Response:
+    body = await read_json(request, dict[str, Any])
+    if len(body) != 1:
+        raise BadRequest("An action body names exactly one action.")
+    [(key, value)] = body.items()
+    server_id = request.match_info["server_id"]
+    await visible_server(request, server_id)
+    if key in _POWER:
+        return await power(request, server_id, key, value)
+    if key in ("addSecurityGroup", "removeSecurityGroup"):
+        return await security_group(request, server_id, key, value)
+    if key == "changePassword":
+        raise NotImplementedByHost("Unable to set password on instance: no guest agent.")
+    handler = _SIMPLE.get(key)
+    if handler is None:
+        raise BadRequest(f"There is no such action: {key}")
+    return await handler(request, server_id, value)

@@ -1,0 +1,143 @@
+"""/v2.1/os-hypervisors (admin): the compute hosts as hypervisors, what their servers use
+of them, and the statistics over all of them. A hypervisor's id is its host's number."""
+
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from service.compute.api.microversion import version_of
+from service.compute.directory import Host, numbered_hosts
+from service.compute.policy_rules import authorize
+from service.errors import NotFound
+from service.http.body import json_response
+from service.http.recording import store
+
+ROUTES = web.RouteTableDef()
+
+
+class HostUsage(msgspec.Struct, frozen=True):
+    """What a host's servers (not deleted) take of it."""
+
+    running_vms: int = 0
+    vcpus_used: int = 0
+    memory_mb_used: int = 0
+    local_gb_used: int = 0
+    current_workload: int = 0
+
+
+async def usage_by_host(db: Any) -> dict[str, HostUsage]:
+    rows = await db.fetch(
+        "SELECT host, count(*) AS running_vms,"
+        " sum((flavor->>'vcpus')::int) AS vcpus_used,"
+        " sum((flavor->>'ram')::int) AS memory_mb_used,"
+        " sum((flavor->>'disk')::int + coalesce((flavor->>'ephemeral')::int, 0)) AS local_gb_used,"
+        " count(*) FILTER (WHERE task_state IS NOT NULL) AS current_workload"
+        " FROM rm_servers WHERE NOT deleted AND host IS NOT NULL GROUP BY host"
+    )
+    return {r["host"]: msgspec.convert(dict(r), HostUsage) for r in rows}
+
+
+def brief(number: int, host: Host) -> dict[str, Any]:
+    return {
+        "id": number,
+        "hypervisor_hostname": host.name,
+        "state": "up",
+        "status": "enabled" if host.enabled else "disabled",
+    }
+
+
+def detail(request: web.Request, number: int, host: Host, used: HostUsage) -> dict[str, Any]:
+    """A hypervisor as Nova shows it (`cpu_info` is an object from 2.28)."""
+    return brief(number, host) | {
+        "cpu_info": {} if version_of(request).at_least("2.28") else "{}",
+        "current_workload": used.current_workload,
+        "disk_available_least": host.disk_gb - used.local_gb_used,
+        "host_ip": None,
+        "free_disk_gb": host.disk_gb - used.local_gb_used,
+        "free_ram_mb": host.memory_mb - used.memory_mb_used,
+        "hypervisor_type": host.hypervisor_type,
+        "hypervisor_version": 0,
+        "local_gb": host.disk_gb,
+        "local_gb_used": used.local_gb_used,
+        "memory_mb": host.memory_mb,
+        "memory_mb_used": used.memory_mb_used,
+        "running_vms": used.running_vms,
+        "service": {"host": host.name, "id": number, "disabled_reason": host.disabled_reason},
+        "vcpus": host.vcpus,
+        "vcpus_used": used.vcpus_used,
+    }
+
+
+@ROUTES.get("/v2.1/os-hypervisors")
+async def list_hypervisors(request: web.Request) -> web.Response:
+    authorize(request, "os_compute_api:os-hypervisors:list")
+    hosts = await numbered_hosts(store(request).pool)
+    return json_response({"hypervisors": [brief(n, h) for n, h in hosts]})
+
+
+@ROUTES.get("/v2.1/os-hypervisors/detail")
+async def list_hypervisors_detail(request: web.Request) -> web.Response:
+    authorize(request, "os_compute_api:os-hypervisors:list-detail")
+    pool = store(request).pool
+    used = await usage_by_host(pool)
+    hosts = await numbered_hosts(pool)
+    items = [detail(request, n, h, used.get(h.name, HostUsage())) for n, h in hosts]
+    return json_response({"hypervisors": items})
+
+
+@ROUTES.get("/v2.1/os-hypervisors/statistics")
+async def hypervisor_statistics(request: web.Request) -> web.Response:
+    authorize(request, "os_compute_api:os-hypervisors:statistics")
+    pool = store(request).pool
+    used = await usage_by_host(pool)
+    items = [detail(request, n, h, used.get(h.name, HostUsage())) for n, h in
+             await numbered_hosts(pool)]  # fmt: skip
+    summed = (
+        "current_workload", "disk_available_least", "free_disk_gb", "free_ram_mb", "local_gb",
+        "local_gb_used", "memory_mb", "memory_mb_used", "running_vms", "vcpus", "vcpus_used",
+    )  # fmt: skip
+    statistics = {"count": len(items)} | {k: sum(i[k] for i in items) for k in summed}
+    return json_response({"hypervisor_statistics": statistics})
+
+
+@ROUTES.get("/v2.1/os-hypervisors/{hypervisor_id}")
+async def show_hypervisor(request: web.Request) -> web.Response:
+    authorize(request, "os_compute_api:os-hypervisors:show")
+    wanted = request.match_info["hypervisor_id"]
+    pool = store(request).pool
+    for number, host in await numbered_hosts(pool):
+        if str(number) == wanted:
+            used = (await usage_by_host(pool)).get(host.name, HostUsage())
+            return json_response({"hypervisor": detail(request, number, host, used)})
+    raise NotFound(f"Hypervisor with ID '{wanted}' could not be found.")
+
+
+async def _matching(request: web.Request, action: str) -> list[tuple[int, Host]]:
+    """The hypervisors whose host name contains the path's pattern; 404 if none does."""
+    authorize(request, action)
+    pattern = request.match_info["pattern"]
+    found = [(n, h) for n, h in await numbered_hosts(store(request).pool) if pattern in h.name]
+    if not found:
+        raise NotFound(f"No hypervisor matching '{pattern}' could be found.")
+    return found
+
+
+@ROUTES.get("/v2.1/os-hypervisors/{pattern}/search")
+async def search_hypervisors(request: web.Request) -> web.Response:
+    found = await _matching(request, "os_compute_api:os-hypervisors:search")
+    return json_response({"hypervisors": [brief(n, h) for n, h in found]})
+
+
+@ROUTES.get("/v2.1/os-hypervisors/{pattern}/servers")
+async def hypervisor_servers(request: web.Request) -> web.Response:
+    found = await _matching(request, "os_compute_api:os-hypervisors:servers")
+    rows = await store(request).pool.fetch(
+        "SELECT host, id, name FROM rm_servers WHERE NOT deleted AND host = ANY($1)"
+        " ORDER BY created_at, id", [h.name for _, h in found],
+    )  # fmt: skip
+    items = []
+    for number, host in found:
+        servers = [{"uuid": r["id"], "name": r["name"]} for r in rows if r["host"] == host.name]
+        items.append(brief(number, host) | ({"servers": servers} if servers else {}))
+    return json_response({"hypervisors": items})

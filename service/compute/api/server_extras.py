@@ -1,0 +1,392 @@
+"""What hangs off a server: tags (2.26), metadata, instance actions, its security groups,
+console output, and the images it is snapshotted to (createImage, Nova's image proxy)."""
+
+import re
+from typing import Annotated, Any
+
+import msgspec
+from aiohttp import web
+from msgspec import Meta
+
+from events.store import StreamAppend
+from events.types import Event
+from service.auth import caller
+from service.compute import events as ev
+from service.compute.api.microversion import version_of
+from service.compute.api.security_groups import nova_groups
+from service.compute.api.servers import act, require_member, visible_server
+from service.compute.directory import SecurityGroup, select
+from service.compute.server_view import Server, get_server, nova_time
+from service.errors import BadRequest, Conflict, Forbidden, NotFound
+from service.http.body import json_response, read_json
+from service.http.recording import base_url, new_uuid, record_streams, store
+from service.image import events as image_events
+from service.image.api import images as glance_images
+from service.image.directory import visible_image
+
+ROUTES = web.RouteTableDef()
+Tag = Annotated[str, Meta(min_length=1, max_length=60, pattern=r"^[^,/]*$")]
+MAX_TAGS = 50
+_TAG = re.compile(r"^[^,/]{1,60}$")
+
+
+class Tags(msgspec.Struct):
+    tags: list[Tag]
+
+
+class Metadata(msgspec.Struct):
+    metadata: dict[
+        Annotated[str, Meta(min_length=1, max_length=255)], Annotated[str, Meta(max_length=255)]
+    ]
+
+
+class MetaItem(msgspec.Struct):
+    meta: dict[
+        Annotated[str, Meta(min_length=1, max_length=255)], Annotated[str, Meta(max_length=255)]
+    ]
+
+
+def _tags_api(request: web.Request) -> None:
+    if not version_of(request).at_least("2.26"):
+        raise NotFound("The resource could not be found.")
+
+
+async def _set_tags(request: web.Request, server_id: str, tags: list[str]) -> Server:
+    if len(tags) > MAX_TAGS:
+        raise BadRequest(f"The number of tags exceeded the per-server limit {MAX_TAGS}")
+
+    def decide(server: Server) -> list[Event]:
+        return [ev.ServerTagsSet(server_id=server.id, tags=tuple(dict.fromkeys(tags)))]
+
+    return await act(request, server_id, decide)
+
+
+@ROUTES.get("/v2.1/servers/{server_id}/tags")
+async def list_tags(request: web.Request) -> web.Response:
+    _tags_api(request)
+    server = await visible_server(request, request.match_info["server_id"])
+    return json_response({"tags": server.tags})
+
+
+@ROUTES.put("/v2.1/servers/{server_id}/tags")
+async def replace_tags(request: web.Request) -> web.Response:
+    _tags_api(request)
+    tags = (await read_json(request, Tags)).tags
+    await _set_tags(request, request.match_info["server_id"], tags)
+    return json_response({"tags": list(dict.fromkeys(tags))})
+
+
+@ROUTES.delete("/v2.1/servers/{server_id}/tags")
+async def clear_tags(request: web.Request) -> web.Response:
+    _tags_api(request)
+    await _set_tags(request, request.match_info["server_id"], [])
+    return web.Response(status=204)
+
+
+@ROUTES.get("/v2.1/servers/{server_id}/tags/{tag}")
+async def check_tag(request: web.Request) -> web.Response:
+    _tags_api(request)
+    server = await visible_server(request, request.match_info["server_id"])
+    if request.match_info["tag"] not in server.tags:
+        raise NotFound(f"Tag {request.match_info['tag']} not found")
+    return web.Response(status=204)
+
+
+@ROUTES.put("/v2.1/servers/{server_id}/tags/{tag}")
+async def add_tag(request: web.Request) -> web.Response:
+    _tags_api(request)
+    tag = request.match_info["tag"]
+    if not _TAG.match(tag):
+        raise BadRequest(f"Invalid tag: {tag}")
+    server = await visible_server(request, request.match_info["server_id"])
+    existed = tag in server.tags
+    if not existed:
+        await _set_tags(request, server.id, [*server.tags, tag])
+    location = f"{base_url(request)}/compute/v2.1/servers/{server.id}/tags/{tag}"
+    return web.Response(status=204 if existed else 201, headers={"Location": location})
+
+
+@ROUTES.delete("/v2.1/servers/{server_id}/tags/{tag}")
+async def remove_tag(request: web.Request) -> web.Response:
+    _tags_api(request)
+    tag = request.match_info["tag"]
+    server = await visible_server(request, request.match_info["server_id"])
+    if tag not in server.tags:
+        raise NotFound(f"Tag {tag} not found")
+    await _set_tags(request, server.id, [t for t in server.tags if t != tag])
+    return web.Response(status=204)
+
+
+# --- metadata --------------------------------------------------------------------------
+
+
+async def _set_metadata(
+    request: web.Request, items: dict[str, str], *, replace: bool
+) -> dict[str, str]:
+    def decide(server: Server) -> list[Event]:
+        merged = items if replace else server.metadata | items
+        if len(merged) > 128:
+            raise Forbidden("Quota exceeded for metadata_items: limit is 128.")
+        return [ev.ServerMetadataSet(server_id=server.id, items=items, replace=replace)]
+
+    server = await act(request, request.match_info["server_id"], decide)
+    return items if replace else server.metadata | items
+
+
+@ROUTES.get("/v2.1/servers/{server_id}/metadata")
+async def list_metadata(request: web.Request) -> web.Response:
+    server = await visible_server(request, request.match_info["server_id"])
+    return json_response({"metadata": server.metadata})
+
+
+@ROUTES.post("/v2.1/servers/{server_id}/metadata")
+async def update_metadata(request: web.Request) -> web.Response:
+    items = (await read_json(request, Metadata)).metadata
+    return json_response({"metadata": await _set_metadata(request, items, replace=False)})
+
+
+@ROUTES.put("/v2.1/servers/{server_id}/metadata")
+async def replace_metadata(request: web.Request) -> web.Response:
+    items = (await read_json(request, Metadata)).metadata
+    return json_response({"metadata": await _set_metadata(request, items, replace=True)})
+
+
+@ROUTES.get("/v2.1/servers/{server_id}/metadata/{key}")
+async def show_metadata_item(request: web.Request) -> web.Response:
+    server = await visible_server(request, request.match_info["server_id"])
+    key = request.match_info["key"]
+    if key not in server.metadata:
+        raise NotFound("Metadata item was not found")
+    return json_response({"meta": {key: server.metadata[key]}})
+
+
+@ROUTES.put("/v2.1/servers/{server_id}/metadata/{key}")
+async def set_metadata_item(request: web.Request) -> web.Response:
+    item = (await read_json(request, MetaItem)).meta
+    key = request.match_info["key"]
+    if list(item) != [key]:
+        raise BadRequest("Request body and URI mismatch")
+    await _set_metadata(request, item, replace=False)
+    return json_response({"meta": item})
+
+
+@ROUTES.delete("/v2.1/servers/{server_id}/metadata/{key}")
+async def delete_metadata_item(request: web.Request) -> web.Response:
+    key = request.match_info["key"]
+
+    def decide(server: Server) -> list[Event]:
+        if key not in server.metadata:
+            raise NotFound("Metadata item was not found")
+        return [ev.ServerMetadataItemDeleted(server_id=server.id, key=key)]
+
+    await act(request, request.match_info["server_id"], decide)
+    return web.Response(status=204)
+
+
+# --- instance actions ------------------------------------------------------------------
+
+_EVENT_NAMES = {"create": "compute__do_build_and_run_instance"}
+
+
+def _action_view(row: Any, server_id: str, *, events: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "action": row["action"],
+        "request_id": row["request_id"],
+        "user_id": row["user_id"] or "",
+        "project_id": row["project_id"],
+        "start_time": nova_time(row["start_time"]),
+        "message": row["message"],
+        "instance_uuid": server_id,
+    }
+    if events:
+        name = _EVENT_NAMES.get(row["action"], f"compute_{row['action'].lower()}_instance")
+        body["events"] = [
+            {
+                "event": name,
+                "start_time": nova_time(row["start_time"]),
+                "finish_time": nova_time(row["finish_time"]),
+                "result": row["result"],
+            }
+        ]
+    return body
+
+
+async def _actions_of(request: web.Request) -> Server:
+    """The server for instance actions: deleted ones too, as Nova keeps their history."""
+    server_id = request.match_info["server_id"]
+    ctx = caller(request)
+    server = await get_server(store(request).pool, server_id)
+    if server is None or not (ctx.is_admin or server.project_id == ctx.project_id):
+        raise NotFound(f"Instance {server_id} could not be found.")
+    return server
+
+
+@ROUTES.get("/v2.1/servers/{server_id}/os-instance-actions")
+async def list_actions(request: web.Request) -> web.Response:
+    server = await _actions_of(request)
+    rows = await store(request).pool.fetch(
+        "SELECT * FROM rm_instance_actions WHERE server_id = $1 ORDER BY position DESC", server.id
+    )
+    return json_response(
+        {"instanceActions": [_action_view(r, server.id, events=False) for r in rows]}
+    )
+
+
+@ROUTES.get("/v2.1/servers/{server_id}/os-instance-actions/{request_id}")
+async def show_action(request: web.Request) -> web.Response:
+    server = await _actions_of(request)
+    row = await store(request).pool.fetchrow(
+        "SELECT * FROM rm_instance_actions WHERE server_id = $1 AND request_id = $2"
+        " ORDER BY position LIMIT 1",
+        server.id,
+        request.match_info["request_id"],
+    )
+    if row is None:
+        raise NotFound(f"Action {request.match_info['request_id']} could not be found.")
+    return json_response({"instanceAction": _action_view(row, server.id, events=True)})
+
+
+# --- security groups of a server ---------------------------------------------------------
+
+
+@ROUTES.get("/v2.1/servers/{server_id}/os-security-groups")
+async def server_security_groups(request: web.Request) -> web.Response:
+    server = await visible_server(request, request.match_info["server_id"])
+    groups = await select(
+        store(request).pool,
+        SecurityGroup,
+        "project_id = $1 AND name = ANY($2)",
+        server.project_id,
+        server.security_groups,
+    )
+    return json_response({"security_groups": await nova_groups(request, groups)})
+
+
+# --- createImage -----------------------------------------------------------------------
+
+
+async def create_image(request: web.Request, server_id: str, body: Any) -> web.Response:
+    """A snapshot of the server's disk as a new private image; the host uploads it."""
+    if not isinstance(body, dict) or not str(body.get("name", "")).strip():
+        raise BadRequest("Invalid input for field/attribute name: a name is required.")
+    server = await visible_server(request, server_id)
+    require_member(caller(request), server)
+    if server.task_state is not None:
+        raise Conflict(
+            f"Cannot 'createImage' instance {server.id} while it is in task_state "
+            f"{server.task_state}"
+        )
+    if server.vm_state not in ("active", "stopped", "paused", "suspended"):
+        raise Conflict(
+            f"Cannot 'createImage' instance {server.id} while it is in vm_state {server.vm_state}"
+        )
+    image_id = new_uuid(request)
+    metadata = {str(k): str(v) for k, v in (body.get("metadata") or {}).items()}
+    properties = metadata | {
+        "image_type": "snapshot",
+        "instance_uuid": server.id,
+        "base_image_ref": server.image_id,
+        "owner_user_name": caller(request).user_name,
+    }
+    created = image_events.ImageCreated(
+        image_id=image_id,
+        owner=server.project_id,
+        name=str(body["name"]),
+        visibility="private",
+        container_format="bare",
+        disk_format="qcow2",
+        min_disk=server.flavor.disk,
+        properties=properties,
+    )
+    requested = ev.ServerActionRequested(
+        server_id=server.id,
+        action="createImage",
+        task_state="image_snapshot",
+        params={"image_id": image_id},
+    )
+    await record_streams(
+        request,
+        [
+            StreamAppend(
+                f"image-{image_id}",
+                [created, image_events.ImageUploadStarted(image_id=image_id)],
+                0,
+            ),
+            StreamAppend(f"server-{server.id}", [requested], server.version),
+        ],
+    )
+    location = f"{base_url(request)}/compute/v2.1/images/{image_id}"
+    if version_of(request).at_least("2.45"):
+        return json_response({"image_id": image_id}, status=202, headers={"Location": location})
+    return web.Response(status=202, headers={"Location": location})
+
+
+# --- Nova's image proxy (up to 2.35) ---------------------------------------------------
+
+_IMAGE_STATUS = {
+    "active": "ACTIVE",
+    "saving": "SAVING",
+    "queued": "SAVING",
+    "deleted": "DELETED",
+    "killed": "ERROR",
+    "deactivated": "ERROR",
+}
+
+
+def _image_view(request: web.Request, image: Any) -> dict[str, Any]:
+    base = base_url(request)
+    status = _IMAGE_STATUS.get(image.status, "UNKNOWN")
+    body: dict[str, Any] = {
+        "id": image.id,
+        "name": image.name,
+        "status": status,
+        "created": nova_time(image.created_at),
+        "updated": nova_time(image.updated_at),
+        "minDisk": image.min_disk,
+        "minRam": image.min_ram,
+        "progress": {"ACTIVE": 100, "SAVING": 25}.get(status, 0),
+        "metadata": image.properties,
+        "OS-EXT-IMG-SIZE:size": image.size,
+        "links": [
+            {"rel": "self", "href": f"{base}/compute/v2.1/images/{image.id}"},
+            {"rel": "bookmark", "href": f"{base}/compute/images/{image.id}"},
+            {
+                "rel": "alternate",
+                "type": "application/vnd.openstack.image",
+                "href": f"{base}/image/v2/images/{image.id}",
+            },
+        ],
+    }
+    instance = image.properties.get("instance_uuid")
+    if instance:
+        body["server"] = {
+            "id": instance,
+            "links": [
+                {"rel": "self", "href": f"{base}/compute/v2.1/servers/{instance}"},
+                {"rel": "bookmark", "href": f"{base}/compute/servers/{instance}"},
+            ],
+        }
+    return body
+
+
+def _proxy(request: web.Request) -> None:
+    if version_of(request).at_least("2.36"):
+        raise NotFound("The resource could not be found.")
+
+
+@ROUTES.get("/v2.1/images/{image_id}")
+async def show_image(request: web.Request) -> web.Response:
+    _proxy(request)
+    image = await visible_image(
+        store(request).pool, caller(request), request.match_info["image_id"]
+    )
+    if image is None:
+        raise NotFound("Image not found.")
+    return json_response({"image": _image_view(request, image)})
+
+
+@ROUTES.delete("/v2.1/images/{image_id}")
+async def delete_image(request: web.Request) -> web.StreamResponse:
+    """Nova's proxy deletes through the image service itself (same rules, same 204)."""
+    _proxy(request)
+    return await glance_images.delete_image(request)

@@ -1,0 +1,114 @@
+"""/v2.1/os-server-groups: groups of servers the scheduler places by policy (`affinity`,
+`anti-affinity`; the `soft-` ones from 2.15), up to the project's `server_groups` quota.
+Members are the group's servers not deleted."""
+
+from typing import Annotated, Any
+
+import msgspec
+from aiohttp import web
+from msgspec import Meta
+
+from events.store import NO_STREAM
+from service.auth import AuthContext
+from service.compute import events as ev
+from service.compute import quota
+from service.compute.api.microversion import version_of
+from service.compute.directory import ServerGroup, count, get, select
+from service.compute.policy_rules import authorize
+from service.errors import BadRequest, NotFound
+from service.http.body import json_response, read_json
+from service.http.recording import flag, new_uuid, record, store
+
+ROUTES = web.RouteTableDef()
+
+POLICIES = ("affinity", "anti-affinity")
+SOFT_POLICIES = ("soft-affinity", "soft-anti-affinity")
+Name = Annotated[str, Meta(min_length=1, max_length=255, pattern=r"^\S(?:.*\S)?$")]
+
+
+class NewServerGroup(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+    policies: Annotated[list[str], Meta(min_length=1, max_length=1)]
+
+
+class CreateServerGroup(msgspec.Struct):
+    server_group: NewServerGroup
+
+
+async def view(request: web.Request, group: ServerGroup) -> dict[str, Any]:
+    """The group as Nova shows it at the request's microversion."""
+    members = await store(request).pool.fetch(
+        "SELECT id FROM rm_servers WHERE server_group_id = $1 AND NOT deleted"
+        " ORDER BY created_at, id", group.id,
+    )  # fmt: skip
+    shown: dict[str, Any] = {
+        "id": group.id, "name": group.name, "policies": [group.policy],
+        "members": [m["id"] for m in members], "metadata": {},
+    }  # fmt: skip
+    if version_of(request).at_least("2.13"):
+        shown |= {"project_id": group.project_id, "user_id": group.user_id}
+    return shown
+
+
+def _may_see(ctx: AuthContext, group: ServerGroup) -> bool:
+    return ctx.is_admin or group.project_id == ctx.project_id
+
+
+@ROUTES.post("/v2.1/os-server-groups")
+async def create_server_group(request: web.Request) -> web.Response:
+    ctx = authorize(request, "os_compute_api:os-server-groups:create")
+    body = (await read_json(request, CreateServerGroup)).server_group
+    policy = body.policies[0]
+    allowed = POLICIES + (SOFT_POLICIES if version_of(request).at_least("2.15") else ())
+    if policy not in allowed:
+        raise BadRequest(f"Invalid input for field/attribute policies. Value: {body.policies}.")
+    project_id = ctx.project_id or ""
+    pool = store(request).pool
+    limit = (await quota.limits(pool, project_id))["server_groups"]
+    if 0 <= limit <= await count(pool, ServerGroup, "project_id = $1", project_id):
+        raise quota.OverQuota("Quota exceeded, too many server groups.")
+    group_id = new_uuid(request)
+    created = ev.ServerGroupCreated(
+        group_id=group_id, project_id=project_id, user_id=ctx.user_id, name=body.name,
+        policy=policy,
+    )  # fmt: skip
+    await record(request, f"servergroup-{group_id}", [created], NO_STREAM)
+    group = await get(pool, ServerGroup, group_id)
+    assert group is not None
+    return json_response({"server_group": await view(request, group)})
+
+
+@ROUTES.get("/v2.1/os-server-groups")
+async def list_server_groups(request: web.Request) -> web.Response:
+    """The project's groups (every project's for an admin with `all_projects`)."""
+    ctx = authorize(request, "os_compute_api:os-server-groups:index")
+    pool = store(request).pool
+    if flag(request, "all_projects"):
+        authorize(request, "os_compute_api:os-server-groups:index:all_projects")
+        groups = await select(pool, ServerGroup)
+    else:
+        groups = await select(pool, ServerGroup, "project_id = $1", ctx.project_id)
+    return json_response({"server_groups": [await view(request, g) for g in groups]})
+
+
+async def _visible(request: web.Request, action: str) -> ServerGroup:
+    ctx = authorize(request, action)
+    group_id = request.match_info["group_id"]
+    group = await get(store(request).pool, ServerGroup, group_id)
+    if group is None or not _may_see(ctx, group):
+        raise NotFound(f"Instance group {group_id} could not be found.")
+    authorize(request, action, {"project_id": group.project_id})
+    return group
+
+
+@ROUTES.get("/v2.1/os-server-groups/{group_id}")
+async def show_server_group(request: web.Request) -> web.Response:
+    group = await _visible(request, "os_compute_api:os-server-groups:show")
+    return json_response({"server_group": await view(request, group)})
+
+
+@ROUTES.delete("/v2.1/os-server-groups/{group_id}")
+async def delete_server_group(request: web.Request) -> web.Response:
+    group = await _visible(request, "os_compute_api:os-server-groups:delete")
+    await record(request, f"servergroup-{group.id}", [ev.ServerGroupDeleted(group_id=group.id)])
+    return web.Response(status=204)

@@ -1,0 +1,458 @@
+"""/v2.1/servers: create (with quota claimed in the same append), list and detail with
+filters, show, update, delete."""
+
+import re
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from aiohttp import web
+from msgspec import UNSET, Meta, UnsetType
+
+from events.store import NO_STREAM, StreamAppend
+from events.types import Event
+from service.auth import AuthContext, caller
+from service.compute import events as ev
+from service.compute.api.microversion import version_of
+from service.compute.quota import OverQuota, claim
+from service.compute.server_view import (
+    SERVER_COLUMNS,
+    Server,
+    detail,
+    get_server,
+    server_from_row,
+    summary,
+)
+from service.errors import BadRequest, Conflict, Forbidden, NotFound
+from service.http.body import json_response, read_json
+from service.http.recording import base_url, new_uuid, record, record_streams, store
+from service.image.directory import visible_image
+
+ROUTES = web.RouteTableDef()
+Name = Annotated[str, Meta(min_length=1, max_length=255)]
+MetaKey = Annotated[str, Meta(min_length=1, max_length=255)]
+MetaValue = Annotated[str, Meta(max_length=255)]
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
+_STATUS_FILTERS = {
+    "ACTIVE": ("active", None),
+    "BUILD": ("building", None),
+    "SHUTOFF": ("stopped", None),
+    "PAUSED": ("paused", None),
+    "SUSPENDED": ("suspended", None),
+    "VERIFY_RESIZE": ("resized", None),
+    "ERROR": ("error", None),
+    "DELETED": ("deleted", None),
+    "REBOOT": ("active", "rebooting"),
+    "HARD_REBOOT": ("active", "rebooting_hard"),
+    "REBUILD": ("active", "rebuilding"),
+    "RESIZE": ("active", "resize_prep"),
+}
+
+
+class SecurityGroupRef(msgspec.Struct):
+    name: str
+
+
+class NewServer(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={
+        "image_ref": "imageRef",
+        "flavor_ref": "flavorRef",
+        "admin_pass": "adminPass",
+        "access_ipv4": "accessIPv4",
+        "access_ipv6": "accessIPv6",
+        "disk_config": "OS-DCF:diskConfig",
+    },
+):
+    name: Name
+    flavor_ref: str | int
+    disk_config: Literal["AUTO", "MANUAL"] = "MANUAL"
+    image_ref: str = ""
+    key_name: str | None = None
+    user_data: str | None = None
+    metadata: dict[MetaKey, MetaValue] = {}
+    availability_zone: str | None = None
+    min_count: Annotated[int, Meta(ge=1)] = 1
+    max_count: Annotated[int, Meta(ge=1)] | None = None
+    return_reservation_id: bool = False
+    config_drive: bool = False
+    security_groups: list[SecurityGroupRef] = []
+    networks: str | list[dict[str, Any]] | None = None
+    block_device_mapping_v2: list[dict[str, Any]] = []
+    personality: list[dict[str, Any]] = []
+    admin_pass: str | None = None
+    access_ipv4: str = ""
+    access_ipv6: str = ""
+    description: str | None = None
+
+
+class CreateServer(msgspec.Struct):
+    server: NewServer
+    os_scheduler_hints: dict[str, Any] = msgspec.field(name="os:scheduler_hints", default={})
+
+
+class ServerChanges(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={"access_ipv4": "accessIPv4", "access_ipv6": "accessIPv6"},
+):
+    name: Name | UnsetType = UNSET
+    description: str | None | UnsetType = UNSET
+    access_ipv4: str | UnsetType = UNSET
+    access_ipv6: str | UnsetType = UNSET
+
+
+class UpdateServer(msgspec.Struct):
+    server: ServerChanges
+
+
+def is_uuid(value: str) -> bool:
+    return bool(_UUID.match(value))
+
+
+async def visible_server(request: web.Request, server_id: str) -> Server:
+    """The caller's server (any for an admin); NotFound otherwise, as Nova does."""
+    ctx = caller(request)
+    server = await get_server(store(request).pool, server_id) if is_uuid(server_id) else None
+    if (
+        server is None
+        or server.deleted
+        or not (ctx.is_admin or server.project_id == ctx.project_id)
+    ):
+        raise NotFound(f"Instance {server_id} could not be found.")
+    return server
+
+
+def require_member(ctx: AuthContext, server: Server | None = None) -> None:
+    """Changing a server takes the member role on its project (or admin)."""
+    if ctx.is_admin:
+        return
+    if not ctx.has_role("member") or (server is not None and server.project_id != ctx.project_id):
+        raise Forbidden("Policy doesn't allow this action to be performed.")
+
+
+def show_body(request: web.Request, server: Server) -> dict[str, Any]:
+    return detail(server, base_url(request), version_of(request), admin=caller(request).is_admin)
+
+
+async def _flavor(request: web.Request, ref: str | int) -> ev.FlavorSnapshot:
+    flavor_id = str(ref).rstrip("/").rsplit("/", 1)[-1]
+    ctx = caller(request)
+    row = await store(request).pool.fetchrow(
+        "SELECT id, name, vcpus, ram, disk, ephemeral, swap, extra_specs FROM rm_flavors f"
+        " WHERE id = $1 AND (is_public OR $2 OR EXISTS (SELECT 1 FROM rm_flavor_access a"
+        " WHERE a.flavor_id = f.id AND a.project_id = $3))",
+        flavor_id,
+        ctx.is_admin,
+        ctx.project_id,
+    )
+    if row is None:
+        raise BadRequest(f"Flavor {flavor_id} could not be found.")
+    record_ = dict(row)
+    record_["extra_specs"] = msgspec.json.decode(record_["extra_specs"])
+    return msgspec.convert(record_, ev.FlavorSnapshot)
+
+
+async def _image(request: web.Request, ref: str, flavor: ev.FlavorSnapshot) -> str:
+    image_id = ref.rstrip("/").rsplit("/", 1)[-1]
+    if not image_id:
+        raise BadRequest("Block Device Mapping is Invalid: an image is required to boot from.")
+    image = (
+        await visible_image(store(request).pool, caller(request), image_id)
+        if is_uuid(image_id)
+        else None
+    )
+    if image is None:
+        raise BadRequest(f"Image {image_id} could not be found.")
+    if image.status != "active":
+        raise BadRequest(f"Image {image_id} is not active.")
+    if image.min_ram > flavor.ram:
+        raise BadRequest("Flavor's memory is too small for requested image.")
+    if image.min_disk > flavor.disk:
+        raise BadRequest("Flavor's disk is too small for requested image.")
+    return image.id
+
+
+async def _public_key(request: web.Request, key_name: str | None) -> str | None:
+    if key_name is None:
+        return None
+    key = await store(request).pool.fetchval(
+        "SELECT public_key FROM rm_keypairs WHERE user_id = $1 AND name = $2",
+        caller(request).user_id,
+        key_name,
+    )
+    if key is None:
+        raise BadRequest("Invalid key_name provided.")
+    return str(key)
+
+
+def _check_name(name: str) -> None:
+    if name != name.strip():
+        raise BadRequest("Invalid input for field/attribute name: leading or trailing spaces.")
+
+
+@ROUTES.post("/v2.1/servers")
+async def create_server(request: web.Request) -> web.Response:
+    ctx = caller(request)
+    require_member(ctx)
+    if ctx.project_id is None:
+        raise Forbidden("Servers are created with a project-scoped token.")
+    body = await read_json(request, CreateServer)
+    new = body.server
+    _check_name(new.name)
+    count_max = new.max_count or new.min_count
+    if new.min_count > count_max:
+        raise BadRequest("min_count must be <= max_count.")
+    if len(new.metadata) > 128:
+        raise Forbidden("Quota exceeded for metadata_items: limit is 128.")
+    zone = new.availability_zone or "nova"
+    if zone.split(":", 1)[0] != "nova":
+        raise BadRequest(f"The requested availability zone is not available: {zone}")
+    if isinstance(new.networks, list) and any(
+        "uuid" in n and not is_uuid(str(n["uuid"])) for n in new.networks
+    ):
+        raise BadRequest("Bad networks format: network uuid is not in proper format.")
+    flavor = await _flavor(request, new.flavor_ref)
+    image_id = await _image(request, new.image_ref, flavor)
+    public_key = await _public_key(request, new.key_name)
+    reservation_id = f"r-{secrets.token_hex(4)}"
+    groups = tuple(dict.fromkeys(g.name for g in new.security_groups)) or ("default",)
+    servers = []
+    for index in range(count_max):
+        server_id = new_uuid(request)
+        name = new.name if count_max == 1 else f"{new.name}-{index + 1}"
+        servers.append(
+            ev.ServerCreateRequested(
+                server_id=server_id,
+                project_id=ctx.project_id,
+                user_id=ctx.user_id,
+                name=name,
+                flavor=flavor,
+                image_id=image_id,
+                availability_zone=zone,
+                reservation_id=reservation_id,
+                launch_index=index,
+                key_name=new.key_name,
+                public_key=public_key,
+                user_data=new.user_data,
+                admin_password=new.admin_pass,
+                metadata=dict(new.metadata),
+                config_drive=new.config_drive,
+                security_groups=groups,
+                server_group_id=body.os_scheduler_hints.get("group"),
+                description=new.description,
+                access_ipv4=new.access_ipv4,
+                access_ipv6=new.access_ipv6,
+                hostname=_hostname(name),
+            )
+        )
+    await _append_with_quota(request, ctx.project_id, flavor, servers)
+    first = servers[0]
+    if new.return_reservation_id:
+        return json_response({"reservation_id": reservation_id}, status=202)
+    created: dict[str, Any] = {
+        "id": first.server_id,
+        "links": summary_links(request, first.server_id),
+        "OS-DCF:diskConfig": "MANUAL",
+        "security_groups": [{"name": g} for g in groups],
+        "adminPass": new.admin_pass or secrets.token_urlsafe(9),
+    }
+    return json_response({"server": created}, status=202)
+
+
+def summary_links(request: web.Request, server_id: str) -> list[dict[str, str]]:
+    base = base_url(request)
+    return [
+        {"rel": "self", "href": f"{base}/compute/v2.1/servers/{server_id}"},
+        {"rel": "bookmark", "href": f"{base}/compute/servers/{server_id}"},
+    ]
+
+
+def _hostname(name: str) -> str:
+    return re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63] or "server"
+
+
+async def _append_with_quota(
+    request: web.Request,
+    project_id: str,
+    flavor: ev.FlavorSnapshot,
+    servers: list[ev.ServerCreateRequested],
+) -> None:
+    """Claim quota and request the servers in one append; a concurrent claim makes us
+    read the usage again, so N racing creates at the limit let exactly the allowed ones in."""
+    for _ in range(20):
+        try:
+            quota = await claim(
+                store(request),
+                project_id,
+                [s.server_id for s in servers],
+                instances=len(servers),
+                cores=flavor.vcpus * len(servers),
+                ram=flavor.ram * len(servers),
+            )
+        except OverQuota as error:
+            raise Forbidden(str(error)) from None
+        appends = [quota, *(StreamAppend(f"server-{s.server_id}", [s], NO_STREAM) for s in servers)]
+        try:
+            await record_streams(request, appends)
+            return
+        except Conflict:
+            continue
+    raise Conflict("Too many concurrent requests for this project's quota; retry.")
+
+
+def _listing_filters(request: web.Request, ctx: AuthContext) -> tuple[str, list[Any]]:
+    q = request.query
+    where = ["true"]
+    args: list[Any] = []
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    all_tenants = "all_tenants" in q and ctx.is_admin
+    if not all_tenants:
+        project = q.get("tenant_id") if ctx.is_admin and "tenant_id" in q else ctx.project_id
+        where.append(f"project_id = {arg(project)}")
+    if "changes-since" in q:
+        where.append(f"updated_at >= {arg(_time(q['changes-since']))}")
+    else:
+        where.append("NOT deleted")
+    if "name" in q:
+        where.append(f"name ~ {arg(q['name'])}")
+    if "status" in q:
+        status = q["status"].upper()
+        if status not in _STATUS_FILTERS:
+            return "false", []
+        vm_state, task = _STATUS_FILTERS[status]
+        where.append(f"vm_state = {arg(vm_state)}")
+        if task is not None:
+            where.append(f"task_state = {arg(task)}")
+    if "image" in q:
+        where.append(f"image_id = {arg(q['image'].rstrip('/').rsplit('/', 1)[-1])}")
+    if "flavor" in q:
+        where.append(f"flavor->>'id' = {arg(q['flavor'].rstrip('/').rsplit('/', 1)[-1])}")
+    if "host" in q and ctx.is_admin:
+        where.append(f"host = {arg(q['host'])}")
+    if "reservation_id" in q:
+        where.append(f"reservation_id = {arg(q['reservation_id'])}")
+    return " AND ".join(where), args
+
+
+def _time(text: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequest(f"Invalid changes-since value: {text}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+async def _listing(request: web.Request) -> tuple[list[Server], dict[str, Any]]:
+    ctx = caller(request)
+    where, args = _listing_filters(request, ctx)
+    limit_text = request.query.get("limit")
+    try:
+        limit = int(limit_text) if limit_text is not None else 1000
+    except ValueError:
+        raise BadRequest(f"Invalid input for field/attribute limit: {limit_text}") from None
+    if limit < 0:
+        raise BadRequest("Invalid input for field/attribute limit: must be >= 0.")
+    pool = store(request).pool
+    marker = request.query.get("marker")
+    if marker is not None:
+        found = await pool.fetchrow("SELECT created_at, id FROM rm_servers WHERE id = $1", marker)
+        if found is None:
+            raise BadRequest(f"marker [{marker}] not found")
+        args += [found["created_at"], found["id"]]
+        where += f" AND (created_at, id) < (${len(args) - 1}, ${len(args)})"
+    args.append(min(limit, 1000))
+    rows = await pool.fetch(
+        f"SELECT {SERVER_COLUMNS} FROM rm_servers WHERE {where}"
+        f" ORDER BY created_at DESC, id DESC LIMIT ${len(args)}",
+        *args,
+    )
+    servers = [server_from_row(r) for r in rows]
+    extra: dict[str, Any] = {}
+    if limit_text is not None and servers and len(servers) == limit:
+        next_url = f"{base_url(request)}/compute/v2.1/servers?limit={limit}&marker={servers[-1].id}"
+        extra["servers_links"] = [{"rel": "next", "href": next_url}]
+    return servers, extra
+
+
+@ROUTES.get("/v2.1/servers")
+async def list_servers(request: web.Request) -> web.Response:
+    servers, extra = await _listing(request)
+    items = [summary(s, base_url(request)) for s in servers]
+    return json_response({"servers": items, **extra})
+
+
+@ROUTES.get("/v2.1/servers/detail")
+async def list_servers_detail(request: web.Request) -> web.Response:
+    servers, extra = await _listing(request)
+    return json_response({"servers": [show_body(request, s) for s in servers], **extra})
+
+
+@ROUTES.get("/v2.1/servers/{server_id}")
+async def show_server(request: web.Request) -> web.Response:
+    server = await visible_server(request, request.match_info["server_id"])
+    return json_response({"server": show_body(request, server)})
+
+
+@ROUTES.put("/v2.1/servers/{server_id}")
+async def update_server(request: web.Request) -> web.Response:
+    server = await visible_server(request, request.match_info["server_id"])
+    require_member(caller(request), server)
+    changes = (await read_json(request, UpdateServer)).server
+    if isinstance(changes.name, str):
+        _check_name(changes.name)
+    event = ev.ServerUpdated(
+        server_id=server.id,
+        name=changes.name,
+        description=changes.description,
+        access_ipv4=changes.access_ipv4,
+        access_ipv6=changes.access_ipv6,
+    )
+    await record(request, f"server-{server.id}", [event])
+    updated = await get_server(store(request).pool, server.id)
+    assert updated is not None
+    return json_response({"server": show_body(request, updated)})
+
+
+@ROUTES.delete("/v2.1/servers/{server_id}")
+async def delete_server(request: web.Request) -> web.Response:
+    ctx = caller(request)
+
+    def decide(server: Server) -> list[Event]:
+        if server.locked and not ctx.is_admin:
+            raise Conflict(f"Instance {server.id} is locked")
+        if server.task_state == "deleting":
+            return []
+        return [ev.ServerDeleteRequested(server_id=server.id)]
+
+    await act(request, request.match_info["server_id"], decide)
+    return web.Response(status=204)
+
+
+async def act(
+    request: web.Request, server_id: str, decide: Callable[[Server], list[Event]]
+) -> Server:
+    """Decide from the server's current state and append, under optimistic concurrency:
+    if the server changed meanwhile, decide again on the new state. Returns the server
+    as decided on; `decide` raises the API error for a refused action."""
+    for _ in range(10):
+        server = await visible_server(request, server_id)
+        require_member(caller(request), server)
+        events = decide(server)
+        if not events:
+            return server
+        try:
+            await record_streams(
+                request, [StreamAppend(f"server-{server.id}", events, server.version)]
+            )
+            return server
+        except Conflict:
+            continue
+    raise Conflict(f"Instance {server_id} is changing too often to act on; retry.")

@@ -1,0 +1,89 @@
+"""/v2.1/os-services (admin): one `nova-compute` service per compute host, its status,
+and enabling or disabling it (with a reason) as events on the host's stream."""
+
+from typing import Annotated, Any
+
+import msgspec
+from aiohttp import web
+from msgspec import Meta
+
+from service.compute import events as ev
+from service.compute.api.microversion import version_of
+from service.compute.directory import Host, get, numbered_hosts
+from service.compute.policy_rules import authorize
+from service.errors import BadRequest, NotFound
+from service.http.body import json_response, read_json
+from service.http.recording import record, store
+
+ROUTES = web.RouteTableDef()
+
+BINARY = "nova-compute"
+
+
+class ServiceRef(msgspec.Struct):
+    host: str
+    binary: str
+    disabled_reason: Annotated[str, Meta(min_length=1, max_length=255)] | None = None
+
+
+def view(request: web.Request, number: int, host: Host) -> dict[str, Any]:
+    """A host's compute service as Nova lists it (`forced_down` from 2.11)."""
+    shown = {
+        "id": number,
+        "binary": BINARY,
+        "host": host.name,
+        "zone": host.availability_zone,
+        "status": "enabled" if host.enabled else "disabled",
+        "state": "up",
+        "updated_at": host.updated_at.replace(tzinfo=None).isoformat(timespec="microseconds"),
+        "disabled_reason": host.disabled_reason,
+    }
+    if version_of(request).at_least("2.11"):
+        shown["forced_down"] = False
+    return shown
+
+
+@ROUTES.get("/v2.1/os-services")
+async def list_services(request: web.Request) -> web.Response:
+    """The services, filtered by `host` and `binary`."""
+    authorize(request, "os_compute_api:os-services:list")
+    host_name, binary = request.query.get("host"), request.query.get("binary", BINARY)
+    items = [
+        view(request, number, host)
+        for number, host in await numbered_hosts(store(request).pool)
+        if binary == BINARY and host_name in (None, host.name)
+    ]
+    return json_response({"services": items})
+
+
+async def _set_status(request: web.Request, enabled: bool, with_reason: bool) -> web.Response:
+    authorize(request, "os_compute_api:os-services:update")
+    body = await read_json(request, ServiceRef)
+    host = await get(store(request).pool, Host, body.host)
+    if host is None or body.binary != BINARY:
+        raise NotFound(f"Service {body.binary} on host {body.host} could not be found.")
+    reason = body.disabled_reason if with_reason else None
+    if with_reason and reason is None:
+        raise BadRequest("A disabled_reason is required.")
+    changed = ev.HostStatusChanged(host=host.name, enabled=enabled, reason=reason)
+    await record(request, f"host-{host.name}", [changed])
+    shown: dict[str, Any] = {"host": host.name, "binary": BINARY}
+    shown["status"] = "enabled" if enabled else "disabled"
+    if with_reason:
+        shown["disabled_reason"] = reason
+    return json_response({"service": shown})
+
+
+@ROUTES.put("/v2.1/os-services/enable")
+async def enable_service(request: web.Request) -> web.Response:
+    return await _set_status(request, enabled=True, with_reason=False)
+
+
+@ROUTES.put("/v2.1/os-services/disable")
+async def disable_service(request: web.Request) -> web.Response:
+    return await _set_status(request, enabled=False, with_reason=False)
+
+
+@ROUTES.put("/v2.1/os-services/disable-log-reason")
+async def disable_service_with_reason(request: web.Request) -> web.Response:
+    return await _set_status(request, enabled=False, with_reason=True)

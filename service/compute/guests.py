@@ -1,0 +1,115 @@
+"""A host's files for its guests: the image cache, each server's disk overlay, config
+drive and console log, under <data_dir>/compute.
+
+Images are fetched once per host from the object backend into the cache (checked against
+their md5, written under a temporary name and renamed), and every server gets a qcow2
+overlay on its image, grown to the flavor's root disk.
+"""
+
+import asyncio
+import hashlib
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from events.postgres import PostgresEventStore
+from service.compute import config_drive, disks
+from service.compute.hypervisor import DomainSpec, HypervisorError
+from service.compute.server_view import Server, instance_name
+from service.image.directory import get_image
+from service.storage.backend import ObjectBackend, StorageError, StoredObject
+
+GiB = 1024**3
+CHUNK = 1024 * 1024
+
+
+class GuestFiles:
+    """Implements the reactor's `Guests`: prepare a server's files, snapshot and remove them."""
+
+    def __init__(self, root: Path, store: PostgresEventStore, objects: ObjectBackend) -> None:
+        self.root = root
+        self.store = store
+        self.objects = objects
+        self._fetching: dict[str, asyncio.Lock] = {}
+
+    def folder(self, server_id: str) -> Path:
+        return self.root / "instances" / server_id
+
+    def disk(self, server_id: str) -> Path:
+        return self.folder(server_id) / "disk.qcow2"
+
+    async def prepare(self, server: Server, user_data: str | None) -> DomainSpec:
+        """The overlay (and config drive) for `server`, and the domain to start on them.
+        Raises HypervisorError when the image is missing or its bytes are corrupt."""
+        base = await self._cached_image(server.image_id)
+        folder = self.folder(server.id)
+        await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+        overlay = self.disk(server.id)
+        if not await asyncio.to_thread(overlay.exists):
+            size = server.flavor.disk * GiB
+            base_size = (await disks.info(base)).virtual_size
+            await disks.create_overlay(base, overlay, size if size > base_size else None)
+        drive = None
+        if server.config_drive:
+            drive = folder / "config.iso"
+            contents = config_drive.ConfigDrive(
+                uuid=server.id, name=server.name, hostname=server.hostname,
+                project_id=server.project_id, availability_zone=server.availability_zone,
+                launch_index=server.launch_index, metadata=server.metadata,
+                user_data=user_data.encode() if user_data else None,
+            )  # fmt: skip
+            await config_drive.build(contents, drive)
+        return DomainSpec(
+            uuid=server.id,
+            name=instance_name(server.id),
+            vcpus=server.flavor.vcpus,
+            memory_mib=server.flavor.ram,
+            serial_log=str(folder / "console.log"),
+            disks=(str(overlay),),
+            config_drive=str(drive) if drive else None,
+        )
+
+    async def snapshot(self, server_id: str, key: str) -> StoredObject:
+        """Flatten the server's disk into one qcow2 and store it in the backend at `key`."""
+        target = self.folder(server_id) / "snapshot.qcow2"
+        try:
+            await disks.convert(self.disk(server_id), target)
+            return await self.objects.put(key, _read_file(target))
+        finally:
+            await asyncio.to_thread(target.unlink, missing_ok=True)
+
+    async def remove(self, server_id: str) -> None:
+        await asyncio.to_thread(shutil.rmtree, self.folder(server_id), ignore_errors=True)
+
+    async def _cached_image(self, image_id: str) -> Path:
+        cached = self.root / "images" / image_id
+        lock = self._fetching.setdefault(image_id, asyncio.Lock())
+        async with lock:
+            if await asyncio.to_thread(cached.exists):
+                return cached
+            image = await get_image(self.store.pool, image_id)
+            if image is None or image.location is None:
+                raise HypervisorError(f"image {image_id} has no data to boot from")
+            await asyncio.to_thread(cached.parent.mkdir, parents=True, exist_ok=True)
+            partial = cached.with_name(f"{image_id}.part")
+            md5 = hashlib.md5(usedforsecurity=False)
+            try:
+                async with await self.objects.get(image.location) as reader:
+                    with open(partial, "wb") as out:  # noqa: ASYNC230 - chunks written below
+                        async for chunk in reader:
+                            md5.update(chunk)
+                            await asyncio.to_thread(out.write, chunk)
+            except StorageError as error:
+                raise HypervisorError(f"cannot fetch image {image_id}: {error}") from error
+            if image.checksum and md5.hexdigest() != image.checksum:
+                await asyncio.to_thread(partial.unlink, missing_ok=True)
+                raise HypervisorError(f"image {image_id} failed its checksum")
+            await asyncio.to_thread(os.replace, partial, cached)
+            return cached
+
+
+async def _read_file(path: Path) -> AsyncIterator[bytes]:
+    with open(path, "rb") as source:  # noqa: ASYNC230 - read in chunks off the loop below
+        while chunk := await asyncio.to_thread(source.read, CHUNK):
+            yield chunk

@@ -1,0 +1,109 @@
+"""Compute quotas: Nova's default limits, a project's limits, and claiming resources for a
+server exactly under concurrency.
+
+A claim is a `ResourcesClaimed` on the project's `quota-<project id>` stream, appended
+with the version of that stream the usage was read at: two creates racing for the last
+instance both read version v, and only the first append at v succeeds; the other gets
+WrongExpectedVersion, re-reads and is refused (or fits).
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+from events.postgres import PostgresEventStore
+from events.store import StreamAppend
+from service.compute import events as ev
+from service.compute.directory import usage
+from service.errors import Forbidden
+
+UNLIMITED = -1
+
+DEFAULTS: dict[str, int] = {
+    "instances": 10,
+    "cores": 20,
+    "ram": 51200,
+    "floating_ips": 10,
+    "fixed_ips": UNLIMITED,
+    "metadata_items": 128,
+    "injected_files": 5,
+    "injected_file_content_bytes": 10240,
+    "injected_file_path_bytes": 255,
+    "key_pairs": 100,
+    "security_groups": 10,
+    "security_group_rules": 20,
+    "server_groups": 10,
+    "server_group_members": 10,
+}
+"""Nova's defaults (nova/conf/quota.py), for every project until an admin sets others."""
+
+
+class OverQuota(Forbidden):
+    """A request would take a project over its limits (Nova's 403)."""
+
+
+def stream(project_id: str) -> str:
+    return f"quota-{project_id}"
+
+
+async def limits(db: Any, project_id: str) -> dict[str, int]:
+    """The project's limits: Nova's defaults, overridden by what an admin set."""
+    rows = await db.fetch(
+        "SELECT resource, hard_limit FROM rm_quota_limits WHERE project_id = $1", project_id
+    )
+    return DEFAULTS | {r["resource"]: r["hard_limit"] for r in rows}
+
+
+def exceeded(
+    limit: dict[str, int], used: dict[str, int], requested: dict[str, int]
+) -> OverQuota | None:
+    """The error for the resources `requested` would take past their limits, in Nova's
+    words, or None when they fit."""
+    overs = sorted(
+        name
+        for name, want in requested.items()
+        if want > 0 and limit[name] != UNLIMITED and used[name] + want > limit[name]
+    )
+    if not overs:
+        return None
+
+    def each(values: dict[str, int]) -> str:
+        return ", ".join(str(values[name]) for name in overs)
+
+    names = ", ".join(overs)
+    return OverQuota(
+        f"Quota exceeded for {names}: Requested {each(requested)}, but already used "
+        f"{each(used)} of {each(limit)} {names}"
+    )
+
+
+async def claim(
+    store: PostgresEventStore, project_id: str, server_ids: str | Sequence[str], instances: int,
+    cores: int, ram: int,
+) -> StreamAppend:  # fmt: skip
+    """The append that takes the share of the project's quota of one server, or of the
+    servers of one request (`instances`, `cores` and `ram` are their totals, shared out
+    evenly: one `ResourcesClaimed` each), expecting the quota stream at the version the
+    usage was read at. Append it with the servers' events; on WrongExpectedVersion call
+    again. Raises OverQuota (403) when they do not fit."""
+    ids = [server_ids] if isinstance(server_ids, str) else list(server_ids)
+    # The version first: a claim committed after it makes the append below fail, so usage
+    # read afterwards can only be newer than the version, never older.
+    version = await store.stream_version(stream(project_id))
+    limit = await limits(store.pool, project_id)
+    held = await usage(store.pool, project_id)
+    used = {"instances": held.instances, "cores": held.cores, "ram": held.ram}
+    requested = {"instances": instances, "cores": cores, "ram": ram}
+    error = exceeded(limit, used, requested)
+    if error is not None:
+        raise error
+    claimed = [
+        ev.ResourcesClaimed(
+            project_id=project_id,
+            server_id=server_id,
+            instances=instances // len(ids),
+            cores=cores // len(ids),
+            ram=ram // len(ids),
+        )
+        for server_id in ids
+    ]
+    return StreamAppend(stream(project_id), claimed, version)

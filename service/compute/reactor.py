@@ -1,0 +1,253 @@
+"""The compute reactor of one host: it carries out what the log asks of servers and
+records the outcome, so the log stays the single truth of what happened.
+
+It follows the server streams through a checkpointed subscription (partitioned by
+server, so servers proceed in parallel and each server's events in order). Handling is
+synchronous with the checkpoint: after a crash the last events are handled again, so
+every step is idempotent — results are appended with a command id derived from the
+event (a repeat writes nothing), a domain that already runs counts as spawned, and
+destroying a missing domain succeeds. With one host, scheduling is placing the server
+here when the host has room.
+"""
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
+
+import msgspec
+
+from events.clock import Clock, SystemClock
+from events.postgres import PostgresEventStore
+from events.store import StreamAppend
+from events.subscription import Subscription
+from events.types import SYSTEM, Event, Metadata, RecordedEvent
+from service.compute import events as ev
+from service.compute.hypervisor import DomainSpec, DomainState, Hypervisor, HypervisorError
+from service.compute.server_view import Server, get_server
+from service.image.events import ImageActivated, ImageUploadAborted
+from service.storage.backend import StorageError, StoredObject
+
+log = logging.getLogger("kumo.compute")
+
+RUNNING, PAUSED, SHUTDOWN, SUSPENDED = (
+    int(DomainState.RUNNING),
+    int(DomainState.PAUSED),
+    int(DomainState.SHUTDOWN),
+    int(DomainState.SUSPENDED),
+)
+POWER_OFF_TIMEOUT = 60.0
+"""Seconds a guest gets to shut down on ACPI before it is destroyed (Nova's default)."""
+
+HANDLED = tuple(
+    cls.type_name()
+    for cls in (ev.ServerCreateRequested, ev.ServerDeleteRequested, ev.ServerActionRequested)
+)
+
+
+class Guests(Protocol):
+    """Prepares what a server's guest needs on this host (disks, config drive, console
+    log) and removes it again."""
+
+    async def prepare(self, server: Server, user_data: str | None) -> DomainSpec:
+        """The domain to start; HypervisorError if the disks cannot be made."""
+        ...
+
+    async def remove(self, server_id: str) -> None:
+        """Delete the guest's files; missing files are fine."""
+        ...
+
+    async def snapshot(self, server_id: str, key: str) -> StoredObject:
+        """The guest's disk flattened and stored in the object backend at `key`."""
+        ...
+
+
+class ComputeReactor:
+    """Carries out server requests on one host and records their results."""
+
+    def __init__(
+        self,
+        store: PostgresEventStore,
+        hypervisor: Hypervisor,
+        guests: Guests,
+        host_name: str,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        self.store = store
+        self.hypervisor = hypervisor
+        self.guests = guests
+        self.host_name = host_name
+        self.clock = clock or SystemClock()
+
+    def subscription(self, partitions: int = 8) -> Subscription:
+        return Subscription(
+            group=f"compute:{self.host_name}",
+            handler=self.handle,
+            partitions=partitions,
+            types=HANDLED,
+            categories=("server",),
+            batch_size=1,
+            poll_interval=0.5,
+        )
+
+    async def handle(self, conn: Any, events: Sequence[RecordedEvent]) -> None:
+        for recorded in events:
+            server = await get_server(self.store.pool, recorded.stream_id.removeprefix("server-"))
+            if server is None:
+                continue
+            outcome = await self._carry_out(recorded, server)
+            if outcome:
+                await self._record(recorded, outcome)
+
+    async def _carry_out(self, recorded: RecordedEvent, server: Server) -> list[StreamAppend]:
+        stream = f"server-{server.id}"
+        match recorded.event:
+            case ev.ServerCreateRequested() as e:
+                return [StreamAppend(stream, await self._create(server, e))]
+            case ev.ServerDeleteRequested():
+                await self._quietly(self.hypervisor.destroy(server.id))
+                await self._quietly(self.guests.remove(server.id))
+                claim = server.flavor
+                released = ev.ResourcesReleased(
+                    project_id=server.project_id,
+                    server_id=server.id,
+                    instances=1,
+                    cores=claim.vcpus,
+                    ram=claim.ram,
+                )
+                return [
+                    StreamAppend(stream, [ev.ServerDeleted(server_id=server.id)]),
+                    StreamAppend(f"quota-{server.project_id}", [released]),
+                ]
+            case ev.ServerActionRequested(action="createImage", params=params):
+                return await self._snapshot(server, params["image_id"])
+            case ev.ServerActionRequested(action=action, params=params):
+                return [StreamAppend(stream, [await self._action(server, action, params)])]
+        return []
+
+    async def _create(self, server: Server, e: ev.ServerCreateRequested) -> list[Event]:
+        if server.vm_state != "building" or server.task_state == "deleting":
+            return []
+        placed: list[Event] = [
+            ev.ServerScheduled(server_id=server.id, host=self.host_name, node=self.host_name)
+        ]
+        try:
+            await self.hypervisor.spawn(await self.guests.prepare(server, e.user_data))
+        except HypervisorError as error:
+            await self._quietly(self.guests.remove(server.id))
+            return [*placed, ev.ServerFailed(server_id=server.id, message=str(error))]
+        launched = ev.ServerActive(
+            server_id=server.id, host=self.host_name, launched_at=self.clock.now()
+        )
+        return [*placed, launched]
+
+    async def _snapshot(self, server: Server, image_id: str) -> list[StreamAppend]:
+        """createImage: the disk into the image service, then the server back to idle."""
+        image_stream = f"image-{image_id}"
+        try:
+            stored = await self.guests.snapshot(server.id, f"images/{image_id}")
+        except (HypervisorError, StorageError) as error:
+            return [
+                StreamAppend(
+                    image_stream, [ImageUploadAborted(image_id=image_id, reason=str(error))]
+                ),
+                StreamAppend(
+                    f"server-{server.id}",
+                    [
+                        ev.ServerActionFailed(
+                            server_id=server.id, action="createImage", message=str(error)
+                        )
+                    ],
+                ),
+            ]
+        assert stored.hashes is not None
+        activated = ImageActivated(
+            image_id=image_id,
+            location=stored.key,
+            size=stored.size,
+            checksum=stored.hashes.md5,
+            os_hash_algo="sha512",
+            os_hash_value=stored.hashes.sha512,
+        )
+        done = ev.ServerActionSucceeded(
+            server_id=server.id,
+            action="createImage",
+            vm_state=server.vm_state,
+            power_state=server.power_state,
+        )
+        return [
+            StreamAppend(image_stream, [activated]),
+            StreamAppend(f"server-{server.id}", [done]),
+        ]
+
+    async def _action(self, server: Server, action: str, params: dict[str, Any]) -> Event:
+        hv = self.hypervisor
+        uuid_ = server.id
+        steps: dict[str, tuple[Callable[[], Awaitable[None]], str, int]] = {
+            "stop": (lambda: hv.power_off(uuid_, POWER_OFF_TIMEOUT), "stopped", SHUTDOWN),
+            "start": (lambda: hv.power_on(uuid_), "active", RUNNING),
+            "pause": (lambda: hv.pause(uuid_), "paused", PAUSED),
+            "unpause": (lambda: hv.unpause(uuid_), "active", RUNNING),
+            "suspend": (lambda: hv.suspend(uuid_), "suspended", SUSPENDED),
+            "resume": (lambda: hv.resume(uuid_), "active", RUNNING),
+            "reboot": (
+                lambda: hv.reboot(uuid_, hard=params.get("type") == "HARD"),
+                "active",
+                RUNNING,
+            ),
+        }
+        changes: dict[str, Any] = {}
+        try:
+            if action in steps:
+                operation, vm_state, power = steps[action]
+                await operation()
+            elif action == "rebuild":
+                changes = {k: v for k, v in params.items() if k in ("image_id", "name")}
+                await hv.destroy(uuid_)
+                await self.guests.remove(uuid_)
+                rebuilt = msgspec.structs.replace(server, image_id=params["image_id"])
+                await hv.spawn(await self.guests.prepare(rebuilt, None))
+                vm_state, power = "active", RUNNING
+            elif action == "resize":
+                changes = {"flavor": params["flavor"], "previous_flavor": server.flavor}
+                vm_state, power = "resized", server.power_state
+            elif action == "confirmResize":
+                changes = {"previous_flavor": None}
+                vm_state, power = "active", server.power_state
+            elif action == "revertResize":
+                changes = {"flavor": server.previous_flavor, "previous_flavor": None}
+                vm_state, power = "active", server.power_state
+            else:
+                return ev.ServerActionFailed(
+                    server_id=server.id, action=action, message=f"unknown action {action}"
+                )
+        except HypervisorError as error:
+            return ev.ServerActionFailed(server_id=server.id, action=action, message=str(error))
+        return ev.ServerActionSucceeded(
+            server_id=server.id,
+            action=action,
+            vm_state=vm_state,
+            power_state=power,
+            changes=msgspec.to_builtins(changes),
+        )
+
+    async def _quietly(self, operation: Awaitable[None]) -> None:
+        """Run a clean-up step whose failure must not stop a delete; log it."""
+        try:
+            await operation
+        except HypervisorError as error:
+            log.warning("clean-up step failed", extra={"error": str(error)})
+
+    async def _record(self, cause: RecordedEvent, appends: list[StreamAppend]) -> None:
+        appends = [a for a in appends if a.events]
+        if not appends:
+            return
+        metadata = Metadata(
+            actor=SYSTEM,
+            request_id=cause.metadata.request_id,
+            causation_id=str(cause.event_id),
+            correlation_id=cause.metadata.correlation_id,
+        )
+        command_id = uuid.uuid5(uuid.NAMESPACE_OID, f"kumo-compute:{cause.event_id}")
+        await self.store.append_streams(appends, metadata=metadata, command_id=command_id)

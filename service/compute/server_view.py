@@ -1,0 +1,207 @@
+"""Servers as Nova shows them: the read-model row, Nova's status, and the JSON of each
+microversion Kumo serves (2.1 base; 2.3 extended attributes; 2.9 locked; 2.16
+host_status; 2.19 description; 2.26 tags)."""
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from service.compute.api.microversion import Microversion
+from service.compute.events import FlavorSnapshot
+
+Json = dict[str, Any]
+
+_ACTIVE_TASKS = {
+    "rebooting": "REBOOT",
+    "reboot_pending": "REBOOT",
+    "reboot_started": "REBOOT",
+    "rebooting_hard": "HARD_REBOOT",
+    "reboot_pending_hard": "HARD_REBOOT",
+    "reboot_started_hard": "HARD_REBOOT",
+    "rebuilding": "REBUILD",
+    "rebuild_block_device_mapping": "REBUILD",
+    "rebuild_spawning": "REBUILD",
+    "resize_prep": "RESIZE",
+    "resize_migrating": "RESIZE",
+    "resize_migrated": "RESIZE",
+    "resize_finish": "RESIZE",
+    "updating_password": "PASSWORD",
+}
+_STATES = {
+    "building": "BUILD",
+    "stopped": "SHUTOFF",
+    "paused": "PAUSED",
+    "suspended": "SUSPENDED",
+    "resized": "VERIFY_RESIZE",
+    "error": "ERROR",
+    "deleted": "DELETED",
+    "soft-deleted": "SOFT_DELETED",
+    "rescued": "RESCUE",
+    "shelved": "SHELVED",
+    "shelved_offloaded": "SHELVED_OFFLOADED",
+}
+_PROGRESS_STATUSES = {"ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE"}
+
+
+class Server(msgspec.Struct, frozen=True):
+    """A row of rm_servers."""
+
+    id: str
+    project_id: str
+    user_id: str
+    name: str
+    vm_state: str
+    task_state: str | None
+    power_state: int
+    flavor: FlavorSnapshot
+    image_id: str
+    key_name: str | None
+    metadata: dict[str, str]
+    availability_zone: str
+    host: str | None
+    node: str | None
+    config_drive: bool
+    reservation_id: str
+    launch_index: int
+    security_groups: list[str]
+    server_group_id: str | None
+    tags: list[str]
+    description: str | None
+    access_ipv4: str
+    access_ipv6: str
+    hostname: str
+    locked: bool
+    locked_by: str | None
+    locked_reason: str | None
+    fault: dict[str, Any] | None
+    previous_flavor: FlavorSnapshot | None
+    created_at: datetime
+    updated_at: datetime
+    launched_at: datetime | None
+    terminated_at: datetime | None
+    deleted: bool
+    version: int
+
+    @property
+    def status(self) -> str:
+        """Nova's status for the vm state and task state."""
+        if self.vm_state == "active":
+            return _ACTIVE_TASKS.get(self.task_state or "", "ACTIVE")
+        if self.vm_state == "resized" and self.task_state == "resize_reverting":
+            return "REVERT_RESIZE"
+        return _STATES.get(self.vm_state, "UNKNOWN")
+
+
+SERVER_COLUMNS = ", ".join(Server.__struct_fields__)
+_JSON_COLUMNS = ("flavor", "metadata", "fault", "previous_flavor")
+
+
+def server_from_row(row: Any) -> Server:
+    record = dict(row)
+    for column in _JSON_COLUMNS:
+        if isinstance(record[column], bytes):
+            record[column] = msgspec.json.decode(record[column])
+    return msgspec.convert(record, Server)
+
+
+async def get_server(db: Any, server_id: str) -> Server | None:
+    """The server, deleted ones included, or None."""
+    row = await db.fetchrow(f"SELECT {SERVER_COLUMNS} FROM rm_servers WHERE id = $1", server_id)
+    return None if row is None else server_from_row(row)
+
+
+def nova_time(value: datetime | None) -> str | None:
+    """Nova's timestamp format: seconds, UTC, with a Z."""
+    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def usage_time(value: datetime | None) -> str | None:
+    """The OS-SRV-USG format: microseconds, no zone."""
+    return None if value is None else value.astimezone(UTC).replace(tzinfo=None).isoformat()
+
+
+def links(base: str, collection: str, item_id: str) -> list[Json]:
+    return [
+        {"rel": "self", "href": f"{base}/compute/v2.1/{collection}/{item_id}"},
+        {"rel": "bookmark", "href": f"{base}/compute/{collection}/{item_id}"},
+    ]
+
+
+def host_id(server: Server) -> str:
+    """Nova's hostId: an opaque hash of the project and the host, "" when unplaced."""
+    if not server.host:
+        return ""
+    return hashlib.sha224((server.project_id + server.host).encode()).hexdigest()
+
+
+def summary(server: Server, base: str) -> Json:
+    return {"id": server.id, "name": server.name, "links": links(base, "servers", server.id)}
+
+
+def detail(server: Server, base: str, version: Microversion, *, admin: bool) -> Json:
+    """The full server document of one microversion; admin-only attributes for admins."""
+    status = server.status
+    body: Json = {
+        "id": server.id,
+        "name": server.name,
+        "status": status,
+        "tenant_id": server.project_id,
+        "user_id": server.user_id,
+        "metadata": server.metadata,
+        "hostId": host_id(server),
+        "image": {"id": server.image_id, "links": links(base, "images", server.image_id)[1:]},
+        "flavor": {"id": server.flavor.id, "links": links(base, "flavors", server.flavor.id)[1:]},
+        "created": nova_time(server.created_at),
+        "updated": nova_time(server.updated_at),
+        "addresses": {},
+        "accessIPv4": server.access_ipv4,
+        "accessIPv6": server.access_ipv6,
+        "links": links(base, "servers", server.id),
+        "OS-DCF:diskConfig": "MANUAL",
+        "key_name": server.key_name,
+        "security_groups": [{"name": name} for name in server.security_groups],
+        "OS-SRV-USG:launched_at": usage_time(server.launched_at),
+        "OS-SRV-USG:terminated_at": usage_time(server.terminated_at),
+        "OS-EXT-AZ:availability_zone": server.availability_zone,
+        "OS-EXT-STS:task_state": server.task_state,
+        "OS-EXT-STS:vm_state": server.vm_state,
+        "OS-EXT-STS:power_state": server.power_state,
+        "os-extended-volumes:volumes_attached": [],
+        "config_drive": "True" if server.config_drive else "",
+    }
+    if status in _PROGRESS_STATUSES:
+        body["progress"] = 100 if status == "ACTIVE" else 0
+    if server.fault is not None and status in ("ERROR", "DELETED"):
+        body["fault"] = server.fault
+    if admin:
+        body |= {
+            "OS-EXT-SRV-ATTR:host": server.host,
+            "OS-EXT-SRV-ATTR:instance_name": instance_name(server.id),
+            "OS-EXT-SRV-ATTR:hypervisor_hostname": server.node,
+        }
+        if version.at_least("2.3"):
+            body |= {
+                "OS-EXT-SRV-ATTR:reservation_id": server.reservation_id,
+                "OS-EXT-SRV-ATTR:launch_index": server.launch_index,
+                "OS-EXT-SRV-ATTR:kernel_id": "",
+                "OS-EXT-SRV-ATTR:ramdisk_id": "",
+                "OS-EXT-SRV-ATTR:hostname": server.hostname,
+                "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
+                "OS-EXT-SRV-ATTR:user_data": None,
+            }
+    if version.at_least("2.9"):
+        body["locked"] = server.locked
+    if version.at_least("2.16") and admin:
+        body["host_status"] = "UP" if server.host else ""
+    if version.at_least("2.19"):
+        body["description"] = server.description
+    if version.at_least("2.26"):
+        body["tags"] = server.tags
+    return body
+
+
+def instance_name(server_id: str) -> str:
+    """The libvirt domain name of a server."""
+    return f"instance-{server_id}"

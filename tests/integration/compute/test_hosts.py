@@ -1,0 +1,94 @@
+"""The cloud's shape: availability zones, hypervisors (with what servers use of them) and
+compute services, for admins (zones for everyone)."""
+
+from events.postgres import PostgresEventStore
+from tests.integration.compute.conftest import Nova, add_host, add_server
+from tests.integration.identity.conftest import Person
+
+NOVA_ZONE = {"zoneName": "nova", "zoneState": {"available": True}, "hosts": None}
+
+
+async def test_zones(as_alice: Nova, nova_admin: Nova, store: PostgresEventStore) -> None:
+    empty = (await as_alice.get("os-availability-zone")).check(
+        "availability_zone.list_availability_zone_list"
+    )
+    assert empty == {"availabilityZoneInfo": [NOVA_ZONE]}
+    await add_host(store, "cn1")
+    await add_host(store, "cn2", zone="rack2")
+    listed = (await as_alice.get("os-availability-zone")).body["availabilityZoneInfo"]
+    assert [z["zoneName"] for z in listed] == ["nova", "rack2"]
+    assert listed[0] == NOVA_ZONE
+    detail = (await nova_admin.get("os-availability-zone/detail")).check(
+        "availability_zone.list_availability_zone_list_detail"
+    )
+    hosts = detail["availabilityZoneInfo"][0]["hosts"]
+    assert list(hosts) == ["cn1"] and hosts["cn1"]["nova-compute"]["available"] is True
+    assert (await as_alice.get("os-availability-zone/detail")).status == 403
+
+
+async def test_hypervisors(
+    nova_admin: Nova, as_alice: Nova, alice: Person, store: PostgresEventStore
+) -> None:
+    await add_host(store, "cn1")
+    await add_host(store, "cn2")
+    await add_server(store, alice, "s1", host="cn1")
+    await add_server(store, alice, "s2", host="cn1")
+    listed = (await nova_admin.get("os-hypervisors")).check("hypervisors.list_search_hypervisors")
+    assert [(h["id"], h["hypervisor_hostname"]) for h in listed["hypervisors"]] == [
+        (1, "cn1"), (2, "cn2"),
+    ]  # fmt: skip
+    detail = (await nova_admin.get("os-hypervisors/detail")).check(
+        "hypervisors.list_hypervisors_detail"
+    )["hypervisors"][0]
+    assert (detail["running_vms"], detail["vcpus_used"], detail["memory_mb_used"]) == (2, 2, 256)
+    assert detail["free_ram_mb"] == 16384 - 256
+    shown = (await nova_admin.get("os-hypervisors/1")).check("hypervisors.get_hypervisor")
+    assert shown["hypervisor"] == detail
+    later = (await nova_admin.at("2.28").get("os-hypervisors/1")).check(
+        "hypervisors.get_hypervisor", "v2_28"
+    )
+    assert later["hypervisor"]["cpu_info"] == {}
+    assert (await nova_admin.get("os-hypervisors/9")).status == 404
+    statistics = (await nova_admin.get("os-hypervisors/statistics")).check(
+        "hypervisors.get_hypervisor_statistics"
+    )["hypervisor_statistics"]
+    assert (statistics["count"], statistics["vcpus"], statistics["running_vms"]) == (2, 16, 2)
+    found = (await nova_admin.get("os-hypervisors/cn2/search")).check(
+        "hypervisors.list_search_hypervisors"
+    )
+    assert [h["hypervisor_hostname"] for h in found["hypervisors"]] == ["cn2"]
+    assert (await nova_admin.get("os-hypervisors/nothing/search")).status == 404
+    servers = (await nova_admin.get("os-hypervisors/cn/servers")).check(
+        "hypervisors.get_hypervisors_servers"
+    )["hypervisors"]
+    assert [s["uuid"] for s in servers[0]["servers"]] == ["s1", "s2"]
+    assert "servers" not in servers[1]
+    for path in ("", "/detail", "/1", "/statistics", "/cn1/search"):
+        assert (await as_alice.get(f"os-hypervisors{path}")).status == 403, path
+
+
+async def test_services(nova_admin: Nova, as_alice: Nova, store: PostgresEventStore) -> None:
+    await add_host(store, "cn1")
+    listed = (await nova_admin.get("os-services")).check("services.list_services")
+    (service,) = listed["services"]
+    assert (service["id"], service["binary"], service["status"]) == (1, "nova-compute", "enabled")
+    body = {"host": "cn1", "binary": "nova-compute", "disabled_reason": "maintenance"}
+    disabled = (await nova_admin.put("os-services/disable-log-reason", body)).check(
+        "services.disable_log_reason"
+    )
+    assert disabled["service"]["status"] == "disabled"
+    later = (await nova_admin.at("2.11").get("os-services?host=cn1")).check(
+        "services.list_services", "v2_11"
+    )
+    assert later["services"][0]["disabled_reason"] == "maintenance"
+    zones = (await as_alice.get("os-availability-zone")).body["availabilityZoneInfo"]
+    assert zones[0]["zoneState"] == {"available": False}
+    enable = {"host": "cn1", "binary": "nova-compute"}
+    enabled = (await nova_admin.put("os-services/enable", enable)).check(
+        "services.enable_disable_service"
+    )
+    assert enabled["service"]["status"] == "enabled"
+    assert (await nova_admin.get("os-services?binary=nova-scheduler")).body == {"services": []}
+    assert (await nova_admin.put("os-services/enable", enable | {"host": "x"})).status == 404
+    assert (await as_alice.get("os-services")).status == 403
+    assert (await as_alice.put("os-services/enable", enable)).status == 403

@@ -1,0 +1,218 @@
+"""Servers end to end on libvirt's test driver: the API records requests, this process's
+compute host carries them out on real libvirt domains and disk overlays, and the API
+shows the results in Tempest's schemas."""
+
+import asyncio
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from events.postgres import PostgresEventStore
+from service.app import create_app
+from service.compute.flavor_bootstrap import ensure_default_flavors
+from service.config import Settings
+from service.identity.bootstrap import Bootstrapped
+from tests.integration.compute.conftest import Nova
+from tests.integration.identity.conftest import (
+    ADMIN_PASSWORD,
+    Api,
+    Client,
+    make_person,
+    password_auth,
+    token_for,
+)
+
+TIMEOUT = 30
+
+
+@pytest.fixture
+async def cloud(
+    settings: Settings, store: PostgresEventStore, admin: Bootstrapped
+) -> AsyncIterator[Client]:
+    """The whole app with its compute host on test:///default."""
+    settings = msgspec.structs.replace(settings, libvirt_uri="test:///default", host_name="h1")
+    await ensure_default_flavors(store)
+    app = create_app(settings, store, compute=True)
+    async with TestClient(TestServer(app)) as client:
+        yield client
+
+
+@pytest.fixture
+async def admin_nova(cloud: Client) -> Nova:
+    token = await token_for(cloud, password_auth("admin", ADMIN_PASSWORD, project="admin"))
+    return Nova(cloud, token)
+
+
+@pytest.fixture
+async def image_id(cloud: Client, admin_nova: Nova, tmp_path: Path) -> str:
+    """A small real qcow2 image, public, uploaded through the image API."""
+    disk = tmp_path / "base.qcow2"
+    subprocess.run(  # noqa: ASYNC221 - a fixture, before the app is used
+        ["qemu-img", "create", "-q", "-f", "qcow2", str(disk), "16M"], check=True
+    )
+    headers = {"X-Auth-Token": admin_nova.token}
+    created = await cloud.post(
+        "/image/v2/images",
+        headers=headers,
+        json={
+            "name": "base",
+            "disk_format": "qcow2",
+            "container_format": "bare",
+            "visibility": "public",
+        },
+    )
+    assert created.status == 201, await created.text()
+    image = (await created.json())["id"]
+    uploaded = await cloud.put(
+        f"/image/v2/images/{image}/file",
+        data=disk.read_bytes(),
+        headers={**headers, "Content-Type": "application/octet-stream"},
+    )
+    assert uploaded.status == 204
+    return str(image)
+
+
+@pytest.fixture
+async def member(cloud: Client, admin_nova: Nova) -> Nova:
+    person = await make_person(Api(cloud, admin_nova.token), "member", "mia")
+    return Nova(cloud, person.token)
+
+
+async def wait_for(nova: Nova, server_id: str, status: str) -> dict[str, Any]:
+    async with asyncio.timeout(TIMEOUT):
+        while True:
+            reply = await nova.get(f"servers/{server_id}")
+            if status == "DELETED" and reply.status == 404:
+                return {}
+            assert reply.status == 200, reply.body
+            server: dict[str, Any] = reply.body["server"]
+            if server["status"] == status:
+                return server
+            assert server["status"] != "ERROR", server.get("fault")
+            await asyncio.sleep(0.05)
+
+
+async def create(nova: Nova, image_id: str, name: str = "s1", flavor: str = "1") -> str:
+    reply = await nova.post(
+        "servers", {"server": {"name": name, "imageRef": image_id, "flavorRef": flavor}}
+    )
+    body = reply.check("servers.create_server_with_admin_pass")
+    return str(body["server"]["id"])
+
+
+async def test_server_lifecycle_through_the_api(member: Nova, image_id: str) -> None:
+    server_id = await create(member, image_id)
+    active = await wait_for(member, server_id, "ACTIVE")
+    (await member.get(f"servers/{server_id}")).check("servers.get_server")
+    assert active["OS-EXT-STS:power_state"] == 1 and active["image"]["id"] == image_id
+    (await member.get("servers")).check("servers.list_servers")
+    (await member.get("servers/detail")).check("servers.list_servers_detail")
+
+    for action, status in (
+        ("os-stop", "SHUTOFF"),
+        ("os-start", "ACTIVE"),
+        ("pause", "PAUSED"),
+        ("unpause", "ACTIVE"),
+        ("suspend", "SUSPENDED"),
+        ("resume", "ACTIVE"),
+    ):
+        reply = await member.post(f"servers/{server_id}/action", {action: None})
+        assert reply.status == 202, reply.body
+        await wait_for(member, server_id, status)
+    reply = await member.post(f"servers/{server_id}/action", {"os-start": None})
+    assert reply.status == 409, "starting a running server conflicts"
+    reply = await member.post(f"servers/{server_id}/action", {"reboot": {"type": "HARD"}})
+    assert reply.status == 202
+    await wait_for(member, server_id, "ACTIVE")
+
+    actions = (await member.get(f"servers/{server_id}/os-instance-actions")).check(
+        "servers.list_instance_actions"
+    )
+    names = [a["action"] for a in actions["instanceActions"]]
+    assert names == ["reboot", "resume", "suspend", "unpause", "pause", "start", "stop", "create"]
+    request_id = actions["instanceActions"][-1]["request_id"]
+    shown = await member.get(f"servers/{server_id}/os-instance-actions/{request_id}")
+    assert shown.check("servers.show_instance_action")["instanceAction"]["events"][0]["result"] == (
+        "Success"
+    )
+    assert (await member.delete(f"servers/{server_id}")).status == 204
+    await wait_for(member, server_id, "DELETED")
+
+
+async def test_other_projects_cannot_see_or_touch_a_server(
+    cloud: Client, admin_nova: Nova, member: Nova, image_id: str
+) -> None:
+    server_id = await create(member, image_id)
+    other = await make_person(Api(cloud, admin_nova.token), "member", "otto")
+    reader = await make_person(
+        Api(cloud, admin_nova.token), "reader", "rena", await _project_of(member)
+    )
+    as_other, as_reader = Nova(cloud, other.token), Nova(cloud, reader.token)
+    assert (await as_other.get(f"servers/{server_id}")).status == 404
+    assert (await as_other.delete(f"servers/{server_id}")).status == 404
+    assert (await as_other.get("servers")).body["servers"] == []
+    assert (await as_reader.get(f"servers/{server_id}")).status == 200
+    assert (await as_reader.delete(f"servers/{server_id}")).status == 403
+    stop = await as_reader.post(f"servers/{server_id}/action", {"os-stop": None})
+    assert stop.status == 403
+
+
+async def _project_of(nova: Nova) -> str:
+    response = await nova.client.get(
+        "/identity/v3/auth/tokens",
+        headers={"X-Auth-Token": nova.token, "X-Subject-Token": nova.token},
+    )
+    return str((await response.json())["token"]["project"]["id"])
+
+
+async def test_parallel_creates_at_the_quota_limit_let_exactly_the_allowed_ones_in(
+    cloud: Client, admin_nova: Nova, member: Nova, image_id: str
+) -> None:
+    project = await _project_of(member)
+    reply = await admin_nova.put(f"os-quota-sets/{project}", {"quota_set": {"instances": 3}})
+    assert reply.status == 200, reply.body
+    replies = await asyncio.gather(
+        *(
+            member.post(
+                "servers", {"server": {"name": f"q{i}", "imageRef": image_id, "flavorRef": "1"}}
+            )
+            for i in range(8)
+        )
+    )
+    assert sorted(r.status for r in replies) == [202] * 3 + [403] * 5
+    usage = (await member.get(f"os-quota-sets/{project}/detail")).body["quota_set"]
+    assert usage["instances"]["in_use"] == 3
+
+
+async def test_snapshot_becomes_an_active_image(member: Nova, image_id: str) -> None:
+    server_id = await create(member, image_id)
+    await wait_for(member, server_id, "ACTIVE")
+    reply = await member.post(f"servers/{server_id}/action", {"createImage": {"name": "snap"}})
+    assert reply.status == 202
+    snapshot = reply.headers["Location"].rsplit("/", 1)[-1]
+    async with asyncio.timeout(TIMEOUT):
+        while (shown := await member.get(f"images/{snapshot}")).body["image"][  # noqa: ASYNC110
+            "status"
+        ] != "ACTIVE":
+            await asyncio.sleep(0.05)
+    shown.check("images.get_image")
+    assert shown.body["image"]["OS-EXT-IMG-SIZE:size"] > 0
+    assert shown.body["image"]["server"]["id"] == server_id
+
+
+async def test_microversions_are_negotiated_and_echoed(member: Nova, image_id: str) -> None:
+    server_id = await create(member, image_id)
+    tagged = member.at("2.26")
+    reply = await tagged.put(f"servers/{server_id}/tags", {"tags": ["a", "b"]})
+    assert reply.status == 200 and reply.headers["OpenStack-API-Version"] == "compute 2.26"
+    assert reply.headers["X-OpenStack-Nova-API-Version"] == "2.26"
+    shown = await tagged.get(f"servers/{server_id}")
+    shown.check("servers.get_server", "v2_26")
+    assert shown.body["server"]["tags"] == ["a", "b"]
+    assert (await member.at("2.99").get("servers")).status == 406
+    assert (await member.get(f"servers/{server_id}/tags")).status == 404, "tags need 2.26"
