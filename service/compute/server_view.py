@@ -202,6 +202,40 @@ def detail(server: Server, base: str, version: Microversion, *, admin: bool) -> 
     return body
 
 
+_BASIC = frozenset(
+    {
+        "id",
+        "name",
+        "status",
+        "image",
+        "flavor",
+        "fault",
+        "user_id",
+        "tenant_id",
+        "created",
+        "updated",
+        "progress",
+        "metadata",
+        "links",
+        "addresses",
+        "hostId",
+        "OS-DCF:diskConfig",
+        "accessIPv4",
+        "accessIPv6",
+        "locked",
+        "description",
+        "tags",
+    }
+)
+
+
+def basic(server: Server, base: str, version: Microversion) -> Json:
+    """The document update and rebuild answer with: the server without the extended
+    (OS-EXT-*, key name, security groups...) attributes."""
+    full = detail(server, base, version, admin=False)
+    return {key: value for key, value in full.items() if key in _BASIC}
+
+
 def instance_name(server_id: str) -> str:
     """The libvirt domain name of a server."""
     return f"instance-{server_id}"

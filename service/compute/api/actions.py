@@ -1,6 +1,7 @@
 """POST /v2.1/servers/{id}/action: each action checks the server's state as Nova does,
 then records the request; the host's reactor carries it out and records the result."""
 
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -11,7 +12,7 @@ from events.types import Event
 from service.auth import caller
 from service.compute import events as ev
 from service.compute.api.server_extras import create_image
-from service.compute.api.servers import _flavor, _image, act, show_body, visible_server
+from service.compute.api.servers import _flavor, _image, act, basic_body, visible_server
 from service.compute.hypervisor import HypervisorError
 from service.compute.server_view import Server, get_server
 from service.compute.worker import COMPUTE_HOST
@@ -115,7 +116,9 @@ async def rebuild(request: web.Request, server_id: str, body: Any) -> web.Respon
     )
     rebuilt = await get_server(store(request).pool, server_id)
     assert rebuilt is not None
-    shown = show_body(request, rebuilt) | {"adminPass": str(body.get("adminPass", "rebuilt"))}
+    shown = basic_body(request, rebuilt) | {
+        "adminPass": str(body.get("adminPass") or secrets.token_urlsafe(9))
+    }
     return json_response({"server": shown}, status=202)
 
 

@@ -282,12 +282,12 @@ async def create_image(request: web.Request, server_id: str, body: Any) -> web.R
         )
     image_id = new_uuid(request)
     metadata = {str(k): str(v) for k, v in (body.get("metadata") or {}).items()}
-    properties = metadata | {
+    properties = {
         "image_type": "snapshot",
         "instance_uuid": server.id,
         "base_image_ref": server.image_id,
         "owner_user_name": caller(request).user_name,
-    }
+    } | metadata
     created = image_events.ImageCreated(
         image_id=image_id,
         owner=server.project_id,

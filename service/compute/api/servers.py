@@ -1,6 +1,7 @@
 """/v2.1/servers: create (with quota claimed in the same append), list and detail with
 filters, show, update, delete."""
 
+import ipaddress
 import re
 import secrets
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from service.compute.quota import OverQuota, claim
 from service.compute.server_view import (
     SERVER_COLUMNS,
     Server,
+    basic,
     detail,
     get_server,
     server_from_row,
@@ -138,6 +140,23 @@ def show_body(request: web.Request, server: Server) -> dict[str, Any]:
     return detail(server, base_url(request), version_of(request), admin=caller(request).is_admin)
 
 
+def basic_body(request: web.Request, server: Server) -> dict[str, Any]:
+    return basic(server, base_url(request), version_of(request))
+
+
+def access_ip(value: str, version: int) -> str:
+    """An accessIPv4/v6 value, normalised as Nova stores it; BadRequest if malformed."""
+    if not value:
+        return value
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        address = None
+    if address is None or address.version != version:
+        raise BadRequest(f"Invalid input for field/attribute accessIPv{version}: {value}")
+    return str(address)
+
+
 async def _flavor(request: web.Request, ref: str | int) -> ev.FlavorSnapshot:
     flavor_id = str(ref).rstrip("/").rsplit("/", 1)[-1]
     ctx = caller(request)
@@ -215,6 +234,7 @@ async def create_server(request: web.Request) -> web.Response:
         "uuid" in n and not is_uuid(str(n["uuid"])) for n in new.networks
     ):
         raise BadRequest("Bad networks format: network uuid is not in proper format.")
+    ipv4, ipv6 = access_ip(new.access_ipv4, 4), access_ip(new.access_ipv6, 6)
     flavor = await _flavor(request, new.flavor_ref)
     image_id = await _image(request, new.image_ref, flavor)
     public_key = await _public_key(request, new.key_name)
@@ -244,8 +264,8 @@ async def create_server(request: web.Request) -> web.Response:
                 security_groups=groups,
                 server_group_id=body.os_scheduler_hints.get("group"),
                 description=new.description,
-                access_ipv4=new.access_ipv4,
-                access_ipv6=new.access_ipv6,
+                access_ipv4=ipv4,
+                access_ipv6=ipv6,
                 hostname=_hostname(name),
             )
         )
@@ -412,13 +432,17 @@ async def update_server(request: web.Request) -> web.Response:
         server_id=server.id,
         name=changes.name,
         description=changes.description,
-        access_ipv4=changes.access_ipv4,
-        access_ipv6=changes.access_ipv6,
+        access_ipv4=changes.access_ipv4
+        if isinstance(changes.access_ipv4, UnsetType)
+        else access_ip(changes.access_ipv4, 4),
+        access_ipv6=changes.access_ipv6
+        if isinstance(changes.access_ipv6, UnsetType)
+        else access_ip(changes.access_ipv6, 6),
     )
     await record(request, f"server-{server.id}", [event])
     updated = await get_server(store(request).pool, server.id)
     assert updated is not None
-    return json_response({"server": show_body(request, updated)})
+    return json_response({"server": basic_body(request, updated)})
 
 
 @ROUTES.delete("/v2.1/servers/{server_id}")
