@@ -52,7 +52,40 @@ class Fault(msgspec.Struct, frozen=True):
     created: str
 
 
+_ACTIVE_TASKS = {
+    "rebooting": "REBOOT",
+    "reboot_pending": "REBOOT",
+    "reboot_started": "REBOOT",
+    "rebooting_hard": "HARD_REBOOT",
+    "reboot_pending_hard": "HARD_REBOOT",
+    "reboot_started_hard": "HARD_REBOOT",
+    "rebuilding": "REBUILD",
+    "rebuild_block_device_mapping": "REBUILD",
+    "rebuild_spawning": "REBUILD",
+    "resize_prep": "RESIZE",
+    "resize_migrating": "RESIZE",
+    "resize_migrated": "RESIZE",
+    "resize_finish": "RESIZE",
+    "updating_password": "PASSWORD",
+}
+_STATES = {
+    "building": "BUILD",
+    "stopped": "SHUTOFF",
+    "paused": "PAUSED",
+    "suspended": "SUSPENDED",
+    "resized": "VERIFY_RESIZE",
+    "error": "ERROR",
+    "deleted": "DELETED",
+    "soft-deleted": "SOFT_DELETED",
+    "rescued": "RESCUE",
+    "shelved": "SHELVED",
+    "shelved_offloaded": "SHELVED_OFFLOADED",
+}
+
+
 class Server(msgspec.Struct, frozen=True):
+    """A row of rm_servers, with Nova's status for its vm and task states."""
+
     id: str
     project_id: str
     user_id: str
@@ -80,7 +113,7 @@ class Server(msgspec.Struct, frozen=True):
     locked: bool
     locked_by: str | None
     locked_reason: str | None
-    fault: Fault | None
+    fault: dict[str, Any] | None
     previous_flavor: FlavorSnapshot | None
     created_at: datetime
     updated_at: datetime
@@ -88,6 +121,15 @@ class Server(msgspec.Struct, frozen=True):
     terminated_at: datetime | None
     deleted: bool
     version: int
+
+    @property
+    def status(self) -> str:
+        """Nova's status for the vm state and task state."""
+        if self.vm_state == "active":
+            return _ACTIVE_TASKS.get(self.task_state or "", "ACTIVE")
+        if self.vm_state == "resized" and self.task_state == "resize_reverting":
+            return "REVERT_RESIZE"
+        return _STATES.get(self.vm_state, "UNKNOWN")
 
 
 class InstanceAction(msgspec.Struct, frozen=True):
@@ -234,3 +276,8 @@ async def numbered_hosts(db: Any) -> list[tuple[int, Host]]:
     shows as the integer id of its hypervisor and compute service (hosts are never
     removed, so numbers do not change)."""
     return list(enumerate(await select(db, Host), start=1))
+
+
+async def get_server(db: Any, server_id: str) -> Server | None:
+    """The server, deleted ones included, or None."""
+    return await get(db, Server, server_id)

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from events.postgres import PostgresEventStore
 from service.compute import config_drive, disks
+from service.compute.directory import Server
 from service.compute.hypervisor import DomainSpec, HypervisorError
-from service.compute.server_view import Server, instance_name
+from service.compute.server_view import instance_name
 from service.image.directory import get_image
 from service.storage.backend import ObjectBackend, StorageError, StoredObject
 

@@ -23,8 +23,8 @@ from events.store import StreamAppend
 from events.subscription import Subscription
 from events.types import SYSTEM, Event, Metadata, RecordedEvent
 from service.compute import events as ev
+from service.compute.directory import Server, get_server
 from service.compute.hypervisor import DomainSpec, DomainState, Hypervisor, HypervisorError
-from service.compute.server_view import Server, get_server
 from service.image.events import ImageActivated, ImageUploadAborted
 from service.storage.backend import StorageError, StoredObject
 

@@ -6,110 +6,12 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-import msgspec
-
 from service.compute.api.microversion import Microversion
-from service.compute.events import FlavorSnapshot
+from service.compute.directory import Server
 
-Json = dict[str, Any]
-
-_ACTIVE_TASKS = {
-    "rebooting": "REBOOT",
-    "reboot_pending": "REBOOT",
-    "reboot_started": "REBOOT",
-    "rebooting_hard": "HARD_REBOOT",
-    "reboot_pending_hard": "HARD_REBOOT",
-    "reboot_started_hard": "HARD_REBOOT",
-    "rebuilding": "REBUILD",
-    "rebuild_block_device_mapping": "REBUILD",
-    "rebuild_spawning": "REBUILD",
-    "resize_prep": "RESIZE",
-    "resize_migrating": "RESIZE",
-    "resize_migrated": "RESIZE",
-    "resize_finish": "RESIZE",
-    "updating_password": "PASSWORD",
-}
-_STATES = {
-    "building": "BUILD",
-    "stopped": "SHUTOFF",
-    "paused": "PAUSED",
-    "suspended": "SUSPENDED",
-    "resized": "VERIFY_RESIZE",
-    "error": "ERROR",
-    "deleted": "DELETED",
-    "soft-deleted": "SOFT_DELETED",
-    "rescued": "RESCUE",
-    "shelved": "SHELVED",
-    "shelved_offloaded": "SHELVED_OFFLOADED",
-}
 _PROGRESS_STATUSES = {"ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE"}
 
-
-class Server(msgspec.Struct, frozen=True):
-    """A row of rm_servers."""
-
-    id: str
-    project_id: str
-    user_id: str
-    name: str
-    vm_state: str
-    task_state: str | None
-    power_state: int
-    flavor: FlavorSnapshot
-    image_id: str
-    key_name: str | None
-    metadata: dict[str, str]
-    availability_zone: str
-    host: str | None
-    node: str | None
-    config_drive: bool
-    reservation_id: str
-    launch_index: int
-    security_groups: list[str]
-    server_group_id: str | None
-    tags: list[str]
-    description: str | None
-    access_ipv4: str
-    access_ipv6: str
-    hostname: str
-    locked: bool
-    locked_by: str | None
-    locked_reason: str | None
-    fault: dict[str, Any] | None
-    previous_flavor: FlavorSnapshot | None
-    created_at: datetime
-    updated_at: datetime
-    launched_at: datetime | None
-    terminated_at: datetime | None
-    deleted: bool
-    version: int
-
-    @property
-    def status(self) -> str:
-        """Nova's status for the vm state and task state."""
-        if self.vm_state == "active":
-            return _ACTIVE_TASKS.get(self.task_state or "", "ACTIVE")
-        if self.vm_state == "resized" and self.task_state == "resize_reverting":
-            return "REVERT_RESIZE"
-        return _STATES.get(self.vm_state, "UNKNOWN")
-
-
-SERVER_COLUMNS = ", ".join(Server.__struct_fields__)
-_JSON_COLUMNS = ("flavor", "metadata", "fault", "previous_flavor")
-
-
-def server_from_row(row: Any) -> Server:
-    record = dict(row)
-    for column in _JSON_COLUMNS:
-        if isinstance(record[column], bytes):
-            record[column] = msgspec.json.decode(record[column])
-    return msgspec.convert(record, Server)
-
-
-async def get_server(db: Any, server_id: str) -> Server | None:
-    """The server, deleted ones included, or None."""
-    row = await db.fetchrow(f"SELECT {SERVER_COLUMNS} FROM rm_servers WHERE id = $1", server_id)
-    return None if row is None else server_from_row(row)
+Json = dict[str, Any]
 
 
 def nova_time(value: datetime | None) -> str | None:

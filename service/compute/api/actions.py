@@ -13,8 +13,8 @@ from service.auth import caller
 from service.compute import events as ev
 from service.compute.api.server_extras import create_image
 from service.compute.api.servers import _flavor, _image, act, basic_body, visible_server
+from service.compute.directory import Server, get_server
 from service.compute.hypervisor import HypervisorError
-from service.compute.server_view import Server, get_server
 from service.compute.worker import COMPUTE_HOST
 from service.errors import ApiError, BadRequest, Conflict, NotFound
 from service.http.body import json_response, read_json

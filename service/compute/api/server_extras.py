@@ -15,8 +15,8 @@ from service.compute import events as ev
 from service.compute.api.microversion import version_of
 from service.compute.api.security_groups import nova_groups
 from service.compute.api.servers import act, require_member, visible_server
-from service.compute.directory import SecurityGroup, select
-from service.compute.server_view import Server, get_server, nova_time
+from service.compute.directory import SecurityGroup, Server, get_server, select
+from service.compute.server_view import nova_time
 from service.errors import BadRequest, Conflict, Forbidden, NotFound
 from service.http.body import json_response, read_json
 from service.http.recording import base_url, new_uuid, record_streams, store

@@ -17,16 +17,9 @@ from events.types import Event
 from service.auth import AuthContext, caller
 from service.compute import events as ev
 from service.compute.api.microversion import version_of
+from service.compute.directory import Server, columns, get_server, row_to
 from service.compute.quota import OverQuota, claim
-from service.compute.server_view import (
-    SERVER_COLUMNS,
-    Server,
-    basic,
-    detail,
-    get_server,
-    server_from_row,
-    summary,
-)
+from service.compute.server_view import basic, detail, summary
 from service.errors import BadRequest, Conflict, Forbidden, NotFound
 from service.http.body import json_response, read_json
 from service.http.recording import base_url, new_uuid, record, record_streams, store
@@ -390,11 +383,11 @@ async def _listing(request: web.Request) -> tuple[list[Server], dict[str, Any]]:
         where += f" AND (created_at, id) < (${len(args) - 1}, ${len(args)})"
     args.append(min(limit, 1000))
     rows = await pool.fetch(
-        f"SELECT {SERVER_COLUMNS} FROM rm_servers WHERE {where}"
+        f"SELECT {columns(Server)} FROM rm_servers WHERE {where}"
         f" ORDER BY created_at DESC, id DESC LIMIT ${len(args)}",
         *args,
     )
-    servers = [server_from_row(r) for r in rows]
+    servers = [row_to(Server, r) for r in rows]
     extra: dict[str, Any] = {}
     if limit_text is not None and servers and len(servers) == limit:
         next_url = f"{base_url(request)}/compute/v2.1/servers?limit={limit}&marker={servers[-1].id}"
