@@ -169,8 +169,12 @@ async def _server_changed(conn: Any, recorded: RecordedEvent, server_id: str) ->
                 "terminated_at": at,
             }
             await _finish_action(conn, recorded, server_id, "delete", "Success")
-        case ev.ServerActionRequested(action=action, task_state=task_state):
+        case ev.ServerActionRequested(action=action, task_state=task_state, params=params):
             changes |= {"task_state": task_state}
+            if action == "rebuild":  # Nova shows the new image, name and metadata at once
+                changes |= {k: v for k, v in params.items() if k in ("image_id", "name")}
+                if "metadata" in params:
+                    changes["metadata"] = params["metadata"]
             await _start_action(conn, recorded, server_id, action)
         case ev.ServerActionSucceeded(action=action, vm_state=vm_state, power_state=power) as e:
             changes |= {"vm_state": vm_state, "power_state": power, "task_state": None}

@@ -50,8 +50,12 @@ async def admin_nova(cloud: Client) -> Nova:
 
 @pytest.fixture
 async def image_id(cloud: Client, admin_nova: Nova, tmp_path: Path) -> str:
+    return await upload_image(cloud, admin_nova, tmp_path, "base")
+
+
+async def upload_image(cloud: Client, admin_nova: Nova, tmp_path: Path, name: str) -> str:
     """A small real qcow2 image, public, uploaded through the image API."""
-    disk = tmp_path / "base.qcow2"
+    disk = tmp_path / f"{name}.qcow2"
     subprocess.run(  # noqa: ASYNC221 - a fixture, before the app is used
         ["qemu-img", "create", "-q", "-f", "qcow2", str(disk), "16M"], check=True
     )
@@ -216,3 +220,30 @@ async def test_microversions_are_negotiated_and_echoed(member: Nova, image_id: s
     assert shown.body["server"]["tags"] == ["a", "b"]
     assert (await member.at("2.99").get("servers")).status == 406
     assert (await member.get(f"servers/{server_id}/tags")).status == 404, "tags need 2.26"
+
+
+async def test_rebuild_shows_the_new_image_and_name_at_once(
+    cloud: Client, admin_nova: Nova, member: Nova, image_id: str, tmp_path: Path
+) -> None:
+    other_image = await upload_image(cloud, admin_nova, tmp_path, "other")
+    server_id = await create(member, image_id)
+    await wait_for(member, server_id, "ACTIVE")
+    reply = await member.post(
+        f"servers/{server_id}/action",
+        {
+            "rebuild": {
+                "imageRef": other_image,
+                "name": "renamed",
+                "metadata": {"rebuild": "yes"},
+                "adminPass": "pw-1",
+            }
+        },
+    )
+    body = reply.check("servers.rebuild_server_with_admin_pass")["server"]
+    assert (body["image"]["id"], body["name"], body["metadata"]) == (
+        other_image,
+        "renamed",
+        {"rebuild": "yes"},
+    )
+    rebuilt = await wait_for(member, server_id, "ACTIVE")
+    assert rebuilt["image"]["id"] == other_image and rebuilt["name"] == "renamed"
