@@ -70,8 +70,9 @@ async def resize(path: Path, size_bytes: int) -> None:
 
 async def convert(source: Path, target: Path, fmt: str = "qcow2") -> None:
     """Copy `source` with its whole backing chain flattened into `target` as `fmt`
-    (createImage's snapshot). `source` must not be written meanwhile."""
-    await _qemu_img("convert", "-O", fmt, source, target)
+    (createImage's snapshot). A running guest's disk is read without its lock (`-U`): the
+    snapshot is crash-consistent, as a power cut would leave it."""
+    await _qemu_img("convert", "-U", "-O", fmt, source, target)
 
 
 async def info(path: Path) -> DiskInfo:

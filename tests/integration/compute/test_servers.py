@@ -200,9 +200,7 @@ async def test_snapshot_becomes_an_active_image(member: Nova, image_id: str) -> 
     assert reply.status == 202
     snapshot = reply.headers["Location"].rsplit("/", 1)[-1]
     async with asyncio.timeout(TIMEOUT):
-        while (shown := await member.get(f"images/{snapshot}")).body["image"][  # noqa: ASYNC110
-            "status"
-        ] != "ACTIVE":
+        while (shown := await member.get(f"images/{snapshot}")).body["image"]["status"] != "ACTIVE":
             await asyncio.sleep(0.05)
     shown.check("images.get_image")
     assert shown.body["image"]["OS-EXT-IMG-SIZE:size"] > 0

@@ -84,7 +84,7 @@ async def test_async_projection_follows_the_log_and_rebuilds(
         assert await rows(store) == live
         result = await store.append("note-0", [Renamed(name="after")])
         async with asyncio.timeout(10):
-            while (await rows(store))[0][3] != "after":  # noqa: ASYNC110 - polls a table
+            while (await rows(store))[0][3] != "after":
                 await asyncio.sleep(0.05)
         assert result.last_position == 41
     finally:

@@ -85,7 +85,7 @@ async def listening(url: str) -> bool:
 
 
 async def until_refused(url: str) -> None:
-    while await listening(url):  # noqa: ASYNC110 - polls the OS; no event to wait on
+    while await listening(url):
         await asyncio.sleep(0.02)
 
 

@@ -70,7 +70,7 @@ async def test_compute_root_lists_v20_then_v21_with_microversions(
                 "min_version": "2.1",
                 "updated": "2013-07-23T11:33:21Z",
                 "links": [{"rel": "self", "href": f"{PUBLIC_URL}/compute/v2.1/"}],
-            }
+            },
         ]
     }
 
