@@ -21,6 +21,7 @@ from service.compute.guests import GuestFiles
 from service.compute.hypervisor import Hypervisor
 from service.compute.libvirt import LibvirtDriver
 from service.compute.reactor import ComputeReactor
+from service.compute.watcher import HostWatcher
 from service.config import Settings
 from service.storage.backend import ObjectBackend
 
@@ -87,10 +88,14 @@ async def compute_worker(
         guests = GuestFiles(settings.data_dir / "compute", store, objects)
         reactor = ComputeReactor(store, driver, guests, name)
         runner = SubscriptionRunner(store, dsn, reactor.subscription())
-        task = asyncio.create_task(runner.run())
+        tasks = [
+            asyncio.create_task(runner.run()),
+            asyncio.create_task(HostWatcher(store, driver, name).run()),
+        ]
         log.info("compute host ready", extra={"host": name, "uri": uri})
         try:
             yield driver
         finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)

@@ -4,6 +4,7 @@ shows the results in Tempest's schemas."""
 
 import asyncio
 import subprocess
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from events.postgres import PostgresEventStore
 from service.app import create_app
 from service.compute.flavor_bootstrap import ensure_default_flavors
+from service.compute.hypervisor import DomainSpec
+from service.compute.libvirt import LibvirtDriver
+from service.compute.server_view import instance_name
+from service.compute.watcher import HostWatcher
 from service.config import Settings
 from service.identity.bootstrap import Bootstrapped
 from tests.integration.compute.conftest import Nova
@@ -245,3 +250,36 @@ async def test_rebuild_shows_the_new_image_and_name_at_once(
     )
     rebuilt = await wait_for(member, server_id, "ACTIVE")
     assert rebuilt["image"]["id"] == other_image and rebuilt["name"] == "renamed"
+
+
+async def test_a_guest_that_stops_by_itself_is_recorded_and_orphans_are_destroyed(
+    member: Nova, image_id: str, store: PostgresEventStore
+) -> None:
+    server_id = await create(member, image_id)
+    await wait_for(member, server_id, "ACTIVE")
+    async with LibvirtDriver("test:///default") as host:
+        watcher = HostWatcher(store, host, "h1")
+        following = asyncio.create_task(watcher.follow_lifecycle())
+        try:
+            await asyncio.sleep(0.1)
+            await host.power_off(server_id, 0)  # as if the guest had shut itself down
+            stopped = await wait_for(member, server_id, "SHUTOFF")
+            assert stopped["OS-EXT-STS:power_state"] == 4
+        finally:
+            following.cancel()
+            await asyncio.gather(following, return_exceptions=True)
+
+        orphan = str(uuid.uuid4())
+        await host.spawn(
+            DomainSpec(
+                uuid=orphan,
+                name=instance_name(orphan),
+                vcpus=1,
+                memory_mib=64,
+                serial_log="/dev/null",
+            )
+        )
+        await host.power_on(server_id)
+        fixed = await watcher.reconcile()
+        assert fixed == [f"{orphan}: orphan domain destroyed"]
+        assert orphan not in {d.uuid for d in await host.list_domains()}
