@@ -1,0 +1,136 @@
+"""Servers through openstacksdk and the `openstack` CLI against a real `kumo up` whose
+compute host runs on libvirt's test driver. Sync tests, since the libraries block."""
+
+import json
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import openstack
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+from tests.integration.identity.conftest import ADMIN_PASSWORD, KumoProcess, own_database
+
+pytestmark = pytest.mark.filterwarnings("ignore::openstack.warnings._RemovedInSDKWarning")
+OPENSTACK = str(ROOT / ".venv" / "bin" / "openstack")
+
+
+@pytest.fixture(scope="module")
+def kumo(server_url: str, template_url: str) -> Iterator[KumoProcess]:
+    with tempfile.TemporaryDirectory() as folder, own_database(server_url) as database_url:
+        process = KumoProcess(database_url, Path(folder), Path(folder))
+        process.env["KUMO_LIBVIRT_URI"] = "test:///default"
+        process.start()
+        try:
+            yield process
+        finally:
+            process.stop()
+
+
+@pytest.fixture(scope="module")
+def cloud(kumo: KumoProcess) -> openstack.connection.Connection:
+    return openstack.connect(
+        auth_url=f"{kumo.url}/identity/v3",
+        username="admin",
+        password=ADMIN_PASSWORD,
+        project_name="admin",
+        user_domain_id="default",
+        project_domain_id="default",
+        region_name="RegionOne",
+        load_yaml_config=False,
+        load_envvars=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def image_id(
+    cloud: openstack.connection.Connection, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    disk = tmp_path_factory.mktemp("img") / "base.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(disk), "16M"], check=True)
+    image = cloud.image.create_image(
+        name="base", disk_format="qcow2", container_format="bare", visibility="public"
+    )
+    endpoint = cloud.session.get_endpoint(service_type="image", interface="public")
+    response = cloud.session.put(
+        f"{endpoint}/v2/images/{image.id}/file",
+        data=disk.read_bytes(),
+        headers={"Content-Type": "application/octet-stream"},
+    )
+    assert response.status_code == 204
+    return str(image.id)
+
+
+def test_openstacksdk_creates_acts_on_and_deletes_a_server(
+    cloud: openstack.connection.Connection, image_id: str
+) -> None:
+    flavor = cloud.compute.find_flavor("m1.nano")
+    server = cloud.compute.create_server(name="sdk-vm", image_id=image_id, flavor_id=flavor.id)
+    server = cloud.compute.wait_for_server(server, status="ACTIVE", wait=30)
+    assert server.image.id == image_id and server.flavor.id == flavor.id
+    cloud.compute.stop_server(server)
+    cloud.compute.wait_for_server(server, status="SHUTOFF", wait=30)
+    cloud.compute.start_server(server)
+    cloud.compute.wait_for_server(server, status="ACTIVE", wait=30)
+    assert [s.name for s in cloud.compute.servers()] == ["sdk-vm"]
+    cloud.compute.delete_server(server)
+    cloud.compute.wait_for_delete(server, wait=30)
+    assert list(cloud.compute.servers()) == []
+
+
+def test_openstack_cli_server_flow(kumo: KumoProcess, image_id: str, tmp_path: Path) -> None:
+    clouds = {
+        "clouds": {
+            "kumo": {
+                "auth": {
+                    "auth_url": f"{kumo.url}/identity/v3",
+                    "username": "admin",
+                    "password": ADMIN_PASSWORD,
+                    "project_name": "admin",
+                    "user_domain_name": "Default",
+                    "project_domain_name": "Default",
+                },
+                "region_name": "RegionOne",
+            }
+        }
+    }
+    config = tmp_path / "clouds.yaml"
+    config.write_text(yaml.safe_dump(clouds))
+    env = {"OS_CLIENT_CONFIG_FILE": str(config), "PATH": "/usr/bin:/bin"}
+
+    def cli(*args: str) -> str:
+        done = subprocess.run(
+            [OPENSTACK, "--os-cloud", "kumo", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    created = json.loads(
+        cli(
+            "server",
+            "create",
+            "--flavor",
+            "m1.nano",
+            "--image",
+            image_id,
+            "--wait",
+            "-f",
+            "json",
+            "cli-vm",
+        )
+    )
+    assert created["status"] == "ACTIVE"
+    listed = json.loads(cli("server", "list", "-f", "json"))
+    assert [s["Name"] for s in listed] == ["cli-vm"]
+    cli("server", "reboot", "--hard", "--wait", "cli-vm")
+    events = json.loads(cli("server", "event", "list", "-f", "json", "cli-vm"))
+    assert [e["Action"] for e in events] == ["reboot", "create"]
+    cli("server", "delete", "--wait", "cli-vm")
+    assert json.loads(cli("server", "list", "-f", "json")) == []
