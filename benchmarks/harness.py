@@ -1,8 +1,10 @@
 """What every benchmark shares: progress lines, percentiles, and a database to measure on."""
 
 import os
+import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from events.clock import RandomIds
-from service.embedded_postgres import EmbeddedPostgres
+from service.embedded_postgres import EmbeddedPostgres, free_port
 from service.migrator import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,3 +71,36 @@ async def fresh_database(server: str) -> AsyncIterator[str]:
         yield url
     finally:
         await _on_server(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def start_kumo(database_url: str, data_dir: str, **env: str) -> tuple[subprocess.Popen[bytes], str]:
+    """`kumo up` on a free port with extra KUMO_* settings; waits for /healthz.
+    Its log is data_dir/kumo.log; RuntimeError with its tail if it does not start."""
+    port = free_port()
+    settings = {
+        **os.environ,
+        "KUMO_DATABASE_URL": database_url,
+        "KUMO_LISTEN": f"127.0.0.1:{port}",
+        "KUMO_DATA_DIR": data_dir,
+        "OS_CLIENT_CONFIG_FILE": str(Path(data_dir) / "clouds.yaml"),
+        **env,
+    }
+    log = Path(data_dir) / "kumo.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service", "up"],
+            cwd=ROOT,
+            env=settings,
+            stdout=subprocess.DEVNULL,
+            stderr=out,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/healthz", timeout=1).read()
+            return process, url
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"kumo up did not start:\n{log.read_text()[-2000:]}") from None
+            time.sleep(0.2)

@@ -14,16 +14,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from pathlib import Path
 
 import aiohttp
 import bcrypt
 import msgspec
 
-from benchmarks.harness import ROOT, fresh_database, progress, server_url
+from benchmarks.harness import ROOT, fresh_database, progress, server_url, start_kumo
 from benchmarks.loadgen import LoadResult
-from service.embedded_postgres import free_port
 
 PASSWORD = "bench-admin-pw"
 USER_PASSWORD = "bench-user-pw"
@@ -38,40 +35,6 @@ def bcrypt_cpu_seconds(rounds: int, samples: int = 5) -> float:
         bcrypt.checkpw(USER_PASSWORD.encode(), hashed)
         best = min(best, time.process_time() - start)
     return best
-
-
-def start_kumo(
-    database_url: str, data_dir: str, rounds: int
-) -> tuple[subprocess.Popen[bytes], str]:
-    """`kumo up` on a free port; waits for /healthz."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "KUMO_DATABASE_URL": database_url,
-        "KUMO_LISTEN": f"127.0.0.1:{port}",
-        "KUMO_DATA_DIR": data_dir,
-        "KUMO_ADMIN_PASSWORD": PASSWORD,
-        "KUMO_PASSWORD_HASH_ROUNDS": str(rounds),
-        "OS_CLIENT_CONFIG_FILE": str(Path(data_dir) / "clouds.yaml"),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service", "up"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(Path(data_dir) / "kumo.log", "wb"),
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/healthz", timeout=1).read()
-            return process, url
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                log = (Path(data_dir) / "kumo.log").read_text()[-2000:]
-                raise RuntimeError(f"kumo up did not start:\n{log}") from None
-            time.sleep(0.2)
 
 
 def auth_body(user: dict[str, object], project: dict[str, object]) -> bytes:
@@ -169,7 +132,12 @@ async def run(seconds: float, rounds: int) -> None:
     try:
         async with fresh_database(server) as database_url:
             with tempfile.TemporaryDirectory() as data_dir:
-                process, url = start_kumo(database_url, data_dir, rounds)
+                process, url = start_kumo(
+                    database_url,
+                    data_dir,
+                    KUMO_ADMIN_PASSWORD=PASSWORD,
+                    KUMO_PASSWORD_HASH_ROUNDS=str(rounds),
+                )
                 try:
                     admin, member, body = await prepare(url)
                     floor = bcrypt_cpu_seconds(rounds)

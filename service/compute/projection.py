@@ -7,6 +7,7 @@ import msgspec
 from events.types import Event, RecordedEvent
 from projections.rows import set_fields, update_row
 from service.compute import events as ev
+from service.compute import quota
 
 _SERVER_JSON = ("flavor", "metadata", "fault", "previous_flavor")
 
@@ -300,7 +301,8 @@ async def _other(conn: Any, recorded: RecordedEvent) -> None:
                 [(project_id, resource, value) for resource, value in limits.items()],
             )
         case ev.ResourcesClaimed() as e:
-            await _add_usage(conn, e.project_id, e.instances, e.cores, e.ram)
+            after = await _add_usage(conn, e.project_id, e.instances, e.cores, e.ram)
+            await quota.enforce(conn, e, after)
         case ev.ResourcesReleased() as e:
             await _add_usage(conn, e.project_id, -e.instances, -e.cores, -e.ram)
         case ev.SecurityGroupCreated() as e:
@@ -373,13 +375,17 @@ async def _other(conn: Any, recorded: RecordedEvent) -> None:
             )
 
 
-async def _add_usage(conn: Any, project_id: str, instances: int, cores: int, ram: int) -> None:
-    await conn.execute(
+async def _add_usage(
+    conn: Any, project_id: str, instances: int, cores: int, ram: int
+) -> dict[str, int]:
+    """Add to the project's usage (locking its row until commit); the usage after."""
+    row = await conn.fetchrow(
         "INSERT INTO rm_quota_usage VALUES ($1, $2, $3, $4) ON CONFLICT (project_id) DO UPDATE"
         " SET instances = rm_quota_usage.instances + $2, cores = rm_quota_usage.cores + $3,"
-        " ram = rm_quota_usage.ram + $4",
+        " ram = rm_quota_usage.ram + $4 RETURNING instances, cores, ram",
         project_id,
         instances,
         cores,
         ram,
     )
+    return dict(row)

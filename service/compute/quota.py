@@ -2,9 +2,11 @@
 server exactly under concurrency.
 
 A claim is a `ResourcesClaimed` on the project's `quota-<project id>` stream, appended
-with the version of that stream the usage was read at: two creates racing for the last
-instance both read version v, and only the first append at v succeeds; the other gets
-WrongExpectedVersion, re-reads and is refused (or fits).
+with the servers it is for. The usage read model enforces the limits in the append's own
+transaction (service/compute/projection.py): adding to the project's usage row locks it
+until commit, so racing claims take turns and the one that would pass a limit fails,
+rolling its whole append back. However many requests race, exactly the allowed ones
+get in, with no retries. `claim` also checks first, to refuse early.
 """
 
 from collections.abc import Sequence
@@ -82,13 +84,9 @@ async def claim(
 ) -> StreamAppend:  # fmt: skip
     """The append that takes the share of the project's quota of one server, or of the
     servers of one request (`instances`, `cores` and `ram` are their totals, shared out
-    evenly: one `ResourcesClaimed` each), expecting the quota stream at the version the
-    usage was read at. Append it with the servers' events; on WrongExpectedVersion call
-    again. Raises OverQuota (403) when they do not fit."""
+    evenly: one `ResourcesClaimed` each). Append it with the servers' events. Raises
+    OverQuota (403) when they do not fit now; the append raises it if they no longer do."""
     ids = [server_ids] if isinstance(server_ids, str) else list(server_ids)
-    # The version first: a claim committed after it makes the append below fail, so usage
-    # read afterwards can only be newer than the version, never older.
-    version = await store.stream_version(stream(project_id))
     limit = await limits(store.pool, project_id)
     held = await usage(store.pool, project_id)
     used = {"instances": held.instances, "cores": held.cores, "ram": held.ram}
@@ -106,4 +104,14 @@ async def claim(
         )
         for server_id in ids
     ]
-    return StreamAppend(stream(project_id), claimed, version)
+    return StreamAppend(stream(project_id), claimed)
+
+
+async def enforce(conn: Any, claimed: ev.ResourcesClaimed, after: dict[str, int]) -> None:
+    """Raise OverQuota if a claim just added to the project's usage (now `after`, its row
+    locked by this transaction) went past a limit."""
+    requested = {"instances": claimed.instances, "cores": claimed.cores, "ram": claimed.ram}
+    before = {name: after[name] - want for name, want in requested.items()}
+    error = exceeded(await limits(conn, claimed.project_id), before, requested)
+    if error is not None:
+        raise error

@@ -18,7 +18,7 @@ from service.auth import AuthContext, caller
 from service.compute import events as ev
 from service.compute.api.microversion import version_of
 from service.compute.directory import Server, columns, get_server, row_to
-from service.compute.quota import OverQuota, claim
+from service.compute.quota import claim
 from service.compute.server_view import basic, detail, summary
 from service.errors import BadRequest, Conflict, Forbidden, NotFound
 from service.http.body import json_response, read_json
@@ -294,27 +294,19 @@ async def _append_with_quota(
     flavor: ev.FlavorSnapshot,
     servers: list[ev.ServerCreateRequested],
 ) -> None:
-    """Claim quota and request the servers in one append; a concurrent claim makes us
-    read the usage again, so N racing creates at the limit let exactly the allowed ones in."""
-    for _ in range(20):
-        try:
-            quota = await claim(
-                store(request),
-                project_id,
-                [s.server_id for s in servers],
-                instances=len(servers),
-                cores=flavor.vcpus * len(servers),
-                ram=flavor.ram * len(servers),
-            )
-        except OverQuota as error:
-            raise Forbidden(str(error)) from None
-        appends = [quota, *(StreamAppend(f"server-{s.server_id}", [s], NO_STREAM) for s in servers)]
-        try:
-            await record_streams(request, appends)
-            return
-        except Conflict:
-            continue
-    raise Conflict("Too many concurrent requests for this project's quota; retry.")
+    """Claim quota and request the servers in one append. The usage read model refuses
+    a claim past the limit inside the append (service/compute/quota.py), so N racing
+    creates at the limit let exactly the allowed ones in; OverQuota is a 403."""
+    quota = await claim(
+        store(request),
+        project_id,
+        [s.server_id for s in servers],
+        instances=len(servers),
+        cores=flavor.vcpus * len(servers),
+        ram=flavor.ram * len(servers),
+    )
+    appends = [quota, *(StreamAppend(f"server-{s.server_id}", [s], NO_STREAM) for s in servers)]
+    await record_streams(request, appends)
 
 
 def _listing_filters(request: web.Request, ctx: AuthContext) -> tuple[str, list[Any]]:
