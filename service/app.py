@@ -16,6 +16,7 @@ from service.compute.api import ROUTES as compute_routes
 from service.compute.api.microversion import microversion_middleware
 from service.compute.worker import COMPUTE_HOST, ComputeHost, compute_worker
 from service.config import Settings
+from service.events_api import ROUTES as events_routes
 from service.http import versions
 from service.http.access_log import access_log_middleware
 from service.http.api import (
@@ -105,6 +106,7 @@ def events_app() -> web.Application:
         app.router.add_get(path, versions.events_versions)
     for path in ("/v1", "/v1/"):
         app.router.add_get(path, versions.events_version)
+    app.add_routes(events_routes)
     return app
 
 

@@ -1,0 +1,8 @@
+"""Kumo's events API (`/events/v1`): history, time travel and the live stream, read from
+the event log under one authorisation rule (access.py)."""
+
+from aiohttp import web
+
+from service.events_api import resources, sse
+
+ROUTES: list[web.AbstractRouteDef] = [*resources.routes, *sse.routes]
