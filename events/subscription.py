@@ -53,6 +53,10 @@ class Subscription(msgspec.Struct, frozen=True, kw_only=True):
     batch_size: int = 500
     poll_interval: float = 1.0
     rebalance_interval: float = 1.0
+    in_transaction: bool = True
+    """False for handlers that act on the world and record results themselves,
+    idempotently (reactors): they run before the checkpoint's transaction, with the
+    pool, so they hold no connection while they work."""
 
 
 def lock_key(*parts: object) -> int:
@@ -125,14 +129,18 @@ class _Partition:
                 await self.cursor.wait()
 
     async def _commit(self, batch: Batch) -> None:
-        """Handle the batch and move the checkpoint in one transaction (compare-and-set)."""
+        """Handle the batch and move the checkpoint in one transaction (compare-and-set);
+        or, for a subscription not `in_transaction`, handle it first."""
         sub = self.runner.subscription
-        async with self.runner.store.pool.acquire() as conn, conn.transaction():
+        pool = self.runner.store.pool
+        if batch.events and not sub.in_transaction:
+            await sub.handler(pool, batch.events)
+        async with pool.acquire() as conn, conn.transaction():
             # A crash may lose the last few checkpoints, and with them the rows the
             # handler wrote in the same transaction: both are redone, never half-done.
             # So the commit need not wait for its WAL flush.
             await conn.execute("SET LOCAL synchronous_commit TO off")
-            if batch.events:
+            if batch.events and sub.in_transaction:
                 await sub.handler(conn, batch.events)
             status = await conn.execute(
                 "UPDATE subscription_checkpoints SET position = $3, updated_at = now()"

@@ -16,6 +16,9 @@ from service.read_models import async_projections, kumo_store
 
 log = logging.getLogger("kumo.server")
 
+POOL_SIZE = 30
+"""Database connections of one process: requests, subscriptions and reactors share them."""
+
 SHUTDOWN_TIMEOUT = 10.0
 """Seconds in-flight requests get to finish once a stop signal arrives."""
 
@@ -47,7 +50,7 @@ async def serve(
     """
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    pool = await create_pool(database_url)
+    pool = await create_pool(database_url, max_size=POOL_SIZE)
     try:
         store = kumo_store(pool)
         app = app_factory(settings, store)

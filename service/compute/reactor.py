@@ -4,7 +4,8 @@ records the outcome, so the log stays the single truth of what happened.
 It follows the server streams through a checkpointed subscription (partitioned by
 server, so servers proceed in parallel and each server's events in order). Handling is
 synchronous with the checkpoint: after a crash the last events are handled again, so
-every step is idempotent — results are appended with a command id derived from the
+every step is idempotent — the handler runs outside the checkpoint's transaction (it
+holds no connection while a guest starts), results are appended with a command id derived from the
 event (a repeat writes nothing), a domain that already runs counts as spawned, and
 destroying a missing domain succeeds. With one host, scheduling is placing the server
 here when the host has room.
@@ -89,6 +90,7 @@ class ComputeReactor:
             categories=("server",),
             batch_size=1,
             poll_interval=0.5,
+            in_transaction=False,
         )
 
     async def handle(self, conn: Any, events: Sequence[RecordedEvent]) -> None:
