@@ -14,7 +14,6 @@ Targets: (a) p50 < 20 ms; (b) >= 50 servers/s; (c) < 100 ms.
 import argparse
 import asyncio
 import subprocess
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -23,7 +22,7 @@ from pathlib import Path
 import aiohttp
 import msgspec
 
-from benchmarks.harness import fresh_database, percentile, progress, server_url, start_kumo
+from benchmarks.harness import percentile, progress, running_kumo
 from events.follow import follow
 from events.postgres import PostgresEventStore, create_pool
 from events.store import StreamAppend
@@ -120,26 +119,13 @@ async def upload_image(api: Api, folder: Path) -> str:
 
 
 async def run(servers: int, burst: int) -> Figures:
-    server, cluster = server_url()
-    try:
-        async with fresh_database(server) as database_url:
-            with tempfile.TemporaryDirectory() as data_dir:
-                process, url = start_kumo(
-                    database_url,
-                    data_dir,
-                    KUMO_ADMIN_PASSWORD=PASSWORD,
-                    KUMO_LIBVIRT_URI="test:///default",
-                    KUMO_PASSWORD_HASH_ROUNDS="4",
-                    KUMO_LOG_LEVEL="WARNING",
-                )
-                try:
-                    return await measure(database_url, url, Path(data_dir), servers, burst)
-                finally:
-                    process.terminate()
-                    process.wait(timeout=30)
-    finally:
-        if cluster is not None:
-            cluster.stop()
+    async with running_kumo(
+        KUMO_ADMIN_PASSWORD=PASSWORD,
+        KUMO_LIBVIRT_URI="test:///default",
+        KUMO_PASSWORD_HASH_ROUNDS="4",
+        KUMO_LOG_LEVEL="WARNING",
+    ) as kumo:
+        return await measure(kumo.database_url, kumo.url, kumo.data_dir, servers, burst)
 
 
 async def measure(database_url: str, url: str, folder: Path, servers: int, burst: int) -> Figures:

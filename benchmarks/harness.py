@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import AsyncIterator
@@ -11,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import msgspec
 
 from events.clock import RandomIds
 from service.embedded_postgres import EmbeddedPostgres, free_port
@@ -104,3 +106,31 @@ def start_kumo(database_url: str, data_dir: str, **env: str) -> tuple[subprocess
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"kumo up did not start:\n{log.read_text()[-2000:]}") from None
             time.sleep(0.2)
+
+
+class Kumo(msgspec.Struct, frozen=True):
+    """A `kumo up` started for a benchmark."""
+
+    url: str
+    database_url: str
+    data_dir: Path
+    pid: int
+
+
+@asynccontextmanager
+async def running_kumo(**env: str) -> AsyncIterator[Kumo]:
+    """`kumo up` with the given KUMO_* settings on a fresh database and data folder (the
+    embedded bench cluster unless KUMO_BENCH_DATABASE_URL); everything goes afterwards."""
+    server, cluster = server_url()
+    try:
+        async with fresh_database(server) as database_url:
+            with tempfile.TemporaryDirectory() as data_dir:
+                process, url = start_kumo(database_url, data_dir, **env)
+                try:
+                    yield Kumo(url, database_url, Path(data_dir), process.pid)
+                finally:
+                    process.terminate()
+                    process.wait(timeout=30)
+    finally:
+        if cluster is not None:
+            cluster.stop()

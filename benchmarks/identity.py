@@ -19,7 +19,7 @@ import aiohttp
 import bcrypt
 import msgspec
 
-from benchmarks.harness import ROOT, fresh_database, progress, server_url, start_kumo
+from benchmarks.harness import ROOT, progress, running_kumo
 from benchmarks.loadgen import LoadResult
 
 PASSWORD = "bench-admin-pw"
@@ -128,42 +128,29 @@ def drive(
 
 
 async def run(seconds: float, rounds: int) -> None:
-    server, cluster = server_url()
-    try:
-        async with fresh_database(server) as database_url:
-            with tempfile.TemporaryDirectory() as data_dir:
-                process, url = start_kumo(
-                    database_url,
-                    data_dir,
-                    KUMO_ADMIN_PASSWORD=PASSWORD,
-                    KUMO_PASSWORD_HASH_ROUNDS=str(rounds),
-                )
-                try:
-                    admin, member, body = await prepare(url)
-                    floor = bcrypt_cpu_seconds(rounds)
-                    progress(f"validations: 32 clients for {seconds:.0f}s")
-                    validate = drive(
-                        f"{url}/identity/v3/auth/tokens",
-                        method="GET",
-                        seconds=seconds,
-                        expect=200,
-                        headers=[f"X-Auth-Token: {admin}", f"X-Subject-Token: {member}"],
-                    )
-                    progress(f"issues: 32 clients for {seconds * 2:.0f}s")
-                    issue = drive(
-                        f"{url}/identity/v3/auth/tokens",
-                        method="POST",
-                        seconds=seconds * 2,
-                        expect=201,
-                        headers=["Content-Type: application/json"],
-                        body=body,
-                    )
-                finally:
-                    process.terminate()
-                    process.wait(timeout=20)
-    finally:
-        if cluster is not None:
-            cluster.stop()
+    async with running_kumo(
+        KUMO_ADMIN_PASSWORD=PASSWORD, KUMO_PASSWORD_HASH_ROUNDS=str(rounds)
+    ) as kumo:
+        url = kumo.url
+        admin, member, body = await prepare(url)
+        floor = bcrypt_cpu_seconds(rounds)
+        progress(f"validations: 32 clients for {seconds:.0f}s")
+        validate = drive(
+            f"{url}/identity/v3/auth/tokens",
+            method="GET",
+            seconds=seconds,
+            expect=200,
+            headers=[f"X-Auth-Token: {admin}", f"X-Subject-Token: {member}"],
+        )
+        progress(f"issues: 32 clients for {seconds * 2:.0f}s")
+        issue = drive(
+            f"{url}/identity/v3/auth/tokens",
+            method="POST",
+            seconds=seconds * 2,
+            expect=201,
+            headers=["Content-Type: application/json"],
+            body=body,
+        )
     report(validate, issue, floor, rounds)
 
 

@@ -9,6 +9,8 @@ the next run.
 
 import asyncio
 import contextlib
+import io
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -16,10 +18,12 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import msgspec
 import pytest
 
 from events.postgres import PostgresEventStore, create_pool
 from service.embedded_postgres import EmbeddedPostgres
+from service.logs import configure_logging
 from service.migrator import migrate
 from service.read_models import kumo_store
 
@@ -93,3 +97,20 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 async def store(pool: asyncpg.Pool) -> PostgresEventStore:
     """Kumo's store: every inline read model is applied with each append."""
     return kumo_store(pool)
+
+
+@pytest.fixture
+def log_stream() -> Iterator[io.StringIO]:
+    """Kumo's JSON logs, captured; the root logger is restored afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    stream = io.StringIO()
+    configure_logging("INFO", stream)
+    yield stream
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def log_lines(stream: io.StringIO) -> list[dict[str, object]]:
+    """The captured log lines, decoded."""
+    return [msgspec.json.decode(line) for line in stream.getvalue().splitlines()]

@@ -1,10 +1,9 @@
 """A Kumo app on a real event store behind aiohttp's test server, with a few test routes
 mounted under every API (`/<api>/test/...`) to reach the shared middlewares."""
 
-import io
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import msgspec
 import pytest
@@ -20,7 +19,6 @@ from service.http.api import COMPUTE, DASHBOARD, EVENTS, IDENTITY, IMAGE, NETWOR
 from service.http.body import json_response, read_json
 from service.http.keys import STORE
 from service.http.request_id import event_metadata
-from service.logs import configure_logging
 from tests.sample_events import Noted
 
 PUBLIC_URL = "http://kumo.test:5000"
@@ -96,22 +94,6 @@ def settings() -> Settings:
 @pytest.fixture
 def ids() -> CountingIds:
     return CountingIds()
-
-
-@pytest.fixture
-def log_stream() -> Iterator[io.StringIO]:
-    """Kumo's JSON logs, captured; the root logger is restored afterwards."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    stream = io.StringIO()
-    configure_logging("INFO", stream)
-    yield stream
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
-def log_lines(stream: io.StringIO) -> list[dict[str, object]]:
-    return [msgspec.json.decode(line) for line in stream.getvalue().splitlines()]
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import io
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.integration.service.conftest import log_lines
+from tests.conftest import log_lines
 
 Client = TestClient[web.Request, web.Application]
 

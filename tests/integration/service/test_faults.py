@@ -6,7 +6,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.integration.service.conftest import SECRET, log_lines
+from tests.conftest import log_lines
+from tests.integration.service.conftest import SECRET
 
 Client = TestClient[web.Request, web.Application]
 

@@ -8,7 +8,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from events.postgres import PostgresEventStore
-from tests.integration.service.conftest import CountingIds, log_lines
+from tests.conftest import log_lines
+from tests.integration.service.conftest import CountingIds
 
 Client = TestClient[web.Request, web.Application]
 

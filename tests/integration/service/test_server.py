@@ -19,7 +19,7 @@ from events.postgres import PostgresEventStore
 from service.app import create_app
 from service.config import Settings
 from service.server import serve
-from tests.integration.service.conftest import log_lines
+from tests.conftest import log_lines
 
 LIMIT = 20.0
 

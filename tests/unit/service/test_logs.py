@@ -2,28 +2,20 @@
 
 import io
 import logging
-from collections.abc import Iterator
 from datetime import datetime
 
-import msgspec
 import pytest
 
 from service.logs import configure_logging, current_request_id
+from tests.conftest import log_lines
 
 
 @pytest.fixture
-def stream() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    stream = io.StringIO()
-    configure_logging("INFO", stream)
-    yield stream
-    root.handlers[:] = handlers
-    root.setLevel(level)
+def stream(log_stream: io.StringIO) -> io.StringIO:
+    return log_stream
 
 
-def lines(stream: io.StringIO) -> list[dict[str, object]]:
-    return [msgspec.json.decode(line) for line in stream.getvalue().splitlines()]
+lines = log_lines
 
 
 def test_one_json_object_per_line_with_extras(stream: io.StringIO) -> None:
