@@ -44,17 +44,19 @@ async def _qemu_img(*args: str | Path) -> bytes:
     return out
 
 
-async def create_overlay(base: Path, overlay: Path, size_bytes: int | None = None) -> None:
+async def create_overlay(
+    base: Path, overlay: Path, size_bytes: int | None = None, *, base_format: str | None = None
+) -> None:
     """A qcow2 `overlay` backed by `base` (an absolute path), grown to `size_bytes`.
 
-    The base's format is detected once here and recorded, so it is never probed again.
-    Never shrinks: a `size_bytes` below the base's size raises DiskError.
+    The base's format (`base_format`, or detected here once) is recorded, so it is never
+    probed again. Never shrinks: a `size_bytes` below the base's size raises DiskError.
     """
     if not base.is_absolute():
         # qemu resolves a relative backing path against the overlay's folder, not ours.
         raise DiskError(f"backing path {base} is not absolute")
-    base_info = await info(base)
-    args: list[str | Path] = ["create", "-q", "-f", "qcow2", "-b", base, "-F", base_info.format]
+    fmt = base_format or (await info(base)).format
+    args: list[str | Path] = ["create", "-q", "-f", "qcow2", "-b", base, "-F", fmt]
     await _qemu_img(*args, overlay, *([] if size_bytes is None else [str(size_bytes)]))
 
 

@@ -29,10 +29,11 @@ class GuestFiles:
     """Implements the reactor's `Guests`: prepare a server's files, snapshot and remove them."""
 
     def __init__(self, root: Path, store: PostgresEventStore, objects: ObjectBackend) -> None:
-        self.root = root
+        self.root = root.resolve()  # backing paths must be absolute
         self.store = store
         self.objects = objects
         self._fetching: dict[str, asyncio.Lock] = {}
+        self._infos: dict[Path, disks.DiskInfo] = {}
 
     def folder(self, server_id: str) -> Path:
         return self.root / "instances" / server_id
@@ -49,8 +50,9 @@ class GuestFiles:
         overlay = self.disk(server.id)
         if not await asyncio.to_thread(overlay.exists):
             size = server.flavor.disk * GiB
-            base_size = (await disks.info(base)).virtual_size
-            await disks.create_overlay(base, overlay, size if size > base_size else None)
+            found = await self._info(base)
+            grow = size if size > found.virtual_size else None
+            await disks.create_overlay(base, overlay, grow, base_format=found.format)
         drive = None
         if server.config_drive:
             drive = folder / "config.iso"
@@ -82,6 +84,13 @@ class GuestFiles:
 
     async def remove(self, server_id: str) -> None:
         await asyncio.to_thread(shutil.rmtree, self.folder(server_id), ignore_errors=True)
+
+    async def _info(self, base: Path) -> disks.DiskInfo:
+        """A cached image's format and sizes, read once (cached images never change)."""
+        known = self._infos.get(base)
+        if known is None:
+            known = self._infos[base] = await disks.info(base)
+        return known
 
     async def _cached_image(self, image_id: str) -> Path:
         cached = self.root / "images" / image_id
