@@ -2,7 +2,9 @@
 server's interpreter: N connections each send one request after another for S seconds.
 
 Usage: python -m benchmarks.loadgen URL --method GET --concurrency 32 --seconds 10
-       [--header 'Name: value' ...] [--body-file F] [--expect 200]
+       [--header 'Name: value' ...] [--body-file F] [--expect 200] [--cycle K]
+A `{n}` in URL becomes the request's sequence number (modulo K if given), so that each
+request may name an object of its own.
 Prints one JSON object: requests, errors, seconds, per_s, p50_ms, p99_ms.
 """
 
@@ -34,20 +36,24 @@ async def load(
     concurrency: int,
     seconds: float,
     expect: int,
+    cycle: int | None = None,
 ) -> LoadResult:
     """Drive `concurrency` connections for `seconds`; responses other than `expect` count
     as errors."""
     latencies: list[float] = []
     errors = 0
+    sequence = 0
     deadline = time.perf_counter() + seconds
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
 
         async def worker() -> None:
-            nonlocal errors
+            nonlocal errors, sequence
             while time.perf_counter() < deadline:
+                n, sequence = sequence, sequence + 1
+                target = url.replace("{n}", str(n % cycle if cycle else n))
                 started = time.perf_counter()
-                async with session.request(method, url, headers=headers, data=body) as response:
+                async with session.request(method, target, headers=headers, data=body) as response:
                     await response.read()
                     if response.status != expect:
                         errors += 1
@@ -75,11 +81,21 @@ def main() -> None:
     parser.add_argument("--header", action="append", default=[])
     parser.add_argument("--body-file")
     parser.add_argument("--expect", type=int, default=200)
+    parser.add_argument("--cycle", type=int)
     args = parser.parse_args()
     headers = dict(h.split(": ", 1) for h in args.header)
     body = open(args.body_file, "rb").read() if args.body_file else None
     result = asyncio.run(
-        load(args.url, args.method, headers, body, args.concurrency, args.seconds, args.expect)
+        load(
+            args.url,
+            args.method,
+            headers,
+            body,
+            args.concurrency,
+            args.seconds,
+            args.expect,
+            args.cycle,
+        )
     )
     sys.stdout.write(msgspec.json.encode(result).decode() + "\n")
 

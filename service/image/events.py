@@ -58,10 +58,30 @@ class ImageUploadStarted(Event, frozen=True):
 
 
 class ImageUploadAborted(Event, frozen=True):
-    """The upload failed or was cut off; no bytes were kept and the image is `queued`."""
+    """The upload, staging or import failed or was cut off; no bytes were kept and the
+    image is `queued`."""
 
     image_id: str
     reason: str
+
+
+class ImageStageStarted(Event, frozen=True):
+    """Data is being staged for the import API (`glance-direct`): the image is `uploading`
+    until the data is staged or the staging ends in ImageUploadAborted."""
+
+    image_id: str
+
+
+class ImageStaged(Event, frozen=True):
+    """The staged bytes are stored under `location`; the image stays `uploading` until an
+    import activates it (with these figures) or aborts it."""
+
+    image_id: str
+    location: str
+    size: int
+    checksum: str
+    os_hash_algo: str
+    os_hash_value: str
 
 
 class ImageActivated(Event, frozen=True):
@@ -104,3 +124,13 @@ class ImageMemberStatusChanged(Event, frozen=True):
 class ImageMemberRemoved(Event, frozen=True):
     image_id: str
     member_id: str
+
+
+class ImageQuotaClaimed(Event, frozen=True):
+    """A share of the project's image quota taken, on its `imagequota-<project id>` stream:
+    one image when it is created (`images`), its bytes when it is activated (`size`)."""
+
+    project_id: str
+    image_id: str
+    images: int = 0
+    size: int = 0

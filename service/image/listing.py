@@ -103,8 +103,8 @@ def _scope(conditions: _Conditions, query: MultiMapping[str], ctx: AuthContext) 
     conditions.args.extend(args)
     conditions.add(where)
     visibility = query.get("visibility")
-    project = conditions.arg(ctx.project_id)
     if visibility is None:
+        project = conditions.arg(ctx.project_id)
         conditions.add(f"(i.visibility <> 'community' OR i.owner = {project})")
     elif visibility != "all":
         if visibility not in VISIBILITIES:
@@ -114,6 +114,8 @@ def _scope(conditions: _Conditions, query: MultiMapping[str], ctx: AuthContext) 
     if status not in MEMBER_STATUSES:
         raise BadRequest(f"Invalid status value: {status}")
     if status != "all" and not ctx.is_admin:
+        # Its own argument: Postgres refuses a statement with a parameter it never uses.
+        project = conditions.arg(ctx.project_id)
         conditions.add(
             f"(i.visibility <> 'shared' OR i.owner = {project} OR EXISTS (SELECT 1 FROM"
             f" rm_image_members m WHERE m.image_id = i.id AND m.member_id = {project}"

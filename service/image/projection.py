@@ -23,7 +23,9 @@ class ImageProjection:
     types: frozenset[str] | None = frozenset(
         cls.type_name()
         for cls in vars(ev).values()
-        if isinstance(cls, type) and issubclass(cls, Event) and cls is not Event
+        if isinstance(cls, type)
+        and issubclass(cls, Event)
+        and cls not in (Event, ev.ImageQuotaClaimed)  # the quota stream's, no row of ours
     )
 
     async def apply(self, conn: Any, recorded: RecordedEvent) -> None:
@@ -57,7 +59,11 @@ class ImageProjection:
             case ev.ImageUploadStarted():
                 await _touch(conn, recorded, {"status": "saving"})
             case ev.ImageUploadAborted():
-                await _touch(conn, recorded, {"status": "queued"})
+                await _touch(conn, recorded, {"status": "queued", "location": None})
+            case ev.ImageStageStarted():
+                await _touch(conn, recorded, {"status": "uploading"})
+            case ev.ImageStaged() as e:
+                await _touch(conn, recorded, {"location": e.location})
             case ev.ImageActivated() as e:
                 await _touch(conn, recorded, {
                     "status": "active", "location": e.location, "size": e.size,

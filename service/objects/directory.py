@@ -1,5 +1,6 @@
 """Reading the object storage read models: typed rows, usage and listings pages."""
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -163,3 +164,30 @@ async def expired_objects(
         container,
     )
     return [_decode(StoredObject, r) for r in rows]
+
+
+class Blob(msgspec.Struct, frozen=True):
+    """A backend key and the object version it would hold (see naming.blob_key)."""
+
+    key: str
+    project_id: str
+    container: str
+    name: str
+    version_id: str
+
+
+async def unreferenced(db: Any, blobs: Sequence[Blob]) -> list[str]:
+    """The keys of `blobs` whose version is not the current version of its object."""
+    rows = await db.fetch(
+        "SELECT b.key FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])"
+        " AS b(key, project_id, container, name, version_id) WHERE NOT EXISTS (SELECT 1"
+        ' FROM rm_swift_objects o WHERE o.project_id = b.project_id COLLATE "C"'
+        ' AND o.container = b.container COLLATE "C" AND o.name = b.name COLLATE "C"'
+        " AND o.version_id = b.version_id)",
+        [b.key for b in blobs],
+        [b.project_id for b in blobs],
+        [b.container for b in blobs],
+        [b.name for b in blobs],
+        [b.version_id for b in blobs],
+    )
+    return [row["key"] for row in rows]

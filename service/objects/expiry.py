@@ -1,5 +1,6 @@
 """Reaping expired objects: readers stop seeing an object at its X-Delete-At at once;
-this removes its row and bytes afterwards, in the background."""
+this removes its row and bytes afterwards, in the background. The same background
+context sweeps orphaned blobs (service/objects/orphan.py)."""
 
 import asyncio
 import contextlib
@@ -12,6 +13,8 @@ from events.clock import Clock, SystemClock
 from events.errors import WrongExpectedVersion
 from events.postgres import PostgresEventStore
 from service.http.keys import STORE
+from service.objects import orphan
+from service.objects.api.common import CLOCK
 from service.objects.directory import expired_objects
 from service.objects.events import ObjectDeleted
 from service.objects.large_object import part_of
@@ -56,8 +59,18 @@ async def reap_expired(
 
 
 async def expiry_reaper(app: web.Application, clock: Clock | None = None) -> AsyncIterator[None]:
-    """cleanup_ctx of the root app: reap expired objects every few seconds while serving."""
+    """cleanup_ctx of the root app: reap expired objects every few seconds, and orphaned
+    blobs every orphan.INTERVAL seconds, while serving."""
     clock = clock or SystemClock()
+
+    async def sweep_orphans() -> None:
+        while True:
+            try:
+                now = app.get(CLOCK, clock).now()
+                await orphan.reap_orphans(app[STORE].pool, app[OBJECTS], now, orphan.GRACE)
+            except Exception as error:  # the database or the store is away: try again later
+                log.warning("orphan reaper failed; retrying", extra={"error": str(error)})
+            await asyncio.sleep(orphan.INTERVAL)
 
     async def run() -> None:
         while True:
@@ -68,8 +81,10 @@ async def expiry_reaper(app: web.Application, clock: Clock | None = None) -> Asy
                 log.warning("expiry reaper failed; retrying", extra={"error": str(error)})
             await asyncio.sleep(INTERVAL)
 
-    task = asyncio.create_task(run())
+    tasks = [asyncio.create_task(run()), asyncio.create_task(sweep_orphans())]
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

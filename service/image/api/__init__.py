@@ -2,8 +2,8 @@
 
 from aiohttp import web
 
-from service.image.api import data, images, members
+from service.image.api import data, images, imports, members
 
 ROUTES: list[web.AbstractRouteDef] = [
-    route for module in (images, data, members) for route in module.routes
+    route for module in (images, data, imports, members) for route in module.routes
 ]

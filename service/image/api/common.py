@@ -1,17 +1,19 @@
 """What every image handler shares: the caller's view of an image, policy, and recording
-events against the version of the image the decision was made on."""
+events against the version of the image the decision was made on (with a claim on the
+owner's quota when they take some)."""
 
 from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
 
-from events.store import ExpectedVersion
+from events.store import ExpectedVersion, StreamAppend
 from events.types import Event
 from service.auth import AuthContext, caller
-from service.errors import Forbidden, NotFound
+from service.errors import Conflict, Forbidden, NotFound
 from service.http import recording
-from service.http.recording import store
+from service.http.recording import record_streams, store
+from service.image import quota
 from service.image.directory import Image, visible_image
 from service.image.policy_rules import RULES
 from service.storage import ObjectBackend
@@ -54,3 +56,25 @@ async def record(
     """Append the image's events for this request, expecting the stream at `expected`;
     Conflict (409) if the image changed meanwhile."""
     await recording.record(request, stream(image_id), events, expected)
+
+
+async def record_claimed(
+    request: web.Request, project_id: str | None, image_id: str,
+    appends: Sequence[StreamAppend], *, images: int = 0, size: int = 0,
+) -> bool:  # fmt: skip
+    """Record `appends` with the claim of `images` and `size` on the project's quota
+    (none for an image without owner, or for nothing). False when another claim came
+    first: read again and call again. OverQuota (413) if they do not fit; Conflict (409)
+    if one of `appends` was not at its expected version."""
+    if project_id is None or images == size == 0:
+        await record_streams(request, appends)
+        return True
+    claimed = await quota.claim(store(request), project_id, image_id, images=images, size=size)
+    try:
+        await record_streams(request, [*appends, claimed])
+    except Conflict:
+        now = await store(request).stream_version(quota.stream(project_id))
+        if now != claimed.expected_version:
+            return False  # another claim came first
+        raise
+    return True

@@ -4,21 +4,27 @@ out, whole or one byte range).
 An upload holds the image in `saving` from `ImageUploadStarted` until it ends in
 `ImageActivated` or, if anything fails or the client goes away, `ImageUploadAborted`
 (back to `queued`, no bytes kept: backend puts are all or nothing). Whoever appends
-`ImageUploadStarted` first wins; a second upload meanwhile gets 409.
+`ImageUploadStarted` first wins; a second upload meanwhile gets 409. The activation
+claims the bytes on the owner's quota (service/image/quota.py); over quota, the bytes are
+deleted and the upload is a 413. The import API's staging (imports.py) receives data the
+same way.
 """
 
 import asyncio
 import logging
 import re
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from events.store import StreamAppend
 from events.types import Event
 from service.auth import caller
 from service.errors import Conflict, Forbidden, ServiceUnavailable, error_for_status
 from service.http.recording import store
 from service.image import events as ev
-from service.image.api.common import must_see, objects, record
+from service.image import quota
+from service.image.api.common import must_see, objects, record, record_claimed, stream
 from service.image.directory import Image, get_image
 from service.storage import ObjectNotFound, ObjectReader, RangeNotSatisfiable, StoredObject
 
@@ -37,31 +43,71 @@ def data_key(image_id: str) -> str:
 
 @routes.put("/v2/images/{image_id}/file")
 async def upload(request: web.Request) -> web.Response:
-    if request.content_type != OCTET_STREAM:
-        raise error_for_status(415, f"Unsupported Content-Type {request.content_type}; use "
-                                    f"{OCTET_STREAM}.")  # fmt: skip
+    octet_stream(request)
     image = await must_see(request, request.match_info["image_id"], "image:upload_image")
     if image.status != "queued":
         raise Conflict(f"Image status transition from {image.status} to saving is not allowed")
-    await record(request, image.id, [ev.ImageUploadStarted(image_id=image.id)], image.version)
+    key, stored = await receive(request, image, ev.ImageUploadStarted(image_id=image.id))
+    await activate(request, image.id, activated(image.id, key, stored), holding="saving")
+    return web.Response(status=204)
+
+
+async def receive(request: web.Request, image: Image, started: Event) -> tuple[str, StoredObject]:
+    """Stream the request body into the backend under the image's data key, once `started`
+    (which holds the image in `saving` or `uploading`) is appended at the image's version.
+    OverQuota (413) as soon as the body is bigger than the owner's quota has room for. If
+    the put fails for any reason, the image is given back to `queued` with no bytes kept,
+    and the error raised."""
+    chunks: AsyncIterator[bytes] = request.content.iter_chunked(CHUNK_SIZE)
+    if image.owner is not None:
+        used = await quota.usage(store(request).pool, image.owner)
+        if request.content_length is not None:  # 413 before a byte is read
+            quota.check(image.owner, used, size=request.content_length)
+        chunks = _capped(chunks, image.owner, used)
+    await record(request, image.id, [started], image.version)
     key = data_key(image.id)
     try:
-        stored = await objects(request).put(
-            key, request.content.iter_chunked(CHUNK_SIZE), size_hint=request.content_length
-        )
+        stored = await objects(request).put(key, chunks, size_hint=request.content_length)
     except BaseException as error:
         aborted = ev.ImageUploadAborted(image_id=image.id, reason=repr(error))
         # Shielded: a cancelled request must still give the image back to `queued`.
-        await asyncio.shield(_finish(request, image.id, aborted))
+        await asyncio.shield(finish(request, image.id, aborted, holding=started_status(started)))
         raise
-    if not await _finish(request, image.id, _activated(image.id, key, stored)):
-        await objects(request).delete(key)
+    return key, stored
+
+
+async def activate(
+    request: web.Request, image_id: str, event: ev.ImageActivated, *, holding: str
+) -> None:
+    """Make the image `active` with its stored bytes, claiming their size on the owner's
+    quota, if it is still `holding` (saving or uploading). If that fails (OverQuota 413,
+    or 410 when the image was deleted meanwhile) the bytes are deleted and the image, if
+    still there, is `queued` again."""
+    try:
+        finished = await finish(request, image_id, event, holding=holding)
+    except BaseException as error:
+        aborted = ev.ImageUploadAborted(image_id=image_id, reason=repr(error))
+        await asyncio.shield(_discard(request, image_id, event.location, aborted, holding))
+        raise
+    if not finished:
+        await objects(request).delete(event.location)
         raise error_for_status(
             410,
-            f"Image {image.id} could not be found after upload. The image may have been "
+            f"Image {image_id} could not be found after upload. The image may have been "
             "deleted during the upload.",
         )
-    return web.Response(status=204)
+
+
+def octet_stream(request: web.Request) -> None:
+    """415 unless the request body is application/octet-stream."""
+    if request.content_type != OCTET_STREAM:
+        raise error_for_status(415, f"Unsupported Content-Type {request.content_type}; use "
+                                    f"{OCTET_STREAM}.")  # fmt: skip
+
+
+def started_status(started: Event) -> str:
+    """The status the event that starts receiving data holds the image in."""
+    return "saving" if isinstance(started, ev.ImageUploadStarted) else "uploading"
 
 
 @routes.get("/v2/images/{image_id}/file")
@@ -89,7 +135,7 @@ async def download(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def _activated(image_id: str, key: str, stored: StoredObject) -> ev.ImageActivated:
+def activated(image_id: str, key: str, stored: StoredObject) -> ev.ImageActivated:
     assert stored.hashes is not None  # put always computes them
     return ev.ImageActivated(
         image_id=image_id, location=key, size=stored.size, checksum=stored.hashes.md5,
@@ -97,19 +143,48 @@ def _activated(image_id: str, key: str, stored: StoredObject) -> ev.ImageActivat
     )  # fmt: skip
 
 
-async def _finish(request: web.Request, image_id: str, event: Event) -> bool:
-    """Append the event that ends an upload, if the image is still `saving` (whatever else
-    changed meanwhile); False if it is not (deleted during the upload)."""
+async def finish(request: web.Request, image_id: str, event: Event, *, holding: str) -> bool:
+    """Append the event that ends receiving data, if the image is still `holding` (saving
+    or uploading; whatever else changed meanwhile), with the claim of its bytes on the
+    owner's quota if it activates the image; False if the image is not `holding` (deleted
+    meanwhile). OverQuota (413) when the bytes do not fit."""
     for _ in range(_FINISH_ATTEMPTS):
         image = await get_image(store(request).pool, image_id)
-        if image is None or image.status != "saving":
+        if image is None or image.status != holding:
             return False
+        appends = [StreamAppend(stream(image_id), [event], image.version)]
+        size = event.size if isinstance(event, ev.ImageActivated) else 0
         try:
-            await record(request, image_id, [event], image.version)
+            if await record_claimed(request, image.owner, image_id, appends, size=size):
+                return True
         except Conflict:
             continue
-        return True
     raise Conflict(f"Image {image_id} kept changing while its upload ended; retry the upload.")
+
+
+async def _discard(
+    request: web.Request, image_id: str, key: str, aborted: Event, holding: str
+) -> None:
+    """Give a failed upload's image back to `queued` and delete the bytes it stored."""
+    try:
+        await finish(request, image_id, aborted, holding=holding)
+    finally:
+        await objects(request).delete(key)
+
+
+async def _capped(
+    chunks: AsyncIterator[bytes], owner: str, used: quota.Usage
+) -> AsyncIterator[bytes]:
+    """The chunks, until they pass what the owner's quota had left when the upload began:
+    then OverQuota (413), so that an upload that cannot fit stops early. (The exact check
+    is the claim at activation.)"""
+    left = quota.bytes_left(used)
+    total = 0
+    async for chunk in chunks:
+        total += len(chunk)
+        if left is not None and total > left:
+            quota.check(owner, used, size=total)
+        yield chunk
 
 
 def _requested_range(request: web.Request, image: Image) -> tuple[int, int | None] | None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from events.store import NO_STREAM
+from events.store import NO_STREAM, StreamAppend
 from service.auth import AuthContext, caller
 from service.errors import (
     BadRequest,
@@ -19,8 +19,9 @@ from service.errors import (
 from service.http.body import json_response, read_json
 from service.http.recording import new_uuid, store
 from service.image import events as ev
-from service.image import listing, patch, views
-from service.image.api.common import enforce, must_see, objects, record
+from service.image import listing, patch, quota, views
+from service.image.api import imports
+from service.image.api.common import enforce, must_see, objects, record, record_claimed, stream
 from service.image.attributes import check_settable, check_value, is_core
 from service.image.directory import Image, get_image, page, visible_image
 from service.image.schema import MAX_TAG, SCHEMAS
@@ -48,15 +49,21 @@ async def create_image(request: web.Request) -> web.Response:
     enforce(ctx, "image:add_image", {"project_id": owner})
     _check_visibility(ctx, core.get("visibility"), owner)
     created = ev.ImageCreated(image_id=image_id, owner=owner, properties=properties, **core)
-    try:
-        await record(request, image_id, [created], NO_STREAM)
-    except Conflict:
-        raise Conflict(f"Image with identifier {image_id} already exists!") from None
+    appends = [StreamAppend(stream(image_id), [created], NO_STREAM)]
+    for _ in range(quota.ATTEMPTS):
+        try:
+            if await record_claimed(request, owner, image_id, appends, images=1):
+                break
+        except Conflict:
+            raise Conflict(f"Image with identifier {image_id} already exists!") from None
+    else:
+        raise Conflict("Too many images are being created at once; retry the request.")
     image = await get_image(store(request).pool, image_id)
     assert image is not None  # the inline projection wrote it in the append
-    return json_response(
-        views.image(image), status=201, headers={"Location": f"/v2/images/{image_id}"}
-    )
+    # The header tells clients (openstacksdk, the CLI's --import) which import methods work.
+    headers = {"Location": f"/v2/images/{image_id}",
+               "OpenStack-image-import-methods": ",".join(imports.METHODS)}  # fmt: skip
+    return json_response(views.image(image), status=201, headers=headers)
 
 
 @routes.get("/v2/images")

@@ -24,7 +24,8 @@ from service.objects.naming import account_stream
 
 routes = web.RouteTableDef()
 ACCOUNT = "/v1/AUTH_{project_id}"
-QUOTA = "x-account-meta-quota-bytes"
+QUOTAS = ("x-account-meta-quota-bytes", "x-account-quota-bytes", "x-account-quota-count")
+"""Swift's account_quotas: the legacy metadata form and the newer bytes and count."""
 
 
 def _headers(account: rm.Account, request: web.Request) -> dict[str, str]:
@@ -67,16 +68,18 @@ async def list_containers(request: web.Request) -> web.Response:
 @routes.post(ACCOUNT)
 @routes.post(ACCOUNT + "/")
 async def update_account(request: web.Request) -> web.Response:
-    """Metadata; only a ResellerAdmin may set or remove the account quota (403)."""
+    """Metadata; only a ResellerAdmin may set or remove the account quotas (403)."""
     if "bulk-delete" in request.query:
         return await bulk.bulk_delete(request)
     project_id = require_owner(request)
-    change = metadata_change(request.headers, "account")
-    if QUOTA in change.set or QUOTA in change.removed:
+    change = metadata_change(request.headers, "account", QUOTAS[1:])
+    for quota in QUOTAS:
+        if quota not in change.set and quota not in change.removed:
+            continue
         if not acl.is_reseller(auth(request)):
             raise denied(request)
-        if QUOTA in change.set and not change.set[QUOTA].isdigit():
-            raise BadRequest("Invalid quota: X-Account-Meta-Quota-Bytes must be an integer.")
+        if quota in change.set and not change.set[quota].isdigit():
+            raise BadRequest(f"Invalid quota: {header_case(quota)} must be an integer.")
     account = await rm.account(db(request), project_id)
     check_limits(change.applied_to(account.metadata), "account")
     if change.set or change.removed:

@@ -24,10 +24,18 @@ from service.storage.configured import OBJECTS
 CLOCK = web.AppKey("objects_clock", Clock)
 """The object API's clock (expiry, temp URLs); the system clock unless a test sets it."""
 _SYSTEM_CLOCK = SystemClock()
+MAX_FILE_SIZE = 5 * 1024 * 1024 * 1024 + 2
+"""Swift's default largest single object; bigger files are uploaded as segments."""
+MAX_OBJECT_SIZE = web.AppKey("objects_max_object_size", int)
+"""The largest single object this app accepts; MAX_FILE_SIZE unless set (tests lower it)."""
 
 
 def now(request: web.Request) -> datetime:
     return request.config_dict.get(CLOCK, _SYSTEM_CLOCK).now()
+
+
+def max_object_size(request: web.Request) -> int:
+    return request.config_dict.get(MAX_OBJECT_SIZE, MAX_FILE_SIZE)
 
 
 def db(request: web.Request) -> Pool:

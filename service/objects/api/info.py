@@ -8,7 +8,7 @@ from aiohttp import web
 
 from service.http.body import json_response
 from service.objects.api.bulk import MAX_DELETES_PER_REQUEST, MAX_FAILED_DELETES
-from service.objects.api.object import MAX_FILE_SIZE
+from service.objects.api.common import max_object_size
 from service.objects.headers import (
     MAX_META_COUNT,
     MAX_META_NAME_LENGTH,
@@ -25,7 +25,7 @@ routes = web.RouteTableDef()
 
 class SwiftCapabilities(msgspec.Struct, frozen=True, kw_only=True):
     version: str
-    max_file_size: int = MAX_FILE_SIZE
+    max_file_size: int
     max_meta_name_length: int = MAX_META_NAME_LENGTH
     max_meta_value_length: int = MAX_META_VALUE_LENGTH
     max_meta_count: int = MAX_META_COUNT
@@ -83,4 +83,7 @@ class SwiftInfo(msgspec.Struct, frozen=True):
 @routes.get("/info", allow_head=False)
 async def info(request: web.Request) -> web.Response:
     """The capabilities document, `{"swift": {...}, "<middleware>": {...}, ...}`."""
-    return json_response(SwiftInfo(SwiftCapabilities(version=metadata.version("kumo"))))
+    capabilities = SwiftCapabilities(
+        version=metadata.version("kumo"), max_file_size=max_object_size(request)
+    )
+    return json_response(SwiftInfo(capabilities))

@@ -12,7 +12,7 @@ from service.errors import BadRequest, PreconditionFailed, RequestEntityTooLarge
 from service.objects import directory as rm
 from service.objects.api.access import container_for, current
 from service.objects.api.bulk import delete_paths, result_response
-from service.objects.api.common import backend, db, now, record
+from service.objects.api.common import backend, db, max_object_size, now, record
 from service.objects.api.reading import OBJECT, content_of
 from service.objects.api.writes import Attributes, Version, delete_object, put_version, remove
 from service.objects.events import ObjectMetadataUpdated
@@ -23,7 +23,6 @@ from service.objects.segments import read_parts
 from service.storage.backend import StoredObject
 
 routes = web.RouteTableDef()
-MAX_FILE_SIZE = 5 * 1024 * 1024 * 1024 + 2
 CHUNK = 64 * 1024
 
 
@@ -73,6 +72,17 @@ def _created(version: Version, etag: str | None = None, **extra: str) -> web.Res
 
 async def _once(body: bytes) -> AsyncIterator[bytes]:
     yield body
+
+
+async def _at_most(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+    """The chunks, raising RequestEntityTooLarge (nothing is then stored) once more than
+    `limit` bytes came: a chunked body has no Content-Length to refuse up front."""
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise RequestEntityTooLarge("Your request is too large.")
+        yield chunk
 
 
 async def _read_limited(request: web.Request, limit: int) -> bytes:
@@ -163,7 +173,8 @@ async def put_object(request: web.Request) -> web.Response:
     length = request.content_length
     if length is None and not chunked:
         raise error_for_status(411, "Missing Content-Length or Transfer-Encoding: chunked.")
-    if length is not None and length > MAX_FILE_SIZE:
+    limit = max_object_size(request)
+    if length is not None and length > limit:
         raise RequestEntityTooLarge("Your request is too large.")
     if request.headers.get("If-None-Match") == "*":
         existing = await rm.stored_object(db(request), container.project_id, container.name, name)
@@ -173,7 +184,7 @@ async def put_object(request: web.Request) -> web.Response:
     expected = request.headers.get("ETag", "").strip('"') or None
 
     async def write(key: str) -> StoredObject:
-        chunks = request.content.iter_chunked(CHUNK)
+        chunks = _at_most(request.content.iter_chunked(CHUNK), limit)
         return await backend(request).put(key, chunks, size_hint=length, expected_md5=expected)
 
     version = await put_version(request, container, name, write, attrs, known_size=length)

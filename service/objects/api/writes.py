@@ -63,8 +63,18 @@ async def check_quotas(
     ):
         raise RequestEntityTooLarge("Upload exceeds quota.")
     account = await rm.account(db(request), container.project_id)
-    account_quota = account.metadata.get("x-account-meta-quota-bytes")
-    if account_quota is not None and account.bytes_used - replaced + size > int(account_quota):
+    # Swift's newer X-Account-Quota-Bytes takes precedence over the legacy metadata form.
+    account_bytes = account.metadata.get(
+        "x-account-quota-bytes", account.metadata.get("x-account-meta-quota-bytes")
+    )
+    if account_bytes is not None and account.bytes_used - replaced + size > int(account_bytes):
+        raise RequestEntityTooLarge("Upload exceeds quota.")
+    account_count = account.metadata.get("x-account-quota-count")
+    if (
+        account_count is not None
+        and previous is None
+        and account.object_count + 1 > int(account_count)
+    ):
         raise RequestEntityTooLarge("Upload exceeds quota.")
 
 

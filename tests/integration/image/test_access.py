@@ -105,3 +105,68 @@ async def test_an_admin_sees_every_image(glance_admin: Images, as_alice: Images)
     image_id = (await as_alice.create(visibility="private"))["id"]
     assert (await glance_admin.show(image_id))["id"] == image_id
     assert image_id in [i["id"] for i in await glance_admin.list()]
+
+
+async def test_another_project_can_do_nothing_at_all_to_a_private_image(
+    alice: Person, bob: Person, as_alice: Images, as_bob: Images
+) -> None:
+    image_id = (await as_alice.create(visibility="private", tags=["t"]))["id"]
+    before = await as_alice.show(image_id)
+    attempts = [
+        (
+            "PUT",
+            f"images/{image_id}/file",
+            b"overwrite",
+            {"Content-Type": "application/octet-stream"},
+        ),
+        ("DELETE", f"images/{image_id}/tags/t", None, None),
+        ("POST", f"images/{image_id}/actions/reactivate", None, None),
+        ("GET", f"images/{image_id}/members", None, None),
+        ("GET", f"images/{image_id}/members/{bob.project_id}", None, None),
+        ("DELETE", f"images/{image_id}/members/{bob.project_id}", None, None),
+    ]
+    for method, path, data, headers in attempts:
+        assert (await as_bob.call(method, path, data=data, headers=headers)).status == 404, path
+    joining = await as_bob.call("POST", f"images/{image_id}/members",
+                                json={"member": bob.project_id})  # fmt: skip
+    assert joining.status == 404
+    accepting = await as_bob.call("PUT", f"images/{image_id}/members/{bob.project_id}",
+                                  json={"status": "accepted"})  # fmt: skip
+    assert accepting.status == 404
+    assert image_id not in [i["id"] for i in await as_bob.list("?member_status=all&visibility=all")]
+    assert await as_alice.show(image_id) == before  # nothing changed
+
+
+async def test_a_shared_image_is_listed_for_a_member_only_once_accepted(
+    as_admin: Api, bob: Person, client: Client, as_alice: Images, as_bob: Images
+) -> None:
+    carol = await make_person(as_admin, "member", "carol")
+    as_carol = Images(client, carol.token)
+    image_id = (await as_alice.create(visibility="shared"))["id"]
+    assert (await as_alice.upload(image_id, b"shared bytes")).status == 204
+    await as_alice.call("POST", f"images/{image_id}/members", json={"member": bob.project_id})
+    member_path = f"images/{image_id}/members/{bob.project_id}"
+
+    async def listed(query: str = "") -> bool:
+        return image_id in [i["id"] for i in await as_bob.list(query)]
+
+    assert not await listed()  # pending
+    assert await listed("?member_status=pending")
+    assert (await as_bob.call("PUT", member_path, json={"status": "rejected"})).status == 200
+    assert not await listed()
+    assert await listed("?member_status=rejected")
+    assert (await as_bob.call("PUT", member_path, json={"status": "accepted"})).status == 200
+    assert await listed()
+    assert (await as_bob.call("GET", f"images/{image_id}/file")).raw == b"shared bytes"
+    # a member uses the image; it does not change it
+    assert (await as_bob.patch(image_id, {"op": "replace", "path": "/name",
+                                          "value": "mine"})).status == 403  # fmt: skip
+    assert (await as_bob.call("PUT", f"images/{image_id}/tags/mine")).status == 403
+    assert (await as_bob.call("POST", f"images/{image_id}/actions/deactivate")).status == 403
+    # a project that is not a member sees nothing, whatever it asks for
+    assert (await as_carol.call("GET", f"images/{image_id}")).status == 404
+    assert image_id not in [
+        i["id"] for i in await as_carol.list("?member_status=all&visibility=all")
+    ]
+    carol_path = f"images/{image_id}/members/{carol.project_id}"
+    assert (await as_carol.call("PUT", carol_path, json={"status": "accepted"})).status == 404

@@ -1,6 +1,8 @@
-"""Object storage fixtures: the in-process app (identity's `client`, `as_admin`), and a
-Swift caller per project with a helper that speaks raw HTTP to /object/v1/AUTH_<p>."""
+"""Object storage fixtures: the in-process app (identity's `client`, `as_admin`) on the
+local backend, or on S3 (moto) where a module overrides `object_backend`, and a Swift
+caller per project with a helper that speaks raw HTTP to /object/v1/AUTH_<p>."""
 
+import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,7 +16,7 @@ from events.postgres import PostgresEventStore
 from service.app import create_app
 from service.config import Settings
 from service.identity.bootstrap import Bootstrapped
-from service.objects.api.common import CLOCK
+from service.objects.api.common import CLOCK, MAX_OBJECT_SIZE
 from tests.integration.identity.conftest import (  # noqa: F401 - fixtures
     Api,
     Client,
@@ -25,6 +27,7 @@ from tests.integration.identity.conftest import (  # noqa: F401 - fixtures
     make_person,
     settings,
 )
+from tests.integration.storage.conftest import moto_url  # noqa: F401 - fixture
 
 
 class ShiftedClock:
@@ -43,15 +46,48 @@ def clock() -> ShiftedClock:
 
 
 @pytest.fixture
+def object_backend() -> str:
+    """Where the app keeps object bytes: `local`, or `s3` on the session's moto server.
+    A module runs its tests on both with `@pytest.fixture(params=["local", "s3"])`."""
+    return "local"
+
+
+@pytest.fixture
+def max_object_size() -> int | None:
+    """The app's single-object size limit; None keeps the default."""
+    return None
+
+
+def on_backend(settings: Settings, kind: str, request: pytest.FixtureRequest) -> Settings:  # noqa: F811
+    """`settings` storing objects in `kind`: a new bucket of its own for `s3`."""
+    if kind == "local":
+        return settings
+    return msgspec.structs.replace(
+        settings,
+        object_backend="s3",
+        s3_bucket=f"kumo-objects-{secrets.token_hex(6)}",
+        s3_endpoint_url=request.getfixturevalue("moto_url"),
+        s3_access_key_id="testing",
+        s3_secret_access_key="testing",
+        s3_region="us-east-1",
+    )
+
+
+@pytest.fixture
 async def client(
     settings: Settings,  # noqa: F811 - the fixtures imported above
     store: PostgresEventStore,
     admin: Bootstrapped,  # noqa: F811
     clock: ShiftedClock,
+    object_backend: str,
+    max_object_size: int | None,
+    request: pytest.FixtureRequest,
 ) -> AsyncIterator[Client]:
-    """The in-process app, its object API on the shifted clock."""
-    app = create_app(settings, store)
+    """The in-process app on `object_backend`, its object API on the shifted clock."""
+    app = create_app(on_backend(settings, object_backend, request), store)
     app[CLOCK] = clock
+    if max_object_size is not None:
+        app[MAX_OBJECT_SIZE] = max_object_size
     async with TestClient(TestServer(app)) as client:
         yield client
 

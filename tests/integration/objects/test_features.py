@@ -88,6 +88,26 @@ async def test_account_quota_only_reseller_sets_it(box: Swift, as_admin: Api) ->
     ).status == 403
 
 
+async def test_account_quota_count_and_bytes(box: Swift, as_admin: Api) -> None:
+    quotas = {"X-Account-Quota-Count": "2", "X-Account-Quota-Bytes": "6"}
+    assert (await box.call("POST", headers=quotas)).status == 403
+    reseller = await make_person(as_admin, "ResellerAdmin", "reseller")
+    as_reseller = Swift(box.client, reseller, box.project_id)
+    assert (await as_reseller.call("POST", headers=quotas)).status == 204
+    head = await box.call("HEAD")
+    assert head.headers["X-Account-Quota-Count"] == "2"
+    assert (await box.call("PUT", "box/a", body=b"abc")).status == 201
+    assert (await box.call("PUT", "box/b", body=b"abcd")).status == 413
+    assert (await box.call("PUT", "box/b", body=b"abc")).status == 201
+    assert (await box.call("PUT", "box/c", body=b"")).status == 413
+    assert (await box.call("PUT", "box/a", body=b"xyz")).status == 201  # a replacement
+    bad = await as_reseller.call("POST", headers={"X-Account-Quota-Count": "many"})
+    assert bad.status == 400
+    removed = await as_reseller.call("POST", headers={"X-Remove-Account-Quota-Count": "x"})
+    assert removed.status == 204
+    assert (await box.call("PUT", "box/c", body=b"")).status == 201
+
+
 async def test_versions_location_stack(box: Swift) -> None:
     await box.call("PUT", "versions")
     await box.call("PUT", "docs", headers={"X-Versions-Location": "versions"})

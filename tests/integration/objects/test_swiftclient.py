@@ -1,14 +1,21 @@
 """python-swiftclient against the app on a real loopback port, called from a thread:
-`swiftclient.client` calls and the `swift upload --segment-size` flow of SwiftService."""
+`swiftclient.client` calls and the `swift upload --segment-size` flow of SwiftService,
+on both object backends."""
 
 import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 from swiftclient import client as swift
 from swiftclient.service import SwiftService, SwiftUploadObject
 
 from tests.integration.objects.conftest import Client, Person
+
+
+@pytest.fixture(params=["local", "s3"])
+def object_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 def _url(client: Client, person: Person) -> str:

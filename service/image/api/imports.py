@@ -1,0 +1,86 @@
+"""The interoperable image import API with its one method, `glance-direct`: the data is
+staged (`PUT /v2/images/{id}/stage`, streamed into the object backend where the image's
+bytes will live, hashed on the way), then imported (`POST /v2/images/{id}/import`).
+
+Staging holds the image in `uploading` (ImageStageStarted) until ImageStaged records the
+bytes, or ImageUploadAborted gives it back to `queued` with nothing kept. The import is
+done before the reply (Glance runs it as a task and answers 202 at once; clients poll
+the status either way): it activates the image with the staged figures, claiming their
+size on the owner's quota; over quota, the staged bytes are dropped, the image is
+`queued` again and the reply is 413.
+"""
+
+from typing import Any
+
+from aiohttp import web
+
+from service.errors import BadRequest, Conflict, error_for_status
+from service.http.body import json_response, read_json
+from service.http.recording import store
+from service.image import events as ev
+from service.image.api.common import must_see, objects, stream
+from service.image.api.data import activate, finish, octet_stream, receive
+
+routes = web.RouteTableDef()
+METHODS = ("glance-direct",)
+
+
+@routes.get("/v2/info/import")
+async def import_info(request: web.Request) -> web.Response:
+    return json_response({"import-methods": {
+        "description": "Import methods available.", "type": "array", "value": list(METHODS),
+    }})  # fmt: skip
+
+
+@routes.put("/v2/images/{image_id}/stage")
+async def stage(request: web.Request) -> web.Response:
+    octet_stream(request)
+    image = await must_see(request, request.match_info["image_id"], "image:upload_image")
+    if image.status != "queued":
+        raise Conflict(f"Image status transition from {image.status} to uploading is not "
+                       "allowed")  # fmt: skip
+    key, stored = await receive(request, image, ev.ImageStageStarted(image_id=image.id))
+    assert stored.hashes is not None  # put always computes them
+    staged = ev.ImageStaged(
+        image_id=image.id, location=key, size=stored.size, checksum=stored.hashes.md5,
+        os_hash_algo="sha512", os_hash_value=stored.hashes.sha512,
+    )  # fmt: skip
+    if not await finish(request, image.id, staged, holding="uploading"):
+        await objects(request).delete(key)
+        raise error_for_status(410, f"Image {image.id} could not be found after staging. The "
+                                    "image may have been deleted meanwhile.")  # fmt: skip
+    return web.Response(status=204)
+
+
+@routes.post("/v2/images/{image_id}/import")
+async def import_image(request: web.Request) -> web.Response:
+    image = await must_see(request, request.match_info["image_id"], "image:upload_image")
+    body = await read_json(request, dict[str, Any])
+    method = body.get("method")
+    name = method.get("name") if isinstance(method, dict) else None
+    if name not in METHODS:
+        raise BadRequest(f"Import method {name!r} is not supported; use one of: "
+                         + ", ".join(METHODS))  # fmt: skip
+    staged = await _staged(request, image.id)
+    if image.status != "uploading" or staged is None:
+        raise Conflict("Image needs to be staged before an import can be performed.")
+    activated = ev.ImageActivated(
+        image_id=image.id, location=staged.location, size=staged.size,
+        checksum=staged.checksum, os_hash_algo=staged.os_hash_algo,
+        os_hash_value=staged.os_hash_value,
+    )  # fmt: skip
+    await activate(request, image.id, activated, holding="uploading")
+    return web.Response(status=202)
+
+
+async def _staged(request: web.Request, image_id: str) -> ev.ImageStaged | None:
+    """What the image's current staging stored, from its stream; None if nothing is
+    staged (never, or the staging since aborted)."""
+    found: ev.ImageStaged | None = None
+    for recorded in await store(request).read_stream(stream(image_id)):
+        match recorded.event:
+            case ev.ImageStaged() as staged:
+                found = staged
+            case ev.ImageUploadAborted() | ev.ImageActivated():
+                found = None
+    return found

@@ -1,0 +1,84 @@
+"""Per-project image quotas: image count and total bytes, refused with Glance's 413, exact
+under concurrent creates and uploads, and nothing stored for a refused upload."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from service.image import quota
+from service.storage import ObjectBackend
+
+from .conftest import Images
+from .test_data import keys
+
+KiB = 1024
+
+
+@pytest.fixture
+def limits(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Small limits for the test: 3 images, 1 MiB."""
+    monkeypatch.setitem(quota.DEFAULTS, "image_count_total", 3)
+    monkeypatch.setitem(quota.DEFAULTS, "image_size_total", 1)
+    return quota.DEFAULTS
+
+
+async def test_the_image_count_is_limited_per_project(
+    limits: dict[str, int], as_alice: Images, as_bob: Images
+) -> None:
+    made = [await as_alice.create(name=f"i{n}") for n in range(3)]
+    refused = await as_alice.call("POST", "images", json={"name": "one-too-many"})
+    assert refused.status == 413, refused.body
+    assert "image_count_total is over limit of 3 due to current usage 3 and delta 1" in str(
+        refused.body
+    )
+    assert len(await as_alice.list()) == 3
+    await as_bob.create(name="another-project")  # its own quota
+    assert (await as_alice.call("DELETE", f"images/{made[0]['id']}")).status == 204
+    await as_alice.create(name="in-the-freed-place")
+
+
+async def test_the_bytes_are_limited_per_project_and_a_refused_upload_keeps_nothing(
+    limits: dict[str, int], as_alice: Images, objects: ObjectBackend
+) -> None:
+    first, second, third = [(await as_alice.create())["id"] for _ in range(3)]
+    assert (await as_alice.upload(first, b"x" * 600 * KiB)).status == 204
+    refused = await as_alice.upload(second, b"y" * 600 * KiB)  # its Content-Length: at once
+    assert refused.status == 413, refused.body
+    assert "image_size_total is over limit of 1" in str(refused.body)
+
+    async def chunks() -> AsyncIterator[bytes]:  # chunked: refused once past the limit
+        for _ in range(6):
+            yield b"z" * 100 * KiB
+
+    streamed = await as_alice.upload(third, chunks())
+    assert streamed.status == 413, streamed.body
+    for image_id in (second, third):
+        shown = await as_alice.show(image_id)
+        assert (shown["status"], shown["size"]) == ("queued", None)
+    assert await keys(objects) == [f"images/{first}"]
+    assert (await as_alice.upload(second, b"y" * 400 * KiB)).status == 204  # what is left
+
+
+async def test_concurrent_creates_take_exactly_the_images_left(
+    limits: dict[str, int], as_alice: Images
+) -> None:
+    replies = await asyncio.gather(
+        *(as_alice.call("POST", "images", json={"name": f"race-{n}"}) for n in range(8))
+    )
+    assert sorted(r.status for r in replies) == [201] * 3 + [413] * 5
+    assert len(await as_alice.list()) == 3
+
+
+async def test_concurrent_uploads_cannot_overshoot_the_bytes(
+    limits: dict[str, int], as_alice: Images, objects: ObjectBackend
+) -> None:
+    ids = [(await as_alice.create())["id"] for _ in range(3)]
+    # Two fit, three do not. All may start before any ends, so only the claim at
+    # activation can tell them apart.
+    replies = await asyncio.gather(*(as_alice.upload(i, b"d" * 400 * KiB) for i in ids))
+    statuses = sorted(r.status for r in replies)
+    assert statuses == [204, 204, 413], [r.body for r in replies]
+    active = [i for i in ids if (await as_alice.show(i))["status"] == "active"]
+    assert len(active) == 2
+    assert sorted(await keys(objects)) == sorted(f"images/{i}" for i in active)
