@@ -85,6 +85,7 @@ def start_kumo(database_url: str, data_dir: str, **env: str) -> tuple[subprocess
         "KUMO_LISTEN": f"127.0.0.1:{port}",
         "KUMO_DATA_DIR": data_dir,
         "OS_CLIENT_CONFIG_FILE": str(Path(data_dir) / "clouds.yaml"),
+        "KUMO_LIBVIRT_URI": "test:///default",
         **env,
     }
     log = Path(data_dir) / "kumo.log"

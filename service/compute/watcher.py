@@ -1,7 +1,7 @@
 """Keeping the log true to what the hypervisor did: lifecycle events Kumo did not ask
 for (a guest that powered itself off, a crash) become `ServerPowerObserved` events, and
 a periodic reconciliation records drift between the log and the host's domains and
-destroys domains no live server owns (orphans left by a crash)."""
+destroys the domains of deleted servers (left by a crash during a delete)."""
 
 import asyncio
 import logging
@@ -82,13 +82,14 @@ class HostWatcher:
                 fixed.append(f"{server.id}: active in the log, {actual.name} on the host")
         owned = {s.id for s in servers}
         for uuid in domains.keys() - owned:
-            # Only Kumo's own domains: the host may run machines Kumo never made.
+            # Only domains of servers this log knows were deleted: the host may run
+            # machines Kumo never made, or another cloud's, and those are not ours to end.
             if domains[uuid].name != instance_name(uuid):
                 continue
             known = await get_server(self.store.pool, uuid)
-            if known is None or known.deleted:
+            if known is not None and known.deleted:
                 await self.hypervisor.destroy(uuid)
-                fixed.append(f"{uuid}: orphan domain destroyed")
+                fixed.append(f"{uuid}: domain of a deleted server destroyed")
         for line in fixed:
             log.warning("reconciled", extra={"host": self.host, "fixed": line})
         return fixed

@@ -252,7 +252,7 @@ async def test_rebuild_shows_the_new_image_and_name_at_once(
     assert rebuilt["image"]["id"] == other_image and rebuilt["name"] == "renamed"
 
 
-async def test_a_guest_that_stops_by_itself_is_recorded_and_orphans_are_destroyed(
+async def test_a_guest_that_stops_by_itself_is_recorded_and_leftovers_are_destroyed(
     member: Nova, image_id: str, store: PostgresEventStore
 ) -> None:
     server_id = await create(member, image_id)
@@ -268,18 +268,28 @@ async def test_a_guest_that_stops_by_itself_is_recorded_and_orphans_are_destroye
         finally:
             following.cancel()
             await asyncio.gather(following, return_exceptions=True)
-
-        orphan = str(uuid.uuid4())
+        assert (await member.delete(f"servers/{server_id}")).status == 204
+        await wait_for(member, server_id, "DELETED")
+        leftover = DomainSpec(
+            uuid=server_id,
+            name=instance_name(server_id),
+            vcpus=1,
+            memory_mib=64,
+            serial_log="/dev/null",
+        )
+        await host.spawn(leftover)  # as if a crash had stopped the delete half-way
+        stranger = str(uuid.uuid4())
         await host.spawn(
             DomainSpec(
-                uuid=orphan,
-                name=instance_name(orphan),
+                uuid=stranger,
+                name=instance_name(stranger),
                 vcpus=1,
                 memory_mib=64,
                 serial_log="/dev/null",
             )
         )
-        await host.power_on(server_id)
         fixed = await watcher.reconcile()
-        assert fixed == [f"{orphan}: orphan domain destroyed"]
-        assert orphan not in {d.uuid for d in await host.list_domains()}
+        assert fixed == [f"{server_id}: domain of a deleted server destroyed"]
+        remaining = {d.uuid for d in await host.list_domains()}
+        assert server_id not in remaining and stranger in remaining, "not ours to end"
+        await host.destroy(stranger)

@@ -159,6 +159,7 @@ class KumoProcess:
             "KUMO_DATA_DIR": str(data_dir),
             "KUMO_ADMIN_PASSWORD": ADMIN_PASSWORD,
             "KUMO_PASSWORD_HASH_ROUNDS": "4",
+            "KUMO_LIBVIRT_URI": "test:///default",  # real machines only where a test asks
             "OS_CLIENT_CONFIG_FILE": str(config_dir / "clouds.yaml"),
         }
         self.log = data_dir / "kumo.log"  # a file, not a pipe nobody drains
