@@ -19,6 +19,7 @@ import errno
 import functools
 import os
 import secrets
+import weakref
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
 from contextlib import aclosing
 from datetime import UTC, datetime
@@ -94,20 +95,34 @@ class LocalFsBackend(ObjectBackend):
     async def get(
         self, key: str, *, byte_range: tuple[int, int | None] | None = None
     ) -> ObjectReader:
-        file, info = await self._run(_open, key, self._path(key))
+        file, info = await self._open_or_close(key)
         try:
             offset, length = resolve_range(key, byte_range, info.size)
             await self._run(file.seek, offset)
         except BaseException:
             file.close()
             raise
-        return ObjectReader(
+        reader = ObjectReader(
             info,
             offset=offset,
             content_length=length,
             chunks=self._chunks(file, length),
             release=functools.partial(asyncio.to_thread, file.close),
         )
+        # A reader dropped unclosed (a response abandoned mid-stream, a generator never
+        # finalised) still gives its file back when it is collected.
+        weakref.finalize(reader, file.close)
+        return reader
+
+    async def _open_or_close(self, key: str) -> tuple[BufferedReader, StoredObject]:
+        """Open the object's file; if the caller is cancelled while the worker thread
+        opens it, the file is closed when the thread finishes, not left open."""
+        opening = asyncio.ensure_future(self._run(_open, key, self._path(key)))
+        try:
+            return await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            opening.add_done_callback(_close_opened)
+            raise
 
     async def head(self, key: str) -> StoredObject | None:
         try:
@@ -195,6 +210,11 @@ def _commit(key: str, file: BufferedWriter, temp: Path, path: Path, hashes: Hash
     finally:
         os.close(folder)
     return info
+
+
+def _close_opened(opening: "asyncio.Future[tuple[BufferedReader, StoredObject]]") -> None:
+    if not opening.cancelled() and opening.exception() is None:
+        opening.result()[0].close()
 
 
 def _open(key: str, path: Path) -> tuple[BufferedReader, StoredObject]:
