@@ -113,6 +113,20 @@ def _bind_event_loop() -> None:
         _event_impl.loop = loop
 
 
+_drain_task: "asyncio.Task[None] | None" = None
+
+
+def _draining() -> "asyncio.Task[None]":
+    """The one drain of libvirtaio's pending callbacks under way, started if none is.
+    libvirtaio's drain is not reentrant and must not be cancelled (a cancelled drain
+    leaves it unable to drain again), so drivers closing at once share one task."""
+    global _drain_task
+    loop = asyncio.get_running_loop()
+    if _drain_task is None or _drain_task.done() or _drain_task.get_loop() is not loop:
+        _drain_task = loop.create_task(_event_impl.drain())
+    return _drain_task
+
+
 def _translate(error: Any, doing: str) -> HypervisorError:
     """A libvirt error as the typed error of the seam."""
     code = error.get_error_code()
@@ -246,7 +260,7 @@ class LibvirtDriver:
             # Closing frees libvirt's callbacks through the loop; wait for that, or a
             # later loop shutdown reports "Event loop is closed".
             async with asyncio.timeout(DRAIN_TIMEOUT):
-                await _event_impl.drain()
+                await asyncio.shield(_draining())
         except TimeoutError:
             log.warning("libvirt events of %s did not drain in %s s", self.uri, DRAIN_TIMEOUT)
 
