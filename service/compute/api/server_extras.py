@@ -14,7 +14,7 @@ from service.auth import caller
 from service.compute import events as ev
 from service.compute.api.microversion import version_of
 from service.compute.api.security_groups import nova_groups
-from service.compute.api.servers import act, require_member, visible_server
+from service.compute.api.servers import MetaKey, MetaValue, act, require_member, visible_server
 from service.compute.directory import SecurityGroup, Server, get_server, select
 from service.compute.server_view import nova_time
 from service.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -35,15 +35,11 @@ class Tags(msgspec.Struct):
 
 
 class Metadata(msgspec.Struct):
-    metadata: dict[
-        Annotated[str, Meta(min_length=1, max_length=255)], Annotated[str, Meta(max_length=255)]
-    ]
+    metadata: dict[MetaKey, MetaValue]
 
 
 class MetaItem(msgspec.Struct):
-    meta: dict[
-        Annotated[str, Meta(min_length=1, max_length=255)], Annotated[str, Meta(max_length=255)]
-    ]
+    meta: dict[MetaKey, MetaValue]
 
 
 def _tags_api(request: web.Request) -> None:
