@@ -11,7 +11,6 @@ from aiohttp import web
 
 from events.clock import IdSource, RandomIds
 from events.postgres import PostgresEventStore
-from service.compute.api import NETWORK_ROUTES as network_routes
 from service.compute.api import ROUTES as compute_routes
 from service.compute.api.microversion import microversion_middleware
 from service.compute.worker import COMPUTE_HOST, ComputeHost, compute_worker
@@ -39,6 +38,7 @@ from service.http.request_id import echo_request_id, request_id_middleware
 from service.identity.api import ROUTES as identity_routes
 from service.identity.runtime import IDENTITY_RUNTIME, Identity, identity_context
 from service.image.api import ROUTES as image_routes
+from service.network.api import ROUTES as network_routes
 from service.objects.api import ROUTES as object_routes
 from service.objects.api.common import swift_headers
 from service.objects.expiry import expiry_reaper

@@ -146,8 +146,9 @@ def every_rule() -> dict[str, Rule]:
     # Imported here, not at the top: those modules build their rules from this one's.
     from service.compute.policy_rules import RULES as COMPUTE
     from service.image.policy_rules import RULES as IMAGE
+    from service.network.policy_rules import RULES as NETWORK
 
-    return {**RULES, **COMPUTE, **IMAGE}
+    return {**RULES, **COMPUTE, **IMAGE, **NETWORK}
 
 
 def allowed(ctx: AuthContext, action: str, target: Target | None = None) -> bool:

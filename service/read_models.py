@@ -16,6 +16,7 @@ from projections.streams import Streams
 from service.compute.projection import ComputeProjection
 from service.identity.projection import IdentityProjection
 from service.image.projection import ImageProjection
+from service.network.projection import NetworkProjection
 from service.objects.projection import ObjectsProjection
 
 
@@ -33,6 +34,7 @@ def catalog() -> dict[str, Registered]:
         Registered(ComputeProjection(), inline=True),
         Registered(ObjectsProjection(), inline=True),
         Registered(ImageProjection(), inline=True),
+        Registered(NetworkProjection(), inline=True),
         Registered(Streams(), inline=False),
     ]
     return {m.projection.name: m for m in models}

@@ -211,6 +211,12 @@ _TABLES: dict[type, tuple[str, str, str]] = {
 }
 
 
+def register(type_: type, table: str, key: str, order: str) -> None:
+    """Let `get`, `select` and `count` read another read model's rows as `type_` (the
+    network service's, say): its table, key column and natural order."""
+    _TABLES[type_] = (table, key, order)
+
+
 def columns(type_: type) -> str:
     """The columns of `type_`'s table, in its fields' order."""
     return ", ".join(type_.__struct_fields__)  # type: ignore[attr-defined]

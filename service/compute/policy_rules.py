@@ -1,4 +1,4 @@
-"""Compute (and minimal network) rules in service/policy.py's style, Nova's secure-RBAC
+"""Compute rules in service/policy.py's style, Nova's secure-RBAC
 defaults, to be merged into its RULES.
 
 Targets: a resource's `project_id` (a quota set's project, a server group's owner; the
@@ -80,9 +80,6 @@ RULES: dict[str, Rule] = {
     "os_compute_api:os-server-groups:show": ADMIN_OR_READER,
     "os_compute_api:os-server-groups:create": project_member,
     "os_compute_api:os-server-groups:delete": ADMIN_OR_MEMBER,
-    # the minimal network API
-    "network:get_security_group": ADMIN_OR_READER,
-    "network:get_network": ADMIN_OR_READER,
 }
 
 

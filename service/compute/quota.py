@@ -52,7 +52,8 @@ async def limits(db: Any, project_id: str) -> dict[str, int]:
     rows = await db.fetch(
         "SELECT resource, hard_limit FROM rm_quota_limits WHERE project_id = $1", project_id
     )
-    return DEFAULTS | {r["resource"]: r["hard_limit"] for r in rows}
+    # rm_quota_limits also holds the network service's limits (service/network/quota.py)
+    return DEFAULTS | {r["resource"]: r["hard_limit"] for r in rows if r["resource"] in DEFAULTS}
 
 
 def exceeded(

@@ -1,4 +1,4 @@
-"""The Nova v2.1 HTTP API, one module per resource family, and the minimal Neutron."""
+"""The Nova v2.1 HTTP API, one module per resource family."""
 
 from aiohttp import web
 
@@ -8,7 +8,6 @@ from service.compute.api import (
     flavors,
     hypervisors,
     keypairs,
-    network,
     quotas,
     security_groups,
     server_extras,
@@ -34,4 +33,3 @@ ROUTES: list[web.AbstractRouteDef] = [
     )
     for route in module.ROUTES
 ]
-NETWORK_ROUTES: list[web.AbstractRouteDef] = list(network.ROUTES)

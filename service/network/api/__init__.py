@@ -1,0 +1,27 @@
+"""The Neutron v2.0 HTTP API at /network/v2.0, one module per resource family."""
+
+from aiohttp import web
+
+from service.network.api import (
+    extensions,
+    floating_ips,
+    networks,
+    ports,
+    quotas,
+    security_groups,
+    subnets,
+)
+
+ROUTES: list[web.AbstractRouteDef] = [
+    route
+    for module in (
+        networks,
+        subnets,
+        ports,
+        security_groups,
+        floating_ips,
+        quotas,
+        extensions,
+    )
+    for route in module.ROUTES
+]

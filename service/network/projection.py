@@ -1,0 +1,257 @@
+"""The network read models (rm_* of migrations/0009_network.sql), kept inline: networks,
+subnets, ports, floating IPs, the addresses they hold (IPAM) and quota usage.
+
+Every row's `revision_number` is its stream version, so a handler that read a row can
+append with that version expected and lose cleanly to a concurrent change. Appends
+that break the model's rules fail as the API errors they are: an address already taken
+(AddressInUse), a subnet or network still in use, a quota passed.
+"""
+
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from events.types import Event, RecordedEvent
+from projections.rows import set_fields, update_row
+from service.errors import BadRequest, Conflict
+from service.network import events as ev
+from service.network import quota
+
+_JSON = ("allocation_pools", "dns_nameservers", "host_routes", "fixed_ips")
+
+
+class AddressInUse(Conflict):
+    """An address an append took is already taken (another append won it)."""
+
+    def __init__(self, ip_address: str, network_id: str) -> None:
+        super().__init__(
+            f"Unable to complete operation for network {network_id}. The IP address "
+            f"{ip_address} is in use."
+        )
+
+
+class MacInUse(Conflict):
+    """A MAC address an append gave a port is already another's on its network."""
+
+
+class InUse(Conflict):
+    """A subnet or network that something still uses cannot go."""
+
+
+class NetworkProjection:
+    """Networks, subnets, ports, floating IPs, address allocations, quota usage."""
+
+    name: str = "network"
+    tables: tuple[str, ...] = (
+        "rm_networks",
+        "rm_subnets",
+        "rm_ports",
+        "rm_floating_ips",
+        "rm_ip_allocations",
+        "rm_network_usage",
+    )
+    types: frozenset[str] | None = frozenset(
+        cls.type_name()
+        for cls in vars(ev).values()
+        if isinstance(cls, type) and issubclass(cls, Event) and cls is not Event
+    )
+
+    async def apply(self, conn: Any, recorded: RecordedEvent) -> None:
+        try:
+            await _apply(conn, recorded)
+        except asyncpg.ForeignKeyViolationError:
+            raise InUse(_IN_USE.get(type(recorded.event), "The resource is in use.")) from None
+        except asyncpg.UniqueViolationError as error:
+            if error.constraint_name != "rm_ports_mac_key":
+                raise
+            raise MacInUse("The MAC address of the port is in use on its network.") from None
+
+
+_IN_USE: dict[type, str] = {
+    ev.SubnetDeleted: "Unable to complete operation on subnet: one or more ports have an IP "
+    "allocation from this subnet.",
+    ev.NetworkDeleted: "Unable to complete operation on network: there are one or more ports "
+    "still in use on the network.",
+    ev.PortCreated: "The network or subnet of the port was deleted.",
+    ev.PortUpdated: "A subnet of the port was deleted.",
+    ev.SubnetCreated: "The network of the subnet was deleted.",
+    ev.FloatingIpCreated: "The external network was deleted.",
+    ev.FloatingIpAssociated: "The port was deleted.",
+}
+
+
+def _stamp(recorded: RecordedEvent) -> dict[str, Any]:
+    return {"updated_at": recorded.recorded_at, "revision_number": recorded.version}
+
+
+async def _apply(conn: Any, recorded: RecordedEvent) -> None:
+    at, version = recorded.recorded_at, recorded.version
+    match recorded.event:
+        case ev.NetworkCreated() as e:
+            await conn.execute(
+                "INSERT INTO rm_networks (id, project_id, name, description, admin_state_up,"
+                " shared, external, is_default, mtu, port_security_enabled, created_at,"
+                " updated_at, revision_number) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+                " $11, $11, $12)",
+                e.network_id,
+                e.project_id,
+                e.name,
+                e.description,
+                e.admin_state_up,
+                e.shared,
+                e.external,
+                e.is_default,
+                e.mtu,
+                e.port_security_enabled,
+                at,
+                version,
+            )
+            await quota.add(conn, e.project_id, "network", 1)
+        case ev.NetworkUpdated() as e:
+            changes = set_fields(e, exclude={"network_id"}) | _stamp(recorded)
+            await update_row(conn, "rm_networks", ("id", e.network_id), changes)
+        case ev.NetworkDeleted(network_id=network_id, project_id=project_id):
+            await conn.execute("DELETE FROM rm_networks WHERE id = $1", network_id)
+            await quota.add(conn, project_id, "network", -1)
+        case ev.SubnetCreated() as e:
+            await _check_overlap(conn, e.network_id, e.cidr)
+            await conn.execute(
+                "INSERT INTO rm_subnets (id, network_id, project_id, name, description,"
+                " ip_version, cidr, gateway_ip, allocation_pools, dns_nameservers, host_routes,"
+                " enable_dhcp, created_at, updated_at, revision_number) VALUES ($1, $2, $3, $4,"
+                " $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11::jsonb, $12, $13, $13, $14)",
+                e.subnet_id,
+                e.network_id,
+                e.project_id,
+                e.name,
+                e.description,
+                e.ip_version,
+                e.cidr,
+                e.gateway_ip,
+                _json(e.allocation_pools),
+                _json(e.dns_nameservers),
+                _json(e.host_routes),
+                e.enable_dhcp,
+                at,
+                version,
+            )
+            await quota.add(conn, e.project_id, "subnet", 1)
+        case ev.SubnetUpdated() as e:
+            changes = set_fields(e, exclude={"subnet_id"}) | _stamp(recorded)
+            await update_row(conn, "rm_subnets", ("id", e.subnet_id), changes, json_columns=_JSON)
+        case ev.SubnetDeleted(subnet_id=subnet_id, project_id=project_id):
+            await conn.execute("DELETE FROM rm_subnets WHERE id = $1", subnet_id)
+            await quota.add(conn, project_id, "subnet", -1)
+        case ev.PortCreated() as e:
+            await conn.execute(
+                "INSERT INTO rm_ports (id, network_id, project_id, name, description,"
+                " mac_address, admin_state_up, device_id, device_owner, fixed_ips,"
+                " security_groups, port_security_enabled, binding_host_id, auto_delete,"
+                " created_at, updated_at, revision_number) VALUES ($1, $2, $3, $4, $5, $6, $7,"
+                " $8, $9, $10::jsonb, $11, $12, $13, $14, $15, $15, $16)",
+                e.port_id,
+                e.network_id,
+                e.project_id,
+                e.name,
+                e.description,
+                e.mac_address,
+                e.admin_state_up,
+                e.device_id,
+                e.device_owner,
+                _json(e.fixed_ips),
+                list(e.security_groups),
+                e.port_security_enabled,
+                e.binding_host_id,
+                e.auto_delete,
+                at,
+                version,
+            )
+            await _allocate(conn, e.network_id, e.port_id, e.fixed_ips)
+            await quota.add(conn, e.project_id, "port", 1)
+        case ev.PortUpdated() as e:
+            changes = set_fields(e, exclude={"port_id"}) | _stamp(recorded)
+            if "security_groups" in changes:
+                changes["security_groups"] = list(changes["security_groups"])
+            await update_row(conn, "rm_ports", ("id", e.port_id), changes, json_columns=_JSON)
+            if not isinstance(e.fixed_ips, msgspec.UnsetType):
+                await conn.execute("DELETE FROM rm_ip_allocations WHERE port_id = $1", e.port_id)
+                network_id = await conn.fetchval(
+                    "SELECT network_id FROM rm_ports WHERE id = $1", e.port_id
+                )
+                await _allocate(conn, network_id, e.port_id, e.fixed_ips)
+        case ev.PortDeleted(port_id=port_id, project_id=project_id):
+            await conn.execute("DELETE FROM rm_ip_allocations WHERE port_id = $1", port_id)
+            await conn.execute("DELETE FROM rm_ports WHERE id = $1", port_id)
+            await quota.add(conn, project_id, "port", -1)
+        case ev.FloatingIpCreated() as e:
+            await conn.execute(
+                "INSERT INTO rm_floating_ips (id, project_id, floating_network_id,"
+                " floating_ip_address, port_id, fixed_ip_address, description, created_at,"
+                " updated_at, revision_number) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
+                e.floating_ip_id,
+                e.project_id,
+                e.floating_network_id,
+                e.floating_ip_address,
+                e.port_id,
+                e.fixed_ip_address,
+                e.description,
+                at,
+                version,
+            )
+            address = ev.FixedIp(e.subnet_id, e.floating_ip_address)
+            await _allocate(
+                conn, e.floating_network_id, e.floating_ip_id, [address], "floating_ip_id"
+            )
+            await quota.add(conn, e.project_id, "floatingip", 1)
+        case ev.FloatingIpAssociated(floating_ip_id=fip_id, port_id=port_id) as e:
+            changes = {"port_id": port_id, "fixed_ip_address": e.fixed_ip_address}
+            await update_row(conn, "rm_floating_ips", ("id", fip_id), changes | _stamp(recorded))
+        case ev.FloatingIpUpdated(floating_ip_id=fip_id, description=description):
+            changes = {"description": description} | _stamp(recorded)
+            await update_row(conn, "rm_floating_ips", ("id", fip_id), changes)
+        case ev.FloatingIpDeleted(floating_ip_id=fip_id, project_id=project_id):
+            await conn.execute("DELETE FROM rm_ip_allocations WHERE floating_ip_id = $1", fip_id)
+            await conn.execute("DELETE FROM rm_floating_ips WHERE id = $1", fip_id)
+            await quota.add(conn, project_id, "floatingip", -1)
+
+
+def overlap_message(cidr: str, network_id: str) -> str:
+    return (
+        f"Invalid input for operation: Requested subnet with cidr: {cidr} for network: "
+        f"{network_id} overlaps with another subnet."
+    )
+
+
+async def _check_overlap(conn: Any, network_id: str, cidr: str) -> None:
+    """BadRequest if `cidr` overlaps a subnet of the network. The network's row stays
+    locked until commit, so subnets added to one network concurrently take turns."""
+    await conn.execute("SELECT 1 FROM rm_networks WHERE id = $1 FOR UPDATE", network_id)
+    clash = await conn.fetchval(
+        "SELECT 1 FROM rm_subnets WHERE network_id = $1 AND cidr::cidr && $2::cidr",
+        network_id,
+        cidr,
+    )
+    if clash:
+        raise BadRequest(overlap_message(cidr, network_id))
+
+
+def _json(value: Any) -> bytes:
+    return msgspec.json.encode(value)
+
+
+async def _allocate(
+    conn: Any, network_id: str, holder: str, addresses: Any, column: str = "port_id"
+) -> None:
+    """Take the addresses for a port (or floating IP); AddressInUse if one is taken."""
+    for address in addresses:
+        try:
+            await conn.execute(
+                f"INSERT INTO rm_ip_allocations (subnet_id, ip_address, {column})"
+                " VALUES ($1, $2::inet, $3)",
+                address.subnet_id,
+                address.ip_address,
+                holder,
+            )
+        except asyncpg.UniqueViolationError:
+            raise AddressInUse(address.ip_address, network_id) from None

@@ -1,0 +1,90 @@
+"""Network quotas: Neutron's default limits, a project's limits (the compute quota
+stream's `QuotaLimitsSet`, under Neutron's resource names, in rm_quota_limits), and
+usage counted exactly under concurrency.
+
+Networks, subnets, ports and floating IPs are counted in rm_network_usage by the
+network projection, in the append's own transaction: adding to a project's usage row
+locks it until commit, so of racing creates at the limit exactly the allowed ones get
+in and the others fail their whole append with OverQuota (409, as Neutron answers).
+Security groups and their rules are counted from their rows when one is created.
+"""
+
+from typing import Any
+
+from service.errors import Conflict
+
+UNLIMITED = -1
+
+DEFAULTS: dict[str, int] = {
+    "network": 100,
+    "subnet": 100,
+    "subnetpool": -1,
+    "port": 500,
+    "router": 10,
+    "floatingip": 50,
+    "security_group": 10,
+    "security_group_rule": 100,
+    "rbac_policy": 10,
+}
+"""Neutron's defaults (neutron/conf/quota.py), for every project until an admin sets others."""
+
+COUNTED = ("network", "subnet", "port", "floatingip")
+"""The resources whose usage the network projection keeps."""
+
+
+class OverQuota(Conflict):
+    """A create would take a project past a limit."""
+
+    def __init__(self, resource: str) -> None:
+        super().__init__(f"Quota exceeded for resources: ['{resource}'].")
+
+
+async def limits(db: Any, project_id: str) -> dict[str, int]:
+    """The project's network limits: Neutron's defaults, overridden by what an admin set."""
+    rows = await db.fetch(
+        "SELECT resource, hard_limit FROM rm_quota_limits"
+        " WHERE project_id = $1 AND resource = ANY($2)",
+        project_id,
+        list(DEFAULTS),
+    )
+    return DEFAULTS | {r["resource"]: r["hard_limit"] for r in rows}
+
+
+async def used(db: Any, project_id: str) -> dict[str, int]:
+    """What the project holds of each counted resource (and of security groups and rules)."""
+    rows = await db.fetch(
+        "SELECT resource, used FROM rm_network_usage WHERE project_id = $1", project_id
+    )
+    held = dict.fromkeys(DEFAULTS, 0) | {r["resource"]: r["used"] for r in rows}
+    held["security_group"] = await db.fetchval(
+        "SELECT count(*) FROM rm_security_groups WHERE project_id = $1", project_id
+    )
+    held["security_group_rule"] = await db.fetchval(
+        "SELECT count(*) FROM rm_security_group_rules r JOIN rm_security_groups g"
+        " ON g.id = r.group_id WHERE g.project_id = $1",
+        project_id,
+    )
+    return held
+
+
+async def add(conn: Any, project_id: str, resource: str, amount: int) -> None:
+    """Add `amount` to what the project holds (locking its row until commit); raises
+    OverQuota if that takes it past its limit."""
+    after = await conn.fetchval(
+        "INSERT INTO rm_network_usage VALUES ($1, $2, $3) ON CONFLICT (project_id, resource)"
+        " DO UPDATE SET used = rm_network_usage.used + $3 RETURNING used",
+        project_id,
+        resource,
+        amount,
+    )
+    if amount > 0:
+        limit = (await limits(conn, project_id))[resource]
+        if limit != UNLIMITED and after > limit:
+            raise OverQuota(resource)
+
+
+async def check(db: Any, project_id: str, resource: str, amount: int = 1) -> None:
+    """Refuse early (OverQuota) a create that would not fit now."""
+    limit = (await limits(db, project_id))[resource]
+    if limit != UNLIMITED and (await used(db, project_id))[resource] + amount > limit:
+        raise OverQuota(resource)
