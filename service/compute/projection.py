@@ -2,14 +2,11 @@
 
 from typing import Any
 
-import msgspec
-
 from events.types import Event, RecordedEvent
-from projections.rows import set_fields, update_row
+from projections.rows import Evolve, project_row, set_fields, update_row
 from service.compute import events as ev
-from service.compute import quota
-
-_SERVER_JSON = ("flavor", "metadata", "fault", "previous_flavor")
+from service.compute import fold, quota
+from service.compute.fold import FLAVOR_JSON, SERVER_JSON
 
 
 def _event_types() -> frozenset[str]:
@@ -46,50 +43,31 @@ class ComputeProjection:
     types: frozenset[str] | None = _event_types()
 
     async def apply(self, conn: Any, recorded: RecordedEvent) -> None:
-        event = recorded.event
-        server_id = getattr(event, "server_id", None)
-        if isinstance(event, ev.ServerCreateRequested):
-            await _create_server(conn, recorded, event)
-        elif server_id is not None and not isinstance(
-            event, ev.ResourcesClaimed | ev.ResourcesReleased
-        ):
-            await _server_changed(conn, recorded, server_id)
-        else:
-            await _other(conn, recorded)
+        category = recorded.category
+        if category == "server":
+            await _server(conn, recorded, recorded.stream_id.removeprefix("server-"))
+            return
+        if category in _ROWS:
+            table, evolve, json_columns = _ROWS[category]
+            key = {"id": recorded.stream_id.removeprefix(f"{category}-")}
+            await project_row(conn, table, key, evolve, recorded, json_columns=json_columns)
+        await _other(conn, recorded)
 
 
-async def _create_server(conn: Any, recorded: RecordedEvent, e: ev.ServerCreateRequested) -> None:
-    at = recorded.recorded_at
-    await conn.execute(
-        "INSERT INTO rm_servers (id, project_id, user_id, name, vm_state, task_state,"
-        " power_state, flavor, image_id, key_name, metadata, availability_zone, config_drive,"
-        " reservation_id, launch_index, security_groups, server_group_id, tags, description,"
-        " access_ipv4, access_ipv6, hostname, created_at, updated_at, version)"
-        " VALUES ($1, $2, $3, $4, 'building', 'scheduling', 0, $5::jsonb, $6, $7, $8::jsonb,"
-        " $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $21)",
-        e.server_id,
-        e.project_id,
-        e.user_id,
-        e.name,
-        msgspec.json.encode(e.flavor),
-        e.image_id,
-        e.key_name,
-        msgspec.json.encode(e.metadata),
-        e.availability_zone,
-        e.config_drive,
-        e.reservation_id,
-        e.launch_index,
-        list(e.security_groups),
-        e.server_group_id,
-        list(e.tags),
-        e.description,
-        e.access_ipv4,
-        e.access_ipv6,
-        e.hostname,
-        at,
-        recorded.version,
+_ROWS: dict[str, tuple[str, Evolve, tuple[str, ...]]] = {
+    "flavor": ("rm_flavors", fold.flavor, FLAVOR_JSON),
+    "keypair": ("rm_keypairs", fold.keypair, ()),
+    "servergroup": ("rm_server_groups", fold.server_group, ()),
+}
+"""Rows kept by their stream's fold (service/compute/fold.py), by stream category."""
+
+
+async def _server(conn: Any, recorded: RecordedEvent, server_id: str) -> None:
+    """The server's row by its fold, then the instance actions the event starts or ends."""
+    await project_row(
+        conn, "rm_servers", {"id": server_id}, fold.server, recorded, json_columns=SERVER_JSON
     )
-    await _start_action(conn, recorded, e.server_id, "create", e.project_id)
+    await _actions(conn, recorded, server_id)
 
 
 async def _start_action(
@@ -132,143 +110,35 @@ async def _finish_action(
     )
 
 
-async def _server_changed(conn: Any, recorded: RecordedEvent, server_id: str) -> None:
-    at = recorded.recorded_at
-    changes: dict[str, Any] = {"updated_at": at, "version": recorded.version}
+async def _actions(conn: Any, recorded: RecordedEvent, server_id: str) -> None:
     match recorded.event:
-        case ev.ServerScheduled(host=host, node=node):
-            changes |= {"host": host, "node": node, "task_state": "spawning"}
-        case ev.ServerActive(host=host, launched_at=launched_at):
-            changes |= {
-                "host": host,
-                "vm_state": "active",
-                "task_state": None,
-                "power_state": 1,
-                "launched_at": launched_at,
-            }
+        case ev.ServerCreateRequested(project_id=project_id):
+            await _start_action(conn, recorded, server_id, "create", project_id)
+        case ev.ServerActive():
             await _finish_action(conn, recorded, server_id, "create", "Success")
-        case ev.ServerFailed(message=message, code=code, details=details):
-            fault = {
-                "code": code,
-                "message": message,
-                "details": details,
-                "created": at.isoformat(),
-            }
-            changes |= {"vm_state": "error", "task_state": None, "fault": fault}
+        case ev.ServerFailed(message=message):
             await _finish_action(conn, recorded, server_id, "create", "Error", message)
-        case ev.ServerUpdated() as e:
-            changes |= set_fields(e, exclude={"server_id"})
         case ev.ServerDeleteRequested():
-            changes |= {"task_state": "deleting"}
             await _start_action(conn, recorded, server_id, "delete")
         case ev.ServerDeleted():
-            changes |= {
-                "deleted": True,
-                "vm_state": "deleted",
-                "task_state": None,
-                "power_state": 0,
-                "terminated_at": at,
-            }
             await _finish_action(conn, recorded, server_id, "delete", "Success")
-        case ev.ServerActionRequested(action=action, task_state=task_state, params=params):
-            changes |= {"task_state": task_state}
-            if action == "rebuild":  # Nova shows the new image, name and metadata at once
-                changes |= {k: v for k, v in params.items() if k in ("image_id", "name")}
-                if "metadata" in params:
-                    changes["metadata"] = params["metadata"]
+        case ev.ServerActionRequested(action=action):
             await _start_action(conn, recorded, server_id, action)
-        case ev.ServerActionSucceeded(action=action, vm_state=vm_state, power_state=power) as e:
-            changes |= {"vm_state": vm_state, "power_state": power, "task_state": None}
-            changes |= {k: v for k, v in e.changes.items() if k in _ACTION_CHANGES}
+        case ev.ServerActionSucceeded(action=action):
             await _finish_action(conn, recorded, server_id, action, "Success")
         case ev.ServerActionFailed(action=action, message=message):
-            changes |= {"task_state": None}
             await _finish_action(conn, recorded, server_id, action, "Error", message)
-        case ev.ServerPowerObserved(vm_state=vm_state, power_state=power):
-            changes |= {"vm_state": vm_state, "power_state": power}
-        case ev.ServerLocked(locked_by=by, reason=reason):
-            changes |= {"locked": True, "locked_by": by, "locked_reason": reason}
-            await _start_action(conn, recorded, server_id, "lock")
-            await _finish_action(conn, recorded, server_id, "lock", "Success")
-        case ev.ServerUnlocked():
-            changes |= {"locked": False, "locked_by": None, "locked_reason": None}
-            await _start_action(conn, recorded, server_id, "unlock")
-            await _finish_action(conn, recorded, server_id, "unlock", "Success")
-        case ev.ServerMetadataSet(items=items, replace=replace):
-            current = {} if replace else await _metadata(conn, server_id)
-            changes |= {"metadata": current | items}
-        case ev.ServerMetadataItemDeleted(key=key):
-            current = await _metadata(conn, server_id)
-            current.pop(key, None)
-            changes |= {"metadata": current}
-        case ev.ServerTagsSet(tags=tags):
-            changes |= {"tags": list(tags)}
-        case ev.ServerSecurityGroupAdded(name=name):
-            await conn.execute(
-                "UPDATE rm_servers SET security_groups = array_append(security_groups, $2)"
-                " WHERE id = $1 AND NOT $2 = ANY(security_groups)",
-                server_id,
-                name,
-            )
-        case ev.ServerSecurityGroupRemoved(name=name):
-            await conn.execute(
-                "UPDATE rm_servers SET security_groups = array_remove(security_groups, $2)"
-                " WHERE id = $1",
-                server_id,
-                name,
-            )
-    await update_row(conn, "rm_servers", ("id", server_id), changes, json_columns=_SERVER_JSON)
-
-
-_ACTION_CHANGES = {"image_id", "flavor", "previous_flavor", "name", "host", "node"}
-"""Server attributes an action may change (rebuild: image; resize: flavor)."""
-
-
-async def _metadata(conn: Any, server_id: str) -> dict[str, str]:
-    raw = await conn.fetchval("SELECT metadata FROM rm_servers WHERE id = $1", server_id)
-    decoded: dict[str, str] = msgspec.json.decode(raw) if raw else {}
-    return decoded
+        case ev.ServerLocked() | ev.ServerUnlocked():
+            action = "lock" if isinstance(recorded.event, ev.ServerLocked) else "unlock"
+            await _start_action(conn, recorded, server_id, action)
+            await _finish_action(conn, recorded, server_id, action, "Success")
 
 
 async def _other(conn: Any, recorded: RecordedEvent) -> None:
     at = recorded.recorded_at
     match recorded.event:
-        case ev.FlavorCreated() as e:
-            await conn.execute(
-                "INSERT INTO rm_flavors (id, name, vcpus, ram, disk, ephemeral, swap,"
-                " rxtx_factor, is_public, description, created_at)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                e.flavor_id,
-                e.name,
-                e.vcpus,
-                e.ram,
-                e.disk,
-                e.ephemeral,
-                e.swap,
-                e.rxtx_factor,
-                e.is_public,
-                e.description,
-                at,
-            )
-        case ev.FlavorUpdated() as e:
-            await update_row(
-                conn, "rm_flavors", ("id", e.flavor_id), set_fields(e, exclude={"flavor_id"})
-            )
         case ev.FlavorDeleted(flavor_id=flavor_id):
-            await conn.execute("DELETE FROM rm_flavors WHERE id = $1", flavor_id)
             await conn.execute("DELETE FROM rm_flavor_access WHERE flavor_id = $1", flavor_id)
-        case ev.FlavorExtraSpecsSet(flavor_id=flavor_id, specs=specs):
-            await conn.execute(
-                "UPDATE rm_flavors SET extra_specs = extra_specs || $2::jsonb WHERE id = $1",
-                flavor_id,
-                msgspec.json.encode(specs),
-            )
-        case ev.FlavorExtraSpecDeleted(flavor_id=flavor_id, key=key):
-            await conn.execute(
-                "UPDATE rm_flavors SET extra_specs = extra_specs - $2 WHERE id = $1",
-                flavor_id,
-                key,
-            )
         case ev.FlavorAccessAdded(flavor_id=flavor_id, project_id=project_id):
             await conn.execute(
                 "INSERT INTO rm_flavor_access VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -281,19 +151,6 @@ async def _other(conn: Any, recorded: RecordedEvent) -> None:
                 flavor_id,
                 project_id,
             )
-        case ev.KeypairCreated() as e:
-            await conn.execute(
-                "INSERT INTO rm_keypairs VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                e.keypair_id,
-                e.user_id,
-                e.name,
-                e.public_key,
-                e.fingerprint,
-                e.type,
-                at,
-            )
-        case ev.KeypairDeleted(keypair_id=keypair_id):
-            await conn.execute("DELETE FROM rm_keypairs WHERE id = $1", keypair_id)
         case ev.QuotaLimitsSet(project_id=project_id, limits=limits):
             await conn.executemany(
                 "INSERT INTO rm_quota_limits VALUES ($1, $2, $3)"
@@ -336,18 +193,6 @@ async def _other(conn: Any, recorded: RecordedEvent) -> None:
             )
         case ev.SecurityGroupRuleRemoved(rule_id=rule_id):
             await conn.execute("DELETE FROM rm_security_group_rules WHERE id = $1", rule_id)
-        case ev.ServerGroupCreated() as e:
-            await conn.execute(
-                "INSERT INTO rm_server_groups VALUES ($1, $2, $3, $4, $5, $6)",
-                e.group_id,
-                e.project_id,
-                e.user_id,
-                e.name,
-                e.policy,
-                at,
-            )
-        case ev.ServerGroupDeleted(group_id=group_id):
-            await conn.execute("DELETE FROM rm_server_groups WHERE id = $1", group_id)
         case ev.HostRegistered() as e:
             await conn.execute(
                 "INSERT INTO rm_hosts (name, uri, hypervisor_type, vcpus, memory_mb, disk_gb,"

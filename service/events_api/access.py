@@ -5,10 +5,12 @@ The rule, one for history, time travel, the live stream and the audit log:
 - admins read everything;
 - identity resources (users, projects, domains, groups, roles, the catalog,
   application credentials, logins, token revocations) are admin-only, except that a
-  user may read the stream of its own user;
+  user may read the stream of its own user, and a member that of the project it is
+  scoped to;
 - any other resource belongs to the project its stream's first event names: that
   event's `project_id` field, else its `owner` field (images), else the project of
-  the actor who caused it; members of that project read it, nobody else does.
+  the actor who caused it (a keypair: the project its user was acting in; a flavor:
+  the admin's); members of that project read it, nobody else does.
 
 A resource a caller may not read is reported as not found, as if it did not exist.
 """
@@ -43,7 +45,8 @@ def may_read(auth: AuthContext, stream_id: str, owner: str | None) -> bool:
         return True
     category, resource_id = resource_of(stream_id)
     if category in IDENTITY_TYPES:
-        return category == "user" and resource_id == auth.user_id
+        own = {"user": auth.user_id, "project": auth.project_id}
+        return resource_id == own.get(category)
     return owner is not None and owner == auth.project_id
 
 

@@ -10,6 +10,7 @@ from service.events_api.access import may_read, owner_project
 from service.events_api.envelope import to_doc
 from service.events_api.moment import parse_moment, until
 from service.events_api.replay import RENDERERS
+from service.events_api.replay.scene import Scene
 from service.http.body import json_response
 from service.http.recording import base_url, store
 
@@ -45,8 +46,8 @@ async def resource_at(request: web.Request) -> web.Response:
     render = RENDERERS.get(request.match_info["type"])
     if render is None:
         raise NotFound(f"Resources of type {request.match_info['type']} cannot be rebuilt.")
-    events = until(events, parse_moment(request.query.get("at")))
-    document = render(events, base_url(request))
+    moment = parse_moment(request.query.get("at"))
+    document = await render(until(events, moment), Scene(base_url(request), store(request), moment))
     if document is None:
         raise NotFound(f"{request.match_info['type']} {request.match_info['id']} did not exist.")
     return json_response(document)

@@ -1,4 +1,5 @@
-"""The object storage read models (rm_swift_* of migrations/0005_objects.sql), kept inline.
+"""The object storage read models (rm_swift_* of migrations/0005_objects.sql), kept inline;
+containers' and objects' rows by their streams' folds (service/objects/fold.py).
 
 Writes to a container take its row lock first, so concurrent object writes keep the
 container's counters exact. An object stored into a missing container, or a container
@@ -10,7 +11,10 @@ from typing import Any
 import msgspec
 
 from events.types import Event, RecordedEvent
+from projections.rows import load_row, project_row, write_row
 from service.objects import events as ev
+from service.objects import fold
+from service.objects.fold import JSON_COLUMNS, merged
 
 
 class ContainerMissing(Exception):
@@ -19,12 +23,6 @@ class ContainerMissing(Exception):
 
 class ContainerNotEmpty(Exception):
     """A container was to be deleted while it still holds objects; nothing was appended."""
-
-
-def _merged(metadata: dict[str, str], set_: dict[str, str], removed: tuple[str, ...]) -> bytes:
-    merged = {k: v for k, v in metadata.items() if k not in removed}
-    merged.update(set_)
-    return msgspec.json.encode(merged)
 
 
 async def _lock_container(conn: Any, project_id: str, container: str) -> None:
@@ -37,12 +35,12 @@ async def _lock_container(conn: Any, project_id: str, container: str) -> None:
         raise ContainerMissing(f"container {container!r} of {project_id} does not exist")
 
 
-async def _count(conn: Any, e: ev.ObjectStored | ev.ObjectDeleted, objects: int, size: int) -> None:
+async def _count(conn: Any, project_id: str, container: str, objects: int, size: int) -> None:
     await conn.execute(
         "UPDATE rm_swift_containers SET object_count = object_count + $3,"
         " bytes_used = bytes_used + $4 WHERE project_id = $1 AND name = $2",
-        e.project_id,
-        e.container,
+        project_id,
+        container,
         objects,
         size,
     )
@@ -66,104 +64,38 @@ class ObjectsProjection:
                 old = await conn.fetchval(
                     "SELECT metadata FROM rm_swift_accounts WHERE project_id = $1", e.project_id
                 )
-                metadata = _merged(msgspec.json.decode(old) if old else {}, e.set, e.removed)
+                metadata = merged(msgspec.json.decode(old) if old else {}, e.set, e.removed)
                 await conn.execute(
                     "INSERT INTO rm_swift_accounts (project_id, metadata, created_at, updated_at)"
                     " VALUES ($1, $2::jsonb, $3, $3) ON CONFLICT (project_id)"
                     " DO UPDATE SET metadata = $2::jsonb, updated_at = $3",
                     e.project_id,
-                    metadata,
+                    msgspec.json.encode(metadata),
                     at,
                 )
-            case ev.ContainerCreated() as e:
-                await conn.execute(
-                    "INSERT INTO rm_swift_containers (project_id, name, metadata, created_at,"
-                    " updated_at) VALUES ($1, $2, $3::jsonb, $4, $4) ON CONFLICT DO NOTHING",
-                    e.project_id,
-                    e.container,
-                    msgspec.json.encode(e.metadata),
-                    at,
-                )
-            case ev.ContainerMetadataUpdated() as e:
-                await _lock_container(conn, e.project_id, e.container)
-                old = await conn.fetchval(
-                    "SELECT metadata FROM rm_swift_containers WHERE project_id = $1 AND name = $2",
-                    e.project_id,
-                    e.container,
-                )
-                await conn.execute(
-                    "UPDATE rm_swift_containers SET metadata = $3::jsonb, updated_at = $4"
-                    " WHERE project_id = $1 AND name = $2",
-                    e.project_id,
-                    e.container,
-                    _merged(msgspec.json.decode(old), e.set, e.removed),
-                    at,
-                )
-            case ev.ContainerDeleted() as e:
-                await _lock_container(conn, e.project_id, e.container)
-                deleted = await conn.fetchval(
-                    "DELETE FROM rm_swift_containers WHERE project_id = $1 AND name = $2"
-                    " AND object_count = 0 RETURNING 1",
-                    e.project_id,
-                    e.container,
-                )
-                if deleted is None:
+            case ev.ContainerCreated() | ev.ContainerMetadataUpdated() | ev.ContainerDeleted() as e:
+                if not isinstance(e, ev.ContainerCreated):
+                    await _lock_container(conn, e.project_id, e.container)
+                key = {"project_id": e.project_id, "name": e.container}
+                old = await load_row(conn, "rm_swift_containers", key, json_columns=JSON_COLUMNS)
+                if isinstance(e, ev.ContainerDeleted) and old and old["object_count"]:
                     raise ContainerNotEmpty(f"container {e.container!r} is not empty")
-            case ev.ObjectStored() as e:
+                new = fold.container(old, recorded)
+                await write_row(
+                    conn, "rm_swift_containers", key, old, new, json_columns=JSON_COLUMNS
+                )
+            case ev.ObjectStored() | ev.ObjectMetadataUpdated() | ev.ObjectDeleted() as e:
                 await _lock_container(conn, e.project_id, e.container)
-                old_size = await conn.fetchval(
-                    "SELECT size FROM rm_swift_objects"
-                    " WHERE project_id = $1 AND container = $2 AND name = $3",
-                    e.project_id,
-                    e.container,
-                    e.object,
+                key = {"project_id": e.project_id, "container": e.container, "name": e.object}
+                old, new = await project_row(
+                    conn,
+                    "rm_swift_objects",
+                    key,
+                    fold.stored_object,
+                    recorded,
+                    json_columns=JSON_COLUMNS,
                 )
-                await conn.execute(
-                    "INSERT INTO rm_swift_objects (project_id, container, name, version_id,"
-                    " stream_version, size, etag, content_type, metadata, large_object,"
-                    " delete_at, created_at, last_modified) VALUES ($1, $2, $3, $4, $5, $6, $7,"
-                    " $8, $9::jsonb, $10, $11, $12, $12)"
-                    " ON CONFLICT (project_id, container, name) DO UPDATE SET"
-                    " version_id = $4, stream_version = $5, size = $6, etag = $7,"
-                    " content_type = $8, metadata = $9::jsonb, large_object = $10,"
-                    " delete_at = $11, created_at = $12, last_modified = $12",
-                    e.project_id,
-                    e.container,
-                    e.object,
-                    e.version_id,
-                    recorded.version,
-                    e.size,
-                    e.etag,
-                    e.content_type,
-                    msgspec.json.encode(e.metadata),
-                    e.large_object,
-                    e.delete_at,
-                    at,
-                )
-                await _count(conn, e, 1 if old_size is None else 0, e.size - (old_size or 0))
-            case ev.ObjectMetadataUpdated() as e:
-                await conn.execute(
-                    "UPDATE rm_swift_objects SET content_type = $4, metadata = $5::jsonb,"
-                    " delete_at = $6, stream_version = $7, last_modified = $8"
-                    " WHERE project_id = $1 AND container = $2 AND name = $3",
-                    e.project_id,
-                    e.container,
-                    e.object,
-                    e.content_type,
-                    msgspec.json.encode(e.metadata),
-                    e.delete_at,
-                    recorded.version,
-                    at,
-                )
-            case ev.ObjectDeleted() as e:
-                await _lock_container(conn, e.project_id, e.container)
-                size = await conn.fetchval(
-                    "DELETE FROM rm_swift_objects WHERE project_id = $1 AND container = $2"
-                    " AND name = $3 AND version_id = $4 RETURNING size",
-                    e.project_id,
-                    e.container,
-                    e.object,
-                    e.version_id,
-                )
-                if size is not None:
-                    await _count(conn, e, -1, -size)
+                objects = (new is not None) - (old is not None)
+                size = (new["size"] if new else 0) - (old["size"] if old else 0)
+                if objects or size:
+                    await _count(conn, e.project_id, e.container, objects, size)

@@ -11,9 +11,10 @@ from msgspec import Meta
 from events.types import Event
 from service.auth import AuthContext
 from service.compute import events as ev
-from service.compute.api.microversion import version_of
+from service.compute.api.microversion import Microversion, version_of
 from service.compute.directory import FLAVOR_VISIBLE, Flavor, get, select, visible_flavor
 from service.compute.policy_rules import authorize
+from service.compute.server_view import links
 from service.errors import BadRequest, Conflict, NotFound
 from service.http.body import json_response, read_json
 from service.http.recording import base_url, flag, new_uuid, record, store
@@ -87,28 +88,21 @@ def compute_url(request: web.Request) -> str:
     return f"{base_url(request)}/compute"
 
 
-def links(request: web.Request, collection: str, item_id: str) -> list[dict[str, str]]:
-    """Nova's `self` (versioned) and `bookmark` links of an item of a collection."""
-    root = compute_url(request)
-    return [
-        {"href": f"{root}/v2.1/{collection}/{item_id}", "rel": "self"},
-        {"href": f"{root}/{collection}/{item_id}", "rel": "bookmark"},
-    ]
-
-
-def brief(request: web.Request, flavor: Flavor) -> dict[str, Any]:
+def brief(flavor: Flavor, base: str, version: Microversion) -> dict[str, Any]:
+    """The flavor as Nova lists it at `version`; `base` is the public URL's root."""
     view: dict[str, Any] = {
-        "id": flavor.id, "links": links(request, "flavors", flavor.id), "name": flavor.name,
-    }  # fmt: skip
-    if version_of(request).at_least("2.55"):
+        "id": flavor.id,
+        "links": links(base, "flavors", flavor.id),
+        "name": flavor.name,
+    }
+    if version.at_least("2.55"):
         view["description"] = flavor.description
     return view
 
 
-def detail(request: web.Request, flavor: Flavor) -> dict[str, Any]:
-    """The flavor as Nova shows it at the request's microversion."""
-    version = version_of(request)
-    view = brief(request, flavor) | {
+def detail(flavor: Flavor, base: str, version: Microversion) -> dict[str, Any]:
+    """The flavor as Nova shows it at `version`; `base` is the public URL's root."""
+    view = brief(flavor, base, version) | {
         "OS-FLV-DISABLED:disabled": False,
         "disk": flavor.disk,
         "OS-FLV-EXT-DATA:ephemeral": flavor.ephemeral,
@@ -183,7 +177,8 @@ async def _list(request: web.Request, view: Any, collection: str) -> web.Respons
     order = f"{expression} {sort_dir}, id {sort_dir} LIMIT {limit}"
     where = " AND ".join(clauses) or "true"
     flavors = await select(store(request).pool, Flavor, where, *args, order=order)
-    body: dict[str, Any] = {"flavors": [view(request, f) for f in flavors]}
+    shown = [view(f, base_url(request), version_of(request)) for f in flavors]
+    body: dict[str, Any] = {"flavors": shown}
     if flavors and len(flavors) == limit:
         query = dict(request.query) | {"marker": flavors[-1].id}
         href = f"{compute_url(request)}/v2.1/{collection}?{urlencode(query)}"
@@ -215,7 +210,7 @@ async def visible(request: web.Request, action: str) -> Flavor:
 @ROUTES.get("/v2.1/flavors/{flavor_id}")
 async def show_flavor(request: web.Request) -> web.Response:
     flavor = await visible(request, "os_compute_api:flavors")
-    return json_response({"flavor": detail(request, flavor)})
+    return json_response({"flavor": detail(flavor, base_url(request), version_of(request))})
 
 
 @ROUTES.post("/v2.1/flavors")
@@ -236,7 +231,7 @@ async def create_flavor(request: web.Request) -> web.Response:
                  conflict=f"Flavor with name {body.name} already exists.")  # fmt: skip
     flavor = await get(store(request).pool, Flavor, flavor_id)
     assert flavor is not None
-    return json_response({"flavor": detail(request, flavor)})
+    return json_response({"flavor": detail(flavor, base_url(request), version_of(request))})
 
 
 @ROUTES.delete("/v2.1/flavors/{flavor_id}")

@@ -25,7 +25,7 @@ from events.clock import SystemClock
 from events.store import NO_STREAM
 from service.auth import AuthContext, caller
 from service.compute import events as ev
-from service.compute.api.microversion import version_of
+from service.compute.api.microversion import Microversion, version_of
 from service.compute.directory import Keypair, count, select
 from service.compute.policy_rules import authorize
 from service.compute.quota import OverQuota, limits
@@ -226,16 +226,26 @@ def number(keypair: Keypair) -> int:
     return int(keypair.id.replace("-", "")[:7], 16)
 
 
+def shown(keypair: Keypair, version: Microversion) -> dict[str, Any]:
+    """`{"keypair": ...}` as Nova's GET /os-keypairs/{name} shows it at `version`."""
+    view = {
+        "public_key": keypair.public_key,
+        "name": keypair.name,
+        "fingerprint": keypair.fingerprint,
+        "user_id": keypair.user_id,
+        "deleted": False,
+        "created_at": keypair.created_at.replace(tzinfo=None).isoformat(timespec="microseconds"),
+        "updated_at": None,
+        "deleted_at": None,
+        "id": number(keypair),
+    }
+    return {"keypair": view | {"type": keypair.type} if version.at_least("2.2") else view}
+
+
 @ROUTES.get("/v2.1/os-keypairs/{name}")
 async def show_keypair(request: web.Request) -> web.Response:
     keypair = await _keypair(request, "os_compute_api:os-keypairs:show")
-    view = {
-        "public_key": keypair.public_key, "name": keypair.name,
-        "fingerprint": keypair.fingerprint, "user_id": keypair.user_id, "deleted": False,
-        "created_at": keypair.created_at.replace(tzinfo=None).isoformat(timespec="microseconds"),
-        "updated_at": None, "deleted_at": None, "id": number(keypair),
-    }  # fmt: skip
-    return json_response({"keypair": _typed(request, view, keypair.type)})
+    return json_response(shown(keypair, version_of(request)))
 
 
 @ROUTES.delete("/v2.1/os-keypairs/{name}")

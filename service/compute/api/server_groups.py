@@ -12,7 +12,7 @@ from events.store import NO_STREAM
 from service.auth import AuthContext
 from service.compute import events as ev
 from service.compute import quota
-from service.compute.api.microversion import version_of
+from service.compute.api.microversion import Microversion, version_of
 from service.compute.directory import ServerGroup, count, get, select
 from service.compute.policy_rules import authorize
 from service.errors import BadRequest, NotFound
@@ -35,19 +35,28 @@ class CreateServerGroup(msgspec.Struct):
     server_group: NewServerGroup
 
 
+def shown(group: ServerGroup, members: list[str], version: Microversion) -> dict[str, Any]:
+    """The group as Nova shows it at `version`, with its members' ids."""
+    body: dict[str, Any] = {
+        "id": group.id,
+        "name": group.name,
+        "policies": [group.policy],
+        "members": members,
+        "metadata": {},
+    }
+    if version.at_least("2.13"):
+        body |= {"project_id": group.project_id, "user_id": group.user_id}
+    return body
+
+
 async def view(request: web.Request, group: ServerGroup) -> dict[str, Any]:
     """The group as Nova shows it at the request's microversion."""
     members = await store(request).pool.fetch(
         "SELECT id FROM rm_servers WHERE server_group_id = $1 AND NOT deleted"
-        " ORDER BY created_at, id", group.id,
-    )  # fmt: skip
-    shown: dict[str, Any] = {
-        "id": group.id, "name": group.name, "policies": [group.policy],
-        "members": [m["id"] for m in members], "metadata": {},
-    }  # fmt: skip
-    if version_of(request).at_least("2.13"):
-        shown |= {"project_id": group.project_id, "user_id": group.user_id}
-    return shown
+        " ORDER BY created_at, id",
+        group.id,
+    )
+    return shown(group, [m["id"] for m in members], version_of(request))
 
 
 def _may_see(ctx: AuthContext, group: ServerGroup) -> bool:

@@ -61,7 +61,8 @@ def _change(request: web.Request, metadata: dict[str, str]) -> MetadataChange:
     return change
 
 
-def _headers(container: rm.Container, owner: bool) -> dict[str, str]:
+def container_headers(container: rm.Container, owner: bool) -> dict[str, str]:
+    """The headers of a HEAD of the container (its owner sees every metadata header)."""
     headers = usage_headers(
         "Container", container.object_count, container.bytes_used, container.created_at
     )
@@ -119,7 +120,7 @@ async def create_container(request: web.Request) -> web.Response:
 @routes.head(CONTAINER + "/")
 async def head_container(request: web.Request) -> web.Response:
     container, owner = await _readable(request)
-    return web.Response(status=204, headers=_headers(container, owner))
+    return web.Response(status=204, headers=container_headers(container, owner))
 
 
 @routes.get(CONTAINER, allow_head=False)
@@ -136,7 +137,11 @@ async def list_objects(request: web.Request) -> web.Response:
 
     entries = await collect(fetch, query)
     return render(
-        entries, query, root="container", name=container.name, headers=_headers(container, owner)
+        entries,
+        query,
+        root="container",
+        name=container.name,
+        headers=container_headers(container, owner),
     )
 
 

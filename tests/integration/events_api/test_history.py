@@ -66,13 +66,14 @@ async def test_members_read_their_projects_resources_only(
     assert (await Reader(client, None).get("resources/server/s1/history"))[0] == 401
 
 
-async def test_identity_resources_are_admin_only_but_for_ones_own_user(
+async def test_identity_resources_are_admin_only_but_for_ones_own_user_and_project(
     client: Client, alice: Person, bob: Person, admin_reader: Reader
 ) -> None:
     as_alice = Reader(client, alice.token)
     assert (await as_alice.get(f"resources/user/{alice.user_id}/history"))[0] == 200
     assert (await as_alice.get(f"resources/user/{bob.user_id}/history"))[0] == 404
-    assert (await as_alice.get(f"resources/project/{alice.project_id}/history"))[0] == 404
+    assert (await as_alice.get(f"resources/project/{alice.project_id}/history"))[0] == 200
+    assert (await as_alice.get(f"resources/project/{bob.project_id}/history"))[0] == 404
     assert (await admin_reader.get(f"resources/project/{alice.project_id}/history"))[0] == 200
 
 

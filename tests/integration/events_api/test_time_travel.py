@@ -115,4 +115,4 @@ async def test_bad_moments_other_projects_and_unknown_types(
         assert body["error"]["code"] == 400
     assert (await Reader(client, bob.token).get("resources/server/s1"))[0] == 404
     assert (await admin_reader.get("resources/server/s1"))[0] == 200
-    assert (await admin_reader.get(f"resources/user/{alice.user_id}"))[0] == 404
+    assert (await admin_reader.get(f"resources/login/{alice.user_id}"))[0] == 404
