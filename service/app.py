@@ -11,6 +11,7 @@ from aiohttp import web
 
 from events.clock import IdSource, RandomIds
 from events.postgres import PostgresEventStore
+from service.audit.middleware import audit_middleware
 from service.compute.api import ROUTES as compute_routes
 from service.compute.api.microversion import microversion_middleware
 from service.compute.worker import COMPUTE_HOST, ComputeHost, compute_worker
@@ -153,6 +154,7 @@ def create_app(
         middlewares=[
             request_id_middleware,
             access_log_middleware,
+            audit_middleware,
             error_middleware,
             authentication_middleware,
         ]

@@ -13,6 +13,7 @@ from projections.inline import InlineProjections
 from projections.projection import Projection
 from projections.runner import subscription_for
 from projections.streams import Streams
+from service.audit.projection import AuditProjection
 from service.compute.projection import ComputeProjection
 from service.identity.projection import IdentityProjection
 from service.image.projection import ImageProjection
@@ -36,6 +37,7 @@ def catalog() -> dict[str, Registered]:
         Registered(ImageProjection(), inline=True),
         Registered(NetworkProjection(), inline=True),
         Registered(Streams(), inline=False),
+        Registered(AuditProjection(), inline=False),
     ]
     return {m.projection.name: m for m in models}
 

@@ -4,5 +4,7 @@ the event log under one authorisation rule (access.py)."""
 from aiohttp import web
 
 from service.events_api import resources, sse
+from service.events_api.audit import routes as audit_routes
 
 ROUTES: list[web.AbstractRouteDef] = [*resources.routes, *sse.routes]
+ROUTES += audit_routes

@@ -18,6 +18,8 @@ from service.http.request_id import event_metadata
 Observer = Callable[[Sequence[RecordedEvent]], None]
 OBSERVERS = web.AppKey("append_observers", list[Observer])
 """Told of every append a request makes, at once (e.g. identity's caches)."""
+APPENDED = web.RequestKey("appended", list[RecordedEvent])
+"""The events a request appended through `record`/`record_streams`, in order."""
 
 
 def store(request: web.Request) -> PostgresEventStore:
@@ -61,6 +63,7 @@ async def record_streams(
         raise Conflict(conflict or "Conflict occurred attempting to store the resource.") from None
     except WrongExpectedVersion:
         raise Conflict("The resource was changed concurrently; retry the request.") from None
+    request.setdefault(APPENDED, []).extend(result.events)
     for observe in request.config_dict.get(OBSERVERS, ()):
         observe(result.events)
     return result

@@ -5,6 +5,8 @@ from typing import Any, Literal
 import msgspec
 from aiohttp import web
 
+from service.audit.claim import CLAIMED, initiator_of
+from service.audit.events import Initiator
 from service.auth import AuthContext, caller
 from service.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from service.http.body import json_response, read_json
@@ -100,6 +102,8 @@ async def _find_domain(request: web.Request, ref: DomainRef) -> Domain:
 
 
 async def _find_user(request: web.Request, ref: UserRef) -> User:
+    """The user `ref` names (noted as the claimed user for the audit log), or 401."""
+    request[CLAIMED] = Initiator(user_id=ref.id, user_name=ref.name)
     pool = store(request).pool
     if ref.id:
         user = await get(pool, User, ref.id)
@@ -110,6 +114,7 @@ async def _find_user(request: web.Request, ref: UserRef) -> User:
         raise BadRequest("A user is named by id, or by name and domain.")
     if user is None:
         raise Unauthorized("The request you have made requires authentication.")
+    request[CLAIMED] = Initiator(user_id=user.id, user_name=user.name, domain_id=user.domain_id)
     return user
 
 
@@ -233,6 +238,7 @@ async def _find_credential(request: web.Request, ref: AppCredMethod) -> Applicat
 async def issue_token(request: web.Request) -> web.Response:
     auth = (await read_json(request, AuthRequest)).auth
     token, ctx = await _authenticate(request, auth)
+    request[CLAIMED] = initiator_of(ctx)
     body = await token_body(request, ctx, catalog="nocatalog" not in request.query)
     return json_response(body, status=201, headers={SUBJECT: token})
 

@@ -1,0 +1,107 @@
+"""The audit middleware: after a request was answered, one AuditRecorded event for each
+call that changes something (POST, PUT, PATCH, DELETE, COPY), whatever its outcome, and
+for each 401 or 403 of any method. GET, HEAD and OPTIONS are otherwise not audited.
+
+It costs one append per audited request, on its own `audit-<request id>` stream, after
+the handler's own appends (so a crash between the two loses the audit record of a change
+the log already holds, with its actor and request id in the change's metadata). An
+append that fails is logged at ERROR with the whole record, and the response goes out
+unchanged. The source address is the TCP peer (`request.remote`): X-Forwarded-For is
+not trusted, since no setting says which proxies may set it.
+"""
+
+import logging
+from typing import Final
+
+import msgspec
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from service.audit.cadf import action_of, outcome_of
+from service.audit.claim import CLAIMED, initiator_of
+from service.audit.events import AUTHENTICATE, AuditRecorded, Initiator, Target
+from service.audit.targets import path_target
+from service.auth import AUTH
+from service.events_api.envelope import resource_of
+from service.http.access_log import CLIENT_CLOSED
+from service.http.api import api_of
+from service.http.keys import REQUEST_ID, STORE
+from service.http.recording import APPENDED
+from service.http.request_id import event_metadata
+
+log = logging.getLogger("kumo.audit")
+
+AUDITED_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE", "COPY"})
+DENIALS: Final = frozenset({401, 403})
+MAX_TEXT: Final = 1024
+"""Longest path or user agent kept; a client chooses both."""
+
+
+def audited(method: str, status: int) -> bool:
+    """Whether a call with this method and final status is recorded."""
+    return method in AUDITED_METHODS or status in DENIALS
+
+
+@web.middleware
+async def audit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Record the request once it is answered (or abandoned), if `audited` says so.
+    Must run inside the request-id middleware and outside the error middleware, so that
+    every failure has become its response status."""
+    status = CLIENT_CLOSED
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    finally:
+        if audited(request.method, status):
+            await _append(request, audit_record(request, status))
+
+
+def audit_record(request: web.Request, status: int) -> AuditRecorded:
+    """The audit record of an answered request."""
+    route = request.match_info.route.resource
+    pattern = route.canonical if route is not None else None
+    action = action_of(request.method, pattern)
+    initiator = _initiator(request, action)
+    return AuditRecorded(
+        action=action,
+        outcome=outcome_of(status),
+        status=status,
+        observer=api_of(request).name,
+        method=request.method,
+        path=request.path[:MAX_TEXT],
+        initiator=msgspec.structs.replace(
+            initiator,
+            address=request.remote,
+            agent=request.headers.get("User-Agent", "")[:MAX_TEXT] or None,
+        ),
+        target=_target(request, action, initiator, pattern),
+    )
+
+
+def _initiator(request: web.Request, action: str) -> Initiator:
+    if action == AUTHENTICATE or AUTH not in request:
+        return request.get(CLAIMED) or Initiator()
+    return initiator_of(request[AUTH])
+
+
+def _target(request: web.Request, action: str, initiator: Initiator, pattern: str | None) -> Target:
+    if action == AUTHENTICATE:
+        return Target(type="user", id=initiator.user_id)
+    appended = request.get(APPENDED)
+    if appended:
+        category, resource_id = resource_of(appended[0].stream_id)
+        return Target(type=category, id=resource_id)
+    api = api_of(request)
+    return path_target(api.name, api.prefix, request.path, pattern, request.match_info)
+
+
+async def _append(request: web.Request, record: AuditRecorded) -> None:
+    stream = f"audit-{request[REQUEST_ID]}"
+    try:
+        await request.config_dict[STORE].append(stream, [record], metadata=event_metadata(request))
+    except Exception:
+        log.exception(
+            "audit record not written",
+            extra={"stream": stream, "record": msgspec.json.encode(record).decode()},
+        )

@@ -1,0 +1,189 @@
+"""`GET /events/v1/audit`: the audit log (service/audit/), searched, paged or exported.
+
+Filters: `since` and `until` (an RFC 3339 time or a log position, both inclusive),
+`initiator_user_id`, `initiator_project_id`, `target_type`, `target_id`, `action`,
+`outcome` (success, pending, failure, unknown, or denied: a 401/403 to anything but an
+authentication), `request_id`. Records come in log order (`sort_dir=desc`: newest
+first), `limit` at a time (default 100, at most 1000) after the record named by
+`marker`, with a `next` link while there may be more. `Accept: application/jsonl` or
+`?format=jsonl` streams every matching record instead, one JSON document a line.
+
+Admins read every record; anyone else, with a project-scoped token, the records whose
+initiator's project or target's owning project is the token's project.
+"""
+
+import uuid
+from typing import Any, Final
+from urllib.parse import urlencode
+
+import msgspec
+from aiohttp import web
+
+from service.audit.events import ACTIONS, VERDICTS
+from service.auth import AuthContext, caller
+from service.errors import BadRequest, Forbidden
+from service.events_api.moment import parse_moment
+from service.http.body import json_response
+from service.http.recording import base_url, store
+
+routes = web.RouteTableDef()
+
+DEFAULT_LIMIT: Final = 100
+MAX_LIMIT: Final = 1000
+EXPORT_BATCH: Final = 500
+JSONL: Final = "application/jsonl"
+_EXACT = ("initiator_user_id", "initiator_project_id", "target_type", "target_id", "request_id")
+
+
+class Links(msgspec.Struct, frozen=True):
+    self: str
+    next: str | None
+    previous: None = None
+
+
+class Search(msgspec.Struct, frozen=True):
+    """A search of rm_audit: its conditions and their arguments, and its order."""
+
+    clauses: list[str]
+    args: list[Any]
+    descending: bool
+
+    def where(self, *extra: str) -> str:
+        return " AND ".join([*self.clauses, *extra]) or "true"
+
+    def after(self, position: int | None) -> tuple[str, list[Any]]:
+        """The condition and arguments for the rows past `position` (None: from the start)."""
+        if position is None:
+            return self.where(), self.args
+        n = len(self.args) + 1
+        return self.where(f"position {'<' if self.descending else '>'} ${n}"), [
+            *self.args,
+            position,
+        ]
+
+    @property
+    def order(self) -> str:
+        return "position DESC" if self.descending else "position"
+
+
+def search(request: web.Request, auth: AuthContext) -> Search:
+    """The caller's search from the query string. Raises BadRequest naming a bad filter,
+    Forbidden for a non-admin without a project-scoped token."""
+    query = request.query
+    clauses: list[str] = []
+    args: list[Any] = []
+
+    def add(clause: str, value: Any) -> None:
+        args.append(value)
+        clauses.append(clause.replace("$", f"${len(args)}"))
+
+    if not auth.is_admin:
+        if auth.project_id is None:
+            raise Forbidden("The audit log is read with a project-scoped token, or by admins.")
+        add("(initiator_project_id = $ OR target_project_id = $)", auth.project_id)
+    for name in _EXACT:
+        if name in query:
+            add(f"{name} = $", query[name])
+    for name, allowed, column in (("action", ACTIONS, "action"), ("outcome", VERDICTS, "verdict")):
+        if name in query:
+            if query[name] not in allowed:
+                raise BadRequest(f"Invalid {name}: {query[name]!r}; one of {sorted(allowed)}.")
+            add(f"{column} = $", query[name])
+    for name, operator in (("since", ">="), ("until", "<=")):
+        moment = parse_moment(query.get(name))
+        if moment.position is not None:
+            add(f"position {operator} $", moment.position)
+        elif moment.time is not None:
+            add(f"event_time {operator} $", moment.time)
+    descending = query.get("sort_dir", "asc")
+    if descending not in ("asc", "desc"):
+        raise BadRequest(f"Invalid sort_dir: {descending!r}; asc or desc.")
+    return Search(clauses, args, descending == "desc")
+
+
+def _limit(request: web.Request) -> int | None:
+    """The `limit` asked for (None: not given); BadRequest unless 1..MAX_LIMIT."""
+    text = request.query.get("limit")
+    if text is None:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+        raise BadRequest(f"Invalid limit: {text!r}; a whole number from 1 to {MAX_LIMIT}.")
+    return int(text)
+
+
+async def _marker(request: web.Request) -> int | None:
+    """The position of the record `marker` names (None: no marker); BadRequest if none."""
+    text = request.query.get("marker")
+    if text is None:
+        return None
+    try:
+        record_id = uuid.UUID(text)
+    except ValueError:
+        raise BadRequest(f"Invalid marker: {text!r}.") from None
+    position: int | None = await store(request).pool.fetchval(
+        "SELECT position FROM rm_audit WHERE id = $1", record_id
+    )
+    if position is None:
+        raise BadRequest(f"Marker {text} could not be found.")
+    return position
+
+
+async def _page(wanted: Search, after: int | None, limit: int, request: web.Request) -> list[Any]:
+    """Up to `limit` rows (position, id, document) past `after`."""
+    where, args = wanted.after(after)
+    return await store(request).pool.fetch(
+        f"SELECT position, id, document FROM rm_audit WHERE {where}"
+        f" ORDER BY {wanted.order} LIMIT ${len(args) + 1}",
+        *args,
+        limit,
+    )
+
+
+def _exporting(request: web.Request) -> bool:
+    return request.query.get("format") == "jsonl" or JSONL in request.headers.get("Accept", "")
+
+
+@routes.get("/v1/audit")
+async def audit(request: web.Request) -> web.StreamResponse:
+    """200 with `{"records": [CADF events], "links": {"self", "next", "previous"}}`, or
+    the JSON-lines export (see the module docstring). 400 for a bad filter, limit or
+    marker; 401 without a valid token; 403 for a non-admin without a project scope."""
+    auth = caller(request)
+    wanted = search(request, auth)
+    limit = _limit(request)
+    after = await _marker(request)
+    if _exporting(request):
+        return await _export(request, wanted, after, limit)
+    page = limit or DEFAULT_LIMIT
+    rows = await _page(wanted, after, page + 1, request)
+    here = f"{base_url(request)}{request.path}"
+    params = {k: v for k, v in request.query.items() if k != "marker"}
+    following = None
+    if len(rows) > page:
+        rows = rows[:page]
+        following = f"{here}?{urlencode({**params, 'marker': str(rows[-1][1])})}"
+    own = f"{here}?{urlencode(request.query)}" if request.query else here
+    links = Links(self=own, next=following)
+    return json_response({"records": [msgspec.Raw(r[2]) for r in rows], "links": links})
+
+
+async def _export(
+    request: web.Request, wanted: Search, after: int | None, limit: int | None
+) -> web.StreamResponse:
+    """Every matching record (at most `limit`), a line each, read in batches so that
+    neither the response nor a database transaction holds them all."""
+    response = web.StreamResponse(headers={"Content-Type": JSONL})
+    await response.prepare(request)
+    left = limit
+    while left is None or left > 0:
+        batch = EXPORT_BATCH if left is None else min(left, EXPORT_BATCH)
+        rows = await _page(wanted, after, batch, request)
+        if rows:
+            await response.write(b"".join(bytes(r[2]) + b"\n" for r in rows))
+            after = rows[-1][0]
+        if left is not None:
+            left -= len(rows)
+        if len(rows) < batch:
+            break
+    await response.write_eof()
+    return response
