@@ -10,6 +10,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import Any, Protocol, TypeAlias
 
 import asyncpg
@@ -43,7 +44,8 @@ log = logging.getLogger("kumo.events")
 _COLUMNS = (
     "position, stream_id, version, event_id, type, schema_version, recorded_at, metadata, data"
 )
-_VISIBLE = "transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
+VISIBLE = "transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
+"""The condition of gap-safe reads: only events no running transaction can precede."""
 _APPEND = "SELECT * FROM append_events($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
 
 
@@ -96,7 +98,7 @@ def all_events_query(
     `gap_safe=False` drops the watermark: only for callers holding locks that
     already keep later commits out (a projection rebuild).
     """
-    where = ["position > $1", _VISIBLE] if gap_safe else ["position > $1"]
+    where = ["position > $1", VISIBLE] if gap_safe else ["position > $1"]
     n = 3
     for present, clause, width in (
         (types, "type = ANY(${})", 1),
@@ -348,10 +350,19 @@ class PostgresEventStore:
             async for event in scan(conn, after, until, batch_size=batch_size):
                 yield event
 
+    async def position_at(self, time: datetime) -> int:
+        """The last position a reader may see now of an event recorded at or before `time`
+        (0 when none was): the log's prefix as it stood then, clocks permitting."""
+        position: int = await self.pool.fetchval(
+            f"SELECT coalesce(max(position), 0) FROM events WHERE recorded_at <= $1 AND {VISIBLE}",
+            time,
+        )
+        return position
+
     async def head_position(self) -> int:
         """The position of the last event a reader may see now (0 for an empty log)."""
         position: int = await self.pool.fetchval(
-            f"SELECT coalesce(max(position), 0) FROM events WHERE {_VISIBLE}"
+            f"SELECT coalesce(max(position), 0) FROM events WHERE {VISIBLE}"
         )
         return position
 

@@ -11,7 +11,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from events.postgres import Connection, PostgresEventStore, scan
+import msgspec
+
+from events.postgres import VISIBLE, Connection, PostgresEventStore, scan
 from events.subscription import Subscription
 from events.types import RecordedEvent
 from projections.projection import Projection, handles
@@ -39,6 +41,14 @@ def _identifier(name: str) -> str:
     if not _IDENTIFIER.match(name):
         raise ValueError(f"{name!r} is not a plain lower-case SQL identifier")
     return name
+
+
+def scratch_name(name: str) -> str:
+    """`name` if it may hold a scratch copy of the read models; ValueError otherwise
+    (not a plain lower-case identifier, or `public` and Postgres's own schemas)."""
+    if name in ("public", "information_schema") or name.startswith("pg_"):
+        raise ValueError(f"{name!r} is a schema Kumo or Postgres relies on; choose another")
+    return _identifier(name)
 
 
 async def _replay(
@@ -79,24 +89,88 @@ async def rebuild(store: PostgresEventStore, projection: Projection, *, inline: 
         return applied
 
 
-async def replay_into(
-    store: PostgresEventStore, projections: Sequence[Projection], schema: str, until: int
+async def fill_scratch(
+    conn: Connection, schema: str, projection: Projection, until: int | None, *, gap_safe: bool
 ) -> int:
-    """Build `projections` as of position `until` in a fresh schema; the events applied.
+    """Create empty copies of the projection's tables in `schema` (an existing one) and
+    replay the log up to `until` into them, in the caller's transaction; the events applied.
 
-    The schema gets empty copies of the models' tables (`LIKE ... INCLUDING ALL`)
-    and is left for plain SQL queries; raises if it already exists.
+    Leaves the transaction's search path at `schema`, then public.
     """
-    schema = _identifier(schema)
-    applied = 0
+    for table in map(_identifier, projection.tables):
+        await conn.execute(f"CREATE TABLE {schema}.{table} (LIKE public.{table} INCLUDING ALL)")
+    await conn.execute(f"SET LOCAL search_path TO {_identifier(schema)}, public")
+    return await _replay(conn, projection, until, gap_safe)
+
+
+class Replayed(msgspec.Struct, frozen=True):
+    """What `replay_into` built: the events in the log up to the position, the events the
+    models applied (an event read by two models counts twice), and each table's rows."""
+
+    events: int
+    applied: int
+    rows: dict[str, int]
+
+
+SCRATCH_MARK = "kumo replay"
+"""The start of the comment on every schema `replay_into` makes; only such schemas are
+replaced."""
+
+
+async def replay_into(
+    store: PostgresEventStore,
+    projections: Sequence[Projection],
+    schema: str,
+    until: int,
+    *,
+    replace: bool = False,
+) -> Replayed:
+    """Build `projections` as of position `until` in a new schema, left for plain SQL.
+
+    The schema gets empty copies of the models' tables (`LIKE ... INCLUDING ALL`).
+    Raises ValueError for a name `scratch_name` refuses or an SQL key word, and
+    SchemaExists when the schema exists, unless `replace` and an earlier replay made it
+    (then it is dropped first).
+    """
+    schema = scratch_name(schema)
     async with store.pool.acquire() as conn, conn.transaction():
-        await conn.execute(f"CREATE SCHEMA {schema}")
-        for projection in projections:
-            for table in map(_identifier, projection.tables):
-                await conn.execute(
-                    f"CREATE TABLE {schema}.{table} (LIKE public.{table} INCLUDING ALL)"
+        if await conn.fetchval(
+            "SELECT catcode <> 'U' FROM pg_get_keywords() WHERE word = $1", schema
+        ):
+            raise ValueError(f"{schema!r} is an SQL key word; choose another name")
+        exists, comment = await _schema(conn, schema)
+        if exists:
+            if not replace:
+                raise SchemaExists(f"schema {schema} already exists; choose another name")
+            if not (comment or "").startswith(SCRATCH_MARK):
+                raise SchemaExists(
+                    f"schema {schema} exists and is not a Kumo replay; it is not replaced"
                 )
-        await conn.execute(f"SET LOCAL search_path TO {schema}, public")
+            await conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        await conn.execute(f"CREATE SCHEMA {schema}")
+        await conn.execute(f"COMMENT ON SCHEMA {schema} IS '{SCRATCH_MARK} until position {until}'")
+        applied = 0
         for projection in projections:
-            applied += await _replay(conn, projection, until, gap_safe=True)
-    return applied
+            applied += await fill_scratch(conn, schema, projection, until, gap_safe=True)
+        events = await conn.fetchval(
+            f"SELECT count(*) FROM events WHERE position <= $1 AND {VISIBLE}", until
+        )
+        rows = {
+            table: await conn.fetchval(f"SELECT count(*) FROM {schema}.{table}")
+            for projection in projections
+            for table in projection.tables
+        }
+    return Replayed(events, applied, rows)
+
+
+class SchemaExists(Exception):
+    """The schema a replay was asked to make exists already."""
+
+
+async def _schema(conn: Connection, schema: str) -> tuple[bool, str | None]:
+    """Whether the schema exists, and its comment."""
+    row = await conn.fetchrow(
+        "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = $1",
+        schema,
+    )
+    return (row is not None, row[0] if row is not None else None)

@@ -9,13 +9,17 @@ from collections.abc import Iterator, Sequence
 import msgspec
 import uvloop
 
+from events.chain import ChainReport, verify_chain
 from events.follow import follow
 from events.postgres import PostgresEventStore, create_pool
 from events.types import RecordedEvent
-from projections.runner import rebuild
+from projections.runner import SchemaExists, rebuild, replay_into, scratch_name
+from projections.verify import ModelNotSettled, Verification, verify_models
 from service.compute.flavor_bootstrap import ensure_default_flavors
 from service.config import ConfigError, Settings, load_settings
 from service.embedded_postgres import EmbeddedPostgres, EmbeddedPostgresError
+from service.errors import BadRequest
+from service.events_api.moment import parse_moment
 from service.identity.bootstrap import bootstrap
 from service.identity.clouds_yaml import write_cloud_entry
 from service.identity.fernet_keys import KeyRepository
@@ -133,6 +137,103 @@ def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> None:
         asyncio.run(run(url))
 
 
+def cmd_verify(settings: Settings, args: argparse.Namespace) -> None:
+    """`kumo verify`: read models against the log; `--chain`: the log's hash chain."""
+
+    async def run(url: str) -> bool:
+        pool = await create_pool(url, min_size=1, max_size=2)
+        try:
+            if args.chain:
+                async with pool.acquire() as conn:
+                    return report_chain(await verify_chain(conn, progress=chain_progress))
+            return report_models(await verify_models(pool, list(catalog().values())))
+        except ModelNotSettled as error:
+            raise SystemExit(f"kumo: {error}") from None
+        finally:
+            await pool.close()
+
+    with database(settings) as url:
+        intact = asyncio.run(run(url))
+    if not intact:
+        raise SystemExit(1)
+
+
+def chain_progress(done: int, total: int) -> None:
+    say(f"  checked {done:,} of {total:,} events")
+
+
+def report_chain(report: ChainReport) -> bool:
+    """Print what a chain check found; whether the chain is intact."""
+    if report.intact:
+        say(f"{report.events} events, chain intact ({report.streams} streams)")
+        return True
+    first, *others = report.first_breaks
+    say(f"The hash chain is broken. First event that does not match: {first.describe()}")
+    say(f"{report.broken} of {report.events} events do not match.")
+    for later in others:
+        say(f"  also: {later.describe()}")
+    return False
+
+
+def report_models(verification: Verification) -> bool:
+    """Print each table whose rows are not as the log makes them; whether all match."""
+    for table in verification.tables:
+        if table.differing:
+            say(
+                f"{table.table} ({table.model}): {table.differing} row(s) do not match the log"
+                f" ({table.live_rows} live rows, {table.rebuilt_rows} from the log)"
+            )
+            for difference in table.differences:
+                say(f"  {difference.describe()}")
+            if table.differing > len(table.differences):
+                say(f"  ... and {table.differing - len(table.differences)} more")
+    if verification.clean:
+        say(f"all {verification.models} read models match the log")
+        return True
+    wrong = [t for t in verification.tables if t.differing]
+    say(f"{sum(t.differing for t in wrong)} row(s) in {len(wrong)} table(s) do not match the log")
+    return False
+
+
+def cmd_replay(settings: Settings, args: argparse.Namespace) -> None:
+    """`kumo replay`: every read model as of a past moment, in a scratch schema."""
+    try:
+        moment = parse_moment(args.until)
+        schema = scratch_name(args.into)
+    except BadRequest:
+        raise SystemExit(
+            f"kumo: --until {args.until!r} is neither a log position nor an RFC 3339 time"
+            " with an offset (e.g. 2026-01-31T12:00:00Z)"
+        ) from None
+    except ValueError as error:
+        raise SystemExit(f"kumo: --into: {error}") from None
+
+    async def run(url: str) -> None:
+        pool = await create_pool(url, min_size=1, max_size=2)
+        try:
+            store = PostgresEventStore(pool)
+            until = moment.position
+            if until is None:
+                assert moment.time is not None
+                until = await store.position_at(moment.time)
+            projections = [m.projection for m in catalog().values()]
+            done = await replay_into(store, projections, schema, until, replace=args.replace)
+        except SchemaExists as error:
+            hint = "" if args.replace else " (or pass --replace)"
+            raise SystemExit(f"kumo: {error}{hint}") from None
+        except ValueError as error:
+            raise SystemExit(f"kumo: --into: {error}") from None
+        finally:
+            await pool.close()
+        say(f"Replayed {done.events} event(s), up to position {until}, into schema {schema}:")
+        for table, rows in done.rows.items():
+            say(f"  {schema}.{table}: {rows} row(s)")
+        say(f"Query it with plain SQL; remove it with DROP SCHEMA {schema} CASCADE.")
+
+    with database(settings) as url:
+        asyncio.run(run(url))
+
+
 def describe(event: RecordedEvent) -> str:
     """One human-readable line for an event."""
     actor = event.metadata.actor
@@ -185,6 +286,22 @@ def parser() -> argparse.ArgumentParser:
     rebuild_cmd.add_argument("name", nargs="?", help="the read model (see --all)")
     rebuild_cmd.add_argument("--all", action="store_true", help="rebuild every read model")
     rebuild_cmd.set_defaults(run=cmd_rebuild)
+    verify = commands.add_parser(
+        "verify", help="check every read model against the log (exit 1 on any difference)"
+    )
+    verify.add_argument("--chain", action="store_true", help="check the log's hash chain instead")
+    verify.set_defaults(run=cmd_verify)
+    replay = commands.add_parser(
+        "replay", help="every read model as it was at a past moment, in a scratch schema"
+    )
+    replay.add_argument(
+        "--until", required=True, help="a log position, or an RFC 3339 time with an offset"
+    )
+    replay.add_argument("--into", required=True, help="the schema to create (not public)")
+    replay.add_argument(
+        "--replace", action="store_true", help="replace that schema if an earlier replay made it"
+    )
+    replay.set_defaults(run=cmd_replay)
     admin = commands.add_parser("admin", help="administration").add_subparsers(
         dest="action", required=True
     )

@@ -90,6 +90,7 @@ async def test_stream_and_version_are_unique_in_the_table(store: PostgresEventSt
     with pytest.raises(asyncpg.UniqueViolationError):
         await store.pool.execute(
             "INSERT INTO events (position, stream_id, version, event_id, type, schema_version,"
-            " data, metadata, recorded_at) SELECT position + 1000, stream_id, version,"
-            " gen_random_uuid(), type, schema_version, data, metadata, recorded_at FROM events"
+            " data, metadata, recorded_at, hash) SELECT position + 1000, stream_id, version,"
+            " gen_random_uuid(), type, schema_version, data, metadata, recorded_at, hash"
+            " FROM events"
         )

@@ -8,7 +8,7 @@ import pytest
 from events.postgres import PostgresEventStore
 from events.subscription import SubscriptionRunner
 from projections.inline import InlineProjections
-from projections.runner import rebuild, replay_into, subscription_for
+from projections.runner import Replayed, SchemaExists, rebuild, replay_into, subscription_for
 from tests.integration.projections.counters import SCHEMA, NoteCounts
 from tests.sample_events import Noted, Renamed
 
@@ -101,16 +101,26 @@ async def test_replay_into_a_scratch_schema_gives_the_model_as_of_a_position(
     await inline_store.append("note-1", [Renamed(name="later"), Noted(n=10)])
     await inline_store.append("note-2", [Noted(n=7)])
 
-    applied = await replay_into(inline_store, [model], "as_of_then", until=position)
-    assert applied == 2
+    replayed = await replay_into(inline_store, [model], "as_of_then", until=position)
+    assert replayed == Replayed(events=2, applied=2, rows={"rm_note_counts": 1})
     assert await rows(inline_store, "as_of_then.") == then
     assert len(await rows(inline_store)) == 2, "the live model is untouched"
-    with pytest.raises(Exception, match="already exists"):
+    with pytest.raises(SchemaExists, match="already exists"):
         await replay_into(inline_store, [model], "as_of_then", until=position)
 
+    later = await replay_into(inline_store, [model], "as_of_then", until=4, replace=True)
+    assert later.events == 4 and len(await rows(inline_store, "as_of_then.")) == 1
 
-async def test_replay_refuses_unsafe_schema_names(
+
+async def test_replay_refuses_unsafe_schema_names_and_schemas_it_did_not_make(
     inline_store: PostgresEventStore, model: NoteCounts
 ) -> None:
-    with pytest.raises(ValueError, match="identifier"):
-        await replay_into(inline_store, [model], "x; DROP TABLE events", until=1)
+    for name in ("x; DROP TABLE events", "public", "pg_temp_x", "Upper"):
+        with pytest.raises(ValueError):
+            await replay_into(inline_store, [model], name, until=1, replace=True)
+    await inline_store.pool.execute("CREATE SCHEMA precious")
+    with pytest.raises(SchemaExists, match="not a Kumo replay"):
+        await replay_into(inline_store, [model], "precious", until=1, replace=True)
+    assert await inline_store.pool.fetchval(
+        "SELECT count(*) FROM pg_namespace WHERE nspname = 'precious'"
+    )
