@@ -4,9 +4,9 @@ streams of the log as they were at the same moment."""
 import msgspec
 
 from events.postgres import PostgresEventStore
-from events.types import RecordedEvent
 from projections.rows import Evolve, Row, fold
-from service.events_api.moment import Moment, until
+from service.events_api.moment import Moment
+from service.events_api.related import streams_where
 
 
 class Scene(msgspec.Struct, frozen=True):
@@ -16,21 +16,9 @@ class Scene(msgspec.Struct, frozen=True):
     store: PostgresEventStore
     moment: Moment
 
-    async def related(self, where: str, *args: object) -> list[list[RecordedEvent]]:
-        """The events, up to this moment, of each stream with an event matching `where`
-        (SQL over the events table, with `args`); streams with none then are left out."""
-        rows = await self.store.pool.fetch(
-            f"SELECT DISTINCT stream_id FROM events WHERE {where}", *args
-        )
-        found = []
-        for row in rows:
-            events = until(await self.store.read_stream(row["stream_id"]), self.moment)
-            if events:
-                found.append(events)
-        return found
-
     async def related_rows(self, evolve: Evolve, where: str, *args: object) -> list[Row]:
-        """The rows that `evolve` folds the streams `related` finds into, at this moment;
-        absent ones left out."""
-        rows = [fold(evolve, events) for events in await self.related(where, *args)]
+        """The rows that `evolve` folds the streams `streams_where` finds into, at this
+        moment; absent ones left out."""
+        found = await streams_where(self.store, self.moment, where, *args)
+        rows = [fold(evolve, events) for events in found]
         return [row for row in rows if row is not None]
