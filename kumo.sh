@@ -44,6 +44,8 @@ setup() {
     apt_install gcc pkg-config python3-dev libvirt-dev libvirt-daemon-system qemu-system-x86 \
         qemu-utils xorriso genisoimage busybox-static cpio syslinux syslinux-common mtools \
         dosfstools parted
+    # Debian's Chromium, which the dashboard's browser tests drive.
+    apt_install chromium
     local python
     if ! python=$(find_python); then
         apt_install python3 python3-venv python3-dev

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from events.clock import IdSource, RandomIds
 from events.postgres import PostgresEventStore
+from service import dashboard
 from service.audit.middleware import audit_middleware
 from service.compute.api import ROUTES as compute_routes
 from service.compute.api.microversion import microversion_middleware
@@ -112,7 +113,9 @@ def events_app() -> web.Application:
 
 
 def dashboard_app() -> web.Application:
-    return api_app(DASHBOARD)
+    app = api_app(DASHBOARD)
+    dashboard.install(app)
+    return app
 
 
 SUB_APPS = (

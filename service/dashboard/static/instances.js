@@ -1,0 +1,105 @@
+// Instances: the table (live through the event stream), launching, actions.
+import { api, attempt, follow, h, pill, rowFor, table, timeEl } from "./kumo.js";
+import { NOVA, actionButtons, flavorText, flavorsById, getServer, listServers } from "./compute.js";
+
+const panel = document.getElementById("servers");
+const images = new Map();
+let flavors = new Map();
+
+const columns = [
+  { title: "Name", cell: (s) => h("a", { href: `/dashboard/instances/${s.id}` }, s.name) },
+  { title: "Status", cell: (s) => pill(s.status, s["OS-EXT-STS:task_state"]) },
+  { title: "Image", optional: true, cell: (s) => (s.image && images.get(s.image.id)) || (s.image ? s.image.id.slice(0, 8) : "—") },
+  { title: "Flavor", optional: true, cell: (s) => flavorText(flavors, s) },
+  { title: "Created", optional: true, cell: (s) => timeEl(s.created) },
+  { title: "Actions", cls: "actions", cell: (s) => actionButtons(s, () => refresh(s.id)) },
+];
+
+async function render() {
+  const servers = await attempt(listServers);
+  if (!servers) return;
+  servers.sort((a, b) => a.name.localeCompare(b.name));
+  panel.replaceChildren(table(columns, servers, "No instances yet. Launch one to get started."));
+}
+
+/** Re-read one server and replace (or drop) its row: the read model is the truth. */
+async function refresh(id) {
+  let server = null;
+  try { server = await getServer(id); } catch (e) { if (e.status !== 404) return; }
+  const row = panel.querySelector(`tr[data-id="${CSS.escape(id)}"]`);
+  if (!server) { if (row) row.remove(); if (!panel.querySelector("tbody tr")) render(); return; }
+  if (row) row.replaceWith(rowFor(columns, server));
+  else render();
+}
+
+const pending = new Map();
+function changed(doc) {
+  clearTimeout(pending.get(doc.resource_id));
+  pending.set(doc.resource_id, setTimeout(() => refresh(doc.resource_id), 100));
+}
+
+// Launching.
+const dialog = document.getElementById("launch");
+const form = document.getElementById("launch-form");
+const launchError = document.getElementById("launch-error");
+
+async function fillChoices() {
+  const [imgs, flavors, keys] = await Promise.all([
+    api("GET", "/image/v2/images?status=active"),
+    api("GET", "/compute/v2.1/flavors/detail"),
+    api("GET", "/compute/v2.1/os-keypairs"),
+  ]);
+  const option = (value, text) => h("option", { value }, text);
+  form.image.replaceChildren(option("", "Choose an image…"), ...imgs.images.map((i) => option(i.id, i.name || i.id)));
+  form.flavor.replaceChildren(option("", "Choose a flavor…"),
+    ...flavors.flavors.sort((a, b) => a.ram - b.ram).map((f) => option(f.id, `${f.name} (${f.vcpus} vCPU, ${f.ram} MiB, ${f.disk} GB)`)));
+  form.key_name.replaceChildren(option("", "None"), ...keys.keypairs.map((k) => option(k.keypair.name, k.keypair.name)));
+}
+
+function validate() {
+  const problems = {};
+  if (!form.name.value.trim()) problems.name = "Give the instance a name.";
+  if (!form.image.value) problems.image = "Choose an image.";
+  if (!form.flavor.value) problems.flavor = "Choose a flavor.";
+  const count = Number(form.count.value);
+  if (!Number.isInteger(count) || count < 1) problems.count = "The count is a whole number of at least 1.";
+  for (const el of form.querySelectorAll(".field-error")) el.textContent = problems[el.dataset.for] || "";
+  for (const name of ["name", "image", "flavor", "count"]) form[name].setAttribute("aria-invalid", String(Boolean(problems[name])));
+  const first = Object.keys(problems)[0];
+  if (first) form[first].focus();
+  return !first;
+}
+
+document.getElementById("launch-open").addEventListener("click", async () => {
+  launchError.hidden = true;
+  dialog.showModal();
+  await attempt(fillChoices, launchError);
+});
+dialog.querySelector("[data-close]").addEventListener("click", () => dialog.close());
+
+form.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  launchError.hidden = true;
+  if (!validate()) return;
+  const count = Number(form.count.value);
+  const server = {
+    name: form.name.value.trim(), imageRef: form.image.value, flavorRef: form.flavor.value,
+    min_count: count, max_count: count,
+  };
+  if (form.key_name.value) server.key_name = form.key_name.value;
+  if (form.user_data.value) server.user_data = btoa(unescape(encodeURIComponent(form.user_data.value)));
+  const button = form.querySelector("[type=submit]");
+  button.disabled = true;
+  const done = await attempt(() => api("POST", "/compute/v2.1/servers", { json: { server }, headers: NOVA }), launchError);
+  button.disabled = false;
+  if (done === undefined) return;
+  dialog.close();
+  form.reset();
+  render();
+});
+
+follow({ resource_type: "server" }, changed, document.getElementById("live"));
+Promise.allSettled([
+  api("GET", "/image/v2/images").then((r) => r.images.forEach((i) => images.set(i.id, i.name))),
+  flavorsById().then((f) => { flavors = f; }),
+]).then(render);

@@ -1,0 +1,69 @@
+// Overview: quota usage as bars, and the project's latest events (then live).
+import { api, bytes, follow, h, projectId, swiftAccount, timeEl } from "./kumo.js";
+
+const usage = document.getElementById("usage");
+const list = document.getElementById("events");
+
+function meter(label, used, limit, show = (n) => String(n)) {
+  const unlimited = limit === null || limit === undefined || limit < 0;
+  const fraction = unlimited ? 0 : Math.min(1, used / Math.max(limit, 1));
+  return h("div", { class: `meter${fraction >= 0.85 ? " high" : ""}` },
+    h("div", { class: "label" }, h("span", {}, label),
+      h("span", { class: "muted" }, unlimited ? `${show(used)} used · no limit` : `${show(used)} of ${show(limit)}`)),
+    h("div", { class: "bar", role: "meter", "aria-label": label, "aria-valuemin": "0",
+      "aria-valuemax": unlimited ? null : String(limit), "aria-valuenow": String(used) },
+      h("span", { style: `width:${(fraction * 100).toFixed(1)}%` })));
+}
+
+async function loadUsage() {
+  const [limits, images, account] = await Promise.allSettled([
+    api("GET", "/compute/v2.1/limits"),
+    api("GET", "/image/v2/images?limit=1000"),
+    api("HEAD", swiftAccount),
+  ]);
+  const meters = [];
+  if (limits.status === "fulfilled") {
+    const a = limits.value.limits.absolute;
+    meters.push(meter("Instances", a.totalInstancesUsed, a.maxTotalInstances));
+    meters.push(meter("vCPUs", a.totalCoresUsed, a.maxTotalCores));
+    meters.push(meter("RAM", a.totalRAMUsed * 1048576, a.maxTotalRAMSize < 0 ? -1 : a.maxTotalRAMSize * 1048576, bytes));
+  }
+  if (images.status === "fulfilled") {
+    const own = images.value.images.filter((i) => i.owner === projectId);
+    const size = own.reduce((sum, i) => sum + (i.size || 0), 0);
+    meters.push(meter("Images", own.length, Number(usage.dataset.imageCount)));
+    meters.push(meter("Image storage", size, Number(usage.dataset.imageMib) * 1048576, bytes));
+  }
+  if (account.status === "fulfilled") {
+    const hd = account.value;
+    const quotaBytes = hd.get("X-Account-Quota-Bytes") ?? hd.get("X-Account-Meta-Quota-Bytes");
+    const quotaCount = hd.get("X-Account-Quota-Count");
+    meters.push(meter("Containers", Number(hd.get("X-Account-Container-Count") || 0), quotaCount === null ? -1 : Number(quotaCount)));
+    meters.push(meter("Object storage", Number(hd.get("X-Account-Bytes-Used") || 0), quotaBytes === null ? -1 : Number(quotaBytes), bytes));
+  }
+  usage.replaceChildren(...meters);
+}
+
+function item(doc) {
+  const link = doc.resource_type === "server" ? h("a", { href: `/dashboard/instances/${doc.resource_id}` }, doc.resource_id.slice(0, 8))
+    : h("code", {}, doc.resource_id.slice(0, 8));
+  return h("li", {}, h("div", { class: "what" }, doc.type),
+    h("div", { class: "when" }, timeEl(doc.time), ` · ${doc.resource_type} `, link));
+}
+
+function add(doc, atTop) {
+  document.getElementById("no-events").hidden = true;
+  if (atTop) list.prepend(item(doc)); else list.append(item(doc));
+  while (list.children.length > 15) list.lastChild.remove();
+}
+
+async function loadEvents() {
+  try {
+    const found = await api("GET", `/events/v1/audit?limit=10&initiator_project=${projectId}`);
+    (found.events || found.records || []).forEach((doc) => add(doc, false));
+  } catch (e) { /* no audit log on this server: live events only */ }
+  follow({ project_id: projectId }, (doc) => { add(doc, true); loadUsage(); }, document.getElementById("live"));
+}
+
+loadUsage();
+loadEvents();
