@@ -42,8 +42,11 @@ def summary(server: Server, base: str) -> Json:
     return {"id": server.id, "name": server.name, "links": links(base, "servers", server.id)}
 
 
-def detail(server: Server, base: str, version: Microversion, *, admin: bool) -> Json:
-    """The full server document of one microversion; admin-only attributes for admins."""
+def detail(
+    server: Server, base: str, version: Microversion, *, admin: bool, addresses: Json | None = None
+) -> Json:
+    """The full server document of one microversion; admin-only attributes for admins;
+    `addresses` by network name (service/network/nova.py)."""
     status = server.status
     body: Json = {
         "id": server.id,
@@ -57,7 +60,7 @@ def detail(server: Server, base: str, version: Microversion, *, admin: bool) -> 
         "flavor": {"id": server.flavor.id, "links": links(base, "flavors", server.flavor.id)[1:]},
         "created": nova_time(server.created_at),
         "updated": nova_time(server.updated_at),
-        "addresses": {},
+        "addresses": addresses or {},
         "accessIPv4": server.access_ipv4,
         "accessIPv6": server.access_ipv6,
         "links": links(base, "servers", server.id),

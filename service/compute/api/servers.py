@@ -24,6 +24,7 @@ from service.errors import BadRequest, Conflict, Forbidden, NotFound
 from service.http.body import json_response, read_json
 from service.http.recording import base_url, new_uuid, record, record_streams, store
 from service.image.directory import visible_image
+from service.network import nova as networking
 
 ROUTES = web.RouteTableDef()
 Name = Annotated[str, Meta(min_length=1, max_length=255)]
@@ -129,8 +130,11 @@ def require_member(ctx: AuthContext, server: Server | None = None) -> None:
         raise Forbidden("Policy doesn't allow this action to be performed.")
 
 
-def show_body(request: web.Request, server: Server) -> dict[str, Any]:
-    return detail(server, base_url(request), version_of(request), admin=caller(request).is_admin)
+def show_body(
+    request: web.Request, server: Server, addresses: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    admin = caller(request).is_admin
+    return detail(server, base_url(request), version_of(request), admin=admin, addresses=addresses)
 
 
 def basic_body(request: web.Request, server: Server) -> dict[str, Any]:
@@ -262,7 +266,12 @@ async def create_server(request: web.Request) -> web.Response:
                 hostname=_hostname(name),
             )
         )
-    await _append_with_quota(request, ctx.project_id, flavor, servers)
+    await networking.plug_servers(request, ctx, new.networks, servers)
+    try:
+        await _append_with_quota(request, ctx.project_id, flavor, servers)
+    except BaseException:
+        await networking.unplug(request, *(s.server_id for s in servers))
+        raise
     first = servers[0]
     if new.return_reservation_id:
         return json_response({"reservation_id": reservation_id}, status=202)
@@ -397,13 +406,16 @@ async def list_servers(request: web.Request) -> web.Response:
 @ROUTES.get("/v2.1/servers/detail")
 async def list_servers_detail(request: web.Request) -> web.Response:
     servers, extra = await _listing(request)
-    return json_response({"servers": [show_body(request, s) for s in servers], **extra})
+    found = await networking.addresses(store(request).pool, [s.id for s in servers])
+    items = [show_body(request, s, found.get(s.id)) for s in servers]
+    return json_response({"servers": items, **extra})
 
 
 @ROUTES.get("/v2.1/servers/{server_id}")
 async def show_server(request: web.Request) -> web.Response:
     server = await visible_server(request, request.match_info["server_id"])
-    return json_response({"server": show_body(request, server)})
+    found = await networking.addresses(store(request).pool, [server.id])
+    return json_response({"server": show_body(request, server, found.get(server.id))})
 
 
 @ROUTES.put("/v2.1/servers/{server_id}")
@@ -441,7 +453,8 @@ async def delete_server(request: web.Request) -> web.Response:
             return []
         return [ev.ServerDeleteRequested(server_id=server.id)]
 
-    await act(request, request.match_info["server_id"], decide)
+    server = await act(request, request.match_info["server_id"], decide)
+    await networking.unplug(request, server.id)
     return web.Response(status=204)
 
 

@@ -251,6 +251,8 @@ async def record_with_addresses(
     chose first, plan again (an address asked for by name is then refused by `plan`)."""
     for _ in range(_RETRIES):
         appends = await plan()
+        if not appends:
+            return
         try:
             await record_streams(request, appends)
             return

@@ -1,0 +1,139 @@
+"""Nova's side of networking on libvirt's test driver: a server's ports (the project's
+default network, none, or the networks, ports and addresses it names), its addresses in
+server views, and its ports released when it is deleted."""
+
+from typing import Any
+
+from tests.integration.compute.conftest import Nova
+from tests.integration.compute.test_servers import (
+    admin_nova,
+    cloud,
+    image_id,
+    member,
+    wait_for,
+)
+from tests.integration.network.conftest import Neutron
+
+__all__ = ["admin_nova", "cloud", "image_id", "member"]
+
+
+def _neutron(nova: Nova) -> Neutron:
+    return Neutron(nova.client, nova.token)
+
+
+async def _boot(nova: Nova, image_id: str, name: str, **extra: Any) -> dict[str, Any]:
+    body = {"server": {"name": name, "imageRef": image_id, "flavorRef": "1", **extra}}
+    reply = await nova.post("servers", body)
+    assert reply.status == 202, reply.body
+    return await wait_for(nova, reply.body["server"]["id"], "ACTIVE")
+
+
+async def test_a_server_gets_the_default_network_and_gives_it_back(
+    member: Nova, image_id: str
+) -> None:
+    neutron = _neutron(member)
+    server = await _boot(member, image_id, "s1")
+    [(network, [address])] = server["addresses"].items()
+    assert network == "auto_allocated_network"
+    assert address["version"] == 4 and address["OS-EXT-IPS:type"] == "fixed"
+    [port] = (await neutron.get(f"ports?device_id={server['id']}")).body["ports"]
+    assert port["device_owner"] == "compute:nova" and port["status"] == "ACTIVE"
+    assert address["OS-EXT-IPS-MAC:mac_addr"] == port["mac_address"]
+    assert address["addr"] == port["fixed_ips"][0]["ip_address"]
+    second = await _boot(member, image_id, "s2")
+    [other] = second["addresses"]["auto_allocated_network"]
+    assert other["addr"] != address["addr"]
+    listed = (await member.get("servers/detail")).body["servers"]
+    assert {s["id"]: bool(s["addresses"]) for s in listed} == {
+        server["id"]: True,
+        second["id"]: True,
+    }
+    assert len((await neutron.get("networks")).body["networks"]) == 1
+    assert (await member.delete(f"servers/{server['id']}")).status == 204
+    assert (await neutron.get(f"ports?device_id={server['id']}")).body["ports"] == []
+    await wait_for(member, server["id"], "DELETED")
+
+
+async def test_networks_none_named_networks_ports_and_addresses(
+    member: Nova, image_id: str
+) -> None:
+    neutron = _neutron(member)
+    lonely = await _boot(member, image_id, "none", networks="none")
+    assert lonely["addresses"] == {}
+    net = await neutron.create("network", name="lan")
+    await neutron.create("subnet", network_id=net["id"], cidr="172.16.0.0/24", ip_version=4)
+    fixed = await _boot(
+        member, image_id, "fixed", networks=[{"uuid": net["id"], "fixed_ip": "172.16.0.50"}]
+    )
+    assert [a["addr"] for a in fixed["addresses"]["lan"]] == ["172.16.0.50"]
+    port = await neutron.create("port", network_id=net["id"], name="mine")
+    given = await _boot(member, image_id, "given", networks=[{"port": port["id"]}])
+    assert [a["addr"] for a in given["addresses"]["lan"]] == [port["fixed_ips"][0]["ip_address"]]
+    busy = await member.post(
+        "servers",
+        {
+            "server": {
+                "name": "busy",
+                "imageRef": image_id,
+                "flavorRef": "1",
+                "networks": [{"port": port["id"]}],
+            }
+        },
+    )
+    assert busy.status == 409
+    taken = await member.post(
+        "servers",
+        {
+            "server": {
+                "name": "taken",
+                "imageRef": image_id,
+                "flavorRef": "1",
+                "networks": [{"uuid": net["id"], "fixed_ip": "172.16.0.50"}],
+            }
+        },
+    )
+    assert taken.status == 409
+    unknown = await member.post(
+        "servers",
+        {
+            "server": {
+                "name": "x",
+                "imageRef": image_id,
+                "flavorRef": "1",
+                "networks": [{"uuid": "00000000-0000-0000-0000-000000000000"}],
+            }
+        },
+    )
+    assert unknown.status == 400
+    assert (await member.delete(f"servers/{given['id']}")).status == 204
+    kept = (await neutron.get(f"ports/{port['id']}")).body["port"]
+    assert kept["device_id"] == "" and kept["fixed_ips"] == port["fixed_ips"]
+    assert (await member.delete(f"servers/{fixed['id']}")).status == 204
+    again = await _boot(
+        member, image_id, "again", networks=[{"uuid": net["id"], "fixed_ip": "172.16.0.50"}]
+    )
+    assert [a["addr"] for a in again["addresses"]["lan"]] == ["172.16.0.50"]
+
+
+async def test_floating_ip_shows_in_server_addresses(
+    member: Nova, admin_nova: Nova, image_id: str
+) -> None:
+    public = await _neutron(admin_nova).create("network", **{"router:external": True})
+    await _neutron(admin_nova).create(
+        "subnet", network_id=public["id"], cidr="203.0.113.0/24", ip_version=4
+    )
+    server = await _boot(member, image_id, "s1")
+    neutron = _neutron(member)
+    [port] = (await neutron.get(f"ports?device_id={server['id']}")).body["ports"]
+    fip = await neutron.create("floatingip", floating_network_id=public["id"], port_id=port["id"])
+    shown = (await member.get(f"servers/{server['id']}")).body["server"]
+    kinds = [
+        (a["addr"], a["OS-EXT-IPS:type"]) for a in shown["addresses"]["auto_allocated_network"]
+    ]
+    assert kinds == [
+        (port["fixed_ips"][0]["ip_address"], "fixed"),
+        (fip["floating_ip_address"], "floating"),
+    ]
+    assert (await member.delete(f"servers/{server['id']}")).status == 204
+    left = (await neutron.get(f"floatingips/{fip['id']}")).body["floatingip"]
+    assert left["port_id"] is None
