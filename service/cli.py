@@ -5,20 +5,23 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 
+import aiohttp
 import msgspec
 import uvloop
 
 from events.chain import ChainReport, verify_chain
-from events.follow import follow
 from events.postgres import PostgresEventStore, create_pool
-from events.types import RecordedEvent
 from projections.runner import SchemaExists, rebuild, replay_into, scratch_name
 from projections.verify import ModelNotSettled, Verification, verify_models
+from service.client import ApiError, Credentials, EventsClient
+from service.client.credentials import ConfigError as ClientConfigError
 from service.compute.flavor_bootstrap import ensure_default_flavors
 from service.config import ConfigError, Settings, load_settings
 from service.embedded_postgres import EmbeddedPostgres, EmbeddedPostgresError
 from service.errors import BadRequest
+from service.events_api.envelope import EventDoc
 from service.events_api.moment import parse_moment
 from service.identity.bootstrap import bootstrap
 from service.identity.clouds_yaml import write_cloud_entry
@@ -234,40 +237,45 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> None:
         asyncio.run(run(url))
 
 
-def describe(event: RecordedEvent) -> str:
+def describe(event: EventDoc) -> str:
     """One human-readable line for an event."""
-    actor = event.metadata.actor
-    who = actor.user_id or "-"
-    if actor.project_id:
-        who += f"@{actor.project_id}"
-    data = msgspec.json.encode(msgspec.structs.asdict(event.event)).decode()
-    request = event.metadata.request_id or "-"
+    who = event.actor.user_id or "-"
+    if event.actor.project_id:
+        who += f"@{event.actor.project_id}"
+    data = msgspec.json.encode(event.data).decode()
+    request = event.request_id or "-"
     return (
-        f"#{event.position:<8} {event.recorded_at:%Y-%m-%d %H:%M:%S} "
-        f"{event.stream_id}@{event.version} {event.type} by {who} ({request}) {data}"
+        f"#{event.position:<8} {datetime.fromisoformat(event.time):%Y-%m-%d %H:%M:%S} "
+        f"{event.resource_type}-{event.resource_id}@{event.version} {event.type} by {who}"
+        f" ({request}) {data}"
     )
 
 
 def cmd_tail(settings: Settings, args: argparse.Namespace) -> None:
-    async def run(url: str) -> None:
-        pool = await create_pool(url, min_size=1, max_size=2)
-        try:
-            store = PostgresEventStore(pool)
-            head = await store.head_position()
-            after = args.after if args.after is not None else max(0, head - args.last)
-            types, categories = args.type or None, args.category or None
-            if not args.follow:
-                events = await store.read_all(after, args.last, types=types, categories=categories)
-                for event in events:
-                    say(describe(event))
-                return
-            async for event in follow(store, url, after, types=types, categories=categories):
-                say(describe(event))
-        finally:
-            await pool.close()
+    """`kumo events tail`: through the events API of the running cloud, as the `kumo`
+    cloud of clouds.yaml (or the OS_* environment) sees it."""
 
-    with database(settings) as url, contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(url))
+    async def run() -> None:
+        types, categories = args.type or None, args.category or None
+        async with EventsClient(Credentials.find()) as kumo:
+            last = args.last if args.after is None else None
+            page = await kumo.events(
+                after=args.after, last=last, types=types, resource_type=categories, limit=args.last
+            )
+            for event in page.events:
+                say(describe(event))
+            if not args.follow:
+                return
+            after = page.events[-1].position if page.events else page.head
+            async for event in kumo.stream(types=types, after=after, resource_type=categories):
+                say(describe(event))
+
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run())
+    except (ClientConfigError, ApiError, PermissionError, aiohttp.ClientError) as error:
+        print(f"kumo: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 def parser() -> argparse.ArgumentParser:

@@ -68,7 +68,7 @@ def subscription(request: web.Request) -> tuple[Filter, int | None]:
     return Filter(
         auth=auth,
         types=None if listed is None else [t for t in listed.split(",") if t],
-        categories=None if resource_type is None else [resource_type],
+        categories=None if resource_type is None else [t for t in resource_type.split(",") if t],
         project_id=project_id,
     ), None if after is None else int(after)
 
@@ -109,7 +109,7 @@ async def fill(request: web.Request, wanted: Filter, after: int, buffer: Buffer)
 @routes.get("/v1/stream")
 async def stream(request: web.Request) -> web.StreamResponse:
     """200 `text/event-stream` of the events the caller may see (filters `types=a,b`,
-    `resource_type=`, `project_id=` for admins), after `Last-Event-ID` or `?after=`
+    `resource_type=a,b`, `project_id=` for admins), after `Last-Event-ID` or `?after=`
     (default: from now on), with a keep-alive comment when idle. Ends with `event: error`
     when the subscriber falls too far behind. 400/401/403 as `subscription` says."""
     wanted, after = subscription(request)

@@ -35,15 +35,22 @@ def stream_options() -> StreamOptions:
 
 
 @pytest.fixture
+def port() -> int | None:
+    """The test server's port (None: any free one)."""
+    return None
+
+
+@pytest.fixture
 async def client(
     settings: Settings,
     store: PostgresEventStore,
     admin: Bootstrapped,
     stream_options: StreamOptions,
+    port: int | None,
 ) -> AsyncIterator[Client]:
     app = create_app(settings, store)
     app[STREAM_OPTIONS] = stream_options
-    async with TestClient(TestServer(app)) as client:
+    async with TestClient(TestServer(app, host="127.0.0.1", port=port)) as client:
         yield client
 
 
