@@ -16,6 +16,7 @@ import msgspec
 from events.postgres import VISIBLE, Connection, PostgresEventStore, scan
 from events.subscription import Subscription
 from events.types import RecordedEvent
+from projections.pipeline import Pipelined
 from projections.projection import Projection, handles
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -57,10 +58,12 @@ async def _replay(
     """Apply every event up to `until` on `conn`; the number applied."""
     types = None if projection.types is None else sorted(projection.types)
     applied = 0
+    writer = Pipelined(conn)
     async for event in scan(conn, 0, until, types=types, gap_safe=gap_safe):
         if handles(projection, event):
-            await projection.apply(conn, event)
+            await projection.apply(writer, event)
             applied += 1
+    await writer.flush()
     return applied
 
 

@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import contextlib
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
@@ -130,9 +131,11 @@ def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> None:
             store = PostgresEventStore(pool)
             for name in names:
                 model = models[name]
+                began = time.perf_counter()
                 applied = await rebuild(store, model.projection, inline=model.inline)
                 tables = ", ".join(model.projection.tables)
-                say(f"Rebuilt {name}: {applied} event(s) replayed into {tables}")
+                seconds = time.perf_counter() - began
+                say(f"Rebuilt {name}: {applied} event(s) replayed into {tables} in {seconds:.1f}s")
         finally:
             await pool.close()
 
