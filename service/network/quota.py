@@ -51,40 +51,46 @@ async def limits(db: Any, project_id: str) -> dict[str, int]:
 
 
 async def used(db: Any, project_id: str) -> dict[str, int]:
-    """What the project holds of each counted resource (and of security groups and rules)."""
-    rows = await db.fetch(
-        "SELECT resource, used FROM rm_network_usage WHERE project_id = $1", project_id
-    )
-    held = dict.fromkeys(DEFAULTS, 0) | {r["resource"]: r["used"] for r in rows}
-    held["security_group"] = await db.fetchval(
-        "SELECT count(*) FROM rm_security_groups WHERE project_id = $1", project_id
-    )
-    held["security_group_rule"] = await db.fetchval(
-        "SELECT count(*) FROM rm_security_group_rules r JOIN rm_security_groups g"
-        " ON g.id = r.group_id WHERE g.project_id = $1",
-        project_id,
-    )
-    return held
+    """What the project holds of each resource."""
+    return {name: await _held(db, project_id, name) for name in DEFAULTS}
+
+
+async def _held(db: Any, project_id: str, resource: str) -> int:
+    if resource == "security_group":
+        query = "SELECT count(*) FROM rm_security_groups WHERE project_id = $1"
+    elif resource == "security_group_rule":
+        query = (
+            "SELECT count(*) FROM rm_security_group_rules r JOIN rm_security_groups g"
+            " ON g.id = r.group_id WHERE g.project_id = $1"
+        )
+    else:
+        query = "SELECT coalesce(sum(used), 0) FROM rm_network_usage WHERE project_id = $1"
+        held: int = await db.fetchval(f"{query} AND resource = $2", project_id, resource)
+        return held
+    counted: int = await db.fetchval(query, project_id)
+    return counted
 
 
 async def add(conn: Any, project_id: str, resource: str, amount: int) -> None:
     """Add `amount` to what the project holds (locking its row until commit); raises
     OverQuota if that takes it past its limit."""
-    after = await conn.fetchval(
+    # One statement, the transaction's last for a create: the row stays locked only
+    # from here to the commit.
+    row = await conn.fetchrow(
         "INSERT INTO rm_network_usage VALUES ($1, $2, $3) ON CONFLICT (project_id, resource)"
-        " DO UPDATE SET used = rm_network_usage.used + $3 RETURNING used",
+        " DO UPDATE SET used = rm_network_usage.used + $3 RETURNING used, (SELECT hard_limit"
+        " FROM rm_quota_limits WHERE project_id = $1 AND resource = $2) AS hard_limit",
         project_id,
         resource,
         amount,
     )
-    if amount > 0:
-        limit = (await limits(conn, project_id))[resource]
-        if limit != UNLIMITED and after > limit:
-            raise OverQuota(resource)
+    limit = DEFAULTS[resource] if row["hard_limit"] is None else row["hard_limit"]
+    if amount > 0 and limit != UNLIMITED and row["used"] > limit:
+        raise OverQuota(resource)
 
 
 async def check(db: Any, project_id: str, resource: str, amount: int = 1) -> None:
     """Refuse early (OverQuota) a create that would not fit now."""
     limit = (await limits(db, project_id))[resource]
-    if limit != UNLIMITED and (await used(db, project_id))[resource] + amount > limit:
+    if limit != UNLIMITED and await _held(db, project_id, resource) + amount > limit:
         raise OverQuota(resource)

@@ -14,7 +14,8 @@ import msgspec
 from aiohttp import web
 from msgspec import UNSET, Meta, UnsetType
 
-from events.store import NO_STREAM, StreamAppend
+from events.store import NO_STREAM, AppendResult, StreamAppend
+from events.types import RecordedEvent
 from service.auth import AuthContext
 from service.compute.api.security_groups import DEFAULT, ensure_default
 from service.compute.directory import SecurityGroup, get, select
@@ -22,7 +23,7 @@ from service.errors import BadRequest, Conflict, NotFound
 from service.http.keys import IDS
 from service.http.recording import new_uuid, record_streams, store
 from service.network import events as ev
-from service.network import ipam, quota
+from service.network import ipam
 from service.network.api.common import (
     Json,
     created,
@@ -226,15 +227,12 @@ async def security_group_ids(
 ) -> tuple[str, ...]:
     """The ids of the port's groups: the project's `default` group unless others are
     named (by id, or by name as Nova names them); 404 for one the project lacks."""
-    await ensure_default(request, project_id)
     names = [DEFAULT] if wanted is None else list(wanted)
-    groups = await select(
-        store(request).pool,
-        SecurityGroup,
-        "project_id = $1 AND (id = ANY($2) OR name = ANY($2))",
-        project_id,
-        names,
-    )
+    where = "project_id = $1 AND (id = ANY($2) OR name = ANY($2))"
+    groups = await select(store(request).pool, SecurityGroup, where, project_id, names)
+    if DEFAULT in names and all(g.name != DEFAULT for g in groups):
+        await ensure_default(request, project_id)
+        groups = await select(store(request).pool, SecurityGroup, where, project_id, names)
     found: list[str] = []
     for name in dict.fromkeys(names):
         match = [g.id for g in groups if g.id == name] or [g.id for g in groups if g.name == name]
@@ -246,16 +244,15 @@ async def security_group_ids(
 
 async def record_with_addresses(
     request: web.Request, plan: Callable[[], Awaitable[list[StreamAppend]]]
-) -> None:
+) -> AppendResult:
     """Append what `plan` makes; when a racing request took an address or MAC address it
     chose first, plan again (an address asked for by name is then refused by `plan`)."""
     for _ in range(_RETRIES):
         appends = await plan()
         if not appends:
-            return
+            return AppendResult(())
         try:
-            await record_streams(request, appends)
-            return
+            return await record_streams(request, appends)
         except (AddressInUse, MacInUse):
             continue
     raise Conflict("Addresses on this network are changing too fast to allocate one; retry.")
@@ -332,18 +329,28 @@ async def create_ports(request: web.Request) -> web.Response:
             if given(getattr(body, name.replace(":", "_"))):
                 authorize(request, f"create_port:{name}", {"project_id": network.project_id})
         plans.append((network, project_id, body))
-    for project_id in {p for _, p, _ in plans}:
-        count = sum(p == project_id for _, p, _ in plans)
-        await quota.check(store(request).pool, project_id, "port", count)
     made: list[ev.PortCreated] = []
 
     async def plan() -> list[StreamAppend]:
         made[:] = [await new_port(request, n, p, b) for n, p, b in plans]
         return [StreamAppend(f"port-{e.port_id}", [e], NO_STREAM) for e in made]
 
-    await record_with_addresses(request, plan)
-    shown = [view(await visible_port(request, ctx, e.port_id), admin=ctx.is_admin) for e in made]
+    result = await record_with_addresses(request, plan)
+    shown = [view(port_row(recorded), admin=ctx.is_admin) for recorded in result.events]
     return created("port", "ports", shown, bulk)
+
+
+def port_row(recorded: RecordedEvent) -> Port:
+    """The row a `PortCreated` makes, as the projection writes it."""
+    assert isinstance(recorded.event, ev.PortCreated)
+    fields = msgspec.structs.asdict(recorded.event)
+    fields["id"] = fields.pop("port_id")
+    return Port(
+        **fields,
+        created_at=recorded.recorded_at,
+        updated_at=recorded.recorded_at,
+        revision_number=recorded.version,
+    )
 
 
 @ROUTES.get("/v2.0/ports")
