@@ -1,26 +1,26 @@
 """`GET /events/v1/stream`: the log live, as Server-Sent Events, for one subscriber.
 
 Each event is `id: <position>`, `event: <type>`, `data: <the event document>`. A
-follower (events/follow.py) reads the log into a bounded buffer; the response drains
-it. When the subscriber reads too slowly and the buffer fills, the follower stops and
-the subscriber gets the events already buffered, then `event: error` naming the last
-position it was sent, and the response ends: it may resume from there with
-`Last-Event-ID`. Nothing a subscriber does slows the writers or other subscribers.
+subscriber joins the application's hub (hub.py: one follower of the log for all of them),
+reads what it asked for from before it joined out of the log itself, then takes the
+hub's events, all into a bounded buffer that the response drains. When the subscriber
+reads too slowly and a queue fills, it gets the events already buffered, then
+`event: error` naming the last position it was sent, and the response ends: it may
+resume from there with `Last-Event-ID`. Nothing a subscriber does slows the writers or
+other subscribers.
 """
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
 
 import msgspec
 from aiohttp import web
 
-from events.follow import follow
 from events.types import RecordedEvent
-from service.auth import AuthContext, caller
+from service.auth import caller
 from service.errors import BadRequest, Forbidden
-from service.events_api.access import Owners, may_read
-from service.events_api.envelope import to_doc
+from service.events_api.access import Owners
+from service.events_api.hub import Filter, Hub, Item, Subscriber, frame, hub_of
 from service.http.keys import SETTINGS
 from service.http.recording import store
 
@@ -39,15 +39,6 @@ class StreamOptions(msgspec.Struct, frozen=True):
 
 STREAM_OPTIONS = web.AppKey("events_stream_options", StreamOptions)
 """Set on the root app to change the defaults (tests do)."""
-
-
-class Filter(msgspec.Struct, frozen=True):
-    """Which events one subscriber receives."""
-
-    auth: AuthContext
-    types: Sequence[str] | None
-    categories: Sequence[str] | None
-    project_id: str | None
 
 
 def subscription(request: web.Request) -> tuple[Filter, int | None]:
@@ -75,35 +66,39 @@ def subscription(request: web.Request) -> tuple[Filter, int | None]:
 
 async def visible(owners: Owners, wanted: Filter, recorded: RecordedEvent) -> bool:
     """Whether the subscriber may and wants to see `recorded` (access.py's rule)."""
-    owner = await owners.of(recorded)
-    if wanted.project_id is not None and owner != wanted.project_id:
-        return False
-    return may_read(wanted.auth, recorded.stream_id, owner)
+    return wanted.wants(recorded, await owners.of(recorded))
 
 
-def frame(recorded: RecordedEvent) -> bytes:
-    """One event as an SSE message."""
-    data = msgspec.json.encode(to_doc(recorded))
-    return b"id: %d\nevent: %s\ndata: %s\n\n" % (recorded.position, recorded.type.encode(), data)
+Buffer = asyncio.Queue[Item]
+"""Positions and frames to send; None once the subscriber is dropped (the buffer filled)."""
+LIVE: Item = (0, b"")
+"""Put in the buffer after the catch-up: what follows comes from the hub's queue."""
+COALESCE = 64
+"""At most this many frames ready at once go out in one write."""
 
 
-Buffer = asyncio.Queue[tuple[int, bytes] | None]
-"""Positions and frames to send; None once the follower gave up (the buffer filled)."""
+async def catch_up(request: web.Request, joined: Subscriber, after: int, buffer: Buffer) -> None:
+    """What the subscriber asked for from the log, after `after` up to where it joined the
+    hub, into `buffer`, then LIVE; a final None instead when the buffer fills (one slot
+    is kept for it)."""
+    wanted, owners = joined.wanted, hub(request).owners
+    while after < joined.joined_at:
+        batch = await store(request).read_all(
+            after, 500, types=wanted.types, categories=wanted.categories, until=joined.joined_at
+        )
+        for recorded in batch:
+            if not await visible(owners, wanted, recorded):
+                continue
+            if buffer.qsize() >= buffer.maxsize - 1:
+                buffer.put_nowait(None)
+                return
+            buffer.put_nowait((recorded.position, frame(recorded)))
+        after = batch[-1].position if len(batch) == 500 else joined.joined_at
+    buffer.put_nowait(LIVE)
 
 
-async def fill(request: web.Request, wanted: Filter, after: int, buffer: Buffer) -> None:
-    """Follow the log into `buffer` until the task is cancelled or the buffer is full
-    (then a final None, for which one slot is kept free)."""
-    owners = Owners(store(request))
-    dsn = request.config_dict[SETTINGS].database_url
-    events = follow(store(request), dsn, after, types=wanted.types, categories=wanted.categories)
-    async for recorded in events:
-        if not await visible(owners, wanted, recorded):
-            continue
-        if buffer.qsize() >= buffer.maxsize - 1:
-            buffer.put_nowait(None)
-            return
-        buffer.put_nowait((recorded.position, frame(recorded)))
+def hub(request: web.Request) -> Hub:
+    return hub_of(request.app, store(request), request.config_dict[SETTINGS].database_url)
 
 
 @routes.get("/v1/stream")
@@ -114,48 +109,73 @@ async def stream(request: web.Request) -> web.StreamResponse:
     when the subscriber falls too far behind. 400/401/403 as `subscription` says."""
     wanted, after = subscription(request)
     options = request.config_dict.get(STREAM_OPTIONS, StreamOptions())
-    if after is None:
-        after = await store(request).head_position()
+    joined = await hub(request).join(wanted, options.buffer)
+    after = joined.joined_at if after is None else after
     buffer: Buffer = asyncio.Queue(maxsize=options.buffer + 1)
-    response = web.StreamResponse(
-        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
-    )
-    await response.prepare(request)
-    follower = asyncio.create_task(fill(request, wanted, after, buffer))
+    reader = asyncio.create_task(catch_up(request, joined, after, buffer))
     try:
-        await _drain(response, buffer, follower, after, options)
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
+        await response.prepare(request)
+        await _drain(response, [buffer, joined.queue], reader, after, options)
     except (TimeoutError, ConnectionResetError):
         pass  # the subscriber stopped taking data: drop it without a word
     finally:
-        follower.cancel()
+        reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await follower
+            await reader
+        hub(request).leave(joined)
     return response
+
+
+async def _next(queue: Buffer, reader: "asyncio.Task[None]", options: StreamOptions) -> Item:
+    """The next item, waiting at most the keep-alive interval; TimeoutError then. Raises
+    the catch-up's error if it failed."""
+    with contextlib.suppress(asyncio.QueueEmpty):
+        return queue.get_nowait()
+    try:
+        return await asyncio.wait_for(queue.get(), options.keepalive)
+    except TimeoutError:
+        if reader.done():
+            reader.result()
+        raise
 
 
 async def _drain(
     response: web.StreamResponse,
-    buffer: Buffer,
-    follower: "asyncio.Task[None]",
-    sent: int,
+    queues: list[Buffer],
+    reader: "asyncio.Task[None]",
+    after: int,
     options: StreamOptions,
 ) -> None:
-    """Send the buffered frames (a keep-alive comment when idle) until the follower gives
-    up, then the final error. Raises the follower's error if it failed, TimeoutError or
-    ConnectionResetError when the subscriber stops taking data."""
+    """Send the catch-up's frames, then the hub's (those after `after`), a keep-alive
+    comment when idle, frames ready together in one write, until the subscriber is
+    dropped; then the final error. Raises TimeoutError or ConnectionResetError when the
+    subscriber stops taking data."""
+    sent = after
+    queue = queues.pop(0)
     while True:
         try:
-            item = await asyncio.wait_for(buffer.get(), options.keepalive)
+            item = await _next(queue, reader, options)
         except TimeoutError:
-            if follower.done():
-                follower.result()
             await _write(response, b": keep-alive\n\n", options)
             continue
+        frames = []
+        while item is not None:
+            if item is LIVE:
+                queue = queues.pop(0)
+            elif item[0] > sent:
+                sent = item[0]
+                frames.append(item[1])
+            if len(frames) >= COALESCE or queue.empty():
+                break
+            item = queue.get_nowait()
+        if frames:
+            await _write(response, b"".join(frames), options)
         if item is None:
             await _write(response, _fell_behind(sent), options)
             return
-        sent, data = item
-        await _write(response, data, options)
 
 
 def _fell_behind(sent: int) -> bytes:
