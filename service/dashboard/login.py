@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from service.auth import AUTH
 from service.dashboard.session import (
     COOKIE,
     CSRF_FIELD,
@@ -118,7 +119,7 @@ async def switch_project(request: web.Request) -> web.StreamResponse:
     current = await signed_in(request)
     if current is None:
         return redirect("/dashboard/login?reason=expired")
-    session, _ = current
+    session, request[AUTH] = current
     form = await request.post()
     if not csrf_ok(request, session, str(form.get(CSRF_FIELD, ""))):
         raise web.HTTPForbidden(text="The form expired; reload the page and try again.")
@@ -133,7 +134,7 @@ async def log_out(request: web.Request) -> web.StreamResponse:
     """Revoke the session's tokens, forget it and clear its cookie."""
     current = await signed_in(request)
     if current is not None:
-        session, _ = current
+        session, request[AUTH] = current
         form = await request.post()
         if not csrf_ok(request, session, str(form.get(CSRF_FIELD, ""))):
             raise web.HTTPForbidden(text="The form expired; reload the page and try again.")

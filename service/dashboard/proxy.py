@@ -10,6 +10,7 @@ sends its user to the login form.
 
 from aiohttp import web
 
+from service.auth import AUTH
 from service.dashboard.session import CSRF_HEADER, csrf_ok, signed_in
 from service.dashboard.upstream import UPSTREAM, base_url
 from service.errors import Forbidden, NotFound, Unauthorized
@@ -36,7 +37,7 @@ async def pass_through(request: web.Request) -> web.StreamResponse:
     current = await signed_in(request)
     if current is None:
         raise Unauthorized(ENDED, headers=ENDED_HEADER)
-    session, _ = current
+    session, request[AUTH] = current  # the dashboard's own audit record names its user
     if not csrf_ok(request, session):
         raise Forbidden("The page's security token is missing or stale; reload the page.")
     service = request.match_info["service"]

@@ -145,6 +145,7 @@ def screenshot(page: Page, name: str) -> Path:
     """Keep a full-page screenshot as a test artifact; prints where."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
+    page.evaluate("window.scrollTo(0, 0)")  # a scrolled page draws its sticky bar mid-page
     page.screenshot(path=str(path), full_page=True)
     print(f"screenshot: {path}")
     return path

@@ -18,6 +18,7 @@ from tests.browser.conftest import (
     log_in,
     screenshot,
 )
+from tests.integration.identity.conftest import ADMIN_PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -71,6 +72,11 @@ def test_a_member_works_through_every_page(
     expect(page.locator("#live")).to_have_text("Live")
     screenshot(page, "instances")
 
+    row.locator("summary", has_text="More").click()
+    page.get_by_role("button", name="Pause web-1").click()
+    expect(row.locator(".pill")).to_have_text("PAUSED", timeout=ACTIVE_WITHIN)
+    page.get_by_role("button", name="Resume web-1").click()
+    expect(row.locator(".pill")).to_have_text("ACTIVE", timeout=ACTIVE_WITHIN)
     page.get_by_role("button", name="Stop web-1").click()
     expect(row.locator(".pill")).to_have_text("SHUTOFF", timeout=ACTIVE_WITHIN)
     assert page.evaluate("window.kumoSamePage") is True, "the page reloaded"
@@ -156,3 +162,160 @@ def test_a_member_works_through_every_page(
 
 def _token(cloud: Cloud, person: Person) -> str:
     return cloud.token(person.name, person.password, person.project_name)
+
+
+def _put(url: str, token: str, data: bytes = b"", content_type: str | None = None) -> None:
+    """A PUT of raw bytes (an image's data, a container) with a token."""
+    headers = {"X-Auth-Token": token}
+    if content_type:
+        headers["Content-Type"] = content_type
+    request = urllib.request.Request(url, data=data, method="PUT", headers=headers)
+    with urllib.request.urlopen(request) as response:
+        assert response.status in (201, 202, 204)
+
+
+@pytest.fixture(scope="module")
+def alice_things(cloud: Cloud, alice: Person, qcow2: Path) -> dict[str, str]:
+    """Alice's image, instance, container and key pair, made through the APIs."""
+    token = _token(cloud, alice)
+    base = cloud.url
+    image = {"name": "alice-secret-image", "disk_format": "qcow2", "container_format": "bare"}
+    image_id = call(f"{base}/image/v2/images", "POST", image, token).body["id"]
+    data = qcow2.read_bytes()
+    _put(f"{base}/image/v2/images/{image_id}/file", token, data, "application/octet-stream")
+    server = {"name": "alice-secret-vm", "imageRef": image_id, "flavorRef": "1"}
+    made = call(f"{base}/compute/v2.1/servers", "POST", {"server": server}, token)
+    assert made.status == 202, made.body
+    _put(f"{base}/object/v1/AUTH_{alice.project_id}/alice-secret-box", token)
+    keypair = {"keypair": {"name": "alice-key"}}
+    assert call(f"{base}/compute/v2.1/os-keypairs", "POST", keypair, token).status in (200, 201)
+    return {"server": made.body["server"]["id"], "image": image_id}
+
+
+def test_a_user_of_another_project_sees_none_of_it(
+    page: Page, cloud: Cloud, alice_things: dict[str, str], bob: Person
+) -> None:
+    base = cloud.url
+    log_in(page, base, bob.name, bob.password)
+    expect(page.locator("#project-select")).to_have_value(bob.project_id)
+    expect(page.get_by_role("link", name="Identity")).to_have_count(0)
+    page.goto(f"{base}/dashboard/instances")
+    expect(page.get_by_text("No instances yet.")).to_be_visible()
+    page.goto(f"{base}/dashboard/images")
+    expect(page.locator("#images")).not_to_contain_text("Loading")
+    expect(page.locator("#images")).not_to_contain_text("alice-secret-image")
+    page.goto(f"{base}/dashboard/containers")
+    expect(page.get_by_text("No containers yet.")).to_be_visible()
+    page.goto(f"{base}/dashboard/keypairs")
+    expect(page.get_by_text("No key pairs yet.")).to_be_visible()
+
+    # Alice's instance by its address: the APIs' own answers, shown as messages.
+    server_id = alice_things["server"]
+    page.goto(f"{base}/dashboard/instances/{server_id}")
+    expect(page.locator("#flash")).to_contain_text(server_id)
+    page.goto(f"{base}/dashboard/audit?type=server&id={server_id}")
+    expect(page.locator("#resource-error")).to_contain_text("Could not find server")
+    expect(page.locator("#records")).not_to_contain_text("Loading")
+    expect(page.locator("#records")).to_contain_text("bob")  # his own refused attempts
+    expect(page.locator("#records")).not_to_contain_text("alice")
+    screenshot(page, "audit-other-project")
+    page.goto(f"{base}/dashboard/identity")
+    expect(page.locator("#flash")).to_contain_text("not authorized")
+
+
+def test_bad_input_shows_the_api_message(page: Page, cloud: Cloud, bob: Person) -> None:
+    base = cloud.url
+    page.goto(f"{base}/dashboard/login")
+    page.get_by_label("User name").fill(bob.name)
+    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_contain_text("requires authentication")
+    screenshot(page, "login-refused")
+    log_in(page, base, bob.name, bob.password)
+
+    # Nova's message for a public key that is not one.
+    page.goto(f"{base}/dashboard/keypairs")
+    form = page.locator("#import-form")
+    form.get_by_label("Name").fill("broken")
+    form.get_by_label("Public key").fill("ssh-rsa not-a-key")
+    form.get_by_role("button", name="Import").click()
+    expect(page.locator("#import-error")).to_have_text(re.compile(r"^Keypair data is invalid"))
+
+    # Glance's (plain text) refusal to let a member publish an image.
+    page.goto(f"{base}/dashboard/images")
+    form = page.locator("#upload-form")
+    form.get_by_label("Name").fill("everyone-sees-me")
+    form.get_by_label("File").set_input_files(
+        {"name": "x.raw", "mimeType": "application/octet-stream", "buffer": b"\0" * 512}
+    )
+    form.get_by_label("Visibility").select_option("public")
+    form.get_by_role("button", name="Upload").click()
+    refusal = page.locator("#upload-error")
+    expect(refusal).to_have_text("You are not authorized to complete publicize_image action.")
+    expect(refusal).not_to_contain_text("403 Forbidden")
+    screenshot(page, "images-refused")
+
+
+def test_the_session_is_server_side_and_guarded(page: Page, cloud: Cloud) -> None:
+    base = cloud.url
+    carol = cloud.person("carol")
+    other = cloud.person("carol-too")
+    log_in(page, base, carol.name, carol.password)
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    session = cookies["kumo_session"]
+    assert session["httpOnly"] and session["sameSite"] == "Strict"
+    assert session["path"] == "/dashboard"
+    assert "gAAAA" not in session["value"], "a token in the cookie"
+
+    # A change without the page's CSRF token is refused; with it, it is the API's answer.
+    keypairs = f"{base}/dashboard/api/compute/v2.1/os-keypairs"
+    body = {"keypair": {"name": "no-csrf"}}
+    refused = page.request.post(keypairs, data=body)
+    assert refused.status == 403
+    assert "security token" in refused.json()["error"]["message"]
+    csrf = page.locator("body").get_attribute("data-csrf")
+    assert csrf
+    made = page.request.post(keypairs, data=body, headers={"X-CSRF-Token": csrf})
+    assert made.status in (200, 201), made.text()
+    assert "X-Subject-Token" not in made.headers and "x-subject-token" not in made.headers
+
+    # Switching to another project of the user's rescopes the session.
+    role = cloud.admin("GET", "roles?name=member").body["roles"][0]["id"]
+    grant = f"projects/{other.project_id}/users/{carol.user_id}/roles/{role}"
+    assert cloud.admin("PUT", grant).status == 204
+    page.goto(f"{base}/dashboard/instances")
+    page.get_by_label("Project").select_option(label=other.project_name)
+    page.get_by_role("button", name="Switch").click()
+    expect(page.locator("#project-select")).to_have_value(other.project_id)
+    assert page.url.endswith("/dashboard/instances")
+    expect(page.get_by_text("No instances yet.")).to_be_visible()
+
+    # When the token stops being valid (the user is disabled), the next page says so.
+    disabled = cloud.admin("PATCH", f"users/{carol.user_id}", {"user": {"enabled": False}})
+    assert disabled.status == 200
+    page.goto(f"{base}/dashboard/images")
+    expect(page.get_by_text("Your session has ended. Please log in again.")).to_be_visible()
+    assert "/dashboard/login" in page.url
+
+
+def test_an_admin_manages_identity(page: Page, cloud: Cloud, alice: Person) -> None:
+    base = cloud.url
+    log_in(page, base, "admin", ADMIN_PASSWORD)
+    page.get_by_role("link", name="Identity").click()
+    expect(page.locator("#project-list")).to_contain_text(alice.project_name)
+    form = page.locator("#project-form")
+    form.get_by_label("Name").fill("p-made-in-browser")
+    form.get_by_role("button", name="Create project").click()
+    expect(page.locator("#project-list")).to_contain_text("p-made-in-browser")
+    page.get_by_role("tab", name="Quotas").click()
+    quotas = page.locator("#quota-form")
+    quotas.get_by_label("Project").select_option(label=alice.project_name)
+    expect(quotas).to_have_attribute("data-shown", alice.project_id)
+    quotas.get_by_label("Instances").fill("7")
+    quotas.get_by_role("button", name="Save quotas").click()
+    expect(page.locator("#flash")).to_have_text("Quotas saved.")
+    reply = call(f"{base}/compute/v2.1/os-quota-sets/{alice.project_id}", token=cloud.admin_token)
+    assert reply.body["quota_set"]["instances"] == 7
+    page.get_by_role("tab", name="Role assignments").click()
+    expect(page.locator("#grant-list")).to_contain_text("alice")
+    screenshot(page, "identity")

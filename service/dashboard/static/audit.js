@@ -1,11 +1,11 @@
 // Audit: the audit log with filters and paging; a resource's history and time travel.
-import { api, attempt, h, table, timeEl } from "./kumo.js";
+import { api, attempt, h, stamp, table } from "./kumo.js";
 
 const form = document.getElementById("filter-form");
 const panel = document.getElementById("records");
 const more = document.getElementById("more");
 const auditError = document.getElementById("audit-error");
-const FILTERS = ["action", "outcome", "target_type", "target_id", "initiator_user", "request_id"];
+const FILTERS = ["action", "outcome", "target_type", "target_id", "initiator_user_id", "initiator_project_id", "request_id"];
 let rows = [];
 let marker = null;
 
@@ -13,23 +13,25 @@ const first = (...values) => values.find((v) => v !== undefined && v !== null &&
 const iso = (local) => (local ? new Date(local).toISOString() : "");
 
 const columns = [
-  { title: "Time", cell: (r) => timeEl(first(r.eventTime, r.time, r.recorded_at)) },
+  { title: "Time", cell: (r) => stamp(r.eventTime) },
   { title: "Action", cell: (r) => first(r.action, "—") },
   { title: "Outcome", cell: (r) => outcome(r) },
-  { title: "Initiator", cell: (r) => (r.initiator ? first(r.initiator.name, r.initiator.user_name, r.initiator.id, r.initiator.user_id, "—") : "—") },
+  { title: "Call", optional: true, cls: "wrap", cell: (r) => h("code", {}, `${first(r.method, "")} ${first(r.requestPath, "")}`) },
+  { title: "Initiator", cell: (r) => first(r.initiator.name, r.initiator.id, "—") },
   { title: "Target", cls: "wrap", cell: (r) => target(r) },
-  { title: "Request", optional: true, cell: (r) => h("code", {}, first(r.request_id, r.requestId, r.id, "—")) },
+  { title: "Request", optional: true, cell: (r) => h("code", {}, first(r.request_id, "—")) },
 ];
 
 function outcome(r) {
-  const value = first(r.verdict, r.outcome, "—");
-  const kind = { success: "ok", pending: "warn", failure: "bad", denied: "bad" }[value] || "";
-  return h("span", { class: `pill ${kind}` }, value);
+  const value = first(r.outcome, "—");
+  const kind = { success: "ok", pending: "warn", failure: "bad" }[value] || "";
+  const code = r.reason && r.reason.reasonCode ? ` · ${r.reason.reasonCode}` : "";
+  return h("span", { class: `pill ${kind}` }, value + code);
 }
 
 function target(r) {
   const t = r.target || {};
-  const type = first(t.type, t.typeURI, "—");
+  const type = first(t.typeURI, "—");
   const id = first(t.id, "");
   const short = String(type).split("/").pop();
   if (!id) return type;
@@ -38,22 +40,24 @@ function target(r) {
 
 async function search(append) {
   auditError.hidden = true;
-  const query = new URLSearchParams({ limit: "50" });
+  const query = new URLSearchParams({ limit: "50", sort_dir: "desc" });
   for (const name of FILTERS) if (form[name].value.trim()) query.set(name, form[name].value.trim());
   for (const name of ["since", "until"]) if (form[name].value) query.set(name, iso(form[name].value));
   if (append && marker) query.set("marker", marker);
   let found;
   try { found = await api("GET", `/events/v1/audit?${query}`); } catch (e) {
-    auditError.textContent = e.status === 404 ? "This server has no audit log API yet; a resource's history is below." : e.message;
+    auditError.textContent = e.message;
     auditError.hidden = false;
     panel.replaceChildren(h("div", { class: "empty" }, "No audit records to show."));
     return;
   }
-  const page = Array.isArray(found) ? found : (Object.values(found).find(Array.isArray) || []);
+  // A call made through the dashboard is recorded twice: as the browser's call to
+  // /dashboard/api/... and as the API call it became. Show the API's.
+  const page = found.records.filter((r) => !String(r.requestPath).startsWith("/dashboard/api/"));
   rows = append ? rows.concat(page) : page;
   const last = page[page.length - 1];
-  marker = last ? first(last.id, last.request_id) : null;
-  more.hidden = page.length < 50;
+  marker = last ? last.id : null;
+  more.hidden = !(found.links && found.links.next);
   panel.replaceChildren(table(columns, rows, "No audit records match."));
 }
 
@@ -83,7 +87,7 @@ async function showResource(type, id, at) {
   if (!found) { list.replaceChildren(); return; }
   list.replaceChildren(...found.events.map((e) => h("li", {},
     h("div", { class: "what" }, e.type, e.data && e.data.action ? h("span", { class: "muted" }, ` · ${e.data.action}`) : null),
-    h("div", { class: "when" }, timeEl(e.time), ` · position ${e.position} · `,
+    h("div", { class: "when" }, stamp(e.time), ` · position ${e.position} · `,
       h("button", { type: "button", class: "link", onclick: () => asItWas(type, id, String(e.position)) }, "as it was")))));
   if (at) await asItWas(type, id, at);
   rform.scrollIntoView({ behavior: "smooth" });

@@ -11,7 +11,7 @@ export async function flavorsById() {
 
 export function flavorText(flavors, server) {
   const f = server.flavor && flavors.get(server.flavor.id);
-  return f ? `${f.name} · ${f.vcpus} vCPU · ${f.ram} MiB · ${f.disk} GB` : (server.flavor ? server.flavor.id : "—");
+  return f ? `${f.name} · ${f.vcpus} vCPU · ${f.ram} MiB` : (server.flavor ? server.flavor.id : "—");
 }
 
 export async function getServer(id) {
@@ -55,11 +55,24 @@ async function remove(server) {
   await api("DELETE", `/compute/v2.1/servers/${server.id}`, { headers: NOVA });
 }
 
+function actionButton(server, [label, run, danger], after) {
+  return h("button", {
+    type: "button", class: `btn small${danger ? " danger" : ""}`, "data-action": label.toLowerCase(),
+    "aria-label": `${label} ${server.name}`,
+    onclick: async (e) => { e.target.disabled = true; await attempt(() => run(server)); after(); },
+  }, label);
+}
+
+/** Every action the server's state allows, as a row of buttons (the instance's page). */
 export function actionButtons(server, after) {
-  return h("div", { class: "btn-row" }, actionsFor(server).map(([label, run, danger]) =>
-    h("button", {
-      type: "button", class: `btn small${danger ? " danger" : ""}`, "data-action": label.toLowerCase(),
-      "aria-label": `${label} ${server.name}`,
-      onclick: async (e) => { e.target.disabled = true; await attempt(() => run(server)); after(); },
-    }, label)));
+  return h("div", { class: "btn-row" }, actionsFor(server).map((a) => actionButton(server, a, after)));
+}
+
+/** The first action as a button and the others in a "More" menu (the instances table). */
+export function actionMenu(server, after) {
+  const [main, ...rest] = actionsFor(server);
+  const menu = h("details", { class: "menu" },
+    h("summary", { class: "btn small", "aria-label": `More actions for ${server.name}` }, "More ▾"),
+    h("div", { class: "menu-list" }, rest.map((a) => actionButton(server, a, after))));
+  return h("div", { class: "btn-row" }, actionButton(server, main, after), rest.length ? menu : null);
 }

@@ -74,8 +74,14 @@ async function loadGrants() {
 async function loadQuota() {
   const form = document.getElementById("quota-form");
   if (!form.project.value) return;
-  const found = await api("GET", `/compute/v2.1/os-quota-sets/${form.project.value}`);
-  for (const key of ["instances", "cores", "ram", "key_pairs"]) form[key].value = found.quota_set[key];
+  const project = form.project.value;
+  form.setAttribute("aria-busy", "true");
+  try {
+    const found = await api("GET", `/compute/v2.1/os-quota-sets/${project}`);
+    if (form.project.value !== project) return;  // another project was chosen meanwhile
+    for (const key of ["instances", "cores", "ram", "key_pairs"]) form[key].value = found.quota_set[key];
+    form.dataset.shown = project;
+  } finally { form.setAttribute("aria-busy", "false"); }
 }
 
 async function toggle(collection, kind, x) {

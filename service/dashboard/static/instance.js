@@ -1,5 +1,5 @@
 // One instance: details, actions, its history timeline and "as it was", the console.
-import { api, attempt, follow, h, pill, timeEl, flash } from "./kumo.js";
+import { api, attempt, follow, h, pill, stamp, timeEl, flash } from "./kumo.js";
 import { NOVA, actionButtons, flavorText, flavorsById, getServer } from "./compute.js";
 
 const id = document.getElementById("server-id").dataset.id;
@@ -32,7 +32,7 @@ async function show() {
 function entry(doc) {
   return h("li", {},
     h("div", { class: "what" }, doc.type, doc.data && doc.data.action ? h("span", { class: "muted" }, ` · ${doc.data.action}`) : null),
-    h("div", { class: "when" }, timeEl(doc.time), ` · position ${doc.position}`,
+    h("div", { class: "when" }, stamp(doc.time), ` · position ${doc.position}`,
       doc.actor && doc.actor.user_id ? ` · by ${doc.actor.user_id.slice(0, 8)}` : " · by Kumo", " · ",
       h("button", { type: "button", class: "link", onclick: () => asItWas(doc) }, "as it was")));
 }

@@ -1,6 +1,6 @@
 // Instances: the table (live through the event stream), launching, actions.
 import { api, attempt, follow, h, pill, rowFor, table, timeEl } from "./kumo.js";
-import { NOVA, actionButtons, flavorText, flavorsById, getServer, listServers } from "./compute.js";
+import { NOVA, actionMenu, flavorText, flavorsById, getServer, listServers } from "./compute.js";
 
 const panel = document.getElementById("servers");
 const images = new Map();
@@ -12,7 +12,7 @@ const columns = [
   { title: "Image", optional: true, cell: (s) => (s.image && images.get(s.image.id)) || (s.image ? s.image.id.slice(0, 8) : "—") },
   { title: "Flavor", optional: true, cell: (s) => flavorText(flavors, s) },
   { title: "Created", optional: true, cell: (s) => timeEl(s.created) },
-  { title: "Actions", cls: "actions", cell: (s) => actionButtons(s, () => refresh(s.id)) },
+  { title: "Actions", cls: "actions", cell: (s) => actionMenu(s, () => refresh(s.id)) },
 ];
 
 async function render() {
@@ -50,10 +50,17 @@ async function fillChoices() {
     api("GET", "/compute/v2.1/os-keypairs"),
   ]);
   const option = (value, text) => h("option", { value }, text);
-  form.image.replaceChildren(option("", "Choose an image…"), ...imgs.images.map((i) => option(i.id, i.name || i.id)));
-  form.flavor.replaceChildren(option("", "Choose a flavor…"),
-    ...flavors.flavors.sort((a, b) => a.ram - b.ram).map((f) => option(f.id, `${f.name} (${f.vcpus} vCPU, ${f.ram} MiB, ${f.disk} GB)`)));
-  form.key_name.replaceChildren(option("", "None"), ...keys.keypairs.map((k) => option(k.keypair.name, k.keypair.name)));
+  choices(form.image, [option("", "Choose an image…"), ...imgs.images.map((i) => option(i.id, i.name || i.id))]);
+  choices(form.flavor, [option("", "Choose a flavor…"),
+    ...flavors.flavors.sort((a, b) => a.ram - b.ram).map((f) => option(f.id, `${f.name} (${f.vcpus} vCPU, ${f.ram} MiB, ${f.disk} GB)`))]);
+  choices(form.key_name, [option("", "None"), ...keys.keypairs.map((k) => option(k.keypair.name, k.keypair.name))]);
+}
+
+/** Replace a select's options, keeping what the user already chose if it is still there. */
+function choices(select, options) {
+  const kept = select.value;
+  select.replaceChildren(...options);
+  if (options.some((o) => o.value === kept)) select.value = kept;
 }
 
 function validate() {

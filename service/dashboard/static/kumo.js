@@ -193,6 +193,14 @@ export function when(iso) {
 
 export function timeEl(iso) { return h("time", { datetime: iso, title: iso }, when(iso)); }
 
+/** An exact local time, "26 Nov, 01:33:20", for logs where "just now" says too little. */
+export function stamp(iso) {
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return h("time", {}, iso || "—");
+  const text = t.toLocaleString(undefined, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+  return h("time", { datetime: iso, title: iso }, text);
+}
+
 const STATUS_KIND = {
   ACTIVE: "ok", active: "ok", available: "ok", BUILD: "warn", REBOOT: "warn", HARD_REBOOT: "warn",
   queued: "info", saving: "warn", importing: "warn", uploading: "warn", ERROR: "bad", killed: "bad",

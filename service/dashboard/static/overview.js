@@ -51,6 +51,14 @@ function item(doc) {
     h("div", { class: "when" }, timeEl(doc.time), ` · ${doc.resource_type} `, link));
 }
 
+/** An audit record (a CADF event) of a change made through the APIs. */
+function addRecord(r) {
+  document.getElementById("no-events").hidden = true;
+  const what = `${r.action} ${String(r.target.typeURI).split("/").pop()}`;
+  list.append(h("li", {}, h("div", { class: "what" }, what, h("span", { class: "muted" }, ` · ${r.outcome}`)),
+    h("div", { class: "when" }, timeEl(r.eventTime), ` · by ${r.initiator.name || r.initiator.id} · `, h("code", {}, `${r.method} ${r.requestPath}`))));
+}
+
 function add(doc, atTop) {
   document.getElementById("no-events").hidden = true;
   if (atTop) list.prepend(item(doc)); else list.append(item(doc));
@@ -59,9 +67,9 @@ function add(doc, atTop) {
 
 async function loadEvents() {
   try {
-    const found = await api("GET", `/events/v1/audit?limit=10&initiator_project=${projectId}`);
-    (found.events || found.records || []).forEach((doc) => add(doc, false));
-  } catch (e) { /* no audit log on this server: live events only */ }
+    const found = await api("GET", `/events/v1/audit?limit=10&sort_dir=desc`);
+    found.records.forEach((record) => addRecord(record));
+  } catch (e) { /* the audit log is not readable here: live events only */ }
   follow({ project_id: projectId }, (doc) => { add(doc, true); loadUsage(); }, document.getElementById("live"));
 }
 
