@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import (
+    DESKTOP,
     PHONE,
     Cloud,
     Person,
@@ -53,6 +54,10 @@ def test_a_member_works_through_every_page(
     expect(page.locator("#upload-text")).to_contain_text("Uploaded tiny.qcow2")
     expect(page.get_by_label("Upload progress")).to_have_attribute("value", "1")
     expect(page.locator("tr", has_text="tiny").locator(".pill")).to_have_text("active")
+    page.get_by_role("button", name="Edit tiny").click()
+    page.locator("#edit-form").get_by_label("Name").fill("tiny-disk")
+    page.locator("#edit-form").get_by_role("button", name="Save").click()
+    expect(page.locator("tr", has_text="tiny-disk").locator(".pill")).to_have_text("active")
     screenshot(page, "images")
 
     # Launch: the form's own validation first, then an instance that turns ACTIVE live.
@@ -62,7 +67,7 @@ def test_a_member_works_through_every_page(
     page.get_by_role("button", name="Launch", exact=True).click()
     expect(page.get_by_text("Give the instance a name.")).to_be_visible()
     page.get_by_label("Name").fill("web-1")
-    page.get_by_label("Image").select_option(label="tiny")
+    page.get_by_label("Image").select_option(label="tiny-disk")
     page.get_by_label("Flavor").select_option(index=1)
     page.get_by_label("User data").fill("#cloud-config\nhostname: web-1\n")
     page.get_by_role("button", name="Launch", exact=True).click()
@@ -153,6 +158,16 @@ def test_a_member_works_through_every_page(
     screenshot(page, "instances-phone")
     page.get_by_role("button", name="Menu").click()
     expect(page.get_by_role("link", name="Overview")).to_be_visible()
+
+    # Deleting asks first; the row goes when the log says the server is gone.
+    page.set_viewport_size(DESKTOP)
+    row = page.locator("tr", has_text="web-1")
+    row.locator("summary", has_text="More").click()
+    page.get_by_role("button", name="Delete web-1").click()
+    expect(page.get_by_role("dialog")).to_contain_text("Delete instance web-1?")
+    page.get_by_role("button", name="Confirm").click()
+    expect(row).to_have_count(0, timeout=ACTIVE_WITHIN)
+    expect(page.get_by_text("No instances yet.")).to_be_visible()
 
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_text("You have logged out.")).to_be_visible()
@@ -290,12 +305,15 @@ def test_the_session_is_server_side_and_guarded(page: Page, cloud: Cloud) -> Non
     assert page.url.endswith("/dashboard/instances")
     expect(page.get_by_text("No instances yet.")).to_be_visible()
 
-    # When the token stops being valid (the user is disabled), the next page says so.
+    # When the token stops being valid (the user is disabled), the page's next call and the
+    # next page both send the user to the login form, saying why.
     disabled = cloud.admin("PATCH", f"users/{carol.user_id}", {"user": {"enabled": False}})
     assert disabled.status == 200
-    page.goto(f"{base}/dashboard/images")
+    page.get_by_role("button", name="Launch instance").click()  # it lists images and flavors
     expect(page.get_by_text("Your session has ended. Please log in again.")).to_be_visible()
     assert "/dashboard/login" in page.url
+    page.goto(f"{base}/dashboard/images")
+    expect(page.get_by_text("Your session has ended. Please log in again.")).to_be_visible()
 
 
 def test_an_admin_manages_identity(page: Page, cloud: Cloud, alice: Person) -> None:
