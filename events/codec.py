@@ -19,6 +19,8 @@ _upcasters: dict[tuple[str, int], Upcaster] = {}
 _decoders: dict[str, msgspec.json.Decoder[Any]] = {}
 _encoder = msgspec.json.Encoder()
 _metadata_decoder = msgspec.json.Decoder(Metadata)
+_metadata_seen: dict[bytes, Metadata] = {}
+_METADATA_KEPT = 4096
 
 
 def upcaster(type_name: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
@@ -37,8 +39,15 @@ def encode(value: msgspec.Struct) -> bytes:
 
 
 def decode_metadata(data: bytes) -> Metadata:
-    """Metadata from its stored JSON."""
-    return _metadata_decoder.decode(data)
+    """Metadata from its stored JSON. The events of one append share theirs, so each
+    distinct encoding is decoded once (of the last few thousand) and shared: Metadata
+    is immutable."""
+    found = _metadata_seen.get(data)
+    if found is None:
+        if len(_metadata_seen) >= _METADATA_KEPT:
+            _metadata_seen.clear()
+        found = _metadata_seen[data] = _metadata_decoder.decode(data)
+    return found
 
 
 def decode_event(type_name: str, schema_version: int, data: bytes) -> Event:
