@@ -15,6 +15,8 @@ from tests.sample_events import Noted
 
 WRITERS = 10
 SECONDS = 3.0
+EACH = 120
+"""Events each writer appends at least, however slow the machine: 10 x 120 > 1,000."""
 
 
 class Linger:
@@ -37,7 +39,7 @@ async def test_reader_sees_every_event_once_in_order_under_concurrent_writers(
 
     async def writer(w: int) -> int:
         n = 0
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline or n < EACH:
             size = random.choice((1, 1, 1, 3))
             await writer_store.append(f"note-{w}-{n % 7}", [Noted(n=n)] * size)
             n += size
