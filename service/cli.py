@@ -97,6 +97,33 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
         say("Kumo stopped.")
 
 
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
+    """`kumo worker`: only a compute host, on the configured database (registered on start)."""
+    import service.compute.api  # noqa: F401 - first, as the app imports it (import cycle)
+    from service.compute.worker import run_worker
+
+    overrides = {"host_name": args.host, "libvirt_uri": args.libvirt_uri}
+    if args.zone is not None:
+        overrides["availability_zone"] = args.zone
+    settings = msgspec.structs.replace(settings, **overrides)
+
+    async def run(url: str) -> None:
+        pool = await create_pool(url)
+        try:
+            await run_worker(
+                settings,
+                kumo_store(pool),
+                url,
+                on_ready=lambda name: say(f"Compute host {name} is up on {args.libvirt_uri}"),
+            )
+        finally:
+            await pool.close()
+
+    with database(settings) as url:
+        uvloop.run(run(url))
+        say("Compute host stopped.")
+
+
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
     with database(settings) as url:
         asyncio.run(_migrate(url))
@@ -287,6 +314,11 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("up", help="migrate and serve the cloud in the foreground").set_defaults(
         run=cmd_up
     )
+    worker = commands.add_parser("worker", help="run only a compute host, registered on start")
+    worker.add_argument("--host", required=True, help="the compute host's name")
+    worker.add_argument("--libvirt-uri", required=True, help="its hypervisor, e.g. qemu:///system")
+    worker.add_argument("--zone", help="its availability zone (default: KUMO_AVAILABILITY_ZONE)")
+    worker.set_defaults(run=cmd_worker)
     commands.add_parser("migrate", help="apply pending database migrations").set_defaults(
         run=cmd_migrate
     )

@@ -25,6 +25,10 @@
 | KUMO_S3_REGION | the S3 region | us-east-1 |
 | KUMO_LIBVIRT_URI | this host's hypervisor | qemu:///system with libvirtd, else test:///default |
 | KUMO_HOST_NAME | this compute host's name | the machine's hostname |
+| KUMO_AVAILABILITY_ZONE | this compute host's availability zone | nova |
+| KUMO_CPU_ALLOCATION_RATIO | this host's vCPU overcommit (Nova's initial ratio) | 16.0 |
+| KUMO_RAM_ALLOCATION_RATIO | this host's RAM overcommit | 1.5 |
+| KUMO_DISK_ALLOCATION_RATIO | this host's disk overcommit | 1.0 |
 """
 
 import os
@@ -70,6 +74,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     s3_region: str = "us-east-1"
     libvirt_uri: str | None = None
     host_name: str | None = None
+    availability_zone: str = "nova"
+    cpu_allocation_ratio: float = 16.0
+    ram_allocation_ratio: float = 1.5
+    disk_allocation_ratio: float = 1.0
 
     @property
     def host(self) -> str:

@@ -14,6 +14,7 @@ from projections.projection import Projection
 from projections.runner import subscription_for
 from projections.streams import Streams
 from service.audit.projection import AuditProjection
+from service.compute.hosts import HostResourcesProjection
 from service.compute.projection import ComputeProjection
 from service.identity.projection import IdentityProjection
 from service.image.projection import ImageProjection
@@ -33,6 +34,7 @@ def catalog() -> dict[str, Registered]:
     models = [
         Registered(IdentityProjection(), inline=True),
         Registered(ComputeProjection(), inline=True),
+        Registered(HostResourcesProjection(), inline=True),
         Registered(ObjectsProjection(), inline=True),
         Registered(ImageProjection(), inline=True),
         Registered(NetworkProjection(), inline=True),

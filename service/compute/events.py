@@ -300,8 +300,19 @@ class ServerGroupDeleted(Event, frozen=True):
     group_id: str
 
 
+class ServerGroupMemberAdded(Event, frozen=True):
+    """A server joined the group on the host the scheduler chose for it; appended with
+    the server's placement at the group stream's version the scheduler read, so racing
+    placements in one group take turns."""
+
+    group_id: str
+    member: str
+    host: str
+
+
 class HostRegistered(Event, frozen=True):
-    """A compute host joined (or rejoined with new figures)."""
+    """A compute host joined (or rejoined with new figures). The scheduler lets its
+    servers take up to its totals times the allocation ratios (Nova's initial ones)."""
 
     host: str
     uri: str
@@ -310,6 +321,9 @@ class HostRegistered(Event, frozen=True):
     memory_mb: int
     disk_gb: int
     availability_zone: str = "nova"
+    cpu_allocation_ratio: float = 16.0
+    ram_allocation_ratio: float = 1.5
+    disk_allocation_ratio: float = 1.0
 
 
 class HostStatusChanged(Event, frozen=True):

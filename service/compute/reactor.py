@@ -7,8 +7,11 @@ synchronous with the checkpoint: after a crash the last events are handled again
 every step is idempotent — the handler runs outside the checkpoint's transaction (it
 holds no connection while a guest starts), results are appended with a command id derived from the
 event (a repeat writes nothing), a domain that already runs counts as spawned, and
-destroying a missing domain succeeds. With one host, scheduling is placing the server
-here when the host has room.
+destroying a missing domain succeeds.
+
+Every host's reactor reads the server events, and acts only on those of the servers
+placed on its host: the API records the placement with the request
+(service/compute/placement.py), so a server's events all go to one host.
 """
 
 import logging
@@ -96,7 +99,7 @@ class ComputeReactor:
     async def handle(self, conn: Any, events: Sequence[RecordedEvent]) -> None:
         for recorded in events:
             server = await get_server(self.store.pool, recorded.stream_id.removeprefix("server-"))
-            if server is None:
+            if server is None or server.host != self.host_name:
                 continue
             outcome = await self._carry_out(recorded, server)
             if outcome:
@@ -131,18 +134,14 @@ class ComputeReactor:
     async def _create(self, server: Server, e: ev.ServerCreateRequested) -> list[Event]:
         if server.vm_state != "building" or server.task_state == "deleting":
             return []
-        placed: list[Event] = [
-            ev.ServerScheduled(server_id=server.id, host=self.host_name, node=self.host_name)
-        ]
         try:
             await self.hypervisor.spawn(await self.guests.prepare(server, e.user_data))
         except HypervisorError as error:
             await self._quietly(self.guests.remove(server.id))
-            return [*placed, ev.ServerFailed(server_id=server.id, message=str(error))]
-        launched = ev.ServerActive(
-            server_id=server.id, host=self.host_name, launched_at=self.clock.now()
-        )
-        return [*placed, launched]
+            return [ev.ServerFailed(server_id=server.id, message=str(error))]
+        return [
+            ev.ServerActive(server_id=server.id, host=self.host_name, launched_at=self.clock.now())
+        ]
 
     async def _snapshot(self, server: Server, image_id: str) -> list[StreamAppend]:
         """createImage: the disk into the image service, then the server back to idle."""

@@ -5,10 +5,12 @@ import asyncio
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from aiohttp import web
 
@@ -16,7 +18,6 @@ from events.postgres import PostgresEventStore
 from events.subscription import SubscriptionRunner
 from events.types import SYSTEM, Metadata
 from service.compute import events as ev
-from service.compute.directory import Host, get
 from service.compute.guests import GuestFiles
 from service.compute.hypervisor import Hypervisor
 from service.compute.libvirt import LibvirtDriver
@@ -24,6 +25,7 @@ from service.compute.reactor import ComputeReactor
 from service.compute.watcher import HostWatcher
 from service.config import Settings
 from service.storage.backend import ObjectBackend
+from service.storage.configured import backend_for
 
 log = logging.getLogger("kumo.compute")
 LIBVIRT_SOCKET = "/run/libvirt/libvirt-sock"
@@ -56,8 +58,11 @@ def libvirt_uri(settings: Settings) -> str:
     return "test:///default"
 
 
-async def _register(store: PostgresEventStore, driver: LibvirtDriver, name: str, uri: str) -> None:
-    """Record the host (again when what it offers changed)."""
+async def register(
+    store: PostgresEventStore, driver: Hypervisor, settings: Settings, name: str, uri: str
+) -> None:
+    """Record the host, with its zone and allocation ratios from the settings (again
+    when any of it changed since its last registration)."""
     caps = await driver.capabilities()
     registered = ev.HostRegistered(
         host=name,
@@ -66,26 +71,35 @@ async def _register(store: PostgresEventStore, driver: LibvirtDriver, name: str,
         vcpus=caps.vcpus,
         memory_mb=caps.memory_mib,
         disk_gb=max(1, shutil.disk_usage("/").total // 1024**3),
+        availability_zone=settings.availability_zone,
+        cpu_allocation_ratio=settings.cpu_allocation_ratio,
+        ram_allocation_ratio=settings.ram_allocation_ratio,
+        disk_allocation_ratio=settings.disk_allocation_ratio,
     )
-    known = await get(store.pool, Host, name)
-    if known is None or (known.uri, known.vcpus, known.memory_mb) != (
-        uri,
-        caps.vcpus,
-        caps.memory_mib,
-    ):
-        await store.append(f"host-{name}", [registered], metadata=Metadata(actor=SYSTEM))
+    stream = f"host-{name}"
+    earlier = [
+        e.event for e in await store.read_stream(stream) if isinstance(e.event, ev.HostRegistered)
+    ]
+    if not earlier or earlier[-1] != registered:
+        await store.append(stream, [registered], metadata=Metadata(actor=SYSTEM))
 
 
 @asynccontextmanager
 async def compute_worker(
-    settings: Settings, store: PostgresEventStore, objects: ObjectBackend, dsn: str | None = None
+    settings: Settings,
+    store: PostgresEventStore,
+    objects: ObjectBackend,
+    dsn: str | None = None,
+    *,
+    folder: Path | None = None,
 ) -> AsyncIterator[LibvirtDriver]:
-    """Connect to the host's hypervisor, register it, and run its reactor in the block."""
+    """Connect to the host's hypervisor, register it, and run its reactor in the block.
+    Its guests' files go in `folder` (default: `compute` in the data folder)."""
     uri = libvirt_uri(settings)
     name = settings.host_name or socket.gethostname()
     async with LibvirtDriver(uri) as driver:
-        await _register(store, driver, name, uri)
-        guests = GuestFiles(settings.data_dir / "compute", store, objects)
+        await register(store, driver, settings, name, uri)
+        guests = GuestFiles(folder or settings.data_dir / "compute", store, objects)
         reactor = ComputeReactor(store, driver, guests, name)
         runner = SubscriptionRunner(store, dsn, reactor.subscription())
         tasks = [
@@ -99,3 +113,33 @@ async def compute_worker(
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def run_worker(
+    settings: Settings,
+    store: PostgresEventStore,
+    database_url: str,
+    *,
+    on_ready: Callable[[str], object] | None = None,
+) -> None:
+    """Run only this host's compute worker (`kumo worker`) until SIGINT or SIGTERM. Its
+    guests' files go in `hosts/<name>` of the data folder, so that workers sharing a
+    machine never share a file. `on_ready` gets the host's name once it is registered
+    and its reactor runs."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    name = settings.host_name or socket.gethostname()
+    folder = settings.data_dir / "hosts" / name
+    async with (
+        backend_for(settings) as objects,
+        compute_worker(settings, store, objects, database_url, folder=folder),
+    ):
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            if on_ready is not None:
+                on_ready(name)
+            await stop.wait()
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)

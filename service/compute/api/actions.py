@@ -74,6 +74,8 @@ async def _request(
     def decide(server: Server) -> list[Event]:
         _unlocked(request, server)
         _refuse_busy(server, action, allowed)
+        if server.host is None:  # no host would ever carry it out (Nova's InstanceNotReady)
+            raise Conflict(f"Instance {server.id} is not ready")
         requested = ev.ServerActionRequested(
             server_id=server.id, action=action, task_state=task_state, params=params or {}
         )

@@ -27,13 +27,12 @@ class HostUsage(msgspec.Struct, frozen=True):
 
 
 async def usage_by_host(db: Any) -> dict[str, HostUsage]:
+    """What the host-resource read model (service/compute/hosts.py) holds for each host,
+    and how many of its servers are in the middle of a task."""
     rows = await db.fetch(
-        "SELECT host, count(*) AS running_vms,"
-        " sum((flavor->>'vcpus')::int) AS vcpus_used,"
-        " sum((flavor->>'ram')::int) AS memory_mb_used,"
-        " sum((flavor->>'disk')::int + coalesce((flavor->>'ephemeral')::int, 0)) AS local_gb_used,"
-        " count(*) FILTER (WHERE task_state IS NOT NULL) AS current_workload"
-        " FROM rm_servers WHERE NOT deleted AND host IS NOT NULL GROUP BY host"
+        "SELECT host, running_vms, vcpus_used, memory_mb_used, local_gb_used,"
+        " (SELECT count(*) FROM rm_servers s WHERE s.host = r.host AND NOT s.deleted"
+        " AND s.task_state IS NOT NULL) AS current_workload FROM rm_host_resources r"
     )
     return {r["host"]: msgspec.convert(dict(r), HostUsage) for r in rows}
 

@@ -12,12 +12,13 @@ import msgspec
 from aiohttp import web
 from msgspec import UNSET, Meta, UnsetType
 
-from events.store import NO_STREAM, StreamAppend
+from events.store import StreamAppend
 from events.types import Event
 from service.auth import AuthContext, caller
 from service.compute import events as ev
 from service.compute.api.microversion import version_of
 from service.compute.directory import Server, columns, get_server, row_to
+from service.compute.placement import place_servers
 from service.compute.quota import claim
 from service.compute.server_view import basic, detail, summary
 from service.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -225,8 +226,6 @@ async def create_server(request: web.Request) -> web.Response:
     if len(new.metadata) > 128:
         raise Forbidden("Quota exceeded for metadata_items: limit is 128.")
     zone = new.availability_zone or "nova"
-    if zone.split(":", 1)[0] != "nova":
-        raise BadRequest(f"The requested availability zone is not available: {zone}")
     if isinstance(new.networks, list) and any(
         "uuid" in n and not is_uuid(str(n["uuid"])) for n in new.networks
     ):
@@ -268,7 +267,7 @@ async def create_server(request: web.Request) -> web.Response:
         )
     await networking.plug_servers(request, ctx, new.networks, servers)
     try:
-        await _append_with_quota(request, ctx.project_id, flavor, servers)
+        await _append_with_quota(request, ctx.project_id, flavor, servers, new.availability_zone)
     except BaseException:
         await networking.unplug(request, *(s.server_id for s in servers))
         raise
@@ -302,10 +301,12 @@ async def _append_with_quota(
     project_id: str,
     flavor: ev.FlavorSnapshot,
     servers: list[ev.ServerCreateRequested],
+    zone: str | None,
 ) -> None:
-    """Claim quota and request the servers in one append. The usage read model refuses
-    a claim past the limit inside the append (service/compute/quota.py), so N racing
-    creates at the limit let exactly the allowed ones in; OverQuota is a 403."""
+    """Claim quota, place and request the servers in one append. The usage read model
+    refuses a claim past the limit inside the append (service/compute/quota.py), so N
+    racing creates at the limit let exactly the allowed ones in; OverQuota is a 403.
+    The host-resource read model does the same for hosts (service/compute/placement.py)."""
     quota = await claim(
         store(request),
         project_id,
@@ -314,8 +315,7 @@ async def _append_with_quota(
         cores=flavor.vcpus * len(servers),
         ram=flavor.ram * len(servers),
     )
-    appends = [quota, *(StreamAppend(f"server-{s.server_id}", [s], NO_STREAM) for s in servers)]
-    await record_streams(request, appends)
+    await place_servers(request, quota, servers, zone)
 
 
 def _listing_filters(request: web.Request, ctx: AuthContext) -> tuple[str, list[Any]]:
@@ -451,6 +451,11 @@ async def delete_server(request: web.Request) -> web.Response:
             raise Conflict(f"Instance {server.id} is locked")
         if server.task_state == "deleting":
             return []
+        if server.host is None:  # never placed: no host has anything to undo
+            return [
+                ev.ServerDeleteRequested(server_id=server.id),
+                ev.ServerDeleted(server_id=server.id),
+            ]
         return [ev.ServerDeleteRequested(server_id=server.id)]
 
     server = await act(request, request.match_info["server_id"], decide)
