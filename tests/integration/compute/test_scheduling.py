@@ -241,6 +241,21 @@ async def test_racing_creates_never_overfill_a_host(
         assert await in_use(nova, admin.admin_project_id) == {"instances": 0, "cores": 0, "ram": 0}
 
 
+async def test_racing_creates_in_an_anti_affinity_group_keep_it_apart(
+    nova: Nova, image_id: str, hosts: Hosts
+) -> None:
+    async with hosts(h1={}, h2={}):
+        apart = await group(nova, "anti-affinity")
+        ids = await asyncio.gather(
+            *(boot(nova, image_id, f"g{i}", hints={"group": apart}) for i in range(5))
+        )
+        servers = [(await nova.get(f"servers/{s}")).body["server"] for s in ids]
+        placed = sorted(s["OS-EXT-SRV-ATTR:host"] for s in servers if s["status"] != "ERROR")
+        assert placed == ["h1", "h2"]
+        members = (await nova.get(f"os-server-groups/{apart}")).body["server_group"]["members"]
+        assert len(members) == 5
+
+
 async def test_kumo_worker_runs_a_host_of_its_own(
     nova: Nova, image_id: str, hosts: Hosts, database_url: str, settings: Settings
 ) -> None:
