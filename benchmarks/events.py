@@ -73,6 +73,8 @@ class RebuildFigures(msgspec.Struct, frozen=True):
     rss_growth_mb: float
     rss_samples: list[tuple[float, float]]
     output: list[str]
+    chain_seconds: float
+    chain_output: str
 
 
 async def activity(api: Api, user_api: Api, project: str, folder: Path) -> None:
@@ -285,8 +287,38 @@ class RssTrace:
             await asyncio.sleep(self.interval)
 
 
+class Run(msgspec.Struct, frozen=True):
+    """One `kumo` command run: its wall time, its output lines, its RSS over time."""
+
+    seconds: float
+    lines: list[str]
+    rss: list[tuple[float, float]]
+
+
+async def kumo(url: str, *argv: str) -> Run:
+    """`python -m service ARGV` on the database `url`, its RSS sampled as it runs;
+    RuntimeError with its stderr if it fails."""
+    with tempfile.TemporaryDirectory() as data_dir:
+        env = {**os.environ, "KUMO_DATABASE_URL": url, "KUMO_DATA_DIR": data_dir}
+        env["KUMO_LOG_LEVEL"] = "WARNING"
+        start = time.perf_counter()
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "service", *argv,
+            cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        trace = RssTrace(process.pid)
+        sampler = asyncio.create_task(trace.run())
+        out, err = await process.communicate()
+        seconds = time.perf_counter() - start
+        await sampler
+    if process.returncode != 0:
+        raise RuntimeError(f"kumo {' '.join(argv)} failed:\n{err.decode()[-2000:]}")
+    return Run(round(seconds, 2), out.decode().splitlines(), trace.samples)
+
+
 async def part_a(server: str, total: int) -> RebuildFigures:
-    """(a) `kumo projections rebuild --all` over about `total` mixed events."""
+    """(a) `kumo projections rebuild --all` over about `total` mixed events (then, for
+    the record, `kumo verify --chain` over the same log)."""
     progress("(a) recording one round of activity on a kumo up")
     template = await record_template()
     progress(f"(a) template: {len(template.events)} events, {len(template.created)} ids")
@@ -295,24 +327,12 @@ async def part_a(server: str, total: int) -> RebuildFigures:
         written = await fill(url, template, total)
         fill_seconds = time.perf_counter() - start
         progress(f"(a) {written:,} events in {fill_seconds:.1f}s; rebuilding every read model")
-        with tempfile.TemporaryDirectory() as data_dir:
-            env = {**os.environ, "KUMO_DATABASE_URL": url, "KUMO_DATA_DIR": data_dir}
-            env["KUMO_LOG_LEVEL"] = "WARNING"
-            start = time.perf_counter()
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "service", "projections", "rebuild", "--all",
-                cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            )  # fmt: skip
-            trace = RssTrace(process.pid)
-            sampler = asyncio.create_task(trace.run())
-            out, err = await process.communicate()
-            seconds = time.perf_counter() - start
-            await sampler
-        if process.returncode != 0:
-            raise RuntimeError(f"rebuild failed:\n{err.decode()[-2000:]}")
-    lines = out.decode().splitlines()
+        rebuilt = await kumo(url, "projections", "rebuild", "--all")
+        progress(f"(a) rebuilt in {rebuilt.seconds}s; checking the hash chain")
+        chain = await kumo(url, "verify", "--chain")
+    lines, seconds, trace = rebuilt.lines, rebuilt.seconds, rebuilt.rss
     applied = sum(int(m.group(1)) for line in lines if (m := re.search(r": (\d+) event", line)))
-    rss = [r for _, r in trace.samples]
+    rss = [r for _, r in trace]
     settled = rss[len(rss) // 4 :] or rss  # once the interpreter and its imports are in
     return RebuildFigures(
         log_events=written,
@@ -324,8 +344,10 @@ async def part_a(server: str, total: int) -> RebuildFigures:
         rss_start_mb=settled[0],
         rss_peak_mb=max(rss),
         rss_growth_mb=round(max(settled) - settled[0], 1),
-        rss_samples=trace.samples[:: max(1, len(trace.samples) // 20)],
+        rss_samples=trace[:: max(1, len(trace) // 20)],
         output=lines,
+        chain_seconds=chain.seconds,
+        chain_output=chain.lines[-1],
     )
 
 
@@ -353,6 +375,7 @@ def report(results: Results) -> None:
             f"    RSS {a.rss_start_mb} MiB at 25% of the run, peak {a.rss_peak_mb} MiB,"
             f" growth after 25% {a.rss_growth_mb:+.1f} MiB"
         )
+        print(f"    kumo verify --chain: {a.chain_output!r} in {a.chain_seconds}s")
         met = a.events_per_s >= 50_000
         print(f"{'PASS' if met else 'MISS'}  (a) >= 50,000 events/s: {a.events_per_s:,.0f}/s")
         flat = a.rss_growth_mb <= 10.0
