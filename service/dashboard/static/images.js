@@ -1,5 +1,5 @@
 // Images: the list, uploading with a progress bar, editing name and visibility, deleting.
-import { api, attempt, bytes, confirmAction, flash, h, pill, projectId, table, timeEl, upload } from "./kumo.js";
+import { api, attempt, bytes, confirmAction, flash, follow, h, pill, projectId, table, timeEl, upload } from "./kumo.js";
 
 const panel = document.getElementById("images");
 const form = document.getElementById("upload-form");
@@ -83,4 +83,7 @@ async function remove(image) {
   render();
 }
 
+// A snapshot saving, an image activated or deleted elsewhere: the list follows the log.
+let pending;
+follow({ resource_type: "image" }, () => { clearTimeout(pending); pending = setTimeout(render, 200); });
 render();
