@@ -151,6 +151,13 @@ def test_a_member_works_through_every_page(
         expect(page.locator("#records")).to_contain_text(server_id[:8])
     screenshot(page, "audit")
 
+    # The overview counts what the project now uses, and shows what it just did.
+    page.get_by_role("link", name="Overview").click()
+    expect(page.get_by_role("meter", name="Instances")).to_have_attribute("aria-valuenow", "1")
+    expect(page.get_by_role("meter", name="Containers")).to_have_attribute("aria-valuenow", "1")
+    expect(page.locator("#events")).to_contain_text("create keypair")
+    screenshot(page, "overview-in-use")
+
     # Phone width: the same pages, laid out for it.
     page.set_viewport_size(PHONE)
     page.goto(f"{base}/dashboard/instances")

@@ -15,33 +15,37 @@ function meter(label, used, limit, show = (n) => String(n)) {
       h("span", { style: `width:${(fraction * 100).toFixed(1)}%` })));
 }
 
+function fill(id, result, meters) {
+  const where = document.getElementById(id);
+  if (result.status === "fulfilled") where.replaceChildren(...meters(result.value));
+  else where.replaceChildren(h("p", { class: "error" }, result.reason.message));
+}
+
 async function loadUsage() {
   const [limits, images, account] = await Promise.allSettled([
     api("GET", "/compute/v2.1/limits"),
     api("GET", "/image/v2/images?limit=1000"),
     api("HEAD", swiftAccount),
   ]);
-  const meters = [];
-  if (limits.status === "fulfilled") {
-    const a = limits.value.limits.absolute;
-    meters.push(meter("Instances", a.totalInstancesUsed, a.maxTotalInstances));
-    meters.push(meter("vCPUs", a.totalCoresUsed, a.maxTotalCores));
-    meters.push(meter("RAM", a.totalRAMUsed * 1048576, a.maxTotalRAMSize < 0 ? -1 : a.maxTotalRAMSize * 1048576, bytes));
-  }
-  if (images.status === "fulfilled") {
-    const own = images.value.images.filter((i) => i.owner === projectId);
+  fill("usage-compute", limits, (found) => {
+    const a = found.limits.absolute;
+    const ram = a.maxTotalRAMSize < 0 ? -1 : a.maxTotalRAMSize * 1048576;
+    return [meter("Instances", a.totalInstancesUsed, a.maxTotalInstances),
+      meter("vCPUs", a.totalCoresUsed, a.maxTotalCores),
+      meter("RAM", a.totalRAMUsed * 1048576, ram, bytes)];
+  });
+  fill("usage-images", images, (found) => {
+    const own = found.images.filter((i) => i.owner === projectId);
     const size = own.reduce((sum, i) => sum + (i.size || 0), 0);
-    meters.push(meter("Images", own.length, Number(usage.dataset.imageCount)));
-    meters.push(meter("Image storage", size, Number(usage.dataset.imageMib) * 1048576, bytes));
-  }
-  if (account.status === "fulfilled") {
-    const hd = account.value;
+    return [meter("Images", own.length, Number(usage.dataset.imageCount)),
+      meter("Stored", size, Number(usage.dataset.imageMib) * 1048576, bytes)];
+  });
+  fill("usage-storage", account, (hd) => {
     const quotaBytes = hd.get("X-Account-Quota-Bytes") ?? hd.get("X-Account-Meta-Quota-Bytes");
     const quotaCount = hd.get("X-Account-Quota-Count");
-    meters.push(meter("Containers", Number(hd.get("X-Account-Container-Count") || 0), quotaCount === null ? -1 : Number(quotaCount)));
-    meters.push(meter("Object storage", Number(hd.get("X-Account-Bytes-Used") || 0), quotaBytes === null ? -1 : Number(quotaBytes), bytes));
-  }
-  usage.replaceChildren(...meters);
+    return [meter("Containers", Number(hd.get("X-Account-Container-Count") || 0), quotaCount === null ? -1 : Number(quotaCount)),
+      meter("Stored", Number(hd.get("X-Account-Bytes-Used") || 0), quotaBytes === null ? -1 : Number(quotaBytes), bytes)];
+  });
 }
 
 function item(doc) {
@@ -67,8 +71,9 @@ function add(doc, atTop) {
 
 async function loadEvents() {
   try {
-    const found = await api("GET", `/events/v1/audit?limit=10&sort_dir=desc`);
-    found.records.forEach((record) => addRecord(record));
+    const found = await api("GET", "/events/v1/audit?limit=30&sort_dir=desc");
+    // Calls through the dashboard are recorded as the API calls they became too.
+    found.records.filter((r) => !String(r.requestPath).startsWith("/dashboard/")).slice(0, 12).forEach(addRecord);
   } catch (e) { /* the audit log is not readable here: live events only */ }
   follow({ project_id: projectId }, (doc) => { add(doc, true); loadUsage(); }, document.getElementById("live"));
 }
