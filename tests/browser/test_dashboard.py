@@ -146,6 +146,9 @@ def test_a_member_works_through_every_page(
     page.locator("#resource-form").get_by_role("button", name="Show").click()
     expect(page.locator("#resource-history")).to_contain_text("ServerActionRequested")
     expect(page.locator("#resource-history")).to_contain_text("stop")
+    page.locator("#resource-form").get_by_label("As it was at").fill("2000-01-01T00:00:00")
+    page.locator("#resource-form").get_by_role("button", name="Show").click()
+    expect(page.locator("#resource-error")).to_contain_text("did not exist")
     audit = call(f"{base}/events/v1/audit?target_id={server_id}", token=_token(cloud, alice))
     if audit.status == 200:  # the audit API, where this build has it
         expect(page.locator("#records")).to_contain_text(server_id[:8])

@@ -23,10 +23,16 @@ async function show() {
   const rows = [
     ["ID", h("code", {}, server.id)], ["Status", server.status], ["Power", POWER[server["OS-EXT-STS:power_state"]] || "—"],
     ["Flavor", flavorText(flavors, server)],
-    ["Image", server.image ? server.image.id : "—"], ["Key pair", server.key_name || "—"],
+    ["Image", server.image ? imageLink(server.image.id) : "—"], ["Key pair", server.key_name || "—"],
     ["Created", timeEl(server.created)], ["Updated", timeEl(server.updated)],
   ];
   facts.replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+}
+
+function imageLink(imageId) {
+  const el = h("span", {}, h("code", {}, imageId));
+  api("GET", `/image/v2/images/${imageId}`).then((i) => el.replaceChildren(i.name || imageId), () => {});
+  return el;
 }
 
 function entry(doc) {

@@ -238,3 +238,12 @@ if (toggle) {
     toggle.setAttribute("aria-expanded", String(open));
   });
 }
+
+// A row's "More" menu closes when the user clicks elsewhere or presses Escape.
+document.addEventListener("click", (e) => {
+  for (const menu of document.querySelectorAll("details.menu[open]")) if (!menu.contains(e.target)) menu.open = false;
+});
+document.addEventListener("keydown", (e) => {
+  if (e.key !== "Escape") return;
+  for (const menu of document.querySelectorAll("details.menu[open]")) { menu.open = false; menu.querySelector("summary").focus(); }
+});
