@@ -1,7 +1,8 @@
 """libvirt domain XML from a `DomainSpec`: pure functions, no libvirt import.
 
 The shapes are those measured in VIRT-NOTES.md: direct kernel boot or disk boot, an
-ACPI-capable machine (ACPI shutdown and reboot need `<acpi/>`), the serial console
+ACPI-capable machine (ACPI shutdown and reboot need `<acpi/>`), virtio NICs on host
+networks (without option ROMs), the serial console
 written to a file, no USB controller or balloon, and a bounded TCG translation cache.
 """
 
@@ -55,6 +56,15 @@ def _disks(devices: ET.Element, spec: DomainSpec) -> None:
         _sub(cdrom, "readonly")
 
 
+def _interfaces(devices: ET.Element, spec: DomainSpec) -> None:
+    for interface in spec.interfaces:
+        nic = _sub(devices, "interface", type="network")
+        _sub(nic, "source", network=interface.network)
+        _sub(nic, "mac", address=interface.mac)
+        _sub(nic, "model", type="virtio")
+        _sub(nic, "rom", enabled="no")
+
+
 def _serial(devices: ET.Element, spec: DomainSpec) -> None:
     serial = _sub(devices, "serial", type="file")
     _sub(serial, "source", path=spec.serial_log)
@@ -81,6 +91,7 @@ def domain_xml(spec: DomainSpec, domain_type: DomainType) -> str:
     _sub(domain, "on_crash", "destroy")
     devices = _sub(domain, "devices")
     _disks(devices, spec)
+    _interfaces(devices, spec)
     _serial(devices, spec)
     _sub(devices, "controller", type="usb", model="none")
     _sub(devices, "memballoon", model="none")

@@ -19,6 +19,7 @@ from service.compute.directory import Server
 from service.compute.hypervisor import DomainSpec, HypervisorError
 from service.compute.server_view import instance_name
 from service.image.directory import get_image
+from service.network.interfaces import interfaces
 from service.storage.backend import ObjectBackend, StorageError, StoredObject
 
 GiB = 1024**3
@@ -42,7 +43,8 @@ class GuestFiles:
         return self.folder(server_id) / "disk.qcow2"
 
     async def prepare(self, server: Server, user_data: str | None) -> DomainSpec:
-        """The overlay (and config drive) for `server`, and the domain to start on them.
+        """The overlay (and config drive) for `server`, and the domain to start on them
+        (with an interface per port of the server).
         Raises HypervisorError when the image is missing or its bytes are corrupt."""
         base = await self._cached_image(server.image_id)
         folder = self.folder(server.id)
@@ -71,6 +73,7 @@ class GuestFiles:
             serial_log=str(folder / "console.log"),
             disks=(str(overlay),),
             config_drive=str(drive) if drive else None,
+            interfaces=await interfaces(self.store.pool, server.id),
         )
 
     async def snapshot(self, server_id: str, key: str) -> StoredObject:

@@ -48,13 +48,40 @@ class DomainState(enum.IntEnum):
     SUSPENDED = 7
 
 
+class Interface(msgspec.Struct, frozen=True):
+    """A network interface of a domain: on the host network `network`, with a port's MAC."""
+
+    network: str
+    mac: str
+
+
+class DhcpHost(msgspec.Struct, frozen=True, order=True):
+    """A fixed DHCP lease: the address a MAC address always gets."""
+
+    mac: str
+    ip: str
+
+
+class NetworkSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """One host network: a bridge, the host's `address`/`prefix` on it (none: the bridge
+    alone), and DHCP handing out `dhcp_range` with a fixed lease per port (`hosts`)."""
+
+    name: str
+    bridge: str
+    address: str | None = None
+    prefix: int = 24
+    dhcp_range: tuple[str, str] | None = None
+    hosts: tuple[DhcpHost, ...] = ()
+
+
 class DomainSpec(msgspec.Struct, frozen=True, kw_only=True):
     """Everything needed to define one domain. Paths are absolute, on the host.
 
     `disks` are qcow2 files attached as virtio disks in order (the first is the root).
     With `kernel` the domain boots it directly (with `initrd` and `cmdline`); without,
     it boots from its first disk. `config_drive` is an ISO attached as a read-only
-    cdrom. `domain_type` None means the host's default (see `HostCapabilities`).
+    cdrom. `interfaces` are virtio NICs on host networks. `domain_type` None means the
+    host's default (see `HostCapabilities`).
     """
 
     uuid: str
@@ -67,6 +94,7 @@ class DomainSpec(msgspec.Struct, frozen=True, kw_only=True):
     initrd: str | None = None
     cmdline: str | None = None
     config_drive: str | None = None
+    interfaces: tuple[Interface, ...] = ()
     machine: str = "pc"
     domain_type: DomainType | None = None
     tb_cache_mib: int = 16
@@ -225,7 +253,9 @@ class Hypervisor(Protocol):
 
         If spawning fails, partial state is cleaned up (no domain is left defined) and
         HypervisorError is raised. A domain with the same UUID already defined is
-        started as it is (idempotent retry after a crash).
+        started as it is (idempotent retry after a crash). The host networks of its
+        interfaces are waited for (they are realised separately, see `ensure_network`);
+        one that is not running within a while is a HypervisorError.
         """
         ...
 
@@ -286,6 +316,21 @@ class Hypervisor(Protocol):
 
     def subscribe(self) -> LifecycleSubscription:
         """Lifecycle events of every domain on the host, from now on."""
+        ...
+
+    async def ensure_network(self, spec: NetworkSpec) -> None:
+        """Make the host network `spec.name` match `spec` and run it: defined (again when
+        its bridge, address or DHCP range changed), started, its fixed leases exactly
+        `spec.hosts` (changed live). HypervisorError when it cannot start, e.g. because
+        its address range is already another network's on this host."""
+        ...
+
+    async def remove_network(self, name: str) -> None:
+        """Stop and undefine a host network; removing a missing one succeeds."""
+        ...
+
+    async def list_networks(self) -> list[str]:
+        """The names of the host networks defined on this host."""
         ...
 
     async def close(self) -> None:

@@ -22,6 +22,7 @@ import libvirtaio
 
 from service.compute.domain_xml import domain_xml, serial_log_path
 from service.compute.hypervisor import (
+    DhcpHost,
     DomainInfo,
     DomainNotFound,
     DomainSpec,
@@ -36,13 +37,18 @@ from service.compute.hypervisor import (
     LifecycleHub,
     LifecycleKind,
     LifecycleSubscription,
+    NetworkSpec,
 )
+from service.compute.network_xml import host_xml, leases, network_xml, shape
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 POLL_INTERVAL = 0.1
 KVM_PROBE_TIMEOUT = 3.0
+NETWORK_WAIT = 30.0
+"""How long `spawn` waits for the host networks of a domain's interfaces."""
+_LEASE_UPDATE = libvirt.VIR_NETWORK_UPDATE_AFFECT_LIVE | libvirt.VIR_NETWORK_UPDATE_AFFECT_CONFIG
 DRAIN_TIMEOUT = 5.0
 
 # libvirt's states onto Nova's power states, as nova.virt.libvirt does: a domain that is
@@ -198,6 +204,30 @@ def _wait_stopped(dom: Any, timeout: float) -> bool:
     return True
 
 
+def _remove_network(net: Any) -> None:
+    if net.isActive():
+        net.destroy()
+    _ignoring({libvirt.VIR_ERR_NO_NETWORK}, net.undefine)
+
+
+def _set_leases(net: Any, spec: NetworkSpec) -> None:
+    """Make the network's fixed leases exactly `spec.hosts`, live and in its definition."""
+    if spec.address is None or spec.dhcp_range is None:
+        return
+    held = leases(net.XMLDesc(0))
+    wanted = set(spec.hosts)
+    # A MAC or an address that moved is deleted before its new lease is added.
+    for host in sorted(held - wanted):
+        _update_lease(net, libvirt.VIR_NETWORK_UPDATE_COMMAND_DELETE, host)
+    for host in sorted(wanted - held):
+        _update_lease(net, libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, host)
+
+
+def _update_lease(net: Any, command: int, host: DhcpHost) -> None:
+    section = libvirt.VIR_NETWORK_SECTION_IP_DHCP_HOST
+    net.update(command, section, -1, host_xml(host), _LEASE_UPDATE)
+
+
 def _tail(path: str, max_bytes: int) -> str:
     try:
         with open(path, "rb") as f:
@@ -345,6 +375,8 @@ class LibvirtDriver:
         return DomainType.KVM if works else DomainType.QEMU
 
     async def spawn(self, spec: DomainSpec) -> DomainInfo:
+        for interface in spec.interfaces:
+            await self._wait_for_network(interface.network)
         if spec.domain_type is None:
             spec_type = (await self.capabilities()).domain_type
         else:
@@ -432,6 +464,57 @@ class LibvirtDriver:
             await self._on_domain(f"destroy {uuid}", uuid, destroy)
         except DomainNotFound:
             pass  # already gone: destroy is idempotent
+
+    async def _wait_for_network(self, name: str) -> None:
+        def running() -> bool:
+            try:
+                return bool(self._conn.networkLookupByName(name).isActive())
+            except libvirt.libvirtError as e:
+                if e.get_error_code() != libvirt.VIR_ERR_NO_NETWORK:
+                    raise
+                return False
+
+        deadline = time.monotonic() + NETWORK_WAIT
+        while not await self._run(f"look up network {name}", running):
+            if time.monotonic() > deadline:
+                raise HypervisorError(f"host network {name} is not running")
+            await asyncio.sleep(POLL_INTERVAL)
+
+    async def ensure_network(self, spec: NetworkSpec) -> None:
+        def ensure() -> None:
+            try:
+                net = self._conn.networkLookupByName(spec.name)
+            except libvirt.libvirtError as e:
+                if e.get_error_code() != libvirt.VIR_ERR_NO_NETWORK:
+                    raise
+                net = None
+            wanted = network_xml(spec, hosts=False)
+            if net is not None and shape(net.XMLDesc(0)) != shape(wanted):
+                _remove_network(net)
+                net = None
+            if net is None:
+                net = self._conn.networkDefineXML(network_xml(spec))
+            if not net.isActive():
+                net.create()
+            _set_leases(net, spec)
+
+        await self._run(f"ensure network {spec.name}", ensure)
+
+    async def remove_network(self, name: str) -> None:
+        def remove() -> None:
+            try:
+                _remove_network(self._conn.networkLookupByName(name))
+            except libvirt.libvirtError as e:
+                if e.get_error_code() != libvirt.VIR_ERR_NO_NETWORK:
+                    raise
+
+        await self._run(f"remove network {name}", remove)
+
+    async def list_networks(self) -> list[str]:
+        def names() -> list[str]:
+            return [net.name() for net in self._conn.listAllNetworks(0)]
+
+        return await self._run("list networks", names)
 
     async def info(self, uuid: str) -> DomainInfo:
         return await self._on_domain(f"info {uuid}", uuid, _info)

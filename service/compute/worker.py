@@ -24,6 +24,7 @@ from service.compute.libvirt import LibvirtDriver
 from service.compute.reactor import ComputeReactor
 from service.compute.watcher import HostWatcher
 from service.config import Settings
+from service.network.host import NetworkHost
 from service.storage.backend import ObjectBackend
 from service.storage.configured import backend_for
 
@@ -102,9 +103,12 @@ async def compute_worker(
         guests = GuestFiles(folder or settings.data_dir / "compute", store, objects)
         reactor = ComputeReactor(store, driver, guests, name)
         runner = SubscriptionRunner(store, dsn, reactor.subscription())
+        network = NetworkHost(store, driver, name)
+        await network.reconcile()
         tasks = [
             asyncio.create_task(runner.run()),
             asyncio.create_task(HostWatcher(store, driver, name).run()),
+            asyncio.create_task(SubscriptionRunner(store, dsn, network.subscription()).run()),
         ]
         log.info("compute host ready", extra={"host": name, "uri": uri})
         try:

@@ -6,6 +6,8 @@ A server's ports are created before the server itself is appended (Nova allocate
 network first as well); if the server's append fails, they are deleted again.
 """
 
+import hashlib
+import ipaddress
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,10 +34,17 @@ from service.network.api.ports import (
     security_group_ids,
 )
 from service.network.directory import FloatingIp, Network, Port
+from service.network.ipam import default_pools
 
 DEFAULT_NETWORK = "auto_allocated_network"
-DEFAULT_CIDR = "10.0.0.0/22"
-"""Every project's default network has this range (ranges of projects may overlap)."""
+
+
+def default_cidr(project_id: str) -> ipaddress.IPv4Network:
+    """The range of a project's default network: a /24 of 10.0.0.0/8 chosen by the
+    project's id, so that default networks of projects whose servers share a host
+    rarely overlap there (a host network's range must be its own on the host)."""
+    digest = hashlib.sha256(project_id.encode()).digest()
+    return ipaddress.IPv4Network(f"10.{digest[0]}.{digest[1]}.0/24")
 
 
 async def default_network(request: web.Request, project_id: str) -> Network:
@@ -48,6 +57,8 @@ async def default_network(request: web.Request, project_id: str) -> Network:
         if found:
             return found[0]
         network_id, subnet_id = new_uuid(request), new_uuid(request)
+        cidr = default_cidr(project_id)
+        gateway = next(cidr.hosts())
         network = ev.NetworkCreated(
             network_id=network_id, project_id=project_id, name=DEFAULT_NETWORK, is_default=True
         )
@@ -55,9 +66,9 @@ async def default_network(request: web.Request, project_id: str) -> Network:
             subnet_id=subnet_id,
             network_id=network_id,
             project_id=project_id,
-            cidr=DEFAULT_CIDR,
-            gateway_ip="10.0.0.1",
-            allocation_pools=(ev.AllocationPool("10.0.0.2", "10.0.3.254"),),
+            cidr=str(cidr),
+            gateway_ip=str(gateway),
+            allocation_pools=default_pools(cidr, gateway),
             name="auto_allocated_subnet_v4",
         )
         appends = [

@@ -1,0 +1,145 @@
+"""The network reactor of a compute host (run by its compute worker,
+service/compute/worker.py): it realises on the host's hypervisor the Kumo
+networks that servers placed here use, one host network each (a bridge with the first
+subnet's gateway address and DHCP with a fixed lease per port, MAC to address), and
+removes a network from the host when its last server here goes or the network changes
+so that it has nothing to realise.
+
+It works from state, not from the events' details: an event names the network it
+touched, and the network is made to match the read models as they are now, so a
+repeated event, one handled late, or the reconciliation at start (every network of the
+log) all come to the same host state. It removes only networks named after this log's
+own networks (`kumo-<id>`), never another cloud's on a shared hypervisor.
+"""
+
+import ipaddress
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from events.postgres import PostgresEventStore
+from events.subscription import Subscription
+from events.types import Event, RecordedEvent
+from service.compute import events as cev
+from service.compute.directory import get, select
+from service.compute.hypervisor import DhcpHost, Hypervisor, HypervisorError, NetworkSpec
+from service.network import events as ev
+from service.network.directory import Network, Port, Subnet
+from service.network.interfaces import bridge, host_network
+
+log = logging.getLogger("kumo.network")
+
+HANDLED = (
+    *(
+        cls.type_name()
+        for cls in vars(ev).values()
+        if isinstance(cls, type) and issubclass(cls, Event) and cls is not Event
+    ),
+    cev.ServerScheduled.type_name(),
+    cev.ServerDeleted.type_name(),
+)
+
+
+class NetworkHost:
+    """Realises the Kumo networks of this host's servers on its hypervisor."""
+
+    def __init__(self, store: PostgresEventStore, hypervisor: Hypervisor, host: str) -> None:
+        self.store = store
+        self.hypervisor = hypervisor
+        self.host = host
+
+    def subscription(self) -> Subscription:
+        return Subscription(
+            group=f"network:{self.host}",
+            handler=self.handle,
+            types=HANDLED,
+            categories=("network", "subnet", "port", "floatingip", "server"),
+            poll_interval=0.5,
+            in_transaction=False,
+        )
+
+    async def handle(self, _conn: Any, events: Sequence[RecordedEvent]) -> None:
+        touched: dict[str, None] = {}
+        for recorded in events:
+            for network_id in await self._networks_of(recorded):
+                touched[network_id] = None
+        for network_id in touched:
+            await self.realise(network_id)
+
+    async def reconcile(self) -> None:
+        """Bring every network of the log to the state it should have on this host."""
+        rows = await self.store.pool.fetch("SELECT id FROM rm_networks")
+        for row in rows:
+            await self.realise(row["id"])
+
+    async def _networks_of(self, recorded: RecordedEvent) -> list[str]:
+        """The networks an event may have changed the host state of."""
+        event = recorded.event
+        if recorded.category == "server":
+            server_id = recorded.stream_id.removeprefix("server-")
+            rows = await self.store.pool.fetch(
+                "SELECT DISTINCT network_id FROM rm_ports WHERE device_id = $1", server_id
+            )
+            return [r["network_id"] for r in rows]
+        network_id = getattr(event, "network_id", None)
+        if network_id is None and recorded.category in ("subnet", "port"):
+            first = (await self.store.read_stream(recorded.stream_id, 1))[0].event
+            network_id = getattr(first, "network_id", None)
+        return [] if network_id is None else [network_id]
+
+    async def realise(self, network_id: str) -> None:
+        """Make the host network of `network_id` what the read models say it should be
+        here now: running with its leases, or gone. A failure is logged, not raised: the
+        next event or start tries again."""
+        name = host_network(network_id)
+        try:
+            spec = await self.wanted(network_id)
+            if spec is None:
+                await self.hypervisor.remove_network(name)
+            else:
+                await self.hypervisor.ensure_network(spec)
+        except HypervisorError as error:
+            log.warning("host network %s: %s", name, error, extra={"host": self.host})
+
+    async def wanted(self, network_id: str) -> NetworkSpec | None:
+        """The host network this host should run for the network: None unless a server
+        placed here has a port on it."""
+        db = self.store.pool
+        network = await get(db, Network, network_id)
+        used_here = await db.fetchval(
+            "SELECT 1 FROM rm_ports p JOIN rm_servers s ON s.id = p.device_id"
+            " WHERE p.network_id = $1 AND s.host = $2 AND NOT s.deleted LIMIT 1",
+            network_id,
+            self.host,
+        )
+        if network is None or not used_here:
+            return None
+        spec = NetworkSpec(name=host_network(network_id), bridge=bridge(network_id))
+        subnets = await select(db, Subnet, "network_id = $1", network_id)
+        subnet = next((s for s in subnets if s.gateway_ip is not None), None)
+        if subnet is None:
+            return spec
+        cidr = ipaddress.IPv4Network(subnet.cidr)
+        spec = NetworkSpec(
+            name=spec.name, bridge=spec.bridge, address=subnet.gateway_ip, prefix=cidr.prefixlen
+        )
+        if not subnet.enable_dhcp or not subnet.allocation_pools:
+            return spec
+        ports = await select(db, Port, "network_id = $1", network_id)
+        hosts = sorted(
+            {
+                DhcpHost(port.mac_address, ip.ip_address)
+                for port in ports
+                for ip in port.fixed_ips
+                if ip.subnet_id == subnet.id
+            }
+        )
+        pools = subnet.allocation_pools
+        return NetworkSpec(
+            name=spec.name,
+            bridge=spec.bridge,
+            address=spec.address,
+            prefix=spec.prefix,
+            dhcp_range=(pools[0].start, pools[-1].end),
+            hosts=tuple(hosts),
+        )

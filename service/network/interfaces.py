@@ -1,0 +1,24 @@
+"""How Kumo networks are named on a host, and the interfaces a server's domain gets:
+one per port, on its network's host network, with the port's MAC address."""
+
+from typing import Any
+
+from service.compute.directory import select
+from service.compute.hypervisor import Interface
+from service.network.directory import Port
+
+
+def host_network(network_id: str) -> str:
+    """The name of a Kumo network's host network."""
+    return f"kumo-{network_id}"
+
+
+def bridge(network_id: str) -> str:
+    """Its bridge: Linux allows 15 characters."""
+    return f"kb-{network_id.replace('-', '')[:12]}"
+
+
+async def interfaces(db: Any, server_id: str) -> tuple[Interface, ...]:
+    """A server's interfaces: one per port it has, in the ports' order."""
+    ports = await select(db, Port, "device_id = $1", server_id)
+    return tuple(Interface(host_network(p.network_id), p.mac_address) for p in ports)

@@ -1,0 +1,98 @@
+"""The network reactor on libvirt's test driver: a host network per Kumo network its
+servers use, with a fixed DHCP lease per port, domains with an interface per port, the
+host network gone with the last server, and rebuilt from the log at start."""
+
+import asyncio
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import libvirt
+import pytest
+
+from events.postgres import PostgresEventStore
+from service.compute.libvirt import LibvirtDriver
+from service.network.host import NetworkHost
+from service.network.interfaces import host_network
+from tests.integration.compute.conftest import Nova
+from tests.integration.compute.test_servers import admin_nova, cloud, image_id, member, wait_for
+from tests.integration.network.conftest import Neutron
+
+__all__ = ["admin_nova", "cloud", "image_id", "member"]
+
+
+@pytest.fixture
+def host() -> Iterator[Any]:
+    """A connection of the test's own to the in-process test driver the app uses."""
+    conn = libvirt.open("test:///default")
+    yield conn
+    conn.close()
+
+
+async def until(check: Callable[[], bool]) -> None:
+    async with asyncio.timeout(10):
+        while not check():
+            await asyncio.sleep(0.05)
+
+
+def leases(conn: Any, name: str) -> set[tuple[str, str]] | None:
+    """The fixed leases of a running host network, None if it is not there."""
+    if name not in [n.name() for n in conn.listAllNetworks(0)]:
+        return None
+    root = ET.fromstring(conn.networkLookupByName(name).XMLDesc(0))
+    return {(h.get("mac", ""), h.get("ip", "")) for h in root.iterfind("ip/dhcp/host")}
+
+
+async def _boot(nova: Nova, image_id: str, name: str) -> dict[str, Any]:
+    reply = await nova.post(
+        "servers", {"server": {"name": name, "imageRef": image_id, "flavorRef": "1"}}
+    )
+    assert reply.status == 202, reply.body
+    return await wait_for(nova, reply.body["server"]["id"], "ACTIVE")
+
+
+async def test_servers_get_a_host_network_with_their_leases(
+    member: Nova, image_id: str, host: Any
+) -> None:
+    neutron = Neutron(member.client, member.token)
+    first = await _boot(member, image_id, "a")
+    [network] = (await neutron.get("networks")).body["networks"]
+    name = host_network(network["id"])
+    [port_a] = (await neutron.get(f"ports?device_id={first['id']}")).body["ports"]
+    lease_a = (port_a["mac_address"], port_a["fixed_ips"][0]["ip_address"])
+    await until(lambda: leases(host, name) == {lease_a})
+    [subnet] = (await neutron.get("subnets")).body["subnets"]
+    ip = ET.fromstring(host.networkLookupByName(name).XMLDesc(0)).find("ip")
+    assert ip is not None and ip.get("address") == subnet["gateway_ip"]
+    domain = ET.fromstring(host.lookupByUUIDString(first["id"]).XMLDesc(0))
+    [nic] = domain.iterfind("devices/interface")
+    assert nic.get("type") == "network"
+    assert nic.find("source").get("network") == name
+    assert nic.find("mac").get("address") == port_a["mac_address"]
+    second = await _boot(member, image_id, "b")
+    [port_b] = (await neutron.get(f"ports?device_id={second['id']}")).body["ports"]
+    lease_b = (port_b["mac_address"], port_b["fixed_ips"][0]["ip_address"])
+    await until(lambda: leases(host, name) == {lease_a, lease_b})
+    assert (await member.delete(f"servers/{first['id']}")).status == 204
+    await until(lambda: leases(host, name) == {lease_b})
+    assert (await member.delete(f"servers/{second['id']}")).status == 204
+    await wait_for(member, second["id"], "DELETED")
+    await until(lambda: leases(host, name) is None)
+
+
+async def test_reconciliation_rebuilds_the_host_networks(
+    member: Nova, image_id: str, host: Any, store: PostgresEventStore
+) -> None:
+    neutron = Neutron(member.client, member.token)
+    server = await _boot(member, image_id, "a")
+    [network] = (await neutron.get("networks")).body["networks"]
+    name = host_network(network["id"])
+    await until(lambda: leases(host, name) is not None)
+    async with LibvirtDriver("test:///default") as driver:
+        await driver.remove_network(name)
+        assert leases(host, name) is None
+        await NetworkHost(store, driver, "h1").reconcile()
+        [port] = (await neutron.get(f"ports?device_id={server['id']}")).body["ports"]
+        assert leases(host, name) == {(port["mac_address"], port["fixed_ips"][0]["ip_address"])}
+        await NetworkHost(store, driver, "elsewhere").reconcile()
+        assert leases(host, name) is None
