@@ -153,16 +153,20 @@ def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> None:
         )
 
     async def run(url: str) -> None:
-        pool = await create_pool(url)
+        # Models have tables of their own, so they rebuild side by side: one connection
+        # each, and the database's work overlaps this process's decoding.
+        pool = await create_pool(url, min_size=1, max_size=len(names))
+        store = PostgresEventStore(pool)
+
+        async def one(name: str) -> None:
+            model, began = models[name], time.perf_counter()
+            applied = await rebuild(store, model.projection, inline=model.inline)
+            tables = ", ".join(model.projection.tables)
+            seconds = time.perf_counter() - began
+            say(f"Rebuilt {name}: {applied} event(s) replayed into {tables} in {seconds:.1f}s")
+
         try:
-            store = PostgresEventStore(pool)
-            for name in names:
-                model = models[name]
-                began = time.perf_counter()
-                applied = await rebuild(store, model.projection, inline=model.inline)
-                tables = ", ".join(model.projection.tables)
-                seconds = time.perf_counter() - began
-                say(f"Rebuilt {name}: {applied} event(s) replayed into {tables} in {seconds:.1f}s")
+            await asyncio.gather(*map(one, names))
         finally:
             await pool.close()
 
