@@ -26,8 +26,13 @@ def subscription_for(projection: Projection, *, partitions: int = 1) -> Subscrip
     """A subscription that applies `projection` to each new event, checkpointed."""
 
     async def apply_batch(conn: Any, events: Sequence[RecordedEvent]) -> None:
+        # The batch's transaction holds back the snapshot xmin, and with it every gap-safe
+        # reader of the log (the live stream's hub, the other subscriptions), until it
+        # commits: its writes go in runs, not a round trip per event.
+        writer = Pipelined(conn)
         for event in events:
-            await projection.apply(conn, event)
+            await projection.apply(writer, event)
+        await writer.flush()
 
     types = None if projection.types is None else tuple(sorted(projection.types))
     return Subscription(
