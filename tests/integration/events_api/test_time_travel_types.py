@@ -48,7 +48,9 @@ def resource_headers(headers: dict[str, str], *also: str) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k.lower() not in RESPONSE_ONLY.union(also)}
 
 
-async def test_images(client: Client, store: PostgresEventStore, alice: Person) -> None:
+async def test_images(
+    client: Client, store: PostgresEventStore, alice: Person, bob: Person
+) -> None:
     http, reader = Http(client, alice.token), Reader(client, alice.token)
     body = {"name": "one", "disk_format": "raw", "container_format": "bare", "tags": ["a"]}
     status, image, _ = await http.call("POST", "/image/v2/images", body)
@@ -82,6 +84,9 @@ async def test_images(client: Client, store: PostgresEventStore, alice: Person) 
         10,
         ["a", "b"],
     )
+    others = Reader(client, bob.token)
+    assert (await others.get(f"resources/image/{image['id']}"))[0] == 404
+    assert (await others.get(f"resources/image/{image['id']}/history"))[0] == 404
     then = await travel(reader, "image", image["id"], before)
     assert (then["name"], then["status"], then["size"], then["color"]) == (
         "one",
@@ -92,7 +97,7 @@ async def test_images(client: Client, store: PostgresEventStore, alice: Person) 
 
 
 async def test_containers_and_objects(
-    client: Client, store: PostgresEventStore, alice: Person
+    client: Client, store: PostgresEventStore, alice: Person, bob: Person
 ) -> None:
     http, reader = Http(client, alice.token), Reader(client, alice.token)
     root = f"/object/v1/AUTH_{alice.project_id}"
@@ -123,6 +128,11 @@ async def test_containers_and_objects(
     assert now["X-Object-Meta-Color"] == "blue"
     then = await travel(reader, "object", object_id.removeprefix("object-"), before)
     assert then["X-Object-Meta-Color"] == "red"
+    others = Reader(client, bob.token)
+    for stream_id in (container_id, object_id):
+        kind, _, resource_id = stream_id.partition("-")
+        assert (await others.get(f"resources/{kind}/{resource_id}/history"))[0] == 404
+        assert (await reader.get(f"resources/{kind}/{resource_id}/history"))[0] == 200
 
 
 async def test_identity_resources(
