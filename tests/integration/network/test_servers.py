@@ -40,6 +40,19 @@ async def test_a_server_gets_the_default_network_and_gives_it_back(
     assert port["device_owner"] == "compute:nova" and port["status"] == "ACTIVE"
     assert address["OS-EXT-IPS-MAC:mac_addr"] == port["mac_address"]
     assert address["addr"] == port["fixed_ips"][0]["ip_address"]
+    attached = (await member.get(f"servers/{server['id']}/os-interface")).check(
+        "interfaces.list_interfaces"
+    )["interfaceAttachments"]
+    assert [(i["port_id"], i["mac_addr"]) for i in attached] == [(port["id"], port["mac_address"])]
+    one = await member.get(f"servers/{server['id']}/os-interface/{port['id']}")
+    assert one.check("interfaces.get_create_interfaces")["interfaceAttachment"] == attached[0]
+    ips = (await member.get(f"servers/{server['id']}/ips")).check("servers.list_addresses")
+    assert ips == {"addresses": {network: [{"version": 4, "addr": address["addr"]}]}}
+    by_network = await member.get(f"servers/{server['id']}/ips/{network}")
+    assert by_network.check("servers.list_addresses_by_network") == {
+        network: ips["addresses"][network]
+    }
+    assert (await member.get(f"servers/{server['id']}/ips/elsewhere")).status == 404
     second = await _boot(member, image_id, "s2")
     [other] = second["addresses"]["auto_allocated_network"]
     assert other["addr"] != address["addr"]
