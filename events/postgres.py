@@ -297,15 +297,21 @@ class PostgresEventStore:
         return AppendResult(recorded)
 
     async def read_stream(
-        self, stream_id: str, from_version: int = 1, until_position: int | None = None
+        self,
+        stream_id: str,
+        from_version: int = 1,
+        until_position: int | None = None,
+        limit: int | None = None,
     ) -> list[RecordedEvent]:
-        """The stream's events from `from_version` on (up to a position), in version order."""
+        """The stream's events from `from_version` on (up to a position, at most `limit`),
+        in version order."""
         rows = await self.pool.fetch(
             f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND version >= $2"
-            " AND position <= coalesce($3, position) ORDER BY version",
+            " AND position <= coalesce($3, position) ORDER BY version LIMIT $4",
             stream_id,
             from_version,
             until_position,
+            limit,
         )
         return [row_to_event(r) for r in rows]
 

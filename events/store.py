@@ -65,9 +65,13 @@ class EventStore(Protocol):
         ...
 
     async def read_stream(
-        self, stream_id: str, from_version: int = 1, until_position: int | None = None
+        self,
+        stream_id: str,
+        from_version: int = 1,
+        until_position: int | None = None,
+        limit: int | None = None,
     ) -> list[RecordedEvent]:
-        """The stream's events from `from_version` on, in version order."""
+        """The stream's events from `from_version` on (at most `limit`), in version order."""
         ...
 
     async def read_all(

@@ -67,7 +67,7 @@ class Owners:
         if recorded.version == 1:
             owner = owner_project(recorded)
         else:
-            first = await self._store.read_stream(stream_id, 1, until_position=recorded.position)
+            first = await self._store.read_stream(stream_id, 1, limit=1)
             owner = owner_project(first[0])
         self._known[stream_id] = owner
         if len(self._known) > self._size:
