@@ -23,6 +23,7 @@ from service.errors import BadRequest, Conflict, NotFound
 from service.http.recording import new_uuid, record_streams, store
 from service.network import events as ev
 from service.network.api.common import Json
+from service.network.api.floating_ips import association
 from service.network.api.networks import visible_network
 from service.network.api.ports import (
     FixedIpRequest,
@@ -238,3 +239,55 @@ async def addresses(db: Any, server_ids: Sequence[str]) -> dict[str, dict[str, l
             for address, kind in kinds
         ]
     return found
+
+
+async def _floating_ip(request: web.Request, project_id: str, address: str) -> FloatingIp:
+    found = await select(
+        store(request).pool,
+        FloatingIp,
+        "floating_ip_address = $1 AND project_id = $2",
+        address,
+        project_id,
+    )
+    if not found:
+        raise NotFound(f"Floating IP not found for address {address}.")
+    return found[0]
+
+
+async def add_floating_ip(
+    request: web.Request, ctx: AuthContext, server_id: str, project_id: str, body: Any
+) -> None:
+    """Nova's addFloatingIp: the project's floating IP `address` to the server's port
+    holding `fixed_address` (by default its first port with an IPv4 address)."""
+    if not isinstance(body, dict) or not body.get("address"):
+        raise BadRequest("Invalid input: addFloatingIp needs an address.")
+    fip = await _floating_ip(request, project_id, str(body["address"]))
+    fixed = body.get("fixed_address")
+    ports = [
+        p
+        for p in await select(store(request).pool, Port, "device_id = $1", server_id)
+        if any(ip.ip_address == fixed if fixed else ":" not in ip.ip_address for ip in p.fixed_ips)
+    ]
+    if not ports:
+        raise BadRequest(f"Instance {server_id} has no fixed address {fixed or ''} to use.")
+    link = await association(request, ctx, project_id, ports[0].id, fixed or UNSET, fip.id)
+    stream = StreamAppend(f"floatingip-{fip.id}", [link], fip.revision_number)
+    await record_streams(request, [stream])
+
+
+async def remove_floating_ip(
+    request: web.Request, server_id: str, project_id: str, body: Any
+) -> None:
+    """Nova's removeFloatingIp: the floating IP `address` lets go of the server."""
+    if not isinstance(body, dict) or not body.get("address"):
+        raise BadRequest("Invalid input: removeFloatingIp needs an address.")
+    fip = await _floating_ip(request, project_id, str(body["address"]))
+    mine = await select(store(request).pool, Port, "device_id = $1", server_id)
+    if fip.port_id not in {p.id for p in mine}:
+        raise Conflict(
+            f"Floating IP {fip.floating_ip_address} is not associated with instance {server_id}."
+        )
+    free = ev.FloatingIpAssociated(floating_ip_id=fip.id, port_id=None)
+    await record_streams(
+        request, [StreamAppend(f"floatingip-{fip.id}", [free], fip.revision_number)]
+    )

@@ -11,14 +11,23 @@ from aiohttp import web
 from events.types import Event
 from service.auth import caller
 from service.compute import events as ev
+from service.compute.api.microversion import version_of
 from service.compute.api.server_extras import create_image
-from service.compute.api.servers import _flavor, _image, act, basic_body, visible_server
+from service.compute.api.servers import (
+    _flavor,
+    _image,
+    act,
+    basic_body,
+    require_member,
+    visible_server,
+)
 from service.compute.directory import Server, get_server
 from service.compute.hypervisor import HypervisorError
 from service.compute.worker import COMPUTE_HOST
 from service.errors import ApiError, BadRequest, Conflict, NotFound
 from service.http.body import json_response, read_json
 from service.http.recording import store
+from service.network import nova as networking
 
 ROUTES = web.RouteTableDef()
 
@@ -196,6 +205,20 @@ async def security_group(request: web.Request, server_id: str, key: str, body: A
     return web.Response(status=202)
 
 
+async def floating_ip(request: web.Request, server_id: str, key: str, body: Any) -> web.Response:
+    """addFloatingIp / removeFloatingIp: Nova's proxy to the network service, gone at 2.44."""
+    if version_of(request).at_least("2.44"):
+        raise NotFound("The resource could not be found.")
+    ctx = caller(request)
+    server = await visible_server(request, server_id)
+    require_member(ctx, server)
+    if key == "addFloatingIp":
+        await networking.add_floating_ip(request, ctx, server.id, server.project_id, body)
+    else:
+        await networking.remove_floating_ip(request, server.id, server.project_id, body)
+    return web.Response(status=202)
+
+
 async def console_output(request: web.Request, server_id: str, body: Any) -> web.Response:
     """The guest's serial console, its last `length` lines if asked (Nova's shape)."""
     length = (body or {}).get("length") if isinstance(body, dict) else None
@@ -242,6 +265,8 @@ async def server_action(request: web.Request) -> web.Response:
         return await power(request, server_id, key, value)
     if key in ("addSecurityGroup", "removeSecurityGroup"):
         return await security_group(request, server_id, key, value)
+    if key in ("addFloatingIp", "removeFloatingIp"):
+        return await floating_ip(request, server_id, key, value)
     if key == "changePassword":
         raise NotImplementedByHost("Unable to set password on instance: no guest agent.")
     handler = _SIMPLE.get(key)

@@ -1,10 +1,11 @@
-"""/v2.0/extensions: the Neutron API extensions Kumo serves, which clients check before
-using an attribute or resource."""
+"""/v2.0/: the resources of Neutron's API v2.0, and /v2.0/extensions: the API extensions
+Kumo serves, which clients check before using an attribute or resource."""
 
 from aiohttp import web
 
 from service.errors import NotFound
 from service.http.body import json_response
+from service.http.recording import base_url
 from service.network.policy_rules import authorize
 
 ROUTES = web.RouteTableDef()
@@ -27,6 +28,29 @@ EXTENSIONS: dict[str, str] = {
     "ip-substring-filtering": "IP address substring filtering",
 }
 """Alias: name."""
+
+
+RESOURCES = (
+    ("network", "networks"),
+    ("subnet", "subnets"),
+    ("port", "ports"),
+    ("security_group", "security-groups"),
+    ("security_group_rule", "security-group-rules"),
+    ("floatingip", "floatingips"),
+    ("quota", "quotas"),
+)
+
+
+@ROUTES.get("/v2.0")
+@ROUTES.get("/v2.0/")
+async def show_resources(request: web.Request) -> web.Response:
+    """The API's collections, as Neutron's version document lists them."""
+    base = f"{base_url(request)}/network/v2.0"
+    resources = [
+        {"name": name, "collection": path, "links": [{"rel": "self", "href": f"{base}/{path}"}]}
+        for name, path in RESOURCES
+    ]
+    return json_response({"resources": resources})
 
 
 def _extension(alias: str) -> dict[str, object]:

@@ -69,7 +69,7 @@ async def visible_floating_ip(request: web.Request, ctx: AuthContext, fip_id: st
     return fip
 
 
-async def _target(
+async def association(
     request: web.Request,
     ctx: AuthContext,
     project_id: str,
@@ -133,7 +133,7 @@ async def create_floating_ip(request: web.Request) -> web.Response:
 
     async def plan() -> list[StreamAppend]:
         subnet_id, address = await _address(request, network.id, body)
-        link = await _target(request, ctx, project_id, port_id, body.fixed_ip_address, fip_id)  # type: ignore[arg-type]
+        link = await association(request, ctx, project_id, port_id, body.fixed_ip_address, fip_id)  # type: ignore[arg-type]
         created = ev.FloatingIpCreated(
             floating_ip_id=fip_id,
             project_id=project_id,
@@ -206,7 +206,7 @@ async def update_floating_ip(request: web.Request) -> web.Response:
     events: list[Event] = []
     if given(body.port_id):
         events.append(
-            await _target(
+            await association(
                 request,
                 ctx,
                 fip.project_id,

@@ -10,6 +10,7 @@ from tests.integration.compute import conftest as compute
 from tests.integration.compute.conftest import Reply
 from tests.integration.identity.conftest import Client, Person
 
+higher_microversions = compute.higher_microversions
 settings = compute.settings
 admin = compute.admin
 client = compute.client

@@ -129,3 +129,12 @@ async def test_bulk_create(net_alice: Neutron) -> None:
     reply = await net_alice.post("networks", {"networks": [{"name": "a"}, {"name": "b"}]})
     assert reply.status == 201
     assert [n["name"] for n in reply.body["networks"]] == ["a", "b"]
+
+
+async def test_version_resources_and_extensions(net_alice: Neutron) -> None:
+    resources = (await net_alice.get("")).body["resources"]
+    assert {"network", "subnet", "port"} <= {r["name"] for r in resources}
+    aliases = {e["alias"] for e in (await net_alice.get("extensions")).body["extensions"]}
+    assert {"security-group", "quotas", "external-net", "port-security"} <= aliases
+    assert (await net_alice.get("extensions/quotas")).status == 200
+    assert (await net_alice.get("extensions/router")).status == 404

@@ -147,6 +147,16 @@ async def test_floating_ip_shows_in_server_addresses(
         (port["fixed_ips"][0]["ip_address"], "fixed"),
         (fip["floating_ip_address"], "floating"),
     ]
+    action = f"servers/{server['id']}/action"
+    released = {"removeFloatingIp": {"address": fip["floating_ip_address"]}}
+    assert (await member.post(action, released)).status == 202
+    assert (await member.post(action, released)).status == 409
+    added = await member.post(action, {"addFloatingIp": {"address": fip["floating_ip_address"]}})
+    assert added.status == 202
+    unknown = await member.post(action, {"addFloatingIp": {"address": "192.0.2.99"}})
+    assert unknown.status == 404
+    gone = await member.at("2.44").post(action, released)
+    assert gone.status == 404
     assert (await member.delete(f"servers/{server['id']}")).status == 204
     left = (await neutron.get(f"floatingips/{fip['id']}")).body["floatingip"]
     assert left["port_id"] is None
