@@ -3,8 +3,10 @@
 (a) `kumo projections rebuild --all` over 1,000,000 mixed events: events/s and the
     rebuilding process's RSS, sampled while it runs (target: >= 50,000 events/s, flat
     memory).
+(b) and (c): 100 SSE subscribers while 1,000 events/s are appended, and time travel of a
+    resource with 10,000 events of history (benchmarks/events_live.py says how).
 
-    .venv/bin/python -m benchmarks.events [--events N]
+    .venv/bin/python -m benchmarks.events [--events N] [--parts abc]
 
 The log for (a) is real activity multiplied: a `kumo up` (libvirt's test driver) serves
 one round of a project's life through its HTTP APIs — a project, a user and its role,
@@ -32,6 +34,8 @@ import msgspec
 import psutil
 
 from benchmarks.compute import PASSWORD, Api, admin_api, upload_image
+from benchmarks.events_live import StreamFigures, TimeTravelFigures, parts_b_and_c
+from benchmarks.events_live import report as report_live
 from benchmarks.harness import IDS, ROOT, fresh_database, progress, running_kumo, server_url
 from events.clock import SystemClock
 from events.codec import decode_event
@@ -358,6 +362,8 @@ class Results(msgspec.Struct):
     load_before: tuple[float, float, float]
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
     rebuild: RebuildFigures | None = None
+    stream: StreamFigures | None = None
+    time_travel: TimeTravelFigures | None = None
 
 
 def report(results: Results) -> None:
@@ -380,6 +386,7 @@ def report(results: Results) -> None:
         print(f"{'PASS' if met else 'MISS'}  (a) >= 50,000 events/s: {a.events_per_s:,.0f}/s")
         flat = a.rss_growth_mb <= 10.0
         print(f"{'PASS' if flat else 'MISS'}  (a) flat memory: {a.rss_growth_mb:+.1f} MiB")
+    report_live(results.stream, results.time_travel)
     print(msgspec.json.encode(results).decode())
 
 
@@ -388,7 +395,10 @@ async def run(args: argparse.Namespace) -> Results:
     results = Results(date=time.strftime("%Y-%m-%d %H:%M:%S %Z"), load_before=os.getloadavg())
     server, cluster = server_url()
     try:
-        results.rebuild = await part_a(server, args.events)
+        if "a" in args.parts:
+            results.rebuild = await part_a(server, args.events)
+        if "b" in args.parts or "c" in args.parts:
+            results.stream, results.time_travel = await parts_b_and_c(args.parts)
     finally:
         if cluster is not None:
             cluster.stop()
@@ -401,6 +411,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--events", type=int, default=1_000_000, help="events in the log for (a) (1,000,000)"
     )
+    parser.add_argument("--parts", default="abc", help="which parts to run (abc)")
     report(asyncio.run(run(parser.parse_args(argv))))
 
 
