@@ -97,6 +97,9 @@ def test_a_member_works_through_every_page(
     server_id = page.locator("#server-id").get_attribute("data-id")
     assert server_id
     screenshot(page, "instance")
+    page.get_by_role("button", name="Snapshot web-1").click()
+    expect(page.locator("#flash")).to_have_text(re.compile("Snapshot web-1-snapshot requested"))
+    expect(history).to_contain_text("createImage", timeout=ACTIVE_WITHIN)
 
     # Object storage: a container, an object in a pseudo-folder, downloaded again.
     page.get_by_role("link", name="Object storage").click()
@@ -153,6 +156,10 @@ def test_a_member_works_through_every_page(
     if audit.status == 200:  # the audit API, where this build has it
         expect(page.locator("#records")).to_contain_text(server_id[:8])
     screenshot(page, "audit")
+
+    # The snapshot taken earlier is an image of the project's now.
+    page.get_by_role("link", name="Images").click()
+    expect(page.locator("tr", has_text="web-1-snapshot")).to_be_visible()
 
     # The overview counts what the project now uses, and shows what it just did.
     page.get_by_role("link", name="Overview").click()
