@@ -291,3 +291,23 @@ async def remove_floating_ip(
     await record_streams(
         request, [StreamAppend(f"floatingip-{fip.id}", [free], fip.revision_number)]
     )
+
+
+async def follow_security_groups(
+    request: web.Request, server_id: str, project_id: str, names: Sequence[str]
+) -> None:
+    """Give the server's ports (those with port security) the groups it now has by name,
+    as Nova's addSecurityGroup and removeSecurityGroup do through Neutron."""
+    groups = await security_group_ids(request, project_id, names) if names else ()
+    ports = await select(store(request).pool, Port, "device_id = $1", server_id)
+    appends = [
+        StreamAppend(
+            f"port-{port.id}",
+            [ev.PortUpdated(port_id=port.id, security_groups=groups)],
+            port.revision_number,
+        )
+        for port in ports
+        if port.port_security_enabled and tuple(port.security_groups) != groups
+    ]
+    if appends:
+        await record_streams(request, appends)

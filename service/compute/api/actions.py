@@ -202,6 +202,10 @@ async def security_group(request: web.Request, server_id: str, key: str, body: A
         return []
 
     await act(request, server_id, decide)
+    changed = await visible_server(request, server_id)
+    await networking.follow_security_groups(
+        request, changed.id, changed.project_id, changed.security_groups
+    )
     return web.Response(status=202)
 
 

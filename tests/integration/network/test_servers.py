@@ -62,6 +62,13 @@ async def test_a_server_gets_the_default_network_and_gives_it_back(
         second["id"]: True,
     }
     assert len((await neutron.get("networks")).body["networks"]) == 1
+    web = await neutron.create("security_group", name="web")
+    action = f"servers/{server['id']}/action"
+    assert (await member.post(action, {"addSecurityGroup": {"name": "web"}})).status == 202
+    grouped = (await neutron.get(f"ports/{port['id']}")).body["port"]
+    assert set(grouped["security_groups"]) == {*port["security_groups"], web["id"]}
+    assert (await member.post(action, {"removeSecurityGroup": {"name": "default"}})).status == 202
+    assert (await neutron.get(f"ports/{port['id']}")).body["port"]["security_groups"] == [web["id"]]
     assert (await member.delete(f"servers/{server['id']}")).status == 204
     assert (await neutron.get(f"ports?device_id={server['id']}")).body["ports"] == []
     await wait_for(member, server["id"], "DELETED")
