@@ -105,6 +105,8 @@ def test_a_member_works_through_every_page(
     page.get_by_role("link", name="Object storage").click()
     page.get_by_label("Name").fill("photos")
     page.get_by_role("button", name="Create").click()
+    expect(page.locator("tr", has_text="photos")).to_be_visible()
+    screenshot(page, "containers")
     page.get_by_role("link", name="photos").click()
     note = tmp_path / "hello.txt"
     note.write_text("hello from the dashboard\n")
@@ -170,6 +172,7 @@ def test_a_member_works_through_every_page(
 
     # Phone width: the same pages, laid out for it.
     page.set_viewport_size(PHONE)
+    screenshot(page, "overview-phone")
     page.goto(f"{base}/dashboard/instances")
     expect(page.locator("tr", has_text="web-1").locator(".pill")).to_have_text("SHUTOFF")
     screenshot(page, "instances-phone")
@@ -231,6 +234,9 @@ def test_a_user_of_another_project_sees_none_of_it(
     log_in(page, base, bob.name, bob.password)
     expect(page.locator("#project-select")).to_have_value(bob.project_id)
     expect(page.get_by_role("link", name="Identity")).to_have_count(0)
+    expect(page.get_by_role("meter", name="Instances")).to_have_attribute("aria-valuenow", "0")
+    expect(page.get_by_role("meter", name="Containers")).to_have_attribute("aria-valuenow", "0")
+    expect(page.locator("#events")).not_to_contain_text("alice")
     page.goto(f"{base}/dashboard/instances")
     expect(page.get_by_text("No instances yet.")).to_be_visible()
     page.goto(f"{base}/dashboard/images")
