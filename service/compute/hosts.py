@@ -20,6 +20,9 @@ import msgspec
 from events.types import RecordedEvent
 from service.compute import events as ev
 
+DEFAULT_ZONE = "nova"
+"""Nova's default availability zone, of hosts registered without one."""
+
 
 class HostFull(Exception):
     """A placement would take a host past its capacity; the append was rolled back."""

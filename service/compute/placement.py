@@ -11,19 +11,21 @@ their quota claim is released in the same append; such servers have no host, and
 deleted by the API itself.
 """
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
 from aiohttp import web
 
+from events.errors import WrongExpectedVersion
+from events.postgres import PostgresEventStore
 from events.store import NO_STREAM, StreamAppend
 from events.types import Event
 from service.auth import AuthContext, caller
 from service.compute import events as ev
 from service.compute import quota
-from service.compute.api.availability_zones import DEFAULT_ZONE
 from service.compute.directory import Server, ServerGroup, count, get
-from service.compute.hosts import HostFull, HostResources, Share, host_resources
+from service.compute.hosts import DEFAULT_ZONE, HostFull, HostResources, Share, host_resources
 from service.compute.scheduler import NO_VALID_HOST, Request, schedule
 from service.errors import BadRequest, Conflict, Forbidden
 from service.http.recording import record_streams, store
@@ -32,24 +34,44 @@ ATTEMPTS = 20
 """Placements tried again after losing a race before the request gives up with a 409."""
 
 
+Record = Callable[[list[StreamAppend]], Awaitable[object]]
+"""Appends a request's events (the API's `record_streams`, which makes conflicts 409s)."""
+
+
 async def place_servers(
     request: web.Request,
     claim: StreamAppend,
     servers: list[ev.ServerCreateRequested],
     zone: str | None,
 ) -> None:
+    """`place` for an API request, its events recorded with the request's metadata."""
+
+    async def record(appends: list[StreamAppend]) -> None:
+        await record_streams(request, appends)
+
+    await place(store(request), caller(request), record, claim, servers, zone)
+
+
+async def place(
+    event_store: PostgresEventStore,
+    ctx: AuthContext,
+    record: Record,
+    claim: StreamAppend,
+    servers: list[ev.ServerCreateRequested],
+    zone: str | None,
+) -> None:
     """Choose hosts for `servers` (one request's, same flavor and group) in the
-    requested `zone` (`zone:host` forces a host, for admins), and append them with
+    requested `zone` (`zone:host` forces a host, for admins), and record them with
     their quota `claim`. BadRequest for an unknown zone or group, Forbidden for a forced
-    host asked by a non-admin or a full group, OverQuota from the claim."""
-    ctx = caller(request)
-    pool = store(request).pool
+    host asked by a non-admin or a full group, OverQuota from the claim, Conflict when
+    the hosts changed under every attempt."""
+    pool = event_store.pool
     wanted_zone, forced_host = await _zone(pool, ctx, zone)
     group = await _group(pool, ctx, servers[0].server_group_id, len(servers))
     for _ in range(ATTEMPTS):
         group_version = 0
         if group is not None:
-            group_version = await store(request).stream_version(f"servergroup-{group.id}")
+            group_version = await event_store.stream_version(f"servergroup-{group.id}")
         hosts = await host_resources(pool)
         wanted = Request(
             share=Share.of(servers[0].flavor),
@@ -61,8 +83,7 @@ async def place_servers(
         )
         chosen = schedule(hosts, wanted)
         if chosen is None:
-            failed = _unplaced(claim, servers, wanted_zone)
-            await record_streams(request, failed)
+            await record(_unplaced(claim, servers, wanted_zone))
             return
         appends = _placed(claim, servers, chosen, {h.host: h for h in hosts})
         if group is not None:
@@ -72,9 +93,9 @@ async def place_servers(
             ]
             appends.append(StreamAppend(f"servergroup-{group.id}", joined, group_version))
         try:
-            await record_streams(request, appends)
+            await record(appends)
             return
-        except (HostFull, Conflict):
+        except (HostFull, Conflict, WrongExpectedVersion):
             continue
     raise Conflict("The hosts changed too often to place the servers; retry the request.")
 

@@ -60,29 +60,29 @@ def group_policy(host: HostResources, request: Request) -> bool:
 
 FILTERS: tuple[Filter, ...] = (enabled, in_zone, has_room, group_policy)
 
-Weigher = Callable[[HostResources, Request], float]
+Weigher = Callable[[HostResources, Share, Request], float]
+"""A weight of a host, given what is free on it."""
 
 
-def free_ram(host: HostResources, request: Request) -> float:
-    return host.free.memory_mb
+def free_ram(host: HostResources, free: Share, request: Request) -> float:
+    return free.memory_mb
 
 
-def free_vcpus(host: HostResources, request: Request) -> float:
-    return host.free.vcpus
+def free_vcpus(host: HostResources, free: Share, request: Request) -> float:
+    return free.vcpus
 
 
-def free_disk(host: HostResources, request: Request) -> float:
-    return host.free.disk_gb
+def free_disk(host: HostResources, free: Share, request: Request) -> float:
+    return free.disk_gb
 
 
-def group_members(host: HostResources, request: Request) -> float:
+def group_members(host: HostResources, free: Share, request: Request) -> float:
     """The group's servers on the host: wanted near for soft-affinity, far for
     soft-anti-affinity, indifferent otherwise."""
-    members = request.group_hosts.count(host.host)
     if request.group_policy == "soft-affinity":
-        return members
+        return request.group_hosts.count(host.host)
     if request.group_policy == "soft-anti-affinity":
-        return -members
+        return -request.group_hosts.count(host.host)
     return 0.0
 
 
@@ -101,9 +101,11 @@ def _normalised(values: list[float]) -> list[float]:
 
 def best(hosts: Sequence[HostResources], request: Request) -> HostResources:
     """The host with the highest total of normalised weights; of equals, the first."""
+    frees = [h.free for h in hosts]
     totals = [0.0] * len(hosts)
     for weigh in WEIGHERS:
-        for i, weight in enumerate(_normalised([weigh(h, request) for h in hosts])):
+        weights = [weigh(h, free, request) for h, free in zip(hosts, frees, strict=True)]
+        for i, weight in enumerate(_normalised(weights)):
             totals[i] += weight
     return hosts[max(range(len(hosts)), key=lambda i: (totals[i], -i))]
 
@@ -112,12 +114,12 @@ def schedule(hosts: Sequence[HostResources], request: Request) -> list[str] | No
     """A host for each of the request's servers, in order, or None when they cannot all
     be placed (Nova fails the whole request then). Each choice counts against the next,
     as if its claim were already made."""
-    current = {h.host: h for h in hosts}
+    current = {h.host: h for h in sorted(hosts, key=lambda h: h.host)}
     group_hosts = request.group_hosts
     chosen: list[str] = []
     for _ in range(request.count):
         step = msgspec.structs.replace(request, group_hosts=group_hosts)
-        candidates = passing(sorted(current.values(), key=lambda h: h.host), step)
+        candidates = passing(list(current.values()), step)
         if not candidates:
             return None
         host = best(candidates, step)

@@ -6,13 +6,12 @@ from typing import Any
 from aiohttp import web
 
 from service.compute.directory import Host, select
+from service.compute.hosts import DEFAULT_ZONE
 from service.compute.policy_rules import authorize
 from service.http.body import json_response
 from service.http.recording import store
 
 ROUTES = web.RouteTableDef()
-
-DEFAULT_ZONE = "nova"
 
 
 def _zones(hosts: list[Host]) -> dict[str, list[Host]]:
