@@ -23,6 +23,7 @@ from service.network.api.common import (
     given,
     listing,
     one,
+    or_default,
     read_changes,
     standard,
 )
@@ -128,12 +129,13 @@ async def create_floating_ip(request: web.Request) -> web.Response:
     if given(body.floating_ip_address):
         authorize(request, "create_floatingip:floating_ip_address")
     await quota.check(store(request).pool, project_id, "floatingip")
-    port_id = body.port_id if given(body.port_id) else None
+    port_id = or_default(body.port_id, None)
     fip_id = new_uuid(request)
 
     async def plan() -> list[StreamAppend]:
         subnet_id, address = await _address(request, network.id, body)
-        link = await association(request, ctx, project_id, port_id, body.fixed_ip_address, fip_id)  # type: ignore[arg-type]
+        fixed = body.fixed_ip_address
+        link = await association(request, ctx, project_id, port_id, fixed, fip_id)
         created = ev.FloatingIpCreated(
             floating_ip_id=fip_id,
             project_id=project_id,
@@ -204,17 +206,11 @@ async def update_floating_ip(request: web.Request) -> web.Response:
         if given(getattr(body, name)):
             raise BadRequest(f"Cannot update read-only attribute {name}.")
     events: list[Event] = []
-    if given(body.port_id):
-        events.append(
-            await association(
-                request,
-                ctx,
-                fip.project_id,
-                body.port_id,  # type: ignore[arg-type]
-                body.fixed_ip_address,
-                fip.id,
-            )
+    if not isinstance(body.port_id, UnsetType):
+        link = await association(
+            request, ctx, fip.project_id, body.port_id, body.fixed_ip_address, fip.id
         )
+        events.append(link)
     if given(body.description):
         events.append(
             ev.FloatingIpUpdated(floating_ip_id=fip.id, description=str(body.description))
