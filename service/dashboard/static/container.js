@@ -27,7 +27,7 @@ function crumbs() {
 
 const columns = [
   { title: "Name", cell: (o) => (o.subdir
-    ? h("a", { href: "#", class: "folder", onclick: (e) => { e.preventDefault(); go(o.subdir); } }, `📁 ${o.subdir.slice(prefix.length)}`)
+    ? h("a", { href: "#", class: "folder", onclick: (e) => { e.preventDefault(); go(o.subdir); } }, o.subdir.slice(prefix.length))
     : h("span", {}, o.name.slice(prefix.length))) },
   { title: "Size", cell: (o) => (o.subdir ? "—" : bytes(o.bytes)) },
   { title: "Type", optional: true, cell: (o) => (o.subdir ? "folder" : o.content_type) },
