@@ -2,7 +2,8 @@
 PUT and GET of 4 KiB objects with 64 concurrent clients (ops/s, p50/p99), and
 single-stream PUT and GET throughput of one large object (1 GiB) with the server's peak
 RSS; in the same run, the backend's raw rate as the baseline (local: LocalFsBackend in
-this process, the same files and fsyncs Kumo does; S3: raw aiobotocore to a moto server).
+this process, the same files, fsyncs and md5 Kumo does; S3: raw aiobotocore to a moto
+server).
 
 Usage: python -m benchmarks.objects [--seconds N] [--large-mib M] [--backends local,s3]
 Targets on this 2-core machine (local backend): small PUT >= 1,000/s, GET >= 2,000/s;
@@ -37,6 +38,7 @@ from benchmarks.harness import (
 from benchmarks.loadgen import LoadResult
 from benchmarks.transfer import CHUNK, MiB, RssSampler, Transfer, timed
 from service.embedded_postgres import free_port
+from service.objects.api.common import OBJECT_HASHES
 from service.storage.localfs import LocalFsBackend
 
 PASSWORD = "bench-admin-pw"
@@ -230,7 +232,7 @@ async def raw_local(root: Path, seconds: float, size: int) -> tuple[LoadResult, 
     async with LocalFsBackend(root) as backend:
 
         async def put(n: int) -> None:
-            await backend.put(f"raw/small/o{n}", once(), size_hint=SMALL)
+            await backend.put(f"raw/small/o{n}", once(), size_hint=SMALL, hashes=OBJECT_HASHES)
 
         written = 0
 
@@ -245,7 +247,7 @@ async def raw_local(root: Path, seconds: float, size: int) -> tuple[LoadResult, 
         get_result = await closed_loop(get, seconds)
 
         async def put_large() -> None:
-            await backend.put("raw/big.bin", pattern(size), size_hint=size)
+            await backend.put("raw/big.bin", pattern(size), size_hint=size, hashes=OBJECT_HASHES)
 
         async def get_large() -> None:
             async with await backend.get("raw/big.bin") as reader:

@@ -19,6 +19,7 @@ from service.compute.directory import Server
 from service.compute.hypervisor import DomainSpec, HypervisorError
 from service.compute.server_view import instance_name
 from service.image.directory import get_image
+from service.image.stored_data import IMAGE_HASHES
 from service.network.interfaces import interfaces
 from service.storage.backend import ObjectBackend, StorageError, StoredObject
 
@@ -81,7 +82,7 @@ class GuestFiles:
         target = self.folder(server_id) / "snapshot.qcow2"
         try:
             await disks.convert(self.disk(server_id), target)
-            return await self.objects.put(key, _read_file(target))
+            return await self.objects.put(key, _read_file(target), hashes=IMAGE_HASHES)
         finally:
             await asyncio.to_thread(target.unlink, missing_ok=True)
 

@@ -29,7 +29,8 @@ from events.types import SYSTEM, Event, Metadata, RecordedEvent
 from service.compute import events as ev
 from service.compute.directory import Server, get_server
 from service.compute.hypervisor import DomainSpec, DomainState, Hypervisor, HypervisorError
-from service.image.events import ImageActivated, ImageUploadAborted
+from service.image import stored_data
+from service.image.events import ImageUploadAborted
 from service.storage.backend import StorageError, StoredObject
 
 log = logging.getLogger("kumo.compute")
@@ -162,15 +163,7 @@ class ComputeReactor:
                     ],
                 ),
             ]
-        assert stored.hashes is not None
-        activated = ImageActivated(
-            image_id=image_id,
-            location=stored.key,
-            size=stored.size,
-            checksum=stored.hashes.md5,
-            os_hash_algo="sha512",
-            os_hash_value=stored.hashes.sha512,
-        )
+        activated = stored_data.activated(image_id, stored)
         done = ev.ServerActionSucceeded(
             server_id=server.id,
             action="createImage",

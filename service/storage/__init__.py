@@ -4,9 +4,11 @@ Implementations live in `localfs` and `s3`; import the one the configuration nam
 """
 
 from service.storage.backend import (
+    ALL_HASHES,
     BackendUnavailable,
     ChecksumMismatch,
     Hashes,
+    HashName,
     InvalidKey,
     ObjectBackend,
     ObjectNotFound,
@@ -17,8 +19,10 @@ from service.storage.backend import (
 )
 
 __all__ = [
+    "ALL_HASHES",
     "BackendUnavailable",
     "ChecksumMismatch",
+    "HashName",
     "Hashes",
     "InvalidKey",
     "ObjectBackend",

@@ -6,10 +6,17 @@ no operation holds a whole object in memory. Failures are typed: `ObjectNotFound
 outage, rendered as 503) — all `StorageError`s.
 """
 
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+)
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Literal, Protocol, Self, get_args
 
 import msgspec
 
@@ -18,12 +25,17 @@ from service.errors import ServiceUnavailable
 MAX_KEY_BYTES = 1024
 
 
-class Hashes(msgspec.Struct, frozen=True, kw_only=True):
-    """Hex digests of an object's bytes (sha512 is Glance's `os_hash_value`)."""
+HashName = Literal["md5", "sha256", "sha512"]
+ALL_HASHES: tuple[HashName, ...] = get_args(HashName)
+
+
+class Hashes(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Hex digests of an object's bytes (sha512 is Glance's `os_hash_value`); md5 always,
+    the others if the put computed them."""
 
     md5: str
-    sha256: str
-    sha512: str
+    sha256: str | None = None
+    sha512: str | None = None
 
 
 class StoredObject(msgspec.Struct, frozen=True, kw_only=True):
@@ -189,9 +201,11 @@ class ObjectBackend(Protocol):
         *,
         size_hint: int | None = None,
         expected_md5: str | None = None,
+        hashes: Collection[HashName] = ALL_HASHES,
     ) -> StoredObject:
         """Stores the stream's bytes under `key`, replacing any object there, and returns
-        its size and hashes, computed on the way.
+        its size and hashes, computed on the way: the md5 and whichever others `hashes`
+        names (each costs CPU on every byte; ask only for those the caller keeps).
 
         All or nothing: if the md5 differs from `expected_md5` (ChecksumMismatch), the
         stream raises (its exception propagates) or the store fails (BackendUnavailable),

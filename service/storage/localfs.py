@@ -20,7 +20,7 @@ import functools
 import os
 import secrets
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Collection
 from contextlib import aclosing
 from datetime import UTC, datetime
 from io import BufferedReader, BufferedWriter
@@ -31,8 +31,10 @@ from urllib.parse import quote, unquote
 import msgspec
 
 from service.storage.backend import (
+    ALL_HASHES,
     BackendUnavailable,
     Hashes,
+    HashName,
     InvalidKey,
     ObjectBackend,
     ObjectNotFound,
@@ -41,9 +43,10 @@ from service.storage.backend import (
     check_key,
     resolve_range,
 )
-from service.storage.digest import Digest, hashed_blocks
+from service.storage.digest import Block, Digest, hashed_blocks
 
 CHUNK_SIZE = 1024 * 1024
+BLOCK_SIZE = 4 * CHUNK_SIZE
 MAX_NAME_BYTES = 255
 _FOLDER_SUFFIX = "%2F"
 _FILE_SUFFIX = ".o"
@@ -57,9 +60,11 @@ T = TypeVar("T")
 class LocalFsBackend(ObjectBackend):
     """Stores each object as one file under `root` (created by `start` or the first put)."""
 
-    def __init__(self, root: Path, *, chunk_size: int = CHUNK_SIZE):
+    def __init__(self, root: Path, *, chunk_size: int = CHUNK_SIZE, block_size: int = BLOCK_SIZE):
+        """`chunk_size`: what a get reads at a time; `block_size`: what a put writes."""
         self.root = root
         self._chunk_size = chunk_size
+        self._block_size = block_size
 
     async def start(self) -> None:
         await self._run(self.root.mkdir, parents=True, exist_ok=True)
@@ -74,23 +79,25 @@ class LocalFsBackend(ObjectBackend):
         *,
         size_hint: int | None = None,
         expected_md5: str | None = None,
+        hashes: Collection[HashName] = ALL_HASHES,
     ) -> StoredObject:
         path = self._path(key)
         temp = path.with_name(_TEMP_PREFIX + secrets.token_hex(8))
         file = await self._run(_create, temp)
-        digest = Digest()
+        digest = Digest(hashes)
         try:
-            async with aclosing(hashed_blocks(stream, self._chunk_size, digest)) as blocks:
+            async with aclosing(hashed_blocks(stream, self._block_size, digest)) as blocks:
                 async for block in blocks:
-                    await self._run(file.write, block)
-            hashes = digest.verify(key, expected_md5)
-            info = await self._run(_commit, key, file, temp, path, hashes)
+                    await self._run(_write, file, block)
+            stored = digest.verify(key, expected_md5)
+            info = await self._run(_commit, key, file, temp, path, stored)
         except BaseException:
             # Synchronous on purpose: it must finish even when the task is being cancelled.
+            # (A write still running in its thread holds the file's lock; close waits.)
             file.close()
             temp.unlink(missing_ok=True)
             raise
-        return msgspec.structs.replace(info, hashes=hashes)
+        return msgspec.structs.replace(info, hashes=stored)
 
     async def get(
         self, key: str, *, byte_range: tuple[int, int | None] | None = None
@@ -158,12 +165,28 @@ class LocalFsBackend(ObjectBackend):
                 yield base + text
 
     async def _chunks(self, file: BufferedReader, length: int) -> AsyncGenerator[bytes, None]:
-        while length > 0:
-            block = await self._run(file.read, min(self._chunk_size, length))
-            if not block:
-                raise BackendUnavailable(f"local object {file.name} was truncated while read")
-            length -= len(block)
-            yield block
+        """The next `length` bytes of `file` in chunks, each read in a worker thread while
+        the caller handles the one before (so at most two are held)."""
+        if length == 0:
+            return
+        reading = asyncio.ensure_future(self._run(file.read, min(self._chunk_size, length)))
+        try:
+            while length > 0:
+                block = await reading
+                if not block:
+                    raise BackendUnavailable(f"local object {file.name} was truncated while read")
+                length -= len(block)
+                if length > 0:
+                    reading = asyncio.ensure_future(
+                        self._run(file.read, min(self._chunk_size, length))
+                    )
+                yield block
+        finally:
+            # A read still under way holds the file's lock, so closing the file waits for it;
+            # one that failed unseen is of no interest any more.
+            reading.cancel()
+            if reading.done() and not reading.cancelled():
+                reading.exception()
 
     def _path(self, key: str) -> Path:
         check_key(key)
@@ -190,6 +213,11 @@ def _escape(segment: str) -> str:
 def _create(temp: Path) -> BufferedWriter:
     temp.parent.mkdir(parents=True, exist_ok=True)
     return open(temp, "xb")  # closed by _commit or put's cleanup
+
+
+def _write(file: BufferedWriter, block: Block) -> None:
+    for piece in block:  # a piece bigger than the buffer goes straight to the file
+        file.write(piece)
 
 
 def _commit(key: str, file: BufferedWriter, temp: Path, path: Path, hashes: Hashes) -> StoredObject:

@@ -4,20 +4,20 @@ The only module that imports aiobotocore. One client per backend, opened by `sta
 (or `async with`) and closed by `close`.
 
 A put of at most `multipart_threshold` bytes is buffered and sent as one PutObject, with
-its hashes as user metadata (`x-amz-meta-md5`, `-sha256`, `-sha512`). A larger one is a
-multipart upload of `part_size` parts (S3 allows 5 MiB to 5 GiB, at most 10,000 parts, so
-the default 8 MiB parts cap an object at 78 GiB); any failure aborts it, so no parts are
-left behind (if the abort itself fails, a bucket lifecycle rule for incomplete multipart
-uploads is the backstop). S3 cannot add metadata once a multipart upload is complete, so
-`head` returns no hashes for those objects and their etag is S3's `<md5 of md5s>-<parts>`;
-the caller's catalog keeps the hashes `put` returned.
+the hashes it computed as user metadata (`x-amz-meta-md5`, `-sha256`, `-sha512`). A
+larger one is a multipart upload of `part_size` parts (S3 allows 5 MiB to 5 GiB, at most
+10,000 parts, so the default 8 MiB parts cap an object at 78 GiB); any failure aborts it,
+so no parts are left behind (if the abort itself fails, a bucket lifecycle rule for
+incomplete multipart uploads is the backstop). S3 cannot add metadata once a multipart
+upload is complete, so `head` returns no hashes for those objects and their etag is S3's
+`<md5 of md5s>-<parts>`; the caller's catalog keeps the hashes `put` returned.
 
 `copy` is one server-side CopyObject, which S3 limits to 5 GiB sources (a multipart copy
 for larger ones is not implemented). `delete` asks HeadObject first, since DeleteObject
 does not say whether the key existed.
 """
 
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Collection, Iterator
 from contextlib import AsyncExitStack, aclosing, contextmanager, suppress
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -29,8 +29,10 @@ from aiobotocore.session import get_session
 from botocore.exceptions import BotoCoreError, ClientError
 
 from service.storage.backend import (
+    ALL_HASHES,
     BackendUnavailable,
     Hashes,
+    HashName,
     ObjectBackend,
     ObjectNotFound,
     ObjectReader,
@@ -40,7 +42,7 @@ from service.storage.backend import (
     check_key,
     check_range,
 )
-from service.storage.digest import Digest, hashed_blocks
+from service.storage.digest import Block, Digest, hashed_blocks
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
@@ -121,23 +123,25 @@ class S3Backend(ObjectBackend):
         *,
         size_hint: int | None = None,
         expected_md5: str | None = None,
+        hashes: Collection[HashName] = ALL_HASHES,
     ) -> StoredObject:
         """As ObjectBackend.put. Up to `multipart_threshold` bytes are buffered to see
         whether one PutObject will do; a `size_hint` above it starts the multipart upload
         at the first block instead."""
         check_key(key)
         threshold = self.settings.multipart_threshold
-        digest = Digest()
+        digest = Digest(hashes)
         async with aclosing(hashed_blocks(stream, self.settings.part_size, digest)) as blocks:
-            buffered: list[bytes] = []
+            buffered: list[Block] = []
             limit = threshold if size_hint is None or size_hint <= threshold else 0
             async for block in blocks:
                 buffered.append(block)
                 if digest.size > limit:
                     break
             else:
-                hashes = digest.verify(key, expected_md5)
-                return await self._put_whole(key, b"".join(buffered), hashes)
+                stored = digest.verify(key, expected_md5)
+                body = b"".join(piece for block in buffered for piece in block)
+                return await self._put_whole(key, body, stored)
             return await self._put_parts(key, _chain(buffered, blocks), digest, expected_md5)
 
     async def get(
@@ -241,12 +245,12 @@ class S3Backend(ObjectBackend):
                 Bucket=self.settings.bucket,
                 Key=key,
                 Body=body,
-                Metadata=msgspec.structs.asdict(hashes),
+                Metadata=msgspec.to_builtins(hashes),
             )
         return _written(key, len(body), response, hashes)
 
     async def _put_parts(
-        self, key: str, blocks: AsyncIterator[bytes], digest: Digest, expected_md5: str | None
+        self, key: str, blocks: AsyncIterator[Block], digest: Digest, expected_md5: str | None
     ) -> StoredObject:
         bucket = self.settings.bucket
         with self._errors(key):
@@ -258,7 +262,11 @@ class S3Backend(ObjectBackend):
                 number = len(parts) + 1
                 with self._errors(key):
                     part = await self._client.upload_part(
-                        Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=block
+                        Bucket=bucket,
+                        Key=key,
+                        UploadId=upload_id,
+                        PartNumber=number,
+                        Body=b"".join(block),
                     )
                 parts.append({"PartNumber": number, "ETag": part["ETag"]})
             hashes = digest.verify(key, expected_md5)
@@ -313,7 +321,7 @@ class S3Backend(ObjectBackend):
         return StorageError(message)
 
 
-async def _chain(first: list[bytes], rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+async def _chain(first: list[Block], rest: AsyncIterator[Block]) -> AsyncIterator[Block]:
     """`first`'s blocks, each dropped from the list as it is yielded, then `rest`'s."""
     while first:
         yield first.pop(0)

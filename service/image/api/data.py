@@ -21,17 +21,18 @@ from events.store import StreamAppend
 from events.types import Event
 from service.auth import caller
 from service.errors import Conflict, Forbidden, ServiceUnavailable, error_for_status
+from service.http.body import body_pieces
 from service.http.recording import store
 from service.image import events as ev
 from service.image import quota
 from service.image.api.common import must_see, objects, record, record_claimed, stream
 from service.image.directory import Image, get_image
+from service.image.stored_data import IMAGE_HASHES, activated
 from service.storage import ObjectNotFound, ObjectReader, RangeNotSatisfiable, StoredObject
 
 log = logging.getLogger("kumo.image")
 routes = web.RouteTableDef()
 OCTET_STREAM = "application/octet-stream"
-CHUNK_SIZE = 1024 * 1024
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 _FINISH_ATTEMPTS = 5
 
@@ -47,18 +48,18 @@ async def upload(request: web.Request) -> web.Response:
     image = await must_see(request, request.match_info["image_id"], "image:upload_image")
     if image.status != "queued":
         raise Conflict(f"Image status transition from {image.status} to saving is not allowed")
-    key, stored = await receive(request, image, ev.ImageUploadStarted(image_id=image.id))
-    await activate(request, image.id, activated(image.id, key, stored), holding="saving")
+    stored = await receive(request, image, ev.ImageUploadStarted(image_id=image.id))
+    await activate(request, image.id, activated(image.id, stored), holding="saving")
     return web.Response(status=204)
 
 
-async def receive(request: web.Request, image: Image, started: Event) -> tuple[str, StoredObject]:
+async def receive(request: web.Request, image: Image, started: Event) -> StoredObject:
     """Stream the request body into the backend under the image's data key, once `started`
     (which holds the image in `saving` or `uploading`) is appended at the image's version.
     OverQuota (413) as soon as the body is bigger than the owner's quota has room for. If
     the put fails for any reason, the image is given back to `queued` with no bytes kept,
     and the error raised."""
-    chunks: AsyncIterator[bytes] = request.content.iter_chunked(CHUNK_SIZE)
+    chunks = body_pieces(request)
     if image.owner is not None:
         used = await quota.usage(store(request).pool, image.owner)
         if request.content_length is not None:  # 413 before a byte is read
@@ -67,13 +68,15 @@ async def receive(request: web.Request, image: Image, started: Event) -> tuple[s
     await record(request, image.id, [started], image.version)
     key = data_key(image.id)
     try:
-        stored = await objects(request).put(key, chunks, size_hint=request.content_length)
+        stored = await objects(request).put(
+            key, chunks, size_hint=request.content_length, hashes=IMAGE_HASHES
+        )
     except BaseException as error:
         aborted = ev.ImageUploadAborted(image_id=image.id, reason=repr(error))
         # Shielded: a cancelled request must still give the image back to `queued`.
         await asyncio.shield(finish(request, image.id, aborted, holding=started_status(started)))
         raise
-    return key, stored
+    return stored
 
 
 async def activate(
@@ -133,14 +136,6 @@ async def download(request: web.Request) -> web.StreamResponse:
             await response.write(chunk)
         await response.write_eof()
     return response
-
-
-def activated(image_id: str, key: str, stored: StoredObject) -> ev.ImageActivated:
-    assert stored.hashes is not None  # put always computes them
-    return ev.ImageActivated(
-        image_id=image_id, location=key, size=stored.size, checksum=stored.hashes.md5,
-        os_hash_algo="sha512", os_hash_value=stored.hashes.sha512,
-    )  # fmt: skip
 
 
 async def finish(request: web.Request, image_id: str, event: Event, *, holding: str) -> bool:

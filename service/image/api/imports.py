@@ -18,6 +18,7 @@ from service.errors import BadRequest, Conflict, error_for_status
 from service.http.body import json_response, read_json
 from service.http.recording import store
 from service.image import events as ev
+from service.image import stored_data
 from service.image.api.common import must_see, objects, stream
 from service.image.api.data import activate, finish, octet_stream, receive
 
@@ -39,14 +40,10 @@ async def stage(request: web.Request) -> web.Response:
     if image.status != "queued":
         raise Conflict(f"Image status transition from {image.status} to uploading is not "
                        "allowed")  # fmt: skip
-    key, stored = await receive(request, image, ev.ImageStageStarted(image_id=image.id))
-    assert stored.hashes is not None  # put always computes them
-    staged = ev.ImageStaged(
-        image_id=image.id, location=key, size=stored.size, checksum=stored.hashes.md5,
-        os_hash_algo="sha512", os_hash_value=stored.hashes.sha512,
-    )  # fmt: skip
+    stored = await receive(request, image, ev.ImageStageStarted(image_id=image.id))
+    staged = stored_data.staged(image.id, stored)
     if not await finish(request, image.id, staged, holding="uploading"):
-        await objects(request).delete(key)
+        await objects(request).delete(stored.key)
         raise error_for_status(410, f"Image {image.id} could not be found after staging. The "
                                     "image may have been deleted meanwhile.")  # fmt: skip
     return web.Response(status=204)

@@ -18,7 +18,7 @@ from service.objects import acl
 from service.objects.directory import Container, container
 from service.objects.headers import trans_id, x_timestamp
 from service.objects.projection import ContainerMissing, ContainerNotEmpty
-from service.storage.backend import ObjectBackend
+from service.storage.backend import HashName, ObjectBackend
 from service.storage.configured import OBJECTS
 
 CLOCK = web.AppKey("objects_clock", Clock)
@@ -28,6 +28,9 @@ MAX_FILE_SIZE = 5 * 1024 * 1024 * 1024 + 2
 """Swift's default largest single object; bigger files are uploaded as segments."""
 MAX_OBJECT_SIZE = web.AppKey("objects_max_object_size", int)
 """The largest single object this app accepts; MAX_FILE_SIZE unless set (tests lower it)."""
+OBJECT_HASHES: tuple[HashName, ...] = ("md5",)
+"""What a put computes for Swift, which keeps only the md5 (the ETag): every other hash
+costs CPU on every byte."""
 
 
 def now(request: web.Request) -> datetime:

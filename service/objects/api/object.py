@@ -9,10 +9,18 @@ import msgspec
 from aiohttp import web
 
 from service.errors import BadRequest, PreconditionFailed, RequestEntityTooLarge, error_for_status
+from service.http.body import body_pieces
 from service.objects import directory as rm
 from service.objects.api.access import container_for, current
 from service.objects.api.bulk import delete_paths, result_response
-from service.objects.api.common import backend, db, max_object_size, now, record
+from service.objects.api.common import (
+    OBJECT_HASHES,
+    backend,
+    db,
+    max_object_size,
+    now,
+    record,
+)
 from service.objects.api.reading import OBJECT, content_of
 from service.objects.api.writes import Attributes, Version, delete_object, put_version, remove
 from service.objects.events import ObjectMetadataUpdated
@@ -114,7 +122,9 @@ async def _put_manifest(request: web.Request, container: rm.Container, name: str
     )
 
     async def write(key: str) -> StoredObject:
-        return await backend(request).put(key, _once(body), size_hint=len(body))
+        return await backend(request).put(
+            key, _once(body), size_hint=len(body), hashes=OBJECT_HASHES
+        )
 
     version = await put_version(request, container, name, write, attrs, known_size=manifest.size)
     return _created(version, f'"{manifest.etag}"')
@@ -135,7 +145,7 @@ async def _copy(
         if plain:
             return await backend(request).copy(content.parts[0].key, key)
         chunks = read_parts(backend(request), content.parts, 0, content.size - 1)
-        return await backend(request).put(key, chunks, size_hint=content.size)
+        return await backend(request).put(key, chunks, size_hint=content.size, hashes=OBJECT_HASHES)
 
     if plain:
         attrs = Attributes(
@@ -184,8 +194,10 @@ async def put_object(request: web.Request) -> web.Response:
     expected = request.headers.get("ETag", "").strip('"') or None
 
     async def write(key: str) -> StoredObject:
-        chunks = _at_most(request.content.iter_chunked(CHUNK), limit)
-        return await backend(request).put(key, chunks, size_hint=length, expected_md5=expected)
+        chunks = _at_most(body_pieces(request), limit)
+        return await backend(request).put(
+            key, chunks, size_hint=length, expected_md5=expected, hashes=OBJECT_HASHES
+        )
 
     version = await put_version(request, container, name, write, attrs, known_size=length)
     return _created(version)

@@ -8,6 +8,7 @@ import pytest
 
 from service.storage import (
     ChecksumMismatch,
+    Hashes,
     InvalidKey,
     ObjectBackend,
     ObjectNotFound,
@@ -51,6 +52,20 @@ async def test_the_stream_may_come_in_any_chunks(backend: ObjectBackend) -> None
     stored = await backend.put("k", chunks(data, 3 * MiB + 1))
     assert stored.hashes == hashes_of(data)
     assert await read_all(await backend.get("k")) == data
+
+
+@pytest.mark.parametrize("size", ["small", "multipart"])
+async def test_a_put_computes_the_md5_and_only_the_hashes_asked_for(
+    backend: ObjectBackend, size: str
+) -> None:
+    data = DATA[size]
+    every = hashes_of(data)
+    stored = await backend.put("md5", chunks(data), hashes=("md5",))
+    assert stored.hashes == Hashes(md5=every.md5)
+    stored = await backend.put("sha512", chunks(data, 1000), hashes=("sha512",))
+    assert stored.hashes == Hashes(md5=every.md5, sha512=every.sha512)
+    info = await backend.head("sha512")
+    assert info is not None and info.hashes in (None, stored.hashes)
 
 
 @pytest.mark.parametrize("size", ["small", "multipart"])
