@@ -251,6 +251,17 @@ def test_a_user_of_another_project_sees_none_of_it(
     expect(page.locator("#events")).not_to_contain_text("alice")
     page.goto(f"{base}/dashboard/instances")
     expect(page.get_by_text("No instances yet.")).to_be_visible()
+
+    # By keyboard: the skip link comes first; the launch form opens and closes.
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.get_by_role("button", name="Launch instance").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("dialog", name="Launch instance")).to_be_visible()
+    expect(page.get_by_label("Name")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog", name="Launch instance")).to_be_hidden()
+
     page.goto(f"{base}/dashboard/images")
     expect(page.locator("#images")).not_to_contain_text("Loading")
     expect(page.locator("#images")).not_to_contain_text("alice-secret-image")
