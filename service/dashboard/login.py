@@ -12,6 +12,7 @@ from service.auth import AUTH
 from service.dashboard.session import (
     COOKIE,
     CSRF_FIELD,
+    ENDED,
     LOGIN_COOKIE,
     SESSIONS,
     csrf_ok,
@@ -27,7 +28,7 @@ routes = web.RouteTableDef()
 
 TOKENS = "/identity/v3/auth/tokens?nocatalog"
 REASONS = {
-    "expired": "Your session has ended. Please log in again.",
+    "expired": ENDED,
     "logged_out": "You have logged out.",
 }
 

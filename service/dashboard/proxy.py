@@ -11,7 +11,7 @@ sends its user to the login form.
 from aiohttp import web
 
 from service.auth import AUTH
-from service.dashboard.session import CSRF_HEADER, csrf_ok, signed_in
+from service.dashboard.session import CSRF_HEADER, ENDED, csrf_ok, signed_in
 from service.dashboard.upstream import UPSTREAM, base_url
 from service.errors import Forbidden, NotFound, Unauthorized
 from service.http.api import COMPUTE, EVENTS, IDENTITY, IMAGE, NETWORK, OBJECT
@@ -25,7 +25,6 @@ HOP_BY_HOP = frozenset(
 )
 NOT_FORWARDED = HOP_BY_HOP | {"cookie", "x-auth-token", "x-subject-token", CSRF_HEADER.lower()}
 NOT_RETURNED = HOP_BY_HOP | {"set-cookie", "x-auth-token", "x-subject-token"}
-ENDED = "Your session has ended. Please log in again."
 ENDED_HEADER = {"X-Dashboard-Session": "ended"}
 """Marks the proxy's own 401s, apart from an API's (e.g. a Swift ACL refusing)."""
 

@@ -21,6 +21,7 @@ CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SESSIONS_KEPT = 10_000
+ENDED = "Your session has ended. Please log in again."
 
 
 class Session(msgspec.Struct, kw_only=True):
