@@ -134,12 +134,12 @@ class NetworkHost:
                 if ip.subnet_id == subnet.id
             }
         )
-        pools = subnet.allocation_pools
+        pool = subnet.allocation_pools[0]  # dnsmasq takes one range; every port has a lease
         return NetworkSpec(
             name=spec.name,
             bridge=spec.bridge,
             address=spec.address,
             prefix=spec.prefix,
-            dhcp_range=(pools[0].start, pools[-1].end),
+            dhcp_range=(pool.start, pool.end),
             hosts=tuple(hosts),
         )
