@@ -1,6 +1,7 @@
 """Nova's side of networking: the ports a new server gets (its project's default network
 when it names none, none for `networks: none`, else the networks, ports and fixed
-addresses it names), the addresses server views show, and releasing a server's ports.
+addresses it names), the addresses server views show, releasing a server's ports, and
+the server actions that go through the network service (floating IPs, security groups).
 
 A server's ports are created before the server itself is appended (Nova allocates the
 network first as well); if the server's append fails, they are deleted again.

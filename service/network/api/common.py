@@ -1,6 +1,6 @@
-"""What every Neutron resource API shares: bodies that refuse unknown attributes,
-Neutron's timestamps and common attributes, listing (filters, `fields`, sorting,
-pagination with `<resources>_links`), and appending a request's events."""
+"""What every Neutron resource API shares: request bodies (one resource, or a list in
+bulk; attributes given or not), Neutron's timestamps and common attributes, and listing
+(filters, `fields`, sorting, pagination with `<resources>_links`)."""
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
