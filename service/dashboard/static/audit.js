@@ -43,6 +43,10 @@ async function search(append) {
   const query = new URLSearchParams({ limit: "50", sort_dir: "desc" });
   for (const name of FILTERS) if (form[name].value.trim()) query.set(name, form[name].value.trim());
   for (const name of ["since", "until"]) if (form[name].value) query.set(name, iso(form[name].value));
+  const exported = new URLSearchParams(query);
+  exported.delete("limit");
+  exported.set("format", "jsonl");
+  document.getElementById("export").href = `/dashboard/api/events/v1/audit?${exported}`;
   if (append && marker) query.set("marker", marker);
   let found;
   try { found = await api("GET", `/events/v1/audit?${query}`); } catch (e) {
@@ -99,6 +103,10 @@ rform.addEventListener("submit", (e) => {
   showResource(rform.type.value, rform.id.value.trim(), rform.at.value ? iso(rform.at.value) : "");
 });
 
+// Linked from a resource's page: its history, and the audit records that name it.
 const params = new URLSearchParams(location.search);
-if (params.get("type") && params.get("id")) showResource(params.get("type"), params.get("id"));
+if (params.get("type") && params.get("id")) {
+  form.target_id.value = params.get("id");
+  showResource(params.get("type"), params.get("id"));
+}
 search(false);
