@@ -132,6 +132,18 @@ RULES: dict[str, Rule] = {
     "identity:create_endpoint": admin,
     "identity:update_endpoint": admin,
     "identity:delete_endpoint": admin,
+    # unified limits: anyone reads the defaults, a project's readers its own limits
+    "identity:get_registered_limit": lambda c, t: True,
+    "identity:list_registered_limits": lambda c, t: True,
+    "identity:create_registered_limits": admin,
+    "identity:update_registered_limit": admin,
+    "identity:delete_registered_limit": admin,
+    "identity:get_limit": any_of(admin, domain_reader, project_reader),
+    "identity:list_limits": lambda c, t: True,
+    "identity:create_limits": admin,
+    "identity:update_limit": admin,
+    "identity:delete_limit": admin,
+    "identity:get_limit_model": lambda c, t: True,
     # application credentials: their owner only (and admin)
     "identity:get_application_credential": any_of(admin, owner),
     "identity:list_application_credentials": any_of(admin, owner),

@@ -16,6 +16,7 @@ from projections.streams import Streams
 from service.audit.projection import AuditProjection
 from service.compute.hosts import HostResourcesProjection
 from service.compute.projection import ComputeProjection
+from service.identity.limit_projection import LimitsProjection
 from service.identity.projection import IdentityProjection
 from service.image.projection import ImageProjection
 from service.network.projection import NetworkProjection
@@ -33,6 +34,7 @@ def catalog() -> dict[str, Registered]:
     """Every read model Kumo keeps, by projection name."""
     models = [
         Registered(IdentityProjection(), inline=True),
+        Registered(LimitsProjection(), inline=True),
         Registered(ComputeProjection(), inline=True),
         Registered(HostResourcesProjection(), inline=True),
         Registered(ObjectsProjection(), inline=True),

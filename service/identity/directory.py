@@ -96,6 +96,26 @@ class ApplicationCredential(msgspec.Struct, frozen=True):
     unrestricted: bool
 
 
+class RegisteredLimit(msgspec.Struct, frozen=True):
+    id: str
+    service_id: str
+    region_id: str | None
+    resource_name: str
+    default_limit: int
+    description: str | None
+
+
+class Limit(msgspec.Struct, frozen=True):
+    id: str
+    project_id: str | None
+    domain_id: str | None
+    service_id: str
+    region_id: str | None
+    resource_name: str
+    resource_limit: int
+    description: str | None
+
+
 class Assignment(msgspec.Struct, frozen=True):
     actor_type: str
     actor_id: str
@@ -115,6 +135,8 @@ _TABLES: dict[type, str] = {
     Service: "rm_services",
     Endpoint: "rm_endpoints",
     ApplicationCredential: "rm_application_credentials",
+    RegisteredLimit: "rm_registered_limits",
+    Limit: "rm_limits",
 }
 
 

@@ -8,6 +8,7 @@ from service.identity.api import (
     catalog,
     domains,
     groups,
+    limits,
     projects,
     roles,
     tokens,
@@ -26,6 +27,7 @@ ROUTES: list[web.AbstractRouteDef] = [
         assignments,
         catalog,
         application_credentials,
+        limits,
     )
     for route in module.routes
 ]

@@ -62,9 +62,10 @@ async def receive(request: web.Request, image: Image, started: Event) -> StoredO
     chunks = body_pieces(request)
     if image.owner is not None:
         used = await quota.usage(store(request).pool, image.owner)
+        limits = await quota.limits(store(request).pool, image.owner)
         if request.content_length is not None:  # 413 before a byte is read
-            quota.check(image.owner, used, size=request.content_length)
-        chunks = _capped(chunks, image.owner, used)
+            quota.check(image.owner, used, limits, size=request.content_length)
+        chunks = _capped(chunks, image.owner, used, limits)
     await record(request, image.id, [started], image.version)
     key = data_key(image.id)
     try:
@@ -168,17 +169,17 @@ async def _discard(
 
 
 async def _capped(
-    chunks: AsyncIterator[bytes], owner: str, used: quota.Usage
+    chunks: AsyncIterator[bytes], owner: str, used: quota.Usage, limits: quota.Limits
 ) -> AsyncIterator[bytes]:
     """The chunks, until they pass what the owner's quota had left when the upload began:
     then OverQuota (413), so that an upload that cannot fit stops early. (The exact check
     is the claim at activation.)"""
-    left = quota.bytes_left(used)
+    left = quota.bytes_left(used, limits)
     total = 0
     async for chunk in chunks:
         total += len(chunk)
         if left is not None and total > left:
-            quota.check(owner, used, size=total)
+            quota.check(owner, used, limits, size=total)
         yield chunk
 
 

@@ -2,6 +2,7 @@
 under concurrent creates and uploads, and nothing stored for a refused upload."""
 
 import asyncio
+import io
 from collections.abc import AsyncIterator
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from service.image import quota
 from service.storage import ObjectBackend
 
-from .conftest import Images
+from .conftest import Api, Images, Person
 from .test_data import keys
 
 KiB = 1024
@@ -82,3 +83,47 @@ async def test_concurrent_uploads_cannot_overshoot_the_bytes(
     active = [i for i in ids if (await as_alice.show(i))["status"] == "active"]
     assert len(active) == 2
     assert sorted(await keys(objects)) == sorted(f"images/{i}" for i in active)
+
+
+async def set_limits(as_admin: Api, kind: str, values: dict[str, int], **owner: str) -> list[str]:
+    """Registered limits (kind "registered_limits") of the image service, or a project's
+    own limits ("limits", owner project_id=...), through Keystone's API; their ids."""
+    status, body = await as_admin.call("GET", "services?type=image")
+    glance = body["services"][0]["id"]
+    field = "default_limit" if kind == "registered_limits" else "resource_limit"
+    new = [
+        {"service_id": glance, "resource_name": name, field: value, **owner}
+        for name, value in values.items()
+    ]
+    status, body = await as_admin.call("POST", kind, {kind: new})
+    assert status == 201, body
+    return [made["id"] for made in body[kind]]
+
+
+async def test_an_admin_gives_a_project_limits_of_its_own(
+    as_admin: Api, alice: Person, as_alice: Images, as_bob: Images
+) -> None:
+    await set_limits(as_admin, "registered_limits", {"image_count_total": 3, "image_size_total": 1})
+    count_id, _ = await set_limits(
+        as_admin,
+        "limits",
+        {"image_count_total": 1, "image_size_total": 2},
+        project_id=alice.project_id,
+    )
+    first = (await as_alice.create(name="only-one"))["id"]
+    refused = await as_alice.call("POST", "images", json={"name": "over-her-limit"})
+    assert refused.status == 413, refused.body
+    assert "image_count_total is over limit of 1 due to current usage 1" in str(refused.body)
+    for n in range(3):  # bob keeps the registered default
+        await as_bob.create(name=f"bob-{n}")
+    assert (await as_bob.call("POST", "images", json={"name": "bob-3"})).status == 413
+    # 1.5 MiB: over the default of 1 MiB, within her own 2 MiB
+    assert (await as_alice.upload(first, io.BytesIO(b"x" * 1536 * KiB))).status == 204
+
+    raised = {"limit": {"resource_limit": 4}}
+    assert (await as_admin.call("PATCH", f"limits/{count_id}", raised))[0] == 200
+    replies = await asyncio.gather(
+        *(as_alice.call("POST", "images", json={"name": f"race-{n}"}) for n in range(6))
+    )
+    assert sorted(r.status for r in replies) == [201] * 3 + [413] * 3
+    assert len(await as_alice.list()) == 4
