@@ -167,3 +167,22 @@ async def test_floating_ip_shows_in_server_addresses(
     assert (await member.delete(f"servers/{server['id']}")).status == 204
     left = (await neutron.get(f"floatingips/{fip['id']}")).body["floatingip"]
     assert left["port_id"] is None
+
+
+async def test_a_refused_server_gives_its_ports_back(
+    member: Nova, admin_nova: Nova, image_id: str
+) -> None:
+    """Ports are made before the server's append; when that append is refused (here by
+    the compute quota), they are deleted again and their addresses are free."""
+    neutron = _neutron(member)
+    await _boot(member, image_id, "first")
+    [network] = (await neutron.get("networks")).body["networks"]
+    project_id = network["project_id"]
+    limits = {"quota_set": {"instances": 1}}
+    assert (await admin_nova.put(f"os-quota-sets/{project_id}", limits)).status == 200
+    refused = await member.post(
+        "servers", {"server": {"name": "second", "imageRef": image_id, "flavorRef": "1"}}
+    )
+    assert refused.status == 403
+    ports = (await neutron.get("ports")).body["ports"]
+    assert len(ports) == 1
