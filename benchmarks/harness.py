@@ -6,7 +6,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -75,8 +75,14 @@ async def fresh_database(server: str) -> AsyncIterator[str]:
         await _on_server(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def start_kumo(database_url: str, data_dir: str, **env: str) -> tuple[subprocess.Popen[bytes], str]:
-    """`kumo up` on a free port with extra KUMO_* settings; waits for /healthz.
+KUMO_UP = ("-m", "service", "up")
+
+
+def start_kumo(
+    database_url: str, data_dir: str, command: Sequence[str] = KUMO_UP, **env: str
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`kumo up` (or another `command` of this interpreter serving as it does) on a free
+    port with extra KUMO_* settings; waits for /healthz.
     Its log is data_dir/kumo.log; RuntimeError with its tail if it does not start."""
     port = free_port()
     settings = {
@@ -91,7 +97,7 @@ def start_kumo(database_url: str, data_dir: str, **env: str) -> tuple[subprocess
     log = Path(data_dir) / "kumo.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "service", "up"],
+            [sys.executable, *command],
             cwd=ROOT,
             env=settings,
             stdout=subprocess.DEVNULL,
@@ -119,14 +125,15 @@ class Kumo(msgspec.Struct, frozen=True):
 
 
 @asynccontextmanager
-async def running_kumo(**env: str) -> AsyncIterator[Kumo]:
-    """`kumo up` with the given KUMO_* settings on a fresh database and data folder (the
-    embedded bench cluster unless KUMO_BENCH_DATABASE_URL); everything goes afterwards."""
+async def running_kumo(command: Sequence[str] = KUMO_UP, **env: str) -> AsyncIterator[Kumo]:
+    """`kumo up` (or `command`) with the given KUMO_* settings on a fresh database and data
+    folder (the embedded bench cluster unless KUMO_BENCH_DATABASE_URL); everything goes
+    afterwards."""
     server, cluster = server_url()
     try:
         async with fresh_database(server) as database_url:
             with tempfile.TemporaryDirectory() as data_dir:
-                process, url = start_kumo(database_url, data_dir, **env)
+                process, url = start_kumo(database_url, data_dir, command, **env)
                 try:
                     yield Kumo(url, database_url, Path(data_dir), process.pid)
                 finally:

@@ -65,6 +65,23 @@ def lock_key(*parts: object) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+async def live_groups(db: Any, groups: Sequence[str]) -> set[str]:
+    """Those of `groups` that a running process is a member of now (holds the group's
+    member lock): a liveness signal that ends with the process's connection."""
+    rows = await db.fetch(
+        "SELECT classid::bigint AS high, objid::bigint AS low FROM pg_locks"
+        " WHERE locktype = 'advisory' AND granted AND objsubid = 1"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
+    held = {(r["high"], r["low"]) for r in rows}
+    return {g for g in groups if _halves(lock_key("kumo-member", g)) in held}
+
+
+def _halves(key: int) -> tuple[int, int]:
+    """A 64-bit lock key as pg_locks shows it: its high and low 32 bits, unsigned."""
+    return (key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF
+
+
 async def read_checkpoint(pool: Pool, group: str, partition: int) -> int:
     """The stored position of one partition of a group (0 if it never ran)."""
     position: int | None = await pool.fetchval(
@@ -168,6 +185,8 @@ class SubscriptionRunner:
         self._held: dict[int, _Partition] = {}
         self._conn: Any = None
         self._progress = asyncio.Event()
+        self.joined = asyncio.Event()
+        """Set once this process is a member of the group (see `live_groups`)."""
         self._last_save = 0.0
 
     @property
@@ -184,6 +203,7 @@ class SubscriptionRunner:
                 await conn.execute(
                     "SELECT pg_advisory_lock_shared($1)", lock_key("kumo-member", sub.group)
                 )
+                self.joined.set()
                 while True:
                     await self._rebalance()
                     for number, part in list(self._held.items()):
@@ -226,13 +246,11 @@ class SubscriptionRunner:
             part.cursor.notify(int(str(payload)))
 
     async def _members(self) -> int:
-        key = lock_key("kumo-member", self.subscription.group)
         count: int = await self._conn.fetchval(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
             " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             " AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 1",
-            (key >> 32) & 0xFFFFFFFF,
-            key & 0xFFFFFFFF,
+            *_halves(lock_key("kumo-member", self.subscription.group)),
         )
         return max(1, count)
 

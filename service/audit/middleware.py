@@ -54,7 +54,7 @@ async def audit_middleware(request: web.Request, handler: Handler) -> web.Stream
         return response
     finally:
         if audited(request.method, status):
-            await _append(request, audit_record(request, status))
+            await _record(request, status)
 
 
 def audit_record(request: web.Request, status: int) -> AuditRecorded:
@@ -96,12 +96,14 @@ def _target(request: web.Request, action: str, initiator: Initiator, pattern: st
     return path_target(api.name, api.prefix, request.path, pattern, request.match_info)
 
 
-async def _append(request: web.Request, record: AuditRecorded) -> None:
+async def _record(request: web.Request, status: int) -> None:
+    """Append the request's audit record; a failure is logged (with the record when it
+    could be built), never raised over the response."""
     stream = f"audit-{request[REQUEST_ID]}"
+    record: AuditRecorded | None = None
     try:
+        record = audit_record(request, status)
         await request.config_dict[STORE].append(stream, [record], metadata=event_metadata(request))
     except Exception:
-        log.exception(
-            "audit record not written",
-            extra={"stream": stream, "record": msgspec.json.encode(record).decode()},
-        )
+        written = "" if record is None else msgspec.json.encode(record).decode()
+        log.exception("audit record not written", extra={"stream": stream, "record": written})

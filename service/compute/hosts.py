@@ -13,10 +13,12 @@ never overfill a host. Resizes are recorded, not refused: the server stays on it
 The projection reads only its own tables and the events, so it rebuilds on its own.
 """
 
+from collections.abc import Collection
 from typing import Any
 
 import msgspec
 
+from events.subscription import live_groups
 from events.types import RecordedEvent
 from service.compute import events as ev
 
@@ -63,6 +65,8 @@ class HostResources(msgspec.Struct, frozen=True):
     memory_mb_used: int = 0
     local_gb_used: int = 0
     running_vms: int = 0
+    up: bool = True
+    """Whether the host's worker runs now (not a column: read from its reactor's lease)."""
 
     @property
     def free(self) -> Share:
@@ -92,13 +96,27 @@ class HostResources(msgspec.Struct, frozen=True):
         )
 
 
-_COLUMNS = ", ".join(HostResources.__struct_fields__)
+_COLUMNS = ", ".join(f for f in HostResources.__struct_fields__ if f != "up")
+
+
+def reactor_group(host: str) -> str:
+    """The subscription group of a host's compute reactor: a worker that runs holds its
+    member lock (events/subscription.py), which is how the host is known to be up."""
+    return f"compute:{host}"
+
+
+async def hosts_up(db: Any, hosts: Collection[str]) -> set[str]:
+    """Those of `hosts` whose worker runs now."""
+    live = await live_groups(db, [reactor_group(h) for h in hosts])
+    return {h for h in hosts if reactor_group(h) in live}
 
 
 async def host_resources(db: Any) -> list[HostResources]:
-    """Every registered host with its capacity and usage, by name."""
+    """Every registered host with its capacity, usage and whether it is up, by name."""
     rows = await db.fetch(f"SELECT {_COLUMNS} FROM rm_host_resources ORDER BY host")
-    return [HostResources(**dict(r)) for r in rows]
+    hosts = [HostResources(**dict(r)) for r in rows]
+    up = await hosts_up(db, [h.host for h in hosts])
+    return [msgspec.structs.replace(h, up=h.host in up) for h in hosts]
 
 
 class HostResourcesProjection:

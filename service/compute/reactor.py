@@ -28,6 +28,7 @@ from events.subscription import Subscription
 from events.types import SYSTEM, Event, Metadata, RecordedEvent
 from service.compute import events as ev
 from service.compute.directory import Server, get_server
+from service.compute.hosts import reactor_group
 from service.compute.hypervisor import DomainSpec, DomainState, Hypervisor, HypervisorError
 from service.image import stored_data
 from service.image.events import ImageUploadAborted
@@ -87,7 +88,7 @@ class ComputeReactor:
 
     def subscription(self, partitions: int = 8) -> Subscription:
         return Subscription(
-            group=f"compute:{self.host_name}",
+            group=reactor_group(self.host_name),
             handler=self.handle,
             partitions=partitions,
             types=HANDLED,

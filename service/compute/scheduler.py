@@ -3,14 +3,15 @@ the hosts that cannot take a server (filters), then take the best of the rest (w
 Pure: it decides from the host-resource read model (service/compute/hosts.py) passed in,
 and the claim in the append that records the choice makes it exact under concurrency.
 
-Filters: the compute service is enabled; the host is in the requested availability zone
-(and is the requested host, for `zone:host`); its free vCPUs, RAM and disk (capacity
-times allocation ratio, minus what is held) take the flavor; the server group's hard
-policy holds (`affinity`: the group's host, if it has one; `anti-affinity`: none of the
-group's hosts). Weighers, each normalised over the hosts left to 0..1 and added up as
-Nova does: free RAM, free vCPUs and free disk (the least loaded host wins), and for the
-soft policies the number of the group's servers on the host (more for `soft-affinity`,
-fewer for `soft-anti-affinity`). Ties go to the host whose name sorts first.
+Filters: the compute service is enabled and its worker runs (up); the host is in the
+requested availability zone (and is the requested host, for `zone:host`); its free
+vCPUs, RAM and disk (capacity times allocation ratio, minus what is held) take the
+flavor; the server group's hard policy holds (`affinity`: the group's host, if it has
+one; `anti-affinity`: none of the group's hosts). Weighers, each normalised over the
+hosts left to 0..1 and added up as Nova does: free RAM, free vCPUs and free disk (the
+least loaded host wins), and for the soft policies the number of the group's servers on
+the host (more for `soft-affinity`, fewer for `soft-anti-affinity`). Ties go to the
+host whose name sorts first.
 """
 
 from collections.abc import Callable, Sequence
@@ -42,6 +43,10 @@ def enabled(host: HostResources, request: Request) -> bool:
     return host.enabled
 
 
+def up(host: HostResources, request: Request) -> bool:
+    return host.up
+
+
 def in_zone(host: HostResources, request: Request) -> bool:
     return request.zone in (None, host.availability_zone) and request.host in (None, host.host)
 
@@ -58,7 +63,7 @@ def group_policy(host: HostResources, request: Request) -> bool:
     return True
 
 
-FILTERS: tuple[Filter, ...] = (enabled, in_zone, has_room, group_policy)
+FILTERS: tuple[Filter, ...] = (enabled, up, in_zone, has_room, group_policy)
 
 Weigher = Callable[[HostResources, Share, Request], float]
 """A weight of a host, given what is free on it."""

@@ -30,6 +30,8 @@ from service.storage.configured import backend_for
 
 log = logging.getLogger("kumo.compute")
 LIBVIRT_SOCKET = "/run/libvirt/libvirt-sock"
+JOIN_TIMEOUT = 30.0
+"""Seconds the reactor gets to join its group (the scheduler sees the host up from then)."""
 
 
 class ComputeHost:
@@ -110,8 +112,9 @@ async def compute_worker(
             asyncio.create_task(HostWatcher(store, driver, name).run()),
             asyncio.create_task(SubscriptionRunner(store, dsn, network.subscription()).run()),
         ]
-        log.info("compute host ready", extra={"host": name, "uri": uri})
         try:
+            await asyncio.wait_for(runner.joined.wait(), JOIN_TIMEOUT)
+            log.info("compute host ready", extra={"host": name, "uri": uri})
             yield driver
         finally:
             for task in tasks:

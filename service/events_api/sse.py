@@ -135,7 +135,10 @@ async def _next(queue: Buffer, reader: "asyncio.Task[None]", options: StreamOpti
     with contextlib.suppress(asyncio.QueueEmpty):
         return queue.get_nowait()
     try:
-        return await asyncio.wait_for(queue.get(), options.keepalive)
+        # asyncio.timeout, not wait_for: no task made for each wait, one per event each
+        # subscriber at the live rate.
+        async with asyncio.timeout(options.keepalive):
+            return await queue.get()
     except TimeoutError:
         if reader.done():
             reader.result()
@@ -188,4 +191,5 @@ def _fell_behind(sent: int) -> bytes:
 async def _write(response: web.StreamResponse, data: bytes, options: StreamOptions) -> None:
     """Send `data`; raises TimeoutError (ending the response) when the subscriber does not
     take it within the write timeout."""
-    await asyncio.wait_for(response.write(data), options.write_timeout)
+    async with asyncio.timeout(options.write_timeout):
+        await response.write(data)

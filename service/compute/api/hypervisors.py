@@ -8,6 +8,7 @@ from aiohttp import web
 
 from service.compute.api.microversion import version_of
 from service.compute.directory import Host, numbered_hosts
+from service.compute.hosts import hosts_up
 from service.compute.policy_rules import authorize
 from service.errors import NotFound
 from service.http.body import json_response
@@ -37,18 +38,21 @@ async def usage_by_host(db: Any) -> dict[str, HostUsage]:
     return {r["host"]: msgspec.convert(dict(r), HostUsage) for r in rows}
 
 
-def brief(number: int, host: Host) -> dict[str, Any]:
+def brief(number: int, host: Host, up: set[str]) -> dict[str, Any]:
+    """A hypervisor in short; `up`: the hosts whose worker runs."""
     return {
         "id": number,
         "hypervisor_hostname": host.name,
-        "state": "up",
+        "state": "up" if host.name in up else "down",
         "status": "enabled" if host.enabled else "disabled",
     }
 
 
-def detail(request: web.Request, number: int, host: Host, used: HostUsage) -> dict[str, Any]:
+def detail(
+    request: web.Request, number: int, host: Host, used: HostUsage, up: set[str]
+) -> dict[str, Any]:
     """A hypervisor as Nova shows it (`cpu_info` is an object from 2.28)."""
-    return brief(number, host) | {
+    return brief(number, host, up) | {
         "cpu_info": {} if version_of(request).at_least("2.28") else "{}",
         "current_workload": used.current_workload,
         "disk_available_least": host.disk_gb - used.local_gb_used,
@@ -71,8 +75,10 @@ def detail(request: web.Request, number: int, host: Host, used: HostUsage) -> di
 @ROUTES.get("/v2.1/os-hypervisors")
 async def list_hypervisors(request: web.Request) -> web.Response:
     authorize(request, "os_compute_api:os-hypervisors:list")
-    hosts = await numbered_hosts(store(request).pool)
-    return json_response({"hypervisors": [brief(n, h) for n, h in hosts]})
+    pool = store(request).pool
+    hosts = await numbered_hosts(pool)
+    up = await hosts_up(pool, [h.name for _, h in hosts])
+    return json_response({"hypervisors": [brief(n, h, up) for n, h in hosts]})
 
 
 @ROUTES.get("/v2.1/os-hypervisors/detail")
@@ -81,7 +87,8 @@ async def list_hypervisors_detail(request: web.Request) -> web.Response:
     pool = store(request).pool
     used = await usage_by_host(pool)
     hosts = await numbered_hosts(pool)
-    items = [detail(request, n, h, used.get(h.name, HostUsage())) for n, h in hosts]
+    up = await hosts_up(pool, [h.name for _, h in hosts])
+    items = [detail(request, n, h, used.get(h.name, HostUsage()), up) for n, h in hosts]
     return json_response({"hypervisors": items})
 
 
@@ -90,8 +97,9 @@ async def hypervisor_statistics(request: web.Request) -> web.Response:
     authorize(request, "os_compute_api:os-hypervisors:statistics")
     pool = store(request).pool
     used = await usage_by_host(pool)
-    items = [detail(request, n, h, used.get(h.name, HostUsage())) for n, h in
-             await numbered_hosts(pool)]  # fmt: skip
+    hosts = await numbered_hosts(pool)
+    up = await hosts_up(pool, [h.name for _, h in hosts])
+    items = [detail(request, n, h, used.get(h.name, HostUsage()), up) for n, h in hosts]
     summed = (
         "current_workload", "disk_available_least", "free_disk_gb", "free_ram_mb", "local_gb",
         "local_gb_used", "memory_mb", "memory_mb_used", "running_vms", "vcpus", "vcpus_used",
@@ -108,7 +116,8 @@ async def show_hypervisor(request: web.Request) -> web.Response:
     for number, host in await numbered_hosts(pool):
         if str(number) == wanted:
             used = (await usage_by_host(pool)).get(host.name, HostUsage())
-            return json_response({"hypervisor": detail(request, number, host, used)})
+            up = await hosts_up(pool, [host.name])
+            return json_response({"hypervisor": detail(request, number, host, used, up)})
     raise NotFound(f"Hypervisor with ID '{wanted}' could not be found.")
 
 
@@ -125,7 +134,8 @@ async def _matching(request: web.Request, action: str) -> list[tuple[int, Host]]
 @ROUTES.get("/v2.1/os-hypervisors/{pattern}/search")
 async def search_hypervisors(request: web.Request) -> web.Response:
     found = await _matching(request, "os_compute_api:os-hypervisors:search")
-    return json_response({"hypervisors": [brief(n, h) for n, h in found]})
+    up = await hosts_up(store(request).pool, [h.name for _, h in found])
+    return json_response({"hypervisors": [brief(n, h, up) for n, h in found]})
 
 
 @ROUTES.get("/v2.1/os-hypervisors/{pattern}/servers")
@@ -135,8 +145,9 @@ async def hypervisor_servers(request: web.Request) -> web.Response:
         "SELECT host, id, name FROM rm_servers WHERE NOT deleted AND host = ANY($1)"
         " ORDER BY created_at, id", [h.name for _, h in found],
     )  # fmt: skip
+    up = await hosts_up(store(request).pool, [h.name for _, h in found])
     items = []
     for number, host in found:
         servers = [{"uuid": r["id"], "name": r["name"]} for r in rows if r["host"] == host.name]
-        items.append(brief(number, host) | ({"servers": servers} if servers else {}))
+        items.append(brief(number, host, up) | ({"servers": servers} if servers else {}))
     return json_response({"hypervisors": items})

@@ -10,6 +10,7 @@ from msgspec import Meta
 from service.compute import events as ev
 from service.compute.api.microversion import version_of
 from service.compute.directory import Host, get, numbered_hosts
+from service.compute.hosts import hosts_up
 from service.compute.policy_rules import authorize
 from service.errors import BadRequest, NotFound
 from service.http.body import json_response, read_json
@@ -26,15 +27,16 @@ class ServiceRef(msgspec.Struct):
     disabled_reason: Annotated[str, Meta(min_length=1, max_length=255)] | None = None
 
 
-def view(request: web.Request, number: int, host: Host) -> dict[str, Any]:
-    """A host's compute service as Nova lists it (`forced_down` from 2.11)."""
+def view(request: web.Request, number: int, host: Host, up: set[str]) -> dict[str, Any]:
+    """A host's compute service as Nova lists it (`forced_down` from 2.11); `up`: the
+    hosts whose worker runs."""
     shown = {
         "id": number,
         "binary": BINARY,
         "host": host.name,
         "zone": host.availability_zone,
         "status": "enabled" if host.enabled else "disabled",
-        "state": "up",
+        "state": "up" if host.name in up else "down",
         "updated_at": host.updated_at.replace(tzinfo=None).isoformat(timespec="microseconds"),
         "disabled_reason": host.disabled_reason,
     }
@@ -48,9 +50,12 @@ async def list_services(request: web.Request) -> web.Response:
     """The services, filtered by `host` and `binary`."""
     authorize(request, "os_compute_api:os-services:list")
     host_name, binary = request.query.get("host"), request.query.get("binary", BINARY)
+    pool = store(request).pool
+    hosts = await numbered_hosts(pool)
+    up = await hosts_up(pool, [h.name for _, h in hosts])
     items = [
-        view(request, number, host)
-        for number, host in await numbered_hosts(store(request).pool)
+        view(request, number, host, up)
+        for number, host in hosts
         if binary == BINARY and host_name in (None, host.name)
     ]
     return json_response({"services": items})

@@ -178,6 +178,21 @@ async def test_a_disabled_host_receives_nothing(nova: Nova, image_id: str, hosts
         assert await host_of(nova, await boot(nova, image_id, "back")) == "h1"
 
 
+async def test_a_host_whose_worker_stopped_is_down_and_receives_nothing(
+    nova: Nova, image_id: str, hosts: Hosts
+) -> None:
+    async with hosts(h1={}):
+        async with hosts(h2={}):
+            states = (await nova.get("os-services")).body["services"]
+            assert [(s["host"], s["state"]) for s in states] == [("h1", "up"), ("h2", "up")]
+        states = (await nova.get("os-services")).body["services"]
+        assert [(s["host"], s["state"]) for s in states] == [("h1", "up"), ("h2", "down")]
+        listed = (await nova.get("os-hypervisors")).body["hypervisors"]
+        assert [h["state"] for h in listed] == ["up", "down"]
+        placed = [await host_of(nova, await boot(nova, image_id, f"s{i}")) for i in range(2)]
+        assert placed == ["h1", "h1"]
+
+
 async def test_a_full_host_sends_the_server_to_the_next_and_no_host_is_an_error(
     nova: Nova, image_id: str, hosts: Hosts, admin: Bootstrapped
 ) -> None:

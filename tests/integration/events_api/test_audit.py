@@ -12,7 +12,7 @@ import pytest
 
 from events.postgres import PostgresEventStore
 from events.subscription import SubscriptionRunner
-from projections.runner import subscription_for
+from projections.runner import rebuild, subscription_for
 from service.audit.projection import AuditProjection
 from tests.integration.identity.conftest import (
     Client,
@@ -47,9 +47,11 @@ class Audit:
         self.runner = runner
 
     async def caught_up(self) -> None:
-        head = await self.store.head_position()
+        # Every request this test made has ended, and its events committed; the gap-safe
+        # head could still stand below them while the runner's own transaction is open.
+        last = await self.store.pool.fetchval("SELECT coalesce(max(position), 0) FROM events")
         async with asyncio.timeout(10):
-            await self.runner.wait_until(head)
+            await self.runner.wait_until(last)
 
     async def get(self, token: str | None, query: str = "", **headers: str) -> tuple[int, Any, str]:
         """(status, decoded body or None, raw text) of one search."""
@@ -341,3 +343,25 @@ async def test_the_read_model_catches_up_after_a_restart(
     async with following(store) as runner:
         records = await Audit(client, store, runner).records(admin_token, "?target_type=image")
     assert len(records) == 3
+
+
+async def test_a_rebuild_gives_the_rows_the_live_model_wrote(
+    client: Client, audit: Audit, store: PostgresEventStore, alice: Person, admin_token: str
+) -> None:
+    body = {"name": "a", "disk_format": "raw", "container_format": "bare"}
+    response = await client.post(
+        "/image/v2/images", json=body, headers={"X-Auth-Token": alice.token}
+    )
+    image_id = (await response.json())["id"]
+    assert await call(client, "DELETE", f"/image/v2/images/{image_id}", admin_token) == 204
+    assert await call(client, "GET", "/identity/v3/users", alice.token) == 403
+    await audit.caught_up()
+    query = "SELECT * FROM rm_audit ORDER BY position"
+    live = [dict(row) for row in await store.pool.fetch(query)]
+
+    await rebuild(store, AuditProjection(), inline=False)
+
+    assert [dict(row) for row in await store.pool.fetch(query)] == live
+    assert {r["target_project_id"] for r in live if r["target_id"] == image_id} == {
+        alice.project_id
+    }

@@ -53,6 +53,10 @@ def test_a_disabled_host_is_filtered_out() -> None:
     assert not scheduler.enabled(host("a", enabled=False), ask())
 
 
+def test_a_host_whose_worker_is_down_is_filtered_out() -> None:
+    assert names(passing([host("a", up=False), host("b")], ask())) == ["b"]
+
+
 def test_the_zone_filter_keeps_the_zone_asked_for_and_any_without_one() -> None:
     hosts = [host("a"), host("b", availability_zone="rack2")]
     assert names(passing(hosts, ask())) == ["a", "b"]
