@@ -20,6 +20,9 @@ from projections.pipeline import Pipelined
 from projections.projection import Projection, handles
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+BATCH = 100
+"""Events an asynchronous projection applies in one transaction: while it is open, no
+gap-safe reader of the log sees what commits after it began, so it is kept short."""
 
 
 def subscription_for(projection: Projection, *, partitions: int = 1) -> Subscription:
@@ -40,6 +43,7 @@ def subscription_for(projection: Projection, *, partitions: int = 1) -> Subscrip
         handler=apply_batch,
         partitions=partitions,
         types=types,
+        batch_size=BATCH,
     )
 
 
