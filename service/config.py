@@ -25,6 +25,7 @@
 | KUMO_S3_REGION | the S3 region | us-east-1 |
 | KUMO_LIBVIRT_URI | this host's hypervisor | qemu:///system with libvirtd, else test:///default |
 | KUMO_HOST_NAME | this compute host's name | the machine's hostname |
+| KUMO_TRUSTED_PROXIES | proxy addresses (comma-separated) whose X-Forwarded-For counts | none |
 | KUMO_AVAILABILITY_ZONE | this compute host's availability zone | nova |
 | KUMO_CPU_ALLOCATION_RATIO | this host's vCPU overcommit (Nova's initial ratio) | 16.0 |
 | KUMO_RAM_ALLOCATION_RATIO | this host's RAM overcommit | 1.5 |
@@ -78,6 +79,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     cpu_allocation_ratio: float = 16.0
     ram_allocation_ratio: float = 1.5
     disk_allocation_ratio: float = 1.0
+    trusted_proxies: str = ""
 
     @property
     def host(self) -> str:
@@ -91,6 +93,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     def base_url(self) -> str:
         """The URL clients reach Kumo at, without a trailing slash."""
         return (self.public_url or f"http://{self.listen}").rstrip("/")
+
+    @property
+    def trusted_proxy_addresses(self) -> frozenset[str]:
+        """The addresses KUMO_TRUSTED_PROXIES lists."""
+        return frozenset(a.strip() for a in self.trusted_proxies.split(",") if a.strip())
 
 
 def _decode_path(type_: type, value: Any) -> Any:

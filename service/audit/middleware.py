@@ -6,8 +6,9 @@ It costs one append per audited request, on its own `audit-<request id>` stream,
 the handler's own appends (so a crash between the two loses the audit record of a change
 the log already holds, with its actor and request id in the change's metadata). An
 append that fails is logged at ERROR with the whole record, and the response goes out
-unchanged. The source address is the TCP peer (`request.remote`): X-Forwarded-For is
-not trusted, since no setting says which proxies may set it.
+unchanged. The source address is the TCP peer (`request.remote`), unless the peer is
+one of the reverse proxies KUMO_TRUSTED_PROXIES names: then X-Forwarded-For is read from
+the right, and the first hop that is not a trusted proxy is the client.
 """
 
 import logging
@@ -25,7 +26,7 @@ from service.auth import AUTH
 from service.events_api.envelope import resource_of
 from service.http.access_log import CLIENT_CLOSED
 from service.http.api import api_of
-from service.http.keys import REQUEST_ID, STORE
+from service.http.keys import REQUEST_ID, SETTINGS, STORE
 from service.http.recording import APPENDED
 from service.http.request_id import event_metadata
 
@@ -72,11 +73,25 @@ def audit_record(request: web.Request, status: int) -> AuditRecorded:
         path=request.path[:MAX_TEXT],
         initiator=msgspec.structs.replace(
             initiator,
-            address=request.remote,
+            address=source_address(request),
             agent=request.headers.get("User-Agent", "")[:MAX_TEXT] or None,
         ),
         target=_target(request, action, initiator, pattern),
     )
+
+
+def source_address(request: web.Request) -> str | None:
+    """Where the request came from (see the module docstring)."""
+    trusted = request.config_dict[SETTINGS].trusted_proxy_addresses
+    address = request.remote
+    if address not in trusted:
+        return address
+    forwarded = ",".join(request.headers.getall("X-Forwarded-For", ()))
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted:
+            return hop[:MAX_TEXT]
+    return hops[0][:MAX_TEXT] if hops else address
 
 
 def _initiator(request: web.Request, action: str) -> Initiator:

@@ -9,11 +9,14 @@ from typing import Any
 
 import msgspec
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
 from events.postgres import PostgresEventStore
 from events.subscription import SubscriptionRunner
 from projections.runner import rebuild, subscription_for
+from service.app import create_app
 from service.audit.projection import AuditProjection
+from service.config import Settings
 from tests.integration.identity.conftest import (
     Client,
     Person,
@@ -365,3 +368,24 @@ async def test_a_rebuild_gives_the_rows_the_live_model_wrote(
     assert {r["target_project_id"] for r in live if r["target_id"] == image_id} == {
         alice.project_id
     }
+
+
+async def test_forwarded_addresses_are_believed_from_trusted_proxies_only(
+    settings: Settings, store: PostgresEventStore, audit: Audit, alice: Person, admin_token: str
+) -> None:
+    body = {"name": "a", "disk_format": "raw", "container_format": "bare"}
+    forwarded = {"X-Forwarded-For": "203.0.113.9, 10.0.0.1"}
+
+    async def create_image(client: Client) -> int:
+        return await call(
+            client, "POST", "/image/v2/images", alice.token, json=body, headers=forwarded
+        )
+
+    assert await create_image(audit.client) == 201
+    behind_proxies = msgspec.structs.replace(settings, trusted_proxies="127.0.0.1, 10.0.0.1")
+    async with TestClient(TestServer(create_app(behind_proxies, store))) as proxied:
+        assert await create_image(proxied) == 201
+
+    records = await audit.records(admin_token, "?target_type=image")
+
+    assert [r["initiator"]["host"]["address"] for r in records] == ["127.0.0.1", "203.0.113.9"]
