@@ -55,11 +55,8 @@ class Search(msgspec.Struct, frozen=True):
         """The condition and arguments for the rows past `position` (None: from the start)."""
         if position is None:
             return self.where(), self.args
-        n = len(self.args) + 1
-        return self.where(f"position {'<' if self.descending else '>'} ${n}"), [
-            *self.args,
-            position,
-        ]
+        past = f"position {'<' if self.descending else '>'} ${len(self.args) + 1}"
+        return self.where(past), [*self.args, position]
 
     @property
     def order(self) -> str:

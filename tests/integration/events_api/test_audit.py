@@ -21,6 +21,7 @@ from tests.integration.identity.conftest import (
     Client,
     Person,
     password_auth,
+    token_for,
 )
 from tests.integration.image.conftest import PATCH
 
@@ -235,6 +236,8 @@ async def test_members_see_their_projects_records_and_admins_all(
         for r in await audit.records(alice.token)
     )
     assert (await audit.get(None))[0] == 401
+    unscoped = await token_for(client, password_auth("alice", alice.password))
+    assert (await audit.get(unscoped))[0] == 403
 
 
 async def test_an_admin_acting_on_a_members_resource_is_seen_by_the_member(
