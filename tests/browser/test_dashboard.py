@@ -155,6 +155,8 @@ def test_a_member_works_through_every_page(
     page.locator("#resource-form").get_by_label("As it was at").fill("2000-01-01T00:00:00")
     page.locator("#resource-form").get_by_role("button", name="Show").click()
     expect(page.locator("#resource-error")).to_contain_text("did not exist")
+    expect(page.locator("#records")).not_to_contain_text("Loading")
+    assert page.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"]
     screenshot(page, "audit")
     with page.expect_download() as download:
         page.get_by_role("link", name="Export as JSON lines").click()

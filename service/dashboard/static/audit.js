@@ -19,7 +19,7 @@ const columns = [
   { title: "Call", optional: true, cls: "wrap", cell: (r) => h("code", {}, `${first(r.method, "")} ${first(r.requestPath, "")}`) },
   { title: "Initiator", cell: (r) => first(r.initiator.name, r.initiator.id, "—") },
   { title: "Target", cls: "wrap", cell: (r) => target(r) },
-  { title: "Request", optional: true, cell: (r) => h("code", {}, first(r.request_id, "—")) },
+  { title: "Request", optional: true, cell: (r) => h("code", { title: r.request_id || null }, r.request_id ? `${r.request_id.slice(0, 12)}…` : "—") },
 ];
 
 function outcome(r) {

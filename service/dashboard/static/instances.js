@@ -20,6 +20,7 @@ async function render() {
   if (!servers) return;
   servers.sort((a, b) => a.name.localeCompare(b.name));
   panel.replaceChildren(table(columns, servers, "No instances yet. Launch one to get started."));
+  panel.querySelector(".table-wrap")?.classList.add("menus");  // its row menus may overhang
 }
 
 /** Re-read one server and replace (or drop) its row: the read model is the truth. */
