@@ -271,6 +271,34 @@ async def test_racing_creates_in_an_anti_affinity_group_keep_it_apart(
         assert len(members) == 5
 
 
+async def test_a_resize_holds_both_flavors_until_confirmed_or_reverted(
+    nova: Nova, image_id: str, hosts: Hosts
+) -> None:
+    async def used() -> tuple[int, int, int]:
+        h1 = (await hypervisors(nova))["h1"]
+        return h1["running_vms"], h1["vcpus_used"], h1["memory_mb_used"]
+
+    async def act(server_id: str, body: dict[str, Any], status: str) -> None:
+        reply = await nova.post(f"servers/{server_id}/action", body)
+        assert reply.status in (202, 204), reply.body
+        await wait_for(nova, server_id, status)
+
+    async with hosts(h1={}):
+        server = await boot(nova, image_id, "r")
+        await wait_for(nova, server, "ACTIVE")
+        assert await used() == (1, 1, 128)
+        await act(server, {"resize": {"flavorRef": "2"}}, "VERIFY_RESIZE")
+        assert await used() == (1, 2, 128 + 192)
+        await act(server, {"confirmResize": None}, "ACTIVE")
+        assert await used() == (1, 1, 192)
+        await act(server, {"resize": {"flavorRef": "1"}}, "VERIFY_RESIZE")
+        await act(server, {"revertResize": None}, "ACTIVE")
+        assert await used() == (1, 1, 192)
+        assert (await nova.delete(f"servers/{server}")).status == 204
+        await wait_for(nova, server, "DELETED")
+        assert await used() == (0, 0, 0)
+
+
 async def test_kumo_worker_runs_a_host_of_its_own(
     nova: Nova, image_id: str, hosts: Hosts, database_url: str, settings: Settings
 ) -> None:
