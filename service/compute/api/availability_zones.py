@@ -6,7 +6,7 @@ from typing import Any
 from aiohttp import web
 
 from service.compute.directory import Host, select
-from service.compute.hosts import DEFAULT_ZONE
+from service.compute.hosts import DEFAULT_ZONE, hosts_up
 from service.compute.policy_rules import authorize
 from service.http.body import json_response
 from service.http.recording import store
@@ -26,11 +26,13 @@ def _available(hosts: list[Host]) -> bool:
     return not hosts or any(h.enabled for h in hosts)
 
 
-def _services(host: Host) -> dict[str, Any]:
+def _services(host: Host, up: set[str]) -> dict[str, Any]:
+    """A host's compute service as Nova details it: available while its worker runs (up),
+    active unless disabled."""
     return {
         "nova-compute": {
-            "available": host.enabled,
-            "active": True,
+            "available": host.name in up,
+            "active": host.enabled,
             "updated_at": host.updated_at.replace(tzinfo=None).isoformat(timespec="microseconds"),
         }
     }
@@ -50,13 +52,15 @@ async def list_zones(request: web.Request) -> web.Response:
 @ROUTES.get("/v2.1/os-availability-zone/detail")
 async def list_zones_detail(request: web.Request) -> web.Response:
     authorize(request, "os_compute_api:os-availability-zone:detail")
-    zones = _zones(await select(store(request).pool, Host))
+    pool = store(request).pool
+    every = await select(pool, Host)
+    up = await hosts_up(pool, [h.name for h in every])
     items = [
         {
             "zoneName": name,
             "zoneState": {"available": _available(hosts)},
-            "hosts": {h.name: _services(h) for h in hosts} or None,
+            "hosts": {h.name: _services(h, up) for h in hosts} or None,
         }
-        for name, hosts in sorted(zones.items())
+        for name, hosts in sorted(_zones(every).items())
     ]
     return json_response({"availabilityZoneInfo": items})

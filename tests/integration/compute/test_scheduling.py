@@ -189,6 +189,12 @@ async def test_a_host_whose_worker_stopped_is_down_and_receives_nothing(
         assert [(s["host"], s["state"]) for s in states] == [("h1", "up"), ("h2", "down")]
         listed = (await nova.get("os-hypervisors")).body["hypervisors"]
         assert [h["state"] for h in listed] == ["up", "down"]
+        zones = (await nova.get("os-availability-zone/detail")).body["availabilityZoneInfo"]
+        services = {name: s["nova-compute"] for name, s in zones[0]["hosts"].items()}
+        assert {n: (s["active"], s["available"]) for n, s in services.items()} == {
+            "h1": (True, True),
+            "h2": (True, False),
+        }
         placed = [await host_of(nova, await boot(nova, image_id, f"s{i}")) for i in range(2)]
         assert placed == ["h1", "h1"]
 
