@@ -123,7 +123,8 @@ class Hub:
                         self._subscribers.discard(subscriber)
                 self.position = recorded.position
         except Exception:
-            log.exception("the events stream's follower failed; its subscribers are ended")
+            if not self.store.pool.is_closing():  # else the service is stopping
+                log.exception("the events stream's follower failed; its subscribers are ended")
             for subscriber in self._subscribers:
                 subscriber.end()
             self._subscribers.clear()
