@@ -1,15 +1,17 @@
 """Image quotas: a project's image count and total bytes, claimed exactly under concurrency.
 
 The limits are Keystone's unified limits of the image service, as Glance reads them
-(service/identity/limits.py): a project's own `image_count_total` and `image_size_total`
-(MiB) set by an admin (`openstack limit create`), else the registered defaults, which
-`kumo up` registers from DEFAULTS. Usage is read from the catalog (rm_images: the
-project's images, and the sizes of those holding data). Whatever raises it, creating an
-image or activating one with its bytes, is appended together with an `ImageQuotaClaimed`
-on the project's `imagequota-<project id>` stream, expecting that stream at the version
-read before the usage: of two requests racing for the last image or the last bytes, both
-read version v and only the first append at v succeeds; the other reads again and is
-refused (or fits). Deletes claim nothing: usage read after them can only be lower.
+(service/identity/limits.py): a project's own `image_count_total`, `image_size_total`
+(MiB) and `image_count_uploading` (images receiving data at once) set by an admin
+(`openstack limit create`), else the registered defaults, which `kumo up` registers from
+DEFAULTS. Usage is read from the catalog (rm_images: the project's images, the sizes of
+those holding data, those receiving data). Whatever raises it, creating an image,
+starting an upload or activating an image with its bytes, is appended together with an
+`ImageQuotaClaimed` on the project's `imagequota-<project id>` stream, expecting that
+stream at the version read before the usage: of two requests racing for the last image or
+the last bytes, both read version v and only the first append at v succeeds; the other
+reads again and is refused (or fits). Deletes and ends of uploads claim nothing: usage
+read after them can only be lower.
 """
 
 from typing import Any
@@ -25,7 +27,11 @@ from service.image import events as ev
 MiB = 1024 * 1024
 UNLIMITED = -1
 SERVICE_TYPE = "image"
-DEFAULTS: dict[str, int] = {"image_count_total": 1000, "image_size_total": 100 * 1024}
+DEFAULTS: dict[str, int] = {
+    "image_count_total": 1000,
+    "image_size_total": 100 * 1024,
+    "image_count_uploading": UNLIMITED,
+}
 """The configured limits, Glance's unified-limit names (`image_size_total` in MiB as
 Glance counts it): registered as the image service's defaults, and used for a resource
 whose registered limit is missing. Large enough for Tempest."""
@@ -39,6 +45,7 @@ class OverQuota(RequestEntityTooLarge):
 class Usage(msgspec.Struct, frozen=True):
     images: int
     size: int  # bytes
+    uploading: int = 0  # images receiving data (saving, uploading)
 
 
 class Limits(msgspec.Struct, frozen=True):
@@ -46,6 +53,7 @@ class Limits(msgspec.Struct, frozen=True):
 
     image_count_total: int
     image_size_total: int  # MiB
+    image_count_uploading: int
 
 
 async def limits(db: Any, project_id: str) -> Limits:
@@ -58,13 +66,15 @@ def stream(project_id: str) -> str:
 
 
 async def usage(db: Any, project_id: str) -> Usage:
-    """The project's images and the bytes of their data, as the catalog has them now."""
+    """The project's images, the bytes of their data, and how many are receiving data, as
+    the catalog has them now."""
     row = await db.fetchrow(
-        "SELECT count(*) AS images, coalesce(sum(size), 0)::bigint AS size FROM rm_images"
-        " WHERE owner = $1",
+        "SELECT count(*) AS images, coalesce(sum(size), 0)::bigint AS size,"
+        " count(*) FILTER (WHERE status IN ('saving', 'uploading')) AS uploading"
+        " FROM rm_images WHERE owner = $1",
         project_id,
     )
-    return Usage(images=row["images"], size=row["size"])
+    return Usage(images=row["images"], size=row["size"], uploading=row["uploading"])
 
 
 def over(project_id: str, resource: str, limit: int, used: int, delta: int) -> OverQuota:
@@ -75,11 +85,23 @@ def over(project_id: str, resource: str, limit: int, used: int, delta: int) -> O
     )
 
 
-def check(project_id: str, used: Usage, limit: Limits, *, images: int = 0, size: int = 0) -> None:
-    """OverQuota unless `images` more images and `size` more bytes fit next to `used`."""
+def check(
+    project_id: str,
+    used: Usage,
+    limit: Limits,
+    *,
+    images: int = 0,
+    size: int = 0,
+    uploading: int = 0,
+) -> None:
+    """OverQuota unless `images` more images, `size` more bytes and `uploading` more
+    uploads fit next to `used`."""
     count_limit = limit.image_count_total
     if images and count_limit != UNLIMITED and used.images + images > count_limit:
         raise over(project_id, "image_count_total", count_limit, used.images, images)
+    uploads = limit.image_count_uploading
+    if uploading and uploads != UNLIMITED and used.uploading + uploading > uploads:
+        raise over(project_id, "image_count_uploading", uploads, used.uploading, uploading)
     size_limit = limit.image_size_total
     if size and size_limit != UNLIMITED and used.size + size > size_limit * MiB:
         raise over(project_id, "image_size_total", size_limit, _mib(used.size), _mib(size))
@@ -92,15 +114,24 @@ def bytes_left(used: Usage, limit: Limits) -> int | None:
 
 
 async def claim(
-    events: PostgresEventStore, project_id: str, image_id: str, *, images: int = 0, size: int = 0
+    events: PostgresEventStore,
+    project_id: str,
+    image_id: str,
+    *,
+    images: int = 0,
+    size: int = 0,
+    uploading: int = 0,
 ) -> StreamAppend:
-    """The append that takes `images` and `size` of the project's quota, expecting the
-    quota stream at the version the usage was read at; OverQuota (413) if they do not fit."""
+    """The append that takes `images`, `size` and `uploading` of the project's quota,
+    expecting the quota stream at the version the usage was read at; OverQuota (413) if
+    they do not fit. (The claim event records images and size; a starting upload claims
+    only its place in the stream's order.)"""
     # The version first: a claim committed after it makes the append fail, so usage read
     # afterwards can only be newer than the version, never older.
     version = await events.stream_version(stream(project_id))
     used = await usage(events.pool, project_id)
-    check(project_id, used, await limits(events.pool, project_id), images=images, size=size)
+    limit = await limits(events.pool, project_id)
+    check(project_id, used, limit, images=images, size=size, uploading=uploading)
     claimed = ev.ImageQuotaClaimed(project_id=project_id, image_id=image_id, images=images,
                                    size=size)  # fmt: skip
     return StreamAppend(stream(project_id), [claimed], version)

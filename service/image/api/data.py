@@ -25,7 +25,7 @@ from service.http.body import body_pieces
 from service.http.recording import store
 from service.image import events as ev
 from service.image import quota
-from service.image.api.common import must_see, objects, record, record_claimed, stream
+from service.image.api.common import must_see, objects, record_claimed, stream
 from service.image.directory import Image, get_image
 from service.image.stored_data import IMAGE_HASHES, activated
 from service.storage import ObjectNotFound, ObjectReader, RangeNotSatisfiable, StoredObject
@@ -66,7 +66,7 @@ async def receive(request: web.Request, image: Image, started: Event) -> StoredO
         if request.content_length is not None:  # 413 before a byte is read
             quota.check(image.owner, used, limits, size=request.content_length)
         chunks = _capped(chunks, image.owner, used, limits)
-    await record(request, image.id, [started], image.version)
+    await _start(request, image, started)
     key = data_key(image.id)
     try:
         stored = await objects(request).put(
@@ -78,6 +78,17 @@ async def receive(request: web.Request, image: Image, started: Event) -> StoredO
         await asyncio.shield(finish(request, image.id, aborted, holding=started_status(started)))
         raise
     return stored
+
+
+async def _start(request: web.Request, image: Image, started: Event) -> None:
+    """Append `started` at the image's version, claiming one of the owner's concurrent
+    uploads (image_count_uploading): OverQuota (413) if none is left, Conflict (409) if
+    the image changed meanwhile (another upload began)."""
+    appends = [StreamAppend(stream(image.id), [started], image.version)]
+    for _ in range(quota.ATTEMPTS):
+        if await record_claimed(request, image.owner, image.id, appends, uploading=1):
+            return
+    raise Conflict("Too many uploads are starting at once; retry the upload.")
 
 
 async def activate(

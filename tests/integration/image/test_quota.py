@@ -127,3 +127,28 @@ async def test_an_admin_gives_a_project_limits_of_its_own(
     )
     assert sorted(r.status for r in replies) == [201] * 3 + [413] * 3
     assert len(await as_alice.list()) == 4
+
+
+async def test_a_project_limit_on_uploads_at_once(
+    as_admin: Api, alice: Person, as_alice: Images
+) -> None:
+    await set_limits(as_admin, "registered_limits", {"image_count_uploading": -1})
+    await set_limits(as_admin, "limits", {"image_count_uploading": 1}, project_id=alice.project_id)
+    first, second = [(await as_alice.create())["id"] for _ in range(2)]
+    release = asyncio.Event()
+
+    async def stalled() -> AsyncIterator[bytes]:
+        yield b"a" * 100 * KiB
+        await release.wait()
+        yield b"b" * 100 * KiB
+
+    uploading = asyncio.create_task(as_alice.upload(first, stalled()))
+    while (await as_alice.show(first))["status"] != "saving":
+        await asyncio.sleep(0.05)
+    refused = await as_alice.upload(second, b"c" * KiB)
+    assert refused.status == 413, refused.body
+    assert "image_count_uploading is over limit of 1 due to current usage 1" in str(refused.body)
+    assert (await as_alice.show(second))["status"] == "queued"
+    release.set()
+    assert (await uploading).status == 204
+    assert (await as_alice.upload(second, b"c" * KiB)).status == 204
