@@ -8,7 +8,9 @@ the log already holds, with its actor and request id in the change's metadata). 
 append that fails is logged at ERROR with the whole record, and the response goes out
 unchanged. The source address is the TCP peer (`request.remote`), unless the peer is
 one of the reverse proxies KUMO_TRUSTED_PROXIES names: then X-Forwarded-For is read from
-the right, and the first hop that is not a trusted proxy is the client.
+the right, and the first hop that is not a trusted proxy is the client. A call the
+dashboard forwards to this process's own APIs carries its browser's address (see
+service/http/forwarding.py).
 """
 
 import logging
@@ -26,6 +28,7 @@ from service.auth import AUTH
 from service.events_api.envelope import resource_of
 from service.http.access_log import CLIENT_CLOSED
 from service.http.api import api_of
+from service.http.forwarding import FORWARDED, forwarded_by_this_process
 from service.http.keys import REQUEST_ID, SETTINGS, STORE
 from service.http.recording import APPENDED
 from service.http.request_id import event_metadata
@@ -38,9 +41,12 @@ MAX_TEXT: Final = 1024
 """Longest path or user agent kept; a client chooses both."""
 
 
-def audited(method: str, status: int) -> bool:
-    """Whether a call with this method and final status is recorded."""
-    return method in AUDITED_METHODS or status in DENIALS
+def audited(request: web.Request, status: int) -> bool:
+    """Whether a call with this method and final status is recorded. One the dashboard
+    passed on to an API is not: the API call it became is, with the browser's address."""
+    if request.get(FORWARDED):
+        return False
+    return request.method in AUDITED_METHODS or status in DENIALS
 
 
 @web.middleware
@@ -54,7 +60,7 @@ async def audit_middleware(request: web.Request, handler: Handler) -> web.Stream
         status = response.status
         return response
     finally:
-        if audited(request.method, status):
+        if audited(request, status):
             await _record(request, status)
 
 
@@ -84,6 +90,8 @@ def source_address(request: web.Request) -> str | None:
     """Where the request came from (see the module docstring)."""
     trusted = request.config_dict[SETTINGS].trusted_proxy_addresses
     address = request.remote
+    if forwarded_by_this_process(request):
+        return request.headers.get("X-Forwarded-For", address)
     if address not in trusted:
         return address
     forwarded = ",".join(request.headers.getall("X-Forwarded-For", ()))
@@ -101,14 +109,20 @@ def _initiator(request: web.Request, action: str) -> Initiator:
 
 
 def _target(request: web.Request, action: str, initiator: Initiator, pattern: str | None) -> Target:
+    """The resource acted on: the stream the request appended to whose category its path
+    names (a server's create also appends its ports), else the first stream it appended
+    to, else what its path names."""
     if action == AUTHENTICATE:
         return Target(type="user", id=initiator.user_id)
-    appended = request.get(APPENDED)
-    if appended:
-        category, resource_id = resource_of(appended[0].stream_id)
-        return Target(type=category, id=resource_id)
     api = api_of(request)
-    return path_target(api.name, api.prefix, request.path, pattern, request.match_info)
+    named = path_target(api.name, api.prefix, request.path, pattern, request.match_info)
+    appended = [resource_of(e.stream_id) for e in request.get(APPENDED, ())]
+    for category, resource_id in appended:
+        if category == named.type:
+            return Target(type=category, id=resource_id)
+    if appended:
+        return Target(type=appended[0][0], id=appended[0][1])
+    return named
 
 
 async def _record(request: web.Request, status: int) -> None:

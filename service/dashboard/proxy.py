@@ -10,11 +10,13 @@ sends its user to the login form.
 
 from aiohttp import web
 
+from service.audit.middleware import source_address
 from service.auth import AUTH
 from service.dashboard.session import CSRF_HEADER, ENDED, csrf_ok, signed_in
 from service.dashboard.upstream import UPSTREAM, base_url
 from service.errors import Forbidden, NotFound, Unauthorized
 from service.http.api import COMPUTE, EVENTS, IDENTITY, IMAGE, NETWORK, OBJECT
+from service.http.forwarding import FORWARDED, PROOF_HEADER, forwarding_headers
 
 routes = web.RouteTableDef()
 
@@ -24,6 +26,7 @@ HOP_BY_HOP = frozenset(
     | {"transfer-encoding", "upgrade", "host"}
 )
 NOT_FORWARDED = HOP_BY_HOP | {"cookie", "x-auth-token", "x-subject-token", CSRF_HEADER.lower()}
+NOT_FORWARDED |= {"x-forwarded-for", PROOF_HEADER.lower()}
 NOT_RETURNED = HOP_BY_HOP | {"set-cookie", "x-auth-token", "x-subject-token"}
 ENDED_HEADER = {"X-Dashboard-Session": "ended"}
 """Marks the proxy's own 401s, apart from an API's (e.g. a Swift ACL refusing)."""
@@ -36,7 +39,7 @@ async def pass_through(request: web.Request) -> web.StreamResponse:
     current = await signed_in(request)
     if current is None:
         raise Unauthorized(ENDED, headers=ENDED_HEADER)
-    session, request[AUTH] = current  # the dashboard's own audit record names its user
+    session, request[AUTH] = current
     if not csrf_ok(request, session):
         raise Forbidden("The page's security token is missing or stale; reload the page.")
     service = request.match_info["service"]
@@ -46,6 +49,8 @@ async def pass_through(request: web.Request) -> web.StreamResponse:
     tail = request.raw_path[len(f"/dashboard/api/{service}") :]
     headers = {k: v for k, v in request.headers.items() if k.lower() not in NOT_FORWARDED}
     headers["X-Auth-Token"] = session.token
+    headers.update(forwarding_headers(source_address(request)))
+    request[FORWARDED] = True
     client = request.config_dict[UPSTREAM]
     async with client.request(
         request.method,

@@ -153,6 +153,21 @@ async def test_server_lifecycle_through_the_api(member: Nova, image_id: str) -> 
     await wait_for(member, server_id, "DELETED")
 
 
+async def test_a_server_create_is_audited_on_the_server_not_on_its_port(
+    member: Nova, image_id: str, store: PostgresEventStore
+) -> None:
+    body = {"server": {"name": "audited", "imageRef": image_id, "flavorRef": "1"}}
+    reply = await member.post("servers", body)
+    assert reply.status == 202, reply.body
+    audited = await store.read_all(0, 10_000, types=["AuditRecorded"])
+    targets = [
+        (e.event.target.type, e.event.target.id)
+        for e in audited
+        if e.event.path == "/compute/v2.1/servers"
+    ]
+    assert targets == [("server", reply.body["server"]["id"])]
+
+
 async def test_other_projects_cannot_see_or_touch_a_server(
     cloud: Client, admin_nova: Nova, member: Nova, image_id: str
 ) -> None:

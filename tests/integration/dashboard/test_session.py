@@ -1,6 +1,7 @@
 """The dashboard's session and its pass-through to the APIs, on a real app: tokens stay on
 the server, every change needs the CSRF token, and nothing leads off the dashboard."""
 
+from events.postgres import PostgresEventStore
 from tests.integration.dashboard.conftest import hidden, log_in
 from tests.integration.identity.conftest import Client, Person
 
@@ -61,7 +62,7 @@ async def test_pages_without_a_session_go_to_the_login_form(client: Client) -> N
 
 
 async def test_changes_need_the_csrf_token_and_run_the_real_api(
-    client: Client, alice: Person
+    client: Client, alice: Person, store: PostgresEventStore
 ) -> None:
     csrf = await log_in(client, alice)
     body = {"keypair": {"name": "k1"}}
@@ -75,6 +76,11 @@ async def test_changes_need_the_csrf_token_and_run_the_real_api(
     assert direct.status == 200  # the same key pair, made by alice through the API
     listed = await client.get("/dashboard/api/compute/v2.1/os-keypairs")
     assert [k["keypair"]["name"] for k in (await listed.json())["keypairs"]] == ["k1"]
+    audited = await store.read_all(0, 1000, types=["AuditRecorded"])
+    creates = [(e.event.path, e.event.status) for e in audited if e.event.method == "POST"]
+    assert ("/compute/v2.1/os-keypairs", made.status) in creates  # once, as the API call
+    refusals = [(path, status) for path, status in creates if path.startswith("/dashboard/api/")]
+    assert refusals == [("/dashboard/api/compute/v2.1/os-keypairs", 403)]
 
 
 async def test_token_headers_never_reach_the_page(client: Client, alice: Person) -> None:

@@ -17,6 +17,7 @@ from projections.runner import rebuild, subscription_for
 from service.app import create_app
 from service.audit.projection import AuditProjection
 from service.config import Settings
+from service.http.forwarding import forwarding_headers
 from tests.integration.identity.conftest import (
     Client,
     Person,
@@ -392,3 +393,22 @@ async def test_forwarded_addresses_are_believed_from_trusted_proxies_only(
     records = await audit.records(admin_token, "?target_type=image")
 
     assert [r["initiator"]["host"]["address"] for r in records] == ["127.0.0.1", "203.0.113.9"]
+
+
+async def test_a_call_forwarded_by_this_process_carries_its_clients_address(
+    audit: Audit, alice: Person, admin_token: str
+) -> None:
+    body = {"name": "a", "disk_format": "raw", "container_format": "bare"}
+    forged = {"X-Kumo-Forwarded-By": "a guess", "X-Forwarded-For": "203.0.113.9"}
+    own = forwarding_headers("198.51.100.7")
+    for headers in (forged, own):
+        assert (
+            await call(
+                audit.client, "POST", "/image/v2/images", alice.token, json=body, headers=headers
+            )
+            == 201
+        )
+
+    records = await audit.records(admin_token, "?target_type=image")
+
+    assert [r["initiator"]["host"]["address"] for r in records] == ["127.0.0.1", "198.51.100.7"]
