@@ -64,6 +64,7 @@ class LogCursor:
             categories=self.categories,
             until=head,
             partition=self.partition,
+            gap_safe=False,  # everything up to a gap-safe head is settled
         )
         full = len(events) == self.batch_size
         return Batch(events, events[-1].position if full else head, full)

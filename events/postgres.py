@@ -45,7 +45,40 @@ _COLUMNS = (
     "position, stream_id, version, event_id, type, schema_version, recorded_at, metadata, data"
 )
 VISIBLE = "transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
-"""The condition of gap-safe reads: only events no running transaction can precede."""
+"""The strictest condition of gap-safe reads: only events no running transaction can
+precede. Readers of the log use the appenders' watermark instead (`watermark`)."""
+_WATERMARK = """
+WITH locks AS MATERIALIZED (
+    SELECT locktype, virtualtransaction, transactionid FROM pg_locks
+     WHERE (locktype = 'advisory' AND classid = 4802 AND objsubid = 2)
+        OR (locktype = 'transactionid' AND mode = 'ExclusiveLock')
+)
+SELECT CASE WHEN current_setting('transaction_isolation') <> 'read committed'
+            THEN pg_snapshot_xmin(pg_current_snapshot())
+            ELSE coalesce(min(x), pg_snapshot_xmax(pg_current_snapshot())) END
+  FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+ WHERE xid(x) IN (SELECT t.transactionid FROM locks t JOIN locks a USING (virtualtransaction)
+                   WHERE t.locktype = 'transactionid' AND a.locktype = 'advisory')"""
+
+
+async def watermark(conn: Connection) -> int:
+    """The transaction id below which a later statement on `conn` may read the log
+    gap-safely: the oldest running transaction that appends (or may append) events.
+
+    Transactions that only write read models do not hold readers back. Every append
+    takes its stream locks (advisory 4802, migrations/0001) before its transaction id,
+    keeps them to the end, and takes its id and positions under the ordering lock, so
+    positions grow with ids. Events read by a later statement (a later snapshot) below
+    this mark can have no missing predecessor: a lower position belongs to a lower id,
+    whose transaction held its stream lock when this ran (and bounds the mark), or had
+    ended (and is visible later). The locks and this statement's snapshot must come
+    before the read's snapshot, hence two statements; inside a repeatable-read
+    transaction (one snapshot) the mark is the snapshot's xmin, as for `VISIBLE`.
+    """
+    mark: int = await conn.fetchval(_WATERMARK)
+    return mark
+
+
 _APPEND = "SELECT * FROM append_events($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
 
 
@@ -132,14 +165,15 @@ def all_events_query(
 ) -> str:
     """SQL for committed events after $1, at most $2, with optional filters as $3...
 
-    Filters present take the next parameters in the order types, categories,
-    until, partition (two: the partition count, then the partition number).
-    `gap_safe=False` drops the watermark: only for callers holding locks that
-    already keep later commits out (a projection rebuild).
+    Filters present take the next parameters in the order watermark (`watermark`),
+    types, categories, until, partition (two: the partition count, then the partition
+    number). `gap_safe=False` drops the watermark: only for callers reading up to a
+    gap-safe head, or holding locks that keep later commits out (a projection rebuild).
     """
-    where = ["position > $1", VISIBLE] if gap_safe else ["position > $1"]
+    where = ["position > $1"]
     n = 3
     for present, clause, width in (
+        (gap_safe, "transaction_id < ${}", 1),
         (types, "type = ANY(${})", 1),
         (categories, "category = ANY(${})", 1),
         (until, "position <= ${}", 1),
@@ -164,7 +198,8 @@ async def scan(
     query = all_events_query(types=types is not None, until=until is not None, gap_safe=gap_safe)
     params = [p for p in (types, until) if p is not None]
     while True:
-        rows = await conn.fetch(query, after, batch_size, *params)
+        mark = [await watermark(conn)] if gap_safe else []
+        rows = await conn.fetch(query, after, batch_size, *mark, *params)
         for row in rows:
             yield row_to_event(row)
         if len(rows) < batch_size:
@@ -374,21 +409,26 @@ class PostgresEventStore:
         categories: Sequence[str] | None = None,
         until: int | None = None,
         partition: tuple[int, int] | None = None,
+        gap_safe: bool = True,
     ) -> list[RecordedEvent]:
         """Up to `limit` committed events after position `after`, in position order.
 
         Gap-safe: an event is returned only once every transaction that could still
-        commit a lower position has ended (see migrations/0001_event_store.sql).
-        `partition=(count, number)` keeps the streams that hash to that partition.
+        commit a lower position has ended (see `watermark`). `gap_safe=False` skips that
+        check, for an `until` that was a gap-safe head. `partition=(count, number)`
+        keeps the streams that hash to that partition.
         """
         query = all_events_query(
             types=types is not None,
             categories=categories is not None,
             until=until is not None,
             partition=partition is not None,
+            gap_safe=gap_safe,
         )
         params = [p for p in (types, categories, until) if p is not None]
-        rows = await self.pool.fetch(query, after, limit, *params, *(partition or ()))
+        async with self.pool.acquire() as conn:
+            mark = [await watermark(conn)] if gap_safe else []
+            rows = await conn.fetch(query, after, limit, *mark, *params, *(partition or ()))
         return [row_to_event(r) for r in rows]
 
     async def iter_all(
@@ -402,17 +442,22 @@ class PostgresEventStore:
     async def position_at(self, time: datetime) -> int:
         """The last position a reader may see now of an event recorded at or before `time`
         (0 when none was): the log's prefix as it stood then, clocks permitting."""
-        position: int = await self.pool.fetchval(
-            f"SELECT coalesce(max(position), 0) FROM events WHERE recorded_at <= $1 AND {VISIBLE}",
-            time,
-        )
+        async with self.pool.acquire() as conn:
+            position: int = await conn.fetchval(
+                "SELECT coalesce(max(position), 0) FROM events"
+                " WHERE recorded_at <= $1 AND transaction_id < $2",
+                time,
+                await watermark(conn),
+            )
         return position
 
     async def head_position(self) -> int:
         """The position of the last event a reader may see now (0 for an empty log)."""
-        position: int = await self.pool.fetchval(
-            f"SELECT coalesce(max(position), 0) FROM events WHERE {VISIBLE}"
-        )
+        async with self.pool.acquire() as conn:
+            position: int = await conn.fetchval(
+                "SELECT coalesce(max(position), 0) FROM events WHERE transaction_id < $1",
+                await watermark(conn),
+            )
         return position
 
 
