@@ -63,6 +63,8 @@ def _interfaces(devices: ET.Element, spec: DomainSpec) -> None:
         _sub(nic, "mac", address=interface.mac)
         _sub(nic, "model", type="virtio")
         _sub(nic, "rom", enabled="no")
+        if interface.packet_filter is not None:
+            _sub(nic, "filterref", filter=interface.packet_filter)
 
 
 def _serial(devices: ET.Element, spec: DomainSpec) -> None:

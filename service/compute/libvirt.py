@@ -38,8 +38,10 @@ from service.compute.hypervisor import (
     LifecycleKind,
     LifecycleSubscription,
     NetworkSpec,
+    PacketFilter,
 )
 from service.compute.network_xml import host_xml, leases, network_xml, shape
+from service.compute.nwfilter_xml import filter_xml
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -377,6 +379,8 @@ class LibvirtDriver:
     async def spawn(self, spec: DomainSpec) -> DomainInfo:
         for interface in spec.interfaces:
             await self._wait_for_network(interface.network)
+            if interface.packet_filter is not None:
+                await self._wait_for_packet_filter(interface.packet_filter)
         if spec.domain_type is None:
             spec_type = (await self.capabilities()).domain_type
         else:
@@ -479,6 +483,58 @@ class LibvirtDriver:
             if time.monotonic() > deadline:
                 raise HypervisorError(f"host network {name} is not running")
             await asyncio.sleep(POLL_INTERVAL)
+
+    async def _wait_for_packet_filter(self, name: str) -> None:
+        def defined() -> bool:
+            try:
+                self._conn.nwfilterLookupByName(name)
+            except libvirt.libvirtError as e:
+                if e.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT:
+                    return True  # nothing to wait for: the driver filters nothing
+                if e.get_error_code() != libvirt.VIR_ERR_NO_NWFILTER:
+                    raise
+                return False
+            return True
+
+        deadline = time.monotonic() + NETWORK_WAIT
+        while not await self._run(f"look up packet filter {name}", defined):
+            if time.monotonic() > deadline:
+                raise HypervisorError(f"packet filter {name} is not defined")
+            await asyncio.sleep(POLL_INTERVAL)
+
+    async def ensure_packet_filter(self, spec: PacketFilter) -> None:
+        xml = filter_xml(spec)
+        await self._run(
+            f"define packet filter {spec.name}",
+            _ignoring,
+            {libvirt.VIR_ERR_NO_SUPPORT},
+            self._conn.nwfilterDefineXML,
+            xml,
+        )
+
+    async def remove_packet_filter(self, name: str) -> None:
+        def remove() -> None:
+            try:
+                self._conn.nwfilterLookupByName(name).undefine()
+            except libvirt.libvirtError as e:
+                if e.get_error_code() not in (
+                    libvirt.VIR_ERR_NO_NWFILTER,
+                    libvirt.VIR_ERR_NO_SUPPORT,
+                ):
+                    raise
+
+        await self._run(f"remove packet filter {name}", remove)
+
+    async def list_packet_filters(self) -> list[str]:
+        def names() -> list[str]:
+            try:
+                return [f.name() for f in self._conn.listAllNWFilters(0)]
+            except libvirt.libvirtError as e:
+                if e.get_error_code() != libvirt.VIR_ERR_NO_SUPPORT:
+                    raise
+                return []
+
+        return await self._run("list packet filters", names)
 
     async def ensure_network(self, spec: NetworkSpec) -> None:
         def ensure() -> None:

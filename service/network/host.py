@@ -3,13 +3,16 @@ service/compute/worker.py): it realises on the host's hypervisor the Kumo
 networks that servers placed here use, one host network each (a bridge with the first
 subnet's gateway address and DHCP with a fixed lease per port, MAC to address), and
 removes a network from the host when its last server here goes or the network changes
-so that it has nothing to realise.
+so that it has nothing to realise. It also keeps the packet filter of every port of this
+host's servers what the port's security groups say (service/network/packet_filters.py):
+a rule change redefines the filters it touches, which libvirt applies live.
 
 It works from state, not from the events' details: an event names the network it
 touched, and the network is made to match the read models as they are now, so a
 repeated event, one handled late, or the reconciliation at start (every network of the
 log) all come to the same host state. It removes only networks named after this log's
-own networks (`kumo-<id>`), never another cloud's on a shared hypervisor.
+own networks (`kumo-<id>`), and only filters of this log's own ports, never another
+cloud's on a shared hypervisor.
 """
 
 import ipaddress
@@ -22,10 +25,17 @@ from events.subscription import Subscription
 from events.types import Event, RecordedEvent
 from service.compute import events as cev
 from service.compute.directory import get, select
-from service.compute.hypervisor import DhcpHost, Hypervisor, HypervisorError, NetworkSpec
+from service.compute.hypervisor import (
+    DhcpHost,
+    Hypervisor,
+    HypervisorError,
+    NetworkSpec,
+    PacketFilter,
+)
 from service.network import events as ev
 from service.network.directory import Network, Port, Subnet
 from service.network.interfaces import bridge, host_network
+from service.network.packet_filters import filter_name, is_port_filter, port_filters
 
 log = logging.getLogger("kumo.network")
 
@@ -37,7 +47,12 @@ HANDLED = (
     ),
     cev.ServerScheduled.type_name(),
     cev.ServerDeleted.type_name(),
+    cev.SecurityGroupRuleAdded.type_name(),
+    cev.SecurityGroupRuleRemoved.type_name(),
+    cev.SecurityGroupDeleted.type_name(),
 )
+FILTERED = ("port", "server", "secgroup")
+"""The categories whose events may change a port filter."""
 
 
 class NetworkHost:
@@ -47,13 +62,16 @@ class NetworkHost:
         self.store = store
         self.hypervisor = hypervisor
         self.host = host
+        self._filters: dict[str, PacketFilter] = {}
+        """The filters defined by this process, as defined: unchanged ones are not redefined
+        (a redefinition rebuilds the rules of every interface using the filter)."""
 
     def subscription(self) -> Subscription:
         return Subscription(
             group=f"network:{self.host}",
             handler=self.handle,
             types=HANDLED,
-            categories=("network", "subnet", "port", "floatingip", "server"),
+            categories=("network", "subnet", "port", "floatingip", "server", "secgroup"),
             poll_interval=0.5,
             in_transaction=False,
         )
@@ -65,12 +83,46 @@ class NetworkHost:
                 touched[network_id] = None
         for network_id in touched:
             await self.realise(network_id)
+        if any(recorded.category in FILTERED for recorded in events):
+            await self.realise_filters()
 
     async def reconcile(self) -> None:
-        """Bring every network of the log to the state it should have on this host."""
+        """Bring every network and port filter of the log to the state it should have on
+        this host."""
         rows = await self.store.pool.fetch("SELECT id FROM rm_networks")
         for row in rows:
             await self.realise(row["id"])
+        await self.realise_filters()
+
+    async def realise_filters(self) -> None:
+        """Define the packet filter of every port of this host's servers as its security
+        groups say, and remove the filters of this log's ports that are no longer here.
+        A failure is logged, not raised: the next event or start tries again."""
+        db = self.store.pool
+        ports = await select(
+            db,
+            Port,
+            "device_id IN (SELECT id FROM rm_servers WHERE host = $1 AND NOT deleted)",
+            self.host,
+        )
+        wanted = await port_filters(db, ports)
+        try:
+            for spec in wanted:
+                if self._filters.get(spec.name) != spec:
+                    await self.hypervisor.ensure_packet_filter(spec)
+                    self._filters[spec.name] = spec
+            keep = {spec.name for spec in wanted}
+            for name in await self.hypervisor.list_packet_filters():
+                if is_port_filter(name) and name not in keep and await self._ours(name):
+                    await self.hypervisor.remove_packet_filter(name)
+                    self._filters.pop(name, None)
+        except HypervisorError as error:
+            log.warning("packet filters: %s", error, extra={"host": self.host})
+
+    async def _ours(self, name: str) -> bool:
+        """Whether a port filter is of a port of this log (another cloud may share the host)."""
+        port_id = name.removeprefix(filter_name(""))
+        return bool(await self.store.read_stream(f"port-{port_id}", limit=1))
 
     async def _networks_of(self, recorded: RecordedEvent) -> list[str]:
         """The networks an event may have changed the host state of."""

@@ -1,11 +1,13 @@
 """How Kumo networks are named on a host, and the interfaces a server's domain gets:
-one per port, on its network's host network, with the port's MAC address."""
+one per port, on its network's host network, with the port's MAC address and its packet
+filter."""
 
 from typing import Any
 
 from service.compute.directory import select
 from service.compute.hypervisor import Interface
 from service.network.directory import Port
+from service.network.packet_filters import filter_name
 
 
 def host_network(network_id: str) -> str:
@@ -21,4 +23,6 @@ def bridge(network_id: str) -> str:
 async def interfaces(db: Any, server_id: str) -> tuple[Interface, ...]:
     """A server's interfaces: one per port it has, in the ports' order."""
     ports = await select(db, Port, "device_id = $1", server_id)
-    return tuple(Interface(host_network(p.network_id), p.mac_address) for p in ports)
+    return tuple(
+        Interface(host_network(p.network_id), p.mac_address, filter_name(p.id)) for p in ports
+    )

@@ -14,6 +14,7 @@ from events.postgres import PostgresEventStore
 from service.compute.libvirt import LibvirtDriver
 from service.network.host import NetworkHost
 from service.network.interfaces import host_network
+from service.network.packet_filters import filter_name
 from tests.integration.compute.conftest import Nova
 from tests.integration.compute.test_servers import admin_nova, cloud, image_id, member, wait_for
 from tests.integration.network.conftest import Neutron
@@ -69,6 +70,7 @@ async def test_servers_get_a_host_network_with_their_leases(
     assert nic.get("type") == "network"
     assert nic.find("source").get("network") == name
     assert nic.find("mac").get("address") == port_a["mac_address"]
+    assert nic.find("filterref").get("filter") == filter_name(port_a["id"])
     second = await _boot(member, image_id, "b")
     [port_b] = (await neutron.get(f"ports?device_id={second['id']}")).body["ports"]
     lease_b = (port_b["mac_address"], port_b["fixed_ips"][0]["ip_address"])
