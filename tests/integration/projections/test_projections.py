@@ -54,7 +54,9 @@ async def test_rebuild_under_live_appends_matches_the_live_model_row_for_row(
             await inline_store.append(f"note-{random.randrange(12)}", [event])
 
     writers = asyncio.gather(*(write(w) for w in range(6)))
-    await asyncio.sleep(0.2)
+    async with asyncio.timeout(30):  # some of the 360 events are in, most still to come
+        while await inline_store.head_position() < 30:
+            await asyncio.sleep(0.01)
     rebuilt_during = await rebuild(inline_store, model, inline=True)
     await writers
     live = await rows(inline_store)
