@@ -40,10 +40,12 @@ setup() {
         apt_install postgresql
     fi
     # Virtual machines: libvirt and QEMU (libvirt-dev to build libvirt-python), qemu-img
-    # for disks, xorriso for config drives, and what builds the tiny test guest.
+    # for disks, xorriso for config drives, and what builds the tiny test guest. Networks:
+    # dnsmasq (DHCP), iptables with its ebtables (libvirt's nwfilter: security groups) and
+    # nftables (floating IP NAT).
     apt_install gcc pkg-config python3-dev libvirt-dev libvirt-daemon-system qemu-system-x86 \
         qemu-utils xorriso genisoimage busybox-static cpio syslinux syslinux-common mtools \
-        dosfstools parted
+        dosfstools parted dnsmasq-base iptables nftables
     # Debian's Chromium, which the dashboard's browser tests drive.
     apt_install chromium
     local python

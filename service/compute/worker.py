@@ -25,6 +25,7 @@ from service.compute.reactor import ComputeReactor
 from service.compute.watcher import HostWatcher
 from service.config import Settings
 from service.network.host import NetworkHost
+from service.network.nftables import Nftables
 from service.storage.backend import ObjectBackend
 from service.storage.configured import backend_for
 
@@ -105,7 +106,9 @@ async def compute_worker(
         guests = GuestFiles(folder or settings.data_dir / "compute", store, objects)
         reactor = ComputeReactor(store, driver, guests, name)
         runner = SubscriptionRunner(store, dsn, reactor.subscription())
-        network = NetworkHost(store, driver, name)
+        # The test driver has no bridges: NAT to its guests would point nowhere.
+        nat = None if uri.startswith("test:") else Nftables()
+        network = NetworkHost(store, driver, name, nat)
         await network.reconcile()
         tasks = [
             asyncio.create_task(runner.run()),

@@ -5,14 +5,16 @@ subnet's gateway address and DHCP with a fixed lease per port, MAC to address), 
 removes a network from the host when its last server here goes or the network changes
 so that it has nothing to realise. It also keeps the packet filter of every port of this
 host's servers what the port's security groups say (service/network/packet_filters.py):
-a rule change redefines the filters it touches, which libvirt applies live.
+a rule change redefines the filters it touches, which libvirt applies live. And, given
+the host's NAT (service/network/nftables.py), it keeps the NAT of every floating IP
+associated with a port of this host's servers.
 
 It works from state, not from the events' details: an event names the network it
 touched, and the network is made to match the read models as they are now, so a
 repeated event, one handled late, or the reconciliation at start (every network of the
 log) all come to the same host state. It removes only networks named after this log's
-own networks (`kumo-<id>`), and only filters of this log's own ports, never another
-cloud's on a shared hypervisor.
+own networks (`kumo-<id>`), and only filters and NAT of this log's own ports and floating
+IPs, never another cloud's on a shared hypervisor.
 """
 
 import ipaddress
@@ -35,6 +37,7 @@ from service.compute.hypervisor import (
 from service.network import events as ev
 from service.network.directory import Network, Port, Subnet
 from service.network.interfaces import bridge, host_network
+from service.network.nftables import FloatingNat, NatError, Nftables
 from service.network.packet_filters import filter_name, is_port_filter, port_filters
 
 log = logging.getLogger("kumo.network")
@@ -53,15 +56,26 @@ HANDLED = (
 )
 FILTERED = ("port", "server", "secgroup")
 """The categories whose events may change a port filter."""
+NATTED = ("floatingip", "port", "server")
+"""The categories whose events may change a floating IP's NAT."""
 
 
 class NetworkHost:
     """Realises the Kumo networks of this host's servers on its hypervisor."""
 
-    def __init__(self, store: PostgresEventStore, hypervisor: Hypervisor, host: str) -> None:
+    def __init__(
+        self,
+        store: PostgresEventStore,
+        hypervisor: Hypervisor,
+        host: str,
+        nat: Nftables | None = None,
+    ) -> None:
+        """`nat` None: floating IPs get no NAT here (a host without real bridges)."""
         self.store = store
         self.hypervisor = hypervisor
         self.host = host
+        self.nat = nat
+        self._nats: dict[str, FloatingNat] = {}
         self._filters: dict[str, PacketFilter] = {}
         """The filters defined by this process, as defined: unchanged ones are not redefined
         (a redefinition rebuilds the rules of every interface using the filter)."""
@@ -85,6 +99,8 @@ class NetworkHost:
             await self.realise(network_id)
         if any(recorded.category in FILTERED for recorded in events):
             await self.realise_filters()
+        if any(recorded.category in NATTED for recorded in events):
+            await self.realise_floating_ips()
 
     async def reconcile(self) -> None:
         """Bring every network and port filter of the log to the state it should have on
@@ -93,6 +109,7 @@ class NetworkHost:
         for row in rows:
             await self.realise(row["id"])
         await self.realise_filters()
+        await self.realise_floating_ips()
 
     async def realise_filters(self) -> None:
         """Define the packet filter of every port of this host's servers as its security
@@ -113,16 +130,50 @@ class NetworkHost:
                     self._filters[spec.name] = spec
             keep = {spec.name for spec in wanted}
             for name in await self.hypervisor.list_packet_filters():
-                if is_port_filter(name) and name not in keep and await self._ours(name):
+                port_stream = f"port-{name.removeprefix(filter_name(''))}"
+                if is_port_filter(name) and name not in keep and await self._ours(port_stream):
                     await self.hypervisor.remove_packet_filter(name)
                     self._filters.pop(name, None)
         except HypervisorError as error:
             log.warning("packet filters: %s", error, extra={"host": self.host})
 
-    async def _ours(self, name: str) -> bool:
-        """Whether a port filter is of a port of this log (another cloud may share the host)."""
-        port_id = name.removeprefix(filter_name(""))
-        return bool(await self.store.read_stream(f"port-{port_id}", limit=1))
+    async def realise_floating_ips(self) -> None:
+        """Give every floating IP associated with a port of this host's servers its NAT,
+        and remove the NAT of this log's other floating IPs. A failure is logged, not
+        raised: the next event or start tries again."""
+        if self.nat is None:
+            return
+        rows = await self.store.pool.fetch(
+            "SELECT f.id, f.floating_ip_address, f.fixed_ip_address, p.network_id"
+            " FROM rm_floating_ips f JOIN rm_ports p ON p.id = f.port_id"
+            " JOIN rm_servers s ON s.id = p.device_id"
+            " WHERE s.host = $1 AND NOT s.deleted AND f.fixed_ip_address IS NOT NULL",
+            self.host,
+        )
+        wanted = {
+            r["id"]: FloatingNat(
+                floating_ip_id=r["id"],
+                floating=r["floating_ip_address"],
+                fixed=r["fixed_ip_address"],
+                bridge=bridge(r["network_id"]),
+            )
+            for r in rows
+        }
+        try:
+            for nat in wanted.values():
+                if self._nats.get(nat.floating_ip_id) != nat:
+                    await self.nat.ensure(nat)
+                    self._nats[nat.floating_ip_id] = nat
+            for fip_id in await self.nat.floating_ip_ids():
+                if fip_id not in wanted and await self._ours(f"floatingip-{fip_id}"):
+                    await self.nat.remove(fip_id)
+                    self._nats.pop(fip_id, None)
+        except NatError as error:
+            log.warning("floating IP NAT: %s", error, extra={"host": self.host})
+
+    async def _ours(self, stream: str) -> bool:
+        """Whether this log has the stream (another cloud may share the host)."""
+        return bool(await self.store.read_stream(stream, limit=1))
 
     async def _networks_of(self, recorded: RecordedEvent) -> list[str]:
         """The networks an event may have changed the host state of."""
