@@ -172,6 +172,9 @@ async def test_migration_0007_hashes_the_events_already_logged(
             ]
             report = await check(PostgresEventStore(pool))
             assert (report.events, report.broken) == (27, 0)
+            with pytest.raises(asyncpg.PostgresError) as refused:  # the guard is back on
+                await pool.execute("UPDATE events SET type = 'Forged'")
+            assert refused.value.sqlstate == "KU002"
             await PostgresEventStore(pool).append("note-a", [Noted(n=6)])
             assert (await check(PostgresEventStore(pool))).broken == 0
         finally:
