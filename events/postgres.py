@@ -272,6 +272,8 @@ class PostgresEventStore:
         self._ids = ids or RandomIds()
         self._inline = inline
         self._notifier = Notifier(pool)
+        self._head_reading = asyncio.Lock()
+        self._head_next: asyncio.Task[int] | None = None
 
     async def append(
         self,
@@ -452,7 +454,22 @@ class PostgresEventStore:
         return position
 
     async def head_position(self) -> int:
-        """The position of the last event a reader may see now (0 for an empty log)."""
+        """The position of the last event a reader may see now (0 for an empty log).
+
+        Callers at the same time share one read that starts after they called (the
+        log's followers all look when an append is notified): one read at a time, and
+        those who call while it runs share the next."""
+        shared = self._head_next
+        if shared is None:
+            shared = self._head_next = asyncio.ensure_future(self._read_head())
+        return await asyncio.shield(shared)
+
+    async def _read_head(self) -> int:
+        async with self._head_reading:
+            self._head_next = None  # whoever calls from now on needs a later read
+            return await self._fetch_head()
+
+    async def _fetch_head(self) -> int:
         async with self.pool.acquire() as conn:
             position: int = await conn.fetchval(
                 "SELECT coalesce(max(position), 0) FROM events WHERE transaction_id < $1",

@@ -61,6 +61,7 @@ def subscription(request: web.Request) -> tuple[Filter, int | None]:
         types=None if listed is None else [t for t in listed.split(",") if t],
         categories=None if resource_type is None else [t for t in resource_type.split(",") if t],
         project_id=project_id,
+        admin=auth.is_admin,
     ), None if after is None else int(after)
 
 
