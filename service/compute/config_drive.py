@@ -6,6 +6,8 @@ the ISO with xorriso (or genisoimage) and raises `ConfigDriveError` when that fa
 """
 
 import asyncio
+import base64
+import binascii
 import json
 import shutil
 import tempfile
@@ -22,6 +24,15 @@ LATEST = "openstack/latest"
 
 class ConfigDriveError(HypervisorError):
     """The ISO could not be written; the message says why."""
+
+
+def user_data_bytes(user_data: str) -> bytes | None:
+    """What a server's base64 `user_data` holds: the drive's `user_data` file, as Nova
+    writes it. None when it is not base64 (the API refuses it)."""
+    try:
+        return base64.b64decode(user_data, validate=True)
+    except binascii.Error:
+        return None
 
 
 class ConfigDrive(msgspec.Struct, frozen=True, kw_only=True):

@@ -63,7 +63,7 @@ class GuestFiles:
                 uuid=server.id, name=server.name, hostname=server.hostname,
                 project_id=server.project_id, availability_zone=server.availability_zone,
                 launch_index=server.launch_index, metadata=server.metadata,
-                user_data=user_data.encode() if user_data else None,
+                user_data=config_drive.user_data_bytes(user_data) if user_data else None,
             )  # fmt: skip
             await config_drive.build(contents, drive)
         return DomainSpec(

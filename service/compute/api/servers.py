@@ -17,6 +17,7 @@ from events.types import Event
 from service.auth import AuthContext, caller
 from service.compute import events as ev
 from service.compute.api.microversion import version_of
+from service.compute.config_drive import user_data_bytes
 from service.compute.directory import Server, columns, get_server, row_to
 from service.compute.placement import place_servers
 from service.compute.quota import claim
@@ -230,6 +231,8 @@ async def create_server(request: web.Request) -> web.Response:
         "uuid" in n and not is_uuid(str(n["uuid"])) for n in new.networks
     ):
         raise BadRequest("Bad networks format: network uuid is not in proper format.")
+    if new.user_data is not None and user_data_bytes(new.user_data) is None:
+        raise BadRequest("User data needs to be valid base 64.")
     ipv4, ipv6 = access_ip(new.access_ipv4, 4), access_ip(new.access_ipv6, 6)
     flavor = await _flavor(request, new.flavor_ref)
     image_id = await _image(request, new.image_ref, flavor)

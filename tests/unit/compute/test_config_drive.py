@@ -1,6 +1,6 @@
 import json
 
-from service.compute.config_drive import ConfigDrive, files, meta_data
+from service.compute.config_drive import ConfigDrive, files, meta_data, user_data_bytes
 
 DRIVE = ConfigDrive(
     uuid="0b9a3b5e-4a0e-4d8e-9a57-5f8f3b1f2c11",
@@ -48,3 +48,8 @@ def test_network_data_defaults_to_empty_lists() -> None:
     bare = ConfigDrive(uuid="u", name="n", hostname="n", project_id="p")
     document = json.loads(files(bare)["openstack/latest/network_data.json"])
     assert document == {"links": [], "networks": [], "services": []}
+
+
+def test_user_data_is_base64_decoded_for_the_drive_and_anything_else_refused() -> None:
+    assert user_data_bytes("IyEvYmluL3NoCg==") == b"#!/bin/sh\n"
+    assert user_data_bytes("#!/bin/sh") is None
