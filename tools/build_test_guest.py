@@ -5,7 +5,10 @@
 The guest is a Debian kernel plus a busybox initramfs whose /init loads a few modules,
 runs busybox `acpid` so that an ACPI power button powers it off, echoes the `user_data` of
 an attached OpenStack config drive between `USER_DATA_BEGIN`/`USER_DATA_END`, prints
-`MARKER` on ttyS0 (ready), then keeps a shell on the console. Outputs, in CACHE_DIR:
+`MARKER` on ttyS0 (ready), then keeps a shell on the console. In the background it brings
+up eth0 with DHCP (printing `DHCP_BOUND` and the address) and then runs the `user_data`
+if it is a script (starts with `#!`), its output on the console: a test tells the guest
+what to do, such as which addresses to ping. Outputs, in CACHE_DIR:
 
 - `vmlinux` (ELF, boots through PVH: the fastest under TCG) and `vmlinuz` (bzImage),
 - `initrd.gz`,
@@ -31,12 +34,24 @@ from pathlib import Path
 MARKER = "KUMO-TEST-GUEST-READY"
 USER_DATA_BEGIN = "KUMO-USER-DATA-BEGIN"
 USER_DATA_END = "KUMO-USER-DATA-END"
+DHCP_BOUND = "KUMO-DHCP-BOUND"
 CMDLINE = "console=ttyS0 panic=-1 quiet"
 DEFAULT_CACHE = Path(__file__).resolve().parent.parent / ".kumo" / "guest"
 
-# Insmod'ed in dependency order (resolved from each module's `depends=`): virtio disks,
-# IDE cdroms, ISO 9660 and FAT, and the ACPI power button as an input device for acpid.
-MODULES = ("virtio_pci", "virtio_blk", "ata_piix", "sr_mod", "isofs", "vfat", "button", "evdev")
+# Insmod'ed in dependency order (resolved from each module's `depends=`): virtio disks
+# and NICs, IDE cdroms, ISO 9660 and FAT, and the ACPI power button as an input device for
+# acpid.
+MODULES = (
+    "virtio_pci",
+    "virtio_blk",
+    "virtio_net",
+    "ata_piix",
+    "sr_mod",
+    "isofs",
+    "vfat",
+    "button",
+    "evdev",
+)
 DISK_MIB = 16
 PARTITION_OFFSET = 1024 * 1024
 SYSLINUX_MBR = Path("/usr/lib/syslinux/mbr/mbr.bin")
@@ -69,10 +84,28 @@ for dev in /dev/vd? /dev/sr? /dev/hd?; do
 done
 # Printed last: from here on the guest handles ACPI and has read its config drive.
 echo "{MARKER}"
+(
+    ip link set lo up
+    ip link set eth0 up 2>/dev/null && udhcpc -i eth0 -f -q -n -t 20 -T 1 -s /etc/udhcpc.sh
+    script=/mnt/openstack/latest/user_data
+    [ "$(head -c 2 $script 2>/dev/null)" = "#!" ] && sh $script
+) </dev/null 2>&1 &
 while :; do setsid cttyhack sh; sleep 1; done
 """
 
 POWER_BUTTON = "#!/bin/sh\nexec poweroff -f\n"
+
+# udhcpc's hook: the lease's address (and router) on the interface, announced.
+DHCP_SCRIPT = f"""#!/bin/sh
+case "$1" in
+bound|renew)
+    ip addr flush dev "$interface"
+    ip addr add "$ip/$mask" dev "$interface"
+    [ -n "$router" ] && ip route add default via "${{router%% *}}" dev "$interface"
+    echo "{DHCP_BOUND} $interface $ip"
+    ;;
+esac
+"""
 
 SYSLINUX_CFG = f"""DEFAULT kumo
 PROMPT 0
@@ -169,7 +202,7 @@ def _extract_vmlinux(vmlinuz: Path, target: Path) -> None:
 
 
 def _build_initrd(modules: list[Path], target: Path) -> None:
-    """A gzipped newc cpio of busybox, /init, the acpid handler and the modules."""
+    """A gzipped newc cpio of busybox, /init, the acpid and DHCP hooks and the modules."""
     busybox = shutil.which("busybox")
     if busybox is None:
         raise GuestBuildError("busybox is not installed (apt-get install busybox-static)")
@@ -181,6 +214,7 @@ def _build_initrd(modules: list[Path], target: Path) -> None:
         for path, text in (
             (root / "init", INIT),
             (root / "etc/acpi/PWRF/00000080", POWER_BUTTON),
+            (root / "etc/udhcpc.sh", DHCP_SCRIPT),
         ):
             path.write_text(text)
             path.chmod(0o755)
