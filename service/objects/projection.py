@@ -1,13 +1,17 @@
 """The object storage read models (rm_swift_* of migrations/0005_objects.sql), kept inline;
 containers' and objects' rows by their streams' folds (service/objects/fold.py).
 
-Writes to a container take its row lock first, so concurrent object writes keep the
-container's counters exact. An object stored into a missing container, or a container
+A container's own events take its row lock first. An object's event locks its object
+row, then adds to its container's counters with one UPDATE, the append's last statement:
+concurrent writes to one container keep the counters exact and wait for each other only
+from that UPDATE to their commit, not for their whole append. An object stored into a
+missing container (the foreign key, or the counter UPDATE finding no row), or a container
 deleted while it holds objects, fails the append (ContainerMissing / ContainerNotEmpty).
 """
 
 from typing import Any
 
+import asyncpg
 import msgspec
 
 from events.types import Event, RecordedEvent
@@ -25,18 +29,26 @@ class ContainerNotEmpty(Exception):
     """A container was to be deleted while it still holds objects; nothing was appended."""
 
 
-async def _lock_container(conn: Any, project_id: str, container: str) -> None:
+def _missing(project_id: str, container: str) -> ContainerMissing:
+    return ContainerMissing(f"container {container!r} of {project_id} does not exist")
+
+
+async def _lock_container(conn: Any, project_id: str, container: str, mode: str) -> None:
+    """Lock the container's row `FOR UPDATE` or `FOR KEY SHARE` (only keeps it from being
+    deleted); ContainerMissing when there is none."""
     found = await conn.fetchval(
-        "SELECT 1 FROM rm_swift_containers WHERE project_id = $1 AND name = $2 FOR UPDATE",
+        f"SELECT 1 FROM rm_swift_containers WHERE project_id = $1 AND name = $2 FOR {mode}",
         project_id,
         container,
     )
     if found is None:
-        raise ContainerMissing(f"container {container!r} of {project_id} does not exist")
+        raise _missing(project_id, container)
 
 
 async def _count(conn: Any, project_id: str, container: str, objects: int, size: int) -> None:
-    await conn.execute(
+    """Add to the container's counters; ContainerMissing when it is gone. (A replay's
+    pipelined connection answers "" for a held statement: its containers existed.)"""
+    status = await conn.execute(
         "UPDATE rm_swift_containers SET object_count = object_count + $3,"
         " bytes_used = bytes_used + $4 WHERE project_id = $1 AND name = $2",
         project_id,
@@ -44,6 +56,8 @@ async def _count(conn: Any, project_id: str, container: str, objects: int, size:
         objects,
         size,
     )
+    if status == "UPDATE 0":
+        raise _missing(project_id, container)
 
 
 class ObjectsProjection:
@@ -75,7 +89,7 @@ class ObjectsProjection:
                 )
             case ev.ContainerCreated() | ev.ContainerMetadataUpdated() | ev.ContainerDeleted() as e:
                 if not isinstance(e, ev.ContainerCreated):
-                    await _lock_container(conn, e.project_id, e.container)
+                    await _lock_container(conn, e.project_id, e.container, "UPDATE")
                 key = {"project_id": e.project_id, "name": e.container}
                 old = await load_row(conn, "rm_swift_containers", key, json_columns=JSON_COLUMNS)
                 if isinstance(e, ev.ContainerDeleted) and old and old["object_count"]:
@@ -85,17 +99,22 @@ class ObjectsProjection:
                     conn, "rm_swift_containers", key, old, new, json_columns=JSON_COLUMNS
                 )
             case ev.ObjectStored() | ev.ObjectMetadataUpdated() | ev.ObjectDeleted() as e:
-                await _lock_container(conn, e.project_id, e.container)
                 key = {"project_id": e.project_id, "container": e.container, "name": e.object}
-                old, new = await project_row(
-                    conn,
-                    "rm_swift_objects",
-                    key,
-                    fold.stored_object,
-                    recorded,
-                    json_columns=JSON_COLUMNS,
-                )
+                try:
+                    old, new = await project_row(
+                        conn,
+                        "rm_swift_objects",
+                        key,
+                        fold.stored_object,
+                        recorded,
+                        json_columns=JSON_COLUMNS,
+                    )
+                except asyncpg.ForeignKeyViolationError:
+                    raise _missing(e.project_id, e.container) from None
                 objects = (new is not None) - (old is not None)
                 size = (new["size"] if new else 0) - (old["size"] if old else 0)
                 if objects or size:
                     await _count(conn, e.project_id, e.container, objects, size)
+                elif old is None and new is None:
+                    # Nothing written (an existing row proves its container by the key).
+                    await _lock_container(conn, e.project_id, e.container, "KEY SHARE")

@@ -15,6 +15,7 @@ emptied by deletes stay. Blocking file I/O runs in worker threads.
 """
 
 import asyncio
+import contextlib
 import errno
 import functools
 import os
@@ -59,6 +60,10 @@ _HASHES_XATTR = "user.kumo.hashes"
 P = ParamSpec("P")
 T = TypeVar("T")
 
+Opened = tuple[BufferedReader | bytes, StoredObject, int, int]
+"""What `_open_at` gives: the file at the range's offset (or the range's bytes, the file
+closed), the object, the offset and the length of the range."""
+
 
 class LocalFsBackend(ObjectBackend):
     """Stores each object as one file under `root` (created by `start` or the first put)."""
@@ -86,10 +91,20 @@ class LocalFsBackend(ObjectBackend):
     ) -> StoredObject:
         path = self._path(key)
         temp = path.with_name(_TEMP_PREFIX + secrets.token_hex(8))
-        file = await self._run(_create, temp)
         digest = Digest(hashes)
+        file: BufferedWriter | None = None
         try:
             async with aclosing(hashed_blocks(stream, self._block_size, digest)) as blocks:
+                first = await anext(blocks, None)
+                following = None if first is None else await anext(blocks, None)
+                if first is None or following is None:
+                    # One block at most: stored in one worker-thread hand-off, not three.
+                    stored = digest.verify(key, expected_md5)
+                    info = await self._run(_store, key, temp, path, first or [], stored)
+                    return msgspec.structs.replace(info, hashes=stored)
+                file = await self._run(_create, temp)
+                await self._run(_write, file, first)
+                await self._run(_write, file, following)
                 async for block in blocks:
                     await self._run(_write, file, block)
             stored = digest.verify(key, expected_md5)
@@ -97,21 +112,24 @@ class LocalFsBackend(ObjectBackend):
         except BaseException:
             # Synchronous on purpose: it must finish even when the task is being cancelled.
             # (A write still running in its thread holds the file's lock; close waits.)
-            file.close()
-            temp.unlink(missing_ok=True)
+            if file is not None:
+                file.close()
+            with contextlib.suppress(OSError):  # the store's own error is the one to raise
+                temp.unlink(missing_ok=True)
             raise
         return msgspec.structs.replace(info, hashes=stored)
 
     async def get(
         self, key: str, *, byte_range: tuple[int, int | None] | None = None
     ) -> ObjectReader:
-        file, info = await self._open_or_close(key)
-        try:
-            offset, length = resolve_range(key, byte_range, info.size)
-            await self._run(file.seek, offset)
-        except BaseException:
-            file.close()
-            raise
+        opened, info, offset, length = await self._open_or_close(key, byte_range)
+        if isinstance(opened, bytes):
+            if len(opened) < length:
+                raise BackendUnavailable(f"local object {key!r} was truncated while read")
+            return ObjectReader(
+                info, offset=offset, content_length=length, chunks=_once(opened), release=_nothing
+            )
+        file = opened
         reader = ObjectReader(
             info,
             offset=offset,
@@ -124,10 +142,14 @@ class LocalFsBackend(ObjectBackend):
         weakref.finalize(reader, file.close)
         return reader
 
-    async def _open_or_close(self, key: str) -> tuple[BufferedReader, StoredObject]:
-        """Open the object's file; if the caller is cancelled while the worker thread
-        opens it, the file is closed when the thread finishes, not left open."""
-        opening = asyncio.ensure_future(self._run(_open, key, self._path(key)))
+    async def _open_or_close(self, key: str, byte_range: tuple[int, int | None] | None) -> Opened:
+        """Open the object's file at the range's start, or read the range at once when it
+        fits in one chunk (see `_open_at`); if the caller is cancelled while the worker
+        thread opens it, the file is closed when the thread finishes, not left open."""
+        path = self._path(key)
+        opening = asyncio.ensure_future(
+            self._run(_open_at, key, path, byte_range, self._chunk_size)
+        )
         try:
             return await asyncio.shield(opening)
         except asyncio.CancelledError:
@@ -218,6 +240,17 @@ def _create(temp: Path) -> BufferedWriter:
     return open(temp, "xb")  # closed by _commit or put's cleanup
 
 
+def _store(key: str, temp: Path, path: Path, block: Block, hashes: Hashes) -> StoredObject:
+    """`_create`, `_write` and `_commit` of a whole object in one call."""
+    file = _create(temp)
+    try:
+        _write(file, block)
+    except BaseException:
+        file.close()
+        raise
+    return _commit(key, file, temp, path, hashes)
+
+
 def _write(file: BufferedWriter, block: Block) -> None:
     for piece in block:  # a piece bigger than the buffer goes straight to the file
         file.write(piece)
@@ -243,9 +276,40 @@ def _commit(key: str, file: BufferedWriter, temp: Path, path: Path, hashes: Hash
     return info
 
 
-def _close_opened(opening: "asyncio.Future[tuple[BufferedReader, StoredObject]]") -> None:
+def _close_opened(opening: "asyncio.Future[Opened]") -> None:
     if not opening.cancelled() and opening.exception() is None:
-        opening.result()[0].close()
+        opened = opening.result()[0]
+        if not isinstance(opened, bytes):
+            opened.close()
+
+
+def _open_at(
+    key: str, path: Path, byte_range: tuple[int, int | None] | None, read_at_most: int
+) -> Opened:
+    """The object's file positioned at the range's start; when the range is no longer
+    than `read_at_most`, its bytes instead (read, and the file closed, in the same call:
+    a small object costs one worker-thread hand-off, not four)."""
+    file, info = _open(key, path)
+    try:
+        offset, length = resolve_range(key, byte_range, info.size)
+        if offset:
+            file.seek(offset)
+        if length > read_at_most:
+            return file, info, offset, length
+        with file:
+            return file.read(length), info, offset, length
+    except BaseException:
+        file.close()
+        raise
+
+
+async def _once(data: bytes) -> AsyncGenerator[bytes, None]:
+    if data:
+        yield data
+
+
+async def _nothing() -> None:
+    pass
 
 
 def _open(key: str, path: Path) -> tuple[BufferedReader, StoredObject]:

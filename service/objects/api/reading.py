@@ -24,6 +24,9 @@ from service.objects.segments import Part, read_parts
 
 routes = web.RouteTableDef()
 OBJECT = "/v1/AUTH_{project_id}/{container}/{object:.+}"
+SMALL_BODY = 64 * 1024
+"""A whole object up to this size is read before the answer starts, so that its headers
+and bytes leave in one write (a stream writes headers, each chunk and its end apart)."""
 
 
 class Content(msgspec.Struct, frozen=True):
@@ -99,9 +102,12 @@ async def serve(request: web.Request, row: rm.StoredObject, content: Content) ->
     ranges = parse_ranges(request.headers.get("Range"), content.size)
     size, parts = content.size, content.parts
     if ranges is None:
+        chunks = read_parts(backend(request), parts, 0, size - 1)
+        if size <= SMALL_BODY:
+            return web.Response(headers=headers, body=b"".join([c async for c in chunks]))
         response = web.StreamResponse(status=200, headers=headers)
         response.content_length = size
-        return await _stream(request, response, read_parts(backend(request), parts, 0, size - 1))
+        return await _stream(request, response, chunks)
     if len(ranges) == 1:
         ((first, last),) = ranges
         headers["Content-Range"] = f"bytes {first}-{last}/{size}"
