@@ -50,7 +50,8 @@ precede. Readers of the log use the appenders' watermark instead (`watermark`)."
 _WATERMARK = """
 WITH locks AS MATERIALIZED (
     SELECT locktype, virtualtransaction, transactionid FROM pg_locks
-     WHERE (locktype = 'advisory' AND classid = 4802 AND objsubid = 2)
+     WHERE (locktype = 'advisory' AND classid = 4802 AND objsubid = 2
+            AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
         OR (locktype = 'transactionid' AND mode = 'ExclusiveLock')
 )
 SELECT CASE WHEN current_setting('transaction_isolation') <> 'read committed'
