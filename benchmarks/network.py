@@ -152,9 +152,30 @@ async def until_in_force(text: str, present: bool, started: float) -> float:
     raise TimeoutError(f"{text} still {'absent' if present else 'present'} after 30 s")
 
 
-async def boot_guest(http: aiohttp.ClientSession, url: str) -> tuple[str, str]:
-    """A tiny guest on a new network in a new security group: the server's and the
-    group's ids, once the guest's interface has its filter."""
+def on_host() -> str:
+    """What libvirt lists on the host: filters, networks and domains (by UUID)."""
+    listings = (["nwfilter-list"], ["net-list", "--all"], ["list", "--all", "--uuid"])
+    return "".join(
+        subprocess.run(
+            ["virsh", "-c", "qemu:///system", *listing], capture_output=True, text=True, check=True
+        ).stdout
+        for listing in listings
+    )
+
+
+async def until_gone(names: list[str]) -> None:
+    """Wait until libvirt lists none of `names` (those the run made)."""
+    async with asyncio.timeout(60):
+        while True:
+            listed = await asyncio.to_thread(on_host)
+            if not any(name in listed for name in names):
+                return
+            await asyncio.sleep(0.2)
+
+
+async def boot_guest(http: aiohttp.ClientSession, url: str) -> tuple[str, str, list[str]]:
+    """A tiny guest on a new network in a new security group, active: the server's and
+    the group's ids, and the names of the host network and filter made for it."""
     guest = build_guest()
     image = {"name": "tiny", "disk_format": "qcow2", "container_format": "bare"}
     async with http.post(f"{url}/image/v2/images", json=image) as made:
@@ -187,8 +208,11 @@ async def boot_guest(http: aiohttp.ClientSession, url: str) -> tuple[str, str]:
                 status = (await shown.json())["server"]["status"]
             assert status != "ERROR"
             if status == "ACTIVE":
-                return server_id, group_id
+                break
             await asyncio.sleep(0.2)
+    async with http.get(f"{api}/ports?device_id={server_id}") as listed:
+        [port] = (await listed.json())["ports"]
+    return server_id, group_id, [f"kumo-{network_id}", f"kumo-port-{port['id']}"]
 
 
 async def rule_changes(count: int) -> None:
@@ -208,7 +232,7 @@ async def rule_changes(count: int) -> None:
         ) as kumo:
             token, _project_id = await admin_token(kumo.url)
             async with aiohttp.ClientSession(headers={"X-Auth-Token": token}) as http:
-                server_id, group_id = await boot_guest(http, kumo.url)
+                server_id, group_id, host_names = await boot_guest(http, kumo.url)
                 progress(f"guest {server_id} active; {count} rule changes")
                 try:
                     for i in range(count):
@@ -237,14 +261,8 @@ async def rule_changes(count: int) -> None:
                 finally:
                     async with http.delete(f"{kumo.url}/compute/v2.1/servers/{server_id}"):
                         pass
-                    async with asyncio.timeout(60):
-                        while True:
-                            url = f"{kumo.url}/compute/v2.1/servers/{server_id}"
-                            async with http.get(url) as shown:
-                                if shown.status == 404:
-                                    break
-                            await asyncio.sleep(0.2)
-                    await asyncio.sleep(2)  # the network reactor removes the filter and network
+                    # The network reactor removes the guest's filter and network after it.
+                    await until_gone([server_id, *host_names])
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     progress(f"load average after: {os.getloadavg()}")
