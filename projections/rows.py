@@ -39,7 +39,8 @@ def _where(key: Mapping[str, Any], first: int) -> str:
     return " AND ".join(f"{column} = ${first + i}" for i, column in enumerate(key))
 
 
-def _encoded(value: Any, json: bool) -> Any:
+def encoded(value: Any, json: bool) -> Any:
+    """A column's value as asyncpg takes it: JSON columns as encoded bytes, None as NULL."""
     return msgspec.json.encode(value) if json and value is not None else value
 
 
@@ -64,7 +65,7 @@ async def update_row(
         f"{c} = ${i + 1}::jsonb" if c in json_columns else f"{c} = ${i + 1}"
         for i, c in enumerate(columns)
     )
-    values = [_encoded(changes[c], c in json_columns) for c in columns]
+    values = [encoded(changes[c], c in json_columns) for c in columns]
     await conn.execute(
         f"UPDATE {table} SET {assignments} WHERE {_where(keys, len(columns) + 1)}",
         *values,
@@ -112,7 +113,7 @@ async def write_row(
     )
     await conn.execute(
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})",
-        *(_encoded(new[c], c in json_columns) for c in columns),
+        *(encoded(new[c], c in json_columns) for c in columns),
     )
 
 

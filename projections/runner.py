@@ -3,7 +3,8 @@
 - `subscription_for` makes an asynchronous projection follow a checkpointed
   subscription (events/subscription.py); its rows and its checkpoint commit together.
 - `rebuild` empties a model's tables and replays the whole log into them in one
-  transaction, under an exclusive lock on those tables.
+  transaction, under an exclusive lock on those tables (a `Folded` model stream by
+  stream, projections/bulk.py).
 - `replay_into` builds models as they were at a past position in a scratch schema.
 """
 
@@ -16,6 +17,7 @@ import msgspec
 from events.postgres import VISIBLE, Connection, PostgresEventStore, scan
 from events.subscription import Subscription
 from events.types import RecordedEvent
+from projections.bulk import Folded, replay_folded
 from projections.pipeline import Pipelined
 from projections.projection import Projection, handles
 
@@ -64,7 +66,17 @@ def scratch_name(name: str) -> str:
 async def _replay(
     conn: Connection, projection: Projection, until: int | None, gap_safe: bool
 ) -> int:
-    """Apply every event up to `until` on `conn`; the number applied."""
+    """Apply every event up to `until` on `conn`; the number applied.
+
+    A `Folded` model read without the gap-safe condition (a rebuild, or a verification
+    up to a settled position) is filled stream by stream (projections/bulk.py), then its
+    side replayed here.
+    """
+    if isinstance(projection, Folded) and not gap_safe:
+        applied = await replay_folded(conn, projection, until)
+        if projection.side is not None:
+            await _replay(conn, projection.side, until, gap_safe)
+        return applied
     types = None if projection.types is None else sorted(projection.types)
     applied = 0
     writer = Pipelined(conn)
@@ -85,12 +97,13 @@ async def rebuild(store: PostgresEventStore, projection: Projection, *, inline: 
     head and the group's checkpoints move there, in the same transaction.
     """
     tables = ", ".join(_identifier(t) for t in projection.tables)
+    # Read before the rebuild's own connection is taken: the pool may hold just that one.
+    head = None if inline else await store.head_position()
     async with store.pool.acquire() as conn, conn.transaction():
         await conn.execute(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE")
         await conn.execute(f"TRUNCATE {tables}")
-        if inline:
+        if head is None:
             return await _replay(conn, projection, None, gap_safe=False)
-        head = await store.head_position()
         applied = await _replay(conn, projection, head, gap_safe=False)
         await conn.execute(
             "UPDATE subscription_checkpoints SET position = $2, updated_at = now()"

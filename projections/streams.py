@@ -3,6 +3,32 @@
 from typing import Any
 
 from events.types import RecordedEvent
+from projections.bulk import FoldedTable
+from projections.projection import Projection
+from projections.rows import Row
+
+_UPSERT = (
+    "INSERT INTO rm_streams (stream_id, category, first_position, created_at, version,"
+    " last_position, last_type, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    " ON CONFLICT (stream_id) DO UPDATE SET version = $5, last_position = $6,"
+    " last_type = $7, updated_at = $8"
+)
+
+
+def stream_row(row: Row | None, event: RecordedEvent) -> Row:
+    """The stream's row after one more of its events: where it began, where it stands."""
+    began = row or {
+        "stream_id": event.stream_id,
+        "category": event.category,
+        "first_position": event.position,
+        "created_at": event.recorded_at,
+    }
+    return began | {
+        "version": event.version,
+        "last_position": event.position,
+        "last_type": event.type,
+        "updated_at": event.recorded_at,
+    }
 
 
 class Streams:
@@ -11,17 +37,9 @@ class Streams:
     name: str = "streams"
     tables: tuple[str, ...] = ("rm_streams",)
     types: frozenset[str] | None = None
+    folds: tuple[FoldedTable, ...] = (FoldedTable("rm_streams", stream_row),)
+    side: Projection | None = None
 
     async def apply(self, conn: Any, event: RecordedEvent) -> None:
-        await conn.execute(
-            "INSERT INTO rm_streams (stream_id, category, version, first_position, last_position,"
-            " last_type, created_at, updated_at) VALUES ($1, $2, $3, $4, $4, $5, $6, $6)"
-            " ON CONFLICT (stream_id) DO UPDATE SET version = $3, last_position = $4,"
-            " last_type = $5, updated_at = $6",
-            event.stream_id,
-            event.category,
-            event.version,
-            event.position,
-            event.type,
-            event.recorded_at,
-        )
+        # One statement whatever the row held: the first event's row, or its last half.
+        await conn.execute(_UPSERT, *stream_row(None, event).values())

@@ -5,6 +5,8 @@ row, folded from its events."""
 from typing import Any
 
 from events.types import Event, RecordedEvent
+from projections.bulk import FoldedTable
+from projections.projection import Projection
 from projections.rows import Row, project_row, set_fields
 from service.identity import limit_events as ev
 
@@ -36,6 +38,10 @@ class LimitsProjection:
         for cls in vars(ev).values()
         if isinstance(cls, type) and issubclass(cls, Event) and cls is not Event
     )
+    folds: tuple[FoldedTable, ...] = tuple(
+        FoldedTable(table, limit_row, frozenset({category})) for category, table in TABLES.items()
+    )
+    side: Projection | None = None
 
     async def apply(self, conn: Any, recorded: RecordedEvent) -> None:
         table = TABLES[recorded.category]

@@ -8,29 +8,31 @@ that version expected and lose cleanly to a concurrent change.
 from typing import Any
 
 from events.types import Event, RecordedEvent
+from projections.bulk import FoldedTable
+from projections.projection import Projection, handles
 from projections.rows import project_row
 from service.image import events as ev
 from service.image import fold
 from service.image.fold import JSON_COLUMNS
 
 
-class ImageProjection:
-    """Images with their status, properties, tags and data location; image members."""
+class ImageMembers:
+    """rm_image_members, by the member events (and an image's deletion, which ends them)."""
 
-    name: str = "images"
-    tables: tuple[str, ...] = ("rm_images", "rm_image_members")
+    name: str = "image_members"
+    tables: tuple[str, ...] = ("rm_image_members",)
     types: frozenset[str] | None = frozenset(
         cls.type_name()
-        for cls in vars(ev).values()
-        if isinstance(cls, type)
-        and issubclass(cls, Event)
-        and cls not in (Event, ev.ImageQuotaClaimed)  # the quota stream's, no row of ours
+        for cls in (
+            ev.ImageDeleted,
+            ev.ImageMemberAdded,
+            ev.ImageMemberStatusChanged,
+            ev.ImageMemberRemoved,
+        )
     )
 
     async def apply(self, conn: Any, recorded: RecordedEvent) -> None:
         image_id = getattr(recorded.event, "image_id")  # noqa: B009 - every image event has one
-        key = {"id": image_id}
-        await project_row(conn, "rm_images", key, fold.image, recorded, json_columns=JSON_COLUMNS)
         match recorded.event:
             case ev.ImageDeleted():
                 await conn.execute("DELETE FROM rm_image_members WHERE image_id = $1", image_id)
@@ -56,3 +58,31 @@ class ImageProjection:
                     image_id,
                     e.member_id,
                 )
+
+
+_MEMBERS = ImageMembers()
+
+
+class ImageProjection:
+    """Images with their status, properties, tags and data location; image members."""
+
+    name: str = "images"
+    tables: tuple[str, ...] = ("rm_images", "rm_image_members")
+    types: frozenset[str] | None = frozenset(
+        cls.type_name()
+        for cls in vars(ev).values()
+        if isinstance(cls, type)
+        and issubclass(cls, Event)
+        and cls not in (Event, ev.ImageQuotaClaimed)  # the quota stream's, no row of ours
+    )
+    folds: tuple[FoldedTable, ...] = (
+        FoldedTable("rm_images", fold.image, frozenset({"image"}), JSON_COLUMNS),
+    )
+    side: Projection | None = _MEMBERS
+
+    async def apply(self, conn: Any, recorded: RecordedEvent) -> None:
+        image_id = getattr(recorded.event, "image_id")  # noqa: B009 - every image event has one
+        key = {"id": image_id}
+        await project_row(conn, "rm_images", key, fold.image, recorded, json_columns=JSON_COLUMNS)
+        if handles(_MEMBERS, recorded):
+            await _MEMBERS.apply(conn, recorded)
