@@ -4,13 +4,13 @@ Every function runs qemu-img as a subprocess (never blocking the event loop) and
 `DiskError` with qemu-img's message when it fails.
 """
 
-import asyncio
 import json
 from pathlib import Path
 
 import msgspec
 
 from service.compute.hypervisor import HypervisorError
+from service.processes import run_program
 
 QEMU_IMG = "qemu-img"
 
@@ -30,18 +30,13 @@ class DiskInfo(msgspec.Struct, frozen=True, kw_only=True):
 
 async def _qemu_img(*args: str | Path) -> bytes:
     try:
-        process = await asyncio.create_subprocess_exec(
-            QEMU_IMG,
-            *map(str, args),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        done = await run_program([QEMU_IMG, *map(str, args)])
     except FileNotFoundError as e:
         raise DiskError(f"{QEMU_IMG} is not installed") from e
-    out, err = await process.communicate()
-    if process.returncode != 0:
-        raise DiskError(f"{QEMU_IMG} {args[0]}: {err.decode(errors='replace').strip()}")
-    return out
+    if done.returncode != 0:
+        message = done.stderr.decode(errors="replace").strip()
+        raise DiskError(f"{QEMU_IMG} {args[0]}: {message}")
+    return done.stdout
 
 
 async def create_overlay(
