@@ -3,6 +3,8 @@
 from typing import Any
 
 from events.types import Event, RecordedEvent
+from projections.bulk import FoldedTable
+from projections.projection import Projection
 from projections.rows import Evolve, project_row, set_fields, update_row
 from service.compute import events as ev
 from service.compute import fold, quota
@@ -20,6 +22,46 @@ def _event_types() -> frozenset[str]:
 def action_id(recorded: RecordedEvent) -> str:
     """The instance-action id of an event: the request that caused it."""
     return recorded.metadata.request_id or f"req-{recorded.event_id}"
+
+
+_ROWS: dict[str, tuple[str, Evolve, tuple[str, ...]]] = {
+    "server": ("rm_servers", fold.server, SERVER_JSON),
+    "flavor": ("rm_flavors", fold.flavor, FLAVOR_JSON),
+    "keypair": ("rm_keypairs", fold.keypair, ()),
+    "servergroup": ("rm_server_groups", fold.server_group, ()),
+}
+"""Rows kept by their stream's fold (service/compute/fold.py), by stream category."""
+
+
+class ComputeSide:
+    """What compute keeps besides its folded rows: instance actions, flavor access,
+    quotas, security groups and hosts.
+
+    Its one read of a folded table is a server's project_id, which the server's row
+    holds from its first event on and never changes: a rebuild may write the folded
+    rows first (projections/bulk.py).
+    """
+
+    name: str = "compute_side"
+    tables: tuple[str, ...] = (
+        "rm_flavor_access",
+        "rm_instance_actions",
+        "rm_quota_limits",
+        "rm_quota_usage",
+        "rm_security_groups",
+        "rm_security_group_rules",
+        "rm_hosts",
+    )
+    types: frozenset[str] | None = _event_types()
+
+    async def apply(self, conn: Any, recorded: RecordedEvent) -> None:
+        if recorded.category == "server":
+            await _actions(conn, recorded, recorded.stream_id.removeprefix("server-"))
+        else:
+            await _other(conn, recorded)
+
+
+_SIDE = ComputeSide()
 
 
 class ComputeProjection:
@@ -41,33 +83,20 @@ class ComputeProjection:
         "rm_hosts",
     )
     types: frozenset[str] | None = _event_types()
+    folds: tuple[FoldedTable, ...] = tuple(
+        FoldedTable(table, evolve, frozenset({category}), json_columns)
+        for category, (table, evolve, json_columns) in _ROWS.items()
+    )
+    side: Projection | None = _SIDE
 
     async def apply(self, conn: Any, recorded: RecordedEvent) -> None:
+        """The row the event's stream owns by its fold, then the rest (`ComputeSide`)."""
         category = recorded.category
-        if category == "server":
-            await _server(conn, recorded, recorded.stream_id.removeprefix("server-"))
-            return
         if category in _ROWS:
             table, evolve, json_columns = _ROWS[category]
             key = {"id": recorded.stream_id.removeprefix(f"{category}-")}
             await project_row(conn, table, key, evolve, recorded, json_columns=json_columns)
-        await _other(conn, recorded)
-
-
-_ROWS: dict[str, tuple[str, Evolve, tuple[str, ...]]] = {
-    "flavor": ("rm_flavors", fold.flavor, FLAVOR_JSON),
-    "keypair": ("rm_keypairs", fold.keypair, ()),
-    "servergroup": ("rm_server_groups", fold.server_group, ()),
-}
-"""Rows kept by their stream's fold (service/compute/fold.py), by stream category."""
-
-
-async def _server(conn: Any, recorded: RecordedEvent, server_id: str) -> None:
-    """The server's row by its fold, then the instance actions the event starts or ends."""
-    await project_row(
-        conn, "rm_servers", {"id": server_id}, fold.server, recorded, json_columns=SERVER_JSON
-    )
-    await _actions(conn, recorded, server_id)
+        await _SIDE.apply(conn, recorded)
 
 
 async def _start_action(
