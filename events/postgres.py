@@ -463,6 +463,8 @@ class PostgresEventStore:
         shared = self._head_next
         if shared is None:
             shared = self._head_next = asyncio.ensure_future(self._read_head())
+            # Its error reaches the callers still waiting; retrieved here if none is left.
+            shared.add_done_callback(lambda read: read.cancelled() or read.exception())
         return await asyncio.shield(shared)
 
     async def _read_head(self) -> int:
