@@ -73,13 +73,15 @@ class PacketRule(msgspec.Struct, frozen=True, kw_only=True, order=True):
 
 class PacketFilter(msgspec.Struct, frozen=True, kw_only=True):
     """What an interface lets through: DHCP and ARP, replies, and the IP traffic `rules`
-    allow; everything else is dropped. `enforcing` False lets all traffic through (a port
-    without port security). `uuid` stays the same across redefinitions."""
+    allow, sent only from its own MAC and `addresses`; everything else is dropped.
+    `enforcing` False lets all traffic through (a port without port security). `uuid`
+    stays the same across redefinitions."""
 
     name: str
     uuid: str
     enforcing: bool = True
     rules: tuple[PacketRule, ...] = ()
+    addresses: tuple[str, ...] = ()
 
 
 class DhcpHost(msgspec.Struct, frozen=True, order=True):

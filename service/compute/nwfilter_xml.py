@@ -6,10 +6,14 @@ builds per-interface chains when the guest starts, and redefining the filter reb
 them live on every running interface that references it. The rules are IPv4-layer
 elements (iptables), so ARP passes untouched; each accept is stateful (libvirt matches
 NEW,ESTABLISHED one way and ESTABLISHED the other), so replies pass in the other
-direction. Priorities: DHCP first, then the rules, then a drop of all other IPv4. IPv6 is
-dropped whole at layer 2 (ebtables), and IPv6 rules allow nothing: Kumo's subnets are
-IPv4, and keeping ip6tables out of the filter halves the commands libvirt runs for each
-change (measured here: a redefinition took 2.2 s with an ip6tables drop, 1.2 s without).
+direction. Priorities: DHCP first (a guest may ask, never answer), then the rules, then
+a drop of all other IPv4. Below that, at layer 2 (ebtables), libvirt's own
+`clean-traffic` filter with the port's addresses as `IP`: the guest sends only from its
+MAC and addresses (so a remote-group rule cannot be fooled by spoofing), and every frame
+but IPv4 and ARP is dropped — IPv6 included, so IPv6 rules allow nothing: Kumo's
+subnets are IPv4, and keeping ip6tables out of the filter halves the commands libvirt
+runs for each change (measured here: a redefinition took 2.2 s with an ip6tables drop,
+1.2 s without).
 """
 
 import ipaddress
@@ -17,6 +21,7 @@ import xml.etree.ElementTree as ET
 
 from service.compute.hypervisor import PacketFilter, PacketRule
 
+CLEAN_TRAFFIC = "clean-traffic"
 DHCP_PRIORITY = "100"
 RULE_PRIORITY = "500"
 DROP_PRIORITY = "1000"
@@ -43,6 +48,10 @@ def filter_xml(spec: PacketFilter) -> str:
     ET.SubElement(root, "uuid").text = spec.uuid
     if not spec.enforcing:
         return ET.tostring(root, encoding="unicode")
+    clean = ET.SubElement(root, "filterref", filter=CLEAN_TRAFFIC)
+    for address in spec.addresses:
+        ET.SubElement(clean, "parameter", name="IP", value=str(ipaddress.IPv4Address(address)))
+    _rule(root, "out", DHCP_PRIORITY, "udp", action="drop", srcportstart="67", dstportstart="68")
     _rule(root, "out", DHCP_PRIORITY, "udp", srcportstart="68", dstportstart="67")
     _rule(root, "in", DHCP_PRIORITY, "udp", srcportstart="67", dstportstart="68")
     for rule in sorted(set(spec.rules)):
@@ -50,7 +59,6 @@ def filter_xml(spec: PacketFilter) -> str:
         if element is not None:
             _rule(root, _DIRECTIONS[rule.direction], RULE_PRIORITY, element[0], **element[1])
     _rule(root, "inout", DROP_PRIORITY, "all", action="drop")
-    _rule(root, "inout", DROP_PRIORITY, "ipv6", action="drop")  # layer 2: ebtables
     return ET.tostring(root, encoding="unicode")
 
 

@@ -1,6 +1,7 @@
 """A port's packet filter from its security groups: the rules of every group the port is
-in, a remote group resolved to the addresses of the ports in that group, and no filtering
-at all without port security."""
+in, a remote group resolved to the addresses of the ports in that group, the port's own
+IPv4 addresses (the only ones it may send from), and no filtering at all without port
+security."""
 
 import ipaddress
 from collections.abc import Iterable, Mapping
@@ -52,7 +53,12 @@ def packet_filter(
             )
             for remote in remotes
         ]
-    return PacketFilter(name=name, uuid=port.id, rules=tuple(sorted(set(found))))
+    addresses = sorted(
+        {ip.ip_address for ip in port.fixed_ips if ipaddress.ip_address(ip.ip_address).version == 4}
+    )
+    return PacketFilter(
+        name=name, uuid=port.id, rules=tuple(sorted(set(found))), addresses=tuple(addresses)
+    )
 
 
 async def port_filters(db: Any, ports: list[Port]) -> list[PacketFilter]:

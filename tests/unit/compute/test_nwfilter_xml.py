@@ -1,6 +1,6 @@
 """Security group rules as libvirt nwfilter XML: every protocol form, direction, port
-range, ICMP type/code, remote prefix, and the rules the filter does not express (IPv6
-among them: it is dropped whole)."""
+range, ICMP type/code, remote prefix, the rules the filter does not express (IPv6 among
+them: it is dropped whole), and the anti-spoofing layer under them."""
 
 import xml.etree.ElementTree as ET
 
@@ -28,19 +28,32 @@ def rules_of(xml: str) -> list[tuple[str, str, str, str, dict[str, str]]]:
 
 
 def test_a_filter_without_port_security_is_empty() -> None:
-    root = ET.fromstring(filter_xml(PacketFilter(name="f", uuid=UUID, enforcing=False)))
+    spec = PacketFilter(name="f", uuid=UUID, enforcing=False, addresses=("10.0.0.5",))
+    root = ET.fromstring(filter_xml(spec))
     assert root.tag == "filter" and root.get("name") == "f" and root.get("chain") == "root"
     assert root.findtext("uuid") == UUID
-    assert root.findall("rule") == []
+    assert list(root) == [root.find("uuid")]
 
 
-def test_no_rules_allows_dhcp_and_drops_all_other_ip() -> None:
+def test_no_rules_allows_dhcp_as_a_client_and_drops_all_other_ip() -> None:
     assert rules_of(filter_xml(PacketFilter(name="f", uuid=UUID))) == [
+        ("drop", "out", "100", "udp", {"srcportstart": "67", "dstportstart": "68"}),
         ("accept", "out", "100", "udp", {"srcportstart": "68", "dstportstart": "67"}),
         ("accept", "in", "100", "udp", {"srcportstart": "67", "dstportstart": "68"}),
         ("drop", "inout", "1000", "all", {}),
-        ("drop", "inout", "1000", "ipv6", {}),
     ]
+
+
+def test_the_guest_sends_only_from_its_addresses_and_only_ipv4_and_arp() -> None:
+    spec = PacketFilter(name="f", uuid=UUID, addresses=("10.0.0.5", "10.0.1.9"))
+    [clean] = ET.fromstring(filter_xml(spec)).iterfind("filterref")
+    assert clean.get("filter") == "clean-traffic"
+    assert [(p.get("name"), p.get("value")) for p in clean] == [
+        ("IP", "10.0.0.5"),
+        ("IP", "10.0.1.9"),
+    ]
+    with pytest.raises(ValueError):
+        filter_xml(PacketFilter(name="f", uuid=UUID, addresses=("10.0.0.5' x='",)))
 
 
 def test_rules_sit_between_dhcp_and_the_drops_in_a_stable_order() -> None:
@@ -49,9 +62,9 @@ def test_rules_sit_between_dhcp_and_the_drops_in_a_stable_order() -> None:
     first = filter_xml(PacketFilter(name="f", uuid=UUID, rules=(a, b, a)))
     assert filter_xml(PacketFilter(name="f", uuid=UUID, rules=(b, a))) == first
     found = rules_of(first)
-    assert [r[3] for r in found] == ["udp", "udp", "all", "tcp", "all", "ipv6"]
-    assert found[2] == ("accept", "out", "500", "all", {})
-    assert found[3] == ("accept", "in", "500", "tcp", {"dstportstart": "22"})
+    assert [r[3] for r in found] == ["udp", "udp", "udp", "all", "tcp", "all"]
+    assert found[3] == ("accept", "out", "500", "all", {})
+    assert found[4] == ("accept", "in", "500", "tcp", {"dstportstart": "22"})
 
 
 @pytest.mark.parametrize(

@@ -53,6 +53,7 @@ def test_the_filter_is_named_after_the_port_and_keeps_its_uuid() -> None:
     spec = packet_filter(port(), [], {})
     assert spec.name == filter_name(PORT_ID) and is_port_filter(spec.name)
     assert spec.uuid == PORT_ID and spec.enforcing and spec.rules == ()
+    assert spec.addresses == ("10.0.0.5",)
     assert not is_port_filter("clean-traffic")
 
 
