@@ -22,6 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 import msgspec
 
 from events.postgres import Connection, row_to_event
+from events.types import Event, Metadata, RecordedEvent
 from projections.projection import Projection
 from projections.rows import Evolve, Row, encoded
 
@@ -29,10 +30,11 @@ FLUSH = 5000
 """Finished rows held before they are copied to their tables."""
 PREFETCH = 5000
 """Events the cursor fetches per round trip."""
-_COLUMNS = (
-    "position, stream_id, version, event_id, type, schema_version, recorded_at, metadata, data"
-)
-"""What `row_to_event` reads."""
+_HEADER = "position, stream_id, version, event_id, type, schema_version, recorded_at"
+"""An event's columns but its metadata and data, in `row_to_event`'s order."""
+_UNREAD = Event()
+_NO_METADATA = Metadata()
+"""The event and metadata of a header read without them."""
 
 
 class FoldedTable(msgspec.Struct, frozen=True):
@@ -54,6 +56,25 @@ class Folded(Projection, Protocol):
 
     folds: tuple[FoldedTable, ...]
     side: Projection | None
+    reads_bodies: bool
+    """Whether its folds read events' data and metadata. If not, a rebuild leaves them
+    unread: the folds get each event with a bare `Event()` and empty `Metadata()`."""
+
+
+def _header(row: Any) -> RecordedEvent:
+    """An event read without its metadata and data."""
+    position, stream_id, version, event_id, type_name, schema_version, recorded_at = row
+    return RecordedEvent(
+        position,
+        stream_id,
+        version,
+        event_id,
+        type_name,
+        schema_version,
+        recorded_at,
+        _NO_METADATA,
+        _UNREAD,
+    )
 
 
 class _Copier:
@@ -95,14 +116,16 @@ async def replay_folded(conn: Connection, projection: Folded, until: int | None)
     if projection.types is not None:
         params.append(sorted(projection.types))
         where.append(f"type = ANY(${len(params)})")
-    query = f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)} ORDER BY stream_id, version"
+    columns = f"{_HEADER}, metadata, data" if projection.reads_bodies else _HEADER
+    decode = row_to_event if projection.reads_bodies else _header
+    query = f"SELECT {columns} FROM events WHERE {' AND '.join(where)} ORDER BY stream_id, version"
     copier = _Copier(conn)
     stream: str | None = None
     rows: list[Row | None] = []
     folds: list[FoldedTable] = []
     read = 0
     async for record in conn.cursor(query, *params, prefetch=PREFETCH):
-        event = row_to_event(record)
+        event = decode(record)
         read += 1
         if event.stream_id != stream:
             await _finish(copier, folds, rows)

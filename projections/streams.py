@@ -39,6 +39,7 @@ class Streams:
     types: frozenset[str] | None = None
     folds: tuple[FoldedTable, ...] = (FoldedTable("rm_streams", stream_row),)
     side: Projection | None = None
+    reads_bodies: bool = False
 
     async def apply(self, conn: Any, event: RecordedEvent) -> None:
         # One statement whatever the row held: the first event's row, or its last half.

@@ -88,6 +88,7 @@ class ComputeProjection:
         for category, (table, evolve, json_columns) in _ROWS.items()
     )
     side: Projection | None = _SIDE
+    reads_bodies: bool = True
 
     async def apply(self, conn: Any, recorded: RecordedEvent) -> None:
         """The row the event's stream owns by its fold, then the rest (`ComputeSide`)."""

@@ -42,6 +42,7 @@ class LimitsProjection:
         FoldedTable(table, limit_row, frozenset({category})) for category, table in TABLES.items()
     )
     side: Projection | None = None
+    reads_bodies: bool = True
 
     async def apply(self, conn: Any, recorded: RecordedEvent) -> None:
         table = TABLES[recorded.category]

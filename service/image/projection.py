@@ -79,6 +79,7 @@ class ImageProjection:
         FoldedTable("rm_images", fold.image, frozenset({"image"}), JSON_COLUMNS),
     )
     side: Projection | None = _MEMBERS
+    reads_bodies: bool = True
 
     async def apply(self, conn: Any, recorded: RecordedEvent) -> None:
         image_id = getattr(recorded.event, "image_id")  # noqa: B009 - every image event has one
