@@ -86,6 +86,32 @@ async def container(db: Any, project_id: str, name: str) -> Container | None:
     return None if row is None else _decode(Container, row)
 
 
+_CONTAINER_AND_OBJECT = (
+    "SELECT "
+    + ", ".join(f"c.{column}" for column in Container.__struct_fields__)
+    + ", "
+    + ", ".join(f"o.{column} AS o_{column}" for column in StoredObject.__struct_fields__)
+    + " FROM rm_swift_containers c LEFT JOIN rm_swift_objects o ON o.project_id = c.project_id"
+    " AND o.container = c.name AND o.name = $3 WHERE c.project_id = $1 AND c.name = $2"
+)
+
+
+async def container_and_object(
+    db: Any, project_id: str, container: str, name: str
+) -> tuple[Container | None, StoredObject | None]:
+    """The container and the object's current version (expired or not) in one round trip."""
+    row = await db.fetchrow(_CONTAINER_AND_OBJECT, project_id, container, name)
+    if row is None:
+        return None, None
+    values = tuple(row.values())
+    width = len(Container.__struct_fields__)
+    found = _decode(Container, zip(Container.__struct_fields__, values[:width], strict=True))
+    if values[width] is None:  # o.project_id: no such object
+        return found, None
+    fields = zip(StoredObject.__struct_fields__, values[width:], strict=True)
+    return found, _decode(StoredObject, fields)
+
+
 async def stored_object(db: Any, project_id: str, container: str, name: str) -> StoredObject | None:
     """The current version of the object, expired or not (see StoredObject.expired)."""
     row = await db.fetchrow(

@@ -18,6 +18,30 @@ async def container_for(
     by_temp_url = name is None and tempurl.is_temp_url(request)
     name = request.match_info["container"] if name is None else name
     found = await rm.container(db(request), project_id, name)
+    return await _allowed(request, project_id, found, write=write, by_temp_url=by_temp_url)
+
+
+async def container_and_current(
+    request: web.Request, *, write: bool
+) -> tuple[rm.Container, rm.StoredObject]:
+    """The path's container (as `container_for`) and object (as `current`), read together."""
+    project_id = project_of(request)
+    found, row = await rm.container_and_object(
+        db(request), project_id, request.match_info["container"], request.match_info["object"]
+    )
+    by_temp_url = tempurl.is_temp_url(request)
+    container = await _allowed(request, project_id, found, write=write, by_temp_url=by_temp_url)
+    return container, _unexpired(request, row)
+
+
+async def _allowed(
+    request: web.Request,
+    project_id: str,
+    found: rm.Container | None,
+    *,
+    write: bool,
+    by_temp_url: bool,
+) -> rm.Container:
     metadata = found.metadata if found else {}
     if by_temp_url:
         account = await rm.account(db(request), project_id)
@@ -39,6 +63,10 @@ async def container_for(
 async def current(request: web.Request, container: rm.Container, name: str) -> rm.StoredObject:
     """The object's current version; NotFound when there is none or it has expired."""
     row = await rm.stored_object(db(request), container.project_id, container.name, name)
+    return _unexpired(request, row)
+
+
+def _unexpired(request: web.Request, row: rm.StoredObject | None) -> rm.StoredObject:
     if row is None or row.expired(now(request).timestamp()):
         raise NotFound()
     return row

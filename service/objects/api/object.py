@@ -11,7 +11,7 @@ from aiohttp import web
 from service.errors import BadRequest, PreconditionFailed, RequestEntityTooLarge, error_for_status
 from service.http.body import body_pieces
 from service.objects import directory as rm
-from service.objects.api.access import container_for, current
+from service.objects.api.access import container_and_current, container_for, current
 from service.objects.api.bulk import delete_paths, result_response
 from service.objects.api.common import (
     OBJECT_HASHES,
@@ -220,8 +220,7 @@ async def copy_object(request: web.Request) -> web.Response:
 async def update_object(request: web.Request) -> web.Response:
     """202: the user metadata is replaced by the request's; the content type, expiry and
     X-Object-Manifest change only when given."""
-    container = await container_for(request, write=True)
-    row = await current(request, container, request.match_info["object"])
+    _, row = await container_and_current(request, write=True)
     change = metadata_change(request.headers, "object", OBJECT_SYSTEM)
     kept = {k: v for k, v in row.metadata.items() if k == "x-object-manifest"}
     metadata = change.applied_to(kept)
@@ -251,8 +250,7 @@ async def update_object(request: web.Request) -> web.Response:
 async def delete_object_handler(request: web.Request) -> web.Response:
     """204; with `?multipart-manifest=delete` an SLO goes with its segments (200 and a
     bulk-delete result)."""
-    container = await container_for(request, write=True)
-    row = await current(request, container, request.match_info["object"])
+    container, row = await container_and_current(request, write=True)
     if request.query.get("multipart-manifest") == "delete" and row.large_object == SLO:
         entries = await read_manifest(backend(request), row)
         result = await delete_paths(request, row.project_id, [quote(e.name) for e in entries])

@@ -7,7 +7,7 @@ import msgspec
 from aiohttp import web
 
 from service.objects import directory as rm
-from service.objects.api.access import container_for, current
+from service.objects.api.access import container_and_current
 from service.objects.api.common import backend, db, header_case, new_version_id, now
 from service.objects.conditions import not_modified
 from service.objects.headers import OBJECT_SYSTEM, http_date, x_timestamp
@@ -145,8 +145,7 @@ async def _manifest(request: web.Request, row: rm.StoredObject) -> web.Response:
 async def get_object(request: web.Request) -> web.StreamResponse:
     """200/206 with the bytes (none for HEAD), 304 when not modified, 412 when a
     precondition fails, 416 when no range is satisfiable, 404 when absent or expired."""
-    container = await container_for(request, write=False)
-    row = await current(request, container, request.match_info["object"])
+    _, row = await container_and_current(request, write=False)
     if request.query.get("multipart-manifest") == "get" and row.large_object == SLO:
         return await _manifest(request, row)
     content = await content_of(request, row)
