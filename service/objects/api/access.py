@@ -21,16 +21,25 @@ async def container_for(
     return await _allowed(request, project_id, found, write=write, by_temp_url=by_temp_url)
 
 
-async def container_and_current(
+async def container_and_object(
     request: web.Request, *, write: bool
-) -> tuple[rm.Container, rm.StoredObject]:
-    """The path's container (as `container_for`) and object (as `current`), read together."""
+) -> tuple[rm.Container, rm.StoredObject | None]:
+    """The path's container (as `container_for`) and its object's current version, expired
+    or not (None: there is none), read together."""
     project_id = project_of(request)
     found, row = await rm.container_and_object(
         db(request), project_id, request.match_info["container"], request.match_info["object"]
     )
     by_temp_url = tempurl.is_temp_url(request)
     container = await _allowed(request, project_id, found, write=write, by_temp_url=by_temp_url)
+    return container, row
+
+
+async def container_and_current(
+    request: web.Request, *, write: bool
+) -> tuple[rm.Container, rm.StoredObject]:
+    """The path's container (as `container_for`) and object (as `current`), read together."""
+    container, row = await container_and_object(request, write=write)
     return container, _unexpired(request, row)
 
 

@@ -11,7 +11,12 @@ from aiohttp import web
 from service.errors import BadRequest, PreconditionFailed, RequestEntityTooLarge, error_for_status
 from service.http.body import body_pieces
 from service.objects import directory as rm
-from service.objects.api.access import container_and_current, container_for, current
+from service.objects.api.access import (
+    container_and_current,
+    container_and_object,
+    container_for,
+    current,
+)
 from service.objects.api.bulk import delete_paths, result_response
 from service.objects.api.common import (
     OBJECT_HASHES,
@@ -126,7 +131,10 @@ async def _put_manifest(request: web.Request, container: rm.Container, name: str
             key, _once(body), size_hint=len(body), hashes=OBJECT_HASHES
         )
 
-    version = await put_version(request, container, name, write, attrs, known_size=manifest.size)
+    previous = await rm.stored_object(db(request), container.project_id, container.name, name)
+    version = await put_version(
+        request, container, name, write, attrs, known_size=manifest.size, previous=previous
+    )
     return _created(version, f'"{manifest.etag}"')
 
 
@@ -156,7 +164,10 @@ async def _copy(
         )
     else:
         attrs.metadata.pop("x-object-manifest", None)
-    version = await put_version(request, container, name, write, attrs, known_size=content.size)
+    previous = await rm.stored_object(db(request), container.project_id, container.name, name)
+    version = await put_version(
+        request, container, name, write, attrs, known_size=content.size, previous=previous
+    )
     return _created(
         version,
         **{
@@ -170,7 +181,7 @@ async def _copy(
 async def put_object(request: web.Request) -> web.Response:
     """201 with Etag and Last-Modified; 422 when the body's md5 is not the ETag sent,
     411 without a length, 413 over the size limit or a quota, 404 without container."""
-    container = await container_for(request, write=True)
+    container, previous = await container_and_object(request, write=True)
     name = request.match_info["object"]
     check_object_name(name)
     if "X-Copy-From" in request.headers:
@@ -187,8 +198,7 @@ async def put_object(request: web.Request) -> web.Response:
     if length is not None and length > limit:
         raise RequestEntityTooLarge("Your request is too large.")
     if request.headers.get("If-None-Match") == "*":
-        existing = await rm.stored_object(db(request), container.project_id, container.name, name)
-        if existing is not None and not existing.expired(now(request).timestamp()):
+        if previous is not None and not previous.expired(now(request).timestamp()):
             raise PreconditionFailed()
     attrs = _attributes(request, name)
     expected = request.headers.get("ETag", "").strip('"') or None
@@ -199,7 +209,9 @@ async def put_object(request: web.Request) -> web.Response:
             key, chunks, size_hint=length, expected_md5=expected, hashes=OBJECT_HASHES
         )
 
-    version = await put_version(request, container, name, write, attrs, known_size=length)
+    version = await put_version(
+        request, container, name, write, attrs, known_size=length, previous=previous
+    )
     return _created(version)
 
 

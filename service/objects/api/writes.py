@@ -118,13 +118,14 @@ async def put_version(
     attrs: Attributes,
     *,
     known_size: int | None,
+    previous: rm.StoredObject | None,
 ) -> Version:
-    """Store a new version of `name` in `container` and make it current.
+    """Store a new version of `name` in `container` in place of `previous` (its current
+    version as read before, expired or not) and make it current.
 
     Quotas are checked before the bytes are read when `known_size` is given, after they
     are stored otherwise (413, nothing kept). An md5 mismatch is 422 with nothing kept.
     """
-    previous = await rm.stored_object(db(request), container.project_id, container.name, name)
     if known_size is not None:
         await check_quotas(request, container, previous, known_size)
     version_id = new_version_id(request)
