@@ -1,8 +1,11 @@
 """The network reactor on libvirt's test driver: a host network per Kumo network its
-servers use, with a fixed DHCP lease per port, domains with an interface per port, the
-host network gone with the last server, and rebuilt from the log at start."""
+servers use, with a fixed DHCP lease per port, domains with an interface per port (and
+its packet filter), the host network gone with the last server, rebuilt from the log at
+start, and floating IP NAT on this host's nftables rebuilt and removed at start."""
 
 import asyncio
+import os
+import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -14,10 +17,12 @@ from events.postgres import PostgresEventStore
 from service.compute.libvirt import LibvirtDriver
 from service.network.host import NetworkHost
 from service.network.interfaces import host_network
+from service.network.nftables import Nftables
 from service.network.packet_filters import filter_name
 from tests.integration.compute.conftest import Nova
 from tests.integration.compute.test_servers import admin_nova, cloud, image_id, member, wait_for
 from tests.integration.network.conftest import Neutron
+from tests.integration.network.test_nftables import listed
 
 __all__ = ["admin_nova", "cloud", "image_id", "member"]
 
@@ -98,3 +103,38 @@ async def test_reconciliation_rebuilds_the_host_networks(
         assert leases(host, name) == {(port["mac_address"], port["fixed_ips"][0]["ip_address"])}
         await NetworkHost(store, driver, "elsewhere").reconcile()
         assert leases(host, name) is None
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("nft") is None, reason="root and nft")
+async def test_reconciliation_rebuilds_and_removes_floating_ip_nat(
+    member: Nova, admin_nova: Nova, image_id: str, store: PostgresEventStore
+) -> None:
+    neutron, admin = (
+        Neutron(member.client, member.token),
+        Neutron(admin_nova.client, admin_nova.token),
+    )
+    server = await _boot(member, image_id, "a")
+    [port] = (await neutron.get(f"ports?device_id={server['id']}")).body["ports"]
+    public = await admin.create("network", name="public", **{"router:external": True})
+    await admin.create(
+        "subnet", network_id=public["id"], cidr="198.51.100.0/28", ip_version=4, enable_dhcp=False
+    )
+    fip = await neutron.create("floatingip", floating_network_id=public["id"], port_id=port["id"])
+    nat = Nftables()
+    try:
+        async with LibvirtDriver("test:///default") as driver:
+            await NetworkHost(store, driver, "elsewhere", nat).reconcile()
+            assert fip["id"] not in await nat.floating_ip_ids()
+            await NetworkHost(store, driver, "h1", nat).reconcile()
+            assert fip["id"] in await nat.floating_ip_ids()
+            table = await asyncio.to_thread(listed, fip["id"])
+            fixed = port["fixed_ips"][0]["ip_address"]
+            assert f"ip daddr {fip['floating_ip_address']} dnat to {fixed}" in table
+            unlinked = await neutron.put(
+                f"floatingips/{fip['id']}", {"floatingip": {"port_id": None}}
+            )
+            assert unlinked.status == 200
+            await NetworkHost(store, driver, "h1", nat).reconcile()
+            assert fip["id"] not in await nat.floating_ip_ids()
+    finally:
+        await nat.remove(fip["id"])
