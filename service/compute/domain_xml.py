@@ -117,3 +117,9 @@ def serial_log_path(xml: str) -> str | None:
         if log is not None:
             return log.get("file")
     return None
+
+
+def interface_filters(xml: str) -> list[str]:
+    """The packet filters a domain's interfaces reference."""
+    root = ET.fromstring(xml)
+    return [f.get("filter", "") for f in root.iterfind("devices/interface/filterref")]

@@ -321,8 +321,11 @@ class Hypervisor(Protocol):
         """Undo `suspend`. InvalidDomainState unless suspended."""
         ...
 
-    async def destroy(self, uuid: str) -> None:
-        """Stop the domain at once and undefine it with its saved state.
+    async def destroy(self, uuid: str, *, packet_filters: bool = False) -> None:
+        """Stop the domain at once and undefine it with its saved state; with
+        `packet_filters`, the packet filters its interfaces used go too (one another
+        domain still uses stays): a deleted server's, at once, not when the network
+        reactor gets to it.
 
         Destroying a missing domain succeeds. Disks and config drive are the caller's.
         """

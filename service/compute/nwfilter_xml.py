@@ -62,6 +62,16 @@ def filter_xml(spec: PacketFilter) -> str:
     return ET.tostring(root, encoding="unicode")
 
 
+def same_filter(first: str, second: str) -> bool:
+    """Whether two filter XMLs say the same (libvirt re-orders attributes and indents)."""
+    return _canonical(ET.fromstring(first)) == _canonical(ET.fromstring(second))
+
+
+def _canonical(element: ET.Element) -> tuple[object, ...]:
+    children = tuple(_canonical(child) for child in element)
+    return element.tag, sorted(element.attrib.items()), (element.text or "").strip(), children
+
+
 def rule_element(rule: PacketRule) -> tuple[str, dict[str, str]] | None:
     """The nwfilter protocol element and its attributes for an allowing rule, or None
     when the filter does not express it (a direction or IP protocol nwfilter has no element

@@ -113,7 +113,7 @@ class ComputeReactor:
             case ev.ServerCreateRequested() as e:
                 return [StreamAppend(stream, await self._create(server, e))]
             case ev.ServerDeleteRequested():
-                await self._quietly(self.hypervisor.destroy(server.id))
+                await self._quietly(self.hypervisor.destroy(server.id, packet_filters=True))
                 await self._quietly(self.guests.remove(server.id))
                 claim = server.flavor
                 released = ev.ResourcesReleased(

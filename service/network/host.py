@@ -119,7 +119,9 @@ class NetworkHost:
         ports = await select(
             db,
             Port,
-            "device_id IN (SELECT id FROM rm_servers WHERE host = $1 AND NOT deleted)",
+            # A server being deleted loses its filters with its domain (`destroy`).
+            "device_id IN (SELECT id FROM rm_servers WHERE host = $1 AND NOT deleted"
+            " AND task_state IS DISTINCT FROM 'deleting')",
             self.host,
         )
         wanted = await port_filters(db, ports)

@@ -2,8 +2,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from service.compute.domain_xml import domain_xml, serial_log_path
-from service.compute.hypervisor import DomainSpec, DomainType
+from service.compute.domain_xml import domain_xml, interface_filters, serial_log_path
+from service.compute.hypervisor import DomainSpec, DomainType, Interface
 
 UUID = "0b9a3b5e-4a0e-4d8e-9a57-5f8f3b1f2c11"
 
@@ -104,3 +104,15 @@ def test_serial_log_path_of_a_pty_with_log_and_of_none() -> None:
     assert serial_log_path("<domain><devices/></domain>") is None
     with pytest.raises(ValueError, match="malformed"):
         serial_log_path("<domain>")
+
+
+def test_interfaces_reference_their_packet_filters() -> None:
+    nics = (
+        Interface("kumo-n", "52:54:00:00:00:01", "kumo-port-a"),
+        Interface("kumo-n", "52:54:00:00:00:02"),
+    )
+    xml = domain_xml(spec(interfaces=nics), DomainType.QEMU)
+    found = [nic.find("filterref") for nic in ET.fromstring(xml).iterfind("devices/interface")]
+    assert found[0] is not None and found[0].get("filter") == "kumo-port-a"
+    assert found[1] is None
+    assert interface_filters(xml) == ["kumo-port-a"]

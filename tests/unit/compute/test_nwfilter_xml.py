@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from service.compute.hypervisor import PacketFilter, PacketRule
-from service.compute.nwfilter_xml import filter_xml, rule_element
+from service.compute.nwfilter_xml import filter_xml, rule_element, same_filter
 
 UUID = "0b1d8f7e-4c1a-4e55-9a6e-0c8f6a1b2c3d"
 
@@ -145,3 +145,38 @@ def test_rules_nwfilter_cannot_express_allow_nothing(rule: PacketRule) -> None:
     assert filter_xml(PacketFilter(name="f", uuid=UUID, rules=(rule,))) == filter_xml(
         PacketFilter(name="f", uuid=UUID)
     )
+
+
+AS_LIBVIRT_SHOWS_IT = f"""<filter name='f' chain='root'>
+  <uuid>{UUID}</uuid>
+  <filterref filter='clean-traffic'>
+    <parameter name='IP' value='10.0.0.5'/>
+  </filterref>
+  <rule action='drop' direction='out' priority='100'>
+    <udp srcportstart='67' dstportstart='68'/>
+  </rule>
+  <rule action='accept' direction='out' priority='100'>
+    <udp srcportstart='68' dstportstart='67'/>
+  </rule>
+  <rule action='accept' direction='in' priority='100'>
+    <udp srcportstart='67' dstportstart='68'/>
+  </rule>
+  <rule action='accept' direction='in' priority='500'>
+    <tcp srcipaddr='10.0.0.0' srcipmask='8' dstportstart='22' dstportend='80'/>
+  </rule>
+  <rule action='drop' direction='inout' priority='1000'>
+    <all/>
+  </rule>
+</filter>
+"""
+
+
+def test_a_filter_is_the_same_as_libvirt_shows_it_and_any_change_is_seen() -> None:
+    rule = PacketRule(
+        direction="ingress", protocol="tcp", port_min=22, port_max=80, remote="10.0.0.0/8"
+    )
+    spec = PacketFilter(name="f", uuid=UUID, rules=(rule,), addresses=("10.0.0.5",))
+    assert same_filter(filter_xml(spec), AS_LIBVIRT_SHOWS_IT)
+    other = PacketFilter(name="f", uuid=UUID, rules=(rule,), addresses=("10.0.0.6",))
+    assert not same_filter(filter_xml(other), AS_LIBVIRT_SHOWS_IT)
+    assert not same_filter(filter_xml(PacketFilter(name="f", uuid=UUID)), AS_LIBVIRT_SHOWS_IT)
