@@ -131,6 +131,10 @@ def _draining() -> "asyncio.Task[None]":
     global _drain_task
     loop = asyncio.get_running_loop()
     if _drain_task is None or _drain_task.done() or _drain_task.get_loop() is not loop:
+        # No drain is under way on this loop: one whose loop ended while it waited (a
+        # connection left open), cancelled at that loop's shutdown, left libvirtaio's
+        # wait flag behind, and libvirtaio would refuse every later drain.
+        _event_impl._finished = None
         _drain_task = loop.create_task(_event_impl.drain())
     return _drain_task
 

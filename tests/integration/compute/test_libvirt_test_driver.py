@@ -7,6 +7,7 @@ from pathlib import Path
 import libvirt
 import pytest
 
+from service.compute import libvirt as libvirt_driver
 from service.compute.hypervisor import (
     DomainNotFound,
     DomainSpec,
@@ -174,3 +175,27 @@ async def test_close_ends_subscriptions_and_later_calls_fail(spec: DomainSpec) -
 async def test_unreachable_uri_raises_unavailable() -> None:
     with pytest.raises(HypervisorUnavailable):
         await LibvirtDriver("test:///no/such/node.xml").connect()
+
+
+def test_a_drain_cut_off_by_its_loops_end_does_not_stop_later_drivers_closing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A loop that ends with a connection open leaves libvirt's callbacks undrained;
+    drivers of the next loop still close (as one test after another does)."""
+    monkeypatch.setattr(libvirt_driver, "DRAIN_TIMEOUT", 0.2)
+
+    async def first_loop() -> LibvirtDriver:
+        left_open, closed = LibvirtDriver("test:///default"), LibvirtDriver("test:///default")
+        await left_open.connect()
+        await closed.connect()
+        await closed.close()  # its drain waits for left_open's callbacks: it times out
+        return left_open
+
+    left_open = asyncio.run(first_loop())
+
+    async def next_loop() -> None:
+        async with LibvirtDriver("test:///default") as driver:
+            assert await driver.list_domains() is not None
+        await left_open.close()
+
+    asyncio.run(next_loop())
