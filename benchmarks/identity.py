@@ -10,17 +10,14 @@ floor (issues/s >= floor/1.2, where floor = cores / CPU seconds of one verificat
 import argparse
 import asyncio
 import os
-import subprocess
-import sys
-import tempfile
 import time
 
 import aiohttp
 import bcrypt
 import msgspec
 
-from benchmarks.harness import ROOT, progress, running_kumo
-from benchmarks.loadgen import LoadResult
+from benchmarks.harness import progress, running_kumo
+from benchmarks.loadgen import LoadResult, drive
 
 PASSWORD = "bench-admin-pw"
 USER_PASSWORD = "bench-user-pw"
@@ -90,41 +87,6 @@ async def prepare(url: str) -> tuple[str, str, bytes]:
         ) as response:
             member = response.headers["X-Subject-Token"]
     return admin, member, body
-
-
-def drive(
-    url: str,
-    *,
-    method: str,
-    headers: list[str],
-    seconds: float,
-    expect: int,
-    body: bytes | None = None,
-) -> LoadResult:
-    """Run the load generator in its own process."""
-    argv = [
-        sys.executable,
-        "-m",
-        "benchmarks.loadgen",
-        url,
-        "--method",
-        method,
-        "--concurrency",
-        "32",
-        "--seconds",
-        str(seconds),
-        "--expect",
-        str(expect),
-    ]
-    for header in headers:
-        argv += ["--header", header]
-    with tempfile.NamedTemporaryFile() as file:
-        if body is not None:
-            file.write(body)
-            file.flush()
-            argv += ["--body-file", file.name]
-        out = subprocess.run(argv, cwd=ROOT, capture_output=True, check=True).stdout
-    return msgspec.json.decode(out, type=LoadResult)
 
 
 async def run(seconds: float, rounds: int) -> None:

@@ -10,13 +10,15 @@ Prints one JSON object: requests, errors, seconds, per_s, p50_ms, p99_ms.
 
 import argparse
 import asyncio
+import subprocess
 import sys
+import tempfile
 import time
 
 import aiohttp
 import msgspec
 
-from benchmarks.harness import percentile
+from benchmarks.harness import ROOT, percentile
 
 
 class LoadResult(msgspec.Struct):
@@ -70,6 +72,34 @@ async def load(
         p50_ms=round(percentile(latencies, 50), 3),
         p99_ms=round(percentile(latencies, 99), 3),
     )
+
+
+def drive(
+    url: str,
+    *,
+    method: str,
+    headers: list[str],
+    seconds: float,
+    expect: int,
+    concurrency: int = 32,
+    body: bytes | None = None,
+    cycle: int | None = None,
+) -> LoadResult:
+    """This load generator run in a process of its own against `url`; its result."""
+    argv = [sys.executable, "-m", "benchmarks.loadgen", url, "--method", method]
+    argv += ["--concurrency", str(concurrency), "--seconds", str(seconds)]
+    argv += ["--expect", str(expect)]
+    if cycle:
+        argv += ["--cycle", str(cycle)]
+    for header in headers:
+        argv += ["--header", header]
+    with tempfile.NamedTemporaryFile() as file:
+        if body is not None:
+            file.write(body)
+            file.flush()
+            argv += ["--body-file", file.name]
+        out = subprocess.run(argv, cwd=ROOT, capture_output=True, check=True).stdout
+    return msgspec.json.decode(out, type=LoadResult)
 
 
 def main() -> None:

@@ -30,8 +30,7 @@ import asyncpg
 import msgspec
 
 from benchmarks.harness import ROOT, percentile, progress, running_kumo
-from benchmarks.identity import drive
-from benchmarks.loadgen import LoadResult
+from benchmarks.loadgen import LoadResult, drive
 from tools.build_test_guest import build as build_guest
 
 PASSWORD = "bench-admin-1"

@@ -35,7 +35,7 @@ from benchmarks.harness import (
     server_url,
     start_kumo,
 )
-from benchmarks.loadgen import LoadResult
+from benchmarks.loadgen import LoadResult, drive
 from benchmarks.transfer import CHUNK, MiB, RssSampler, Transfer, timed
 from service.embedded_postgres import free_port
 from service.objects.api.common import OBJECT_HASHES
@@ -66,44 +66,6 @@ class Figures(msgspec.Struct):
 
 
 # --- load over HTTP -------------------------------------------------------------------
-
-
-def drive(
-    url: str,
-    *,
-    method: str,
-    headers: list[str],
-    seconds: float,
-    expect: int,
-    body: bytes | None = None,
-    cycle: int | None = None,
-) -> LoadResult:
-    """benchmarks.loadgen with 64 connections, in its own process."""
-    argv = [
-        sys.executable,
-        "-m",
-        "benchmarks.loadgen",
-        url,
-        "--method",
-        method,
-        "--concurrency",
-        str(CLIENTS),
-        "--seconds",
-        str(seconds),
-        "--expect",
-        str(expect),
-    ]
-    if cycle:
-        argv += ["--cycle", str(cycle)]
-    for header in headers:
-        argv += ["--header", header]
-    with tempfile.NamedTemporaryFile() as file:
-        if body is not None:
-            file.write(body)
-            file.flush()
-            argv += ["--body-file", file.name]
-        out = subprocess.run(argv, cwd=ROOT, capture_output=True, check=True).stdout
-    return msgspec.json.decode(out, type=LoadResult)
 
 
 async def admin_account(url: str) -> tuple[str, str]:
@@ -171,6 +133,7 @@ async def kumo_small(account: str, token: str, seconds: float) -> tuple[LoadResu
     body = os.urandom(SMALL)
     put = drive(
         f"{account}/small/o{{n}}",
+        concurrency=CLIENTS,
         method="PUT",
         seconds=seconds,
         expect=201,
@@ -180,6 +143,7 @@ async def kumo_small(account: str, token: str, seconds: float) -> tuple[LoadResu
     progress(f"kumo: GET 4 KiB, {CLIENTS} clients for {seconds:.0f}s")
     get = drive(
         f"{account}/small/o{{n}}",
+        concurrency=CLIENTS,
         method="GET",
         seconds=seconds,
         expect=200,
