@@ -9,9 +9,11 @@ from typing import Any, TypeVar
 import msgspec
 from aiohttp import web
 
+from service.auth import AuthContext
+from service.compute.directory import select
 from service.errors import BadRequest
 from service.http.body import json_response, read_json
-from service.http.recording import base_url
+from service.http.recording import base_url, store
 
 T = TypeVar("T")
 
@@ -183,3 +185,14 @@ def given(value: Any) -> bool:
 def or_default(value: T | msgspec.UnsetType, default: T) -> T:
     """The attribute the request gave, else `default`."""
     return default if isinstance(value, msgspec.UnsetType) else value
+
+
+async def listable(
+    request: web.Request, ctx: AuthContext, row_type: type[T], where: str = "project_id = $1"
+) -> list[T]:
+    """The rows of `row_type` the caller may list: all of them for an admin, else those
+    `where` selects with the caller's project as $1."""
+    pool = store(request).pool
+    if ctx.is_admin:
+        return await select(pool, row_type)
+    return await select(pool, row_type, where, ctx.project_id)

@@ -21,6 +21,7 @@ from service.network.api.common import (
     Json,
     fields_of,
     given,
+    listable,
     listing,
     one,
     or_default,
@@ -179,11 +180,7 @@ async def _address(request: web.Request, network_id: str, body: FloatingIpBody) 
 @ROUTES.get("/v2.0/floatingips")
 async def list_floating_ips(request: web.Request) -> web.Response:
     ctx = authorize(request, "get_floatingip")
-    pool = store(request).pool
-    if ctx.is_admin:
-        fips = await select(pool, FloatingIp)
-    else:
-        fips = await select(pool, FloatingIp, "project_id = $1", ctx.project_id)
+    fips = await listable(request, ctx, FloatingIp)
     return listing(request, "floatingips", [view(f) for f in fips])
 
 

@@ -21,6 +21,7 @@ from service.network.api.common import (
     created,
     fields_of,
     given,
+    listable,
     listing,
     one,
     read_changes,
@@ -156,11 +157,7 @@ async def create_networks(request: web.Request) -> web.Response:
 @ROUTES.get("/v2.0/networks")
 async def list_networks(request: web.Request) -> web.Response:
     ctx = authorize(request, "get_network")
-    pool = store(request).pool
-    if ctx.is_admin:
-        networks = await select(pool, Network)
-    else:
-        networks = await select(pool, Network, NETWORK_VISIBLE.format(p="$1"), ctx.project_id)
+    networks = await listable(request, ctx, Network, NETWORK_VISIBLE.format(p="$1"))
     return listing(request, "networks", await views(request, networks))
 
 

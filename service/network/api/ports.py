@@ -29,6 +29,7 @@ from service.network.api.common import (
     created,
     fields_of,
     given,
+    listable,
     listing,
     one,
     or_default,
@@ -356,11 +357,7 @@ def port_row(recorded: RecordedEvent) -> Port:
 @ROUTES.get("/v2.0/ports")
 async def list_ports(request: web.Request) -> web.Response:
     ctx = authorize(request, "get_port")
-    pool = store(request).pool
-    if ctx.is_admin:
-        ports = await select(pool, Port)
-    else:
-        ports = await select(pool, Port, "project_id = $1", ctx.project_id)
+    ports = await listable(request, ctx, Port)
     return listing(request, "ports", [view(p, admin=ctx.is_admin) for p in ports])
 
 

@@ -21,7 +21,7 @@ from service.compute.api.security_groups import (
     rules_of,
     stream,
 )
-from service.compute.directory import SecurityGroup, SecurityGroupRule, get, select
+from service.compute.directory import SecurityGroup, SecurityGroupRule, get
 from service.errors import BadRequest, Conflict, NotFound
 from service.http.recording import new_uuid, record_streams, store
 from service.network import quota
@@ -29,6 +29,7 @@ from service.network.api.common import (
     Json,
     fields_of,
     given,
+    listable,
     listing,
     one,
     read_changes,
@@ -143,11 +144,7 @@ async def list_groups(request: web.Request) -> web.Response:
     """The caller's project's groups (any project's for an admin)."""
     ctx = authorize(request, "get_security_group")
     await ensure_default(request, ctx.project_id)
-    pool = store(request).pool
-    if ctx.is_admin:
-        groups = await select(pool, SecurityGroup)
-    else:
-        groups = await select(pool, SecurityGroup, "project_id = $1", ctx.project_id)
+    groups = await listable(request, ctx, SecurityGroup)
     return listing(request, "security_groups", await views(request, groups))
 
 
@@ -352,11 +349,7 @@ async def create_rule(request: web.Request) -> web.Response:
 async def list_rules(request: web.Request) -> web.Response:
     ctx = authorize(request, "get_security_group_rule")
     await ensure_default(request, ctx.project_id)
-    pool = store(request).pool
-    if ctx.is_admin:
-        groups = await select(pool, SecurityGroup)
-    else:
-        groups = await select(pool, SecurityGroup, "project_id = $1", ctx.project_id)
+    groups = await listable(request, ctx, SecurityGroup)
     rules = await rules_of(request, groups)
     shown = [rule_view(r, g) for g in groups for r in rules[g.id]]
     return listing(request, "security_group_rules", shown)

@@ -12,7 +12,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 from events.store import NO_STREAM, StreamAppend
 from service.auth import AuthContext
-from service.compute.directory import get, select
+from service.compute.directory import get
 from service.errors import BadRequest, Conflict, NotFound
 from service.http.recording import new_uuid, record_streams, store
 from service.network import events as ev
@@ -22,6 +22,7 @@ from service.network.api.common import (
     created,
     fields_of,
     given,
+    listable,
     listing,
     one,
     or_default,
@@ -211,17 +212,9 @@ async def create_subnets(request: web.Request) -> web.Response:
 @ROUTES.get("/v2.0/subnets")
 async def list_subnets(request: web.Request) -> web.Response:
     ctx = authorize(request, "get_subnet")
-    pool = store(request).pool
-    if ctx.is_admin:
-        subnets = await select(pool, Subnet)
-    else:
-        networks = NETWORK_VISIBLE.format(p="$1")
-        subnets = await select(
-            pool,
-            Subnet,
-            f"project_id = $1 OR network_id IN (SELECT id FROM rm_networks WHERE {networks})",
-            ctx.project_id,
-        )
+    networks = NETWORK_VISIBLE.format(p="$1")
+    in_visible = f"project_id = $1 OR network_id IN (SELECT id FROM rm_networks WHERE {networks})"
+    subnets = await listable(request, ctx, Subnet, in_visible)
     return listing(request, "subnets", [view(s) for s in subnets])
 
 
