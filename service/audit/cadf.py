@@ -99,14 +99,17 @@ class CadfEvent(msgspec.Struct, frozen=True, rename=_CADF_NAMES):
 def action_of(method: str, route: str | None) -> str:
     """The CADF action of an HTTP call, from its method and matched route pattern (None
     when no route matched): POST creates, except an authentication, a POST to an item
-    (Swift's metadata) and the POSTs in _UPDATING_POSTS, which update."""
+    (Swift's metadata) and the POSTs in _UPDATING_POSTS, which update (qualified by the
+    sub-resource's name, `update/deactivate`; Nova's `action` by its handler)."""
     if method == "POST":
         if route is None:
             return "create"
         if route.endswith("/auth/tokens"):
             return AUTHENTICATE
         last = route.rstrip("/").rsplit("/", 1)[-1]
-        return "update" if "{" in last or last in _UPDATING_POSTS else "create"
+        if last in _UPDATING_POSTS:
+            return "update" if last == "action" else f"update/{last}"
+        return "update" if "{" in last else "create"
     return {"PUT": "update", "PATCH": "update", "DELETE": "delete", "COPY": "create"}.get(
         method, "read"
     )

@@ -14,7 +14,8 @@ from events.types import Event
 
 AUTHENTICATE: Final = "authenticate"
 ACTIONS: Final = frozenset({"create", "read", "update", "delete", AUTHENTICATE})
-"""The CADF actions a record may carry."""
+"""The CADF actions a record may carry, each optionally qualified by what the API called
+it (`update/reboot`: CADF's taxonomy extends an action with `/<name>`)."""
 DENIED: Final = "denied"
 VERDICTS: Final = frozenset({"success", "pending", "failure", "unknown", DENIED})
 """How records are sorted for searching: their CADF outcome, or `denied` (cadf.py)."""

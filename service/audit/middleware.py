@@ -29,7 +29,7 @@ from service.events_api.envelope import resource_of
 from service.http.access_log import CLIENT_CLOSED
 from service.http.api import api_of
 from service.http.forwarding import FORWARDED, forwarded_by_this_process
-from service.http.keys import REQUEST_ID, SETTINGS, STORE
+from service.http.keys import AUDIT_ACTION, REQUEST_ID, SETTINGS, STORE
 from service.http.recording import APPENDED
 from service.http.request_id import event_metadata
 
@@ -70,6 +70,8 @@ def audit_record(request: web.Request, status: int) -> AuditRecorded:
     pattern = route.canonical if route is not None else None
     action = action_of(request.method, pattern)
     initiator = _initiator(request, action)
+    if AUDIT_ACTION in request:
+        action = f"{action}/{request[AUDIT_ACTION]}"
     return AuditRecorded(
         action=action,
         outcome=outcome_of(status),

@@ -1,12 +1,14 @@
 """`GET /events/v1/audit`: the audit log (service/audit/), searched, paged or exported.
 
 Filters: `since` and `until` (an RFC 3339 time or a log position, both inclusive),
-`initiator_user_id`, `initiator_project_id`, `target_type`, `target_id`, `action`,
-`outcome` (success, pending, failure, unknown, or denied: a 401/403 to anything but an
-authentication), `request_id`. Records come in log order (`sort_dir=desc`: newest
-first), `limit` at a time (default 100, at most 1000) after the record named by
-`marker`, with a `next` link while there may be more. `Accept: application/jsonl` or
-`?format=jsonl` streams every matching record instead, one JSON document a line.
+`initiator_user_id`, `initiator_project_id`, `target_type`, `target_id`, `action` (create,
+read, update, delete or authenticate, which also match their qualified forms such as
+`update/reboot`; or one qualified form), `outcome` (success, pending, failure, unknown,
+or denied: a 401/403 to anything but an authentication), `request_id`. Records come in
+log order (`sort_dir=desc`: newest first), `limit` at a time (default 100, at most 1000)
+after the record named by `marker`, with a `next` link while there may be more.
+`Accept: application/jsonl` or `?format=jsonl` streams every matching record instead, one
+JSON document a line.
 
 Admins read every record; anyone else, with a project-scoped token, the records whose
 initiator's project or target's owning project is the token's project.
@@ -81,11 +83,15 @@ def search(request: web.Request, auth: AuthContext) -> Search:
     for name in _EXACT:
         if name in query:
             add(f"{name} = $", query[name])
-    for name, allowed, column in (("action", ACTIONS, "action"), ("outcome", VERDICTS, "verdict")):
-        if name in query:
-            if query[name] not in allowed:
-                raise BadRequest(f"Invalid {name}: {query[name]!r}; one of {sorted(allowed)}.")
-            add(f"{column} = $", query[name])
+    if "action" in query:
+        action = query["action"]
+        _one_of("action", action.partition("/")[0], ACTIONS)
+        if "/" in action:
+            add("action = $", action)
+        else:
+            add("(action = $ OR starts_with(action, $ || '/'))", action)
+    if "outcome" in query:
+        add("verdict = $", _one_of("outcome", query["outcome"], VERDICTS))
     for name, operator in (("since", ">="), ("until", "<=")):
         moment = parse_moment(query.get(name))
         if moment.position is not None:
@@ -96,6 +102,13 @@ def search(request: web.Request, auth: AuthContext) -> Search:
     if descending not in ("asc", "desc"):
         raise BadRequest(f"Invalid sort_dir: {descending!r}; asc or desc.")
     return Search(clauses, args, descending == "desc")
+
+
+def _one_of(name: str, value: str, allowed: frozenset[str]) -> str:
+    """`value`, if `allowed` holds it, else a 400 naming the choices."""
+    if value not in allowed:
+        raise BadRequest(f"Invalid {name}: {value!r}; one of {sorted(allowed)}.")
+    return value
 
 
 def _limit(request: web.Request) -> int | None:

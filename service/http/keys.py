@@ -17,3 +17,8 @@ IDS = web.AppKey("ids", IdSource)
 
 REQUEST_ID = web.RequestKey("request_id", str)
 """The request's `req-<uuid>` id, set by the request-id middleware."""
+
+AUDIT_ACTION = web.RequestKey("audit_action", str)
+"""What a handler knows the call did more precisely than its method and route say, as a
+qualifier of the CADF action (`update/os-stop` for a server's stop action); the audit
+record carries it."""

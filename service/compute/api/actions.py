@@ -1,6 +1,7 @@
 """POST /v2.1/servers/{id}/action: each action checks the server's state as Nova does,
 then records the request; the host's reactor carries it out and records the result."""
 
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -26,6 +27,7 @@ from service.compute.hypervisor import HypervisorError
 from service.compute.worker import COMPUTE_HOST
 from service.errors import ApiError, BadRequest, Conflict, NotFound
 from service.http.body import json_response, read_json
+from service.http.keys import AUDIT_ACTION
 from service.http.recording import store
 from service.network import nova as networking
 
@@ -245,6 +247,9 @@ async def console_output(request: web.Request, server_id: str, body: Any) -> web
     return json_response({"output": output})
 
 
+_ACTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+"""What an action's name may look like to be recorded as the audit action's qualifier."""
+
 _SIMPLE: dict[str, Handler] = {
     "os-getConsoleOutput": console_output,
     "createImage": create_image,
@@ -263,6 +268,8 @@ async def server_action(request: web.Request) -> web.Response:
     if len(body) != 1:
         raise BadRequest("An action body names exactly one action.")
     [(key, value)] = body.items()
+    if _ACTION_NAME.fullmatch(key):
+        request[AUDIT_ACTION] = key
     server_id = request.match_info["server_id"]
     await visible_server(request, server_id)
     if key in _POWER:

@@ -218,6 +218,40 @@ async def test_denials_are_recorded_as_denied(
     assert denied[2]["target"] == {"typeURI": "data/compute/server", "id": "unknown"}
 
 
+async def test_actions_are_qualified_by_what_the_api_calls_them(
+    client: Client, audit: Audit, alice: Person, admin_token: str
+) -> None:
+    body = {"name": "a", "disk_format": "raw", "container_format": "bare"}
+    response = await client.post(
+        "/image/v2/images", json=body, headers={"X-Auth-Token": alice.token}
+    )
+    image = f"/image/v2/images/{(await response.json())['id']}"
+    rename = msgspec.json.encode([{"op": "replace", "path": "/name", "value": "b"}])
+    headers = {"Content-Type": PATCH}
+    assert await call(client, "PATCH", image, alice.token, data=rename, headers=headers) == 200
+    # Glance refuses to deactivate an image that has no data yet.
+    assert await call(client, "POST", f"{image}/actions/deactivate", admin_token) == 403
+    server = "/compute/v2.1/servers/00000000-0000-0000-0000-000000000000/action"
+    assert await call(client, "POST", server, alice.token, json={"os-stop": None}) == 404
+    assert await call(client, "POST", server, alice.token, json={"fly away!": None}) == 404
+
+    updates = [
+        r
+        for r in await audit.records(admin_token, "?action=update")
+        if r["requestPath"].startswith((image, server))
+    ]
+    stops = await audit.records(admin_token, "?action=update/os-stop")
+
+    assert [(r["action"], r["reason"]["reasonCode"]) for r in updates] == [
+        ("update", "200"),
+        ("update/deactivate", "403"),
+        ("update/os-stop", "404"),
+        ("update", "404"),
+    ]
+    assert [r["requestPath"] for r in stops] == [server]
+    assert (await audit.get(admin_token, "?action=fly/os-stop"))[0] == 400
+
+
 async def test_members_see_their_projects_records_and_admins_all(
     client: Client, audit: Audit, alice: Person, bob: Person, admin_token: str
 ) -> None:

@@ -19,8 +19,8 @@ from service.objects.naming import object_stream
     [
         ("POST", "/compute/v2.1/servers", "create"),
         ("POST", "/compute/v2.1/servers/{server_id}/action", "update"),
-        ("POST", "/image/v2/images/{image_id}/actions/deactivate", "update"),
-        ("POST", "/identity/v3/users/{user_id}/password", "update"),
+        ("POST", "/image/v2/images/{image_id}/actions/deactivate", "update/deactivate"),
+        ("POST", "/identity/v3/users/{user_id}/password", "update/password"),
         ("POST", "/object/v1/AUTH_{project_id}/{container}", "update"),
         ("POST", "/identity/v3/auth/tokens", "authenticate"),
         ("POST", None, "create"),
