@@ -8,7 +8,7 @@ written to a file, no USB controller or balloon, and a bounded TCG translation c
 
 import xml.etree.ElementTree as ET
 
-from service.compute.hypervisor import DomainSpec, DomainType
+from service.compute.hypervisor import DomainSpec, DomainType, Interface
 
 ARCH = "x86_64"
 
@@ -56,15 +56,21 @@ def _disks(devices: ET.Element, spec: DomainSpec) -> None:
         _sub(cdrom, "readonly")
 
 
-def _interfaces(devices: ET.Element, spec: DomainSpec) -> None:
-    for interface in spec.interfaces:
-        nic = _sub(devices, "interface", type="network")
-        _sub(nic, "source", network=interface.network)
-        _sub(nic, "mac", address=interface.mac)
-        _sub(nic, "model", type="virtio")
-        _sub(nic, "rom", enabled="no")
-        if interface.packet_filter is not None:
-            _sub(nic, "filterref", filter=interface.packet_filter)
+def interface_element(interface: Interface) -> ET.Element:
+    """The `<interface>` of a domain for `interface`, at boot or hot-plugged alike."""
+    nic = ET.Element("interface", type="network")
+    _sub(nic, "source", network=interface.network)
+    _sub(nic, "mac", address=interface.mac)
+    _sub(nic, "model", type="virtio")
+    _sub(nic, "rom", enabled="no")
+    if interface.packet_filter is not None:
+        _sub(nic, "filterref", filter=interface.packet_filter)
+    return nic
+
+
+def interface_xml(interface: Interface) -> str:
+    """`interface_element` as a device XML for attaching and detaching."""
+    return ET.tostring(interface_element(interface), encoding="unicode")
 
 
 def _serial(devices: ET.Element, spec: DomainSpec) -> None:
@@ -93,7 +99,7 @@ def domain_xml(spec: DomainSpec, domain_type: DomainType) -> str:
     _sub(domain, "on_crash", "destroy")
     devices = _sub(domain, "devices")
     _disks(devices, spec)
-    _interfaces(devices, spec)
+    devices.extend(interface_element(i) for i in spec.interfaces)
     _serial(devices, spec)
     _sub(devices, "controller", type="usb", model="none")
     _sub(devices, "memballoon", model="none")
@@ -123,3 +129,30 @@ def interface_filters(xml: str) -> list[str]:
     """The packet filters a domain's interfaces reference."""
     root = ET.fromstring(xml)
     return [f.get("filter", "") for f in root.iterfind("devices/interface/filterref")]
+
+
+def interface_macs(xml: str) -> set[str]:
+    """The MAC addresses of a domain XML's interfaces (lower case)."""
+    root = ET.fromstring(xml)
+    return {m.get("address", "").lower() for m in root.iterfind("devices/interface/mac")}
+
+
+def with_interface(xml: str, interface: Interface) -> str:
+    """A domain XML with `interface` added, for drivers that cannot hot-plug."""
+    root = ET.fromstring(xml)
+    devices = root.find("devices")
+    if devices is None:
+        devices = _sub(root, "devices")
+    devices.append(interface_element(interface))
+    return ET.tostring(root, encoding="unicode")
+
+
+def without_interface(xml: str, mac: str) -> str:
+    """A domain XML without the interface whose MAC address is `mac`."""
+    root = ET.fromstring(xml)
+    for devices in root.iterfind("devices"):
+        for nic in devices.findall("interface"):
+            found = nic.find("mac")
+            if found is not None and found.get("address", "").lower() == mac.lower():
+                devices.remove(nic)
+    return ET.tostring(root, encoding="unicode")

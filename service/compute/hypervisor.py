@@ -331,6 +331,20 @@ class Hypervisor(Protocol):
         """
         ...
 
+    async def attach_interface(self, uuid: str, interface: Interface) -> None:
+        """Plug `interface` into the domain: into the running guest and its definition, or
+        into the definition only while it is shut off (the guest sees it at its next
+        start). Its host network and packet filter are waited for as in `spawn`. An
+        interface with that MAC address already plugged is left alone. A driver that
+        cannot hot-plug (libvirt's test driver) changes the definition only."""
+        ...
+
+    async def detach_interface(self, uuid: str, interface: Interface) -> None:
+        """Unplug the interface with `interface.mac` from the guest and its definition,
+        and wait until the guest has let it go (HypervisorError if it does not within a
+        while). None with that MAC address: no-op."""
+        ...
+
     async def info(self, uuid: str) -> DomainInfo:
         """The domain's state and resources now."""
         ...

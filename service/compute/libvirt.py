@@ -20,7 +20,15 @@ from urllib.parse import urlsplit
 import libvirt
 import libvirtaio
 
-from service.compute.domain_xml import domain_xml, interface_filters, serial_log_path
+from service.compute.domain_xml import (
+    domain_xml,
+    interface_filters,
+    interface_macs,
+    interface_xml,
+    serial_log_path,
+    with_interface,
+    without_interface,
+)
 from service.compute.hypervisor import (
     DhcpHost,
     DomainInfo,
@@ -32,6 +40,7 @@ from service.compute.hypervisor import (
     HostCapabilities,
     HypervisorError,
     HypervisorUnavailable,
+    Interface,
     InvalidDomainState,
     LifecycleEvent,
     LifecycleHub,
@@ -52,6 +61,9 @@ NETWORK_WAIT = 30.0
 """How long `spawn` waits for the host networks of a domain's interfaces."""
 _LEASE_UPDATE = libvirt.VIR_NETWORK_UPDATE_AFFECT_LIVE | libvirt.VIR_NETWORK_UPDATE_AFFECT_CONFIG
 DRAIN_TIMEOUT = 5.0
+DETACH_WAIT = 30.0
+"""How long `detach_interface` waits for a running guest to let its interface go."""
+_LIVE, _CONFIG = libvirt.VIR_DOMAIN_AFFECT_LIVE, libvirt.VIR_DOMAIN_AFFECT_CONFIG
 
 # libvirt's states onto Nova's power states, as nova.virt.libvirt does: a domain that is
 # blocked or still shutting down is running; a shut-off one is SHUTDOWN.
@@ -393,9 +405,7 @@ class LibvirtDriver:
 
     async def spawn(self, spec: DomainSpec) -> DomainInfo:
         for interface in spec.interfaces:
-            await self._wait_for_network(interface.network)
-            if interface.packet_filter is not None:
-                await self._wait_for_packet_filter(interface.packet_filter)
+            await self._wait_for_interface(interface)
         if spec.domain_type is None:
             spec_type = (await self.capabilities()).domain_type
         else:
@@ -486,6 +496,60 @@ class LibvirtDriver:
             await self._on_domain(f"destroy {uuid}", uuid, destroy)
         except DomainNotFound:
             pass  # already gone: destroy is idempotent
+
+    async def attach_interface(self, uuid: str, interface: Interface) -> None:
+        await self._wait_for_interface(interface)
+        device = interface_xml(interface)
+
+        def attach(dom: Any) -> None:
+            live = dom.isActive() and interface.mac not in interface_macs(dom.XMLDesc(0))
+            defined = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+            config = interface.mac not in interface_macs(defined)
+            flags = (_LIVE if live else 0) | (_CONFIG if config else 0)
+            if not flags:
+                return
+            try:
+                dom.attachDeviceFlags(device, flags)
+            except libvirt.libvirtError as e:
+                if e.get_error_code() != libvirt.VIR_ERR_NO_SUPPORT:
+                    raise
+                if config:  # no hot-plug here: the definition alone
+                    self._conn.defineXML(with_interface(defined, interface))
+
+        await self._on_domain(f"attach interface {interface.mac} to {uuid}", uuid, attach)
+
+    async def detach_interface(self, uuid: str, interface: Interface) -> None:
+        device = interface_xml(interface)
+
+        def detach(dom: Any) -> None:
+            live = dom.isActive() and interface.mac in interface_macs(dom.XMLDesc(0))
+            defined = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+            config = interface.mac in interface_macs(defined)
+            flags = (_LIVE if live else 0) | (_CONFIG if config else 0)
+            if not flags:
+                return
+            try:
+                dom.detachDeviceFlags(device, flags)
+            except libvirt.libvirtError as e:
+                if e.get_error_code() != libvirt.VIR_ERR_NO_SUPPORT:
+                    raise
+                if config:  # no hot-unplug here: the definition alone
+                    self._conn.defineXML(without_interface(defined, interface.mac))
+                return
+            # A live unplug finishes when the guest lets the device go.
+            deadline = time.monotonic() + DETACH_WAIT
+            while live and interface.mac in interface_macs(dom.XMLDesc(0)):
+                if time.monotonic() > deadline:
+                    raise HypervisorError(f"the guest did not let interface {interface.mac} go")
+                time.sleep(POLL_INTERVAL)
+
+        await self._on_domain(f"detach interface {interface.mac} from {uuid}", uuid, detach)
+
+    async def _wait_for_interface(self, interface: Interface) -> None:
+        """Wait for what an interface plugs into: its host network and packet filter."""
+        await self._wait_for_network(interface.network)
+        if interface.packet_filter is not None:
+            await self._wait_for_packet_filter(interface.packet_filter)
 
     async def _wait_for_network(self, name: str) -> None:
         def running() -> bool:

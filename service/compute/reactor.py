@@ -32,6 +32,8 @@ from service.compute.hosts import reactor_group
 from service.compute.hypervisor import DomainSpec, DomainState, Hypervisor, HypervisorError
 from service.image import stored_data
 from service.image.events import ImageUploadAborted
+from service.network.binding import release_from
+from service.network.interfaces import interface
 from service.storage.backend import StorageError, StoredObject
 
 log = logging.getLogger("kumo.compute")
@@ -129,6 +131,8 @@ class ComputeReactor:
                 ]
             case ev.ServerActionRequested(action="createImage", params=params):
                 return await self._snapshot(server, params["image_id"])
+            case ev.ServerActionRequested(action="attach_interface" | "detach_interface") as e:
+                return await self._interface(server, e)
             case ev.ServerActionRequested(action=action, params=params):
                 return [StreamAppend(stream, [await self._action(server, action, params)])]
         return []
@@ -175,6 +179,40 @@ class ComputeReactor:
             StreamAppend(image_stream, [activated]),
             StreamAppend(f"server-{server.id}", [done]),
         ]
+
+    async def _interface(
+        self, server: Server, request: ev.ServerActionRequested
+    ) -> list[StreamAppend]:
+        """os-interface: plug or unplug a port's interface. The port is let go of (deleted
+        if made for the attach, else unbound) once unplugged, or when plugging failed."""
+        if server.task_state == "deleting":
+            return []  # the server's ports go with it
+        params = request.params
+        plug = interface(params["port_id"], params["network_id"], params["mac_address"])
+        attach = request.action == "attach_interface"
+        outcome: Event
+        try:
+            if attach:
+                await self.hypervisor.attach_interface(server.id, plug)
+            else:
+                await self.hypervisor.detach_interface(server.id, plug)
+        except HypervisorError as error:
+            outcome = ev.ServerActionFailed(
+                server_id=server.id, action=request.action, message=str(error)
+            )
+            release = attach
+        else:
+            outcome = ev.ServerActionSucceeded(
+                server_id=server.id,
+                action=request.action,
+                vm_state=server.vm_state,
+                power_state=server.power_state,
+            )
+            release = not attach
+        appends = [StreamAppend(f"server-{server.id}", [outcome])]
+        if release:
+            appends += await release_from(self.store.pool, params["port_id"], server.id)
+        return appends
 
     async def _action(self, server: Server, action: str, params: dict[str, Any]) -> Event:
         hv = self.hypervisor

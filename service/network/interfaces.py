@@ -20,9 +20,12 @@ def bridge(network_id: str) -> str:
     return f"kb-{network_id.replace('-', '')[:12]}"
 
 
+def interface(port_id: str, network_id: str, mac: str) -> Interface:
+    """The interface of a port on a network, with its MAC address (at boot or hot-plugged)."""
+    return Interface(host_network(network_id), mac, filter_name(port_id))
+
+
 async def interfaces(db: Any, server_id: str) -> tuple[Interface, ...]:
     """A server's interfaces: one per port it has, in the ports' order."""
     ports = await select(db, Port, "device_id = $1", server_id)
-    return tuple(
-        Interface(host_network(p.network_id), p.mac_address, filter_name(p.id)) for p in ports
-    )
+    return tuple(interface(p.id, p.network_id, p.mac_address) for p in ports)

@@ -29,12 +29,11 @@ from service.network.api.networks import visible_network
 from service.network.api.ports import (
     FixedIpRequest,
     PortBody,
-    deleted,
-    floating_ips_of,
     new_port,
     record_with_addresses,
     security_group_ids,
 )
+from service.network.binding import floating_ips_of, released
 from service.network.directory import FloatingIp, Network, Port
 from service.network.ipam import default_pools
 
@@ -195,13 +194,7 @@ async def unplug(request: web.Request, *device_ids: str) -> None:
         if not ports:
             return
         fips = await floating_ips_of(db, [p.id for p in ports])
-        appends = []
-        for port in ports:
-            if port.auto_delete:
-                appends += deleted(port, [f for f in fips if f.port_id == port.id])
-            else:
-                unbound = ev.PortUpdated(port_id=port.id, device_id="", device_owner="")
-                appends.append(StreamAppend(f"port-{port.id}", [unbound], port.revision_number))
+        appends = [append for port in ports for append in released(port, fips)]
         try:
             await record_streams(request, appends)
             return

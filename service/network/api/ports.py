@@ -38,7 +38,8 @@ from service.network.api.common import (
     standard,
 )
 from service.network.api.networks import owner_of, visible_network
-from service.network.directory import FloatingIp, Network, Port, Subnet
+from service.network.binding import deleted, floating_ips_of
+from service.network.directory import Network, Port, Subnet
 from service.network.policy_rules import authorize
 from service.network.projection import AddressInUse, MacInUse
 
@@ -422,22 +423,6 @@ async def _changes(request: web.Request, port: Port, body: PortBody) -> ev.PortU
         port_security_enabled=body.port_security_enabled,
         binding_host_id=body.binding_host_id,
     )
-
-
-def deleted(port: Port, floating_ips: Sequence[FloatingIp]) -> list[StreamAppend]:
-    """The appends deleting a port: its floating IPs let go of it, then it goes."""
-    released = [
-        StreamAppend(
-            f"floatingip-{f.id}", [ev.FloatingIpAssociated(floating_ip_id=f.id, port_id=None)]
-        )
-        for f in floating_ips
-    ]
-    gone = ev.PortDeleted(port_id=port.id, project_id=port.project_id)
-    return [*released, StreamAppend(f"port-{port.id}", [gone], port.revision_number)]
-
-
-async def floating_ips_of(db: Any, port_ids: Sequence[str]) -> list[FloatingIp]:
-    return await select(db, FloatingIp, "port_id = ANY($1)", list(port_ids))
 
 
 @ROUTES.delete("/v2.0/ports/{port_id}")
