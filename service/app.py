@@ -15,6 +15,8 @@ from service import dashboard
 from service.audit.middleware import audit_middleware
 from service.compute.api import ROUTES as compute_routes
 from service.compute.api.microversion import microversion_middleware
+from service.compute.api.servers import RENDERED
+from service.compute.server_view import RenderedCache
 from service.compute.worker import COMPUTE_HOST, ComputeHost, compute_worker
 from service.config import Settings
 from service.events_api import ROUTES as events_routes
@@ -76,6 +78,7 @@ def compute_app() -> web.Application:
     for path in ("/v2", "/v2/"):
         app.router.add_get(path, versions.compute_v20_version)
     app.add_routes(compute_routes)
+    app[RENDERED] = RenderedCache()
     return app
 
 

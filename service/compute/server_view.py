@@ -6,7 +6,9 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from service.compute.api.microversion import Microversion
+import msgspec
+
+from service.compute.api.microversion import MIN, Microversion, parse
 from service.compute.directory import Server
 
 _PROGRESS_STATUSES = {"ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE"}
@@ -38,17 +40,16 @@ def host_id(server: Server) -> str:
     return hashlib.sha224((server.project_id + server.host).encode()).hexdigest()
 
 
-def summary(server: Server, base: str) -> Json:
-    return {"id": server.id, "name": server.name, "links": links(base, "servers", server.id)}
+def summary(server_id: str, name: str, base: str) -> Json:
+    """A server as plain listings show it."""
+    return {"id": server_id, "name": name, "links": links(base, "servers", server_id)}
 
 
-def detail(
-    server: Server, base: str, version: Microversion, *, admin: bool, addresses: Json | None = None
-) -> Json:
-    """The full server document of one microversion; admin-only attributes for admins;
-    `addresses` by network name (service/network/nova.py)."""
+def _parts(server: Server, base: str) -> tuple[Json, ...]:
+    """The server document's members in parts, in the order of `PARTS`; its addresses,
+    which live in the network service's rows, are added per request."""
     status = server.status
-    body: Json = {
+    common: Json = {
         "id": server.id,
         "name": server.name,
         "status": status,
@@ -60,7 +61,6 @@ def detail(
         "flavor": {"id": server.flavor.id, "links": links(base, "flavors", server.flavor.id)[1:]},
         "created": nova_time(server.created_at),
         "updated": nova_time(server.updated_at),
-        "addresses": addresses or {},
         "accessIPv4": server.access_ipv4,
         "accessIPv6": server.access_ipv6,
         "links": links(base, "servers", server.id),
@@ -77,34 +77,110 @@ def detail(
         "config_drive": "True" if server.config_drive else "",
     }
     if status in _PROGRESS_STATUSES:
-        body["progress"] = 100 if status == "ACTIVE" else 0
+        common["progress"] = 100 if status == "ACTIVE" else 0
     if server.fault is not None and status in ("ERROR", "DELETED"):
-        body["fault"] = server.fault
-    if admin:
-        body |= {
-            "OS-EXT-SRV-ATTR:host": server.host,
-            "OS-EXT-SRV-ATTR:instance_name": instance_name(server.id),
-            "OS-EXT-SRV-ATTR:hypervisor_hostname": server.node,
-        }
-        if version.at_least("2.3"):
-            body |= {
-                "OS-EXT-SRV-ATTR:reservation_id": server.reservation_id,
-                "OS-EXT-SRV-ATTR:launch_index": server.launch_index,
-                "OS-EXT-SRV-ATTR:kernel_id": "",
-                "OS-EXT-SRV-ATTR:ramdisk_id": "",
-                "OS-EXT-SRV-ATTR:hostname": server.hostname,
-                "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
-                "OS-EXT-SRV-ATTR:user_data": None,
-            }
-    if version.at_least("2.9"):
-        body["locked"] = server.locked
-    if version.at_least("2.16") and admin:
-        body["host_status"] = "UP" if server.host else ""
-    if version.at_least("2.19"):
-        body["description"] = server.description
-    if version.at_least("2.26"):
-        body["tags"] = server.tags
+        common["fault"] = server.fault
+    admin: Json = {
+        "OS-EXT-SRV-ATTR:host": server.host,
+        "OS-EXT-SRV-ATTR:instance_name": instance_name(server.id),
+        "OS-EXT-SRV-ATTR:hypervisor_hostname": server.node,
+    }
+    admin_2_3: Json = {
+        "OS-EXT-SRV-ATTR:reservation_id": server.reservation_id,
+        "OS-EXT-SRV-ATTR:launch_index": server.launch_index,
+        "OS-EXT-SRV-ATTR:kernel_id": "",
+        "OS-EXT-SRV-ATTR:ramdisk_id": "",
+        "OS-EXT-SRV-ATTR:hostname": server.hostname,
+        "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
+        "OS-EXT-SRV-ATTR:user_data": None,
+    }
+    return (
+        common,
+        admin,
+        admin_2_3,
+        {"locked": server.locked},
+        {"host_status": "UP" if server.host else ""},
+        {"description": server.description},
+        {"tags": server.tags},
+    )
+
+
+PARTS: tuple[tuple[Microversion, bool], ...] = (
+    (MIN, False),
+    (MIN, True),
+    (parse("2.3"), True),
+    (parse("2.9"), False),
+    (parse("2.16"), True),
+    (parse("2.19"), False),
+    (parse("2.26"), False),
+)
+"""For each part of `_parts`: the microversion that shows it, and whether only to admins."""
+
+
+def shown(version: Microversion, *, admin: bool) -> tuple[int, ...]:
+    """The parts (indices into `_parts`) a caller of `version` sees."""
+    return tuple(
+        i
+        for i, (since, admin_only) in enumerate(PARTS)
+        if version >= since and (admin or not admin_only)
+    )
+
+
+def detail(
+    server: Server, base: str, version: Microversion, *, admin: bool, addresses: Json | None = None
+) -> Json:
+    """The full server document of one microversion; admin-only attributes for admins;
+    `addresses` by network name (service/network/nova.py)."""
+    parts = _parts(server, base)
+    body = parts[0] | {"addresses": addresses or {}}
+    for index in shown(version, admin=admin)[1:]:
+        body |= parts[index]
     return body
+
+
+class Rendered(msgspec.Struct, frozen=True):
+    """A server's document encoded once for every caller: each part's JSON members
+    (without braces), for the server's row at `version`."""
+
+    version: int
+    parts: tuple[bytes, ...]
+
+
+def render(server: Server, base: str) -> Rendered:
+    """Encode the parts of `server`'s document."""
+    return Rendered(server.version, tuple(_members(part) for part in _parts(server, base)))
+
+
+def _members(part: Json) -> bytes:
+    return msgspec.json.encode(part)[1:-1]
+
+
+def encoded_detail(rendered: Rendered, addresses: bytes, parts: tuple[int, ...]) -> bytes:
+    """The JSON of `detail` from a rendered document: the `parts` a caller sees (from
+    `shown`) and the server's `addresses` (an encoded JSON object)."""
+    members = [rendered.parts[0], b'"addresses":' + addresses]
+    members += [rendered.parts[i] for i in parts[1:]]
+    return b"{" + b",".join(members) + b"}"
+
+
+class RenderedCache:
+    """Rendered documents by server id, each valid for the row version it was rendered
+    from (every change of a server's row raises its version); the `size` most recently
+    rendered are kept."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self.size = size
+        self._by_id: dict[str, Rendered] = {}
+
+    def get(self, server_id: str, version: int) -> Rendered | None:
+        found = self._by_id.get(server_id)
+        return found if found is not None and found.version == version else None
+
+    def put(self, server_id: str, rendered: Rendered) -> None:
+        self._by_id.pop(server_id, None)
+        if len(self._by_id) >= self.size:
+            del self._by_id[next(iter(self._by_id))]
+        self._by_id[server_id] = rendered
 
 
 _BASIC = frozenset(

@@ -18,17 +18,28 @@ from service.auth import AuthContext, caller
 from service.compute import events as ev
 from service.compute.api.microversion import version_of
 from service.compute.config_drive import user_data_bytes
-from service.compute.directory import Server, columns, get_server, row_to
+from service.compute.directory import Server, get_server, select
 from service.compute.placement import place_servers
 from service.compute.quota import claim
-from service.compute.server_view import basic, detail, summary
+from service.compute.server_view import (
+    Rendered,
+    RenderedCache,
+    basic,
+    detail,
+    encoded_detail,
+    render,
+    shown,
+    summary,
+)
 from service.errors import BadRequest, Conflict, Forbidden, NotFound
-from service.http.body import json_response, read_json
+from service.http.body import JSON, json_response, read_json
 from service.http.recording import base_url, new_uuid, record, record_streams, store
 from service.image.directory import visible_image
 from service.network import nova as networking
 
 ROUTES = web.RouteTableDef()
+RENDERED = web.AppKey("compute_rendered_servers", RenderedCache)
+"""The compute app's rendered server documents (service/compute/server_view.py)."""
 Name = Annotated[str, Meta(min_length=1, max_length=255)]
 MetaKey = Annotated[str, Meta(min_length=1, max_length=255)]
 MetaValue = Annotated[str, Meta(max_length=255)]
@@ -367,7 +378,9 @@ def _time(text: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-async def _listing(request: web.Request) -> tuple[list[Server], dict[str, Any]]:
+async def _listing(request: web.Request, fields: str) -> tuple[list[Any], dict[str, Any]]:
+    """The `fields` (SQL; `id` first) of the servers a listing shows, newest first, and
+    its `servers_links` when a `limit` filled the page."""
     ctx = caller(request)
     where, args = _listing_filters(request, ctx)
     limit_text = request.query.get("limit")
@@ -387,31 +400,57 @@ async def _listing(request: web.Request) -> tuple[list[Server], dict[str, Any]]:
         where += f" AND (created_at, id) < (${len(args) - 1}, ${len(args)})"
     args.append(min(limit, 1000))
     rows = await pool.fetch(
-        f"SELECT {columns(Server)} FROM rm_servers WHERE {where}"
+        f"SELECT {fields} FROM rm_servers WHERE {where}"
         f" ORDER BY created_at DESC, id DESC LIMIT ${len(args)}",
         *args,
     )
-    servers = [row_to(Server, r) for r in rows]
     extra: dict[str, Any] = {}
-    if limit_text is not None and servers and len(servers) == limit:
-        next_url = f"{base_url(request)}/compute/v2.1/servers?limit={limit}&marker={servers[-1].id}"
+    if limit_text is not None and rows and len(rows) == limit:
+        next_url = f"{base_url(request)}/compute/v2.1/servers?limit={limit}&marker={rows[-1][0]}"
         extra["servers_links"] = [{"rel": "next", "href": next_url}]
-    return servers, extra
+    return rows, extra
 
 
 @ROUTES.get("/v2.1/servers")
 async def list_servers(request: web.Request) -> web.Response:
-    servers, extra = await _listing(request)
-    items = [summary(s, base_url(request)) for s in servers]
+    rows, extra = await _listing(request, "id, name")
+    items = [summary(r["id"], r["name"], base_url(request)) for r in rows]
     return json_response({"servers": items, **extra})
 
 
 @ROUTES.get("/v2.1/servers/detail")
 async def list_servers_detail(request: web.Request) -> web.Response:
-    servers, extra = await _listing(request)
-    found = await networking.addresses(store(request).pool, [s.id for s in servers])
-    items = [show_body(request, s, found.get(s.id)) for s in servers]
-    return json_response({"servers": items, **extra})
+    """Each server's document is encoded once per version of its row (`RENDERED`): a
+    page is the listing's query, the rows of servers changed since, their addresses,
+    and bytes joined."""
+    rows, extra = await _listing(request, "id, version")
+    rendered = await _rendered(request, rows)
+    found = await networking.addresses(store(request).pool, [r["id"] for r in rows])
+    parts = shown(version_of(request), admin=caller(request).is_admin)
+    items = [
+        encoded_detail(doc, msgspec.json.encode(found[i]) if i in found else b"{}", parts)
+        for i, doc in rendered
+    ]
+    body = b'{"servers":[' + b",".join(items) + b"]"
+    if extra:
+        body += b"," + msgspec.json.encode(extra)[1:-1]
+    return web.Response(body=body + b"}", content_type=JSON)
+
+
+async def _rendered(request: web.Request, rows: list[Any]) -> list[tuple[str, Rendered]]:
+    """The rendered documents of servers listed with their ids and row versions: from
+    the cache, the rest read and rendered (in one query) and cached."""
+    cache = request.config_dict[RENDERED]
+    found = {r["id"]: cache.get(r["id"], r["version"]) for r in rows}
+    missing = [server_id for server_id, doc in found.items() if doc is None]
+    if missing:
+        base = base_url(request)
+        fresh = await select(store(request).pool, Server, "id = ANY($1)", missing)
+        for server in fresh:
+            found[server.id] = doc = render(server, base)
+            cache.put(server.id, doc)
+    # A server changed between the two reads is shown as it is now.
+    return [(server_id, doc) for server_id, doc in found.items() if doc is not None]
 
 
 @ROUTES.get("/v2.1/servers/{server_id}")
