@@ -5,6 +5,8 @@ RSS; in the same run, the backend's raw rate as the baseline (local: LocalFsBack
 this process, the same files, fsyncs and md5 Kumo does; S3: raw aiobotocore to a moto
 server).
 
+The small phases also report the server's CPU time (user + system) per request.
+
 Usage: python -m benchmarks.objects [--seconds N] [--large-mib M] [--backends local,s3]
 Targets on this 2-core machine (local backend): small PUT >= 1,000/s, GET >= 2,000/s;
 large-object throughput >= 80 % of raw with flat memory.
@@ -25,6 +27,7 @@ from typing import Any
 
 import aiohttp
 import msgspec
+import psutil
 from aiobotocore.session import get_session
 
 from benchmarks.harness import (
@@ -54,11 +57,18 @@ class Large(msgspec.Struct):
     rss_peak_mib: float = 0.0
 
 
+class Small(msgspec.Struct):
+    """One small-object phase: the load's figures and the server's CPU per request."""
+
+    load: LoadResult
+    cpu_ms: float
+
+
 class Figures(msgspec.Struct):
     backend: str
     large_mib: int
-    put: LoadResult
-    get: LoadResult
+    put: Small
+    get: Small
     raw_put: LoadResult
     raw_get: LoadResult
     large: Large
@@ -123,7 +133,21 @@ async def kumo_large(account: str, token: str, size: int, pid: int) -> Large:
     return Large(put_figure, get_figure, round(rss.before / MiB, 1), round(rss.peak / MiB, 1))
 
 
-async def kumo_small(account: str, token: str, seconds: float) -> tuple[LoadResult, LoadResult]:
+def cpu_seconds(pid: int) -> float:
+    """The process's CPU time so far, user and system."""
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+def measured(pid: int, phase: Callable[[], LoadResult]) -> Small:
+    """Run one load phase; its figures and the server's CPU ms per request."""
+    before = cpu_seconds(pid)
+    load = phase()
+    cpu = cpu_seconds(pid) - before
+    return Small(load, round(cpu * 1000 / max(load.requests, 1), 3))
+
+
+async def kumo_small(account: str, token: str, seconds: float, pid: int) -> tuple[Small, Small]:
     """4 KiB PUTs of new objects, then GETs of those, CLIENTS connections each."""
     auth = f"X-Auth-Token: {token}"
     async with aiohttp.ClientSession() as http:
@@ -131,24 +155,30 @@ async def kumo_small(account: str, token: str, seconds: float) -> tuple[LoadResu
             assert response.status in (201, 202)
     progress(f"kumo: PUT 4 KiB, {CLIENTS} clients for {seconds:.0f}s")
     body = os.urandom(SMALL)
-    put = drive(
-        f"{account}/small/o{{n}}",
-        concurrency=CLIENTS,
-        method="PUT",
-        seconds=seconds,
-        expect=201,
-        headers=[auth, "Content-Type: application/octet-stream"],
-        body=body,
+    put = measured(
+        pid,
+        lambda: drive(
+            f"{account}/small/o{{n}}",
+            concurrency=CLIENTS,
+            method="PUT",
+            seconds=seconds,
+            expect=201,
+            headers=[auth, "Content-Type: application/octet-stream"],
+            body=body,
+        ),
     )
     progress(f"kumo: GET 4 KiB, {CLIENTS} clients for {seconds:.0f}s")
-    get = drive(
-        f"{account}/small/o{{n}}",
-        concurrency=CLIENTS,
-        method="GET",
-        seconds=seconds,
-        expect=200,
-        headers=[auth],
-        cycle=put.requests - put.errors,
+    get = measured(
+        pid,
+        lambda: drive(
+            f"{account}/small/o{{n}}",
+            concurrency=CLIENTS,
+            method="GET",
+            seconds=seconds,
+            expect=200,
+            headers=[auth],
+            cycle=put.load.requests - put.load.errors,
+        ),
     )
     return put, get
 
@@ -334,7 +364,7 @@ async def one_backend(
         process, url = start_kumo(database_url, data_dir, **env)
         try:
             token, account = await admin_account(url)
-            put, get = await kumo_small(account, token, seconds)
+            put, get = await kumo_small(account, token, seconds, process.pid)
             progress(f"kumo ({kind}): {size // MiB} MiB PUT and GET, one stream")
             large = await kumo_large(account, token, size, process.pid)
         finally:
@@ -378,16 +408,17 @@ def report(figures: list[Figures], load_before: float) -> None:
         print(f"\nbackend {f.backend}: {CLIENTS} clients, 4 KiB objects")
         print(
             f"{'operation':<22}{'per s':>10}{'p50 ms':>10}{'p99 ms':>10}"
-            f"{'requests':>10}{'errors':>8}"
+            f"{'requests':>10}{'errors':>8}{'server CPU ms':>15}"
         )
-        for name, r in (
-            ("PUT (kumo)", f.put),
-            ("GET (kumo)", f.get),
-            ("put (raw backend)", f.raw_put),
-            ("get (raw backend)", f.raw_get),
+        for name, r, cpu in (
+            ("PUT (kumo)", f.put.load, f"{f.put.cpu_ms:.2f}"),
+            ("GET (kumo)", f.get.load, f"{f.get.cpu_ms:.2f}"),
+            ("put (raw backend)", f.raw_put, ""),
+            ("get (raw backend)", f.raw_get, ""),
         ):
             print(
-                f"{name:<22}{r.per_s:>10,.1f}{r.p50_ms:>10.2f}{r.p99_ms:>10.2f}{r.requests:>10,}{r.errors:>8}"
+                f"{name:<22}{r.per_s:>10,.1f}{r.p50_ms:>10.2f}{r.p99_ms:>10.2f}"
+                f"{r.requests:>10,}{r.errors:>8}{cpu:>15}"
             )
         print(f"large object ({f.large_mib:,} MiB), one stream:")
         for name, k, raw in (
@@ -402,7 +433,7 @@ def report(figures: list[Figures], load_before: float) -> None:
             f"  server RSS: {f.large.rss_before_mib:,.1f} MiB before,"
             f" {f.large.rss_peak_mib:,.1f} MiB peak"
         )
-        errors = f.put.errors + f.get.errors
+        errors = f.put.load.errors + f.get.load.errors
         checks.append((f"{f.backend}: no errors", str(errors), errors == 0))
         for name, k, raw in (
             ("PUT", f.large.put, f.raw_large.put),
@@ -418,10 +449,18 @@ def report(figures: list[Figures], load_before: float) -> None:
         )
         if f.backend == "local":
             checks.append(
-                ("local: small PUT >= 1,000/s", f"{f.put.per_s:,.0f}/s", f.put.per_s >= 1000)
+                (
+                    "local: small PUT >= 1,000/s",
+                    f"{f.put.load.per_s:,.0f}/s",
+                    f.put.load.per_s >= 1000,
+                )
             )
             checks.append(
-                ("local: small GET >= 2,000/s", f"{f.get.per_s:,.0f}/s", f.get.per_s >= 2000)
+                (
+                    "local: small GET >= 2,000/s",
+                    f"{f.get.load.per_s:,.0f}/s",
+                    f.get.load.per_s >= 2000,
+                )
             )
     print()
     for name, value, ok in checks:

@@ -6,23 +6,30 @@ It costs one append per audited request, on its own `audit-<request id>` stream,
 the handler's own appends (so a crash between the two loses the audit record of a change
 the log already holds, with its actor and request id in the change's metadata). An
 append that fails is logged at ERROR with the whole record, and the response goes out
-unchanged. The source address is the TCP peer (`request.remote`), unless the peer is
-one of the reverse proxies KUMO_TRUSTED_PROXIES names: then X-Forwarded-For is read from
-the right, and the first hop that is not a trusted proxy is the client. A call the
+unchanged. A handler whose answer is certain once its last append commits may put the
+record into that append instead (service/audit/joining.py): one round trip and one
+commit fewer.
+
+The source address is the TCP peer (`request.remote`), unless the peer is one of the
+reverse proxies KUMO_TRUSTED_PROXIES names: then X-Forwarded-For is read from the
+right, and the first hop that is not a trusted proxy is the client. A call the
 dashboard forwards to this process's own APIs carries its browser's address (see
 service/http/forwarding.py).
 """
 
 import logging
+from functools import partial
 from typing import Final
 
 import msgspec
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from events.store import StreamAppend
 from service.audit.cadf import action_of, outcome_of
 from service.audit.claim import CLAIMED, initiator_of
 from service.audit.events import AUTHENTICATE, AuditRecorded, Initiator, Target
+from service.audit.joining import JOINED, OFFER, Offer
 from service.audit.targets import path_target
 from service.auth import AUTH
 from service.events_api.envelope import resource_of
@@ -55,13 +62,33 @@ async def audit_middleware(request: web.Request, handler: Handler) -> web.Stream
     Must run inside the request-id middleware and outside the error middleware, so that
     every failure has become its response status."""
     status = CLIENT_CLOSED
+    offer: Offer = partial(_offer, request)
+    request[OFFER] = offer
     try:
         response = await handler(request)
         status = response.status
         return response
     finally:
-        if audited(request, status):
+        if JOINED in request:
+            if request[JOINED] != status:
+                log.error(
+                    "answered otherwise than its committed audit record says",
+                    extra={"recorded": request[JOINED], "status": status},
+                )
+        elif audited(request, status):
             await _record(request, status)
+
+
+def _offer(request: web.Request, status: int) -> StreamAppend | None:
+    """The record for answering `status` as an append (see service/audit/joining.py),
+    built before it commits: its target is the path's if nothing was appended yet."""
+    if not audited(request, status):
+        return None
+    return StreamAppend(_stream(request), [audit_record(request, status)])
+
+
+def _stream(request: web.Request) -> str:
+    return f"audit-{request[REQUEST_ID]}"
 
 
 def audit_record(request: web.Request, status: int) -> AuditRecorded:
@@ -130,7 +157,7 @@ def _target(request: web.Request, action: str, initiator: Initiator, pattern: st
 async def _record(request: web.Request, status: int) -> None:
     """Append the request's audit record; a failure is logged (with the record when it
     could be built), never raised over the response."""
-    stream = f"audit-{request[REQUEST_ID]}"
+    stream = _stream(request)
     record: AuditRecorded | None = None
     try:
         record = audit_record(request, status)

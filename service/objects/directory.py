@@ -86,30 +86,42 @@ async def container(db: Any, project_id: str, name: str) -> Container | None:
     return None if row is None else _decode(Container, row)
 
 
-_CONTAINER_AND_OBJECT = (
-    "SELECT "
+class Found(msgspec.Struct, frozen=True):
+    """An object's path as read in one round trip: its container (None: none), the
+    object's current version there (None: none; expired or not) and the account's
+    metadata (temp URL keys, quotas)."""
+
+    container: Container | None
+    object: StoredObject | None
+    account_metadata: dict[str, str]
+
+
+_FOUND = (
+    "SELECT a.metadata AS a_metadata, "
     + ", ".join(f"c.{column}" for column in Container.__struct_fields__)
     + ", "
     + ", ".join(f"o.{column} AS o_{column}" for column in StoredObject.__struct_fields__)
-    + " FROM rm_swift_containers c LEFT JOIN rm_swift_objects o ON o.project_id = c.project_id"
-    " AND o.container = c.name AND o.name = $3 WHERE c.project_id = $1 AND c.name = $2"
+    + " FROM (SELECT 1) one LEFT JOIN rm_swift_accounts a ON a.project_id = $1"
+    " LEFT JOIN rm_swift_containers c ON c.project_id = $1 AND c.name = $2"
+    " LEFT JOIN rm_swift_objects o ON o.project_id = c.project_id"
+    " AND o.container = c.name AND o.name = $3"
 )
 
 
-async def container_and_object(
-    db: Any, project_id: str, container: str, name: str
-) -> tuple[Container | None, StoredObject | None]:
-    """The container and the object's current version (expired or not) in one round trip."""
-    row = await db.fetchrow(_CONTAINER_AND_OBJECT, project_id, container, name)
-    if row is None:
-        return None, None
+async def found(db: Any, project_id: str, container: str, name: str) -> Found:
+    """The container, the object's current version and the account's metadata."""
+    row = await db.fetchrow(_FOUND, project_id, container, name)
     values = tuple(row.values())
+    account_metadata = msgspec.json.decode(values[0]) if values[0] else {}
     width = len(Container.__struct_fields__)
-    found = _decode(Container, zip(Container.__struct_fields__, values[:width], strict=True))
-    if values[width] is None:  # o.project_id: no such object
-        return found, None
-    fields = zip(StoredObject.__struct_fields__, values[width:], strict=True)
-    return found, _decode(StoredObject, fields)
+    if values[1] is None:  # c.project_id: no such container
+        return Found(None, None, account_metadata)
+    columns = zip(Container.__struct_fields__, values[1 : width + 1], strict=True)
+    container_row = _decode(Container, columns)
+    if values[width + 1] is None:  # o.project_id: no such object
+        return Found(container_row, None, account_metadata)
+    fields = zip(StoredObject.__struct_fields__, values[width + 1 :], strict=True)
+    return Found(container_row, _decode(StoredObject, fields), account_metadata)
 
 
 async def stored_object(db: Any, project_id: str, container: str, name: str) -> StoredObject | None:

@@ -1,5 +1,6 @@
 """Reaching a container's objects: owner, container ACL or temp URL; then the object."""
 
+import msgspec
 from aiohttp import web
 
 from service.errors import NotFound, Unauthorized
@@ -21,26 +22,45 @@ async def container_for(
     return await _allowed(request, project_id, found, write=write, by_temp_url=by_temp_url)
 
 
-async def container_and_object(
-    request: web.Request, *, write: bool
-) -> tuple[rm.Container, rm.StoredObject | None]:
-    """The path's container (as `container_for`) and its object's current version, expired
-    or not (None: there is none), read together."""
+class Located(msgspec.Struct, frozen=True):
+    """An object's place once the caller may use it: its container, its current version
+    there (None: none; expired or not) and the account's metadata (quotas)."""
+
+    container: rm.Container
+    row: rm.StoredObject | None
+    account_metadata: dict[str, str]
+
+
+async def locate(
+    request: web.Request, *, write: bool, container: str | None = None, name: str | None = None
+) -> Located:
+    """The path's object (or `name` in `container` of the same account), its container
+    checked as `container_for` does, all read in one round trip."""
     project_id = project_of(request)
-    found, row = await rm.container_and_object(
-        db(request), project_id, request.match_info["container"], request.match_info["object"]
+    by_temp_url = container is None and tempurl.is_temp_url(request)
+    found = await rm.found(
+        db(request),
+        project_id,
+        request.match_info["container"] if container is None else container,
+        request.match_info["object"] if name is None else name,
     )
-    by_temp_url = tempurl.is_temp_url(request)
-    container = await _allowed(request, project_id, found, write=write, by_temp_url=by_temp_url)
-    return container, row
+    checked = await _allowed(
+        request,
+        project_id,
+        found.container,
+        write=write,
+        by_temp_url=by_temp_url,
+        account_metadata=found.account_metadata,
+    )
+    return Located(checked, found.object, found.account_metadata)
 
 
 async def container_and_current(
     request: web.Request, *, write: bool
 ) -> tuple[rm.Container, rm.StoredObject]:
     """The path's container (as `container_for`) and object (as `current`), read together."""
-    container, row = await container_and_object(request, write=write)
-    return container, _unexpired(request, row)
+    located = await locate(request, write=write)
+    return located.container, _unexpired(request, located.row)
 
 
 async def _allowed(
@@ -50,11 +70,15 @@ async def _allowed(
     *,
     write: bool,
     by_temp_url: bool,
+    account_metadata: dict[str, str] | None = None,
 ) -> rm.Container:
+    """`found` once the caller may use it (401/403, then 404 when None); the account's
+    metadata is read for a temp URL unless given."""
     metadata = found.metadata if found else {}
     if by_temp_url:
-        account = await rm.account(db(request), project_id)
-        keys = tempurl.keys_of(account.metadata, metadata)
+        if account_metadata is None:
+            account_metadata = (await rm.account(db(request), project_id)).metadata
+        keys = tempurl.keys_of(account_metadata, metadata)
         if not tempurl.allows(request, keys, now(request).timestamp()):
             raise Unauthorized("Temp URL invalid")
     elif write:

@@ -8,8 +8,9 @@ from aiohttp import web
 
 from events.clock import Clock, SystemClock
 from events.postgres import Pool
-from events.store import ANY, ExpectedVersion
+from events.store import ANY, ExpectedVersion, StreamAppend
 from events.types import Event
+from service.audit.joining import committed, joined
 from service.auth import AUTH, AuthContext
 from service.errors import Conflict, Forbidden, NotFound, Unauthorized
 from service.http.keys import IDS, REQUEST_ID, STORE
@@ -88,18 +89,34 @@ async def must_get_container(request: web.Request, project_id: str, name: str) -
 
 
 async def record(
-    request: web.Request, stream_id: str, events: Sequence[Event], expected: ExpectedVersion = ANY
+    request: web.Request,
+    stream_id: str,
+    events: Sequence[Event],
+    expected: ExpectedVersion = ANY,
+    *,
+    answer: int | None = None,
 ) -> datetime:
     """Append events for this request and return when they were recorded: 404 when their
-    container is gone, 409 when a container to delete still holds objects."""
+    container is gone, 409 when a container to delete still holds objects.
+
+    `answer` is the status the request answers once this append commits, for a caller
+    that does nothing after it that could fail: the request's audit record then commits
+    with the events (see service/audit/joining.py).
+    """
+    appends = [StreamAppend(stream_id, events, expected)]
+    audit = None if answer is None else joined(request, answer)
+    if audit is not None:
+        appends.append(audit)
     try:
-        result = await request.config_dict[STORE].append(
-            stream_id, events, expected, metadata=event_metadata(request)
+        result = await request.config_dict[STORE].append_streams(
+            appends, metadata=event_metadata(request)
         )
     except ContainerMissing:
         raise NotFound("The container does not exist.") from None
     except ContainerNotEmpty:
         raise Conflict("There was a conflict when trying to complete your request.") from None
+    if audit is not None and answer is not None:
+        committed(request, answer)
     return result.events[-1].recorded_at
 
 

@@ -12,10 +12,11 @@ from service.errors import BadRequest, PreconditionFailed, RequestEntityTooLarge
 from service.http.body import body_pieces
 from service.objects import directory as rm
 from service.objects.api.access import (
+    Located,
     container_and_current,
-    container_and_object,
     container_for,
     current,
+    locate,
 )
 from service.objects.api.bulk import delete_paths, result_response
 from service.objects.api.common import (
@@ -108,10 +109,10 @@ async def _read_limited(request: web.Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _put_manifest(request: web.Request, container: rm.Container, name: str) -> web.Response:
+async def _put_manifest(request: web.Request, place: Located, name: str) -> web.Response:
     manifest = await build_slo(
         db(request),
-        container.project_id,
+        place.container.project_id,
         await _read_limited(request, MAX_MANIFEST_SIZE),
         now(request).timestamp(),
     )
@@ -131,18 +132,15 @@ async def _put_manifest(request: web.Request, container: rm.Container, name: str
             key, _once(body), size_hint=len(body), hashes=OBJECT_HASHES
         )
 
-    previous = await rm.stored_object(db(request), container.project_id, container.name, name)
-    version = await put_version(
-        request, container, name, write, attrs, known_size=manifest.size, previous=previous
-    )
+    version = await put_version(request, place, name, write, attrs, known_size=manifest.size)
     return _created(version, f'"{manifest.etag}"')
 
 
 async def _copy(
-    request: web.Request, source: tuple[str, str], container: rm.Container, name: str
+    request: web.Request, source: tuple[str, str], place: Located, name: str
 ) -> web.Response:
-    """Copy `source` (container, object) to `name` in `container`: server side for a
-    plain object, streamed from the segments for a large one."""
+    """Copy `source` (container, object) to `name` in the place's container: server
+    side for a plain object, streamed from the segments for a large one."""
     source_container = await container_for(request, write=False, name=source[0])
     row = await current(request, source_container, source[1])
     attrs = _attributes(request, name, row)
@@ -164,10 +162,7 @@ async def _copy(
         )
     else:
         attrs.metadata.pop("x-object-manifest", None)
-    previous = await rm.stored_object(db(request), container.project_id, container.name, name)
-    version = await put_version(
-        request, container, name, write, attrs, known_size=content.size, previous=previous
-    )
+    version = await put_version(request, place, name, write, attrs, known_size=content.size)
     return _created(
         version,
         **{
@@ -181,15 +176,15 @@ async def _copy(
 async def put_object(request: web.Request) -> web.Response:
     """201 with Etag and Last-Modified; 422 when the body's md5 is not the ETag sent,
     411 without a length, 413 over the size limit or a quota, 404 without container."""
-    container, previous = await container_and_object(request, write=True)
+    place = await locate(request, write=True)
     name = request.match_info["object"]
     check_object_name(name)
     if "X-Copy-From" in request.headers:
         return await _copy(
-            request, split_path(unquote(request.headers["X-Copy-From"])), container, name
+            request, split_path(unquote(request.headers["X-Copy-From"])), place, name
         )
     if request.query.get("multipart-manifest") == "put":
-        return await _put_manifest(request, container, name)
+        return await _put_manifest(request, place, name)
     chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
     length = request.content_length
     if length is None and not chunked:
@@ -198,7 +193,7 @@ async def put_object(request: web.Request) -> web.Response:
     if length is not None and length > limit:
         raise RequestEntityTooLarge("Your request is too large.")
     if request.headers.get("If-None-Match") == "*":
-        if previous is not None and not previous.expired(now(request).timestamp()):
+        if place.row is not None and not place.row.expired(now(request).timestamp()):
             raise PreconditionFailed()
     attrs = _attributes(request, name)
     expected = request.headers.get("ETag", "").strip('"') or None
@@ -209,9 +204,7 @@ async def put_object(request: web.Request) -> web.Response:
             key, chunks, size_hint=length, expected_md5=expected, hashes=OBJECT_HASHES
         )
 
-    version = await put_version(
-        request, container, name, write, attrs, known_size=length, previous=previous
-    )
+    version = await put_version(request, place, name, write, attrs, known_size=length)
     return _created(version)
 
 
@@ -223,9 +216,9 @@ async def copy_object(request: web.Request) -> web.Response:
         raise PreconditionFailed("You must provide a Destination header.")
     container_name, name = split_path(unquote(destination))
     check_object_name(name)
-    target = await container_for(request, write=True, name=container_name)
+    place = await locate(request, write=True, container=container_name, name=name)
     source = (request.match_info["container"], request.match_info["object"])
-    return await _copy(request, source, target, name)
+    return await _copy(request, source, place, name)
 
 
 @routes.post(OBJECT)
@@ -248,9 +241,8 @@ async def update_object(request: web.Request) -> web.Response:
         metadata=metadata,
         delete_at=delete_at,
     )
-    await record(
-        request, object_stream(row.project_id, row.container, row.name), [event], row.stream_version
-    )
+    stream = object_stream(row.project_id, row.container, row.name)
+    await record(request, stream, [event], row.stream_version, answer=202)
     return web.Response(
         status=202,
         text="<html><h1>Accepted</h1><p>The request is accepted for processing.</p></html>",

@@ -7,6 +7,7 @@ Versioned containers (X-Versions-Location: stack; X-History-Location: history) g
 copy of each replaced or deleted version first.
 """
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -15,12 +16,15 @@ from aiohttp import web
 
 from service.errors import PreconditionFailed, RequestEntityTooLarge, error_for_status
 from service.objects import directory as rm
+from service.objects.api.access import Located
 from service.objects.api.common import backend, db, new_version_id, now, record
 from service.objects.events import ObjectDeleted, ObjectStored
 from service.objects.headers import x_timestamp
 from service.objects.large_object import part_of
 from service.objects.naming import blob_key, object_stream
 from service.storage.backend import ChecksumMismatch, StoredObject
+
+log = logging.getLogger("kumo.objects")
 
 Writer = Callable[[str], Awaitable[StoredObject]]
 """Stores the new version's bytes under the key it is given."""
@@ -46,11 +50,11 @@ class Attributes(msgspec.Struct, frozen=True, kw_only=True):
     """The size to record instead of the bytes' size (static large objects)."""
 
 
-async def check_quotas(
-    request: web.Request, container: rm.Container, previous: rm.StoredObject | None, size: int
-) -> None:
-    """Raises RequestEntityTooLarge (413) when storing `size` bytes in place of
-    `previous` would exceed the container's or the account's quota."""
+async def check_quotas(request: web.Request, place: Located, size: int) -> None:
+    """Raises RequestEntityTooLarge (413) when storing `size` bytes in place of the
+    current version would exceed the container's or the account's quota. The account's
+    usage is read only when it has a quota."""
+    container, previous = place.container, place.row
     replaced = previous.size if previous else 0
     quota_bytes = container.metadata.get("x-container-meta-quota-bytes")
     if quota_bytes is not None and container.bytes_used - replaced + size > int(quota_bytes):
@@ -62,20 +66,33 @@ async def check_quotas(
         and container.object_count + 1 > int(quota_count)
     ):
         raise RequestEntityTooLarge("Upload exceeds quota.")
-    account = await rm.account(db(request), container.project_id)
     # Swift's newer X-Account-Quota-Bytes takes precedence over the legacy metadata form.
-    account_bytes = account.metadata.get(
-        "x-account-quota-bytes", account.metadata.get("x-account-meta-quota-bytes")
+    metadata = place.account_metadata
+    account_bytes = metadata.get(
+        "x-account-quota-bytes", metadata.get("x-account-meta-quota-bytes")
     )
+    account_count = metadata.get("x-account-quota-count")
+    if account_bytes is None and account_count is None:
+        return
+    account = await rm.account(db(request), container.project_id)
     if account_bytes is not None and account.bytes_used - replaced + size > int(account_bytes):
         raise RequestEntityTooLarge("Upload exceeds quota.")
-    account_count = account.metadata.get("x-account-quota-count")
     if (
         account_count is not None
         and previous is None
         and account.object_count + 1 > int(account_count)
     ):
         raise RequestEntityTooLarge("Upload exceeds quota.")
+
+
+async def discard(request: web.Request, key: str) -> None:
+    """Delete bytes no version references any more, after the event that replaced or
+    deleted them committed; a failure is logged and left to the orphan reaper
+    (service/objects/orphan.py), since the request's change already holds."""
+    try:
+        await backend(request).delete(key)
+    except Exception:
+        log.exception("replaced bytes not deleted; the orphan reaper will", extra={"key": key})
 
 
 async def _commit(
@@ -85,9 +102,12 @@ async def _commit(
     version_id: str,
     stored: StoredObject,
     attrs: Attributes,
+    *,
+    answer: int | None = None,
 ) -> Version:
-    """Append ObjectStored for bytes already under the version's key; on failure the
-    bytes are removed and the error re-raised."""
+    """Append ObjectStored for bytes already under the version's key (with the request's
+    audit record when `answer` is its certain status); on failure the bytes are removed
+    and the error re-raised."""
     md5 = stored.hashes.md5 if stored.hashes else stored.etag.strip('"')
     event = ObjectStored(
         project_id=container.project_id,
@@ -103,7 +123,7 @@ async def _commit(
     )
     stream = object_stream(container.project_id, container.name, name)
     try:
-        at = await record(request, stream, [event])
+        at = await record(request, stream, [event], answer=answer)
     except BaseException:
         await backend(request).delete(stored.key)
         raise
@@ -112,22 +132,23 @@ async def _commit(
 
 async def put_version(
     request: web.Request,
-    container: rm.Container,
+    place: Located,
     name: str,
     write: Writer,
     attrs: Attributes,
     *,
     known_size: int | None,
-    previous: rm.StoredObject | None,
 ) -> Version:
-    """Store a new version of `name` in `container` in place of `previous` (its current
-    version as read before, expired or not) and make it current.
+    """Store a new version of `name` in the place's container instead of its current
+    version (as read before, expired or not) and make it current; the request then
+    answers 201 (its audit record commits with the version).
 
     Quotas are checked before the bytes are read when `known_size` is given, after they
     are stored otherwise (413, nothing kept). An md5 mismatch is 422 with nothing kept.
     """
+    container, previous = place.container, place.row
     if known_size is not None:
-        await check_quotas(request, container, previous, known_size)
+        await check_quotas(request, place, known_size)
     version_id = new_version_id(request)
     key = blob_key(container.project_id, container.name, name, version_id)
     try:
@@ -136,15 +157,15 @@ async def put_version(
         raise error_for_status(422, "The Etag you sent does not match the object's MD5.") from None
     if known_size is None:
         try:
-            await check_quotas(request, container, previous, stored.size)
+            await check_quotas(request, place, stored.size)
         except RequestEntityTooLarge:
             await backend(request).delete(key)
             raise
     if previous is not None and not previous.expired(now(request).timestamp()):
         await _archive(request, container, previous)
-    version = await _commit(request, container, name, version_id, stored, attrs)
+    version = await _commit(request, container, name, version_id, stored, attrs, answer=201)
     if previous is not None:
-        await backend(request).delete(part_of(previous).key)
+        await discard(request, part_of(previous).key)
     return version
 
 
@@ -191,34 +212,37 @@ async def _archive(request: web.Request, container: rm.Container, row: rm.Stored
         await copy_version(request, row, versions, archived)
 
 
-async def remove(request: web.Request, row: rm.StoredObject) -> None:
-    """Delete the version: its event, then its bytes."""
+async def remove(request: web.Request, row: rm.StoredObject, *, answer: int | None = None) -> None:
+    """Delete the version: its event (with the request's audit record when `answer` is
+    its certain status), then its bytes."""
     deleted = ObjectDeleted(
         project_id=row.project_id,
         container=row.container,
         object=row.name,
         version_id=row.version_id,
     )
-    await record(request, object_stream(row.project_id, row.container, row.name), [deleted])
-    await backend(request).delete(part_of(row).key)
+    stream = object_stream(row.project_id, row.container, row.name)
+    await record(request, stream, [deleted], answer=answer)
+    await discard(request, part_of(row).key)
 
 
 async def delete_object(
     request: web.Request, container: rm.Container, row: rm.StoredObject
 ) -> None:
     """DELETE as Swift versioning has it: in stack mode the newest archived version
-    comes back in its place; in history mode the deleted version is archived first."""
+    comes back in its place; in history mode the deleted version is archived first.
+    The request then answers 204."""
     versions = await _versions_container(request, container)
     if versions is None:
-        return await remove(request, row)
+        return await remove(request, row, answer=204)
     if "x-history-location" in container.metadata:
         await _archive(request, container, row)
-        return await remove(request, row)
+        return await remove(request, row, answer=204)
     page = rm.Page(prefix=_versions_prefix(row.name), reverse=True)
     at = now(request).timestamp()
     newest = await rm.objects_page(db(request), versions.project_id, versions.name, page, 1, at)
     if not newest:
-        return await remove(request, row)
+        return await remove(request, row, answer=204)
     await copy_version(request, newest[0], container, row.name)
-    await backend(request).delete(part_of(row).key)
-    await remove(request, newest[0])
+    await discard(request, part_of(row).key)
+    await remove(request, newest[0], answer=204)
