@@ -117,6 +117,26 @@ async def taken(db: Any, subnet_id: str, addresses: list[str]) -> set[str]:
     return {r["ip"] for r in rows}
 
 
+# Per IPv4 subnet of the network, in the subnets' order: one of `$2` random addresses per
+# pool that no port or floating IP holds (NULL when all of them are held).
+_FREE = (
+    "SELECT s.id, (SELECT host(c.address) FROM (SELECT (pool->>'start')::inet +"
+    " floor(random() * ((pool->>'end')::inet - (pool->>'start')::inet + 1))::bigint AS address"
+    " FROM jsonb_array_elements(s.allocation_pools) AS pool, generate_series(1, $2)) AS c"
+    " WHERE NOT EXISTS (SELECT 1 FROM rm_ip_allocations a WHERE a.subnet_id = s.id"
+    " AND a.ip_address = c.address) LIMIT 1) AS free FROM rm_subnets s"
+    " WHERE s.network_id = $1 AND s.ip_version = 4 ORDER BY s.created_at, s.id"
+)
+
+
+async def proposed(db: Any, network_id: str) -> list[tuple[str, str | None]]:
+    """Each IPv4 subnet of the network with a free address drawn at random from its pools
+    (None when the draw found none: the subnet may be nearly full, see `choose`), in one
+    query, for a port that asks for no address."""
+    rows = await db.fetch(_FREE, network_id, _CANDIDATES)
+    return [(r["id"], r["free"]) for r in rows]
+
+
 async def choose(db: Any, subnet: Subnet, avoid: frozenset[str] = frozenset()) -> str | None:
     """A free address of the subnet's pools (not in `avoid`), or None when it is full."""
     spans = _spans(subnet)

@@ -63,6 +63,11 @@ class NetworkProjection:
         except asyncpg.ForeignKeyViolationError:
             raise InUse(_IN_USE.get(type(recorded.event), "The resource is in use.")) from None
         except asyncpg.UniqueViolationError as error:
+            if error.constraint_name == "rm_ip_allocations_pkey" and isinstance(
+                recorded.event, ev.PortCreated
+            ):
+                taken = ", ".join(ip.ip_address for ip in recorded.event.fixed_ips)
+                raise AddressInUse(taken, recorded.event.network_id) from None
             if error.constraint_name != "rm_ports_mac_key":
                 raise
             raise MacInUse("The MAC address of the port is in use on its network.") from None
@@ -79,6 +84,21 @@ _IN_USE: dict[type, str] = {
     ev.FloatingIpCreated: "The external network was deleted.",
     ev.FloatingIpAssociated: "The port was deleted.",
 }
+
+
+# A port is created in one statement, its most frequent write: its row, the addresses it
+# takes (the primary key refuses one already taken: AddressInUse), and the project's port
+# usage (last, so that the usage row is locked only from here to the commit).
+_PORT_CREATED = (
+    "WITH port AS (INSERT INTO rm_ports (id, network_id, project_id, name, description,"
+    " mac_address, admin_state_up, device_id, device_owner, fixed_ips, security_groups,"
+    " port_security_enabled, binding_host_id, auto_delete, created_at, updated_at,"
+    " revision_number) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13,"
+    " $14, $15, $15, $16) RETURNING id), taken AS (INSERT INTO rm_ip_allocations (subnet_id,"
+    " ip_address, port_id) SELECT a.subnet_id, a.ip_address, port.id FROM port,"
+    " jsonb_to_recordset($10::jsonb) AS a(subnet_id text, ip_address inet)) "
+    + quota.adding("$3", "'port'", "1")
+)
 
 
 def _stamp(recorded: RecordedEvent) -> dict[str, Any]:
@@ -144,12 +164,8 @@ async def _apply(conn: Any, recorded: RecordedEvent) -> None:
             await conn.execute("DELETE FROM rm_subnets WHERE id = $1", subnet_id)
             await quota.add(conn, project_id, "subnet", -1)
         case ev.PortCreated() as e:
-            await conn.execute(
-                "INSERT INTO rm_ports (id, network_id, project_id, name, description,"
-                " mac_address, admin_state_up, device_id, device_owner, fixed_ips,"
-                " security_groups, port_security_enabled, binding_host_id, auto_delete,"
-                " created_at, updated_at, revision_number) VALUES ($1, $2, $3, $4, $5, $6, $7,"
-                " $8, $9, $10::jsonb, $11, $12, $13, $14, $15, $15, $16)",
+            row = await conn.fetchrow(
+                _PORT_CREATED,
                 e.port_id,
                 e.network_id,
                 e.project_id,
@@ -167,8 +183,7 @@ async def _apply(conn: Any, recorded: RecordedEvent) -> None:
                 at,
                 version,
             )
-            await _allocate(conn, e.network_id, e.port_id, e.fixed_ips)
-            await quota.add(conn, e.project_id, "port", 1)
+            quota.refuse_excess(row, "port", 1)
         case ev.PortUpdated() as e:
             changes = set_fields(e, exclude={"port_id"}) | _stamp(recorded)
             if "security_groups" in changes:

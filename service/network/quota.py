@@ -71,22 +71,31 @@ async def _held(db: Any, project_id: str, resource: str) -> int:
     return counted
 
 
-async def add(conn: Any, project_id: str, resource: str, amount: int) -> None:
-    """Add `amount` to what the project holds (locking its row until commit); raises
-    OverQuota if that takes it past its limit."""
-    # One statement, the transaction's last for a create: the row stays locked only
-    # from here to the commit.
-    row = await conn.fetchrow(
-        "INSERT INTO rm_network_usage VALUES ($1, $2, $3) ON CONFLICT (project_id, resource)"
-        " DO UPDATE SET used = rm_network_usage.used + $3 RETURNING used, (SELECT hard_limit"
-        " FROM rm_quota_limits WHERE project_id = $1 AND resource = $2) AS hard_limit",
-        project_id,
-        resource,
-        amount,
+def adding(project_id: str, resource: str, amount: str) -> str:
+    """The statement adding `amount` to what the project holds of `resource` (each an SQL
+    expression, e.g. a parameter), returning `used` and `hard_limit` for `refuse_excess`.
+    It locks the project's row until commit: make it a create's last statement, or the
+    last part of one, so that the row stays locked only from there to the commit."""
+    return (
+        f"INSERT INTO rm_network_usage VALUES ({project_id}, {resource}, {amount})"
+        " ON CONFLICT (project_id, resource) DO UPDATE SET used = rm_network_usage.used +"
+        f" {amount} RETURNING used, (SELECT hard_limit FROM rm_quota_limits WHERE project_id"
+        f" = {project_id} AND resource = {resource}) AS hard_limit"
     )
+
+
+def refuse_excess(row: Any, resource: str, amount: int) -> None:
+    """OverQuota if `adding`'s result took the project past its limit."""
     limit = DEFAULTS[resource] if row["hard_limit"] is None else row["hard_limit"]
     if amount > 0 and limit != UNLIMITED and row["used"] > limit:
         raise OverQuota(resource)
+
+
+async def add(conn: Any, project_id: str, resource: str, amount: int) -> None:
+    """Add `amount` to what the project holds (locking its row until commit); raises
+    OverQuota if that takes it past its limit."""
+    row = await conn.fetchrow(adding("$1", "$2", "$3"), project_id, resource, amount)
+    refuse_excess(row, resource, amount)
 
 
 async def check(db: Any, project_id: str, resource: str, amount: int = 1) -> None:

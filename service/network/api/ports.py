@@ -159,15 +159,20 @@ async def addresses(
     when none are asked for; else each asked for (a subnet's free address, or the given
     one, which must be free or the port's own already). 400 for a subnet of another
     network or an address outside its subnet, 409 for one taken or a full subnet."""
-    subnets = await select(db, Subnet, "network_id = $1", network.id)
     if requested is None:
+        proposed = await ipam.proposed(db, network.id)
+        for subnet_id, free in proposed:
+            if free is not None:
+                return (ev.FixedIp(subnet_id, free),)
+        if not proposed:
+            return ()
+    subnets = await select(db, Subnet, "network_id = $1", network.id)
+    if requested is None:  # every draw hit taken addresses: look at each subnet in full
         for subnet in subnets:
             chosen = await ipam.choose(db, subnet)
             if chosen is not None:
                 return (ev.FixedIp(subnet.id, chosen),)
-        if subnets:
-            raise ipam.AddressesExhausted(network.id)
-        return ()
+        raise ipam.AddressesExhausted(network.id)
     by_id = {s.id: s for s in subnets}
     found: list[ev.FixedIp] = []
     for wanted in requested:
