@@ -66,6 +66,7 @@ class Burst(msgspec.Struct):
 
 class Detail(msgspec.Struct):
     p50_ms: float
+    first_ms: float
     servers: int
 
 
@@ -313,7 +314,9 @@ async def detail_page(api: Api, store: PostgresEventStore, project: str, image: 
         status, body = await api.call("GET", "/compute/v2.1/servers/detail?limit=1000")
         times.append((time.perf_counter() - start) * 1000)
         assert status == 200 and len(body["servers"]) == 1000
-    return Detail(p50_ms=round(percentile(times, 50), 1), servers=total)
+    return Detail(
+        p50_ms=round(percentile(times, 50), 1), first_ms=round(times[0], 1), servers=total
+    )
 
 
 async def fill(store: PostgresEventStore, project: str, image: str, total: int) -> int:
@@ -425,7 +428,7 @@ async def bare_boot(template: GuestTemplate, folder: Path, name: str) -> Boot:
     """`virsh create` of the API's domain XML under another name, on a fresh overlay of
     the same cached image, its console read from the serial log file; destroyed after."""
     disk, log = folder / f"{name}.qcow2", folder / f"{name}.log"
-    await disks.create_overlay(template.base, disk, template.size, base_format="qcow2")
+    await disks.create_overlay(template.base, disk, template.size)
     root = ET.fromstring(template.xml)
     for element in root.findall("uuid"):
         root.remove(element)
@@ -507,6 +510,7 @@ def report(f: Figures) -> None:
         checks.append(("(b) quota never overshot", b.accepted <= b.quota >= b.usage_after))
     if (c := f.detail) is not None:
         print(f"(c) GET /servers/detail?limit=1000 with {c.servers} servers: p50 {c.p50_ms} ms")
+        print(f"    the first of the 20 (no document rendered yet): {c.first_ms} ms")
         checks.append(("(c) detail page < 100 ms", c.p50_ms < 100))
     if (d := f.real_guest) is not None:
         print(f"(d) {SYSTEM_URI}, tiny guest, {len(d.api)} boots each (ms, p50 / max):")

@@ -1,14 +1,18 @@
-"""Disk images through qemu-img: overlays, resizes, conversions (for snapshots).
+"""Disk images: overlays, resizes, conversions (for snapshots).
 
-Every function runs qemu-img as a subprocess (never blocking the event loop) and raises
-`DiskError` with qemu-img's message when it fails.
+Overlays are written here (service/compute/qcow2.py); everything else runs qemu-img as
+a subprocess. Nothing blocks the event loop, and failures raise `DiskError` with
+qemu-img's message.
 """
 
+import asyncio
 import json
+import os
 from pathlib import Path
 
 import msgspec
 
+from service.compute import qcow2
 from service.compute.hypervisor import HypervisorError
 from service.processes import run_program
 
@@ -40,19 +44,39 @@ async def _qemu_img(*args: str | Path) -> bytes:
 
 
 async def create_overlay(
-    base: Path, overlay: Path, size_bytes: int | None = None, *, base_format: str | None = None
+    base: Path, overlay: Path, size_bytes: int | None = None, *, base_info: DiskInfo | None = None
 ) -> None:
-    """A qcow2 `overlay` backed by `base` (an absolute path), grown to `size_bytes`.
+    """A qcow2 `overlay` backed by `base` (an absolute path), of `size_bytes` (default:
+    the base's size, rounded up to 512 bytes).
 
-    The base's format (`base_format`, or detected here once) is recorded, so it is never
-    probed again. Never shrinks: a `size_bytes` below the base's size raises DiskError.
+    The base's format is recorded, so it is never probed again; it and the base's size
+    are read with qemu-img unless `base_info` gives them. Never shrinks: a `size_bytes`
+    below the base's size raises DiskError. Its folder is made if missing, and an
+    overlay already there is kept (a create carried out again changes nothing); the file
+    is written under a temporary name and renamed, so an overlay that exists is whole.
     """
     if not base.is_absolute():
         # qemu resolves a relative backing path against the overlay's folder, not ours.
         raise DiskError(f"backing path {base} is not absolute")
-    fmt = base_format or (await info(base)).format
-    args: list[str | Path] = ["create", "-q", "-f", "qcow2", "-b", base, "-F", fmt]
-    await _qemu_img(*args, overlay, *([] if size_bytes is None else [str(size_bytes)]))
+    found = base_info or await info(base)
+    size = found.virtual_size if size_bytes is None else size_bytes
+    if size < found.virtual_size:
+        raise DiskError(f"an overlay of {size} bytes would shrink {base} ({found.virtual_size})")
+    try:
+        data = qcow2.overlay(str(base), found.format, -(-size // 512) * 512)
+    except ValueError as error:
+        raise DiskError(f"overlay on {base}: {error}") from None
+    await asyncio.to_thread(_write_new, overlay, data)
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        return
+    partial = path.with_name(f"{path.name}.part")
+    with open(partial, "wb") as out:
+        out.write(data)
+    os.replace(partial, path)
 
 
 async def create_blank(path: Path, size_bytes: int) -> None:

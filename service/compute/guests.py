@@ -48,14 +48,10 @@ class GuestFiles:
         (with an interface per port of the server).
         Raises HypervisorError when the image is missing or its bytes are corrupt."""
         base = await self._cached_image(server.image_id)
-        folder = self.folder(server.id)
-        await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
-        overlay = self.disk(server.id)
-        if not await asyncio.to_thread(overlay.exists):
-            size = server.flavor.disk * GiB
-            found = await self._info(base)
-            grow = size if size > found.virtual_size else None
-            await disks.create_overlay(base, overlay, grow, base_format=found.format)
+        found = await self._info(base)
+        folder, overlay = self.folder(server.id), self.disk(server.id)
+        size = max(server.flavor.disk * GiB, found.virtual_size)
+        await disks.create_overlay(base, overlay, size, base_info=found)  # kept if there
         drive = None
         if server.config_drive:
             drive = folder / "config.iso"

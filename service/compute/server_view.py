@@ -166,9 +166,9 @@ def encoded_detail(rendered: Rendered, addresses: bytes, parts: tuple[int, ...])
 class RenderedCache:
     """Rendered documents by server id, each valid for the row version it was rendered
     from (every change of a server's row raises its version); the `size` most recently
-    rendered are kept."""
+    rendered are kept (about 2 KiB each)."""
 
-    def __init__(self, size: int = 20_000) -> None:
+    def __init__(self, size: int = 10_000) -> None:
         self.size = size
         self._by_id: dict[str, Rendered] = {}
 
