@@ -46,8 +46,11 @@ class LogCursor:
         self.notified = 0
         self._wake = asyncio.Event()
 
-    def notify(self, position: int) -> None:
-        """An append up to `position` committed: wake the waiter."""
+    def notify(self, position: int, types: frozenset[str] | None = None) -> None:
+        """An append up to `position` committed, of events of `types` (None: any): wake
+        the waiter, unless the cursor reads none of those types."""
+        if types is not None and self.types is not None and types.isdisjoint(self.types):
+            return
         self.notified = max(self.notified, position)
         self._wake.set()
 

@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from events.cursor import LogCursor
-from events.postgres import NOTIFY_CHANNEL, PostgresEventStore, dedicated_connection
+from events.postgres import NOTIFY_CHANNEL, PostgresEventStore, dedicated_connection, notified
 from events.types import RecordedEvent
 
 
@@ -28,7 +28,7 @@ async def follow(
     )
 
     def on_notify(conn: Any, pid: int, channel: str, payload: object) -> None:
-        cursor.notify(int(str(payload)))
+        cursor.notify(*notified(payload))
 
     async with dedicated_connection(store, dsn) as conn:
         await conn.add_listener(NOTIFY_CHANNEL, on_notify)

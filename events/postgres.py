@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeAlias
 
@@ -39,6 +39,8 @@ class InlineHook(Protocol):
 
 
 NOTIFY_CHANNEL = "kumo_events"
+MAX_NOTIFIED_TYPES = 4000
+"""Characters of event types a notification carries at most; past that it names none."""
 log = logging.getLogger("kumo.events")
 
 _COLUMNS = (
@@ -238,23 +240,45 @@ class Notifier:
         self._pool = pool
         self._pending = 0
         self._sent = 0
+        self._types: set[str] = set()
         self._task: asyncio.Task[None] | None = None
 
-    def committed(self, position: int) -> None:
-        """An append up to `position` committed: make sure listeners hear of it."""
+    def committed(self, position: int, types: Iterable[str]) -> None:
+        """An append up to `position` of events of `types` committed: make sure listeners
+        hear of it."""
         self._pending = max(self._pending, position)
+        self._types.update(types)
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._send())
 
     async def _send(self) -> None:
-        while self._sent < self._pending and not self._pool.is_closing():
-            position = self._pending
+        # Types committed while a notification was on its way go in the next one, even
+        # when their positions were below it (appends commit out of order).
+        while (self._sent < self._pending or self._types) and not self._pool.is_closing():
+            position, types = self._pending, self._types
+            self._types = set()
             try:
-                await self._pool.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, str(position))
+                await self._pool.execute(
+                    "SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, notification(position, types)
+                )
             except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
                 log.warning("notify failed; subscribers will poll", extra={"error": str(error)})
                 return
             self._sent = position
+
+
+def notification(position: int, types: Iterable[str]) -> str:
+    """The payload telling listeners that events up to `position` committed, of `types`
+    among others (`position type type...`; only the position if the types would be
+    too long, meaning any type)."""
+    named = " ".join(sorted(types))
+    return f"{position} {named}" if 0 < len(named) <= MAX_NOTIFIED_TYPES else str(position)
+
+
+def notified(payload: object) -> tuple[int, frozenset[str] | None]:
+    """The position and event types (None: any) of a notification's payload."""
+    position, *types = str(payload).split()
+    return int(position), frozenset(types) if types else None
 
 
 class PostgresEventStore:
@@ -374,7 +398,7 @@ class PostgresEventStore:
                 )
                 if inline is not None:
                     await inline(conn, recorded)
-        self._notifier.committed(recorded[-1].position)
+        self._notifier.committed(recorded[-1].position, {e.type for e in recorded})
         return AppendResult(recorded)
 
     async def read_stream(

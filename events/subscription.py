@@ -29,7 +29,13 @@ from typing import Any
 import msgspec
 
 from events.cursor import Batch, LogCursor
-from events.postgres import NOTIFY_CHANNEL, Pool, PostgresEventStore, dedicated_connection
+from events.postgres import (
+    NOTIFY_CHANNEL,
+    Pool,
+    PostgresEventStore,
+    dedicated_connection,
+    notified,
+)
 from events.types import RecordedEvent
 
 Handler = Callable[[Any, Sequence[RecordedEvent]], Awaitable[None]]
@@ -242,8 +248,9 @@ class SubscriptionRunner:
         return True
 
     def _on_notify(self, conn: Any, pid: int, channel: str, payload: object) -> None:
+        position, types = notified(payload)
         for part in self._held.values():
-            part.cursor.notify(int(str(payload)))
+            part.cursor.notify(position, types)
 
     async def _members(self) -> int:
         count: int = await self._conn.fetchval(
