@@ -1,5 +1,6 @@
 """The network read models (rm_* of migrations/0009_network.sql), kept inline: networks,
-subnets, ports, floating IPs, the addresses they hold (IPAM) and quota usage.
+subnets, ports, floating IPs (their rows as service/network/fold.py folds them), the
+addresses they hold (IPAM) and quota usage.
 
 Every row's `revision_number` is its stream version, so a handler that read a row can
 append with that version expected and lose cleanly to a concurrent change. Appends
@@ -7,16 +8,17 @@ that break the model's rules fail as the API errors they are: an address already
 (AddressInUse), a subnet or network still in use, a quota passed.
 """
 
+from collections.abc import Collection
 from typing import Any
 
 import asyncpg
 import msgspec
 
 from events.types import Event, RecordedEvent
-from projections.rows import set_fields, update_row
+from projections.rows import Row, encoded, update_row, write_row
 from service.errors import BadRequest, Conflict
 from service.network import events as ev
-from service.network import quota
+from service.network import fold, quota
 
 _JSON = ("allocation_pools", "dns_nameservers", "host_routes", "fixed_ips")
 
@@ -86,109 +88,60 @@ _IN_USE: dict[type, str] = {
 }
 
 
+_PORT_COLUMNS = tuple(
+    "id network_id project_id name description mac_address admin_state_up device_id"
+    " device_owner fixed_ips security_groups port_security_enabled binding_host_id"
+    " auto_delete created_at updated_at revision_number".split()
+)
 # A port is created in one statement, its most frequent write: its row, the addresses it
 # takes (the primary key refuses one already taken: AddressInUse), and the project's port
 # usage (last, so that the usage row is locked only from here to the commit).
 _PORT_CREATED = (
-    "WITH port AS (INSERT INTO rm_ports (id, network_id, project_id, name, description,"
-    " mac_address, admin_state_up, device_id, device_owner, fixed_ips, security_groups,"
-    " port_security_enabled, binding_host_id, auto_delete, created_at, updated_at,"
-    " revision_number) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13,"
-    " $14, $15, $15, $16) RETURNING id), taken AS (INSERT INTO rm_ip_allocations (subnet_id,"
-    " ip_address, port_id) SELECT a.subnet_id, a.ip_address, port.id FROM port,"
+    f"WITH port AS (INSERT INTO rm_ports ({', '.join(_PORT_COLUMNS)}) VALUES ($1, $2, $3, $4,"
+    " $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14, $15, $16, $17) RETURNING id),"
+    " taken AS (INSERT INTO rm_ip_allocations (subnet_id, ip_address, port_id)"
+    " SELECT a.subnet_id, a.ip_address, port.id FROM port,"
     " jsonb_to_recordset($10::jsonb) AS a(subnet_id text, ip_address inet)) "
     + quota.adding("$3", "'port'", "1")
 )
 
 
-def _stamp(recorded: RecordedEvent) -> dict[str, Any]:
-    return {"updated_at": recorded.recorded_at, "revision_number": recorded.version}
+async def _insert(conn: Any, table: str, row: Row, json_columns: Collection[str] = ()) -> None:
+    await write_row(conn, table, {"id": row["id"]}, None, row, json_columns=json_columns)
+
+
+async def _update(
+    conn: Any, table: str, recorded: RecordedEvent, json_columns: Collection[str] = ()
+) -> None:
+    key = ("id", fold.resource_id(recorded.event))
+    await update_row(conn, table, key, fold.changes(recorded), json_columns=json_columns)
 
 
 async def _apply(conn: Any, recorded: RecordedEvent) -> None:
-    at, version = recorded.recorded_at, recorded.version
     match recorded.event:
         case ev.NetworkCreated() as e:
-            await conn.execute(
-                "INSERT INTO rm_networks (id, project_id, name, description, admin_state_up,"
-                " shared, external, is_default, mtu, port_security_enabled, created_at,"
-                " updated_at, revision_number) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
-                " $11, $11, $12)",
-                e.network_id,
-                e.project_id,
-                e.name,
-                e.description,
-                e.admin_state_up,
-                e.shared,
-                e.external,
-                e.is_default,
-                e.mtu,
-                e.port_security_enabled,
-                at,
-                version,
-            )
+            await _insert(conn, "rm_networks", fold.created(recorded))
             await quota.add(conn, e.project_id, "network", 1)
-        case ev.NetworkUpdated() as e:
-            changes = set_fields(e, exclude={"network_id"}) | _stamp(recorded)
-            await update_row(conn, "rm_networks", ("id", e.network_id), changes)
+        case ev.NetworkUpdated():
+            await _update(conn, "rm_networks", recorded)
         case ev.NetworkDeleted(network_id=network_id, project_id=project_id):
             await conn.execute("DELETE FROM rm_networks WHERE id = $1", network_id)
             await quota.add(conn, project_id, "network", -1)
         case ev.SubnetCreated() as e:
             await _check_overlap(conn, e.network_id, e.cidr)
-            await conn.execute(
-                "INSERT INTO rm_subnets (id, network_id, project_id, name, description,"
-                " ip_version, cidr, gateway_ip, allocation_pools, dns_nameservers, host_routes,"
-                " enable_dhcp, created_at, updated_at, revision_number) VALUES ($1, $2, $3, $4,"
-                " $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11::jsonb, $12, $13, $13, $14)",
-                e.subnet_id,
-                e.network_id,
-                e.project_id,
-                e.name,
-                e.description,
-                e.ip_version,
-                e.cidr,
-                e.gateway_ip,
-                _json(e.allocation_pools),
-                _json(e.dns_nameservers),
-                _json(e.host_routes),
-                e.enable_dhcp,
-                at,
-                version,
-            )
+            await _insert(conn, "rm_subnets", fold.created(recorded), fold.SUBNET_JSON)
             await quota.add(conn, e.project_id, "subnet", 1)
-        case ev.SubnetUpdated() as e:
-            changes = set_fields(e, exclude={"subnet_id"}) | _stamp(recorded)
-            await update_row(conn, "rm_subnets", ("id", e.subnet_id), changes, json_columns=_JSON)
+        case ev.SubnetUpdated():
+            await _update(conn, "rm_subnets", recorded, fold.SUBNET_JSON)
         case ev.SubnetDeleted(subnet_id=subnet_id, project_id=project_id):
             await conn.execute("DELETE FROM rm_subnets WHERE id = $1", subnet_id)
             await quota.add(conn, project_id, "subnet", -1)
-        case ev.PortCreated() as e:
-            row = await conn.fetchrow(
-                _PORT_CREATED,
-                e.port_id,
-                e.network_id,
-                e.project_id,
-                e.name,
-                e.description,
-                e.mac_address,
-                e.admin_state_up,
-                e.device_id,
-                e.device_owner,
-                _json(e.fixed_ips),
-                list(e.security_groups),
-                e.port_security_enabled,
-                e.binding_host_id,
-                e.auto_delete,
-                at,
-                version,
-            )
-            quota.refuse_excess(row, "port", 1)
+        case ev.PortCreated():
+            row = fold.created(recorded)
+            values = [encoded(row[c], c in fold.PORT_JSON) for c in _PORT_COLUMNS]
+            quota.refuse_excess(await conn.fetchrow(_PORT_CREATED, *values), "port", 1)
         case ev.PortUpdated() as e:
-            changes = set_fields(e, exclude={"port_id"}) | _stamp(recorded)
-            if "security_groups" in changes:
-                changes["security_groups"] = list(changes["security_groups"])
-            await update_row(conn, "rm_ports", ("id", e.port_id), changes, json_columns=_JSON)
+            await _update(conn, "rm_ports", recorded, fold.PORT_JSON)
             if not isinstance(e.fixed_ips, msgspec.UnsetType):
                 await conn.execute("DELETE FROM rm_ip_allocations WHERE port_id = $1", e.port_id)
                 network_id = await conn.fetchval(
@@ -200,31 +153,14 @@ async def _apply(conn: Any, recorded: RecordedEvent) -> None:
             await conn.execute("DELETE FROM rm_ports WHERE id = $1", port_id)
             await quota.add(conn, project_id, "port", -1)
         case ev.FloatingIpCreated() as e:
-            await conn.execute(
-                "INSERT INTO rm_floating_ips (id, project_id, floating_network_id,"
-                " floating_ip_address, port_id, fixed_ip_address, description, created_at,"
-                " updated_at, revision_number) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
-                e.floating_ip_id,
-                e.project_id,
-                e.floating_network_id,
-                e.floating_ip_address,
-                e.port_id,
-                e.fixed_ip_address,
-                e.description,
-                at,
-                version,
-            )
+            await _insert(conn, "rm_floating_ips", fold.created(recorded))
             address = ev.FixedIp(e.subnet_id, e.floating_ip_address)
             await _allocate(
                 conn, e.floating_network_id, e.floating_ip_id, [address], "floating_ip_id"
             )
             await quota.add(conn, e.project_id, "floatingip", 1)
-        case ev.FloatingIpAssociated(floating_ip_id=fip_id, port_id=port_id) as e:
-            changes = {"port_id": port_id, "fixed_ip_address": e.fixed_ip_address}
-            await update_row(conn, "rm_floating_ips", ("id", fip_id), changes | _stamp(recorded))
-        case ev.FloatingIpUpdated(floating_ip_id=fip_id, description=description):
-            changes = {"description": description} | _stamp(recorded)
-            await update_row(conn, "rm_floating_ips", ("id", fip_id), changes)
+        case ev.FloatingIpAssociated() | ev.FloatingIpUpdated():
+            await _update(conn, "rm_floating_ips", recorded)
         case ev.FloatingIpDeleted(floating_ip_id=fip_id, project_id=project_id):
             await conn.execute("DELETE FROM rm_ip_allocations WHERE floating_ip_id = $1", fip_id)
             await conn.execute("DELETE FROM rm_floating_ips WHERE id = $1", fip_id)
@@ -249,10 +185,6 @@ async def _check_overlap(conn: Any, network_id: str, cidr: str) -> None:
     )
     if clash:
         raise BadRequest(overlap_message(cidr, network_id))
-
-
-def _json(value: Any) -> bytes:
-    return msgspec.json.encode(value)
 
 
 async def _allocate(

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from events.types import RecordedEvent
 from service.events_api.envelope import Json
-from service.events_api.replay import compute, identity, image, objects
+from service.events_api.replay import compute, identity, image, network, objects
 from service.events_api.replay.scene import Scene
 
 Renderer = Callable[[Sequence[RecordedEvent], Scene], Awaitable[Json | None]]
@@ -24,6 +24,11 @@ RENDERERS: dict[str, Renderer] = {
     "image": image.image,
     "container": objects.container,
     "object": objects.stored_object,
+    "network": network.network,
+    "subnet": network.subnet,
+    "port": network.port,
+    "floatingip": network.floating_ip,
+    "secgroup": network.security_group,
     **dict.fromkeys(identity.CATEGORIES, identity.resource),
 }
 """By resource type (stream category)."""

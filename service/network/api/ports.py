@@ -23,7 +23,7 @@ from service.errors import BadRequest, Conflict, NotFound
 from service.http.keys import IDS
 from service.http.recording import new_uuid, record_streams, store
 from service.network import events as ev
-from service.network import ipam
+from service.network import fold, ipam
 from service.network.api.common import (
     Json,
     created,
@@ -349,15 +349,7 @@ async def create_ports(request: web.Request) -> web.Response:
 
 def port_row(recorded: RecordedEvent) -> Port:
     """The row a `PortCreated` makes, as the projection writes it."""
-    assert isinstance(recorded.event, ev.PortCreated)
-    fields = msgspec.structs.asdict(recorded.event)
-    fields["id"] = fields.pop("port_id")
-    return Port(
-        **fields,
-        created_at=recorded.recorded_at,
-        updated_at=recorded.recorded_at,
-        revision_number=recorded.version,
-    )
+    return msgspec.convert(fold.created(recorded), Port)
 
 
 @ROUTES.get("/v2.0/ports")

@@ -111,21 +111,22 @@ def rule_view(rule: SecurityGroupRule, group: SecurityGroup) -> Json:
     } | standard(group.project_id, group.created_at, group.created_at, 0)
 
 
+def view(group: SecurityGroup, rules: list[SecurityGroupRule]) -> Json:
+    """A group as Neutron shows it, with its rules."""
+    return {
+        "id": group.id,
+        "name": group.name,
+        "description": group.description,
+        "stateful": True,
+        "shared": False,
+        "security_group_rules": [rule_view(r, group) for r in rules],
+    } | standard(group.project_id, group.created_at, group.created_at, 0)
+
+
 async def views(request: web.Request, groups: list[SecurityGroup]) -> list[Json]:
     """The groups as Neutron shows them, with all their rules."""
     rules = await rules_of(request, groups)
-    return [
-        {
-            "id": g.id,
-            "name": g.name,
-            "description": g.description,
-            "stateful": True,
-            "shared": False,
-            "security_group_rules": [rule_view(r, g) for r in rules[g.id]],
-        }
-        | standard(g.project_id, g.created_at, g.created_at, 0)
-        for g in groups
-    ]
+    return [view(g, rules[g.id]) for g in groups]
 
 
 async def visible_group(request: web.Request, ctx: AuthContext, group_id: str) -> SecurityGroup:

@@ -1,0 +1,61 @@
+"""Networks, subnets, ports, floating IPs and security groups as they were: their streams
+folded by service/network/fold.py, rendered by the network API's views (the bodies of
+Neutron's GET, to a non-admin)."""
+
+from collections.abc import Sequence
+
+import msgspec
+
+from events.types import RecordedEvent
+from projections.rows import fold
+from service.compute.directory import SecurityGroup, SecurityGroupRule
+from service.events_api.envelope import Json
+from service.events_api.replay.scene import Scene
+from service.network import fold as rows
+from service.network.api import floating_ips, networks, ports, security_groups, subnets
+from service.network.directory import FloatingIp, Network, Port, Subnet
+
+
+async def network(events: Sequence[RecordedEvent], scene: Scene) -> Json | None:
+    """`{"network": ...}` with the subnets it had then, oldest first."""
+    row = fold(rows.network, events)
+    if row is None:
+        return None
+    where = "type = 'SubnetCreated' AND data->>'network_id' = $1"
+    found = await scene.related_rows(rows.subnet, where, row["id"])
+    held = [s["id"] for s in sorted(found, key=lambda s: (s["created_at"], s["id"]))]
+    return {"network": networks.view(msgspec.convert(row, Network), held)}
+
+
+async def subnet(events: Sequence[RecordedEvent], scene: Scene) -> Json | None:
+    """`{"subnet": ...}`."""
+    row = fold(rows.subnet, events)
+    return None if row is None else {"subnet": subnets.view(msgspec.convert(row, Subnet))}
+
+
+async def port(events: Sequence[RecordedEvent], scene: Scene) -> Json | None:
+    """`{"port": ...}` without the admin-only binding attributes."""
+    row = fold(rows.port, events)
+    if row is None:
+        return None
+    return {"port": ports.view(msgspec.convert(row, Port), admin=False)}
+
+
+async def floating_ip(events: Sequence[RecordedEvent], scene: Scene) -> Json | None:
+    """`{"floatingip": ...}`."""
+    row = fold(rows.floating_ip, events)
+    if row is None:
+        return None
+    return {"floatingip": floating_ips.view(msgspec.convert(row, FloatingIp))}
+
+
+async def security_group(events: Sequence[RecordedEvent], scene: Scene) -> Json | None:
+    """`{"security_group": ...}` with its rules (by id, as the read model lists them)."""
+    row = fold(rows.security_group, events)
+    if row is None:
+        return None
+    group = msgspec.convert({k: v for k, v in row.items() if k != "rules"}, SecurityGroup)
+    rules = sorted(
+        (msgspec.convert(r, SecurityGroupRule) for r in row["rules"]), key=lambda r: r.id
+    )
+    return {"security_group": security_groups.view(group, rules)}
