@@ -61,17 +61,19 @@ async def record(
 async def record_claimed(
     request: web.Request, project_id: str | None, image_id: str,
     appends: Sequence[StreamAppend], *, images: int = 0, size: int = 0, uploading: int = 0,
+    staged: int = 0,
 ) -> bool:  # fmt: skip
-    """Record `appends` with the claim of `images`, `size` and `uploading` on the project's
-    quota (none for an image without owner, or for nothing). False when another claim came
-    first: read again and call again. OverQuota (413) if they do not fit; Conflict (409)
-    if one of `appends` was not at its expected version."""
-    if project_id is None or images == size == uploading == 0:
+    """Record `appends` with the claim of `images`, `size`, `uploading` and `staged` on
+    the project's quota (none for an image without owner, or for nothing). False when
+    another claim came first: read again and call again. OverQuota (413) if they do not
+    fit; Conflict (409) if one of `appends` was not at its expected version."""
+    if project_id is None or images == size == uploading == staged == 0:
         await record_streams(request, appends)
         return True
     claimed = await quota.claim(
-        store(request), project_id, image_id, images=images, size=size, uploading=uploading
-    )
+        store(request), project_id, image_id,
+        images=images, size=size, uploading=uploading, staged=staged,
+    )  # fmt: skip
     try:
         await record_streams(request, [*appends, claimed])
     except Conflict:

@@ -7,7 +7,8 @@ An upload holds the image in `saving` from `ImageUploadStarted` until it ends in
 `ImageUploadStarted` first wins; a second upload meanwhile gets 409. The activation
 claims the bytes on the owner's quota (service/image/quota.py); over quota, the bytes are
 deleted and the upload is a 413. The import API's staging (imports.py) receives data the
-same way.
+same way, and its end claims the staged bytes (image_stage_total) as an activation
+claims stored ones.
 """
 
 import asyncio
@@ -56,16 +57,17 @@ async def upload(request: web.Request) -> web.Response:
 async def receive(request: web.Request, image: Image, started: Event) -> StoredObject:
     """Stream the request body into the backend under the image's data key, once `started`
     (which holds the image in `saving` or `uploading`) is appended at the image's version.
-    OverQuota (413) as soon as the body is bigger than the owner's quota has room for. If
-    the put fails for any reason, the image is given back to `queued` with no bytes kept,
-    and the error raised."""
+    OverQuota (413) as soon as the body is bigger than the owner's quota has room for (its
+    staging space too, for a staging). If the put fails for any reason, the image is given
+    back to `queued` with no bytes kept, and the error raised."""
     chunks = body_pieces(request)
     if image.owner is not None:
         used = await quota.usage(store(request).pool, image.owner)
         limits = await quota.limits(store(request).pool, image.owner)
+        staging = isinstance(started, ev.ImageStageStarted)
         if request.content_length is not None:  # 413 before a byte is read
-            quota.check(image.owner, used, limits, size=request.content_length)
-        chunks = _capped(chunks, image.owner, used, limits)
+            _check(image.owner, used, limits, request.content_length, staging=staging)
+        chunks = _capped(chunks, image.owner, used, limits, staging=staging)
     await _start(request, image, started)
     key = data_key(image.id)
     try:
@@ -92,12 +94,16 @@ async def _start(request: web.Request, image: Image, started: Event) -> None:
 
 
 async def activate(
-    request: web.Request, image_id: str, event: ev.ImageActivated, *, holding: str
+    request: web.Request,
+    image_id: str,
+    event: ev.ImageActivated | ev.ImageStaged,
+    *,
+    holding: str,
 ) -> None:
-    """Make the image `active` with its stored bytes, claiming their size on the owner's
-    quota, if it is still `holding` (saving or uploading). If that fails (OverQuota 413,
-    or 410 when the image was deleted meanwhile) the bytes are deleted and the image, if
-    still there, is `queued` again."""
+    """Make the image `active` with its stored bytes (or hold them as staged), claiming
+    their size on the owner's quota (or its staging space), if it is still `holding`
+    (saving or uploading). If that fails (OverQuota 413, or 410 when the image was deleted
+    meanwhile) the bytes are deleted and the image, if still there, is `queued` again."""
     try:
         finished = await finish(request, image_id, event, holding=holding)
     except BaseException as error:
@@ -106,10 +112,11 @@ async def activate(
         raise
     if not finished:
         await objects(request).delete(event.location)
+        done = "staging" if isinstance(event, ev.ImageStaged) else "upload"
         raise error_for_status(
             410,
-            f"Image {image_id} could not be found after upload. The image may have been "
-            "deleted during the upload.",
+            f"Image {image_id} could not be found after {done}. The image may have been "
+            "deleted meanwhile.",
         )
 
 
@@ -153,16 +160,19 @@ async def download(request: web.Request) -> web.StreamResponse:
 async def finish(request: web.Request, image_id: str, event: Event, *, holding: str) -> bool:
     """Append the event that ends receiving data, if the image is still `holding` (saving
     or uploading; whatever else changed meanwhile), with the claim of its bytes on the
-    owner's quota if it activates the image; False if the image is not `holding` (deleted
-    meanwhile). OverQuota (413) when the bytes do not fit."""
+    owner's quota if it activates the image (on its staging space if it stages them);
+    False if the image is not `holding` (deleted meanwhile). OverQuota (413) when the
+    bytes do not fit."""
     for _ in range(_FINISH_ATTEMPTS):
         image = await get_image(store(request).pool, image_id)
         if image is None or image.status != holding:
             return False
         appends = [StreamAppend(stream(image_id), [event], image.version)]
         size = event.size if isinstance(event, ev.ImageActivated) else 0
+        staged = event.size if isinstance(event, ev.ImageStaged) else 0
+        claims = {"size": size, "staged": staged}
         try:
-            if await record_claimed(request, image.owner, image_id, appends, size=size):
+            if await record_claimed(request, image.owner, image_id, appends, **claims):
                 return True
         except Conflict:
             continue
@@ -179,18 +189,30 @@ async def _discard(
         await objects(request).delete(key)
 
 
+def _check(
+    owner: str, used: quota.Usage, limits: quota.Limits, size: int, *, staging: bool
+) -> None:
+    """OverQuota unless `size` more bytes fit the owner's quota (and staging space)."""
+    quota.check(owner, used, limits, size=size, staged=size if staging else 0)
+
+
 async def _capped(
-    chunks: AsyncIterator[bytes], owner: str, used: quota.Usage, limits: quota.Limits
+    chunks: AsyncIterator[bytes],
+    owner: str,
+    used: quota.Usage,
+    limits: quota.Limits,
+    *,
+    staging: bool,
 ) -> AsyncIterator[bytes]:
-    """The chunks, until they pass what the owner's quota had left when the upload began:
-    then OverQuota (413), so that an upload that cannot fit stops early. (The exact check
-    is the claim at activation.)"""
-    left = quota.bytes_left(used, limits)
+    """The chunks, until they pass what the owner's quota (and staging space) had left
+    when the upload began: then OverQuota (413), so that an upload that cannot fit stops
+    early. (The exact check is the claim at its end.)"""
+    left = quota.bytes_left(used, limits, staging=staging)
     total = 0
     async for chunk in chunks:
         total += len(chunk)
         if left is not None and total > left:
-            quota.check(owner, used, limits, size=total)
+            _check(owner, used, limits, total, staging=staging)
         yield chunk
 
 

@@ -3,7 +3,9 @@ staged (`PUT /v2/images/{id}/stage`, streamed into the object backend where the 
 bytes will live, hashed on the way), then imported (`POST /v2/images/{id}/import`).
 
 Staging holds the image in `uploading` (ImageStageStarted) until ImageStaged records the
-bytes, or ImageUploadAborted gives it back to `queued` with nothing kept. The import is
+bytes, claiming them on the owner's staging space (image_stage_total: over it, the reply
+is 413 and nothing is kept), or ImageUploadAborted gives it back to `queued` with nothing
+kept. The import is
 done before the reply (Glance runs it as a task and answers 202 at once; clients poll
 the status either way): it activates the image with the staged figures, claiming their
 size on the owner's quota; over quota, the staged bytes are dropped, the image is
@@ -14,13 +16,13 @@ from typing import Any
 
 from aiohttp import web
 
-from service.errors import BadRequest, Conflict, error_for_status
+from service.errors import BadRequest, Conflict
 from service.http.body import json_response, read_json
 from service.http.recording import store
 from service.image import events as ev
 from service.image import stored_data
-from service.image.api.common import must_see, objects, stream
-from service.image.api.data import activate, finish, octet_stream, receive
+from service.image.api.common import must_see, stream
+from service.image.api.data import activate, octet_stream, receive
 
 routes = web.RouteTableDef()
 METHODS = ("glance-direct",)
@@ -41,11 +43,7 @@ async def stage(request: web.Request) -> web.Response:
         raise Conflict(f"Image status transition from {image.status} to uploading is not "
                        "allowed")  # fmt: skip
     stored = await receive(request, image, ev.ImageStageStarted(image_id=image.id))
-    staged = stored_data.staged(image.id, stored)
-    if not await finish(request, image.id, staged, holding="uploading"):
-        await objects(request).delete(stored.key)
-        raise error_for_status(410, f"Image {image.id} could not be found after staging. The "
-                                    "image may have been deleted meanwhile.")  # fmt: skip
+    await activate(request, image.id, stored_data.staged(image.id, stored), holding="uploading")
     return web.Response(status=204)
 
 

@@ -152,3 +152,72 @@ async def test_a_project_limit_on_uploads_at_once(
     release.set()
     assert (await uploading).status == 204
     assert (await as_alice.upload(second, b"c" * KiB)).status == 204
+
+
+OCTET = {"Content-Type": "application/octet-stream"}
+GLANCE_DIRECT = {"method": {"name": "glance-direct"}}
+
+
+async def test_staged_bytes_are_limited_until_imported(
+    as_admin: Api, alice: Person, as_alice: Images, as_bob: Images, objects: ObjectBackend
+) -> None:
+    await set_limits(as_admin, "registered_limits", {"image_stage_total": 10})
+    await set_limits(as_admin, "limits", {"image_stage_total": 1}, project_id=alice.project_id)
+    first, second, third = [(await as_alice.create())["id"] for _ in range(3)]
+
+    async def stage(image_id: str, data: object) -> tuple[int, str]:
+        reply = await as_alice.call("PUT", f"images/{image_id}/stage", data=data, headers=OCTET)
+        return reply.status, str(reply.body)
+
+    assert await stage(first, b"a" * 600 * KiB) == (204, "")
+    status, body = await stage(second, b"b" * 600 * KiB)  # its Content-Length: at once
+    assert status == 413, body
+    assert "image_stage_total is over limit of 1 due to current usage 1 and delta 1" in body
+
+    async def chunks() -> AsyncIterator[bytes]:  # chunked: refused once past the space left
+        for _ in range(6):
+            yield b"c" * 100 * KiB
+
+    status, body = await stage(third, chunks())
+    assert status == 413, body
+    assert "image_stage_total is over limit of 1" in body
+    for image_id in (second, third):
+        shown = await as_alice.show(image_id)
+        assert (shown["status"], shown["size"]) == ("queued", None)
+    assert await keys(objects) == [f"images/{first}"]
+    bob_image = (await as_bob.create())["id"]  # bob stages within the registered 10 MiB
+    bob_staged = await as_bob.call(
+        "PUT", f"images/{bob_image}/stage", data=io.BytesIO(b"d" * 2048 * KiB), headers=OCTET
+    )
+    assert bob_staged.status == 204, bob_staged.body
+
+    # An import moves the bytes out of the staging space (they count as stored bytes).
+    imported = await as_alice.call("POST", f"images/{first}/import", json=GLANCE_DIRECT)
+    assert imported.status == 202, imported.body
+    assert await stage(second, b"b" * 600 * KiB) == (204, "")
+    # So does a staged image's deletion.
+    assert (await as_alice.call("DELETE", f"images/{second}")).status == 204
+    assert await stage(third, b"c" * 600 * KiB) == (204, "")
+
+
+async def test_concurrent_stagings_cannot_overshoot_the_staging_space(
+    limits: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+    as_alice: Images,
+    objects: ObjectBackend,
+) -> None:
+    monkeypatch.setitem(quota.DEFAULTS, "image_size_total", 100)
+    monkeypatch.setitem(quota.DEFAULTS, "image_stage_total", 1)
+    ids = [(await as_alice.create())["id"] for _ in range(3)]
+    # Two fit, three do not; all start before any ends, so only the claim at the end of
+    # staging can tell them apart.
+    replies = await asyncio.gather(
+        *(
+            as_alice.call("PUT", f"images/{i}/stage", data=b"s" * 400 * KiB, headers=OCTET)
+            for i in ids
+        )
+    )
+    assert sorted(r.status for r in replies) == [204, 204, 413], [r.body for r in replies]
+    staged = [i for i in ids if (await as_alice.show(i))["status"] == "uploading"]
+    assert len(staged) == 2
+    assert sorted(await keys(objects)) == sorted(f"images/{i}" for i in staged)
