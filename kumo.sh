@@ -41,8 +41,8 @@ setup() {
     fi
     # Virtual machines: libvirt and QEMU (libvirt-dev to build libvirt-python), qemu-img
     # for disks, xorriso for config drives, and what builds the tiny test guest. Networks:
-    # dnsmasq (DHCP), iptables with its ebtables (libvirt's nwfilter: security groups) and
-    # nftables (floating IP NAT).
+    # dnsmasq (DHCP), iptables (libvirt's network rules) and nftables (security groups and
+    # floating IP NAT).
     apt_install gcc pkg-config python3-dev libvirt-dev libvirt-daemon-system qemu-system-x86 \
         qemu-utils xorriso genisoimage busybox-static cpio syslinux syslinux-common mtools \
         dosfstools parted dnsmasq-base iptables nftables

@@ -7,9 +7,8 @@ be held by exactly one port.
 Then, unless `--rule-changes 0`, a second `kumo up` on qemu:///system boots one tiny guest
 (tools/build_test_guest.py) in a security group and times, for each of N rule changes,
 from the API call to the rule being in the host's firewall for the guest's interface
-(in the live chains libvirt's nwfilter links to the interface, polled with
-iptables-save), for an added rule and for its removal; the API call's own time is the
-baseline.
+(in the port's ingress chain of Kumo's nftables table, polled with `nft list chain`), for
+an added rule and for its removal; the API call's own time is the baseline.
 
 Usage: python -m benchmarks.network [--seconds 10] [--rule-changes 10]
 Targets: at least 300 ports/s with 32 clients on one subnet; p99 reported. A rule in
@@ -31,6 +30,7 @@ import msgspec
 
 from benchmarks.harness import ROOT, percentile, progress, running_kumo
 from benchmarks.loadgen import LoadResult, drive
+from service.network.firewall import TABLE_PREFIX
 from tools.build_test_guest import build as build_guest
 
 PASSWORD = "bench-admin-1"
@@ -129,32 +129,39 @@ async def run(seconds: float) -> None:
     print(f"target >= 300 ports/s on one subnet: {'PASS' if rate >= 300 else 'MISS'} ({rate:.1f})")
 
 
-LIVE_CHAINS = ("-A FI-", "-A FO-", "-A HI-")
-"""The chains of libvirt's nwfilter that interfaces jump to: it builds a changed filter in
-lower-case chains (fi-, fo-, hi-), links them and renames them to these."""
+def nft(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["nft", *argv], capture_output=True, text=True)
 
 
-def in_force(text: str) -> bool:
-    """Whether a rule holding `text` is in the live chains of a guest interface."""
-    rules = subprocess.run(
-        ["iptables-save", "-t", "filter"], capture_output=True, text=True, check=True
-    ).stdout
-    return any(line.startswith(LIVE_CHAINS) and text in line for line in rules.splitlines())
+def ingress_chain(port_id: str) -> tuple[str, ...]:
+    """The `nft list chain` arguments of the port's ingress chain (in the table of the
+    cloud that has it: other clouds may share the host)."""
+    tables = nft("list", "tables", "ip").stdout.split()
+    for table in (t for t in tables if t.startswith(TABLE_PREFIX)):
+        chain = ("list", "chain", "ip", table, f"ingress-{port_id}")
+        if nft(*chain).returncode == 0:
+            return chain
+    raise LookupError(f"no nftables chain for port {port_id}")
 
 
-async def until_in_force(text: str, present: bool, started: float) -> float:
+def in_force(chain: tuple[str, ...], text: str) -> bool:
+    """Whether a rule holding `text` is in the chain."""
+    return text in nft(*chain).stdout
+
+
+async def until_in_force(chain: tuple[str, ...], text: str, present: bool, started: float) -> float:
     """Seconds from `started` until a rule holding `text` is (or is no longer) in force."""
     while time.monotonic() < started + 30:
-        if await asyncio.to_thread(in_force, text) == present:
+        if await asyncio.to_thread(in_force, chain, text) == present:
             return time.monotonic() - started
         await asyncio.sleep(0.005)  # the firewall sends no event: poll it
     raise TimeoutError(f"{text} still {'absent' if present else 'present'} after 30 s")
 
 
 def on_host() -> str:
-    """What libvirt lists on the host: filters, networks and domains (by UUID)."""
-    listings = (["nwfilter-list"], ["net-list", "--all"], ["list", "--all", "--uuid"])
-    return "".join(
+    """What the host holds: libvirt's networks and domains (by UUID), nftables' tables."""
+    listings = (["net-list", "--all"], ["list", "--all", "--uuid"])
+    return nft("list", "tables").stdout + "".join(
         subprocess.run(
             ["virsh", "-c", "qemu:///system", *listing], capture_output=True, text=True, check=True
         ).stdout
@@ -172,9 +179,9 @@ async def until_gone(names: list[str]) -> None:
             await asyncio.sleep(0.2)
 
 
-async def boot_guest(http: aiohttp.ClientSession, url: str) -> tuple[str, str, list[str]]:
-    """A tiny guest on a new network in a new security group, active: the server's and
-    the group's ids, and the names of the host network and filter made for it."""
+async def boot_guest(http: aiohttp.ClientSession, url: str) -> tuple[str, str, str, list[str]]:
+    """A tiny guest on a new network in a new security group, active: the server's, the
+    group's and the port's ids, and the name of the host network made for it."""
     guest = build_guest()
     image = {"name": "tiny", "disk_format": "qcow2", "container_format": "bare"}
     async with http.post(f"{url}/image/v2/images", json=image) as made:
@@ -211,7 +218,7 @@ async def boot_guest(http: aiohttp.ClientSession, url: str) -> tuple[str, str, l
             await asyncio.sleep(0.2)
     async with http.get(f"{api}/ports?device_id={server_id}") as listed:
         [port] = (await listed.json())["ports"]
-    return server_id, group_id, [f"kumo-{network_id}", f"kumo-port-{port['id']}"]
+    return server_id, group_id, port["id"], [f"kumo-{network_id}"]
 
 
 async def rule_changes(count: int) -> None:
@@ -231,7 +238,8 @@ async def rule_changes(count: int) -> None:
         ) as kumo:
             token, _project_id = await admin_token(kumo.url)
             async with aiohttp.ClientSession(headers={"X-Auth-Token": token}) as http:
-                server_id, group_id, host_names = await boot_guest(http, kumo.url)
+                server_id, group_id, port_id, host_names = await boot_guest(http, kumo.url)
+                chain = await asyncio.to_thread(ingress_chain, port_id)
                 progress(f"guest {server_id} active; {count} rule changes")
                 try:
                     for i in range(count):
@@ -250,18 +258,19 @@ async def rule_changes(count: int) -> None:
                             assert made.status == 201, await made.text()
                             rule_id = (await made.json())["security_group_rule"]["id"]
                         calls.append(time.monotonic() - started)
-                        added.append(await until_in_force(prefix, True, started))
+                        added.append(await until_in_force(chain, prefix, True, started))
                         started = time.monotonic()
                         async with http.delete(
                             f"{kumo.url}/network/v2.0/security-group-rules/{rule_id}"
                         ) as gone:
                             assert gone.status == 204, await gone.text()
-                        removed.append(await until_in_force(prefix, False, started))
+                        removed.append(await until_in_force(chain, prefix, False, started))
                 finally:
                     async with http.delete(f"{kumo.url}/compute/v2.1/servers/{server_id}"):
                         pass
-                    # The network reactor removes the guest's filter and network after it.
-                    await until_gone([server_id, *host_names])
+                    # The guest's rules go with it (its cloud's tables with the last), its
+                    # network after it.
+                    await until_gone([server_id, *host_names, chain[3]])
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     progress(f"load average after: {os.getloadavg()}")

@@ -2,7 +2,7 @@
 
 The shapes are those measured in VIRT-NOTES.md: direct kernel boot or disk boot, an
 ACPI-capable machine (ACPI shutdown and reboot need `<acpi/>`), virtio NICs on host
-networks (without option ROMs), the serial console
+networks (without option ROMs, on tap devices named in advance), the serial console
 written to a file, no USB controller or balloon, and a bounded TCG translation cache.
 """
 
@@ -63,8 +63,8 @@ def interface_element(interface: Interface) -> ET.Element:
     _sub(nic, "mac", address=interface.mac)
     _sub(nic, "model", type="virtio")
     _sub(nic, "rom", enabled="no")
-    if interface.packet_filter is not None:
-        _sub(nic, "filterref", filter=interface.packet_filter)
+    if interface.device is not None:
+        _sub(nic, "target", dev=interface.device)
     return nic
 
 
@@ -123,12 +123,6 @@ def serial_log_path(xml: str) -> str | None:
         if log is not None:
             return log.get("file")
     return None
-
-
-def interface_filters(xml: str) -> list[str]:
-    """The packet filters a domain's interfaces reference."""
-    root = ET.fromstring(xml)
-    return [f.get("filter", "") for f in root.iterfind("devices/interface/filterref")]
 
 
 def interface_macs(xml: str) -> set[str]:

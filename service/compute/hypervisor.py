@@ -50,38 +50,11 @@ class DomainState(enum.IntEnum):
 
 class Interface(msgspec.Struct, frozen=True):
     """A network interface of a domain: on the host network `network`, with a port's MAC,
-    its traffic filtered by the packet filter named `packet_filter` (see `PacketFilter`)."""
+    its tap device named `device` (None: the hypervisor's choice)."""
 
     network: str
     mac: str
-    packet_filter: str | None = None
-
-
-class PacketRule(msgspec.Struct, frozen=True, kw_only=True, order=True):
-    """Traffic a packet filter lets through (with its replies): `direction` "ingress" (to
-    the guest) or "egress", IPv4 or IPv6, of an IP `protocol` (a name such as "tcp" or a
-    number; None: any), to destination ports `port_min`..`port_max` (ICMP: type and code),
-    from or to the `remote` network (a CIDR; None: anywhere)."""
-
-    direction: str
-    ethertype: str = "IPv4"
-    protocol: str | None = None
-    port_min: int | None = None
-    port_max: int | None = None
-    remote: str | None = None
-
-
-class PacketFilter(msgspec.Struct, frozen=True, kw_only=True):
-    """What an interface lets through: DHCP and ARP, replies, and the IP traffic `rules`
-    allow, sent only from its own MAC and `addresses`; everything else is dropped.
-    `enforcing` False lets all traffic through (a port without port security). `uuid`
-    stays the same across redefinitions."""
-
-    name: str
-    uuid: str
-    enforcing: bool = True
-    rules: tuple[PacketRule, ...] = ()
-    addresses: tuple[str, ...] = ()
+    device: str | None = None
 
 
 class DhcpHost(msgspec.Struct, frozen=True, order=True):
@@ -321,11 +294,8 @@ class Hypervisor(Protocol):
         """Undo `suspend`. InvalidDomainState unless suspended."""
         ...
 
-    async def destroy(self, uuid: str, *, packet_filters: bool = False) -> None:
-        """Stop the domain at once and undefine it with its saved state; with
-        `packet_filters`, the packet filters its interfaces used go too (one another
-        domain still uses stays): a deleted server's, at once, not when the network
-        reactor gets to it.
+    async def destroy(self, uuid: str) -> None:
+        """Stop the domain at once and undefine it with its saved state.
 
         Destroying a missing domain succeeds. Disks and config drive are the caller's.
         """
@@ -334,7 +304,7 @@ class Hypervisor(Protocol):
     async def attach_interface(self, uuid: str, interface: Interface) -> None:
         """Plug `interface` into the domain: into the running guest and its definition, or
         into the definition only while it is shut off (the guest sees it at its next
-        start). Its host network and packet filter are waited for as in `spawn`. An
+        start). Its host network is waited for as in `spawn`. An
         interface with that MAC address already plugged is left alone. A driver that
         cannot hot-plug (libvirt's test driver) changes the definition only."""
         ...
@@ -377,21 +347,6 @@ class Hypervisor(Protocol):
 
     async def list_networks(self) -> list[str]:
         """The names of the host networks defined on this host."""
-        ...
-
-    async def ensure_packet_filter(self, spec: PacketFilter) -> None:
-        """Define the packet filter `spec.name` as `spec`; interfaces already using it get
-        the new rules live. A driver without packet filters (libvirt's test driver) keeps
-        none: a no-op there."""
-        ...
-
-    async def remove_packet_filter(self, name: str) -> None:
-        """Undefine a packet filter; a missing one succeeds. HypervisorError while an
-        interface still uses it."""
-        ...
-
-    async def list_packet_filters(self) -> list[str]:
-        """The names of the packet filters defined on this host (none without support)."""
         ...
 
     async def close(self) -> None:

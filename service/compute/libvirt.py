@@ -22,7 +22,6 @@ import libvirtaio
 
 from service.compute.domain_xml import (
     domain_xml,
-    interface_filters,
     interface_macs,
     interface_xml,
     serial_log_path,
@@ -47,10 +46,8 @@ from service.compute.hypervisor import (
     LifecycleKind,
     LifecycleSubscription,
     NetworkSpec,
-    PacketFilter,
 )
 from service.compute.network_xml import host_xml, leases, network_xml, shape
-from service.compute.nwfilter_xml import filter_xml, same_filter
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -220,17 +217,6 @@ def _wait_stopped(dom: Any, timeout: float) -> bool:
             return False
         time.sleep(POLL_INTERVAL)
     return True
-
-
-_FILTER_GONE_OR_USED = {
-    libvirt.VIR_ERR_NO_NWFILTER,
-    libvirt.VIR_ERR_NO_SUPPORT,
-    libvirt.VIR_ERR_OPERATION_INVALID,  # another domain still uses it
-}
-
-
-def _undefine_filter(conn: Any, name: str) -> None:
-    conn.nwfilterLookupByName(name).undefine()
 
 
 def _remove_network(net: Any) -> None:
@@ -484,13 +470,10 @@ class LibvirtDriver:
 
         await self._on_domain(f"resume {uuid}", uuid, resume)
 
-    async def destroy(self, uuid: str, *, packet_filters: bool = False) -> None:
+    async def destroy(self, uuid: str) -> None:
         def destroy(dom: Any) -> None:
-            filters = interface_filters(dom.XMLDesc(0)) if packet_filters else []
             _hard_stop(dom)
             _ignoring({libvirt.VIR_ERR_NO_DOMAIN}, dom.undefineFlags, _UNDEFINE_FLAGS)
-            for name in filters:
-                _ignoring(_FILTER_GONE_OR_USED, _undefine_filter, self._conn, name)
 
         try:
             await self._on_domain(f"destroy {uuid}", uuid, destroy)
@@ -546,10 +529,8 @@ class LibvirtDriver:
         await self._on_domain(f"detach interface {interface.mac} from {uuid}", uuid, detach)
 
     async def _wait_for_interface(self, interface: Interface) -> None:
-        """Wait for what an interface plugs into: its host network and packet filter."""
+        """Wait for what an interface plugs into: its host network."""
         await self._wait_for_network(interface.network)
-        if interface.packet_filter is not None:
-            await self._wait_for_packet_filter(interface.packet_filter)
 
     async def _wait_for_network(self, name: str) -> None:
         def running() -> bool:
@@ -565,66 +546,6 @@ class LibvirtDriver:
             if time.monotonic() > deadline:
                 raise HypervisorError(f"host network {name} is not running")
             await asyncio.sleep(POLL_INTERVAL)
-
-    async def _wait_for_packet_filter(self, name: str) -> None:
-        def defined() -> bool:
-            try:
-                self._conn.nwfilterLookupByName(name)
-            except libvirt.libvirtError as e:
-                if e.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT:
-                    return True  # nothing to wait for: the driver filters nothing
-                if e.get_error_code() != libvirt.VIR_ERR_NO_NWFILTER:
-                    raise
-                return False
-            return True
-
-        deadline = time.monotonic() + NETWORK_WAIT
-        while not await self._run(f"look up packet filter {name}", defined):
-            if time.monotonic() > deadline:
-                raise HypervisorError(f"packet filter {name} is not defined")
-            await asyncio.sleep(POLL_INTERVAL)
-
-    async def ensure_packet_filter(self, spec: PacketFilter) -> None:
-        xml = filter_xml(spec)
-
-        def ensure() -> None:
-            # An unchanged filter is left alone: a definition rebuilds every interface's
-            # rules (about a second each here), e.g. of all guests when a worker restarts.
-            try:
-                if same_filter(self._conn.nwfilterLookupByName(spec.name).XMLDesc(0), xml):
-                    return
-            except libvirt.libvirtError as e:
-                if e.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT:
-                    return  # the driver filters nothing
-                if e.get_error_code() != libvirt.VIR_ERR_NO_NWFILTER:
-                    raise
-            self._conn.nwfilterDefineXML(xml)
-
-        await self._run(f"define packet filter {spec.name}", ensure)
-
-    async def remove_packet_filter(self, name: str) -> None:
-        def remove() -> None:
-            try:
-                self._conn.nwfilterLookupByName(name).undefine()
-            except libvirt.libvirtError as e:
-                if e.get_error_code() not in (
-                    libvirt.VIR_ERR_NO_NWFILTER,
-                    libvirt.VIR_ERR_NO_SUPPORT,
-                ):
-                    raise
-
-        await self._run(f"remove packet filter {name}", remove)
-
-    async def list_packet_filters(self) -> list[str]:
-        def names() -> list[str]:
-            try:
-                return [f.name() for f in self._conn.listAllNWFilters(0)]
-            except libvirt.libvirtError as e:
-                if e.get_error_code() != libvirt.VIR_ERR_NO_SUPPORT:
-                    raise
-                return []
-
-        return await self._run("list packet filters", names)
 
     async def ensure_network(self, spec: NetworkSpec) -> None:
         def ensure() -> None:

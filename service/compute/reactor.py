@@ -70,8 +70,21 @@ class Guests(Protocol):
         ...
 
 
+class PortRules(Protocol):
+    """The security group rules of this host's servers' ports (service/network/host.py)."""
+
+    async def ready(self, server_id: str) -> None:
+        """Put the rules of the server's ports in force; HypervisorError if they cannot be."""
+        ...
+
+    async def forget(self, server_id: str) -> None:
+        """Remove the rules of the ports of a server whose guest is gone."""
+        ...
+
+
 class ComputeReactor:
-    """Carries out server requests on one host and records their results."""
+    """Carries out server requests on one host and records their results. With `ports`,
+    a guest starts only once its ports' rules are in force, and they go with it."""
 
     def __init__(
         self,
@@ -81,12 +94,14 @@ class ComputeReactor:
         host_name: str,
         *,
         clock: Clock | None = None,
+        ports: PortRules | None = None,
     ) -> None:
         self.store = store
         self.hypervisor = hypervisor
         self.guests = guests
         self.host_name = host_name
         self.clock = clock or SystemClock()
+        self.ports = ports
 
     def subscription(self, partitions: int = 8) -> Subscription:
         return Subscription(
@@ -115,7 +130,9 @@ class ComputeReactor:
             case ev.ServerCreateRequested() as e:
                 return [StreamAppend(stream, await self._create(server, e))]
             case ev.ServerDeleteRequested():
-                await self._quietly(self.hypervisor.destroy(server.id, packet_filters=True))
+                await self._quietly(self.hypervisor.destroy(server.id))
+                if self.ports is not None:
+                    await self._quietly(self.ports.forget(server.id))
                 await self._quietly(self.guests.remove(server.id))
                 claim = server.flavor
                 released = ev.ResourcesReleased(
@@ -141,7 +158,10 @@ class ComputeReactor:
         if server.vm_state != "building" or server.task_state == "deleting":
             return []
         try:
-            await self.hypervisor.spawn(await self.guests.prepare(server, e.user_data))
+            spec = await self.guests.prepare(server, e.user_data)
+            if self.ports is not None:
+                await self.ports.ready(server.id)
+            await self.hypervisor.spawn(spec)
         except HypervisorError as error:
             await self._quietly(self.guests.remove(server.id))
             return [ev.ServerFailed(server_id=server.id, message=str(error))]
@@ -193,6 +213,8 @@ class ComputeReactor:
         outcome: Event
         try:
             if attach:
+                if self.ports is not None:
+                    await self.ports.ready(server.id)
                 await self.hypervisor.attach_interface(server.id, plug)
             else:
                 await self.hypervisor.detach_interface(server.id, plug)

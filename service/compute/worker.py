@@ -24,7 +24,7 @@ from service.compute.libvirt import LibvirtDriver
 from service.compute.reactor import ComputeReactor
 from service.compute.watcher import HostWatcher
 from service.config import Settings
-from service.network.host import NetworkHost
+from service.network.host import NetworkHost, firewall_for
 from service.network.nftables import Nftables
 from service.storage.backend import ObjectBackend
 from service.storage.configured import backend_for
@@ -104,11 +104,13 @@ async def compute_worker(
     async with LibvirtDriver(uri) as driver:
         await register(store, driver, settings, name, uri)
         guests = GuestFiles(folder or settings.data_dir / "compute", store, objects)
-        reactor = ComputeReactor(store, driver, guests, name)
+        # The test driver has no bridges: NAT and rules for its guests would point nowhere.
+        real = not uri.startswith("test:")
+        nat = Nftables() if real else None
+        firewall = await firewall_for(store, name) if real else None
+        network = NetworkHost(store, driver, name, nat, firewall)
+        reactor = ComputeReactor(store, driver, guests, name, ports=network)
         runner = SubscriptionRunner(store, dsn, reactor.subscription())
-        # The test driver has no bridges: NAT to its guests would point nowhere.
-        nat = None if uri.startswith("test:") else Nftables()
-        network = NetworkHost(store, driver, name, nat)
         await network.reconcile()
         tasks = [
             asyncio.create_task(runner.run()),

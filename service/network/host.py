@@ -3,20 +3,22 @@ service/compute/worker.py): it realises on the host's hypervisor the Kumo
 networks that servers placed here use, one host network each (a bridge with the first
 subnet's gateway address and DHCP with a fixed lease per port, MAC to address), and
 removes a network from the host when its last server here goes or the network changes
-so that it has nothing to realise. It also keeps the packet filter of every port of this
-host's servers what the port's security groups say (service/network/packet_filters.py):
-a rule change redefines the filters it touches, which libvirt applies live. And, given
-the host's NAT (service/network/nftables.py), it keeps the NAT of every floating IP
-associated with a port of this host's servers.
+so that it has nothing to realise. Given the host's firewall (service/network/firewall.py),
+it keeps the rules of every port of this host's servers what the port's security groups
+say (service/network/packet_filters.py): a change is one nftables transaction of what
+changed. And, given the host's NAT (service/network/nftables.py), it keeps the NAT of
+every floating IP associated with a port of this host's servers.
 
 It works from state, not from the events' details: an event names the network it
 touched, and the network is made to match the read models as they are now, so a
 repeated event, one handled late, or the reconciliation at start (every network of the
 log) all come to the same host state. It removes only networks named after this log's
-own networks (`kumo-<id>`), and only filters and NAT of this log's own ports and floating
-IPs, never another cloud's on a shared hypervisor.
+own networks (`kumo-<id>`), only its own firewall tables (named after the log, see
+`firewall_for`), and only NAT of this log's own floating IPs, never another cloud's on a
+shared hypervisor.
 """
 
+import asyncio
 import ipaddress
 import logging
 from collections.abc import Sequence
@@ -32,13 +34,13 @@ from service.compute.hypervisor import (
     Hypervisor,
     HypervisorError,
     NetworkSpec,
-    PacketFilter,
 )
 from service.network import events as ev
 from service.network.directory import Network, Port, Subnet
+from service.network.firewall import Firewall, table_name
 from service.network.interfaces import bridge, host_network
-from service.network.nftables import FloatingNat, NatError, Nftables
-from service.network.packet_filters import filter_name, is_port_filter, port_filters
+from service.network.nftables import FloatingNat, Nftables, NftError
+from service.network.packet_filters import host_filters
 
 log = logging.getLogger("kumo.network")
 
@@ -55,9 +57,18 @@ HANDLED = (
     cev.SecurityGroupDeleted.type_name(),
 )
 FILTERED = ("port", "server", "secgroup")
-"""The categories whose events may change a port filter."""
+"""The categories whose events may change a port's rules."""
 NATTED = ("floatingip", "port", "server")
 """The categories whose events may change a floating IP's NAT."""
+
+
+async def firewall_for(store: PostgresEventStore, host: str) -> Firewall:
+    """This cloud's firewall on `host`: its tables are named after the event that first
+    registered the host in this log, which no other cloud shares (nor another host)."""
+    first = await store.read_stream(f"host-{host}", limit=1)
+    if not first:
+        raise LookupError(f"host {host} is not registered")
+    return Firewall(table_name(first[0].event_id.hex[:12]))
 
 
 class NetworkHost:
@@ -69,16 +80,19 @@ class NetworkHost:
         hypervisor: Hypervisor,
         host: str,
         nat: Nftables | None = None,
+        firewall: Firewall | None = None,
     ) -> None:
-        """`nat` None: floating IPs get no NAT here (a host without real bridges)."""
+        """`nat` and `firewall` None: floating IPs get no NAT and ports no rules here (a
+        host without real bridges)."""
         self.store = store
         self.hypervisor = hypervisor
         self.host = host
         self.nat = nat
+        self.firewall = firewall
         self._nats: dict[str, FloatingNat] = {}
-        self._filters: dict[str, PacketFilter] = {}
-        """The filters defined by this process, as defined: unchanged ones are not redefined
-        (a redefinition rebuilds the rules of every interface using the filter)."""
+        self._gone: set[str] = set()
+        """Servers whose guests this process destroyed while their deletion is recorded."""
+        self._realising = asyncio.Lock()
 
     def subscription(self) -> Subscription:
         return Subscription(
@@ -103,41 +117,47 @@ class NetworkHost:
             await self.realise_floating_ips()
 
     async def reconcile(self) -> None:
-        """Bring every network and port filter of the log to the state it should have on
-        this host."""
+        """Bring every network, port's rules and floating IP's NAT of the log to the state
+        they should have on this host."""
         rows = await self.store.pool.fetch("SELECT id FROM rm_networks")
         for row in rows:
             await self.realise(row["id"])
         await self.realise_filters()
         await self.realise_floating_ips()
 
-    async def realise_filters(self) -> None:
-        """Define the packet filter of every port of this host's servers as its security
-        groups say, and remove the filters of this log's ports that are no longer here.
-        A failure is logged, not raised: the next event or start tries again."""
-        db = self.store.pool
-        ports = await select(
-            db,
-            Port,
-            # A server being deleted loses its filters with its domain (`destroy`).
-            "device_id IN (SELECT id FROM rm_servers WHERE host = $1 AND NOT deleted"
-            " AND task_state IS DISTINCT FROM 'deleting')",
-            self.host,
-        )
-        wanted = await port_filters(db, ports)
-        try:
-            for spec in wanted:
-                if self._filters.get(spec.name) != spec:
-                    await self.hypervisor.ensure_packet_filter(spec)
-                    self._filters[spec.name] = spec
-            keep = {spec.name for spec in wanted}
-            for name in await self.hypervisor.list_packet_filters():
-                port_stream = f"port-{name.removeprefix(filter_name(''))}"
-                if is_port_filter(name) and name not in keep and await self._ours(port_stream):
-                    await self.hypervisor.remove_packet_filter(name)
-                    self._filters.pop(name, None)
-        except HypervisorError as error:
-            log.warning("packet filters: %s", error, extra={"host": self.host})
+    async def realise_filters(self) -> bool:
+        """Put in force the rules of every port of this host's servers as their security
+        groups say, and only those; whether that worked. A failure is logged, not raised:
+        the next event or start tries again."""
+        if self.firewall is None:
+            return True
+        async with self._realising:
+            db = self.store.pool
+            # A server being deleted keeps its rules until its guest is gone (`forget`).
+            servers = await db.fetch(
+                "SELECT id FROM rm_servers WHERE host = $1 AND NOT deleted", self.host
+            )
+            self._gone &= {row["id"] for row in servers}
+            ids = [row["id"] for row in servers if row["id"] not in self._gone]
+            ports = await select(db, Port, "device_id = ANY($1::text[])", ids)
+            try:
+                await self.firewall.apply(await host_filters(db, ports))
+            except (NftError, ValueError) as error:
+                log.warning("security group rules: %s", error, extra={"host": self.host})
+                return False
+            return True
+
+    async def ready(self, server_id: str) -> None:
+        """Put the rules of a server's ports in force before its guest starts (or plugs a
+        port); HypervisorError if they cannot be."""
+        if not await self.realise_filters():
+            raise HypervisorError(f"the security group rules of server {server_id} failed")
+
+    async def forget(self, server_id: str) -> None:
+        """Remove the rules of a server's ports once its guest is gone, before its deletion
+        is recorded (a cloud stopped right after keeps none)."""
+        self._gone.add(server_id)
+        await self.realise_filters()
 
     async def realise_floating_ips(self) -> None:
         """Give every floating IP associated with a port of this host's servers its NAT,
@@ -170,7 +190,7 @@ class NetworkHost:
                 if fip_id not in wanted and await self._ours(f"floatingip-{fip_id}"):
                     await self.nat.remove(fip_id)
                     self._nats.pop(fip_id, None)
-        except NatError as error:
+        except NftError as error:
             log.warning("floating IP NAT: %s", error, extra={"host": self.host})
 
     async def _ours(self, stream: str) -> bool:

@@ -19,7 +19,7 @@ import msgspec
 TABLE_PREFIX = "kumo-fip-"
 
 
-class NatError(Exception):
+class NftError(Exception):
     """`nft` is missing or refused a change."""
 
 
@@ -73,26 +73,26 @@ class Nftables:
     """The host's floating IP tables."""
 
     async def ensure(self, nat: FloatingNat) -> None:
-        """Make the floating IP's table `nat` (atomically). NatError if nft refuses."""
-        await _nft(ruleset(nat), "-f", "-")
+        """Make the floating IP's table `nat` (atomically). NftError if nft refuses."""
+        await nft(ruleset(nat), "-f", "-")
 
     async def remove(self, floating_ip_id: str) -> None:
         """Delete the floating IP's table; a missing one succeeds."""
         table = f"ip {table_name(floating_ip_id)}"
-        await _nft(f"add table {table}\ndelete table {table}\n", "-f", "-")
+        await nft(f"add table {table}\ndelete table {table}\n", "-f", "-")
 
     async def floating_ip_ids(self) -> list[str]:
         """The floating IPs whose tables the host holds."""
-        out = await _nft("", "list", "tables", "ip")
+        out = await nft("", "list", "tables", "ip")
         names = (line.split()[-1] for line in out.splitlines() if line.startswith("table "))
         return [n.removeprefix(TABLE_PREFIX) for n in names if n.startswith(TABLE_PREFIX)]
 
 
-async def _nft(script: str, *argv: str) -> str:
-    """Run nft with `script` on stdin; its stdout, or NatError."""
+async def nft(script: str, *argv: str) -> str:
+    """Run nft with `script` on stdin; its stdout, or NftError."""
     nft = shutil.which("nft")
     if nft is None:
-        raise NatError("nft is not installed (apt-get install nftables)")
+        raise NftError("nft is not installed (apt-get install nftables)")
     process = await asyncio.create_subprocess_exec(
         nft,
         *argv,
@@ -102,5 +102,5 @@ async def _nft(script: str, *argv: str) -> str:
     )
     out, err = await process.communicate(script.encode())
     if process.returncode != 0:
-        raise NatError(f"nft {' '.join(argv)}: {err.decode().strip()}")
+        raise NftError(f"nft {' '.join(argv)}: {err.decode().strip()}")
     return out.decode()

@@ -37,35 +37,10 @@ from service.network.api.common import (
 )
 from service.network.api.networks import owner_of
 from service.network.policy_rules import authorize
+from service.network.protocols import PROTOCOLS
 
 ROUTES = web.RouteTableDef()
 Text = Annotated[str, Meta(max_length=255)]
-_PROTOCOLS = {
-    "ah": 51,
-    "dccp": 33,
-    "egp": 8,
-    "esp": 50,
-    "gre": 47,
-    "hopopt": 0,
-    "icmp": 1,
-    "icmpv6": 58,
-    "igmp": 2,
-    "ipip": 4,
-    "ipv6-encap": 41,
-    "ipv6-frag": 44,
-    "ipv6-icmp": 58,
-    "ipv6-nonxt": 59,
-    "ipv6-opts": 60,
-    "ipv6-route": 43,
-    "ospf": 89,
-    "pgm": 113,
-    "rsvp": 46,
-    "sctp": 132,
-    "tcp": 6,
-    "udp": 17,
-    "udplite": 136,
-    "vrrp": 112,
-}
 _PORTED = {"tcp", "udp", "dccp", "sctp", "udplite", "6", "17", "33", "132", "136"}
 _ICMP = {"icmp", "icmpv6", "ipv6-icmp", "1", "58"}
 
@@ -241,10 +216,10 @@ def _protocol(value: str | int | None, ethertype: str) -> str | None:
         if int(text) > 255:
             raise BadRequest(f"Security group rule protocol {value} not supported.")
         return text
-    if text not in _PROTOCOLS:
+    if text not in PROTOCOLS:
         raise BadRequest(
             f"Security group rule protocol {value} not supported. Only protocol values "
-            f"{sorted(_PROTOCOLS)} and integer representations [0 to 255] are supported."
+            f"{sorted(PROTOCOLS)} and integer representations [0 to 255] are supported."
         )
     if text == "icmp" and ethertype == "IPv6":
         return "ipv6-icmp"

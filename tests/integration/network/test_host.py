@@ -1,11 +1,13 @@
 """The network reactor on libvirt's test driver: a host network per Kumo network its
-servers use, with a fixed DHCP lease per port, domains with an interface per port (and
-its packet filter), the host network gone with the last server, rebuilt from the log at
-start, and floating IP NAT on this host's nftables rebuilt and removed at start."""
+servers use, with a fixed DHCP lease per port, domains with an interface per port (on
+the port's tap device), the host network gone with the last server, rebuilt from the log
+at start; floating IP NAT and security group rules on this host's nftables rebuilt and
+removed."""
 
 import asyncio
 import os
 import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -15,10 +17,10 @@ import pytest
 
 from events.postgres import PostgresEventStore
 from service.compute.libvirt import LibvirtDriver
+from service.network.firewall import Firewall
 from service.network.host import NetworkHost
-from service.network.interfaces import host_network
+from service.network.interfaces import host_network, tap_device
 from service.network.nftables import Nftables
-from service.network.packet_filters import filter_name
 from tests.integration.compute.conftest import Nova
 from tests.integration.compute.test_servers import admin_nova, cloud, image_id, member, wait_for
 from tests.integration.network.conftest import Neutron
@@ -75,7 +77,7 @@ async def test_servers_get_a_host_network_with_their_leases(
     assert nic.get("type") == "network"
     assert nic.find("source").get("network") == name
     assert nic.find("mac").get("address") == port_a["mac_address"]
-    assert nic.find("filterref").get("filter") == filter_name(port_a["id"])
+    assert nic.find("target").get("dev") == tap_device(port_a["id"])
     second = await _boot(member, image_id, "b")
     [port_b] = (await neutron.get(f"ports?device_id={second['id']}")).body["ports"]
     lease_b = (port_b["mac_address"], port_b["fixed_ips"][0]["ip_address"])
@@ -138,3 +140,61 @@ async def test_reconciliation_rebuilds_and_removes_floating_ip_nat(
             assert fip["id"] not in await nat.floating_ip_ids()
     finally:
         await nat.remove(fip["id"])
+
+
+def _table(family: str, name: str) -> str:
+    done = subprocess.run(["nft", "list", "table", family, name], capture_output=True, text=True)
+    return done.stdout
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("nft") is None, reason="root and nft")
+async def test_security_group_rules_are_realised_rebuilt_and_removed(
+    member: Nova, image_id: str, store: PostgresEventStore
+) -> None:
+    neutron = Neutron(member.client, member.token)
+    server = await _boot(member, image_id, "a")
+    [port] = (await neutron.get(f"ports?device_id={server['id']}")).body["ports"]
+    [default] = (await neutron.get("security-groups?name=default")).body["security_groups"]
+    address = port["fixed_ips"][0]["ip_address"]
+    name = f"kumo-sg-test-host{os.getpid()}"
+    firewall = Firewall(name)
+    ingress = f"chain ingress-{port['id']} "
+    try:
+        async with LibvirtDriver("test:///default") as driver:
+            await NetworkHost(store, driver, "elsewhere", firewall=firewall).reconcile()
+            assert await asyncio.to_thread(_table, "ip", name) == ""
+            network = NetworkHost(store, driver, "h1", firewall=firewall)
+            await network.ready(server["id"])
+            table = await asyncio.to_thread(_table, "ip", name)
+            assert ingress in table
+            assert f"ip saddr @group-{default['id']} accept" in table  # the default group's
+            assert f"elements = {{ {address} }}" in table
+            bridged = await asyncio.to_thread(_table, "bridge", name)
+            assert f'"{tap_device(port["id"])}" : goto from-{port["id"]}' in bridged
+            await neutron.create(
+                "security_group_rule",
+                security_group_id=default["id"],
+                direction="ingress",
+                protocol="tcp",
+                port_range_min=22,
+                port_range_max=22,
+                remote_ip_prefix="192.0.2.0/24",
+            )
+            await network.realise_filters()
+            ssh = "ip saddr 192.0.2.0/24 tcp dport 22 accept"
+            assert ssh in await asyncio.to_thread(_table, "ip", name)
+            # A restart rebuilds the tables from the read models.
+            await firewall.remove()
+            network = NetworkHost(store, driver, "h1", firewall=Firewall(name))
+            await network.reconcile()
+            assert ssh in await asyncio.to_thread(_table, "ip", name)
+            # The guest gone, its rules go (here its cloud's tables, with the last port).
+            await network.forget(server["id"])
+            assert await asyncio.to_thread(_table, "ip", name) == ""
+            assert await asyncio.to_thread(_table, "bridge", name) == ""
+            assert (await member.delete(f"servers/{server['id']}")).status == 204
+            await wait_for(member, server["id"], "DELETED")
+            await network.realise_filters()
+            assert await asyncio.to_thread(_table, "ip", name) == ""
+    finally:
+        await firewall.remove()

@@ -15,7 +15,6 @@ import pytest
 from service.compute.hypervisor import Hypervisor
 from service.network.interfaces import host_network
 from service.network.nftables import Nftables
-from service.network.packet_filters import filter_name
 from tests.integration.compute.conftest import Nova
 from tests.integration.compute.test_servers import wait_for
 from tests.integration.compute.test_vm_through_the_api import (
@@ -131,10 +130,16 @@ async def network(neutron: Neutron, cidr: str) -> str:
     return str(net["id"])
 
 
+def port_chains(ports: list[str]) -> set[str]:
+    """The ports that still have security group chains in the host's nftables."""
+    ruleset = subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True).stdout
+    return {p for p in ports if f"chain ingress-{p} " in ruleset or f"chain to-{p} " in ruleset}
+
+
 async def leftovers(host: Hypervisor, networks: list[str], ports: list[str], fip: str) -> set[str]:
     """What the test made on the host that is still there."""
     found = set(await host.list_networks()) & {host_network(n) for n in networks}
-    found |= set(await host.list_packet_filters()) & {filter_name(p) for p in ports}
+    found |= await asyncio.to_thread(port_chains, ports)
     return found | ({fip} & set(await Nftables().floating_ip_ids()))
 
 

@@ -2,7 +2,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from service.compute.domain_xml import domain_xml, interface_filters, serial_log_path
+from service.compute.domain_xml import domain_xml, serial_log_path
 from service.compute.hypervisor import DomainSpec, DomainType, Interface
 
 UUID = "0b9a3b5e-4a0e-4d8e-9a57-5f8f3b1f2c11"
@@ -106,13 +106,13 @@ def test_serial_log_path_of_a_pty_with_log_and_of_none() -> None:
         serial_log_path("<domain>")
 
 
-def test_interfaces_reference_their_packet_filters() -> None:
+def test_interfaces_get_the_tap_devices_named_for_them() -> None:
     nics = (
-        Interface("kumo-n", "52:54:00:00:00:01", "kumo-port-a"),
+        Interface("kumo-n", "52:54:00:00:00:01", "tap5f0c1a7e-2b"),
         Interface("kumo-n", "52:54:00:00:00:02"),
     )
     xml = domain_xml(spec(interfaces=nics), DomainType.QEMU)
-    found = [nic.find("filterref") for nic in ET.fromstring(xml).iterfind("devices/interface")]
-    assert found[0] is not None and found[0].get("filter") == "kumo-port-a"
+    found = [nic.find("target") for nic in ET.fromstring(xml).iterfind("devices/interface")]
+    assert found[0] is not None and found[0].attrib == {"dev": "tap5f0c1a7e-2b"}
     assert found[1] is None
-    assert interface_filters(xml) == ["kumo-port-a"]
+    assert "filterref" not in xml
