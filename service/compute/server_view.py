@@ -210,10 +210,10 @@ _BASIC = frozenset(
 )
 
 
-def basic(server: Server, base: str, version: Microversion) -> Json:
+def basic(server: Server, base: str, version: Microversion, addresses: Json | None = None) -> Json:
     """The document update and rebuild answer with: the server without the extended
-    (OS-EXT-*, key name, security groups...) attributes."""
-    full = detail(server, base, version, admin=False)
+    (OS-EXT-*, key name, security groups...) attributes, with its `addresses`."""
+    full = detail(server, base, version, admin=False, addresses=addresses)
     return {key: value for key, value in full.items() if key in _BASIC}
 
 

@@ -235,6 +235,15 @@ async def addresses(db: Any, server_ids: Sequence[str]) -> dict[str, dict[str, l
     return found
 
 
+def plain(shown: dict[str, list[Json]]) -> dict[str, list[Json]]:
+    """Addresses by network without the OS-EXT-IPS extensions (version and address only),
+    as Nova shows them in /ips and in update and rebuild answers."""
+    return {
+        label: [{"version": a["version"], "addr": a["addr"]} for a in addresses]
+        for label, addresses in shown.items()
+    }
+
+
 async def _floating_ip(request: web.Request, project_id: str, address: str) -> FloatingIp:
     found = await select(
         store(request).pool,

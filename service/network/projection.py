@@ -20,8 +20,6 @@ from service.errors import BadRequest, Conflict
 from service.network import events as ev
 from service.network import fold, quota
 
-_JSON = ("allocation_pools", "dns_nameservers", "host_routes", "fixed_ips")
-
 
 class AddressInUse(Conflict):
     """An address an append took is already taken (another append won it)."""

@@ -129,7 +129,7 @@ async def rebuild(request: web.Request, server_id: str, body: Any) -> web.Respon
     )
     rebuilt = await get_server(store(request).pool, server_id)
     assert rebuilt is not None
-    shown = basic_body(request, rebuilt) | {
+    shown = await basic_body(request, rebuilt) | {
         "adminPass": str(body.get("adminPass") or secrets.token_urlsafe(9))
     }
     return json_response({"server": shown}, status=202)

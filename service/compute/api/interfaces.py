@@ -36,7 +36,7 @@ from service.network.api.ports import (
 )
 from service.network.directory import Port
 from service.network.ipam import AddressesExhausted
-from service.network.nova import addresses, default_network
+from service.network.nova import addresses, default_network, plain
 from service.network.projection import AddressInUse, MacInUse
 
 ROUTES = web.RouteTableDef()
@@ -241,11 +241,7 @@ async def show_interface(request: web.Request) -> web.Response:
 
 async def _ips(request: web.Request) -> dict[str, list[dict[str, Any]]]:
     server = await visible_server(request, request.match_info["server_id"])
-    by_network = (await addresses(store(request).pool, [server.id])).get(server.id, {})
-    return {
-        label: [{"version": a["version"], "addr": a["addr"]} for a in shown]
-        for label, shown in by_network.items()
-    }
+    return plain((await addresses(store(request).pool, [server.id])).get(server.id, {}))
 
 
 @ROUTES.get("/v2.1/servers/{server_id}/ips")

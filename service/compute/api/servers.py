@@ -150,8 +150,10 @@ def show_body(
     return detail(server, base_url(request), version_of(request), admin=admin, addresses=addresses)
 
 
-def basic_body(request: web.Request, server: Server) -> dict[str, Any]:
-    return basic(server, base_url(request), version_of(request))
+async def basic_body(request: web.Request, server: Server) -> dict[str, Any]:
+    """The server as update and rebuild answer, with its addresses (plain, as Nova's)."""
+    found = (await networking.addresses(store(request).pool, [server.id])).get(server.id, {})
+    return basic(server, base_url(request), version_of(request), networking.plain(found))
 
 
 def access_ip(value: str, version: int) -> str:
@@ -481,7 +483,7 @@ async def update_server(request: web.Request) -> web.Response:
     await record(request, f"server-{server.id}", [event])
     updated = await get_server(store(request).pool, server.id)
     assert updated is not None
-    return json_response({"server": basic_body(request, updated)})
+    return json_response({"server": await basic_body(request, updated)})
 
 
 @ROUTES.delete("/v2.1/servers/{server_id}")

@@ -186,3 +186,17 @@ async def test_a_refused_server_gives_its_ports_back(
     assert refused.status == 403
     ports = (await neutron.get("ports")).body["ports"]
     assert len(ports) == 1
+
+
+async def test_update_and_rebuild_answer_with_the_servers_addresses(
+    member: Nova, image_id: str
+) -> None:
+    """PUT /servers/{id} and the rebuild action show `addresses` as GET does."""
+    server = await _boot(member, image_id, "s1")
+    [address] = server["addresses"]["auto_allocated_network"]
+    shown = {"auto_allocated_network": [{"version": 4, "addr": address["addr"]}]}
+    updated = await member.put(f"servers/{server['id']}", {"server": {"name": "renamed"}})
+    assert updated.check("servers.update_server")["server"]["addresses"] == shown
+    reply = await member.post(f"servers/{server['id']}/action", {"rebuild": {"imageRef": image_id}})
+    rebuilt = reply.check("servers.rebuild_server_with_admin_pass")["server"]
+    assert rebuilt["addresses"] == shown
