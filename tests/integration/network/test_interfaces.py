@@ -81,6 +81,8 @@ async def test_attach_by_network_and_by_port_then_detach(member: Nova, image_id:
     assert (port["device_id"], port["device_owner"]) == (sid, "compute:nova")
     assert port["mac_address"] == made["mac_addr"]
     await _until(lambda: _has(sid, made["mac_addr"]))
+    lease = f"<host mac='{made['mac_addr']}' ip='172.16.0.20'"
+    await _until(lambda: _host_network_holds(net["id"], lease))
     [address] = (await member.get(f"servers/{sid}")).body["server"]["addresses"]["lan"]
     assert (address["addr"], address["OS-EXT-IPS:type"]) == ("172.16.0.20", "fixed")
     assert address["OS-EXT-IPS-MAC:mac_addr"] == made["mac_addr"]
@@ -103,12 +105,32 @@ async def test_attach_by_network_and_by_port_then_detach(member: Nova, image_id:
     await _until(lambda: _gone(neutron, made["port_id"]))
     assert await _defined_macs(sid) == set()
     assert (await member.get(f"servers/{sid}")).body["server"]["addresses"] == {}
+    await _until(lambda: _host_network_gone(net["id"]))
     actions = (await member.get(f"servers/{sid}/os-instance-actions")).body["instanceActions"]
     done = [a["action"] for a in actions][:4]
     assert done == ["detach_interface"] * 2 + ["attach_interface"] * 2
     # The address made for the attach is free again.
     again = await member.post(f"servers/{sid}/os-interface", asked)
     assert again.status == 200, again.body
+
+
+def _host_network(network_id: str) -> str | None:
+    """The XML of the network's host network on the test driver, None if it has none."""
+    conn = libvirt.open("test:///default")
+    try:
+        return str(conn.networkLookupByName(f"kumo-{network_id}").XMLDesc(0))
+    except libvirt.libvirtError:
+        return None
+    finally:
+        conn.close()
+
+
+async def _host_network_holds(network_id: str, text: str) -> bool:
+    return text in (await asyncio.to_thread(_host_network, network_id) or "")
+
+
+async def _host_network_gone(network_id: str) -> bool:
+    return await asyncio.to_thread(_host_network, network_id) is None
 
 
 async def _has(server_id: str, mac: str) -> bool:
