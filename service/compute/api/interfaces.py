@@ -40,6 +40,9 @@ from service.network.nova import addresses, default_network, plain
 from service.network.projection import AddressInUse, MacInUse
 
 ROUTES = web.RouteTableDef()
+_RETRIES = 10
+_ATTACHABLE = frozenset({"active", "paused", "stopped"})
+"""The vm states a server may gain or lose an interface in, as Nova allows."""
 
 
 def _attachment(port: Port) -> dict[str, Any]:
@@ -59,11 +62,6 @@ async def list_interfaces(request: web.Request) -> web.Response:
     server = await visible_server(request, request.match_info["server_id"])
     ports = await select(store(request).pool, Port, "device_id = $1", server.id)
     return json_response({"interfaceAttachments": [_attachment(p) for p in ports]})
-
-
-_RETRIES = 10
-_ATTACHABLE = frozenset({"active", "paused", "stopped"})
-"""The vm states a server may gain or lose an interface in, as Nova allows."""
 
 
 class FixedIpAsked(msgspec.Struct, forbid_unknown_fields=True):
@@ -199,8 +197,9 @@ async def _record_planned(
     again on the new state. Other refusals (quota) stand."""
     refused: Conflict | None = None
     for _ in range(_RETRIES):
+        appends = await plan()  # its own refusals are final
         try:
-            await record_streams(request, await plan())
+            await record_streams(request, appends)
             return
         except Conflict as error:
             if type(error) is not Conflict and not isinstance(error, (AddressInUse, MacInUse)):
