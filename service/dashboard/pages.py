@@ -18,14 +18,16 @@ routes = web.RouteTableDef()
 
 
 class Page(msgspec.Struct, frozen=True):
-    """One page: its path under /dashboard, its template's name, title, and whether only
-    admins see it in the navigation (the API refuses others in any case)."""
+    """One page: its path under /dashboard, its template's name, title, whether only
+    admins see it in the navigation (the API refuses others in any case), and the
+    navigation's section it is listed under (none: at the top level)."""
 
     path: str
     name: str
     title: str
     admin: bool = False
     in_nav: bool = True
+    section: str = ""
 
 
 PAGES = (
@@ -33,6 +35,11 @@ PAGES = (
     Page("/instances", "instances", "Instances"),
     Page("/instances/{id}", "instance", "Instance", in_nav=False),
     Page("/images", "images", "Images"),
+    Page("/networks", "networks", "Networks", section="Network"),
+    Page("/networks/{id}", "network", "Network", in_nav=False),
+    Page("/security-groups", "secgroups", "Security groups", section="Network"),
+    Page("/security-groups/{id}", "secgroup", "Security group", in_nav=False),
+    Page("/floating-ips", "floatingips", "Floating IPs", section="Network"),
     Page("/containers", "containers", "Object storage"),
     Page("/containers/{container}", "container", "Container", in_nav=False),
     Page("/keypairs", "keypairs", "Key pairs"),

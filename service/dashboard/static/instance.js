@@ -1,5 +1,5 @@
 // One instance: details, actions, its history timeline and "as it was", the console.
-import { api, attempt, follow, h, pill, stamp, timeEl, flash } from "./kumo.js";
+import { api, attempt, follow, h, pill, stamp, table, timeEl, flash } from "./kumo.js";
 import { NOVA, actionButtons, flavorText, flavorsById, getServer } from "./compute.js";
 
 const id = document.getElementById("server-id").dataset.id;
@@ -13,6 +13,7 @@ async function show() {
   try { server = await getServer(id); } catch (e) {
     flash(e.message);
     document.getElementById("server-actions").replaceChildren();
+    document.getElementById("addresses").replaceChildren(h("div", { class: "empty" }, "—"));
     return;
   }
   document.getElementById("server-name").textContent = server.name;
@@ -24,9 +25,24 @@ async function show() {
     ["ID", h("code", {}, server.id)], ["Status", server.status], ["Power", POWER[server["OS-EXT-STS:power_state"]] || "—"],
     ["Flavor", flavorText(flavors, server)],
     ["Image", server.image ? imageLink(server.image.id) : "—"], ["Key pair", server.key_name || "—"],
+    ["Security groups", (server.security_groups || []).map((g) => g.name).join(", ") || "—"],
     ["Created", timeEl(server.created)], ["Updated", timeEl(server.updated)],
   ];
   facts.replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+  showAddresses(server);
+}
+
+const addressColumns = [
+  { title: "Network", cell: (a) => a.network },
+  { title: "Address", cell: (a) => h("code", {}, a.addr) },
+  { title: "Type", cell: (a) => (a["OS-EXT-IPS:type"] === "floating" ? "Floating" : "Fixed") },
+  { title: "MAC", optional: true, cell: (a) => h("code", {}, a["OS-EXT-IPS-MAC:mac_addr"] || "—") },
+];
+
+/** The server's fixed and floating addresses by network, as Nova shows them. */
+function showAddresses(server) {
+  const rows = Object.entries(server.addresses || {}).flatMap(([network, list]) => list.map((a) => ({ ...a, network, id: `${network} ${a.addr}` })));
+  document.getElementById("addresses").replaceChildren(table(addressColumns, rows, "No addresses: this instance is on no network."));
 }
 
 function imageLink(imageId) {
@@ -67,7 +83,10 @@ async function console_() {
 }
 document.getElementById("console-refresh").addEventListener("click", console_);
 
-follow({ resource_type: "server" }, (doc) => {
+// A floating IP's events change the addresses shown, not the server's history.
+let pending;
+follow({ resource_type: "server,floatingip" }, (doc) => {
+  if (doc.resource_type === "floatingip") { clearTimeout(pending); pending = setTimeout(show, 200); return; }
   if (doc.resource_id !== id) return;
   history.append(entry(doc));
   show();

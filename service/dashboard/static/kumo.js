@@ -163,6 +163,27 @@ export async function attempt(action, where) {
   }
 }
 
+/** Show a form's problems ({field name: message}) in its `.field-error[data-for]` spans,
+ * mark the fields named invalid and focus the first; true when there are none. */
+export function showProblems(form, problems) {
+  for (const el of form.querySelectorAll(".field-error")) el.textContent = problems[el.dataset.for] || "";
+  for (const el of form.querySelectorAll("input[name], select[name], textarea[name]")) {
+    el.setAttribute("aria-invalid", String(Boolean(problems[el.name])));
+  }
+  const first = Object.keys(problems)[0];
+  if (first) form.querySelector(`[name="${CSS.escape(first)}"]`)?.focus();
+  return !first;
+}
+
+// A field's message goes once its user changes the field.
+document.addEventListener("input", (e) => {
+  const field = e.target;
+  if (!field.form || !field.name) return;
+  const error = field.form.querySelector(`.field-error[data-for="${CSS.escape(field.name)}"]`);
+  if (error) error.textContent = "";
+  field.removeAttribute("aria-invalid");
+});
+
 /** Ask before a destructive action; resolves true when confirmed. */
 export function confirmAction(text) {
   const dialog = document.getElementById("confirm");

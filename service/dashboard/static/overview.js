@@ -22,10 +22,11 @@ function fill(id, result, meters) {
 }
 
 async function loadUsage() {
-  const [limits, images, account] = await Promise.allSettled([
+  const [limits, images, account, network] = await Promise.allSettled([
     api("GET", "/compute/v2.1/limits"),
     api("GET", "/image/v2/images?limit=1000"),
     api("HEAD", swiftAccount),
+    api("GET", `/network/v2.0/quotas/${projectId}/details`),
   ]);
   fill("usage-compute", limits, (found) => {
     const a = found.limits.absolute;
@@ -40,6 +41,9 @@ async function loadUsage() {
     return [meter("Images", own.length, Number(usage.dataset.imageCount)),
       meter("Stored", size, Number(usage.dataset.imageMib) * 1048576, bytes)];
   });
+  fill("usage-network", network, (found) => [["Networks", "network"], ["Ports", "port"],
+    ["Security groups", "security_group"], ["Floating IPs", "floatingip"]]
+    .map(([label, key]) => meter(label, found.quota[key].used, found.quota[key].limit)));
   fill("usage-storage", account, (hd) => {
     const quotaBytes = hd.get("X-Account-Quota-Bytes") ?? hd.get("X-Account-Meta-Quota-Bytes");
     const quotaCount = hd.get("X-Account-Quota-Count");
