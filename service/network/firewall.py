@@ -21,7 +21,10 @@ log, so two clouds sharing a host never touch each other's), in two families:
   its bridge: a port's egress chain is keyed by bridge and source MAC in prerouting
   (after conntrack, before DNAT: a rule sees what the guest addressed), its ingress
   chain by bridge and destination address in postrouting (after DNAT, so traffic through
-  a floating IP and from the host itself is filtered as well).
+  a floating IP and from the host itself is filtered as well). Connection tracking is
+  the host's one zone for every bridge, as under libvirt's nwfilter: two networks with
+  overlapping addresses share connection state (zones per network would cut the floating
+  IPs' NAT, which the host does in zone 0, off from their replies).
 
 A remote group is a named set of its members' addresses. A change writes only the
 difference from what this process wrote last: changed chains flushed and refilled, map
