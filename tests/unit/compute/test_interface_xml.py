@@ -12,8 +12,8 @@ from service.compute.domain_xml import (
 )
 from service.compute.hypervisor import DomainSpec, DomainType, Interface
 
-FIRST = Interface("kumo-n", "fa:16:3e:00:00:01", "kumo-port-a")
-SECOND = Interface("kumo-m", "fa:16:3e:00:00:02", "kumo-port-b")
+FIRST = Interface("kumo-n", "fa:16:3e:00:00:01", "tap5f0c1a7e-2b")
+SECOND = Interface("kumo-m", "fa:16:3e:00:00:02", "tap0b9a3b5e-4a")
 
 
 def _domain(*interfaces: Interface) -> str:
