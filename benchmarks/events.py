@@ -33,7 +33,7 @@ import aiohttp
 import msgspec
 import psutil
 
-from benchmarks.compute import PASSWORD, Api, admin_api, upload_image
+from benchmarks.compute import PASSWORD, Api, admin_api, blank_disk, upload_image
 from benchmarks.events_live import StreamFigures, TimeTravelFigures, parts_b_and_c
 from benchmarks.events_live import report as report_live
 from benchmarks.harness import IDS, ROOT, fresh_database, progress, running_kumo, server_url
@@ -84,7 +84,7 @@ class RebuildFigures(msgspec.Struct, frozen=True):
 async def activity(api: Api, user_api: Api, project: str, folder: Path) -> None:
     """One round of a project's life through the APIs, as its member (and the admin)."""
     await user_api.call("POST", "/compute/v2.1/os-keypairs", {"keypair": {"name": f"k-{TOKEN}"}})
-    image = await upload_image(user_api, folder)
+    image = await upload_image(user_api, blank_disk(folder))
     swift = f"/object/v1/AUTH_{project}/c-{TOKEN}"
     for method, path, data in (
         ("PUT", swift, None), ("PUT", f"{swift}/a-{TOKEN}", b"first"),

@@ -1,29 +1,43 @@
-"""Rebuilding a read model stream by stream: its folds in memory, its rows by COPY.
+"""Rebuilding a read model without replaying it event by event: folds in memory and
+COPY, or set-based SQL over the log.
 
-A model whose rows each belong to one stream and follow that stream's pure fold
-(`Evolve`, projections/rows.py — the same function its `apply` runs inside appends)
-need not replay the log one SQL statement per event. `replay_folded` reads the events
-the model handles ordered by stream and version, on one server-side cursor in batches
-(binary, the store's columns), so each stream's events arrive together: its rows are
-folded in memory and are final when the next stream begins. Final rows go to their
-tables with COPY, `FLUSH` at a time. Memory holds one cursor batch, one stream's rows
-and at most `FLUSH` finished rows, whatever the size of the log.
+A model whose rows each belong to one stream (or several rows of one table to one
+stream, such as a server's instance actions) and follow that stream's pure fold
+(`Evolve`, projections/rows.py: the function its `apply` runs inside appends, or one
+written for rebuilds and tested to give the rows `apply` writes) need not replay the
+log one SQL statement per event. `replay_folded` reads the events of the streams it
+folds, ordered by category (in the order the folds name them: rows other tables refer
+to come first), stream and version, on one server-side cursor in batches, so each
+stream's events arrive together: its rows are folded in memory and are final when the
+next stream begins. Final rows go to their tables with COPY, `FLUSH` at a time. Memory
+holds one cursor batch, one stream's rows and at most `FLUSH` finished rows, whatever
+the size of the log.
 
-What such a model does besides its folded rows (image members, say) is its `side`: a
-projection replayed after the rows are written, event by event in log order, which
-must neither read nor write the folded tables (so writing them first changes nothing).
-Models that are not `Folded` replay event by event (projections/runner.py).
+What such a model does besides its folded rows is its `side`, rebuilt once the rows
+are written: a projection replayed event by event in log order (image members, say),
+which must neither read nor write the folded tables; `Statements` that set columns
+from sums over the finished rows or the log (counters); or several of these (`Sides`,
+each rebuilt its own way; `Subset` replays only some of a projection's event types).
+
+A model whose rows need no fold at all, or none in Python, is `Rebuilt`: it fills its
+empty tables itself, for instance by one set-based statement over the log (rm_streams:
+a row per stream, from its first and last events). Its result must be the rows its
+`apply` gives, event by event; tests compare the two for each model
+(tests/integration/projections). Models that are neither replay event by event
+(projections/runner.py). Every rebuild builds its tables' non-unique indexes after the
+rows are in (`indexes_built_after`).
 """
 
+import contextlib
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 
 from events.postgres import Connection, row_to_event
 from events.types import Event, Metadata, RecordedEvent
-from projections.projection import Projection
+from projections.projection import Projection, handles
 from projections.rows import Evolve, Row, encoded
 
 FLUSH = 5000
@@ -45,9 +59,18 @@ class FoldedTable(msgspec.Struct, frozen=True):
     categories: frozenset[str] | None = None
     """The categories of the streams that own rows here; None for every stream."""
     json_columns: tuple[str, ...] = ()
+    rows_of: Callable[[Row], Iterable[Row]] | None = None
+    """The rows of a stream's final state when a stream owns several here (None: the
+    state is its one row)."""
 
     def owns(self, category: str) -> bool:
         return self.categories is None or category in self.categories
+
+    def rows(self, state: Row | None) -> Iterable[Row]:
+        """The rows a stream's final state holds."""
+        if state is None:
+            return ()
+        return (state,) if self.rows_of is None else self.rows_of(state)
 
 
 @runtime_checkable
@@ -59,6 +82,95 @@ class Folded(Projection, Protocol):
     reads_bodies: bool
     """Whether its folds read events' data and metadata. If not, a rebuild leaves them
     unread: the folds get each event with a bare `Event()` and empty `Metadata()`."""
+
+
+@runtime_checkable
+class Rebuilt(Projection, Protocol):
+    """A projection that rebuilds its tables by its own means rather than event by event."""
+
+    async def rebuild_rows(self, conn: Connection, until: int | None) -> int:
+        """Fill the projection's (empty) tables from the events up to `until` (None: all),
+        in the caller's transaction, without the gap-safe condition; the number of events
+        it read."""
+        ...
+
+
+class Sides:
+    """Several projections as one: `apply` runs each that handles the event, in order;
+    a rebuild rebuilds each in turn, its own way (projections/runner.py)."""
+
+    def __init__(self, name: str, *parts: Projection) -> None:
+        self.name = name
+        self.parts = parts
+        self.tables = tuple(t for p in parts for t in p.tables)
+        wanted = [p.types for p in parts]
+        self.types: frozenset[str] | None = (
+            None if None in wanted else frozenset().union(*filter(None, wanted))
+        )
+
+    async def apply(self, conn: Any, event: RecordedEvent) -> None:
+        for part in self.parts:
+            if handles(part, event):
+                await part.apply(conn, event)
+
+
+class Statements:
+    """A side that reads no event one by one: SQL statements a rebuild runs once the
+    folded rows are written, such as counters summed over those rows or over the log.
+    Each may hold `{until}`, the condition on `position` (its parameter is $1)."""
+
+    tables: tuple[str, ...] = ()
+    types: frozenset[str] | None = frozenset()
+
+    def __init__(self, name: str, *statements: str) -> None:
+        self.name = name
+        self.statements = statements
+
+    async def apply(self, conn: Any, event: RecordedEvent) -> None:
+        """Nothing: it handles no event (its model's `apply` keeps the same columns)."""
+
+    async def rebuild_rows(self, conn: Connection, until: int | None) -> int:
+        where, params = until_clause(until)
+        for statement in self.statements:
+            await conn.execute(statement.format(until=where), *params)
+        return 0
+
+
+class Subset:
+    """The part of a projection that handles only some of its event types."""
+
+    def __init__(self, projection: Projection, types: Collection[type[Event]]) -> None:
+        self.name = f"{projection.name}_subset"
+        self.tables = projection.tables
+        self.types: frozenset[str] | None = frozenset(t.type_name() for t in types)
+        self._projection = projection
+
+    async def apply(self, conn: Any, event: RecordedEvent) -> None:
+        await self._projection.apply(conn, event)
+
+
+_PLAIN_INDEXES = """
+SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+  FROM pg_index i WHERE i.indrelid = ANY($1::regclass[]) AND NOT i.indisunique
+"""
+
+
+@contextlib.asynccontextmanager
+async def indexes_built_after(conn: Connection, tables: Sequence[str]) -> AsyncIterator[None]:
+    """Drop the tables' non-unique indexes for the block and build them again after it,
+    in the caller's transaction: filling a table and then indexing it costs less than
+    keeping its indexes row by row. Unique indexes stay (inserts may rely on them)."""
+    indexes = await conn.fetch(_PLAIN_INDEXES, list(tables))
+    for name, _ in indexes:
+        await conn.execute(f"DROP INDEX {name}")
+    yield
+    for _, definition in indexes:
+        await conn.execute(definition)
+
+
+def until_clause(until: int | None, first: int = 1) -> tuple[str, list[int]]:
+    """The condition `position <= $first` and its parameter (none when `until` is None)."""
+    return ("true", []) if until is None else (f"position <= ${first}", [until])
 
 
 def _header(row: Any) -> RecordedEvent:
@@ -116,9 +228,17 @@ async def replay_folded(conn: Connection, projection: Folded, until: int | None)
     if projection.types is not None:
         params.append(sorted(projection.types))
         where.append(f"type = ANY(${len(params)})")
+    order = "stream_id, version"
+    categories = [f.categories for f in projection.folds]
+    if None not in categories:
+        # Events of other streams change none of its rows; categories go in the order the
+        # folds name them, so that rows another table refers to are copied first.
+        params.append(list(dict.fromkeys(c for named in categories for c in sorted(named or ()))))
+        where.append(f"category = ANY(${len(params)})")
+        order = f"array_position(${len(params)}, category), {order}"
     columns = f"{_HEADER}, metadata, data" if projection.reads_bodies else _HEADER
     decode = row_to_event if projection.reads_bodies else _header
-    query = f"SELECT {columns} FROM events WHERE {' AND '.join(where)} ORDER BY stream_id, version"
+    query = f"SELECT {columns} FROM events WHERE {' AND '.join(where)} ORDER BY {order}"
     copier = _Copier(conn)
     stream: str | None = None
     rows: list[Row | None] = []
@@ -139,7 +259,7 @@ async def replay_folded(conn: Connection, projection: Folded, until: int | None)
 
 
 async def _finish(copier: _Copier, folds: list[FoldedTable], rows: list[Row | None]) -> None:
-    """Hold a finished stream's rows (those its fold left present)."""
-    for fold, row in zip(folds, rows, strict=True):
-        if row is not None:
+    """Hold a finished stream's rows (those its folds left present)."""
+    for fold, state in zip(folds, rows, strict=True):
+        for row in fold.rows(state):
             await copier.add(fold.table, row, fold.json_columns)

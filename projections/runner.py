@@ -17,7 +17,7 @@ import msgspec
 from events.postgres import VISIBLE, Connection, PostgresEventStore, scan
 from events.subscription import Subscription
 from events.types import RecordedEvent
-from projections.bulk import Folded, replay_folded
+from projections.bulk import Folded, Rebuilt, Sides, indexes_built_after, replay_folded
 from projections.pipeline import Pipelined
 from projections.projection import Projection, handles
 
@@ -68,10 +68,14 @@ async def _replay(
 ) -> int:
     """Apply every event up to `until` on `conn`; the number applied.
 
-    A `Folded` model read without the gap-safe condition (a rebuild, or a verification
-    up to a settled position) is filled stream by stream (projections/bulk.py), then its
-    side replayed here.
+    Read without the gap-safe condition (a rebuild, or a verification up to a settled
+    position), a `Rebuilt` model fills its tables itself, a `Folded` one is filled stream
+    by stream, then its side replayed here, and `Sides` part by part (projections/bulk.py).
     """
+    if isinstance(projection, Sides):
+        return sum([await _replay(conn, p, until, gap_safe) for p in projection.parts])
+    if isinstance(projection, Rebuilt) and not gap_safe:
+        return await projection.rebuild_rows(conn, until)
     if isinstance(projection, Folded) and not gap_safe:
         applied = await replay_folded(conn, projection, until)
         if projection.side is not None:
@@ -102,9 +106,10 @@ async def rebuild(store: PostgresEventStore, projection: Projection, *, inline: 
     async with store.pool.acquire() as conn, conn.transaction():
         await conn.execute(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE")
         await conn.execute(f"TRUNCATE {tables}")
+        async with indexes_built_after(conn, projection.tables):
+            applied = await _replay(conn, projection, head, gap_safe=False)
         if head is None:
-            return await _replay(conn, projection, None, gap_safe=False)
-        applied = await _replay(conn, projection, head, gap_safe=False)
+            return applied
         await conn.execute(
             "UPDATE subscription_checkpoints SET position = $2, updated_at = now()"
             " WHERE group_name = $1",
@@ -125,7 +130,10 @@ async def fill_scratch(
     for table in map(_identifier, projection.tables):
         await conn.execute(f"CREATE TABLE {schema}.{table} (LIKE public.{table} INCLUDING ALL)")
     await conn.execute(f"SET LOCAL search_path TO {_identifier(schema)}, public")
-    return await _replay(conn, projection, until, gap_safe)
+    if gap_safe:
+        return await _replay(conn, projection, until, gap_safe)
+    async with indexes_built_after(conn, [f"{schema}.{t}" for t in projection.tables]):
+        return await _replay(conn, projection, until, gap_safe)
 
 
 class Replayed(msgspec.Struct, frozen=True):

@@ -2,9 +2,9 @@
 
 from typing import Any
 
+from events.postgres import Connection
 from events.types import RecordedEvent
-from projections.bulk import FoldedTable
-from projections.projection import Projection
+from projections.bulk import until_clause
 from projections.rows import Row
 
 _UPSERT = (
@@ -13,6 +13,24 @@ _UPSERT = (
     " ON CONFLICT (stream_id) DO UPDATE SET version = $5, last_position = $6,"
     " last_type = $7, updated_at = $8"
 )
+_REBUILD = """
+WITH rows AS (
+    INSERT INTO rm_streams (stream_id, category, first_position, created_at, version,
+                            last_position, last_type, updated_at)
+    SELECT DISTINCT ON (stream_id) stream_id, category, position, recorded_at,
+           last_value(version) OVER stream, last_value(position) OVER stream,
+           last_value(type) OVER stream, last_value(recorded_at) OVER stream
+      FROM events WHERE {until}
+    WINDOW stream AS (PARTITION BY stream_id ORDER BY version
+                      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+     ORDER BY stream_id, version
+    RETURNING version
+)
+SELECT coalesce(sum(version), 0) FROM rows
+"""
+"""Each stream's row from its first and last events (`stream_row` folded over them):
+one statement, no event decoded. A stream's events up to a position are its first
+versions, so the versions of the rows add up to the events read."""
 
 
 def stream_row(row: Row | None, event: RecordedEvent) -> Row:
@@ -37,10 +55,12 @@ class Streams:
     name: str = "streams"
     tables: tuple[str, ...] = ("rm_streams",)
     types: frozenset[str] | None = None
-    folds: tuple[FoldedTable, ...] = (FoldedTable("rm_streams", stream_row),)
-    side: Projection | None = None
-    reads_bodies: bool = False
 
     async def apply(self, conn: Any, event: RecordedEvent) -> None:
         # One statement whatever the row held: the first event's row, or its last half.
         await conn.execute(_UPSERT, *stream_row(None, event).values())
+
+    async def rebuild_rows(self, conn: Connection, until: int | None) -> int:
+        where, params = until_clause(until)
+        read: int = await conn.fetchval(_REBUILD.format(until=where), *params)
+        return read

@@ -7,12 +7,14 @@ first event names (service/events_api/access.py's rule); identity resources have
 so records about them are for admins and the initiator's project only.
 """
 
+from collections import OrderedDict
 from typing import Any
 
 import msgspec
 
-from events.postgres import row_to_event
+from events.postgres import Connection, row_to_event
 from events.types import RecordedEvent
+from projections.bulk import PREFETCH, until_clause
 from service.audit.cadf import to_cadf, verdict
 from service.audit.events import AuditRecorded, Target
 from service.events_api.access import IDENTITY_TYPES, owner_project
@@ -34,32 +36,119 @@ class AuditProjection:
         record = event.event
         assert isinstance(record, AuditRecorded)
         owner = record.target.project_id or await _owner(conn, record.target, event.position)
-        document = to_cadf(event, record, owner)
         await conn.execute(
             "INSERT INTO rm_audit (position, id, event_time, request_id, action, verdict,"
             " status, initiator_user_id, initiator_project_id, target_type, target_id,"
             " target_project_id, document)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb)",
-            event.position,
-            event.event_id,
-            event.recorded_at,
-            event.metadata.request_id,
-            record.action,
-            verdict(record.action, record.status),
-            record.status,
-            record.initiator.user_id,
-            record.initiator.project_id,
-            record.target.type,
-            record.target.id,
-            owner,
-            msgspec.json.encode(document),
+            *audit_row(event, record, owner),
         )
+
+    async def rebuild_rows(self, conn: Connection, until: int | None) -> int:
+        return await rebuild_audit(conn, until)
+
+
+def audit_row(event: RecordedEvent, record: AuditRecorded, owner: str | None) -> tuple[Any, ...]:
+    """rm_audit's columns for a record whose target is owned by `owner`, in table order."""
+    return (
+        event.position,
+        event.event_id,
+        event.recorded_at,
+        event.metadata.request_id,
+        record.action,
+        verdict(record.action, record.status),
+        record.status,
+        record.initiator.user_id,
+        record.initiator.project_id,
+        record.target.type,
+        record.target.id,
+        owner,
+        msgspec.json.encode(to_cadf(event, record, owner)),
+    )
+
+
+_RECORDS = (
+    "SELECT position, stream_id, version, event_id, type, schema_version, recorded_at,"
+    " metadata, data FROM events WHERE type = 'AuditRecorded' AND {until} ORDER BY position"
+)
+_FIRST_EVENTS = (
+    "SELECT position, stream_id, version, event_id, type, schema_version, recorded_at,"
+    " metadata, data FROM events WHERE stream_id = ANY($1::text[]) AND version = 1"
+)
+_COLUMNS = (
+    "position", "id", "event_time", "request_id", "action", "verdict", "status",
+    "initiator_user_id", "initiator_project_id", "target_type", "target_id",
+    "target_project_id", "document",
+)  # fmt: skip
+
+
+async def rebuild_audit(conn: Connection, until: int | None) -> int:
+    """rm_audit (empty) from the records up to `until`, in log order, a cursor batch at a
+    time: the owners its targets need are read in one query a batch (and remembered for
+    the next few batches), the rows copied. The number of records read."""
+    where, params = until_clause(until)
+    owners = _Owners(conn)
+    batch: list[RecordedEvent] = []
+    read = 0
+    async for row in conn.cursor(_RECORDS.format(until=where), *params, prefetch=PREFETCH):
+        batch.append(row_to_event(row))
+        if len(batch) == PREFETCH:
+            read += await _copy(conn, batch, owners)
+            batch = []
+    return read + await _copy(conn, batch, owners)
+
+
+async def _copy(conn: Connection, batch: list[RecordedEvent], owners: "_Owners") -> int:
+    records = [(e, e.event) for e in batch if isinstance(e.event, AuditRecorded)]
+    await owners.load(
+        {s for _, r in records if not r.target.project_id and (s := _stream(r.target))}
+    )
+    rows = [
+        audit_row(e, r, r.target.project_id or owners.of(_stream(r.target), e.position))
+        for e, r in records
+    ]
+    await conn.copy_records_to_table("rm_audit", records=rows, columns=_COLUMNS)
+    return len(rows)
+
+
+class _Owners:
+    """The owner projects of target streams, and where their first events are: read a
+    batch at a time, the latest `kept` remembered."""
+
+    def __init__(self, conn: Connection, kept: int = 20_000) -> None:
+        self._conn = conn
+        self._kept = kept
+        self._known: OrderedDict[str, tuple[int, str | None] | None] = OrderedDict()
+
+    async def load(self, streams: set[str]) -> None:
+        wanted = [s for s in streams if s not in self._known]
+        if not wanted:
+            return
+        self._known.update(dict.fromkeys(wanted))
+        for row in await self._conn.fetch(_FIRST_EVENTS, wanted):
+            first = row_to_event(row)
+            self._known[first.stream_id] = (first.position, owner_project(first))
+        while len(self._known) > self._kept:
+            self._known.popitem(last=False)
+
+    def of(self, stream: str | None, before: int) -> str | None:
+        """The owner `_owner` finds for a record at position `before`."""
+        first = None if stream is None else self._known.get(stream)
+        return None if first is None or first[0] >= before else first[1]
+
+
+def _stream(target: Target) -> str | None:
+    """The stream whose first event names the target's owner (None: it has none)."""
+    if target.id is None or target.type in IDENTITY_TYPES:
+        return None
+    return f"{target.type}-{target.id}"
 
 
 async def _owner(conn: Any, target: Target, before: int) -> str | None:
     """The project owning the target's stream, from its first event before `before`
     (so that a rebuild or a replay finds what the live model found)."""
-    if target.id is None or target.type in IDENTITY_TYPES:
+    stream = _stream(target)
+    if stream is None:
         return None
-    row = await conn.fetchrow(_FIRST_EVENT, f"{target.type}-{target.id}", before)
+    row = await conn.fetchrow(_FIRST_EVENT, stream, before)
     return None if row is None else owner_project(row_to_event(row))

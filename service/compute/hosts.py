@@ -10,7 +10,9 @@ commit, and a share past the host's capacity (its totals times the allocation ra
 raises `HostFull`, rolling the whole append back. So racing placements take turns and
 never overfill a host. Resizes are recorded, not refused: the server stays on its host.
 
-The projection reads only its own tables and the events, so it rebuilds on its own.
+The projection reads only its own tables and the events, so it rebuilds on its own: a
+rebuild folds each server's claim from its stream, replays the host events and sums the
+claims into their hosts' usage.
 """
 
 from collections.abc import Collection
@@ -20,6 +22,9 @@ import msgspec
 
 from events.subscription import live_groups
 from events.types import RecordedEvent
+from projections.bulk import FoldedTable, Sides, Statements
+from projections.projection import Projection
+from projections.rows import Row
 from service.compute import events as ev
 
 DEFAULT_ZONE = "nova"
@@ -119,6 +124,70 @@ async def host_resources(db: Any) -> list[HostResources]:
     return [msgspec.structs.replace(h, up=h.host in up) for h in hosts]
 
 
+class HostRows:
+    """rm_host_resources' rows as the host events make them (what they offer, whether
+    enabled), their usage aside."""
+
+    name: str = "host_rows"
+    tables: tuple[str, ...] = ("rm_host_resources",)
+    types: frozenset[str] | None = frozenset(
+        cls.type_name() for cls in (ev.HostRegistered, ev.HostStatusChanged)
+    )
+
+    async def apply(self, conn: Any, recorded: RecordedEvent) -> None:
+        match recorded.event:
+            case ev.HostRegistered() as e:
+                await _registered(conn, e)
+            case ev.HostStatusChanged(host=host, enabled=enabled):
+                await conn.execute(
+                    "UPDATE rm_host_resources SET enabled = $2 WHERE host = $1", host, enabled
+                )
+
+
+_HOST_ROWS = HostRows()
+_USAGE = Statements(
+    "host_usage",
+    "UPDATE rm_host_resources h SET vcpus_used = c.vcpus, memory_mb_used = c.memory_mb,"
+    " local_gb_used = c.disk_gb, running_vms = c.servers"
+    " FROM (SELECT host, sum(vcpus + old_vcpus) AS vcpus,"
+    " sum(memory_mb + old_memory_mb) AS memory_mb, sum(disk_gb + old_disk_gb) AS disk_gb,"
+    " count(*) AS servers FROM rm_host_claims WHERE host IS NOT NULL GROUP BY host) c"
+    " WHERE h.host = c.host",
+)
+"""A rebuild's host usage: the sums of the shares its claims hold, which is what the live
+model's charges come to (servers are placed only on registered hosts, and resized only
+once placed)."""
+
+
+def host_claim(row: Row | None, recorded: RecordedEvent) -> Row | None:
+    """rm_host_claims' row of a `server-` stream, as the live model keeps it."""
+    match recorded.event:
+        case ev.ServerCreateRequested(server_id=server_id, flavor=flavor) if row is None:
+            share = Share.of(flavor)
+            return {"server_id": server_id, "host": None} | _held(share, Share(0, 0, 0))
+        case ev.ServerScheduled(host=host) if row is not None and row["host"] is None:
+            return row | {"host": host}
+        case ev.ServerActionSucceeded(action=action, changes=changes) if row is not None:
+            if action not in _RESIZES:
+                return row
+            current = Share(row["vcpus"], row["memory_mb"], row["disk_gb"])
+            old = Share(row["old_vcpus"], row["old_memory_mb"], row["old_disk_gb"])
+            return row | _held(*_resize_holds(action, changes, current, old)[0])
+        case ev.ServerDeleted():
+            return None
+    return row
+
+
+def _held(current: Share, old: Share) -> Row:
+    return dict(
+        zip(
+            ("vcpus", "memory_mb", "disk_gb", "old_vcpus", "old_memory_mb", "old_disk_gb"),
+            (*msgspec.structs.astuple(current), *msgspec.structs.astuple(old)),
+            strict=True,
+        )
+    )
+
+
 class HostResourcesProjection:
     """Keeps rm_host_resources and rm_host_claims; refuses placements past capacity."""
 
@@ -136,14 +205,16 @@ class HostResourcesProjection:
         )
     )
 
+    folds: tuple[FoldedTable, ...] = (
+        FoldedTable("rm_host_claims", host_claim, frozenset({"server"})),
+    )
+    side: Projection | None = Sides("host_side", _HOST_ROWS, _USAGE)
+    reads_bodies: bool = True
+
     async def apply(self, conn: Any, recorded: RecordedEvent) -> None:
         match recorded.event:
-            case ev.HostRegistered() as e:
-                await _registered(conn, e)
-            case ev.HostStatusChanged(host=host, enabled=enabled):
-                await conn.execute(
-                    "UPDATE rm_host_resources SET enabled = $2 WHERE host = $1", host, enabled
-                )
+            case ev.HostRegistered() | ev.HostStatusChanged():
+                await _HOST_ROWS.apply(conn, recorded)
             case ev.ServerCreateRequested(server_id=server_id, flavor=flavor):
                 share = Share.of(flavor)
                 await conn.execute(
@@ -207,7 +278,7 @@ async def _placed(conn: Any, server_id: str, host: str) -> None:
 async def _resized(conn: Any, server_id: str, action: str, changes: dict[str, Any]) -> None:
     """A resize holds both flavors until it is confirmed (the old one goes) or reverted
     (the new one goes)."""
-    if action not in ("resize", "confirmResize", "revertResize"):
+    if action not in _RESIZES:
         return
     claim = await conn.fetchrow(
         "SELECT * FROM rm_host_claims WHERE server_id = $1 FOR UPDATE", server_id
@@ -216,13 +287,7 @@ async def _resized(conn: Any, server_id: str, action: str, changes: dict[str, An
         return
     current = Share(claim["vcpus"], claim["memory_mb"], claim["disk_gb"])
     old = Share(claim["old_vcpus"], claim["old_memory_mb"], claim["old_disk_gb"])
-    if action == "resize":
-        new = Share.of(msgspec.convert(changes["flavor"], ev.FlavorSnapshot))
-        held, change = (new, current), new
-    elif action == "confirmResize":
-        held, change = (current, Share(0, 0, 0)), old.negated()
-    else:
-        held, change = (old, Share(0, 0, 0)), current.negated()
+    held, change = _resize_holds(action, changes, current, old)
     await conn.execute(
         "UPDATE rm_host_claims SET vcpus = $2, memory_mb = $3, disk_gb = $4, old_vcpus = $5,"
         " old_memory_mb = $6, old_disk_gb = $7 WHERE server_id = $1",
@@ -232,6 +297,22 @@ async def _resized(conn: Any, server_id: str, action: str, changes: dict[str, An
     )
     if claim["host"] is not None:
         await _charge(conn, claim["host"], change, 0)
+
+
+_RESIZES = ("resize", "confirmResize", "revertResize")
+
+
+def _resize_holds(
+    action: str, changes: dict[str, Any], current: Share, old: Share
+) -> tuple[tuple[Share, Share], Share]:
+    """What a claim holds after a resize step (its current and its old share), and the
+    change to its host's usage."""
+    if action == "resize":
+        new = Share.of(msgspec.convert(changes["flavor"], ev.FlavorSnapshot))
+        return (new, current), new
+    if action == "confirmResize":
+        return (current, Share(0, 0, 0)), old.negated()
+    return (old, Share(0, 0, 0)), current.negated()
 
 
 async def _charge(conn: Any, host: str, share: Share, servers: int) -> HostResources | None:

@@ -3,11 +3,11 @@
 from typing import Any
 
 from events.types import Event, RecordedEvent
-from projections.bulk import FoldedTable
+from projections.bulk import FoldedTable, Sides, Subset
 from projections.projection import Projection
 from projections.rows import Evolve, project_row, set_fields, update_row
 from service.compute import events as ev
-from service.compute import fold, quota
+from service.compute import fold, quota, rebuild
 from service.compute.fold import FLAVOR_JSON, SERVER_JSON
 
 
@@ -83,11 +83,16 @@ class ComputeProjection:
         "rm_hosts",
     )
     types: frozenset[str] | None = _event_types()
-    folds: tuple[FoldedTable, ...] = tuple(
-        FoldedTable(table, evolve, frozenset({category}), json_columns)
-        for category, (table, evolve, json_columns) in _ROWS.items()
+    folds: tuple[FoldedTable, ...] = (
+        *(
+            FoldedTable(table, evolve, frozenset({category}), json_columns)
+            for category, (table, evolve, json_columns) in _ROWS.items()
+        ),
+        *rebuild.FOLDS,
     )
-    side: Projection | None = _SIDE
+    side: Projection | None = Sides(
+        "compute_side", rebuild.QUOTA_USAGE, Subset(_SIDE, rebuild.SIDE_TYPES)
+    )
     reads_bodies: bool = True
 
     async def apply(self, conn: Any, recorded: RecordedEvent) -> None:

@@ -6,32 +6,34 @@ from typing import Any
 import msgspec
 
 from events.types import Event, RecordedEvent
+from projections.bulk import FoldedTable
+from projections.projection import Projection
 from projections.rows import project_row
 from service.identity import events as ev
+from service.identity import rebuild
 from service.identity.fold import JSON_COLUMNS, TABLES, identity_row
 
+_TYPES = frozenset(
+    cls.type_name()
+    for cls in vars(ev).values()
+    if isinstance(cls, type) and issubclass(cls, Event) and cls is not Event
+)
 
-class IdentityProjection:
-    """Domains, projects, users, groups, roles, assignments, catalog, credentials, revocations."""
 
-    name: str = "identity"
+class IdentitySide:
+    """What identity keeps besides the rows its streams own: logins on users' rows,
+    password history, memberships, implied roles, grants, application credentials and
+    revocations."""
+
+    name: str = "identity_side"
     tables: tuple[str, ...] = (
-        "rm_domains", "rm_projects", "rm_users", "rm_password_history", "rm_groups",
-        "rm_group_members", "rm_roles", "rm_implied_roles", "rm_role_assignments", "rm_regions",
-        "rm_services", "rm_endpoints", "rm_application_credentials", "rm_token_revocations",
+        "rm_users", "rm_password_history", "rm_group_members", "rm_implied_roles",
+        "rm_role_assignments", "rm_application_credentials", "rm_token_revocations",
     )  # fmt: skip
-    types: frozenset[str] | None = frozenset(
-        cls.type_name()
-        for cls in vars(ev).values()
-        if isinstance(cls, type) and issubclass(cls, Event) and cls is not Event
-    )
+    types: frozenset[str] | None = _TYPES
 
     async def apply(self, conn: Any, recorded: RecordedEvent) -> None:
         at = recorded.recorded_at
-        table = TABLES.get(recorded.category)
-        if table is not None:
-            key = {"id": recorded.stream_id.removeprefix(f"{recorded.category}-")}
-            await project_row(conn, table, key, identity_row, recorded, json_columns=JSON_COLUMNS)
         match recorded.event:
             case ev.UserCreated() as e:
                 if e.password_hash is not None:
@@ -109,6 +111,34 @@ class IdentityProjection:
                 | ev.EndpointDeleted() as e
             ):
                 await _delete(conn, e)
+
+
+_SIDE = IdentitySide()
+
+
+class IdentityProjection:
+    """Domains, projects, users, groups, roles, assignments, catalog, credentials, revocations."""
+
+    name: str = "identity"
+    tables: tuple[str, ...] = (
+        "rm_domains", "rm_projects", "rm_users", "rm_password_history", "rm_groups",
+        "rm_group_members", "rm_roles", "rm_implied_roles", "rm_role_assignments", "rm_regions",
+        "rm_services", "rm_endpoints", "rm_application_credentials", "rm_token_revocations",
+    )  # fmt: skip
+    types: frozenset[str] | None = _TYPES
+    folds: tuple[FoldedTable, ...] = tuple(
+        FoldedTable(table, identity_row, frozenset({category}), JSON_COLUMNS)
+        for category, table in TABLES.items()
+    )
+    side: Projection | None = rebuild.side(_SIDE)
+    reads_bodies: bool = True
+
+    async def apply(self, conn: Any, recorded: RecordedEvent) -> None:
+        table = TABLES.get(recorded.category)
+        if table is not None:
+            key = {"id": recorded.stream_id.removeprefix(f"{recorded.category}-")}
+            await project_row(conn, table, key, identity_row, recorded, json_columns=JSON_COLUMNS)
+        await _SIDE.apply(conn, recorded)
 
 
 async def _remember_password(conn: Any, recorded: RecordedEvent, user_id: str, hash_: str) -> None:

@@ -15,10 +15,12 @@ import asyncpg
 import msgspec
 
 from events.types import Event, RecordedEvent
+from projections.bulk import FoldedTable
+from projections.projection import Projection
 from projections.rows import Row, encoded, update_row, write_row
 from service.errors import BadRequest, Conflict
 from service.network import events as ev
-from service.network import fold, quota
+from service.network import fold, quota, rebuild
 
 
 class AddressInUse(Conflict):
@@ -56,6 +58,9 @@ class NetworkProjection:
         for cls in vars(ev).values()
         if isinstance(cls, type) and issubclass(cls, Event) and cls is not Event
     )
+    folds: tuple[FoldedTable, ...] = rebuild.FOLDS
+    side: Projection | None = rebuild.USAGE
+    reads_bodies: bool = True
 
     async def apply(self, conn: Any, recorded: RecordedEvent) -> None:
         try:

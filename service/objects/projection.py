@@ -15,6 +15,8 @@ import asyncpg
 import msgspec
 
 from events.types import Event, RecordedEvent
+from projections.bulk import FoldedTable, Sides, Statements
+from projections.projection import Projection
 from projections.rows import load_row, project_row, write_row
 from service.objects import events as ev
 from service.objects import fold
@@ -60,6 +62,44 @@ async def _count(conn: Any, project_id: str, container: str, objects: int, size:
         raise _missing(project_id, container)
 
 
+class Accounts:
+    """rm_swift_accounts: an account's metadata."""
+
+    name: str = "swift_accounts"
+    tables: tuple[str, ...] = ("rm_swift_accounts",)
+    types: frozenset[str] | None = frozenset({ev.AccountMetadataUpdated.type_name()})
+
+    async def apply(self, conn: Any, recorded: RecordedEvent) -> None:
+        e = recorded.event
+        assert isinstance(e, ev.AccountMetadataUpdated)
+        at = recorded.recorded_at
+        old = await conn.fetchval(
+            "SELECT metadata FROM rm_swift_accounts WHERE project_id = $1", e.project_id
+        )
+        metadata = merged(msgspec.json.decode(old) if old else {}, e.set, e.removed)
+        await conn.execute(
+            "INSERT INTO rm_swift_accounts (project_id, metadata, created_at, updated_at)"
+            " VALUES ($1, $2::jsonb, $3, $3) ON CONFLICT (project_id)"
+            " DO UPDATE SET metadata = $2::jsonb, updated_at = $3",
+            e.project_id,
+            msgspec.json.encode(metadata),
+            at,
+        )
+
+
+_ACCOUNTS = Accounts()
+_TOTALS = Statements(
+    "swift_container_totals",
+    "UPDATE rm_swift_containers c SET object_count = o.objects, bytes_used = o.bytes"
+    " FROM (SELECT project_id, container, count(*) AS objects, sum(size) AS bytes"
+    " FROM rm_swift_objects GROUP BY project_id, container) o"
+    " WHERE c.project_id = o.project_id AND c.name = o.container",
+)
+"""A rebuild's container counters: the sums over the containers' object rows, which is
+what the live model's additions come to (an object is written only while its container
+exists, and a container goes only when empty)."""
+
+
 class ObjectsProjection:
     """Swift accounts, containers and the current version of every object."""
 
@@ -70,23 +110,17 @@ class ObjectsProjection:
         for cls in vars(ev).values()
         if isinstance(cls, type) and issubclass(cls, Event) and cls is not Event
     )
+    folds: tuple[FoldedTable, ...] = (
+        FoldedTable("rm_swift_containers", fold.container, frozenset({"container"}), JSON_COLUMNS),
+        FoldedTable("rm_swift_objects", fold.stored_object, frozenset({"object"}), JSON_COLUMNS),
+    )
+    side: Projection | None = Sides("objects_side", _TOTALS, _ACCOUNTS)
+    reads_bodies: bool = True
 
     async def apply(self, conn: Any, recorded: RecordedEvent) -> None:
-        at = recorded.recorded_at
         match recorded.event:
-            case ev.AccountMetadataUpdated() as e:
-                old = await conn.fetchval(
-                    "SELECT metadata FROM rm_swift_accounts WHERE project_id = $1", e.project_id
-                )
-                metadata = merged(msgspec.json.decode(old) if old else {}, e.set, e.removed)
-                await conn.execute(
-                    "INSERT INTO rm_swift_accounts (project_id, metadata, created_at, updated_at)"
-                    " VALUES ($1, $2::jsonb, $3, $3) ON CONFLICT (project_id)"
-                    " DO UPDATE SET metadata = $2::jsonb, updated_at = $3",
-                    e.project_id,
-                    msgspec.json.encode(metadata),
-                    at,
-                )
+            case ev.AccountMetadataUpdated():
+                await _ACCOUNTS.apply(conn, recorded)
             case ev.ContainerCreated() | ev.ContainerMetadataUpdated() | ev.ContainerDeleted() as e:
                 if not isinstance(e, ev.ContainerCreated):
                     await _lock_container(conn, e.project_id, e.container, "UPDATE")
