@@ -4,7 +4,8 @@
     define+create of the same domain, p50/p99 over 200 servers, one at a time;
 (b) 1,000 servers requested by 50 concurrent clients against a quota of 950: servers/s
     to ACTIVE, and the quota never overshot;
-(c) GET /servers/detail?limit=1000 p50 with 10,000 servers in the project;
+(c) GET /servers/detail?limit=1000 p50 with 10,000 servers in the project, to the
+    response's last byte (and with the client's decoding of its JSON);
 (d) on qemu:///system (TCG, the tiny guest of tools/build_test_guest.py): POST /servers to
     ACTIVE and to the guest's first console line (os-getConsoleOutput, polled), against
     `virsh create` of the same domain XML on an overlay of the same image, and the same
@@ -66,6 +67,9 @@ class Burst(msgspec.Struct):
 
 class Detail(msgspec.Struct):
     p50_ms: float
+    """To the response's last byte."""
+    p50_decoded_ms: float
+    """The same and the client's decoding of its JSON."""
     first_ms: float
     servers: int
 
@@ -308,14 +312,22 @@ async def burst_of_creates(
 async def detail_page(api: Api, store: PostgresEventStore, project: str, image: str) -> Detail:
     progress("(c) filling to 10,000 servers through the log")
     total = await fill(store, project, image, 10_000)
-    times = []
+    times, decoded = [], []
     for _ in range(20):
         start = time.perf_counter()
-        status, body = await api.call("GET", "/compute/v2.1/servers/detail?limit=1000")
+        async with api.http.get(
+            "/compute/v2.1/servers/detail?limit=1000", headers={"X-Auth-Token": api.token}
+        ) as response:
+            raw = await response.read()
         times.append((time.perf_counter() - start) * 1000)
-        assert status == 200 and len(body["servers"]) == 1000
+        body = msgspec.json.decode(raw)
+        decoded.append((time.perf_counter() - start) * 1000)
+        assert response.status == 200 and len(body["servers"]) == 1000
     return Detail(
-        p50_ms=round(percentile(times, 50), 1), first_ms=round(times[0], 1), servers=total
+        p50_ms=round(percentile(times, 50), 1),
+        p50_decoded_ms=round(percentile(decoded, 50), 1),
+        first_ms=round(times[0], 1),
+        servers=total,
     )
 
 
@@ -510,6 +522,7 @@ def report(f: Figures) -> None:
         checks.append(("(b) quota never overshot", b.accepted <= b.quota >= b.usage_after))
     if (c := f.detail) is not None:
         print(f"(c) GET /servers/detail?limit=1000 with {c.servers} servers: p50 {c.p50_ms} ms")
+        print(f"    with the client's decoding of the JSON: p50 {c.p50_decoded_ms} ms")
         print(f"    the first of the 20 (no document rendered yet): {c.first_ms} ms")
         checks.append(("(c) detail page < 100 ms", c.p50_ms < 100))
     if (d := f.real_guest) is not None:

@@ -144,6 +144,14 @@ class Rendered(msgspec.Struct, frozen=True):
 
     version: int
     parts: tuple[bytes, ...]
+    tails: dict[tuple[int, ...], bytes] = msgspec.field(default_factory=dict)
+    """The document's end after its addresses, for each set of parts shown so far."""
+
+    def tail(self, parts: tuple[int, ...]) -> bytes:
+        found = self.tails.get(parts)
+        if found is None:
+            found = self.tails[parts] = b"".join(b"," + self.parts[i] for i in parts[1:]) + b"}"
+        return found
 
 
 def render(server: Server, base: str) -> Rendered:
@@ -155,12 +163,16 @@ def _members(part: Json) -> bytes:
     return msgspec.json.encode(part)[1:-1]
 
 
-def encoded_detail(rendered: Rendered, addresses: bytes, parts: tuple[int, ...]) -> bytes:
-    """The JSON of `detail` from a rendered document: the `parts` a caller sees (from
-    `shown`) and the server's `addresses` (an encoded JSON object)."""
-    members = [rendered.parts[0], b'"addresses":' + addresses]
-    members += [rendered.parts[i] for i in parts[1:]]
-    return b"{" + b",".join(members) + b"}"
+def encoded_details(documents: list[tuple[Rendered, bytes]], parts: tuple[int, ...]) -> bytes:
+    """The JSON array of what `detail` builds for each of `documents` (a rendered server
+    and its addresses, an encoded JSON object), for a caller who sees `parts` (`shown`)."""
+    pieces = [b"["]
+    for rendered, addresses in documents:
+        pieces += (b",{", rendered.parts[0], b',"addresses":', addresses, rendered.tail(parts))
+    if documents:
+        pieces[1] = b"{"
+    pieces.append(b"]")
+    return b"".join(pieces)
 
 
 class RenderedCache:

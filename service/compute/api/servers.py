@@ -26,7 +26,7 @@ from service.compute.server_view import (
     RenderedCache,
     basic,
     detail,
-    encoded_detail,
+    encoded_details,
     render,
     shown,
     summary,
@@ -429,11 +429,10 @@ async def list_servers_detail(request: web.Request) -> web.Response:
     rendered = await _rendered(request, rows)
     found = await networking.addresses(store(request).pool, [r["id"] for r in rows])
     parts = shown(version_of(request), admin=caller(request).is_admin)
-    items = [
-        encoded_detail(doc, msgspec.json.encode(found[i]) if i in found else b"{}", parts)
-        for i, doc in rendered
+    documents = [
+        (doc, msgspec.json.encode(found[i]) if i in found else b"{}") for i, doc in rendered
     ]
-    body = b'{"servers":[' + b",".join(items) + b"]"
+    body = b'{"servers":' + encoded_details(documents, parts)
     if extra:
         body += b"," + msgspec.json.encode(extra)[1:-1]
     return web.Response(body=body + b"}", content_type=JSON)

@@ -1,4 +1,4 @@
-"""A server document encoded once (`render`) and joined per caller (`encoded_detail`) is
+"""A server document encoded once (`render`) and joined per caller (`encoded_details`) is
 the document `detail` builds for that caller, for every microversion and role."""
 
 from datetime import UTC, datetime
@@ -12,7 +12,7 @@ from service.compute.events import FlavorSnapshot
 from service.compute.server_view import (
     RenderedCache,
     detail,
-    encoded_detail,
+    encoded_details,
     render,
     shown,
 )
@@ -82,20 +82,22 @@ VERSIONS = [MIN, parse("2.3"), parse("2.9"), parse("2.16"), parse("2.19"), parse
 def test_encoded_document_is_the_built_one(
     admin: bool, version: Microversion, addresses: dict[str, object] | None
 ) -> None:
-    for each in SERVERS:
-        built = detail(each, BASE, version, admin=admin, addresses=addresses)
-        encoded = encoded_detail(
-            render(each, BASE), msgspec.json.encode(addresses or {}), shown(version, admin=admin)
-        )
-        assert msgspec.json.decode(encoded) == built
+    built = [detail(each, BASE, version, admin=admin, addresses=addresses) for each in SERVERS]
+    documents = [(render(each, BASE), msgspec.json.encode(addresses or {})) for each in SERVERS]
+    encoded = encoded_details(documents, shown(version, admin=admin))
+    assert msgspec.json.decode(encoded) == built
+
+
+def test_no_documents_are_an_empty_array() -> None:
+    assert encoded_details([], shown(MIN, admin=False)) == b"[]"
 
 
 def test_admin_and_microversion_fields_follow_the_caller() -> None:
     doc = render(SERVERS[0], BASE)
-    member = msgspec.json.decode(encoded_detail(doc, b"{}", shown(MIN, admin=False)))
+    [member] = msgspec.json.decode(encoded_details([(doc, b"{}")], shown(MIN, admin=False)))
     assert not any(k.startswith("OS-EXT-SRV-ATTR") for k in member)
     assert "locked" not in member and "tags" not in member
-    admin = msgspec.json.decode(encoded_detail(doc, b"{}", shown(MAX, admin=True)))
+    [admin] = msgspec.json.decode(encoded_details([(doc, b"{}")], shown(MAX, admin=True)))
     assert admin["OS-EXT-SRV-ATTR:reservation_id"] == "r-1"
     assert admin["host_status"] == "UP" and admin["tags"] == ["t1"]
 
