@@ -393,3 +393,14 @@ def test_bad_input_shows_the_apis_message(page: Page, cloud: Cloud, omar: Person
     expect(page.locator("#rule-error")).to_have_text(
         "For TCP/UDP protocols, port_range_min must be <= port_range_max"
     )
+
+    # Mended, and from a remote group instead of a CIDR: SSH from the group's members.
+    rule.get_by_label("From port").fill("22")
+    rule.get_by_label("To port").fill("")
+    rule.locator("select[name=remote]").select_option("group")
+    expect(rule.locator("input[name=remote_ip_prefix]")).to_be_hidden()
+    rule.get_by_label("Remote group").select_option(label="default")
+    rule.get_by_role("button", name="Add", exact=True).click()
+    ssh = page.locator("#rules tbody tr", has_text="TCP")
+    expect(ssh).to_contain_text("22")
+    expect(ssh.get_by_role("link", name="default")).to_be_visible()

@@ -55,6 +55,7 @@ async function render() {
     ? external.map((n) => h("option", { value: n.id }, networkName(n)))
     : [h("option", { value: "" }, "No external network")]));
   if (pools.has(kept)) allocateForm.network.value = kept;
+  allocateForm.querySelector("[type=submit]").disabled = false;
 }
 
 allocateForm.addEventListener("submit", async (e) => {

@@ -57,10 +57,13 @@ async function show() {
   } catch (e) {
     flash(e.message);
     panel.replaceChildren(h("div", { class: "empty" }, "—"));
-    document.getElementById("rule-open").hidden = true;
     return;
   }
   groups = new Map(all.map((g) => [g.id, g]));
+  const kept = form.remote_group_id.value;
+  form.remote_group_id.replaceChildren(...all.filter((g) => g.project_id === group.project_id)
+    .map((g) => h("option", { value: g.id }, groupName(g))));
+  if (groups.has(kept)) form.remote_group_id.value = kept;
   document.getElementById("group-name").textContent = groupName(group);
   document.title = `${groupName(group)} · Kumo`;
   document.getElementById("group-description").textContent = group.description || "";
@@ -116,8 +119,6 @@ function rule() {
 
 document.getElementById("rule-open").addEventListener("click", () => {
   ruleError.hidden = true;
-  form.remote_group_id.replaceChildren(...[...groups.values()].filter((g) => g.project_id === group.project_id)
-    .map((g) => h("option", { value: g.id }, groupName(g))));
   fit();
   dialog.showModal();
 });
