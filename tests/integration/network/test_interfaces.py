@@ -213,3 +213,40 @@ async def test_who_may_attach_and_the_errors(member: Nova, admin_nova: Nova, ima
     assert (await member.post(f"servers/{sid}/action", {"lock": None})).status == 202
     assert (await member.delete(f"{path}/{port['id']}")).status == 409
     assert (await admin_nova.delete(f"{path}/{port['id']}")).status == 202
+
+
+def _lose_domain(server_id: str) -> None:
+    """Destroy and undefine the server's domain behind Kumo's back."""
+    conn = libvirt.open("test:///default")
+    try:
+        dom = conn.lookupByUUIDString(server_id)
+        dom.destroy()
+        dom.undefine()
+    finally:
+        conn.close()
+
+
+async def test_a_failed_plug_releases_the_port(member: Nova, image_id: str) -> None:
+    """When the host cannot plug the interface, the attach is recorded as failed and the
+    port is let go of: deleted if made for it, unbound if given."""
+    neutron = _neutron(member)
+    server = await _boot(member, image_id, "s1", networks="none")
+    sid = server["id"]
+    net = await _lan(neutron)
+    given = await neutron.create("port", network_id=net["id"])
+    await asyncio.to_thread(_lose_domain, sid)
+    made = await member.post(
+        f"servers/{sid}/os-interface", {"interfaceAttachment": {"net_id": net["id"]}}
+    )
+    assert made.status == 200, made.body
+    port_id = made.body["interfaceAttachment"]["port_id"]
+    await _until(lambda: _gone(neutron, port_id))
+    body = {"interfaceAttachment": {"port_id": given["id"]}}
+    assert (await member.post(f"servers/{sid}/os-interface", body)).status == 200
+    await _until(lambda: _unbound(neutron, given["id"]))
+    assert (await member.get(f"servers/{sid}/os-interface")).body["interfaceAttachments"] == []
+    actions = (await member.get(f"servers/{sid}/os-instance-actions")).body["instanceActions"]
+    request_id = actions[0]["request_id"]
+    detail = (await member.get(f"servers/{sid}/os-instance-actions/{request_id}")).body
+    assert detail["instanceAction"]["action"] == "attach_interface"
+    assert [e["result"] for e in detail["instanceAction"]["events"]] == ["Error"]
