@@ -29,7 +29,7 @@ function button(text, f, run, danger = false) {
 
 const columns = [
   { title: "Address", cell: (f) => h("code", {}, f.floating_ip_address) },
-  { title: "Fixed address", cell: (f) => (f.fixed_ip_address ? h("code", {}, f.fixed_ip_address) : "—") },
+  { title: "Fixed address", optional: true, cell: (f) => (f.fixed_ip_address ? h("code", {}, f.fixed_ip_address) : "—") },
   { title: "Instance", cell: instanceOf },
   { title: "Pool", optional: true, cell: (f) => (pools.has(f.floating_network_id) ? networkName(pools.get(f.floating_network_id)) : f.floating_network_id.slice(0, 8)) },
   { title: "Status", optional: true, cell: (f) => pill(f.status) },

@@ -8,12 +8,13 @@ let subnets = new Map();
 
 const columns = [
   { title: "Name", cell: (n) => h("a", { href: `/dashboard/networks/${n.id}` }, networkName(n)) },
-  { title: "Subnets", cls: "wrap", cell: (n) => subnetList(n, subnets) },
+  { title: "Subnets", cell: (n) => subnetList(n, subnets) },
   { title: "Shared", optional: true, cell: (n) => yesNo(n.shared) },
   { title: "External", optional: true, cell: (n) => yesNo(n["router:external"]) },
   { title: "Admin state", optional: true, cell: (n) => (n.admin_state_up ? "Up" : "Down") },
-  { title: "Status", cell: (n) => pill(n.status) },
-  { title: "Actions", cls: "actions", cell: (n) => (mayChange(n) ? h("button", {
+  { title: "Status", optional: true, cell: (n) => pill(n.status) },
+  // On a phone, a network is deleted from its own page.
+  { title: "Actions", cls: "actions", optional: true, cell: (n) => (mayChange(n) ? h("button", {
     type: "button", class: "btn small danger", "aria-label": `Delete ${networkName(n)}`, onclick: () => remove(n),
   }, "Delete") : "") },
 ];

@@ -38,7 +38,7 @@ function describe(r) {
 
 const columns = [
   { title: "Direction", cell: (r) => (r.direction === "ingress" ? "Ingress" : "Egress") },
-  { title: "Ether type", cell: (r) => r.ethertype },
+  { title: "Ether type", optional: true, cell: (r) => r.ethertype },
   { title: "Protocol", cell: (r) => PROTOCOLS[r.protocol] || r.protocol || "Any" },
   { title: "Ports / ICMP", cell: ports },
   { title: "Remote", cell: remote },
