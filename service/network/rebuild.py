@@ -1,94 +1,18 @@
 """How a rebuild gets the network read model without replaying it event by event: the
-rows of networks, subnets, ports and floating IPs, and the addresses they hold, are
-each owned by one stream (`network-`, `subnet-`, `port-`, `floatingip-<id>`) and folded
-from it; the usage counters are sums over the log. Each gives the rows the inline
-projection (service/network/projection.py) writes; tests/integration/projections
-compare the two.
+rows of networks, subnets, ports and floating IPs are each owned by one stream
+(`network-`, `subnet-`, `port-`, `floatingip-<id>`) and folded from it by the folds the
+inline projection writes them with (service/network/fold.py), and so are the addresses
+they hold; the usage counters are sums over the log. tests/integration/projections
+compare the rebuilt rows with the live ones.
 """
 
 from collections.abc import Iterable
 
 from events.types import RecordedEvent
 from projections.bulk import FoldedTable, Statements
-from projections.rows import Row, set_fields
+from projections.rows import Row
 from service.network import events as ev
-
-JSON_COLUMNS = ("allocation_pools", "dns_nameservers", "host_routes", "fixed_ips")
-
-
-def _stamped(recorded: RecordedEvent, created: bool = False) -> Row:
-    at = recorded.recorded_at
-    stamp = {"updated_at": at, "revision_number": recorded.version}
-    return ({"created_at": at} | stamp) if created else stamp
-
-
-def network(row: Row | None, recorded: RecordedEvent) -> Row | None:
-    """rm_networks' row of a `network-` stream."""
-    match recorded.event:
-        case ev.NetworkCreated() as e:
-            return (
-                {"id": e.network_id}
-                | set_fields(e, exclude={"network_id"})
-                | _stamped(recorded, created=True)
-            )
-        case ev.NetworkUpdated() as e if row is not None:
-            return row | set_fields(e, exclude={"network_id"}) | _stamped(recorded)
-        case ev.NetworkDeleted():
-            return None
-    return row
-
-
-def subnet(row: Row | None, recorded: RecordedEvent) -> Row | None:
-    """rm_subnets' row of a `subnet-` stream."""
-    match recorded.event:
-        case ev.SubnetCreated() as e:
-            return (
-                {"id": e.subnet_id}
-                | set_fields(e, exclude={"subnet_id"})
-                | _stamped(recorded, created=True)
-            )
-        case ev.SubnetUpdated() as e if row is not None:
-            return row | set_fields(e, exclude={"subnet_id"}) | _stamped(recorded)
-        case ev.SubnetDeleted():
-            return None
-    return row
-
-
-def port(row: Row | None, recorded: RecordedEvent) -> Row | None:
-    """rm_ports' row of a `port-` stream."""
-    match recorded.event:
-        case ev.PortCreated() as e:
-            fields = set_fields(e, exclude={"port_id"})
-            return {"id": e.port_id} | fields | _groups(fields) | _stamped(recorded, created=True)
-        case ev.PortUpdated() as e if row is not None:
-            fields = set_fields(e, exclude={"port_id"})
-            return row | fields | _groups(fields) | _stamped(recorded)
-        case ev.PortDeleted():
-            return None
-    return row
-
-
-def _groups(fields: Row) -> Row:
-    """The security groups column as the table takes it (a list), if they are set."""
-    return (
-        {"security_groups": list(fields["security_groups"])} if "security_groups" in fields else {}
-    )
-
-
-def floating_ip(row: Row | None, recorded: RecordedEvent) -> Row | None:
-    """rm_floating_ips' row of a `floatingip-` stream."""
-    match recorded.event:
-        case ev.FloatingIpCreated() as e:
-            fields = set_fields(e, exclude={"floating_ip_id", "subnet_id"})
-            return {"id": e.floating_ip_id} | fields | _stamped(recorded, created=True)
-        case ev.FloatingIpAssociated() as e if row is not None:
-            changes = {"port_id": e.port_id, "fixed_ip_address": e.fixed_ip_address}
-            return row | changes | _stamped(recorded)
-        case ev.FloatingIpUpdated() as e if row is not None:
-            return row | {"description": e.description} | _stamped(recorded)
-        case ev.FloatingIpDeleted():
-            return None
-    return row
+from service.network import fold
 
 
 def allocations(held: Row | None, recorded: RecordedEvent) -> Row:
@@ -124,14 +48,16 @@ def _allocations_of(held: Row) -> Iterable[Row]:
 
 
 FOLDS = (
-    FoldedTable("rm_networks", network, frozenset({"network"})),
-    FoldedTable("rm_subnets", subnet, frozenset({"subnet"}), JSON_COLUMNS),
-    FoldedTable("rm_ports", port, frozenset({"port"}), JSON_COLUMNS),
-    FoldedTable("rm_floating_ips", floating_ip, frozenset({"floatingip"})),
-    FoldedTable("rm_ip_allocations", allocations, frozenset({"port", "floatingip"}), (),
-                _allocations_of),
-)  # fmt: skip
-"""Folded for a rebuild only: the inline projection keeps these rows with SQL of its own."""
+    FoldedTable("rm_networks", fold.network, frozenset({"network"})),
+    FoldedTable("rm_subnets", fold.subnet, frozenset({"subnet"}), fold.SUBNET_JSON),
+    FoldedTable("rm_ports", fold.port, frozenset({"port"}), fold.PORT_JSON),
+    FoldedTable("rm_floating_ips", fold.floating_ip, frozenset({"floatingip"})),
+    FoldedTable(
+        "rm_ip_allocations", allocations, frozenset({"port", "floatingip"}), (), _allocations_of
+    ),
+)
+"""The inline projection writes the first four from the same folds, and the addresses
+with SQL of its own."""
 
 _COUNTED: dict[str, tuple[str, int]] = {
     cls.type_name(): (resource, sign)
