@@ -1,20 +1,17 @@
 """The network rows each stream owns, as pure folds of its events (projections/rows.py):
 rm_networks of `network-<id>`, rm_subnets of `subnet-<id>`, rm_ports of `port-<id>`,
-rm_floating_ips of `floatingip-<id>`, and a security group of `secgroup-<id>` with its
-rules. The network projection writes its rows from the same created rows and changes;
+rm_floating_ips of `floatingip-<id>`. The network projection writes its rows from the
+same created rows and changes; a rebuild folds them (service/network/rebuild.py), and
 time travel rebuilds them from the stream alone.
 
 A resource's row goes with its deletion; events for a row that does not exist leave it
 absent. JSON columns hold builtins (lists of dicts), as they are stored.
 """
 
-from typing import Any
-
 import msgspec
 
 from events.types import Event, RecordedEvent
 from projections.rows import Row, set_fields
-from service.compute import events as cev
 from service.network import events as ev
 
 SUBNET_JSON = ("allocation_pools", "dns_nameservers", "host_routes")
@@ -93,31 +90,3 @@ def port(row: Row | None, recorded: RecordedEvent) -> Row | None:
 def floating_ip(row: Row | None, recorded: RecordedEvent) -> Row | None:
     """rm_floating_ips' row after one event of the floating IP's stream."""
     return _evolve(row, recorded, ev.FloatingIpCreated, ev.FloatingIpDeleted)
-
-
-def security_group(row: Row | None, recorded: RecordedEvent) -> Row | None:
-    """A security group's rm_security_groups row after one event of its stream, with its
-    rm_security_group_rules rows as `rules` (in the order they were added)."""
-    match recorded.event:
-        case cev.SecurityGroupCreated() as e:
-            return {
-                "id": e.group_id,
-                "project_id": e.project_id,
-                "name": e.name,
-                "description": e.description,
-                "created_at": recorded.recorded_at,
-                "rules": [],
-            }
-        case _ if row is None:
-            return None
-        case cev.SecurityGroupUpdated() as e:
-            return row | set_fields(e, exclude={"group_id"})
-        case cev.SecurityGroupDeleted():
-            return None
-        case cev.SecurityGroupRuleAdded() as e:
-            rule: dict[str, Any] = msgspec.structs.asdict(e)
-            rule["id"] = rule.pop("rule_id")
-            return row | {"rules": [*row["rules"], rule]}
-        case cev.SecurityGroupRuleRemoved(rule_id=rule_id):
-            return row | {"rules": [r for r in row["rules"] if r["id"] != rule_id]}
-    return row

@@ -1,6 +1,6 @@
 """Networks, subnets, ports, floating IPs and security groups as they were: their streams
-folded by service/network/fold.py, rendered by the network API's views (the bodies of
-Neutron's GET, to a non-admin)."""
+folded by service/network/fold.py (security groups by service/compute/rebuild.py),
+rendered by the network API's views (the bodies of Neutron's GET, to a non-admin)."""
 
 from collections.abc import Sequence
 
@@ -8,6 +8,7 @@ import msgspec
 
 from events.types import RecordedEvent
 from projections.rows import fold
+from service.compute import rebuild as compute_rows
 from service.compute.directory import SecurityGroup, SecurityGroupRule
 from service.events_api.envelope import Json
 from service.events_api.replay.scene import Scene
@@ -50,12 +51,12 @@ async def floating_ip(events: Sequence[RecordedEvent], scene: Scene) -> Json | N
 
 
 async def security_group(events: Sequence[RecordedEvent], scene: Scene) -> Json | None:
-    """`{"security_group": ...}` with its rules (by id, as the read model lists them)."""
-    row = fold(rows.security_group, events)
+    """`{"security_group": ...}` with its rules (by id, as the read model lists them),
+    folded as a rebuild folds the group's rows (service/compute/rebuild.py)."""
+    row = fold(compute_rows.security_group, events)
     if row is None:
         return None
-    group = msgspec.convert({k: v for k, v in row.items() if k != "rules"}, SecurityGroup)
-    rules = sorted(
-        (msgspec.convert(r, SecurityGroupRule) for r in row["rules"]), key=lambda r: r.id
-    )
+    group = msgspec.convert(row, SecurityGroup)
+    held = fold(compute_rows.security_group_rules, events) or {}
+    rules = [msgspec.convert(held[rule_id], SecurityGroupRule) for rule_id in sorted(held)]
     return {"security_group": security_groups.view(group, rules)}
