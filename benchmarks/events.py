@@ -271,7 +271,8 @@ async def fill(url: str, template: Template, total: int, batch: int = 2000) -> i
 
 
 class RssTrace:
-    """A process's resident memory over time, sampled every `interval` seconds."""
+    """A process's resident memory over time, with its child processes' (a rebuild forks
+    one per read model), sampled every `interval` seconds."""
 
     def __init__(self, pid: int, interval: float = 0.1) -> None:
         self.process = psutil.Process(pid)
@@ -284,11 +285,20 @@ class RssTrace:
             try:
                 if self.process.status() == psutil.STATUS_ZOMBIE:
                     return
-                rss = self.process.memory_info().rss / 2**20
+                rss = sum(_rss(p) for p in [self.process, *self.process.children(True)]) / 2**20
             except psutil.NoSuchProcess:
                 return
             self.samples.append((round(time.perf_counter() - start, 2), round(rss, 1)))
             await asyncio.sleep(self.interval)
+
+
+def _rss(process: psutil.Process) -> int:
+    """A process's resident bytes; 0 once it has gone."""
+    try:
+        rss: int = process.memory_info().rss
+        return rss
+    except psutil.NoSuchProcess:
+        return 0
 
 
 class Run(msgspec.Struct, frozen=True):

@@ -3,9 +3,11 @@
 import argparse
 import asyncio
 import contextlib
+import multiprocessing
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from datetime import datetime
 
 import aiohttp
@@ -155,26 +157,31 @@ def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> None:
             f"known: {', '.join(sorted(models))} (or --all)"
         )
 
-    async def run(url: str) -> None:
-        # Models have tables of their own, so they rebuild side by side: one connection
-        # each, and the database's work overlaps this process's decoding.
-        pool = await create_pool(url, min_size=1, max_size=len(names))
-        store = PostgresEventStore(pool)
+    with database(settings) as url:
+        # Models have tables of their own, so they rebuild side by side, each in a process
+        # of its own (forked: the imports are shared): decoding and folding events is
+        # CPU-bound Python, and the database's work overlaps it.
+        fork = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=len(names), mp_context=fork) as workers:
+            for done in as_completed([workers.submit(_rebuild_one, url, n) for n in names]):
+                say(done.result())
 
-        async def one(name: str) -> None:
-            model, began = models[name], time.perf_counter()
-            applied = await rebuild(store, model.projection, inline=model.inline)
-            tables = ", ".join(model.projection.tables)
-            seconds = time.perf_counter() - began
-            say(f"Rebuilt {name}: {applied} event(s) replayed into {tables} in {seconds:.1f}s")
 
+def _rebuild_one(url: str, name: str) -> str:
+    """Rebuild one read model on a connection of its own; the line that reports it."""
+
+    async def run() -> str:
+        model, began = catalog()[name], time.perf_counter()
+        pool = await create_pool(url, min_size=1, max_size=1)
         try:
-            await asyncio.gather(*map(one, names))
+            applied = await rebuild(PostgresEventStore(pool), model.projection, inline=model.inline)
         finally:
             await pool.close()
+        tables = ", ".join(model.projection.tables)
+        seconds = time.perf_counter() - began
+        return f"Rebuilt {name}: {applied} event(s) replayed into {tables} in {seconds:.1f}s"
 
-    with database(settings) as url:
-        asyncio.run(run(url))
+    return asyncio.run(run())
 
 
 def cmd_verify(settings: Settings, args: argparse.Namespace) -> None:
