@@ -51,7 +51,10 @@ class GuestFiles:
         found = await self._info(base)
         folder, overlay = self.folder(server.id), self.disk(server.id)
         size = max(server.flavor.disk * GiB, found.virtual_size)
-        await disks.create_overlay(base, overlay, size, base_info=found)  # kept if there
+        _, ports = await asyncio.gather(
+            disks.create_overlay(base, overlay, size, base_info=found),  # kept if there
+            interfaces(self.store.pool, server.id),
+        )
         drive = None
         if server.config_drive:
             drive = folder / "config.iso"
@@ -70,7 +73,7 @@ class GuestFiles:
             serial_log=str(folder / "console.log"),
             disks=(str(overlay),),
             config_drive=str(drive) if drive else None,
-            interfaces=await interfaces(self.store.pool, server.id),
+            interfaces=ports,
         )
 
     async def snapshot(self, server_id: str, key: str) -> StoredObject:
@@ -94,6 +97,8 @@ class GuestFiles:
 
     async def _cached_image(self, image_id: str) -> Path:
         cached = self.root / "images" / image_id
+        if cached in self._infos:
+            return cached  # fetched and read before; cached images never change
         lock = self._fetching.setdefault(image_id, asyncio.Lock())
         async with lock:
             if await asyncio.to_thread(cached.exists):
