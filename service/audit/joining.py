@@ -7,26 +7,28 @@ middleware then appends none. The middleware offers the record through the reque
 handlers need not import it.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from aiohttp import web
 
 from events.store import StreamAppend
 
-Offer = Callable[[int], StreamAppend | None]
+Offer = Callable[[int, Sequence[StreamAppend]], StreamAppend | None]
 OFFER: web.RequestKey[Offer] = web.RequestKey("audit_offer")
-"""Set by the audit middleware: the record for a given final status, as an append (None
-when a request with that status is not audited)."""
+"""Set by the audit middleware: the record for a given final status, joining the given
+appends, as an append (None when a request with that status is not audited)."""
 JOINED = web.RequestKey("audit_joined", int)
 """The status the request's audit record committed with, in the handler's append."""
 
 
-def joined(request: web.Request, status: int) -> StreamAppend | None:
+def joined(
+    request: web.Request, status: int, appends: Sequence[StreamAppend] = ()
+) -> StreamAppend | None:
     """The request's audit record for answering `status`, to append with the handler's
-    last events; None when there is none to join. Call `committed` once that append
-    committed."""
+    last events (`appends`: its target is what they make, e.g. a new port); None when
+    there is none to join. Call `committed` once that append committed."""
     offer = request.get(OFFER)
-    return None if offer is None else offer(status)
+    return None if offer is None else offer(status, appends)
 
 
 def committed(request: web.Request, status: int) -> None:

@@ -18,6 +18,7 @@ service/http/forwarding.py).
 """
 
 import logging
+from collections.abc import Sequence
 from functools import partial
 from typing import Final
 
@@ -79,20 +80,25 @@ async def audit_middleware(request: web.Request, handler: Handler) -> web.Stream
             await _record(request, status)
 
 
-def _offer(request: web.Request, status: int) -> StreamAppend | None:
-    """The record for answering `status` as an append (see service/audit/joining.py),
-    built before it commits: its target is the path's if nothing was appended yet."""
+def _offer(
+    request: web.Request, status: int, appends: Sequence[StreamAppend]
+) -> StreamAppend | None:
+    """The record for answering `status` as an append joining `appends` (see
+    service/audit/joining.py), built before it commits: its target is named by them or
+    what the request appended before, else by the path."""
     if not audited(request, status):
         return None
-    return StreamAppend(_stream(request), [audit_record(request, status)])
+    streams = [a.stream_id for a in appends]
+    return StreamAppend(_stream(request), [audit_record(request, status, streams)])
 
 
 def _stream(request: web.Request) -> str:
     return f"audit-{request[REQUEST_ID]}"
 
 
-def audit_record(request: web.Request, status: int) -> AuditRecorded:
-    """The audit record of an answered request."""
+def audit_record(request: web.Request, status: int, joining: Sequence[str] = ()) -> AuditRecorded:
+    """The audit record of an answered request (`joining`: the streams of the append it
+    is to join)."""
     route = request.match_info.route.resource
     pattern = route.canonical if route is not None else None
     action = action_of(request.method, pattern)
@@ -111,7 +117,7 @@ def audit_record(request: web.Request, status: int) -> AuditRecorded:
             address=source_address(request),
             agent=request.headers.get("User-Agent", "")[:MAX_TEXT] or None,
         ),
-        target=_target(request, action, initiator, pattern),
+        target=_target(request, action, initiator, pattern, joining),
     )
 
 
@@ -137,7 +143,13 @@ def _initiator(request: web.Request, action: str) -> Initiator:
     return initiator_of(request[AUTH])
 
 
-def _target(request: web.Request, action: str, initiator: Initiator, pattern: str | None) -> Target:
+def _target(
+    request: web.Request,
+    action: str,
+    initiator: Initiator,
+    pattern: str | None,
+    joining: Sequence[str] = (),
+) -> Target:
     """The resource acted on: the stream the request appended to whose category its path
     names (a server's create also appends its ports), else the first stream it appended
     to, else what its path names."""
@@ -145,7 +157,8 @@ def _target(request: web.Request, action: str, initiator: Initiator, pattern: st
         return Target(type="user", id=initiator.user_id)
     api = api_of(request)
     named = path_target(api.name, api.prefix, request.path, pattern, request.match_info)
-    appended = [resource_of(e.stream_id) for e in request.get(APPENDED, ())]
+    streams = [*(e.stream_id for e in request.get(APPENDED, ())), *joining]
+    appended = [resource_of(stream_id) for stream_id in streams]
     for category, resource_id in appended:
         if category == named.type:
             return Target(type=category, id=resource_id)

@@ -16,6 +16,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 from events.store import NO_STREAM, AppendResult, StreamAppend
 from events.types import RecordedEvent
+from service.audit.joining import committed, joined
 from service.auth import AuthContext
 from service.compute.api.security_groups import DEFAULT, ensure_default
 from service.compute.directory import SecurityGroup, get, select
@@ -336,14 +337,23 @@ async def create_ports(request: web.Request) -> web.Response:
             if given(getattr(body, name.replace(":", "_"))):
                 authorize(request, f"create_port:{name}", {"project_id": network.project_id})
         plans.append((network, project_id, body))
-    made: list[ev.PortCreated] = []
+    audit: list[StreamAppend] = []
 
     async def plan() -> list[StreamAppend]:
-        made[:] = [await new_port(request, n, p, b) for n, p, b in plans]
-        return [StreamAppend(f"port-{e.port_id}", [e], NO_STREAM) for e in made]
+        made = [await new_port(request, n, p, b) for n, p, b in plans]
+        appends = [StreamAppend(f"port-{e.port_id}", [e], NO_STREAM) for e in made]
+        # Nothing after the append can fail: the audit record commits with the ports.
+        audit[:] = [a for a in [joined(request, 201, appends)] if a is not None]
+        return [*appends, *audit]
 
     result = await record_with_addresses(request, plan)
-    shown = [view(port_row(recorded), admin=ctx.is_admin) for recorded in result.events]
+    if audit:
+        committed(request, 201)
+    shown = [
+        view(port_row(recorded), admin=ctx.is_admin)
+        for recorded in result.events
+        if isinstance(recorded.event, ev.PortCreated)
+    ]
     return created("port", "ports", shown, bulk)
 
 

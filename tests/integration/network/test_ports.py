@@ -1,10 +1,13 @@
 """Ports through /network/v2.0: addresses from the pools or asked for, exact under
-concurrency and freed on delete, MAC addresses, security groups, scoping."""
+concurrency and freed on delete, MAC addresses, security groups, scoping, and a create's
+audit record committed with it."""
 
 import asyncio
 import ipaddress
 from typing import Any
 
+from events.postgres import PostgresEventStore
+from service.audit.events import AuditRecorded
 from tests.integration.identity.conftest import Person
 from tests.integration.network.conftest import Neutron
 
@@ -145,3 +148,35 @@ async def test_port_on_a_shared_network(net_admin: Neutron, net_bob: Neutron, bo
     assert port["project_id"] == bob.project_id and port["fixed_ips"]
     shown = (await net_admin.get(f"ports/{port['id']}")).body["port"]
     assert shown["binding:vif_type"] == "unbound"
+
+
+async def _audit(store: PostgresEventStore, request_id: str) -> AuditRecorded:
+    """The request's only audit record."""
+    [record] = await store.read_stream(f"audit-{request_id}")
+    assert isinstance(record.event, AuditRecorded)
+    return record.event
+
+
+async def test_a_port_create_commits_its_audit_record_with_it(
+    net_alice: Neutron, store: PostgresEventStore
+) -> None:
+    network = await net_alice.create("network", name="n")
+    made = await net_alice.post("ports", {"port": {"network_id": network["id"]}})
+    assert made.status == 201, made.body
+    request_id = made.headers["X-Openstack-Request-Id"]
+    record = await _audit(store, request_id)
+    port_id = made.body["port"]["id"]
+    assert (record.status, record.outcome) == (201, "success")
+    assert (record.target.type, record.target.id) == ("port", port_id)
+    [created] = await store.read_stream(f"port-{port_id}")
+    [audited] = await store.read_stream(f"audit-{request_id}")
+    assert audited.recorded_at == created.recorded_at  # one append
+    two = {"ports": [{"network_id": network["id"]}, {"network_id": network["id"]}]}
+    bulk = await net_alice.post("ports", two)
+    assert bulk.status == 201, bulk.body
+    record = await _audit(store, bulk.headers["X-Openstack-Request-Id"])
+    assert record.target.id == bulk.body["ports"][0]["id"]
+    refused = await net_alice.post("ports", {"port": {"network_id": "nowhere"}})
+    assert refused.status == 404
+    record = await _audit(store, refused.headers["X-Openstack-Request-Id"])
+    assert (record.status, record.outcome) == (404, "failure")
