@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import contextlib
 import multiprocessing
+import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -158,28 +159,34 @@ def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> None:
         )
 
     with database(settings) as url:
-        # Models have tables of their own, so they rebuild side by side, each in a process
-        # of its own (forked: the imports are shared): decoding and folding events is
-        # CPU-bound Python, and the database's work overlaps it.
+        # Models have tables of their own, so they rebuild side by side: one process per
+        # core (forked: the imports are shared), as decoding and folding events is
+        # CPU-bound Python, each with its share of the models on connections of their
+        # own, so that the database's work overlaps the decoding.
+        shares = [names[i :: os.cpu_count() or 1] for i in range(os.cpu_count() or 1)]
         fork = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=len(names), mp_context=fork) as workers:
-            for done in as_completed([workers.submit(_rebuild_one, url, n) for n in names]):
-                say(done.result())
+        with ProcessPoolExecutor(max_workers=len(shares), mp_context=fork) as workers:
+            for done in as_completed([workers.submit(_rebuild, url, s) for s in shares if s]):
+                for line in done.result():
+                    say(line)
 
 
-def _rebuild_one(url: str, name: str) -> str:
-    """Rebuild one read model on a connection of its own; the line that reports it."""
+def _rebuild(url: str, names: list[str]) -> list[str]:
+    """Rebuild read models side by side, a connection each; the lines that report them."""
 
-    async def run() -> str:
+    async def one(store: PostgresEventStore, name: str) -> str:
         model, began = catalog()[name], time.perf_counter()
-        pool = await create_pool(url, min_size=1, max_size=1)
-        try:
-            applied = await rebuild(PostgresEventStore(pool), model.projection, inline=model.inline)
-        finally:
-            await pool.close()
+        applied = await rebuild(store, model.projection, inline=model.inline)
         tables = ", ".join(model.projection.tables)
         seconds = time.perf_counter() - began
         return f"Rebuilt {name}: {applied} event(s) replayed into {tables} in {seconds:.1f}s"
+
+    async def run() -> list[str]:
+        pool = await create_pool(url, min_size=1, max_size=len(names))
+        try:
+            return await asyncio.gather(*(one(PostgresEventStore(pool), n) for n in names))
+        finally:
+            await pool.close()
 
     return asyncio.run(run())
 
