@@ -44,6 +44,10 @@ def activity(live_cloud: LiveCloud, tmp_path_factory: pytest.TempPathFactory) ->
     member = cloud.identity.find_role("member")
     cloud.identity.assign_project_role_to_user(project, user, member)
     cloud.identity.update_project(project, description="checked again")
+    for password in ("wrong-1", "pw-verify-1", "wrong-2"):  # the user's row counts failures
+        login(live_cloud, "verify-u", password, succeeds=password.startswith("pw"))
+    cloud.identity.update_user(user, password="pw-verify-2")  # which the new password zeroes
+    login(live_cloud, "verify-u", "wrong-3", succeeds=False)
     cloud.compute.create_keypair(name="verify-key")
 
     disk = tmp_path_factory.mktemp("img") / "base.qcow2"
@@ -90,6 +94,19 @@ def activity(live_cloud: LiveCloud, tmp_path_factory: pytest.TempPathFactory) ->
     cloud.compute.delete_server(gone)
     cloud.compute.wait_for_delete(gone, wait=60)
     return Activity(str(kept.id), str(image.id), str(project.id))
+
+
+def login(cloud: LiveCloud, user: str, password: str, *, succeeds: bool) -> None:
+    """Sign in as `user` with `password` (unscoped), expecting it to succeed or be refused."""
+    attempt = openstack.connect(
+        auth_url=cloud.auth_url, username=user, password=password, user_domain_id="default",
+        load_yaml_config=False, load_envvars=False,
+    )  # fmt: skip
+    if succeeds:
+        attempt.authorize()
+    else:
+        with pytest.raises(openstack.exceptions.SDKException, match="HTTP 401"):
+            attempt.authorize()
 
 
 @pytest.fixture
