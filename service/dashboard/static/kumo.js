@@ -50,10 +50,21 @@ export class ApiError extends Error {
   constructor(status, message) { super(message); this.status = status; }
 }
 
+// Once the page is being left (say, its Log out form was sent), a call that finds the
+// session gone must not send the browser elsewhere than where it is already going.
+let leaving = false;
+addEventListener("beforeunload", () => { leaving = true; });
+
+/** Send the user to the login form with `reason`, unless the page is being left. */
+function toLogin(reason) {
+  if (leaving) return;
+  const next = encodeURIComponent(location.pathname + location.search);
+  location.assign(`/dashboard/login?reason=${reason}&next=${next}`);
+}
+
 function sessionEnded(response) {
   if (response.status === 401 && response.headers.get("X-Dashboard-Session") === "ended") {
-    const next = encodeURIComponent(location.pathname + location.search);
-    location.assign(`/dashboard/login?reason=expired&next=${next}`);
+    toLogin("expired");
     return true;
   }
   return false;
@@ -85,7 +96,7 @@ export function upload(method, path, file, { headers = {}, onProgress = () => {}
     xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); };
     xhr.onload = () => {
       if (xhr.status >= 200 && xhr.status < 300) { onProgress(1); resolve(xhr); return; }
-      if (xhr.status === 401 && xhr.getResponseHeader("X-Dashboard-Session") === "ended") location.assign("/dashboard/login?reason=expired");
+      if (xhr.status === 401 && xhr.getResponseHeader("X-Dashboard-Session") === "ended") toLogin("expired");
       reject(new ApiError(xhr.status, faultMessage(xhr.status, xhr.responseText, xhr.getResponseHeader("Content-Type") || "")));
     };
     xhr.onerror = () => reject(new ApiError(0, "The upload was interrupted."));
