@@ -13,10 +13,12 @@ from aiohttp import web
 
 from events.store import StreamAppend
 
-Offer = Callable[[int, Sequence[StreamAppend]], StreamAppend | None]
+Offer = Callable[[web.Request, int, Sequence[StreamAppend]], StreamAppend | None]
 OFFER: web.RequestKey[Offer] = web.RequestKey("audit_offer")
-"""Set by the audit middleware: the record for a given final status, joining the given
-appends, as an append (None when a request with that status is not audited)."""
+"""Set by the audit middleware: what makes a request's record for a given final status,
+joining the given appends, as an append (None when a request with that status is not
+audited). A plain function, not one bound to the request: a request holding a reference
+to itself would leave every request to the cyclic garbage collector."""
 JOINED = web.RequestKey("audit_joined", int)
 """The status the request's audit record committed with, in the handler's append."""
 
@@ -28,7 +30,7 @@ def joined(
     last events (`appends`: its target is what they make, e.g. a new port); None when
     there is none to join. Call `committed` once that append committed."""
     offer = request.get(OFFER)
-    return None if offer is None else offer(status, appends)
+    return None if offer is None else offer(request, status, appends)
 
 
 def committed(request: web.Request, status: int) -> None:

@@ -19,7 +19,6 @@ service/http/forwarding.py).
 
 import logging
 from collections.abc import Sequence
-from functools import partial
 from typing import Final
 
 import msgspec
@@ -30,7 +29,7 @@ from events.store import StreamAppend
 from service.audit.cadf import action_of, outcome_of
 from service.audit.claim import CLAIMED, initiator_of
 from service.audit.events import AUTHENTICATE, AuditRecorded, Initiator, Target
-from service.audit.joining import JOINED, OFFER, Offer
+from service.audit.joining import JOINED, OFFER
 from service.audit.targets import path_target
 from service.auth import AUTH
 from service.events_api.envelope import resource_of
@@ -63,8 +62,7 @@ async def audit_middleware(request: web.Request, handler: Handler) -> web.Stream
     Must run inside the request-id middleware and outside the error middleware, so that
     every failure has become its response status."""
     status = CLIENT_CLOSED
-    offer: Offer = partial(_offer, request)
-    request[OFFER] = offer
+    request[OFFER] = _offer
     try:
         response = await handler(request)
         status = response.status

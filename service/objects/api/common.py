@@ -104,7 +104,7 @@ async def record(
     with the events (see service/audit/joining.py).
     """
     appends = [StreamAppend(stream_id, events, expected)]
-    audit = None if answer is None else joined(request, answer)
+    audit = None if answer is None else joined(request, answer, appends)
     if audit is not None:
         appends.append(audit)
     try:
