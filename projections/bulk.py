@@ -24,8 +24,8 @@ empty tables itself, for instance by one set-based statement over the log (rm_st
 a row per stream, from its first and last events). Its result must be the rows its
 `apply` gives, event by event; tests compare the two for each model
 (tests/integration/projections). Models that are neither replay event by event
-(projections/runner.py). Every rebuild builds its tables' non-unique indexes after the
-rows are in (`indexes_built_after`).
+(projections/runner.py). The tables filled in bulk get their non-unique indexes built
+once the rows are in (`indexes_built_after`).
 """
 
 import contextlib
@@ -132,7 +132,10 @@ class Statements:
     async def rebuild_rows(self, conn: Connection, until: int | None) -> int:
         where, params = until_clause(until)
         for statement in self.statements:
-            await conn.execute(statement.format(until=where), *params)
+            if "{until}" in statement:
+                await conn.execute(statement.format(until=where), *params)
+            else:
+                await conn.execute(statement)
         return 0
 
 

@@ -70,14 +70,20 @@ async def _replay(
 
     Read without the gap-safe condition (a rebuild, or a verification up to a settled
     position), a `Rebuilt` model fills its tables itself, a `Folded` one is filled stream
-    by stream, then its side replayed here, and `Sides` part by part (projections/bulk.py).
+    by stream, then its side replayed here, and `Sides` part by part (projections/bulk.py);
+    the tables filled in bulk get their non-unique indexes once they are full (those
+    that events replayed one by one use stay).
     """
     if isinstance(projection, Sides):
         return sum([await _replay(conn, p, until, gap_safe) for p in projection.parts])
     if isinstance(projection, Rebuilt) and not gap_safe:
-        return await projection.rebuild_rows(conn, until)
+        async with indexes_built_after(conn, projection.tables):
+            return await projection.rebuild_rows(conn, until)
     if isinstance(projection, Folded) and not gap_safe:
-        applied = await replay_folded(conn, projection, until)
+        async with indexes_built_after(
+            conn, list(dict.fromkeys(f.table for f in projection.folds))
+        ):
+            applied = await replay_folded(conn, projection, until)
         if projection.side is not None:
             await _replay(conn, projection.side, until, gap_safe)
         return applied
@@ -106,8 +112,7 @@ async def rebuild(store: PostgresEventStore, projection: Projection, *, inline: 
     async with store.pool.acquire() as conn, conn.transaction():
         await conn.execute(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE")
         await conn.execute(f"TRUNCATE {tables}")
-        async with indexes_built_after(conn, projection.tables):
-            applied = await _replay(conn, projection, head, gap_safe=False)
+        applied = await _replay(conn, projection, head, gap_safe=False)
         if head is None:
             return applied
         await conn.execute(
@@ -130,10 +135,7 @@ async def fill_scratch(
     for table in map(_identifier, projection.tables):
         await conn.execute(f"CREATE TABLE {schema}.{table} (LIKE public.{table} INCLUDING ALL)")
     await conn.execute(f"SET LOCAL search_path TO {_identifier(schema)}, public")
-    if gap_safe:
-        return await _replay(conn, projection, until, gap_safe)
-    async with indexes_built_after(conn, [f"{schema}.{t}" for t in projection.tables]):
-        return await _replay(conn, projection, until, gap_safe)
+    return await _replay(conn, projection, until, gap_safe)
 
 
 class Replayed(msgspec.Struct, frozen=True):
