@@ -158,6 +158,16 @@ def row_to_event(row: Any) -> RecordedEvent:
     )
 
 
+async def first_events(db: Any, stream_ids: Sequence[str]) -> list[RecordedEvent]:
+    """The first event of each of the streams that exist, read in one query on `db` (a
+    pool or a connection)."""
+    rows = await db.fetch(
+        f"SELECT {_COLUMNS} FROM events WHERE stream_id = ANY($1::text[]) AND version = 1",
+        list(stream_ids),
+    )
+    return [row_to_event(row) for row in rows]
+
+
 def all_events_query(
     *,
     types: bool = False,

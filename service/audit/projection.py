@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from events.postgres import Connection, row_to_event
+from events.postgres import Connection, first_events, row_to_event
 from events.types import RecordedEvent
 from projections.bulk import PREFETCH, until_clause
 from service.audit.cadf import to_cadf, verdict
@@ -71,10 +71,6 @@ _RECORDS = (
     "SELECT position, stream_id, version, event_id, type, schema_version, recorded_at,"
     " metadata, data FROM events WHERE type = 'AuditRecorded' AND {until} ORDER BY position"
 )
-_FIRST_EVENTS = (
-    "SELECT position, stream_id, version, event_id, type, schema_version, recorded_at,"
-    " metadata, data FROM events WHERE stream_id = ANY($1::text[]) AND version = 1"
-)
 _COLUMNS = (
     "position", "id", "event_time", "request_id", "action", "verdict", "status",
     "initiator_user_id", "initiator_project_id", "target_type", "target_id",
@@ -125,8 +121,7 @@ class _Owners:
         if not wanted:
             return
         self._known.update(dict.fromkeys(wanted))
-        for row in await self._conn.fetch(_FIRST_EVENTS, wanted):
-            first = row_to_event(row)
+        for first in await first_events(self._conn, wanted):
             self._known[first.stream_id] = (first.position, owner_project(first))
         while len(self._known) > self._kept:
             self._known.popitem(last=False)

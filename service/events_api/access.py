@@ -16,8 +16,9 @@ A resource a caller may not read is reported as not found, as if it did not exis
 """
 
 from collections import OrderedDict
+from collections.abc import Sequence
 
-from events.postgres import PostgresEventStore
+from events.postgres import PostgresEventStore, first_events
 from events.types import RecordedEvent
 from service.auth import AuthContext
 from service.events_api.envelope import resource_of
@@ -65,11 +66,26 @@ class Owners:
             self._known.move_to_end(stream_id)
             return self._known[stream_id]
         if recorded.version == 1:
-            owner = owner_project(recorded)
-        else:
-            first = await self._store.read_stream(stream_id, 1, limit=1)
-            owner = owner_project(first[0])
-        self._known[stream_id] = owner
+            return self._remember(recorded)
+        [first] = await self._store.read_stream(stream_id, 1, limit=1)
+        return self._remember(first)
+
+    async def learn(self, batch: Sequence[RecordedEvent]) -> None:
+        """Know the owners of the streams of `batch` (in one read for those whose first
+        event it does not hold), so that `of` answers them without reading."""
+        unknown: dict[str, RecordedEvent] = {}
+        for recorded in batch:
+            if recorded.stream_id not in self._known:
+                unknown.setdefault(recorded.stream_id, recorded)
+        firsts = [e for e in unknown.values() if e.version == 1]
+        later = [s for s, e in unknown.items() if e.version != 1]
+        if later:
+            firsts += await first_events(self._store.pool, later)
+        for first in firsts:
+            self._remember(first)
+
+    def _remember(self, first: RecordedEvent) -> str | None:
+        owner = self._known[first.stream_id] = owner_project(first)
         if len(self._known) > self._size:
             self._known.popitem(last=False)
         return owner

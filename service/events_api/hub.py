@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import msgspec
 from aiohttp import web
 
-from events.follow import follow
+from events.follow import follow_batches
 from events.postgres import PostgresEventStore
 from events.types import RecordedEvent
 from service.auth import AuthContext
@@ -114,22 +114,30 @@ class Hub:
 
     async def _run(self, after: int) -> None:
         try:
-            async for recorded in follow(self.store, self.dsn, after):
-                owner = await self.owners.of(recorded)
-                encoded: bytes | None = None
-                for subscriber in list(self._subscribers):
-                    if not subscriber.wanted.wants(recorded, owner):
-                        continue
-                    encoded = encoded or frame(recorded)
-                    if not subscriber.offer((recorded.position, encoded)):
-                        self._subscribers.discard(subscriber)
-                self.position = recorded.position
+            batches = follow_batches(self.store, self.dsn, after)
+            async with contextlib.aclosing(batches):
+                async for batch in batches:
+                    await self.owners.learn(batch)
+                    for recorded in batch:
+                        self._offer(recorded, await self.owners.of(recorded))
         except Exception:
             if not self.store.pool.is_closing():  # else the service is stopping
                 log.exception("the events stream's follower failed; its subscribers are ended")
             for subscriber in self._subscribers:
                 subscriber.end()
             self._subscribers.clear()
+
+    def _offer(self, recorded: RecordedEvent, owner: str | None) -> None:
+        """Offer `recorded` (of a stream of `owner`) to every subscriber that wants it,
+        encoded once; drop those whose queue is full."""
+        encoded: bytes | None = None
+        for subscriber in list(self._subscribers):
+            if not subscriber.wanted.wants(recorded, owner):
+                continue
+            encoded = encoded or frame(recorded)
+            if not subscriber.offer((recorded.position, encoded)):
+                self._subscribers.discard(subscriber)
+        self.position = recorded.position
 
 
 _HUBS: "weakref.WeakKeyDictionary[web.Application, Hub]" = weakref.WeakKeyDictionary()
