@@ -10,6 +10,7 @@ from functools import partial
 from aiohttp import web
 
 from events.postgres import PostgresEventStore, create_pool
+from service import heap
 from service.app import create_app
 from service.config import Settings
 from service.read_models import async_projections, kumo_store
@@ -63,6 +64,7 @@ async def serve(
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signum, stop.set)
             url = _url(runner.addresses[0])
+            heap.settle()
             log.info("serving on %s", url, extra={"url": url})
             if on_ready is not None:
                 on_ready(url)

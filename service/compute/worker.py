@@ -17,6 +17,7 @@ from aiohttp import web
 from events.postgres import PostgresEventStore
 from events.subscription import SubscriptionRunner
 from events.types import SYSTEM, Metadata
+from service import heap
 from service.compute import events as ev
 from service.compute.guests import GuestFiles
 from service.compute.hypervisor import Hypervisor
@@ -148,6 +149,7 @@ async def run_worker(
     ):
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        heap.settle()
         try:
             if on_ready is not None:
                 on_ready(name)

@@ -3,6 +3,7 @@ requests, then closes the pool. Every wait is bounded so a broken server fails f
 
 import asyncio
 import contextlib
+import gc
 import io
 import os
 import signal
@@ -139,3 +140,14 @@ async def test_busy_port_raises_and_closes_the_pool(database_url: str) -> None:
             async with running(database_url, slow, listen=f"127.0.0.1:{port}"):
                 pass
     assert slow.stores[0].pool.is_closing()
+
+
+async def test_what_start_up_made_is_kept_from_the_collector_once_serving(
+    database_url: str,
+) -> None:
+    gc.unfreeze()
+    try:
+        async with running(database_url, SlowRoute()):
+            assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
