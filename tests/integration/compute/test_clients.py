@@ -9,13 +9,11 @@ from pathlib import Path
 
 import openstack
 import pytest
-import yaml
 
-from tests.conftest import ROOT
 from tests.integration.identity.conftest import ADMIN_PASSWORD, KumoProcess, own_database
+from tests.integration.openstack_cli import admin_cli
 
 pytestmark = pytest.mark.filterwarnings("ignore::openstack.warnings._RemovedInSDKWarning")
-OPENSTACK = str(ROOT / ".venv" / "bin" / "openstack")
 
 
 @pytest.fixture(scope="module")
@@ -82,35 +80,7 @@ def test_openstacksdk_creates_acts_on_and_deletes_a_server(
 
 
 def test_openstack_cli_server_flow(kumo: KumoProcess, image_id: str, tmp_path: Path) -> None:
-    clouds = {
-        "clouds": {
-            "kumo": {
-                "auth": {
-                    "auth_url": f"{kumo.url}/identity/v3",
-                    "username": "admin",
-                    "password": ADMIN_PASSWORD,
-                    "project_name": "admin",
-                    "user_domain_name": "Default",
-                    "project_domain_name": "Default",
-                },
-                "region_name": "RegionOne",
-            }
-        }
-    }
-    config = tmp_path / "clouds.yaml"
-    config.write_text(yaml.safe_dump(clouds))
-    env = {"OS_CLIENT_CONFIG_FILE": str(config), "PATH": "/usr/bin:/bin"}
-
-    def cli(*args: str) -> str:
-        done = subprocess.run(
-            [OPENSTACK, "--os-cloud", "kumo", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
+    cli = admin_cli(kumo.url, tmp_path)
 
     created = json.loads(
         cli(

@@ -3,21 +3,17 @@ openstacksdk and the `openstack` CLI against a real `kumo up`. Sync tests, since
 libraries block."""
 
 import json
-import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import openstack
 import pytest
-import yaml
 
-from tests.conftest import ROOT
 from tests.integration.identity.conftest import ADMIN_PASSWORD, KumoProcess, own_database
+from tests.integration.openstack_cli import Cli, admin_cli
 
 pytestmark = pytest.mark.filterwarnings("ignore::openstack.warnings._RemovedInSDKWarning")
-OPENSTACK = str(ROOT / ".venv" / "bin" / "openstack")
-Cli = Callable[..., str]
 
 
 @pytest.fixture(scope="module")
@@ -66,32 +62,7 @@ def member(
 
 @pytest.fixture(scope="module")
 def cli(kumo: KumoProcess, tmp_path_factory: pytest.TempPathFactory) -> Cli:
-    auth = {
-        "auth_url": f"{kumo.url}/identity/v3",
-        "username": "admin",
-        "password": ADMIN_PASSWORD,
-        "project_name": "admin",
-        "user_domain_name": "Default",
-        "project_domain_name": "Default",
-    }
-    config = tmp_path_factory.mktemp("os") / "clouds.yaml"
-    config.write_text(
-        yaml.safe_dump({"clouds": {"kumo": {"auth": auth, "region_name": "RegionOne"}}})
-    )
-    env = {"OS_CLIENT_CONFIG_FILE": str(config), "PATH": "/usr/bin:/bin"}
-
-    def run(*args: str) -> str:
-        done = subprocess.run(
-            [OPENSTACK, "--os-cloud", "kumo", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    return run
+    return admin_cli(kumo.url, tmp_path_factory.mktemp("os"))
 
 
 def test_openstacksdk_network_flow(

@@ -3,7 +3,6 @@ against a real `kumo up` whose compute host runs on libvirt's test driver. Sync 
 since the libraries block."""
 
 import json
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,10 +10,10 @@ from typing import Any
 
 import openstack
 import pytest
-import yaml
 
-from tests.integration.compute.test_clients import OPENSTACK, cloud, image_id, kumo
-from tests.integration.identity.conftest import ADMIN_PASSWORD, KumoProcess
+from tests.integration.compute.test_clients import cloud, image_id, kumo
+from tests.integration.identity.conftest import KumoProcess
+from tests.integration.openstack_cli import admin_cli
 
 __all__ = ["cloud", "image_id", "kumo"]
 pytestmark = pytest.mark.filterwarnings("ignore::openstack.warnings._RemovedInSDKWarning")
@@ -67,30 +66,7 @@ def test_openstacksdk_attaches_lists_and_detaches(cloud: Connection, image_id: s
 def test_openstack_cli_adds_and_removes_ports_and_networks(
     kumo: KumoProcess, cloud: Connection, image_id: str, tmp_path: Path
 ) -> None:
-    auth = {
-        "auth_url": f"{kumo.url}/identity/v3",
-        "username": "admin",
-        "password": ADMIN_PASSWORD,
-        "project_name": "admin",
-        "user_domain_name": "Default",
-        "project_domain_name": "Default",
-    }
-    config = tmp_path / "clouds.yaml"
-    config.write_text(
-        yaml.safe_dump({"clouds": {"kumo": {"auth": auth, "region_name": "RegionOne"}}})
-    )
-    env = {"OS_CLIENT_CONFIG_FILE": str(config), "PATH": "/usr/bin:/bin"}
-
-    def cli(*args: str) -> str:
-        done = subprocess.run(
-            [OPENSTACK, "--os-cloud", "kumo", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
+    cli = admin_cli(kumo.url, tmp_path)
 
     def addresses() -> dict[str, Any]:
         shown: dict[str, Any] = json.loads(cli("server", "show", "-f", "json", "cli-if"))
