@@ -3,9 +3,11 @@
 - `subscription_for` makes an asynchronous projection follow a checkpointed
   subscription (events/subscription.py); its rows and its checkpoint commit together.
 - `rebuild` empties a model's tables and replays the whole log into them in one
-  transaction, under an exclusive lock on those tables (a `Folded` model stream by
-  stream, projections/bulk.py).
-- `replay_into` builds models as they were at a past position in a scratch schema.
+  transaction, under an exclusive lock on those tables, in bulk (a `Folded` model
+  stream by stream, a `Rebuilt` one by its own means: projections/bulk.py); so does
+  `fill_scratch`, which `kumo verify` uses.
+- `replay_into` builds models as they were at a past position in a scratch schema,
+  event by event (gap-safe).
 """
 
 import re
