@@ -109,22 +109,26 @@ async def _copy(conn: Connection, batch: list[RecordedEvent], owners: "_Owners")
 
 class _Owners:
     """The owner projects of target streams, and where their first events are: read a
-    batch at a time, the latest `kept` remembered."""
+    batch at a time; those a batch needs, and the latest others up to `kept`, remembered."""
 
-    def __init__(self, conn: Connection, kept: int = 20_000) -> None:
+    def __init__(self, conn: Connection, kept: int = 4096) -> None:
         self._conn = conn
         self._kept = kept
         self._known: OrderedDict[str, tuple[int, str | None] | None] = OrderedDict()
 
     async def load(self, streams: set[str]) -> None:
+        """Know the owners of `streams` (a batch's) until the next call."""
+        for stream in streams & self._known.keys():
+            self._known.move_to_end(stream)
         wanted = [s for s in streams if s not in self._known]
-        if not wanted:
-            return
-        self._known.update(dict.fromkeys(wanted))
-        for first in await first_events(self._conn, wanted):
-            self._known[first.stream_id] = (first.position, owner_project(first))
-        while len(self._known) > self._kept:
+        while len(self._known) + len(wanted) > self._kept and self._known:
+            if next(iter(self._known)) in streams:
+                break  # only this batch's own are left
             self._known.popitem(last=False)
+        self._known.update(dict.fromkeys(wanted))
+        if wanted:
+            for first in await first_events(self._conn, wanted):
+                self._known[first.stream_id] = (first.position, owner_project(first))
 
     def of(self, stream: str | None, before: int) -> str | None:
         """The owner `_owner` finds for a record at position `before`."""
