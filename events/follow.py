@@ -22,9 +22,9 @@ async def follow_batches(
     read's worth at a time (never an empty list).
 
     Gap-safe and in position order, like `read_all`; wakes on NOTIFY (only for `types`,
-    when the notification names its types) and polls every `poll_interval` seconds in
-    case a notification is lost. The LISTEN runs on a connection of its own to `dsn`, or
-    on one held from the store's pool.
+    when the notification names its types), at once for this store's own appends, and
+    polls every `poll_interval` seconds in case a notification is lost. The LISTEN runs
+    on a connection of its own to `dsn`, or on one held from the store's pool.
     """
     cursor = LogCursor(
         store, after, types=types, categories=categories, poll_interval=poll_interval
@@ -33,18 +33,19 @@ async def follow_batches(
     def on_notify(conn: Any, pid: int, channel: str, payload: object) -> None:
         cursor.notify(*notified(payload))
 
-    async with dedicated_connection(store, dsn) as conn:
-        await conn.add_listener(NOTIFY_CHANNEL, on_notify)
-        try:
-            while True:
-                batch = await cursor.read()
-                if batch.events:
-                    yield batch.events
-                cursor.advance(batch)
-                if not batch.full:
-                    await cursor.wait()
-        finally:
-            await conn.remove_listener(NOTIFY_CHANNEL, on_notify)
+    with store.committed_here(cursor.notify):
+        async with dedicated_connection(store, dsn) as conn:
+            await conn.add_listener(NOTIFY_CHANNEL, on_notify)
+            try:
+                while True:
+                    batch = await cursor.read()
+                    if batch.events:
+                        yield batch.events
+                    cursor.advance(batch)
+                    if not batch.full:
+                        await cursor.wait()
+            finally:
+                await conn.remove_listener(NOTIFY_CHANNEL, on_notify)
 
 
 async def follow(

@@ -202,6 +202,10 @@ class SubscriptionRunner:
     async def run(self) -> None:
         """Join the group and work until cancelled; leases are released on the way out."""
         sub = self.subscription
+        with self.store.committed_here(self._notify):
+            await self._run(sub)
+
+    async def _run(self, sub: Subscription) -> None:
         async with dedicated_connection(self.store, self.dsn) as conn:
             self._conn = conn
             await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
@@ -248,7 +252,9 @@ class SubscriptionRunner:
         return True
 
     def _on_notify(self, conn: Any, pid: int, channel: str, payload: object) -> None:
-        position, types = notified(payload)
+        self._notify(*notified(payload))
+
+    def _notify(self, position: int, types: frozenset[str] | None) -> None:
         for part in self._held.values():
             part.cursor.notify(position, types)
 

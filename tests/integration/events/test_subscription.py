@@ -94,8 +94,26 @@ async def test_a_lost_notification_only_delays(
         async with asyncio.timeout(10):
             await runner.wait_until(0)
         await runner._conn.remove_listener(NOTIFY_CHANNEL, runner._on_notify)
-        result = await store.append("note-1", [Noted(n=1)])
+        elsewhere = PostgresEventStore(store.pool)  # as another process: no wake-up here
+        result = await elsewhere.append("note-1", [Noted(n=1)])
         async with asyncio.timeout(10):
+            await runner.wait_until(result.last_position)
+    assert await handled_positions(store) == [result.last_position]
+
+
+@pytest.mark.usefixtures("handled_table")
+async def test_an_append_of_the_same_store_wakes_its_followers_without_the_notification(
+    store: PostgresEventStore, database_url: str
+) -> None:
+    subscription = Subscription(
+        group="test", handler=record, poll_interval=60.0, rebalance_interval=0.1
+    )
+    async for runner in running(store, database_url, subscription):
+        async with asyncio.timeout(10):
+            await runner.wait_until(0)
+        await runner._conn.remove_listener(NOTIFY_CHANNEL, runner._on_notify)
+        result = await store.append("note-1", [Noted(n=1)])
+        async with asyncio.timeout(5):  # far sooner than the minute-long poll
             await runner.wait_until(result.last_position)
     assert await handled_positions(store) == [result.last_position]
 
