@@ -8,6 +8,7 @@ import pytest
 
 from tests.integration.compute import conftest as compute
 from tests.integration.compute.conftest import Reply
+from tests.integration.compute.test_servers import wait_for
 from tests.integration.identity.conftest import Client, Person
 
 higher_microversions = compute.higher_microversions
@@ -48,6 +49,20 @@ class Neutron:
         assert reply.status == 201, reply.body
         created: dict[str, Any] = reply.body[kind]
         return created
+
+
+def neutron_of(nova: compute.Nova) -> Neutron:
+    """/network/v2.0 as the same caller as `nova`."""
+    return Neutron(nova.client, nova.token)
+
+
+async def boot_active(nova: compute.Nova, image_id: str, name: str, **extra: Any) -> dict[str, Any]:
+    """A server of m1.nano booted from `image_id` (with `extra` in its request), once
+    ACTIVE."""
+    body = {"server": {"name": name, "imageRef": image_id, "flavorRef": "1", **extra}}
+    reply = await nova.post("servers", body)
+    assert reply.status == 202, reply.body
+    return await wait_for(nova, reply.body["server"]["id"], "ACTIVE")
 
 
 @pytest.fixture

@@ -19,20 +19,9 @@ from tests.integration.compute.test_servers import (
     wait_for,
 )
 from tests.integration.identity.conftest import Api, make_person
-from tests.integration.network.conftest import Neutron
+from tests.integration.network.conftest import Neutron, boot_active, neutron_of
 
 __all__ = ["admin_nova", "cloud", "image_id", "member"]
-
-
-def _neutron(nova: Nova) -> Neutron:
-    return Neutron(nova.client, nova.token)
-
-
-async def _boot(nova: Nova, image_id: str, name: str, **extra: Any) -> dict[str, Any]:
-    body = {"server": {"name": name, "imageRef": image_id, "flavorRef": "1", **extra}}
-    reply = await nova.post("servers", body)
-    assert reply.status == 202, reply.body
-    return await wait_for(nova, reply.body["server"]["id"], "ACTIVE")
 
 
 async def _defined_macs(server_id: str) -> set[str]:
@@ -64,8 +53,8 @@ async def _lan(neutron: Neutron) -> dict[str, Any]:
 
 
 async def test_attach_by_network_and_by_port_then_detach(member: Nova, image_id: str) -> None:
-    neutron = _neutron(member)
-    server = await _boot(member, image_id, "s1", networks="none")
+    neutron = neutron_of(member)
+    server = await boot_active(member, image_id, "s1", networks="none")
     sid = server["id"]
     assert server["addresses"] == {}
     net = await _lan(neutron)
@@ -148,11 +137,11 @@ async def _gone(neutron: Neutron, port_id: str) -> bool:
 async def test_a_shut_off_server_gets_the_interface_in_its_definition(
     member: Nova, image_id: str
 ) -> None:
-    server = await _boot(member, image_id, "s1")
+    server = await boot_active(member, image_id, "s1")
     sid = server["id"]
     assert (await member.post(f"servers/{sid}/action", {"os-stop": None})).status == 202
     await wait_for(member, sid, "SHUTOFF")
-    net = await _lan(_neutron(member))
+    net = await _lan(neutron_of(member))
     body = {"interfaceAttachment": {"net_id": net["id"]}}
     made = (await member.post(f"servers/{sid}/os-interface", body)).body["interfaceAttachment"]
     await _until(lambda: _has(sid, made["mac_addr"]))
@@ -161,13 +150,13 @@ async def test_a_shut_off_server_gets_the_interface_in_its_definition(
     assert shown["status"] == "SHUTOFF"
     # No network named: the project's default network, as a server without one gets.
     other = (await member.post(f"servers/{sid}/os-interface", {"interfaceAttachment": {}})).body
-    default = (await _neutron(member).get("networks?name=auto_allocated_network")).body
+    default = (await neutron_of(member).get("networks?name=auto_allocated_network")).body
     assert other["interfaceAttachment"]["net_id"] == default["networks"][0]["id"]
 
 
 async def test_who_may_attach_and_the_errors(member: Nova, admin_nova: Nova, image_id: str) -> None:
-    neutron = _neutron(member)
-    server = await _boot(member, image_id, "s1")
+    neutron = neutron_of(member)
+    server = await boot_active(member, image_id, "s1")
     sid = server["id"]
     path = f"servers/{sid}/os-interface"
     net = await _lan(neutron)
@@ -202,13 +191,13 @@ async def test_who_may_attach_and_the_errors(member: Nova, admin_nova: Nova, ima
     assert (await stranger.get(path)).status == 404
     assert (await stranger.get(f"{path}/{port['id']}")).status == 404
     assert await attach(stranger, path, port_id=port["id"]) == 404
-    theirs = await _boot(stranger, image_id, "theirs")
+    theirs = await boot_active(stranger, image_id, "theirs")
     assert await attach(stranger, f"servers/{theirs['id']}/os-interface", port_id=port["id"]) == 404
     assert await attach(stranger, f"servers/{theirs['id']}/os-interface", net_id=net["id"]) == 404
 
     assert await attach(member, path, port_id=port["id"]) == 200
     assert (await rhea.delete(f"{path}/{port['id']}")).status == 403
-    second = await _boot(member, image_id, "s2")
+    second = await boot_active(member, image_id, "s2")
     assert await attach(member, f"servers/{second['id']}/os-interface", port_id=port["id"]) == 409
     assert (await member.post(f"servers/{sid}/action", {"lock": None})).status == 202
     assert (await member.delete(f"{path}/{port['id']}")).status == 409
@@ -229,8 +218,8 @@ def _lose_domain(server_id: str) -> None:
 async def test_a_failed_plug_releases_the_port(member: Nova, image_id: str) -> None:
     """When the host cannot plug the interface, the attach is recorded as failed and the
     port is let go of: deleted if made for it, unbound if given."""
-    neutron = _neutron(member)
-    server = await _boot(member, image_id, "s1", networks="none")
+    neutron = neutron_of(member)
+    server = await boot_active(member, image_id, "s1", networks="none")
     sid = server["id"]
     net = await _lan(neutron)
     given = await neutron.create("port", network_id=net["id"])

@@ -2,8 +2,6 @@
 default network, none, or the networks, ports and addresses it names), its addresses in
 server views, and its ports released when it is deleted."""
 
-from typing import Any
-
 from tests.integration.compute.conftest import Nova
 from tests.integration.compute.test_servers import (
     admin_nova,
@@ -12,27 +10,16 @@ from tests.integration.compute.test_servers import (
     member,
     wait_for,
 )
-from tests.integration.network.conftest import Neutron
+from tests.integration.network.conftest import boot_active, neutron_of
 
 __all__ = ["admin_nova", "cloud", "image_id", "member"]
-
-
-def _neutron(nova: Nova) -> Neutron:
-    return Neutron(nova.client, nova.token)
-
-
-async def _boot(nova: Nova, image_id: str, name: str, **extra: Any) -> dict[str, Any]:
-    body = {"server": {"name": name, "imageRef": image_id, "flavorRef": "1", **extra}}
-    reply = await nova.post("servers", body)
-    assert reply.status == 202, reply.body
-    return await wait_for(nova, reply.body["server"]["id"], "ACTIVE")
 
 
 async def test_a_server_gets_the_default_network_and_gives_it_back(
     member: Nova, image_id: str
 ) -> None:
-    neutron = _neutron(member)
-    server = await _boot(member, image_id, "s1")
+    neutron = neutron_of(member)
+    server = await boot_active(member, image_id, "s1")
     [(network, [address])] = server["addresses"].items()
     assert network == "auto_allocated_network"
     assert address["version"] == 4 and address["OS-EXT-IPS:type"] == "fixed"
@@ -53,7 +40,7 @@ async def test_a_server_gets_the_default_network_and_gives_it_back(
         network: ips["addresses"][network]
     }
     assert (await member.get(f"servers/{server['id']}/ips/elsewhere")).status == 404
-    second = await _boot(member, image_id, "s2")
+    second = await boot_active(member, image_id, "s2")
     [other] = second["addresses"]["auto_allocated_network"]
     assert other["addr"] != address["addr"]
     listed = (await member.get("servers/detail")).body["servers"]
@@ -77,17 +64,17 @@ async def test_a_server_gets_the_default_network_and_gives_it_back(
 async def test_networks_none_named_networks_ports_and_addresses(
     member: Nova, image_id: str
 ) -> None:
-    neutron = _neutron(member)
-    lonely = await _boot(member, image_id, "none", networks="none")
+    neutron = neutron_of(member)
+    lonely = await boot_active(member, image_id, "none", networks="none")
     assert lonely["addresses"] == {}
     net = await neutron.create("network", name="lan")
     await neutron.create("subnet", network_id=net["id"], cidr="172.16.0.0/24", ip_version=4)
-    fixed = await _boot(
+    fixed = await boot_active(
         member, image_id, "fixed", networks=[{"uuid": net["id"], "fixed_ip": "172.16.0.50"}]
     )
     assert [a["addr"] for a in fixed["addresses"]["lan"]] == ["172.16.0.50"]
     port = await neutron.create("port", network_id=net["id"], name="mine")
-    given = await _boot(member, image_id, "given", networks=[{"port": port["id"]}])
+    given = await boot_active(member, image_id, "given", networks=[{"port": port["id"]}])
     assert [a["addr"] for a in given["addresses"]["lan"]] == [port["fixed_ips"][0]["ip_address"]]
     busy = await member.post(
         "servers",
@@ -129,7 +116,7 @@ async def test_networks_none_named_networks_ports_and_addresses(
     kept = (await neutron.get(f"ports/{port['id']}")).body["port"]
     assert kept["device_id"] == "" and kept["fixed_ips"] == port["fixed_ips"]
     assert (await member.delete(f"servers/{fixed['id']}")).status == 204
-    again = await _boot(
+    again = await boot_active(
         member, image_id, "again", networks=[{"uuid": net["id"], "fixed_ip": "172.16.0.50"}]
     )
     assert [a["addr"] for a in again["addresses"]["lan"]] == ["172.16.0.50"]
@@ -138,12 +125,12 @@ async def test_networks_none_named_networks_ports_and_addresses(
 async def test_floating_ip_shows_in_server_addresses(
     member: Nova, admin_nova: Nova, image_id: str
 ) -> None:
-    public = await _neutron(admin_nova).create("network", **{"router:external": True})
-    await _neutron(admin_nova).create(
+    public = await neutron_of(admin_nova).create("network", **{"router:external": True})
+    await neutron_of(admin_nova).create(
         "subnet", network_id=public["id"], cidr="203.0.113.0/24", ip_version=4
     )
-    server = await _boot(member, image_id, "s1")
-    neutron = _neutron(member)
+    server = await boot_active(member, image_id, "s1")
+    neutron = neutron_of(member)
     [port] = (await neutron.get(f"ports?device_id={server['id']}")).body["ports"]
     fip = await neutron.create("floatingip", floating_network_id=public["id"], port_id=port["id"])
     shown = (await member.get(f"servers/{server['id']}")).body["server"]
@@ -174,8 +161,8 @@ async def test_a_refused_server_gives_its_ports_back(
 ) -> None:
     """Ports are made before the server's append; when that append is refused (here by
     the compute quota), they are deleted again and their addresses are free."""
-    neutron = _neutron(member)
-    await _boot(member, image_id, "first")
+    neutron = neutron_of(member)
+    await boot_active(member, image_id, "first")
     [network] = (await neutron.get("networks")).body["networks"]
     project_id = network["project_id"]
     limits = {"quota_set": {"instances": 1}}
@@ -192,7 +179,7 @@ async def test_update_and_rebuild_answer_with_the_servers_addresses(
     member: Nova, image_id: str
 ) -> None:
     """PUT /servers/{id} and the rebuild action show `addresses` as GET does."""
-    server = await _boot(member, image_id, "s1")
+    server = await boot_active(member, image_id, "s1")
     [address] = server["addresses"]["auto_allocated_network"]
     shown = {"auto_allocated_network": [{"version": 4, "addr": address["addr"]}]}
     updated = await member.put(f"servers/{server['id']}", {"server": {"name": "renamed"}})
