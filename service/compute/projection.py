@@ -9,6 +9,7 @@ from projections.rows import Evolve, project_row, set_fields, update_row
 from service.compute import events as ev
 from service.compute import fold, quota, rebuild
 from service.compute.fold import FLAVOR_JSON, SERVER_JSON
+from service.network import quota as network_quota
 
 
 def _event_types() -> frozenset[str]:
@@ -206,6 +207,7 @@ async def _other(conn: Any, recorded: RecordedEvent) -> None:
                 e.description,
                 at,
             )
+            await network_quota.enforce_held(conn, e.project_id, "security_group")
         case ev.SecurityGroupUpdated() as e:
             await update_row(
                 conn, "rm_security_groups", ("id", e.group_id), set_fields(e, exclude={"group_id"})
@@ -226,6 +228,11 @@ async def _other(conn: Any, recorded: RecordedEvent) -> None:
                 e.remote_ip_prefix,
                 e.remote_group_id,
             )
+            owner = await conn.fetchval(
+                "SELECT project_id FROM rm_security_groups WHERE id = $1", e.group_id
+            )
+            if owner is not None:
+                await network_quota.enforce_held(conn, owner, "security_group_rule")
         case ev.SecurityGroupRuleRemoved(rule_id=rule_id):
             await conn.execute("DELETE FROM rm_security_group_rules WHERE id = $1", rule_id)
         case ev.HostRegistered() as e:

@@ -6,7 +6,9 @@ Networks, subnets, ports and floating IPs are counted in rm_network_usage by the
 network projection, in the append's own transaction: adding to a project's usage row
 locks it until commit, so of racing creates at the limit exactly the allowed ones get
 in and the others fail their whole append with OverQuota (409, as Neutron answers).
-Security groups and their rules are counted from their rows when one is created.
+Security groups and their rules are counted from their rows, inside the create's own
+transaction (`enforce_held`): a create takes its project's security-group lock first, so
+racing creates take turns from there to their commit and exactly the allowed ones get in.
 """
 
 from typing import Any
@@ -27,6 +29,9 @@ DEFAULTS: dict[str, int] = {
     "rbac_policy": 10,
 }
 """Neutron's defaults (neutron/conf/quota.py), for every project until an admin sets others."""
+
+SECURITY_GROUP_LOCK = 4805
+"""Advisory lock class of a project's security-group creates (with hashtext(project))."""
 
 COUNTED = ("network", "subnet", "port", "floatingip")
 """The resources whose usage the network projection keeps."""
@@ -102,4 +107,16 @@ async def check(db: Any, project_id: str, resource: str, amount: int = 1) -> Non
     """Refuse early (OverQuota) a create that would not fit now."""
     limit = (await limits(db, project_id))[resource]
     if limit != UNLIMITED and await _held(db, project_id, resource) + amount > limit:
+        raise OverQuota(resource)
+
+
+async def enforce_held(conn: Any, project_id: str, resource: str) -> None:
+    """In a transaction that creates a security group or rule of `project_id`: wait for the
+    project's other such creates to commit, then raise OverQuota if the project now holds
+    more of `resource` (its new row included) than its limit."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock($1, hashtext($2))", SECURITY_GROUP_LOCK, project_id
+    )
+    limit = (await limits(conn, project_id))[resource]
+    if limit != UNLIMITED and await _held(conn, project_id, resource) > limit:
         raise OverQuota(resource)

@@ -47,3 +47,50 @@ async def test_racing_creates_stop_exactly_at_the_limit(
     assert sorted(r.status for r in ports) == [201] * 5 + [409] * 4
     used = (await net_alice.get(f"quotas/{alice.project_id}/details")).body["quota"]
     assert used["port"]["used"] == 5 and used["network"]["used"] == 4
+
+
+async def test_racing_security_group_and_rule_creates_stop_exactly_at_the_limit(
+    net_admin: Neutron, net_alice: Neutron, alice: Person
+) -> None:
+    # The project's default group (4 rules) is made by its first group create; each new
+    # group brings 2 egress rules.
+    limits = {"security_group": 4, "security_group_rule": 100}
+    await net_admin.put(f"quotas/{alice.project_id}", {"quota": limits})
+    await net_alice.create("security_group", name="first")
+    groups = await asyncio.gather(
+        *(
+            net_alice.post("security-groups", {"security_group": {"name": f"g{i}"}})
+            for i in range(8)
+        )
+    )
+    assert sorted(r.status for r in groups) == [201] * 2 + [409] * 6
+    over = next(r for r in groups if r.status == 409)
+    assert (
+        "Quota exceeded for resources: ['security_group']" in over.body["NeutronError"]["message"]
+    )
+
+    used = (await net_alice.get(f"quotas/{alice.project_id}/details")).body["quota"]
+    rules = used["security_group_rule"]["used"]
+    assert (used["security_group"]["used"], rules) == (4, 4 + 3 * 2)
+    await net_admin.put(f"quotas/{alice.project_id}", {"quota": {"security_group_rule": rules + 3}})
+    group_id = next(r for r in groups if r.status == 201).body["security_group"]["id"]
+    added = await asyncio.gather(
+        *(
+            net_alice.post(
+                "security-group-rules",
+                {
+                    "security_group_rule": {
+                        "security_group_id": group_id,
+                        "direction": "ingress",
+                        "protocol": "tcp",
+                        "port_range_min": port,
+                        "port_range_max": port,
+                    }
+                },
+            )
+            for port in range(1000, 1008)
+        )
+    )
+    assert sorted(r.status for r in added) == [201] * 3 + [409] * 5
+    details = (await net_alice.get(f"quotas/{alice.project_id}/details")).body["quota"]
+    assert details["security_group_rule"]["used"] == rules + 3
