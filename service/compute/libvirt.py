@@ -62,6 +62,16 @@ DETACH_WAIT = 30.0
 """How long `detach_interface` waits for a running guest to let its interface go."""
 _LIVE, _CONFIG = libvirt.VIR_DOMAIN_AFFECT_LIVE, libvirt.VIR_DOMAIN_AFFECT_CONFIG
 
+
+def _to_change(dom: Any, mac: str, *, present: bool) -> tuple[int, str]:
+    """Where the interface with `mac` is not yet as `present` asks: _LIVE (the running
+    domain) and _CONFIG (its definition) flags, and the definition itself."""
+    defined: str = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    live = dom.isActive() and (mac in interface_macs(dom.XMLDesc(0))) != present
+    config = (mac in interface_macs(defined)) != present
+    return (_LIVE if live else 0) | (_CONFIG if config else 0), defined
+
+
 # libvirt's states onto Nova's power states, as nova.virt.libvirt does: a domain that is
 # blocked or still shutting down is running; a shut-off one is SHUTDOWN.
 _STATES = {
@@ -485,10 +495,7 @@ class LibvirtDriver:
         device = interface_xml(interface)
 
         def attach(dom: Any) -> None:
-            live = dom.isActive() and interface.mac not in interface_macs(dom.XMLDesc(0))
-            defined = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
-            config = interface.mac not in interface_macs(defined)
-            flags = (_LIVE if live else 0) | (_CONFIG if config else 0)
+            flags, defined = _to_change(dom, interface.mac, present=True)
             if not flags:
                 return
             try:
@@ -496,7 +503,7 @@ class LibvirtDriver:
             except libvirt.libvirtError as e:
                 if e.get_error_code() != libvirt.VIR_ERR_NO_SUPPORT:
                     raise
-                if config:  # no hot-plug here: the definition alone
+                if flags & _CONFIG:  # no hot-plug here: the definition alone
                     self._conn.defineXML(with_interface(defined, interface))
 
         await self._on_domain(f"attach interface {interface.mac} to {uuid}", uuid, attach)
@@ -505,10 +512,7 @@ class LibvirtDriver:
         device = interface_xml(interface)
 
         def detach(dom: Any) -> None:
-            live = dom.isActive() and interface.mac in interface_macs(dom.XMLDesc(0))
-            defined = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
-            config = interface.mac in interface_macs(defined)
-            flags = (_LIVE if live else 0) | (_CONFIG if config else 0)
+            flags, defined = _to_change(dom, interface.mac, present=False)
             if not flags:
                 return
             try:
@@ -516,12 +520,12 @@ class LibvirtDriver:
             except libvirt.libvirtError as e:
                 if e.get_error_code() != libvirt.VIR_ERR_NO_SUPPORT:
                     raise
-                if config:  # no hot-unplug here: the definition alone
+                if flags & _CONFIG:  # no hot-unplug here: the definition alone
                     self._conn.defineXML(without_interface(defined, interface.mac))
                 return
             # A live unplug finishes when the guest lets the device go.
             deadline = time.monotonic() + DETACH_WAIT
-            while live and interface.mac in interface_macs(dom.XMLDesc(0)):
+            while flags & _LIVE and interface.mac in interface_macs(dom.XMLDesc(0)):
                 if time.monotonic() > deadline:
                     raise HypervisorError(f"the guest did not let interface {interface.mac} go")
                 time.sleep(POLL_INTERVAL)
