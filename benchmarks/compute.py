@@ -30,6 +30,7 @@ from pathlib import Path
 
 import aiohttp
 import msgspec
+import psutil
 
 from benchmarks.harness import Kumo, percentile, progress, running_kumo
 from events.follow import follow
@@ -56,6 +57,11 @@ class Overhead(msgspec.Struct):
     overhead_p50_ms: float
     overhead_p99_ms: float
     api_to_active_p50_ms: float
+    kumo_cpu_ms: float = 0.0
+    """The serving process's CPU (user + system) per server."""
+    postgres_cpu_ms: float = 0.0
+    """The database cluster's CPU per server (every process of it: this benchmark's own
+    follower's backend included)."""
 
 
 class Burst(msgspec.Struct):
@@ -238,7 +244,9 @@ async def on_test_driver(
             big = {"instances": 100_000, "cores": 100_000, "ram": 100_000_000}
             await api.call("PUT", f"/compute/v2.1/os-quota-sets/{project}", {"quota_set": big})
             if "a" in parts:
-                figures.overhead = await overhead(api, arrivals, image, servers)
+                postmaster = psutil.Process(await pool.fetchval("SELECT pg_backend_pid()")).parent()
+                assert postmaster is not None
+                figures.overhead = await overhead(api, arrivals, image, servers, kumo, postmaster)
             if "b" in parts:
                 figures.burst = await burst_of_creates(api, arrivals, project, image, burst)
             if "c" in parts:
@@ -256,21 +264,47 @@ def new_server(name: str, image: str) -> dict[str, object]:
     return {"server": {"name": name, "imageRef": image, "flavorRef": "1", "networks": "none"}}
 
 
-async def overhead(api: Api, arrivals: Arrivals, image: str, servers: int) -> Overhead:
+def cpu_seconds(process: psutil.Process) -> float:
+    """A process's CPU time, user and system, that of its reaped children included."""
+    times = process.cpu_times()
+    return float(times.user + times.system + times.children_user + times.children_system)
+
+
+def cluster_cpu_seconds(postmaster: psutil.Process) -> float:
+    """The CPU time of a Postgres cluster: its postmaster, the backends it reaped, and
+    those running now."""
+    running = 0.0
+    for child in postmaster.children():
+        try:
+            running += cpu_seconds(child)
+        except psutil.NoSuchProcess:
+            continue
+    return cpu_seconds(postmaster) + running
+
+
+async def overhead(
+    api: Api, arrivals: Arrivals, image: str, servers: int, kumo: Kumo, postmaster: psutil.Process
+) -> Overhead:
     bare = await bare_create_ms()
     progress(f"(a) {servers} servers one at a time")
     latencies = []
+    server = psutil.Process(kumo.pid)
+    cpu_before = cpu_seconds(server), cluster_cpu_seconds(postmaster)
     for i in range(servers):
         start = time.perf_counter()
         status, body = await api.call("POST", "/compute/v2.1/servers", new_server(f"a{i}", image))
         assert status == 202, body
         [active] = await arrivals.wait(ev.ServerActive, [body["server"]["id"]], 30)
         latencies.append((active - start) * 1000)
+    kumo_cpu = cpu_seconds(server) - cpu_before[0]
+    postgres_cpu = cluster_cpu_seconds(postmaster) - cpu_before[1]
     return Overhead(
         bare_ms=round(bare, 3),
         overhead_p50_ms=round(percentile(latencies, 50) - bare, 2),
         overhead_p99_ms=round(percentile(latencies, 99) - bare, 2),
         api_to_active_p50_ms=round(percentile(latencies, 50), 2),
+        kumo_cpu_ms=round(kumo_cpu * 1000 / servers, 2),
+        postgres_cpu_ms=round(postgres_cpu * 1000 / servers, 2),
     )
 
 
@@ -514,7 +548,8 @@ def report(f: Figures) -> None:
     if (a := f.overhead) is not None:
         print(f"(a) test:///default: bare libvirt define+create p50 {a.bare_ms} ms;")
         print(f"    POST -> ACTIVE p50 {a.api_to_active_p50_ms} ms;")
-        print(f"    overhead p50 {a.overhead_p50_ms} ms, p99 {a.overhead_p99_ms} ms")
+        print(f"    overhead p50 {a.overhead_p50_ms} ms, p99 {a.overhead_p99_ms} ms;")
+        print(f"    CPU per server: kumo {a.kumo_cpu_ms} ms, Postgres {a.postgres_cpu_ms} ms")
         checks.append(("(a) overhead p50 < 20 ms", a.overhead_p50_ms < 20))
     if (b := f.burst) is not None:
         print(f"(b) {b.requested} requested by 50 clients, quota {b.quota}:")
