@@ -21,6 +21,7 @@ from events.errors import WrongExpectedVersion
 from events.postgres import PostgresEventStore
 from events.store import NO_STREAM, StreamAppend
 from events.types import Event
+from service.audit.joining import committed, joined
 from service.auth import AuthContext, caller
 from service.compute import events as ev
 from service.compute import quota
@@ -43,11 +44,17 @@ async def place_servers(
     claim: StreamAppend,
     servers: list[ev.ServerCreateRequested],
     zone: str | None,
+    answer: int,
 ) -> None:
-    """`place` for an API request, its events recorded with the request's metadata."""
+    """`place` for an API request, its events recorded with the request's metadata. The
+    request answers `answer` once they commit, placed or not, so its audit record
+    commits with them (service/audit/joining.py)."""
 
     async def record(appends: list[StreamAppend]) -> None:
-        await record_streams(request, appends)
+        audit = joined(request, answer, appends)
+        await record_streams(request, appends if audit is None else [*appends, audit])
+        if audit is not None:
+            committed(request, answer)
 
     await place(store(request), caller(request), record, claim, servers, zone)
 

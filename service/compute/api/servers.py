@@ -283,6 +283,7 @@ async def create_server(request: web.Request) -> web.Response:
         )
     await networking.plug_servers(request, ctx, new.networks, servers)
     try:
+        # Nothing after this append can fail: the audit record commits with it.
         await _append_with_quota(request, ctx.project_id, flavor, servers, new.availability_zone)
     except BaseException:
         await networking.unplug(request, *(s.server_id for s in servers))
@@ -331,7 +332,7 @@ async def _append_with_quota(
         cores=flavor.vcpus * len(servers),
         ram=flavor.ram * len(servers),
     )
-    await place_servers(request, quota, servers, zone)
+    await place_servers(request, quota, servers, zone, answer=202)
 
 
 def _listing_filters(request: web.Request, ctx: AuthContext) -> tuple[str, list[Any]]:

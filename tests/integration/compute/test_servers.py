@@ -154,18 +154,26 @@ async def test_server_lifecycle_through_the_api(member: Nova, image_id: str) -> 
 
 
 async def test_a_server_create_is_audited_on_the_server_not_on_its_port(
-    member: Nova, image_id: str, store: PostgresEventStore
+    member: Nova, admin_nova: Nova, image_id: str, store: PostgresEventStore
 ) -> None:
     body = {"server": {"name": "audited", "imageRef": image_id, "flavorRef": "1"}}
     reply = await member.post("servers", body)
     assert reply.status == 202, reply.body
+    server_id = reply.body["server"]["id"]
     audited = await store.read_all(0, 10_000, types=["AuditRecorded"])
-    targets = [
-        (e.event.target.type, e.event.target.id)
-        for e in audited
-        if e.event.path == "/compute/v2.1/servers"
-    ]
-    assert targets == [("server", reply.body["server"]["id"])]
+    records = [e for e in audited if e.event.path == "/compute/v2.1/servers"]
+    assert [(e.event.target.type, e.event.target.id) for e in records] == [("server", server_id)]
+    assert (records[0].event.status, records[0].event.outcome) == (202, "pending")
+    requested = (await store.read_stream(f"server-{server_id}", limit=1))[0]
+    assert records[0].recorded_at == requested.recorded_at  # committed in one append
+    # A create refused (over quota) has its audit record appended on its own.
+    full = {"quota_set": {"instances": 1}}
+    project = records[0].event.initiator.project_id
+    assert (await admin_nova.put(f"os-quota-sets/{project}", full)).status == 200
+    refused = await member.post("servers", body)
+    assert refused.status == 403, refused.body
+    [record] = await store.read_stream(f"audit-{refused.headers['X-Compute-Request-Id']}")
+    assert (record.event.status, record.event.outcome) == (403, "failure")
 
 
 async def test_other_projects_cannot_see_or_touch_a_server(
