@@ -20,10 +20,15 @@ class Container(msgspec.Struct, frozen=True):
     project_id: str
     name: str
     metadata: dict[str, str]
-    object_count: int
-    bytes_used: int
     created_at: datetime
     updated_at: datetime
+
+
+class CountedContainer(Container, frozen=True):
+    """A container with its usage (the sums over its slots, migrations/0016)."""
+
+    object_count: int
+    bytes_used: int
 
 
 class StoredObject(msgspec.Struct, frozen=True):
@@ -46,7 +51,7 @@ class StoredObject(msgspec.Struct, frozen=True):
         return self.delete_at is not None and self.delete_at <= now
 
 
-_CONTAINER_COLUMNS = ", ".join(Container.__struct_fields__)
+_COUNTED_COLUMNS = ", ".join(CountedContainer.__struct_fields__)
 _OBJECT_COLUMNS = ", ".join(StoredObject.__struct_fields__)
 
 
@@ -60,10 +65,10 @@ async def account(db: Any, project_id: str) -> Account:
     """The account's metadata and usage; every project has one (empty until used)."""
     row = await db.fetchrow(
         "SELECT a.metadata, a.created_at, (SELECT count(*) FROM rm_swift_containers c"
-        " WHERE c.project_id = $1) AS container_count, (SELECT coalesce(sum(object_count), 0)"
-        " FROM rm_swift_containers WHERE project_id = $1) AS object_count,"
-        " (SELECT coalesce(sum(bytes_used), 0) FROM rm_swift_containers WHERE project_id = $1)"
-        " AS bytes_used FROM (SELECT 1) one"
+        " WHERE c.project_id = $1) AS container_count, u.object_count, u.bytes_used"
+        " FROM (SELECT coalesce(sum(object_count), 0)::bigint AS object_count,"
+        " coalesce(sum(bytes_used), 0)::bigint AS bytes_used"
+        " FROM rm_swift_container_slots WHERE project_id = $1) u"
         " LEFT JOIN rm_swift_accounts a ON a.project_id = $1",
         project_id,
     )
@@ -77,19 +82,20 @@ async def account(db: Any, project_id: str) -> Account:
     )
 
 
-async def container(db: Any, project_id: str, name: str) -> Container | None:
+async def container(db: Any, project_id: str, name: str) -> CountedContainer | None:
     row = await db.fetchrow(
-        f"SELECT {_CONTAINER_COLUMNS} FROM rm_swift_containers WHERE project_id = $1 AND name = $2",
+        f"SELECT {_COUNTED_COLUMNS} FROM rm_swift_containers_counted"
+        " WHERE project_id = $1 AND name = $2",
         project_id,
         name,
     )
-    return None if row is None else _decode(Container, row)
+    return None if row is None else _decode(CountedContainer, row)
 
 
 class Found(msgspec.Struct, frozen=True):
-    """An object's path as read in one round trip: its container (None: none), the
-    object's current version there (None: none; expired or not) and the account's
-    metadata (temp URL keys, quotas)."""
+    """An object's path as read in one round trip: its container, without its usage
+    (None: none), the object's current version there (None: none; expired or not) and
+    the account's metadata (temp URL keys, quotas)."""
 
     container: Container | None
     object: StoredObject | None
@@ -162,15 +168,17 @@ def _where(page: Page, args: list[Any]) -> str:
     return "".join(f" AND {c}" for c in clauses) + f" ORDER BY name {order}"
 
 
-async def containers_page(db: Any, project_id: str, page: Page, limit: int) -> list[Container]:
+async def containers_page(
+    db: Any, project_id: str, page: Page, limit: int
+) -> list[CountedContainer]:
     args: list[Any] = [project_id]
     where = _where(page, args)
     rows = await db.fetch(
-        f"SELECT {_CONTAINER_COLUMNS} FROM rm_swift_containers WHERE project_id = $1{where}"
-        f" LIMIT {int(limit)}",
+        f"SELECT {_COUNTED_COLUMNS} FROM rm_swift_containers_counted WHERE project_id = $1"
+        f"{where} LIMIT {int(limit)}",
         *args,
     )
-    return [_decode(Container, r) for r in rows]
+    return [_decode(CountedContainer, r) for r in rows]
 
 
 async def objects_page(

@@ -1,6 +1,6 @@
 """The object-storage rows each stream owns, as pure folds (projections/rows.py):
-rm_swift_containers' row of `container-<uuid>` (its metadata; the object count and
-bytes are the sums of its objects' rows, kept by the projection from object events) and
+rm_swift_containers' row of `container-<uuid>` (its metadata; its usage, the sums over
+its objects' rows, is kept in slots by the projection from object events) and
 rm_swift_objects' row of `object-<uuid>` (the object's current version)."""
 
 from events.types import RecordedEvent
@@ -27,8 +27,6 @@ def container(row: Row | None, recorded: RecordedEvent) -> Row | None:
                 "project_id": e.project_id,
                 "name": e.container,
                 "metadata": dict(e.metadata),
-                "object_count": 0,
-                "bytes_used": 0,
                 "created_at": at,
                 "updated_at": at,
             }

@@ -9,7 +9,7 @@ import msgspec
 from aiohttp import web
 
 from service.errors import BadRequest, PreconditionFailed
-from service.objects.directory import Container, Page, StoredObject
+from service.objects.directory import CountedContainer, Page, StoredObject
 from service.objects.headers import listing_time
 
 LISTING_LIMIT = 10000
@@ -112,11 +112,11 @@ def _name(entry: Named | Subdir) -> str:
     return entry.subdir if isinstance(entry, Subdir) else entry.name
 
 
-def _json_entry(entry: Container | StoredObject | Subdir) -> dict[str, object]:
+def _json_entry(entry: CountedContainer | StoredObject | Subdir) -> dict[str, object]:
     match entry:
         case Subdir():
             return {"subdir": entry.subdir}
-        case Container():
+        case CountedContainer():
             return {
                 "name": entry.name,
                 "count": entry.object_count,
@@ -133,18 +133,18 @@ def _json_entry(entry: Container | StoredObject | Subdir) -> dict[str, object]:
             }
 
 
-def _xml_entry(entry: Container | StoredObject | Subdir) -> str:
+def _xml_entry(entry: CountedContainer | StoredObject | Subdir) -> str:
     if isinstance(entry, Subdir):
         return (
             f"<subdir name={quoteattr(entry.subdir)}><name>{escape(entry.subdir)}</name></subdir>"
         )
-    tag = "container" if isinstance(entry, Container) else "object"
+    tag = "container" if isinstance(entry, CountedContainer) else "object"
     fields = "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in _json_entry(entry).items())
     return f"<{tag}>{fields}</{tag}>"
 
 
 def render(
-    entries: Sequence[Container | StoredObject | Subdir],
+    entries: Sequence[CountedContainer | StoredObject | Subdir],
     query: Query,
     *,
     root: str,

@@ -1,12 +1,15 @@
-"""The object storage read models (rm_swift_* of migrations/0005_objects.sql), kept inline;
-containers' and objects' rows by their streams' folds (service/objects/fold.py).
+"""The object storage read models (rm_swift_* of migrations/0005_objects.sql and
+0016_swift_usage_slots.sql), kept inline; containers' and objects' rows by their streams'
+folds (service/objects/fold.py).
 
-A container's own events take its row lock first. An object's event locks its object
-row, then adds to its container's counters with one UPDATE, the append's last statement:
-concurrent writes to one container keep the counters exact and wait for each other only
-from that UPDATE to their commit, not for their whole append. An object stored into a
-missing container (the foreign key, or the counter UPDATE finding no row), or a container
-deleted while it holds objects, fails the append (ContainerMissing / ContainerNotEmpty).
+A container's own events take its row lock first; its creation makes its usage slots,
+its deletion, once it has no object rows, removes them. An object's event locks its
+object row, then adds to the usage slot of its name with one UPDATE, the append's last
+statement: concurrent writes to one container keep the counts exact and wait for each
+other only when their names share a slot, and only from that UPDATE to their commit.
+An object stored into a missing container (the foreign key, or the slot UPDATE finding
+no row), or a container deleted while it holds objects, fails the append
+(ContainerMissing / ContainerNotEmpty).
 """
 
 from typing import Any
@@ -31,6 +34,10 @@ class ContainerNotEmpty(Exception):
     """A container was to be deleted while it still holds objects; nothing was appended."""
 
 
+SLOTS = 64
+"""A container's usage slots (migrations/0016: swift_usage_slot picks one of them)."""
+
+
 def _missing(project_id: str, container: str) -> ContainerMissing:
     return ContainerMissing(f"container {container!r} of {project_id} does not exist")
 
@@ -47,19 +54,49 @@ async def _lock_container(conn: Any, project_id: str, container: str, mode: str)
         raise _missing(project_id, container)
 
 
-async def _count(conn: Any, project_id: str, container: str, objects: int, size: int) -> None:
-    """Add to the container's counters; ContainerMissing when it is gone. (A replay's
-    pipelined connection answers "" for a held statement: its containers existed.)"""
+async def _count(
+    conn: Any, project_id: str, container: str, name: str, objects: int, size: int
+) -> None:
+    """Add to the usage slot of the object's name; ContainerMissing when its container is
+    gone. (A replay's pipelined connection answers "" for a held statement: its
+    containers existed.)"""
     status = await conn.execute(
-        "UPDATE rm_swift_containers SET object_count = object_count + $3,"
-        " bytes_used = bytes_used + $4 WHERE project_id = $1 AND name = $2",
+        "UPDATE rm_swift_container_slots SET object_count = object_count + $4,"
+        " bytes_used = bytes_used + $5"
+        " WHERE project_id = $1 AND container = $2 AND slot = swift_usage_slot($3)",
         project_id,
         container,
+        name,
         objects,
         size,
     )
     if status == "UPDATE 0":
         raise _missing(project_id, container)
+
+
+async def _make_slots(conn: Any, project_id: str, container: str) -> None:
+    await conn.execute(
+        "INSERT INTO rm_swift_container_slots (project_id, container, slot)"
+        f" SELECT $1, $2, generate_series(0, {SLOTS - 1})",
+        project_id,
+        container,
+    )
+
+
+async def _remove_slots(conn: Any, project_id: str, container: str) -> None:
+    """Remove an empty container's slots; ContainerNotEmpty when it holds objects (its
+    row is locked: no object can be added meanwhile)."""
+    if await conn.fetchval(
+        "SELECT EXISTS (SELECT FROM rm_swift_objects WHERE project_id = $1 AND container = $2)",
+        project_id,
+        container,
+    ):
+        raise ContainerNotEmpty(f"container {container!r} is not empty")
+    await conn.execute(
+        "DELETE FROM rm_swift_container_slots WHERE project_id = $1 AND container = $2",
+        project_id,
+        container,
+    )
 
 
 class Accounts:
@@ -88,23 +125,29 @@ class Accounts:
 
 
 _ACCOUNTS = Accounts()
-_TOTALS = Statements(
-    "swift_container_totals",
-    "UPDATE rm_swift_containers c SET object_count = o.objects, bytes_used = o.bytes"
-    " FROM (SELECT project_id, container, count(*) AS objects, sum(size) AS bytes"
-    " FROM rm_swift_objects GROUP BY project_id, container) o"
-    " WHERE c.project_id = o.project_id AND c.name = o.container",
+_SLOTS = Statements(
+    "swift_container_slots",
+    "INSERT INTO rm_swift_container_slots (project_id, container, slot, object_count,"
+    " bytes_used) SELECT c.project_id, c.name, s.slot, count(o.name), coalesce(sum(o.size), 0)"
+    f" FROM rm_swift_containers c CROSS JOIN generate_series(0, {SLOTS - 1}) AS s(slot)"
+    " LEFT JOIN rm_swift_objects o ON o.project_id = c.project_id AND o.container = c.name"
+    " AND swift_usage_slot(o.name) = s.slot GROUP BY c.project_id, c.name, s.slot",
 )
-"""A rebuild's container counters: the sums over the containers' object rows, which is
-what the live model's additions come to (an object is written only while its container
-exists, and a container goes only when empty)."""
+"""A rebuild's usage slots: every container's, with the sums over its object rows of
+each slot, which is what the live model's additions come to (an object is written only
+while its container exists, and a container goes only when empty)."""
 
 
 class ObjectsProjection:
     """Swift accounts, containers and the current version of every object."""
 
     name: str = "objects"
-    tables: tuple[str, ...] = ("rm_swift_accounts", "rm_swift_containers", "rm_swift_objects")
+    tables: tuple[str, ...] = (
+        "rm_swift_accounts",
+        "rm_swift_containers",
+        "rm_swift_objects",
+        "rm_swift_container_slots",
+    )
     types: frozenset[str] | None = frozenset(
         cls.type_name()
         for cls in vars(ev).values()
@@ -114,7 +157,7 @@ class ObjectsProjection:
         FoldedTable("rm_swift_containers", fold.container, frozenset({"container"}), JSON_COLUMNS),
         FoldedTable("rm_swift_objects", fold.stored_object, frozenset({"object"}), JSON_COLUMNS),
     )
-    side: Projection | None = Sides("objects_side", _TOTALS, _ACCOUNTS)
+    side: Projection | None = Sides("objects_side", _SLOTS, _ACCOUNTS)
     reads_bodies: bool = True
 
     async def apply(self, conn: Any, recorded: RecordedEvent) -> None:
@@ -126,12 +169,14 @@ class ObjectsProjection:
                     await _lock_container(conn, e.project_id, e.container, "UPDATE")
                 key = {"project_id": e.project_id, "name": e.container}
                 old = await load_row(conn, "rm_swift_containers", key, json_columns=JSON_COLUMNS)
-                if isinstance(e, ev.ContainerDeleted) and old and old["object_count"]:
-                    raise ContainerNotEmpty(f"container {e.container!r} is not empty")
                 new = fold.container(old, recorded)
+                if old is not None and new is None:
+                    await _remove_slots(conn, e.project_id, e.container)
                 await write_row(
                     conn, "rm_swift_containers", key, old, new, json_columns=JSON_COLUMNS
                 )
+                if old is None and new is not None:
+                    await _make_slots(conn, e.project_id, e.container)
             case ev.ObjectStored() | ev.ObjectMetadataUpdated() | ev.ObjectDeleted() as e:
                 key = {"project_id": e.project_id, "container": e.container, "name": e.object}
                 try:
@@ -148,7 +193,7 @@ class ObjectsProjection:
                 objects = (new is not None) - (old is not None)
                 size = (new["size"] if new else 0) - (old["size"] if old else 0)
                 if objects or size:
-                    await _count(conn, e.project_id, e.container, objects, size)
+                    await _count(conn, e.project_id, e.container, e.object, objects, size)
                 elif old is None and new is None:
                     # Nothing written (an existing row proves its container by the key).
                     await _lock_container(conn, e.project_id, e.container, "KEY SHARE")

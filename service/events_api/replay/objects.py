@@ -16,7 +16,7 @@ from service.events_api.replay.scene import Scene
 from service.objects import fold as rows
 from service.objects.api.container import container_headers
 from service.objects.api.reading import object_headers
-from service.objects.directory import Container, StoredObject
+from service.objects.directory import CountedContainer, StoredObject
 from service.objects.large_object import SLO
 
 
@@ -35,7 +35,7 @@ async def container(events: Sequence[RecordedEvent], scene: Scene) -> Json | Non
     created = row["created_at"]
     held = [o for o in objects if o["created_at"] >= created]
     counted = row | {"object_count": len(held), "bytes_used": sum(o["size"] for o in held)}
-    return container_headers(msgspec.convert(counted, Container), owner=True)
+    return container_headers(msgspec.convert(counted, CountedContainer), owner=True)
 
 
 async def stored_object(events: Sequence[RecordedEvent], scene: Scene) -> Json | None:

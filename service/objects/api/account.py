@@ -52,7 +52,7 @@ async def list_containers(request: web.Request) -> web.Response:
     query = listing_query(request)
     account = await rm.account(db(request), project_id)
 
-    async def fetch(page: rm.Page, limit: int) -> list[rm.Container]:
+    async def fetch(page: rm.Page, limit: int) -> list[rm.CountedContainer]:
         return await rm.containers_page(db(request), project_id, page, limit)
 
     entries = await collect(fetch, query)

@@ -16,7 +16,7 @@ from service.errors import Conflict, Forbidden, NotFound, Unauthorized
 from service.http.keys import IDS, REQUEST_ID, STORE
 from service.http.request_id import event_metadata
 from service.objects import acl
-from service.objects.directory import Container, container
+from service.objects.directory import CountedContainer, container
 from service.objects.headers import trans_id, x_timestamp
 from service.objects.projection import ContainerMissing, ContainerNotEmpty
 from service.storage.backend import HashName, ObjectBackend
@@ -80,7 +80,7 @@ def require_owner(request: web.Request) -> str:
     return project_id
 
 
-async def must_get_container(request: web.Request, project_id: str, name: str) -> Container:
+async def must_get_container(request: web.Request, project_id: str, name: str) -> CountedContainer:
     """The container, or NotFound."""
     found = await container(db(request), project_id, name)
     if found is None:

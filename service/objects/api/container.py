@@ -61,7 +61,7 @@ def _change(request: web.Request, metadata: dict[str, str]) -> MetadataChange:
     return change
 
 
-def container_headers(container: rm.Container, owner: bool) -> dict[str, str]:
+def container_headers(container: rm.CountedContainer, owner: bool) -> dict[str, str]:
     """The headers of a HEAD of the container (its owner sees every metadata header)."""
     headers = usage_headers(
         "Container", container.object_count, container.bytes_used, container.created_at
@@ -73,7 +73,7 @@ def container_headers(container: rm.Container, owner: bool) -> dict[str, str]:
     return headers
 
 
-async def _readable(request: web.Request) -> tuple[rm.Container, bool]:
+async def _readable(request: web.Request) -> tuple[rm.CountedContainer, bool]:
     """The container and whether the caller owns it; 401/403 unless its read ACL lets
     the caller list it, 404 for the owner when it does not exist."""
     project_id = project_of(request)

@@ -14,7 +14,7 @@ from datetime import datetime
 import msgspec
 from aiohttp import web
 
-from service.errors import PreconditionFailed, RequestEntityTooLarge, error_for_status
+from service.errors import NotFound, PreconditionFailed, RequestEntityTooLarge, error_for_status
 from service.objects import directory as rm
 from service.objects.api.access import Located
 from service.objects.api.common import backend, db, new_version_id, now, record
@@ -52,20 +52,24 @@ class Attributes(msgspec.Struct, frozen=True, kw_only=True):
 
 async def check_quotas(request: web.Request, place: Located, size: int) -> None:
     """Raises RequestEntityTooLarge (413) when storing `size` bytes in place of the
-    current version would exceed the container's or the account's quota. The account's
-    usage is read only when it has a quota."""
+    current version would exceed the container's or the account's quota. The usage of
+    each is read only when it has a quota."""
     container, previous = place.container, place.row
     replaced = previous.size if previous else 0
     quota_bytes = container.metadata.get("x-container-meta-quota-bytes")
-    if quota_bytes is not None and container.bytes_used - replaced + size > int(quota_bytes):
-        raise RequestEntityTooLarge("Upload exceeds quota.")
     quota_count = container.metadata.get("x-container-meta-quota-count")
-    if (
-        quota_count is not None
-        and previous is None
-        and container.object_count + 1 > int(quota_count)
-    ):
-        raise RequestEntityTooLarge("Upload exceeds quota.")
+    if quota_bytes is not None or quota_count is not None:
+        counted = await rm.container(db(request), container.project_id, container.name)
+        if counted is None:
+            raise NotFound("The container does not exist.")
+        if quota_bytes is not None and counted.bytes_used - replaced + size > int(quota_bytes):
+            raise RequestEntityTooLarge("Upload exceeds quota.")
+        if (
+            quota_count is not None
+            and previous is None
+            and counted.object_count + 1 > int(quota_count)
+        ):
+            raise RequestEntityTooLarge("Upload exceeds quota.")
     # Swift's newer X-Account-Quota-Bytes takes precedence over the legacy metadata form.
     metadata = place.account_metadata
     account_bytes = metadata.get(
