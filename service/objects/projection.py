@@ -3,15 +3,17 @@
 folds (service/objects/fold.py).
 
 A container's own events take its row lock first; its creation makes its usage slots,
-its deletion, once it has no object rows, removes them. An object's event locks its
-object row, then adds to the usage slot of its name with one UPDATE, the append's last
-statement: concurrent writes to one container keep the counts exact and wait for each
-other only when their names share a slot, and only from that UPDATE to their commit.
+its deletion, once it has no object rows, removes them. An object's event writes its
+object row, then adds to the usage slot of its name, the append's last statement (for a
+new version, one statement does both): concurrent writes to one container keep the
+counts exact and wait for each other only when their names share a slot, and only from
+that UPDATE to their commit.
 An object stored into a missing container (the foreign key, or the slot UPDATE finding
 no row), or a container deleted while it holds objects, fails the append
 (ContainerMissing / ContainerNotEmpty).
 """
 
+import functools
 from typing import Any
 
 import asyncpg
@@ -20,7 +22,7 @@ import msgspec
 from events.types import Event, RecordedEvent
 from projections.bulk import FoldedTable, Sides, Statements
 from projections.projection import Projection
-from projections.rows import load_row, project_row, write_row
+from projections.rows import encoded, load_row, project_row, write_row
 from service.objects import events as ev
 from service.objects import fold
 from service.objects.fold import JSON_COLUMNS, merged
@@ -72,6 +74,47 @@ async def _count(
     )
     if status == "UPDATE 0":
         raise _missing(project_id, container)
+
+
+@functools.cache
+def _store_statement(columns: tuple[str, ...]) -> str:
+    """Upsert an object's row of these columns (by its key, $1-$3 the first three) and
+    add to its name's slot what it changes there: the row before the statement (its
+    snapshot, whichever part runs first) is the version replaced, if any."""
+    values = ", ".join(
+        f"${i + 1}::jsonb" if c in JSON_COLUMNS else f"${i + 1}" for i, c in enumerate(columns)
+    )
+    assignments = ", ".join(f"{c} = excluded.{c}" for c in columns[3:])
+    size = f"${columns.index('size') + 1}"
+    return (
+        "WITH old AS (SELECT size FROM rm_swift_objects"
+        " WHERE project_id = $1 AND container = $2 AND name = $3),"
+        f" stored AS (INSERT INTO rm_swift_objects ({', '.join(columns)}) VALUES ({values})"
+        f" ON CONFLICT (project_id, container, name) DO UPDATE SET {assignments})"
+        " UPDATE rm_swift_container_slots SET object_count = object_count + 1"
+        f" - (SELECT count(*) FROM old), bytes_used = bytes_used + {size}"
+        " - coalesce((SELECT sum(size) FROM old), 0)"
+        " WHERE project_id = $1 AND container = $2 AND slot = swift_usage_slot($3)"
+    )
+
+
+async def _store(conn: Any, recorded: RecordedEvent, e: ev.ObjectStored) -> None:
+    """ObjectStored in one statement: the new version's row (the fold's, which does not
+    depend on the row it replaces) and its slot's counts. No row lock is needed for the
+    replaced row: only appends to the object's stream write it, and the append holds the
+    stream's lock until it commits."""
+    row = fold.stored_object(None, recorded)
+    assert row is not None  # a stored version is always a row
+    columns = tuple(row)
+    try:
+        status = await conn.execute(
+            _store_statement(columns),
+            *(encoded(row[c], c in JSON_COLUMNS) for c in columns),
+        )
+    except asyncpg.ForeignKeyViolationError:
+        raise _missing(e.project_id, e.container) from None
+    if status == "UPDATE 0":
+        raise _missing(e.project_id, e.container)
 
 
 async def _make_slots(conn: Any, project_id: str, container: str) -> None:
@@ -177,7 +220,9 @@ class ObjectsProjection:
                 )
                 if old is None and new is not None:
                     await _make_slots(conn, e.project_id, e.container)
-            case ev.ObjectStored() | ev.ObjectMetadataUpdated() | ev.ObjectDeleted() as e:
+            case ev.ObjectStored() as e:
+                await _store(conn, recorded, e)
+            case ev.ObjectMetadataUpdated() | ev.ObjectDeleted() as e:
                 key = {"project_id": e.project_id, "container": e.container, "name": e.object}
                 try:
                     old, new = await project_row(
