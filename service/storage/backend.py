@@ -133,6 +133,10 @@ class ObjectReader:
     `info` describes the whole object; the reader yields `content_length` bytes starting
     at `offset`. Close it (`aclose` or `async with`) to release the file or connection,
     whether or not it was read to the end.
+
+    `fileno` is set when the bytes are in a local file that the reader holds open: they
+    are at `offset` in it, and a caller may send them from there (os.sendfile) instead of
+    iterating. The descriptor is the reader's, valid until it is closed.
     """
 
     def __init__(
@@ -143,10 +147,12 @@ class ObjectReader:
         content_length: int,
         chunks: AsyncGenerator[bytes, None],
         release: Callable[[], Awaitable[None]],
+        fileno: int | None = None,
     ):
         self.info = info
         self.offset = offset
         self.content_length = content_length
+        self.fileno = fileno
         self._chunks = chunks
         self._release = release
         self._closed = False

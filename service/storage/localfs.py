@@ -136,6 +136,7 @@ class LocalFsBackend(ObjectBackend):
             content_length=length,
             chunks=self._chunks(file, length),
             release=functools.partial(asyncio.to_thread, file.close),
+            fileno=file.fileno(),
         )
         # A reader dropped unclosed (a response abandoned mid-stream, a generator never
         # finalised) still gives its file back when it is collected.
