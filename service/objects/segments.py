@@ -2,10 +2,11 @@
 object (SLO or DLO) is its segments in order."""
 
 from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 
 import msgspec
 
-from service.storage.backend import ObjectBackend
+from service.storage.backend import ObjectBackend, ObjectReader
 
 
 class Part(msgspec.Struct, frozen=True):
@@ -15,10 +16,12 @@ class Part(msgspec.Struct, frozen=True):
     size: int
 
 
-async def read_parts(
+async def part_readers(
     backend: ObjectBackend, parts: Sequence[Part], first: int, last: int
-) -> AsyncGenerator[bytes, None]:
-    """Bytes `first` to `last` (inclusive) of the parts laid end to end.
+) -> AsyncGenerator[ObjectReader, None]:
+    """Readers of bytes `first` to `last` (inclusive) of the parts laid end to end, one
+    per part concerned; each is closed when the next is asked for or the generator is
+    closed (close it: `aclosing`).
 
     Raises the backend's errors (ObjectNotFound when a segment vanished meanwhile) as it
     reaches the part concerned.
@@ -30,7 +33,17 @@ async def read_parts(
         if part.size == 0 or end < start:
             continue
         async with await backend.get(part.key, byte_range=(start, end)) as reader:
-            async for chunk in reader:
-                yield chunk
+            yield reader
         if offset > last:
             return
+
+
+async def read_parts(
+    backend: ObjectBackend, parts: Sequence[Part], first: int, last: int
+) -> AsyncGenerator[bytes, None]:
+    """Bytes `first` to `last` (inclusive) of the parts laid end to end, in chunks; fails
+    as `part_readers` does."""
+    async with aclosing(part_readers(backend, parts, first, last)) as readers:
+        async for reader in readers:
+            async for chunk in reader:
+                yield chunk

@@ -24,6 +24,7 @@ from service.auth import caller
 from service.errors import Conflict, Forbidden, ServiceUnavailable, error_for_status
 from service.http.body import body_pieces
 from service.http.recording import store
+from service.http.sendfile import send_object
 from service.image import events as ev
 from service.image import quota
 from service.image.api.common import must_see, objects, record_claimed, stream
@@ -150,9 +151,7 @@ async def download(request: web.Request) -> web.StreamResponse:
         raise ServiceUnavailable(f"The data of image {image.id} is not in the store.") from None
     async with reader:
         response = _prepare(image, reader, partial=byte_range is not None)
-        await response.prepare(request)
-        async for chunk in reader:
-            await response.write(chunk)
+        await send_object(request, response, reader)
         await response.write_eof()
     return response
 

@@ -1,11 +1,12 @@
 """Object GET and HEAD: conditional requests, byte ranges (one, or several as
 multipart/byteranges), and large objects assembled from their segments."""
 
-from collections.abc import AsyncIterator
+from contextlib import aclosing
 
 import msgspec
 from aiohttp import web
 
+from service.http.sendfile import body_of, send_object
 from service.objects import directory as rm
 from service.objects.api.access import container_and_current
 from service.objects.api.common import backend, db, header_case, new_version_id, now
@@ -20,7 +21,7 @@ from service.objects.large_object import (
     slo_parts,
 )
 from service.objects.ranges import parse_ranges
-from service.objects.segments import Part, read_parts
+from service.objects.segments import Part, part_readers, read_parts
 
 routes = web.RouteTableDef()
 OBJECT = "/v1/AUTH_{project_id}/{container}/{object:.+}"
@@ -72,28 +73,27 @@ def object_headers(row: rm.StoredObject, etag: str) -> dict[str, str]:
     return headers
 
 
-async def _stream(
-    request: web.Request, response: web.StreamResponse, chunks: AsyncIterator[bytes]
-) -> web.StreamResponse:
-    await response.prepare(request)
-    async for chunk in chunks:
-        await response.write(chunk)
-    await response.write_eof()
-    return response
-
-
-async def _multipart(
+async def _send(
+    request: web.Request,
+    response: web.StreamResponse,
     parts: list[Part],
     ranges: list[tuple[int, int]],
     heads: list[bytes],
-    tail: bytes,
-    request: web.Request,
-) -> AsyncIterator[bytes]:
-    for (first, last), head in zip(ranges, heads, strict=True):
-        yield head
-        async for chunk in read_parts(backend(request), parts, first, last):
-            yield chunk
-    yield tail
+    tail: bytes = b"",
+) -> web.StreamResponse:
+    """The response with each range of the parts (first, last byte) after its head as
+    its body, then `tail`; a local blob's bytes go by sendfile (service/http/sendfile.py)."""
+    async with body_of(request, response):
+        for (first, last), head in zip(ranges, heads, strict=True):
+            if head:
+                await response.write(head)
+            async with aclosing(part_readers(backend(request), parts, first, last)) as readers:
+                async for reader in readers:
+                    await send_object(request, response, reader)
+        if tail:
+            await response.write(tail)
+    await response.write_eof()
+    return response
 
 
 async def serve(request: web.Request, row: rm.StoredObject, content: Content) -> web.StreamResponse:
@@ -102,18 +102,18 @@ async def serve(request: web.Request, row: rm.StoredObject, content: Content) ->
     ranges = parse_ranges(request.headers.get("Range"), content.size)
     size, parts = content.size, content.parts
     if ranges is None:
-        chunks = read_parts(backend(request), parts, 0, size - 1)
         if size <= SMALL_BODY:
+            chunks = read_parts(backend(request), parts, 0, size - 1)
             return web.Response(headers=headers, body=b"".join([c async for c in chunks]))
         response = web.StreamResponse(status=200, headers=headers)
         response.content_length = size
-        return await _stream(request, response, chunks)
+        return await _send(request, response, parts, [(0, size - 1)], [b""])
     if len(ranges) == 1:
         ((first, last),) = ranges
         headers["Content-Range"] = f"bytes {first}-{last}/{size}"
         response = web.StreamResponse(status=206, headers=headers)
         response.content_length = last - first + 1
-        return await _stream(request, response, read_parts(backend(request), parts, first, last))
+        return await _send(request, response, parts, ranges, [b""])
     boundary = new_version_id(request)
     heads = [
         (
@@ -129,7 +129,7 @@ async def serve(request: web.Request, row: rm.StoredObject, content: Content) ->
     response.content_length = (
         sum(len(h) for h in heads) + len(tail) + sum(last - first + 1 for first, last in ranges)
     )
-    return await _stream(request, response, _multipart(parts, ranges, heads, tail, request))
+    return await _send(request, response, parts, ranges, heads, tail)
 
 
 async def _manifest(request: web.Request, row: rm.StoredObject) -> web.Response:
