@@ -5,6 +5,10 @@ same bytes as the baseline (local: a plain file written in 1 MiB chunks, fsynced
 renamed, then read back; S3: raw aiobotocore multipart put and streamed get to the same
 moto server).
 
+Each download is made three times, by clients of different cost: aiohttp's (1 MiB
+pieces, what this benchmark always used), curl into /dev/null, and a plain socket reading
+into one reused buffer; each with the server's CPU seconds per GiB.
+
 Usage: python -m benchmarks.images [--sizes-mib 100,1024] [--backends local,s3]
 Targets: API throughput >= 80 % of raw; peak RSS of the server not growing with size.
 Also measured, as the ceiling of any upload on this machine: md5 and sha512 of the same
@@ -29,7 +33,7 @@ import msgspec
 from aiobotocore.session import get_session
 
 from benchmarks.harness import fresh_database, progress, server_url, start_kumo
-from benchmarks.transfer import CHUNK, MiB, RssSampler, Transfer, timed
+from benchmarks.transfer import CHUNK, Download, MiB, RssSampler, Transfer, downloads, timed
 from service.embedded_postgres import free_port
 from service.image.stored_data import IMAGE_HASHES
 from tests.integration.storage.conftest import wait_until_answers
@@ -43,7 +47,7 @@ class Figures(msgspec.Struct):
     backend: str
     size_mib: int
     api_put: Transfer
-    api_get: Transfer
+    api_gets: list[Download]
     raw_put: Transfer
     raw_get: Transfer
     rss_before_mib: float
@@ -88,9 +92,9 @@ async def admin_token(url: str) -> str:
 
 async def api_transfers(
     url: str, token: str, size: int, pid: int
-) -> tuple[Transfer, Transfer, float, float]:
-    """Create an image, upload `size` bytes, download them, delete the image: the put, the
-    get, and the server's RSS before and at its peak (MiB)."""
+) -> tuple[Transfer, list[Download], float, float]:
+    """Create an image, upload `size` bytes, download them with each client, delete the
+    image: the put, the gets, and the server's RSS before and at its peak (MiB)."""
     headers = {"X-Auth-Token": token}
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None)) as http:
         async with http.post(f"{url}/image/v2/images", headers=headers, json={
@@ -105,20 +109,12 @@ async def api_transfers(
             async with http.put(f"{image}/file", data=pattern(size), headers=sent) as response:
                 assert response.status == 204, await response.text()
 
-        async def get() -> None:
-            got = 0
-            async with http.get(f"{image}/file", headers=headers) as response:
-                assert response.status == 200, await response.text()
-                async for chunk in response.content.iter_chunked(CHUNK):
-                    got += len(chunk)
-            assert got == size
-
         with RssSampler(pid) as rss:
             put_figure = await timed(put, size)
-            get_figure = await timed(get, size)
+            get_figures = await downloads(f"{image}/file", headers, size, pid)
         async with http.delete(image, headers=headers) as response:
             assert response.status == 204
-    return put_figure, get_figure, round(rss.before / MiB, 1), round(rss.peak / MiB, 1)
+    return put_figure, get_figures, round(rss.before / MiB, 1), round(rss.peak / MiB, 1)
 
 
 async def raw_local(folder: Path, size: int) -> tuple[Transfer, Transfer]:
@@ -230,7 +226,7 @@ async def run(sizes: list[int], backends: list[str]) -> list[Figures]:
                         token = await admin_token(url)
                         for size in sizes:
                             progress(f"{backend}: API put/get of {size // MiB} MiB")
-                            put, get, before, peak = await api_transfers(
+                            put, gets, before, peak = await api_transfers(
                                 url, token, size, process.pid
                             )
                             progress(f"{backend}: raw put/get of {size // MiB} MiB")
@@ -243,7 +239,7 @@ async def run(sizes: list[int], backends: list[str]) -> list[Figures]:
                                 backend,
                                 size // MiB,
                                 put,
-                                get,
+                                gets,
                                 raw_put,
                                 raw_get,
                                 before,
@@ -264,22 +260,30 @@ async def run(sizes: list[int], backends: list[str]) -> list[Figures]:
 def report(results: list[Figures], load_before: tuple[float, ...]) -> None:
     load_after = os.getloadavg()
     print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f}")
-    print("| backend | size | API put MiB/s | raw put MiB/s | put ratio | API get MiB/s "
-          "| raw get MiB/s | get ratio | server RSS before → peak MiB |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| backend | size | API put MiB/s | raw put MiB/s | put ratio | raw get MiB/s "
+          "| server RSS before → peak MiB |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|")
     floors = []
     for f in results:
         put_ratio = f.api_put.mib_per_s / f.raw_put.mib_per_s
-        get_ratio = f.api_get.mib_per_s / f.raw_get.mib_per_s
         print(f"| {f.backend} | {f.size_mib} MiB | {f.api_put.mib_per_s} | {f.raw_put.mib_per_s}"
-              f" | {put_ratio:.0%} | {f.api_get.mib_per_s} | {f.raw_get.mib_per_s}"
-              f" | {get_ratio:.0%} | {f.rss_before_mib} → {f.rss_peak_mib} |")  # fmt: skip
+              f" | {put_ratio:.0%} | {f.raw_get.mib_per_s}"
+              f" | {f.rss_before_mib} → {f.rss_peak_mib} |")  # fmt: skip
         floor = f.hashing.mib_per_s
         floors.append(
             f"{f.backend} {f.size_mib} MiB: md5 ∥ sha512 alone {floor} MiB/s ="
             f" {floor / f.raw_put.mib_per_s:.0%} of raw put; API put {f.api_put.mib_per_s}"
             f" = {f.api_put.mib_per_s / floor:.0%} of that floor"
         )
+    print("\nAPI get by client (CPU seconds per GiB of the server and of the client):")
+    print("| backend | size | client | API get MiB/s | of raw get | server CPU s/GiB "
+          "| client CPU s/GiB |")  # fmt: skip
+    print("|---|---:|---|---:|---:|---:|---:|")
+    for f in results:
+        for get in f.api_gets:
+            print(f"| {f.backend} | {f.size_mib} MiB | {get.client} | {get.mib_per_s}"
+                  f" | {get.mib_per_s / f.raw_get.mib_per_s:.0%} | {get.server_cpu_per_gib}"
+                  f" | {get.client_cpu_per_gib} |")  # fmt: skip
     print("\nHashing floor (the most any upload can reach here):")
     print("\n".join(floors))
 

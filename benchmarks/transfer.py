@@ -1,19 +1,38 @@
-"""Measuring large transfers: throughput of one timed action, and a process's peak RSS."""
+"""Measuring large transfers: throughput of one timed action, a process's peak RSS, and
+large downloads by three clients of different cost, with what each cost the server."""
 
+import asyncio
+import resource
+import socket
+import subprocess
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from urllib.parse import urlsplit
 
+import aiohttp
 import msgspec
 import psutil
 
 MiB = 1024 * 1024
+GiB = 1024 * MiB
 CHUNK = MiB
 
 
 class Transfer(msgspec.Struct):
     mib_per_s: float
     seconds: float
+
+
+class Download(msgspec.Struct):
+    """One GET of a large body by one client: its throughput, and the CPU seconds per GiB
+    it took the server and the client itself (user + system)."""
+
+    client: str
+    mib_per_s: float
+    seconds: float
+    server_cpu_per_gib: float
+    client_cpu_per_gib: float
 
 
 class RssSampler:
@@ -44,3 +63,88 @@ async def timed(action: Callable[[], Awaitable[None]], size: int) -> Transfer:
     await action()
     seconds = time.perf_counter() - start
     return Transfer(mib_per_s=round(size / MiB / seconds, 1), seconds=round(seconds, 2))
+
+
+def cpu_seconds(pid: int) -> float:
+    """The process's CPU time so far, user and system."""
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
+def _own_cpu_seconds() -> float:
+    """This process's CPU time and that of its waited-for children (curl)."""
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+async def aiohttp_get(url: str, headers: Mapping[str, str], size: int) -> None:
+    """The body read by aiohttp's client in 1 MiB pieces (what the benchmarks always did)."""
+    timeout = aiohttp.ClientTimeout(total=None)
+    async with aiohttp.ClientSession(timeout=timeout) as http:
+        async with http.get(url, headers=headers) as response:
+            assert response.status == 200, await response.text()
+            got = 0
+            async for chunk in response.content.iter_chunked(CHUNK):
+                got += len(chunk)
+    assert got == size, (got, size)
+
+
+def curl_get(url: str, headers: Mapping[str, str], size: int) -> None:
+    """The body read by curl into /dev/null."""
+    command = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download}"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    result = subprocess.run([*command, url], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["200", str(size)], result.stdout + result.stderr
+
+
+def socket_get(url: str, headers: Mapping[str, str], size: int) -> None:
+    """The body read by a plain blocking socket into one reused 1 MiB buffer: what
+    receiving the bytes costs at the least, in Python."""
+    parts = urlsplit(url)
+    lines = [f"GET {parts.path} HTTP/1.1", f"Host: {parts.netloc}", "Connection: close"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    with socket.create_connection((parts.hostname, parts.port)) as conn:
+        conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            piece = conn.recv(65536)
+            assert piece, "the server closed the connection before its headers"
+            head += piece
+        head, body = head.split(b"\r\n\r\n", 1)
+        assert head.startswith(b"HTTP/1.1 200 "), head
+        assert f"\r\ncontent-length: {size}\r\n".encode() in head.lower() + b"\r\n", head
+        left = size - len(body)
+        view = memoryview(bytearray(CHUNK))
+        while left > 0:
+            got = conn.recv_into(view, min(CHUNK, left))
+            assert got, f"the body ended {left} bytes short"
+            left -= got
+
+
+async def downloads(url: str, headers: Mapping[str, str], size: int, pid: int) -> list[Download]:
+    """GET `url` (a body of `size` bytes) once with each client in turn: aiohttp, curl and
+    a raw socket; each with the server's (`pid`) and its own CPU per GiB."""
+    figures = []
+    clients: dict[str, Callable[[], Awaitable[None]]] = {
+        "aiohttp": lambda: aiohttp_get(url, headers, size),
+        "curl": lambda: asyncio.to_thread(curl_get, url, headers, size),
+        "socket": lambda: asyncio.to_thread(socket_get, url, headers, size),
+    }
+    for client, get in clients.items():
+        server, own = cpu_seconds(pid), _own_cpu_seconds()
+        transfer = await timed(get, size)
+        per_gib = GiB / size
+        figures.append(
+            Download(
+                client,
+                transfer.mib_per_s,
+                transfer.seconds,
+                round((cpu_seconds(pid) - server) * per_gib, 3),
+                round((_own_cpu_seconds() - own) * per_gib, 3),
+            )
+        )
+    return figures
