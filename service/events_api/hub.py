@@ -1,11 +1,14 @@
-"""One follower of the log per application, fanning each new event out to every live
-subscriber of the stream (sse.py).
+"""One follower of the log per application, fanning each read of new events out to every
+live subscriber of the stream (sse.py).
 
-The hub follows the whole log once (one LISTEN connection, one read per batch, one
-owner lookup and one encoding per event, however many subscribers there are) and offers
-each event to each subscriber that wants and may see it, without waiting: a subscriber
-whose queue is full is dropped from the hub (it is told by a final None), so no
-subscriber slows the hub, the writers or the others. It runs while it has subscribers.
+The hub follows the whole log once (one LISTEN connection, one read at a time, one owner
+lookup and one encoding per event, however many subscribers there are). Subscribers
+with the same filter and visibility form a group: the events of a read that a group
+wants and may see are chosen, encoded and joined once for all its members. A member
+whose connection has taken everything so far is written to directly, one write a read,
+without waking its task; the others get the read queued, and a member that falls more
+than its buffer behind is dropped (told by `dropped`), so no subscriber slows the hub,
+the writers or the others. It runs while it has subscribers.
 """
 
 import asyncio
@@ -48,6 +51,18 @@ class Filter(msgspec.Struct, frozen=True):
             return False
         return self.admin or may_read(self.auth, recorded.stream_id, owner)
 
+    def key(self) -> tuple[object, ...]:
+        """Equal for two filters that want the same events: everything `wants` reads (of
+        the caller, only what `may_read` reads, and nothing of it for an admin)."""
+        who = None if self.admin else (self.auth.user_id, self.auth.project_id)
+        return (
+            None if self.types is None else tuple(self.types),
+            None if self.categories is None else tuple(self.categories),
+            self.project_id,
+            self.admin,
+            who,
+        )
+
 
 def frame(recorded: RecordedEvent) -> bytes:
     """One event as an SSE message."""
@@ -55,31 +70,84 @@ def frame(recorded: RecordedEvent) -> bytes:
     return b"id: %d\nevent: %s\ndata: %s\n\n" % (recorded.position, recorded.type.encode(), data)
 
 
-Item = tuple[int, bytes] | None
-"""A position and its frame; None once the subscriber has been dropped."""
+def chunk(data: bytes) -> bytes:
+    """`data` as one chunk of an HTTP/1.1 chunked body: the form the hub writes straight
+    to a subscriber's connection."""
+    return b"%x\r\n%s\r\n" % (len(data), data)
 
 
 class Subscriber:
-    """A subscriber's place at the hub: what it wants, and the events it has not taken
-    yet (positions after `joined_at`)."""
+    """A subscriber's place at the hub: what it wants, where it is, and the frames handed
+    to it that its task has not written yet.
 
-    def __init__(self, wanted: Filter, size: int, joined_at: int) -> None:
+    While `transport` is set (by its task, once nothing is pending), the hub writes to it
+    directly; the hub unsets it when the connection's buffer is not empty (the client
+    reads slower than events come), and queues instead."""
+
+    def __init__(self, wanted: Filter, size: int, joined_at: int, after: int | None) -> None:
         self.wanted = wanted
+        self.size = size
         self.joined_at = joined_at
-        self.queue: asyncio.Queue[Item] = asyncio.Queue(maxsize=size + 1)
+        self.last = joined_at if after is None else max(joined_at, after)
+        """The position of the last event handed to the subscriber (written or pending)."""
+        self.pending: list[bytes] = []
+        self.behind = 0
+        """Events in `pending`."""
+        self.dropped = False
+        self.transport: asyncio.Transport | None = None
+        self.ready = asyncio.Event()
+        """Set when something is pending or the subscriber was dropped."""
 
-    def offer(self, item: tuple[int, bytes]) -> bool:
-        """Queue an event; False (and a final None) when the queue is full."""
-        if self.queue.qsize() >= self.queue.maxsize - 1:
-            self.queue.put_nowait(None)
+    def offer(self, last: int, count: int, data: bytes, chunked: bytes) -> bool:
+        """Hand over `count` frames joined in `data` (`chunked`: as one HTTP chunk), up to
+        position `last`: written at once if the connection takes them, else queued.
+        False (and `dropped`) when the queue would exceed the subscriber's size, or the
+        connection is closing."""
+        transport = self.transport
+        if transport is not None:
+            if transport.is_closing():
+                self.end()
+                return False
+            if not transport.get_write_buffer_size():
+                transport.write(chunked)
+                self.last = last
+                return True
+            self.transport = None
+        if self.behind + count > self.size:
+            self.end()
             return False
-        self.queue.put_nowait(item)
+        self.pending.append(data)
+        self.behind += count
+        self.last = last
+        self.ready.set()
         return True
+
+    def take(self) -> bytes:
+        """The pending frames, joined; nothing is pending afterwards."""
+        data = b"".join(self.pending)
+        self.pending.clear()
+        self.behind = 0
+        self.ready.clear()
+        return data
 
     def end(self) -> None:
         """Tell the subscriber no more will come."""
-        with contextlib.suppress(asyncio.QueueFull):
-            self.queue.put_nowait(None)
+        self.dropped = True
+        self.transport = None
+        self.ready.set()
+
+
+class Group:
+    """The subscribers whose filters have one key: they are sent the same frames."""
+
+    def __init__(self, wanted: Filter) -> None:
+        self.wanted = wanted
+        self.members: set[Subscriber] = set()
+
+    def choose(self, batch: Sequence[RecordedEvent], owners: Sequence[str | None]) -> list[int]:
+        """The indexes in `batch` of the events the group wants and may see."""
+        wants = self.wanted.wants
+        return [i for i, recorded in enumerate(batch) if wants(recorded, owners[i])]
 
 
 class Hub:
@@ -90,27 +158,38 @@ class Hub:
         self.dsn = dsn
         self.owners = Owners(store)
         self.position = 0
-        self._subscribers: set[Subscriber] = set()
+        self._groups: dict[tuple[object, ...], Group] = {}
         self._task: asyncio.Task[None] | None = None
         self._starting = asyncio.Lock()
 
-    async def join(self, wanted: Filter, size: int) -> Subscriber:
-        """A new subscriber, offered every event after the hub's position from now on
-        (started at the head of the log if it was not running)."""
+    async def join(self, wanted: Filter, size: int, after: int | None = None) -> Subscriber:
+        """A new subscriber, handed every event after the hub's position (and after
+        `after`) from now on, at most `size` of them pending; the follower starts at the
+        head of the log if it was not running."""
         async with self._starting:
             if self._task is None or self._task.done():
                 self.position = await self.store.head_position()
                 self._task = asyncio.create_task(self._run(self.position))
-        subscriber = Subscriber(wanted, size, self.position)
-        self._subscribers.add(subscriber)
+        subscriber = Subscriber(wanted, size, self.position, after)
+        key = wanted.key()
+        group = self._groups.get(key) or self._groups.setdefault(key, Group(wanted))
+        group.members.add(subscriber)
         return subscriber
 
     def leave(self, subscriber: Subscriber) -> None:
         """Forget a subscriber; the last one to leave stops the follower."""
-        self._subscribers.discard(subscriber)
-        if not self._subscribers and self._task is not None:
+        self._discard(subscriber)
+        if not self._groups and self._task is not None:
             self._task.cancel()
             self._task = None
+
+    def _discard(self, subscriber: Subscriber) -> None:
+        key = subscriber.wanted.key()
+        group = self._groups.get(key)
+        if group is not None:
+            group.members.discard(subscriber)
+            if not group.members:
+                del self._groups[key]
 
     async def _run(self, after: int) -> None:
         try:
@@ -118,26 +197,39 @@ class Hub:
             async with contextlib.aclosing(batches):
                 async for batch in batches:
                     await self.owners.learn(batch)
-                    for recorded in batch:
-                        self._offer(recorded, await self.owners.of(recorded))
+                    self._deliver(batch, [await self.owners.of(r) for r in batch])
         except Exception:
             if not self.store.pool.is_closing():  # else the service is stopping
                 log.exception("the events stream's follower failed; its subscribers are ended")
-            for subscriber in self._subscribers:
-                subscriber.end()
-            self._subscribers.clear()
+            for group in self._groups.values():
+                for subscriber in group.members:
+                    subscriber.end()
+            self._groups.clear()
 
-    def _offer(self, recorded: RecordedEvent, owner: str | None) -> None:
-        """Offer `recorded` (of a stream of `owner`) to every subscriber that wants it,
-        encoded once; drop those whose queue is full."""
-        encoded: bytes | None = None
-        for subscriber in list(self._subscribers):
-            if not subscriber.wanted.wants(recorded, owner):
+    def _deliver(self, batch: Sequence[RecordedEvent], owners: Sequence[str | None]) -> None:
+        """Hand each group's members the events of `batch` it wants (each event encoded
+        once however many groups want it); forget those dropped."""
+        frames: dict[int, bytes] = {}
+        for group in list(self._groups.values()):
+            chosen = group.choose(batch, owners)
+            if not chosen:
                 continue
-            encoded = encoded or frame(recorded)
-            if not subscriber.offer((recorded.position, encoded)):
-                self._subscribers.discard(subscriber)
-        self.position = recorded.position
+            for i in chosen:
+                if i not in frames:
+                    frames[i] = frame(batch[i])
+            data = b"".join([frames[i] for i in chosen])
+            chunked = chunk(data)
+            first, last = batch[chosen[0]].position, batch[chosen[-1]].position
+            for subscriber in list(group.members):
+                if subscriber.last < first:
+                    taken = subscriber.offer(last, len(chosen), data, chunked)
+                else:  # it resumed after some of these: only those after its place
+                    later = [i for i in chosen if batch[i].position > subscriber.last]
+                    joined = b"".join([frames[i] for i in later])
+                    taken = not later or subscriber.offer(last, len(later), joined, chunk(joined))
+                if not taken:
+                    self._discard(subscriber)
+        self.position = batch[-1].position
 
 
 _HUBS: "weakref.WeakKeyDictionary[web.Application, Hub]" = weakref.WeakKeyDictionary()

@@ -2,9 +2,10 @@
 
 Each event is `id: <position>`, `event: <type>`, `data: <the event document>`. A
 subscriber joins the application's hub (hub.py: one follower of the log for all of them),
-reads what it asked for from before it joined out of the log itself, then takes the
-hub's events, all into a bounded buffer that the response drains. When the subscriber
-reads too slowly and a queue fills, it gets the events already buffered, then
+reads what it asked for from before it joined out of the log itself (through a bounded
+buffer that the response drains), then takes the hub's events (written by the hub itself
+while the connection keeps up, else queued, up to as many). When the subscriber reads
+too slowly and a buffer fills, it gets the events already buffered, then
 `event: error` naming the last position it was sent, and the response ends: it may
 resume from there with `Last-Event-ID`. Nothing a subscriber does slows the writers or
 other subscribers.
@@ -14,13 +15,13 @@ import asyncio
 import contextlib
 
 import msgspec
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from events.types import RecordedEvent
 from service.auth import caller
 from service.errors import BadRequest, Forbidden
 from service.events_api.access import Owners
-from service.events_api.hub import Filter, Hub, Item, Subscriber, frame, hub_of
+from service.events_api.hub import Filter, Hub, Subscriber, frame, hub_of
 from service.http.keys import SETTINGS
 from service.http.recording import store
 
@@ -70,12 +71,15 @@ async def visible(owners: Owners, wanted: Filter, recorded: RecordedEvent) -> bo
     return wanted.wants(recorded, await owners.of(recorded))
 
 
+Item = tuple[int, bytes] | None
+"""A position and its frame; None once the subscriber is dropped (the buffer filled)."""
 Buffer = asyncio.Queue[Item]
-"""Positions and frames to send; None once the subscriber is dropped (the buffer filled)."""
+"""The catch-up's positions and frames to send."""
 LIVE: Item = (0, b"")
-"""Put in the buffer after the catch-up: what follows comes from the hub's queue."""
+"""Put in the buffer after the catch-up: what follows comes from the hub."""
 COALESCE = 64
-"""At most this many frames ready at once go out in one write."""
+"""At most this many frames of the catch-up ready at once go out in one write."""
+KEEPALIVE = b": keep-alive\n\n"
 
 
 async def catch_up(request: web.Request, joined: Subscriber, after: int, buffer: Buffer) -> None:
@@ -110,7 +114,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     when the subscriber falls too far behind. 400/401/403 as `subscription` says."""
     wanted, after = subscription(request)
     options = request.config_dict.get(STREAM_OPTIONS, StreamOptions())
-    joined = await hub(request).join(wanted, options.buffer)
+    joined = await hub(request).join(wanted, options.buffer, after)
     after = joined.joined_at if after is None else after
     buffer: Buffer = asyncio.Queue(maxsize=options.buffer + 1)
     reader = asyncio.create_task(catch_up(request, joined, after, buffer))
@@ -119,7 +123,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
         )
         await response.prepare(request)
-        await _drain(response, [buffer, joined.queue], reader, after, options)
+        if await _replay(response, buffer, reader, after, options):
+            await _follow(request, response, joined, options)
     except (TimeoutError, ConnectionResetError):
         pass  # the subscriber stopped taking data: drop it without a word
     finally:
@@ -136,8 +141,6 @@ async def _next(queue: Buffer, reader: "asyncio.Task[None]", options: StreamOpti
     with contextlib.suppress(asyncio.QueueEmpty):
         return queue.get_nowait()
     try:
-        # asyncio.timeout, not wait_for: no task made for each wait, one per event each
-        # subscriber at the live rate.
         async with asyncio.timeout(options.keepalive):
             return await queue.get()
     except TimeoutError:
@@ -146,40 +149,66 @@ async def _next(queue: Buffer, reader: "asyncio.Task[None]", options: StreamOpti
         raise
 
 
-async def _drain(
+async def _replay(
     response: web.StreamResponse,
-    queues: list[Buffer],
+    buffer: Buffer,
     reader: "asyncio.Task[None]",
     after: int,
     options: StreamOptions,
-) -> None:
-    """Send the catch-up's frames, then the hub's (those after `after`), a keep-alive
-    comment when idle, frames ready together in one write, until the subscriber is
-    dropped; then the final error. Raises TimeoutError or ConnectionResetError when the
-    subscriber stops taking data."""
+) -> bool:
+    """Send the catch-up's frames (those ready together in one write), a keep-alive
+    comment when idle, until LIVE: True then. False once the final error is sent (the
+    buffer filled). Raises TimeoutError or ConnectionResetError when the subscriber stops
+    taking data."""
     sent = after
-    queue = queues.pop(0)
     while True:
         try:
-            item = await _next(queue, reader, options)
+            item = await _next(buffer, reader, options)
         except TimeoutError:
-            await _write(response, b": keep-alive\n\n", options)
+            await _write(response, KEEPALIVE, options)
             continue
         frames = []
-        while item is not None:
-            if item is LIVE:
-                queue = queues.pop(0)
-            elif item[0] > sent:
-                sent = item[0]
-                frames.append(item[1])
-            if len(frames) >= COALESCE or queue.empty():
+        while item is not None and item is not LIVE:
+            sent = item[0]
+            frames.append(item[1])
+            if len(frames) >= COALESCE or buffer.empty():
                 break
-            item = queue.get_nowait()
+            item = buffer.get_nowait()
         if frames:
             await _write(response, b"".join(frames), options)
         if item is None:
             await _write(response, _fell_behind(sent), options)
+            return False
+        if item is LIVE:
+            return True
+
+
+async def _follow(
+    request: web.Request, response: web.StreamResponse, joined: Subscriber, options: StreamOptions
+) -> None:
+    """Send what the hub hands the subscriber until it is dropped, then the final error.
+    While nothing is pending the hub writes to the connection itself (chunked responses
+    only: it writes whole chunks); a keep-alive comment goes out when nothing was handed
+    over for a keep-alive interval. Raises as `_replay` does."""
+    chunked = response.headers.get(hdrs.TRANSFER_ENCODING) == "chunked"
+    direct = request.transport if chunked else None
+    seen = joined.last
+    while True:
+        if joined.pending:
+            await _write(response, joined.take(), options)
+            continue
+        if joined.dropped:
+            await _write(response, _fell_behind(joined.last), options)
             return
+        joined.transport = direct
+        try:
+            # asyncio.timeout, not wait_for: no task made for each wait.
+            async with asyncio.timeout(options.keepalive):
+                await joined.ready.wait()
+        except TimeoutError:
+            if joined.last == seen:
+                await _write(response, KEEPALIVE, options)
+            seen = joined.last
 
 
 def _fell_behind(sent: int) -> bytes:

@@ -3,10 +3,13 @@ gap and no duplicate, kept alive, authorised, and dropping subscribers that lag.
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 
+import aiohttp
 import msgspec
 import pytest
+from aiohappyeyeballs import AddrInfoType
 from aiohttp import ClientResponse
 
 from events.postgres import PostgresEventStore
@@ -133,3 +136,46 @@ async def test_a_lagging_subscriber_is_dropped_with_a_final_error_and_may_resume
 
     async with subscribe(client, admin_token, query, **{"Last-Event-ID": str(last_id)}) as r:
         assert [int(m.id or 0) for m in await events(r, 2)] == wanted[2:4]
+
+
+def small_receive_buffer(address: AddrInfoType) -> socket.socket:
+    """A client socket that holds little of what it is sent but does not read yet."""
+    family, kind, protocol, _, _ = address
+    sock = socket.socket(family, kind, protocol)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    return sock
+
+
+@pytest.mark.parametrize(
+    "stream_options", [StreamOptions(keepalive=0.2, buffer=2, write_timeout=5.0)]
+)
+async def test_a_live_subscriber_that_stops_reading_is_dropped_and_slows_no_other(
+    client: Client, store: PostgresEventStore, alice: Person, admin_token: str
+) -> None:
+    await act(store, alice, "server-s1", [created(alice, "s1")])
+    # 7 MB in all: more than the client holds and the server's socket takes (Linux's
+    # largest send buffer is 4 MiB by default), so the rest waits at the hub.
+    query, count, pad = "?types=ServerMetadataSet", 120, "x" * 60_000
+    headers = {"X-Auth-Token": admin_token}
+    connector = aiohttp.TCPConnector(socket_factory=small_receive_buffer)
+    async with (
+        aiohttp.ClientSession(connector=connector) as session,
+        session.get(client.make_url(f"/events/v1/stream{query}"), headers=headers) as stalled,
+        subscribe(client, admin_token, query) as reading,
+    ):
+        await asyncio.sleep(0.1)  # both streams start at the head of the log
+        keeping_up = asyncio.create_task(events(reading, count))
+        appended = []
+        for n in range(count):
+            change = ev.ServerMetadataSet(server_id="s1", items={"n": str(n), "pad": pad})
+            appended.append((await act(store, alice, "server-s1", [change])).events[0].position)
+        assert [int(m.id or 0) for m in await keeping_up] == appended
+
+        seen = []
+        while (message := await next_message(stalled)) and message.event != "error":
+            if message.comment is None:
+                seen.append(int(message.id or 0))
+        assert message is not None, "the stalled stream ended without a final error"
+        last_id = msgspec.json.decode(message.data or "")["last_id"]
+        assert 0 < len(seen) < count and seen == appended[: len(seen)] and last_id == seen[-1]
+        assert await next_message(stalled) is None

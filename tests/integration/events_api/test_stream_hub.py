@@ -22,14 +22,14 @@ async def listeners(store: PostgresEventStore) -> int:
     return found
 
 
-async def test_twenty_subscribers_share_one_follower(
+async def test_twenty_one_subscribers_share_one_follower(
     client: Client, store: PostgresEventStore, alice: Person, bob: Person, admin_token: str
 ) -> None:
     before = await listeners(store)
     async with contextlib.AsyncExitStack() as stack:
         responses = []
-        for i in range(20):
-            token = (admin_token, alice.token)[i % 2]
+        for i in range(21):
+            token = (admin_token, alice.token, bob.token)[i % 3]
             response = await client.get(
                 "/events/v1/stream?resource_type=server", headers={"X-Auth-Token": token}
             )
@@ -42,11 +42,13 @@ async def test_twenty_subscribers_share_one_follower(
         for i in range(6):
             person = (alice, bob)[i % 2]
             await act(store, person, f"server-s{i}", [created(person, f"s{i}")])
-        as_admin = await asyncio.gather(*(events(r, 6) for r in responses[::2]))
-        as_alice = await asyncio.gather(*(events(r, 3) for r in responses[1::2]))
+        as_admin = await asyncio.gather(*(events(r, 6) for r in responses[::3]))
+        as_alice = await asyncio.gather(*(events(r, 3) for r in responses[1::3]))
+        as_bob = await asyncio.gather(*(events(r, 3) for r in responses[2::3]))
 
     assert all(resources(got) == [f"s{i}" for i in range(6)] for got in as_admin)
     assert all(resources(got) == ["s0", "s2", "s4"] for got in as_alice)
+    assert all(resources(got) == ["s1", "s3", "s5"] for got in as_bob)
 
 
 def resources(messages: list[Message]) -> list[str]:
