@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import msgspec
 
+from events.partition import partition_of
 from events.postgres import PostgresEventStore
 from events.types import RecordedEvent
 
@@ -46,11 +47,21 @@ class LogCursor:
         self.notified = 0
         self._wake = asyncio.Event()
 
-    def notify(self, position: int, types: frozenset[str] | None = None) -> None:
-        """An append up to `position` committed, of events of `types` (None: any): wake
-        the waiter, unless the cursor reads none of those types."""
+    def notify(
+        self,
+        position: int,
+        types: frozenset[str] | None = None,
+        streams: frozenset[str] | None = None,
+    ) -> None:
+        """An append up to `position` committed, of events of `types` (None: any) in
+        `streams` (None: not known, as from a NOTIFY): wake the waiter, unless the cursor
+        reads none of those types or none of those streams is in its partition."""
         if types is not None and self.types is not None and types.isdisjoint(self.types):
             return
+        if self.partition is not None and streams is not None:
+            count, number = self.partition
+            if all(partition_of(s, count) != number for s in streams):
+                return
         self.notified = max(self.notified, position)
         self._wake.set()
 

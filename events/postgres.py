@@ -236,8 +236,9 @@ async def dedicated_connection(store: "PostgresEventStore", dsn: str | None) -> 
         await own.close()
 
 
-Listener = Callable[[int, frozenset[str] | None], None]
-"""Told that events up to a position committed, of these types among others (None: any)."""
+Listener = Callable[[int, frozenset[str] | None, frozenset[str]], None]
+"""Told that an append of this process committed, up to a position, with events of these
+types (None: any) in these streams."""
 
 
 class Notifier:
@@ -259,12 +260,13 @@ class Notifier:
         self.local: set[Listener] = set()
         """Told of each commit at once, before the NOTIFY: the followers in this process."""
 
-    def committed(self, position: int, types: Iterable[str]) -> None:
-        """An append up to `position` of events of `types` committed: make sure listeners
-        hear of it."""
+    def committed(self, position: int, types: Iterable[str], streams: Iterable[str]) -> None:
+        """An append up to `position` of events of `types` in `streams` committed: make
+        sure listeners hear of it."""
         named = frozenset(types)
+        appended = frozenset(streams)
         for listener in list(self.local):
-            listener(position, named)
+            listener(position, named, appended)
         self._pending = max(self._pending, position)
         self._types.update(named)
         if self._task is None or self._task.done():
@@ -322,8 +324,8 @@ class PostgresEventStore:
     @contextlib.contextmanager
     def committed_here(self, listener: Listener) -> Iterator[None]:
         """Within the block, tell `listener` of each append this store commits as soon as
-        it commits, without waiting for the NOTIFY's round trip through Postgres (which
-        still reaches every other process)."""
+        it commits, with its streams, without waiting for the NOTIFY's round trip through
+        Postgres (which still reaches every other process, and this one)."""
         self._notifier.local.add(listener)
         try:
             yield
@@ -428,7 +430,9 @@ class PostgresEventStore:
                 )
                 if inline is not None:
                     await inline(conn, recorded)
-        self._notifier.committed(recorded[-1].position, {e.type for e in recorded})
+        self._notifier.committed(
+            recorded[-1].position, {e.type for e in recorded}, {e.stream_id for e in recorded}
+        )
         return AppendResult(recorded)
 
     async def read_stream(

@@ -16,7 +16,10 @@ always go to one partition in order. Processes of one group share the partitions
   back, so no event is handled twice even if two processes ever believe they hold
   one lease.
 - NOTIFY wakes the workers at once; a poll every `poll_interval` seconds catches
-  what a lost notification would have delayed (events/cursor.py).
+  what a lost notification would have delayed (events/cursor.py). An append of this
+  process wakes at once only the workers whose partitions hold its streams
+  (events/partition.py), and the NOTIFY it sends, which comes back here too, is
+  ignored: the other partitions have nothing to read in it.
 """
 
 import asyncio
@@ -29,6 +32,7 @@ from typing import Any
 import msgspec
 
 from events.cursor import Batch, LogCursor
+from events.partition import agrees
 from events.postgres import (
     NOTIFY_CHANNEL,
     Pool,
@@ -42,6 +46,8 @@ Handler = Callable[[Any, Sequence[RecordedEvent]], Awaitable[None]]
 """Handles a batch of events with a connection, inside the checkpoint's transaction."""
 
 log = logging.getLogger("kumo.subscription")
+ANNOUNCED = 1024
+"""Positions of this process's appends remembered, to ignore their NOTIFYs."""
 
 
 class LeaseLost(Exception):
@@ -194,6 +200,11 @@ class SubscriptionRunner:
         self.joined = asyncio.Event()
         """Set once this process is a member of the group (see `live_groups`)."""
         self._last_save = 0.0
+        self._announced: dict[int, None] = {}
+        """The last positions this process's appends announced (`ANNOUNCED` at most)."""
+        self._by_stream = False
+        """Whether workers are woken by the streams of this process's appends: once the
+        server is known to hash stream ids as events/partition.py does."""
 
     @property
     def partitions_held(self) -> list[int]:
@@ -208,6 +219,7 @@ class SubscriptionRunner:
     async def _run(self, sub: Subscription) -> None:
         async with dedicated_connection(self.store, self.dsn) as conn:
             self._conn = conn
+            self._by_stream = await agrees(conn)
             await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
             try:
                 await conn.execute(
@@ -252,11 +264,25 @@ class SubscriptionRunner:
         return True
 
     def _on_notify(self, conn: Any, pid: int, channel: str, payload: object) -> None:
-        self._notify(*notified(payload))
+        position, types = notified(payload)
+        # A notification names the highest position of a run of one process's commits:
+        # if that one was announced here, all were (`_notify`).
+        if position not in self._announced:
+            self._notify(position, types)
 
-    def _notify(self, position: int, types: frozenset[str] | None) -> None:
+    def _notify(
+        self, position: int, types: frozenset[str] | None, streams: frozenset[str] | None = None
+    ) -> None:
+        """Wake the workers that may have news up to `position`; `streams` are those of an
+        append of this process, announced as it committed."""
+        if streams is not None:
+            self._announced[position] = None
+            if len(self._announced) > ANNOUNCED:
+                del self._announced[next(iter(self._announced))]
+            if not self._by_stream:
+                streams = None
         for part in self._held.values():
-            part.cursor.notify(position, types)
+            part.cursor.notify(position, types, streams)
 
     async def _members(self) -> int:
         count: int = await self._conn.fetchval(

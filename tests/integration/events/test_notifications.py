@@ -62,9 +62,9 @@ async def test_types_committed_during_a_notification_go_in_the_next_even_below_i
     pool: asyncpg.Pool, heard: Heard
 ) -> None:
     notifier = Notifier(pool)
-    notifier.committed(10, {"Noted"})
+    notifier.committed(10, {"Noted"}, {"note-1"})
     await asyncio.sleep(0)  # its notification is on its way
-    notifier.committed(9, {"Renamed"})  # an append that committed after a later one
+    notifier.committed(9, {"Renamed"}, {"note-2"})  # an append that committed after a later one
 
     await heard.until(lambda payloads: len(payloads) == 2)
 

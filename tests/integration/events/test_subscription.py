@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from events.postgres import NOTIFY_CHANNEL, PostgresEventStore
+from events.partition import partition_of
+from events.postgres import NOTIFY_CHANNEL, PostgresEventStore, notification
 from events.subscription import Subscription, SubscriptionRunner, read_checkpoint
 from events.types import RecordedEvent
 from tests.sample_events import Noted, Renamed
@@ -115,6 +116,34 @@ async def test_an_append_of_the_same_store_wakes_its_followers_without_the_notif
         result = await store.append("note-1", [Noted(n=1)])
         async with asyncio.timeout(5):  # far sooner than the minute-long poll
             await runner.wait_until(result.last_position)
+    assert await handled_positions(store) == [result.last_position]
+
+
+@pytest.mark.usefixtures("handled_table")
+async def test_an_append_of_the_same_store_wakes_only_the_partitions_of_its_streams(
+    store: PostgresEventStore, database_url: str
+) -> None:
+    subscription = Subscription(
+        group="test", handler=record, partitions=4, poll_interval=60.0, rebalance_interval=0.1
+    )
+    async for runner in running(store, database_url, subscription):
+        async with asyncio.timeout(10):
+            await runner.wait_until(0)
+        parts = [runner._held[n] for n in range(4)]
+        result = await store.append("note-1", [Noted(n=1)])
+        mine = partition_of("note-1", 4)
+        async with asyncio.timeout(5):  # far sooner than the minute-long poll
+            while parts[mine].cursor.position < result.last_position:
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(0.5)  # its NOTIFY has come back through Postgres meanwhile
+        told = [p.cursor.notified for p in parts]
+        assert told == [result.last_position if n == mine else 0 for n in range(4)]
+        # Another process's notification wakes every partition.
+        foreign = notification(result.last_position + 1, {"Noted"})
+        await store.pool.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, foreign)
+        async with asyncio.timeout(5):
+            while any(p.cursor.notified <= result.last_position for p in parts):
+                await asyncio.sleep(0.01)
     assert await handled_positions(store) == [result.last_position]
 
 
