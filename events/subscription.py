@@ -159,29 +159,38 @@ class _Partition:
 
     async def _commit(self, batch: Batch) -> None:
         """Handle the batch and move the checkpoint in one transaction (compare-and-set);
-        or, for a subscription not `in_transaction`, handle it first."""
+        or, for a subscription not `in_transaction`, handle it first and move the
+        checkpoint alone, in one statement."""
         sub = self.runner.subscription
         pool = self.runner.store.pool
-        if batch.events and not sub.in_transaction:
-            await sub.handler(pool, batch.events)
-        async with pool.acquire() as conn, conn.transaction():
-            # A crash may lose the last few checkpoints, and with them the rows the
-            # handler wrote in the same transaction: both are redone, never half-done.
-            # So the commit need not wait for its WAL flush.
-            await conn.execute("SET LOCAL synchronous_commit TO off")
-            if batch.events and sub.in_transaction:
+        if not (batch.events and sub.in_transaction):
+            if batch.events:
+                await sub.handler(pool, batch.events)
+            await self._save(pool, batch.scanned_to)
+        else:
+            async with pool.acquire() as conn, conn.transaction():
                 await sub.handler(conn, batch.events)
-            status = await conn.execute(
-                "UPDATE subscription_checkpoints SET position = $3, updated_at = now()"
-                " WHERE group_name = $1 AND partition = $2 AND position = $4",
-                sub.group,
-                self.number,
-                batch.scanned_to,
-                self.durable,
-            )
-            if status != "UPDATE 1":
-                raise LeaseLost()
+                await self._save(conn, batch.scanned_to)
         self.durable = batch.scanned_to
+
+    async def _save(self, db: Any, position: int) -> None:
+        """Move the checkpoint to `position` if it is still where this worker left it;
+        LeaseLost otherwise (in a transaction, which then rolls back)."""
+        # A crash may lose the last few checkpoints, and with them the rows the handler
+        # wrote in the same transaction: both are redone, never half-done. So the commit
+        # need not wait for its WAL flush (`set_config(..., true)`: SET LOCAL, for the
+        # statement's own transaction too).
+        status = await db.execute(
+            "UPDATE subscription_checkpoints SET position = $3, updated_at = now()"
+            " FROM (SELECT set_config('synchronous_commit', 'off', true)) AS lazy"
+            " WHERE group_name = $1 AND partition = $2 AND position = $4",
+            self.runner.subscription.group,
+            self.number,
+            position,
+            self.durable,
+        )
+        if status != "UPDATE 1":
+            raise LeaseLost()
 
 
 class SubscriptionRunner:
