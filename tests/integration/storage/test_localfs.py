@@ -1,11 +1,13 @@
-"""What the local backend promises beyond the contract: its layout stays under the root."""
+"""What the local backend promises beyond the contract: its layout stays under the root,
+and a reader of more than a chunk holds the object's file open for sendfile."""
 
+import os
 from pathlib import Path
 
 import pytest
 
 from service.storage import InvalidKey
-from service.storage.localfs import LocalFsBackend
+from service.storage.localfs import CHUNK_SIZE, LocalFsBackend
 
 from .helpers import chunks, read_all
 from .test_contract import ODD_KEYS
@@ -41,3 +43,16 @@ async def test_a_segment_too_long_for_a_file_name(local: LocalFsBackend) -> None
     with pytest.raises(InvalidKey, match="too long"):
         await local.put("images/" + "é" * 50, chunks(b"x"))
     await local.put("images/" + "e" * 250, chunks(b"x"))
+
+
+async def test_a_reader_of_more_than_a_chunk_gives_its_file(local: LocalFsBackend) -> None:
+    data = os.urandom(3 * CHUNK_SIZE + 5)
+    await local.put("big", chunks(data, CHUNK_SIZE))
+    cases = [(None, 0, len(data)), ((7, 2 * CHUNK_SIZE), 7, 2 * CHUNK_SIZE + 1)]
+    for byte_range, start, end in cases:
+        async with await local.get("big", byte_range=byte_range) as reader:
+            assert reader.fileno is not None and reader.offset == start
+            assert os.pread(reader.fileno, reader.content_length, start) == data[start:end]
+    async with await local.get("big", byte_range=(0, CHUNK_SIZE - 1)) as reader:
+        assert reader.fileno is None  # read at once, the file already closed
+        assert b"".join([chunk async for chunk in reader]) == data[:CHUNK_SIZE]
