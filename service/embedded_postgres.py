@@ -135,6 +135,12 @@ class EmbeddedPostgres:
             "-c listen_addresses=127.0.0.1",
             f"-c unix_socket_directories={self.root}",
             "-c max_connections=200",
+            # A single node that nothing replicates from: a table emptied or created in a
+            # transaction (a read model's rebuild, an index built on it) is then synced to
+            # disk at commit instead of also being written to the WAL (README: the
+            # embedded database).
+            "-c wal_level=minimal",
+            "-c max_wal_senders=0",
         ]
         if not self.durable:
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
