@@ -6,7 +6,7 @@
 (b) and (c): 100 SSE subscribers while 1,000 events/s are appended, and time travel of a
     resource with 10,000 events of history (benchmarks/events_live.py says how).
 
-    .venv/bin/python -m benchmarks.events [--events N] [--parts abc]
+    .venv/bin/python -m benchmarks.events [--events N] [--parts abc] [--keep NAME]
 
 The log for (a) is real activity multiplied: a `kumo up` (libvirt's test driver) serves
 one round of a project's life through its HTTP APIs — a project, a user and its role,
@@ -16,30 +16,46 @@ of the template, each with every id and name it created made new, go into a fres
 database through `append_events` in batches of whole copies, in the template's own
 order: valid encodings, versions and hashes, as the service would have written them.
 The bootstrap's events come first, once. KUMO_BENCH_DATABASE_URL names the server (see
-harness.py). Results go to stdout as a table and one JSON line; progress to stderr.
+harness.py). With `--keep NAME`, (a) runs in the database NAME on that server, filled
+only if it does not exist yet and kept afterwards, so that runs of the rebuild alone can
+be repeated (and alternated between two trees) without filling the log each time.
+Results go to stdout as a table and one JSON line; progress to stderr.
 """
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
+import resource
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
+import asyncpg
 import msgspec
 import psutil
 
 from benchmarks.compute import PASSWORD, Api, admin_api, blank_disk, upload_image
 from benchmarks.events_live import StreamFigures, TimeTravelFigures, parts_b_and_c
 from benchmarks.events_live import report as report_live
-from benchmarks.harness import IDS, ROOT, fresh_database, progress, running_kumo, server_url
+from benchmarks.harness import (
+    IDS,
+    ROOT,
+    fresh_database,
+    progress,
+    running_kumo,
+    server_url,
+    with_database,
+)
 from events.clock import SystemClock
 from events.codec import decode_event
 from events.postgres import Pool, create_pool
+from service.migrator import migrate
 
 TOKEN = "tmplzz00"
 """In every name the template's activity gives, so that each copy can rename it."""
@@ -76,6 +92,11 @@ class RebuildFigures(msgspec.Struct, frozen=True):
     rss_peak_mb: float
     rss_growth_mb: float
     rss_samples: list[tuple[float, float]]
+    cpu_seconds: float
+    """CPU of the rebuilding processes (the command and the ones it forked)."""
+    server_cpu_seconds: float | None
+    """CPU of the database server's processes meanwhile (None: not a local server)."""
+    wal_mb: float
     output: list[str]
     chain_seconds: float
     chain_output: str
@@ -301,12 +322,69 @@ def _rss(process: psutil.Process) -> int:
         return 0
 
 
+class ServerCpu:
+    """CPU seconds of a local Postgres server's processes (the postmaster listening on the
+    URL's port and its children, backends that exit counted as last seen), sampled every
+    `interval` seconds until stopped; None when no such process is found here."""
+
+    def __init__(self, url: str, interval: float = 0.1) -> None:
+        port = f"-p {urlsplit(url).port}"
+        self.postmaster = next(
+            (
+                p
+                for p in psutil.process_iter(["cmdline"])
+                if port in " ".join(p.info["cmdline"] or ())
+            ),
+            None,
+        )
+        self.interval = interval
+        self._seen: dict[int, float] = {}
+        self._start = self._sample()
+
+    def _sample(self) -> float:
+        if self.postmaster is None:
+            return 0.0
+        with contextlib.suppress(psutil.NoSuchProcess):
+            for process in [self.postmaster, *self.postmaster.children()]:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    times = process.cpu_times()
+                    self._seen[process.pid] = times.user + times.system
+        return sum(self._seen.values())
+
+    async def run(self) -> None:
+        while True:
+            self._sample()
+            await asyncio.sleep(self.interval)
+
+    def seconds(self) -> float | None:
+        """CPU seconds used since this was made."""
+        return None if self.postmaster is None else round(self._sample() - self._start, 1)
+
+
+def _command(process: psutil.Process) -> str:
+    return " ".join(process.info["cmdline"] or ())
+
+
+async def wal_position(url: str) -> int:
+    """The server's WAL insert position, in bytes."""
+    conn = await asyncpg.connect(url)
+    try:
+        position: int = await conn.fetchval("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")
+        return position
+    finally:
+        await conn.close()
+
+
 class Run(msgspec.Struct, frozen=True):
-    """One `kumo` command run: its wall time, its output lines, its RSS over time."""
+    """One `kumo` command run: its wall time, its output lines, its RSS over time, the CPU
+    seconds of its processes and of the database server's, and the WAL it wrote."""
 
     seconds: float
     lines: list[str]
     rss: list[tuple[float, float]]
+    cpu_seconds: float
+    server_cpu_seconds: float | None
+    wal_mb: float
 
 
 async def kumo(url: str, *argv: str) -> Run:
@@ -315,6 +393,10 @@ async def kumo(url: str, *argv: str) -> Run:
     with tempfile.TemporaryDirectory() as data_dir:
         env = {**os.environ, "KUMO_DATABASE_URL": url, "KUMO_DATA_DIR": data_dir}
         env["KUMO_LOG_LEVEL"] = "WARNING"
+        wal = await wal_position(url)
+        server = ServerCpu(url)
+        server_sampler = asyncio.create_task(server.run())
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "service", *argv,
@@ -325,22 +407,91 @@ async def kumo(url: str, *argv: str) -> Run:
         out, err = await process.communicate()
         seconds = time.perf_counter() - start
         await sampler
+        server_sampler.cancel()
+        # The command and the processes it waited for, reaped by now.
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
+        wal_mb = (await wal_position(url) - wal) / 2**20
     if process.returncode != 0:
         raise RuntimeError(f"kumo {' '.join(argv)} failed:\n{err.decode()[-2000:]}")
-    return Run(round(seconds, 2), out.decode().splitlines(), trace.samples)
+    return Run(
+        round(seconds, 2),
+        out.decode().splitlines(),
+        trace.samples,
+        round(cpu, 1),
+        server.seconds(),
+        round(wal_mb, 1),
+    )
 
 
-async def part_a(server: str, total: int) -> RebuildFigures:
-    """(a) `kumo projections rebuild --all` over about `total` mixed events (then, for
-    the record, `kumo verify --chain` over the same log)."""
+class Log(msgspec.Struct, frozen=True):
+    """A filled log: its database, events, events per round of activity, fill time."""
+
+    url: str
+    events: int
+    per_round: int
+    fill_seconds: float
+
+
+@contextlib.asynccontextmanager
+async def filled_log(server: str, total: int, keep: str | None) -> AsyncIterator[Log]:
+    """A database on `server` whose log holds about `total` mixed events: a fresh one,
+    dropped afterwards, or the kept database `keep` (filled first if it does not exist)."""
+    if keep is not None and await _exists(server, keep):
+        url = with_database(server, keep)
+        pool = await create_pool(url, min_size=1, max_size=1)
+        try:
+            written = await pool.fetchval("SELECT count(*) FROM events")
+            # Rounds are whole copies of the template: the events of its first copy.
+            per_round = await pool.fetchval(
+                "SELECT count(*) FROM events WHERE stream_id LIKE '%00000001%'"
+            )
+        finally:
+            await pool.close()
+        progress(f"(a) kept database {keep}: {written:,} events")
+        yield Log(url, written, per_round, 0.0)
+        return
     progress("(a) recording one round of activity on a kumo up")
     template = await record_template()
     progress(f"(a) template: {len(template.events)} events, {len(template.created)} ids")
-    async with fresh_database(server) as url:
+    async with contextlib.AsyncExitStack() as stack:
+        if keep is None:
+            url = await stack.enter_async_context(fresh_database(server))
+        else:
+            url = with_database(server, keep)
+            await _on_server(server, f"CREATE DATABASE {keep}")
+            await migrate(url)
         start = time.perf_counter()
         written = await fill(url, template, total)
-        fill_seconds = time.perf_counter() - start
-        progress(f"(a) {written:,} events in {fill_seconds:.1f}s; rebuilding every read model")
+        seconds = round(time.perf_counter() - start, 1)
+        yield Log(url, written, len(template.events), seconds)
+
+
+async def _exists(server: str, database: str) -> bool:
+    conn = await asyncpg.connect(server)
+    try:
+        found: bool = await conn.fetchval(
+            "SELECT exists(SELECT FROM pg_database WHERE datname = $1)", database
+        )
+        return found
+    finally:
+        await conn.close()
+
+
+async def _on_server(server: str, statement: str) -> None:
+    conn = await asyncpg.connect(server)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def part_a(server: str, total: int, keep: str | None = None) -> RebuildFigures:
+    """(a) `kumo projections rebuild --all` over about `total` mixed events (then, for
+    the record, `kumo verify --chain` over the same log)."""
+    async with filled_log(server, total, keep) as log:
+        url, written = log.url, log.events
+        progress(f"(a) {written:,} events (fill {log.fill_seconds}s); rebuilding every read model")
         rebuilt = await kumo(url, "projections", "rebuild", "--all")
         progress(f"(a) rebuilt in {rebuilt.seconds}s; checking the hash chain")
         chain = await kumo(url, "verify", "--chain")
@@ -350,8 +501,8 @@ async def part_a(server: str, total: int) -> RebuildFigures:
     settled = rss[len(rss) // 4 :] or rss  # once the interpreter and its imports are in
     return RebuildFigures(
         log_events=written,
-        template_events=len(template.events),
-        fill_seconds=round(fill_seconds, 1),
+        template_events=log.per_round,
+        fill_seconds=log.fill_seconds,
         rebuild_seconds=round(seconds, 2),
         events_per_s=round(written / seconds, 1),
         applied=applied,
@@ -359,6 +510,9 @@ async def part_a(server: str, total: int) -> RebuildFigures:
         rss_peak_mb=max(rss),
         rss_growth_mb=round(max(settled) - settled[0], 1),
         rss_samples=trace[:: max(1, len(trace) // 20)],
+        cpu_seconds=rebuilt.cpu_seconds,
+        server_cpu_seconds=rebuilt.server_cpu_seconds,
+        wal_mb=rebuilt.wal_mb,
         output=lines,
         chain_seconds=chain.seconds,
         chain_output=chain.lines[-1],
@@ -391,6 +545,10 @@ def report(results: Results) -> None:
             f"    RSS {a.rss_start_mb} MiB at 25% of the run, peak {a.rss_peak_mb} MiB,"
             f" growth after 25% {a.rss_growth_mb:+.1f} MiB"
         )
+        print(
+            f"    CPU: rebuilding processes {a.cpu_seconds}s, database server"
+            f" {a.server_cpu_seconds}s; WAL written {a.wal_mb} MiB"
+        )
         print(f"    kumo verify --chain: {a.chain_output!r} in {a.chain_seconds}s")
         met = a.events_per_s >= 50_000
         print(f"{'PASS' if met else 'MISS'}  (a) >= 50,000 events/s: {a.events_per_s:,.0f}/s")
@@ -406,7 +564,7 @@ async def run(args: argparse.Namespace) -> Results:
     server, cluster = server_url()
     try:
         if "a" in args.parts:
-            results.rebuild = await part_a(server, args.events)
+            results.rebuild = await part_a(server, args.events, args.keep)
         if "b" in args.parts or "c" in args.parts:
             results.stream, results.time_travel = await parts_b_and_c(args.parts)
     finally:
@@ -422,6 +580,9 @@ def main(argv: list[str] | None = None) -> None:
         "--events", type=int, default=1_000_000, help="events in the log for (a) (1,000,000)"
     )
     parser.add_argument("--parts", default="abc", help="which parts to run (abc)")
+    parser.add_argument(
+        "--keep", metavar="NAME", help="(a) in the database NAME, filled once and kept"
+    )
     report(asyncio.run(run(parser.parse_args(argv))))
 
 
