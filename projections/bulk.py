@@ -202,9 +202,11 @@ class _Copier:
         self._count = 0
 
     async def add(self, table: str, row: Row, json_columns: Collection[str]) -> None:
-        columns = tuple(row)
-        record = tuple(encoded(row[c], c in json_columns) for c in columns)
-        self._held[table, columns].append(record)
+        if json_columns:
+            record = tuple(encoded(v, c in json_columns) for c, v in row.items())
+        else:
+            record = tuple(row.values())
+        self._held[table, tuple(row)].append(record)
         self._count += 1
         if self._count >= FLUSH:
             await self.flush()

@@ -7,13 +7,15 @@ first event names (service/events_api/access.py's rule); identity resources have
 so records about them are for admins and the initiator's project only.
 """
 
+import asyncio
 from collections import OrderedDict
 from typing import Any
 
 import msgspec
 
+from events.codec import decode_event
 from events.postgres import Connection, first_events, row_to_event
-from events.types import RecordedEvent
+from events.types import Metadata, RecordedEvent
 from projections.bulk import PREFETCH, until_clause
 from service.audit.cadf import to_cadf, verdict
 from service.audit.events import AuditRecorded, Target
@@ -69,42 +71,85 @@ def audit_row(event: RecordedEvent, record: AuditRecorded, owner: str | None) ->
 
 _RECORDS = (
     "SELECT position, stream_id, version, event_id, type, schema_version, recorded_at,"
-    " metadata, data FROM events WHERE type = 'AuditRecorded' AND {until} ORDER BY position"
+    " metadata->>'request_id', data, data->'target'->>'type', data->'target'->>'id',"
+    " data->'target'->>'project_id'"
+    " FROM events WHERE type = 'AuditRecorded' AND {until} ORDER BY position"
 )
+"""The records in log order: of the metadata, only the request id (all a row takes from
+it); the target's fields once more, so that the owners a batch needs are known before it
+is decoded."""
 _COLUMNS = (
     "position", "id", "event_time", "request_id", "action", "verdict", "status",
     "initiator_user_id", "initiator_project_id", "target_type", "target_id",
     "target_project_id", "document",
 )  # fmt: skip
+_SLICE = 500
+"""Records built between two turns of the event loop, which let the batch being copied
+meanwhile go on out to the server."""
 
 
 async def rebuild_audit(conn: Connection, until: int | None) -> int:
     """rm_audit (empty) from the records up to `until`, in log order, a cursor batch at a
-    time: the owners its targets need are read in one query a batch (and remembered for
-    the next few batches), the rows copied. The number of records read."""
+    time: the owners a batch's targets need are read in one query (and remembered for
+    the next few batches), its rows are built while the batch before is being copied,
+    so that the server stores one batch while this process decodes the next. The number
+    of records read."""
     where, params = until_clause(until)
     owners = _Owners(conn)
-    batch: list[RecordedEvent] = []
+    cursor = await conn.cursor(_RECORDS.format(until=where), *params)
+    batch = await cursor.fetch(PREFETCH)
+    copied: list[tuple[Any, ...]] = []
     read = 0
-    async for row in conn.cursor(_RECORDS.format(until=where), *params, prefetch=PREFETCH):
-        batch.append(row_to_event(row))
-        if len(batch) == PREFETCH:
-            read += await _copy(conn, batch, owners)
-            batch = []
-    return read + await _copy(conn, batch, owners)
+    while batch:
+        await owners.load(
+            {s for *_, type_, id_, project in batch if not project and (s := _stream(type_, id_))}
+        )
+        following = await cursor.fetch(PREFETCH)
+        copying = asyncio.create_task(_copy(conn, copied))
+        try:
+            copied = await _rows(batch, owners)
+        finally:
+            await copying
+        read += len(batch)
+        batch = following
+    await _copy(conn, copied)
+    return read
 
 
-async def _copy(conn: Connection, batch: list[RecordedEvent], owners: "_Owners") -> int:
-    records = [(e, e.event) for e in batch if isinstance(e.event, AuditRecorded)]
-    await owners.load(
-        {s for _, r in records if not r.target.project_id and (s := _stream(r.target))}
+async def _copy(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    if rows:
+        await conn.copy_records_to_table("rm_audit", records=rows, columns=_COLUMNS)
+
+
+async def _rows(batch: list[Any], owners: "_Owners") -> list[tuple[Any, ...]]:
+    """rm_audit's rows of a batch of records, `_SLICE` at a time between turns of the loop."""
+    rows = []
+    for start in range(0, len(batch), _SLICE):
+        await asyncio.sleep(0)
+        for row in batch[start : start + _SLICE]:
+            event = _recorded(row)
+            record = event.event
+            assert isinstance(record, AuditRecorded)
+            owner = record.target.project_id or owners.of(
+                _target_stream(record.target), event.position
+            )
+            rows.append(audit_row(event, record, owner))
+    return rows
+
+
+def _recorded(row: Any) -> RecordedEvent:
+    """A record read by `_RECORDS`, with the request id as its only metadata."""
+    return RecordedEvent(
+        position=row[0],
+        stream_id=row[1],
+        version=row[2],
+        event_id=row[3],
+        type=row[4],
+        schema_version=row[5],
+        recorded_at=row[6],
+        metadata=Metadata(request_id=row[7]),
+        event=decode_event(row[4], row[5], row[8]),
     )
-    rows = [
-        audit_row(e, r, r.target.project_id or owners.of(_stream(r.target), e.position))
-        for e, r in records
-    ]
-    await conn.copy_records_to_table("rm_audit", records=rows, columns=_COLUMNS)
-    return len(rows)
 
 
 class _Owners:
@@ -136,17 +181,21 @@ class _Owners:
         return None if first is None or first[0] >= before else first[1]
 
 
-def _stream(target: Target) -> str | None:
+def _target_stream(target: Target) -> str | None:
     """The stream whose first event names the target's owner (None: it has none)."""
-    if target.id is None or target.type in IDENTITY_TYPES:
+    return _stream(target.type, target.id)
+
+
+def _stream(target_type: str, target_id: str | None) -> str | None:
+    if target_id is None or target_type in IDENTITY_TYPES:
         return None
-    return f"{target.type}-{target.id}"
+    return f"{target_type}-{target_id}"
 
 
 async def _owner(conn: Any, target: Target, before: int) -> str | None:
     """The project owning the target's stream, from its first event before `before`
     (so that a rebuild or a replay finds what the live model found)."""
-    stream = _stream(target)
+    stream = _target_stream(target)
     if stream is None:
         return None
     row = await conn.fetchrow(_FIRST_EVENT, stream, before)

@@ -15,6 +15,7 @@ from events.postgres import PostgresEventStore
 from events.subscription import SubscriptionRunner
 from projections.runner import rebuild, subscription_for
 from service.app import create_app
+from service.audit import projection as audit_projection
 from service.audit.projection import AuditProjection
 from service.config import Settings
 from service.http.forwarding import forwarding_headers
@@ -386,9 +387,19 @@ async def test_the_read_model_catches_up_after_a_restart(
     assert len(records) == 3
 
 
+@pytest.mark.parametrize("batch", [5000, 2], ids=["one batch", "batches of two"])
 async def test_a_rebuild_gives_the_rows_the_live_model_wrote(
-    client: Client, audit: Audit, store: PostgresEventStore, alice: Person, admin_token: str
+    client: Client,
+    audit: Audit,
+    store: PostgresEventStore,
+    alice: Person,
+    admin_token: str,
+    batch: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # In batches of two, each batch's rows are built while the one before is copied.
+    monkeypatch.setattr(audit_projection, "PREFETCH", batch)
+    monkeypatch.setattr(audit_projection, "_SLICE", 1)
     body = {"name": "a", "disk_format": "raw", "container_format": "bare"}
     response = await client.post(
         "/image/v2/images", json=body, headers={"X-Auth-Token": alice.token}
