@@ -194,8 +194,8 @@ async def _other(conn: Any, recorded: RecordedEvent) -> None:
                 [(project_id, resource, value) for resource, value in limits.items()],
             )
         case ev.ResourcesClaimed() as e:
-            after = await _add_usage(conn, e.project_id, e.instances, e.cores, e.ram)
-            await quota.enforce(conn, e, after)
+            after, limit = await _add_usage(conn, e.project_id, e.instances, e.cores, e.ram)
+            quota.enforce(e, after, limit)
         case ev.ResourcesReleased() as e:
             await _add_usage(conn, e.project_id, -e.instances, -e.cores, -e.ram)
         case ev.SecurityGroupCreated() as e:
@@ -264,15 +264,17 @@ async def _other(conn: Any, recorded: RecordedEvent) -> None:
 
 async def _add_usage(
     conn: Any, project_id: str, instances: int, cores: int, ram: int
-) -> dict[str, int]:
-    """Add to the project's usage (locking its row until commit); the usage after."""
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Add to the project's usage (locking its row until commit); the usage after, and the
+    project's limits, read in the same statement."""
     row = await conn.fetchrow(
         "INSERT INTO rm_quota_usage VALUES ($1, $2, $3, $4) ON CONFLICT (project_id) DO UPDATE"
         " SET instances = rm_quota_usage.instances + $2, cores = rm_quota_usage.cores + $3,"
-        " ram = rm_quota_usage.ram + $4 RETURNING instances, cores, ram",
+        f" ram = rm_quota_usage.ram + $4 RETURNING instances, cores, ram, {quota.SET_LIMITS}",
         project_id,
         instances,
         cores,
         ram,
     )
-    return dict(row)
+    used = {"instances": row["instances"], "cores": row["cores"], "ram": row["ram"]}
+    return used, quota.with_defaults(row)

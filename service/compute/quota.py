@@ -15,7 +15,6 @@ from typing import Any
 from events.postgres import PostgresEventStore
 from events.store import StreamAppend
 from service.compute import events as ev
-from service.compute.directory import usage
 from service.errors import Forbidden
 
 UNLIMITED = -1
@@ -47,13 +46,26 @@ def stream(project_id: str) -> str:
     return f"quota-{project_id}"
 
 
+SET_LIMITS = (
+    "(SELECT array_agg(resource ORDER BY resource) FROM rm_quota_limits WHERE project_id = $1)"
+    " AS resources, (SELECT array_agg(hard_limit ORDER BY resource) FROM rm_quota_limits"
+    " WHERE project_id = $1) AS hard_limits"
+)
+"""SQL columns `resources` and `hard_limits`: the limits an admin set for the project `$1`
+(`with_defaults` makes them its limits), for a query that reads them with other things."""
+
+
+def with_defaults(row: Any) -> dict[str, int]:
+    """The limits of a project from a row with `SET_LIMITS`: Nova's defaults, overridden
+    by what an admin set."""
+    # rm_quota_limits also holds the network service's limits (service/network/quota.py)
+    pairs = zip(row["resources"] or (), row["hard_limits"] or (), strict=True)
+    return DEFAULTS | {resource: limit for resource, limit in pairs if resource in DEFAULTS}
+
+
 async def limits(db: Any, project_id: str) -> dict[str, int]:
     """The project's limits: Nova's defaults, overridden by what an admin set."""
-    rows = await db.fetch(
-        "SELECT resource, hard_limit FROM rm_quota_limits WHERE project_id = $1", project_id
-    )
-    # rm_quota_limits also holds the network service's limits (service/network/quota.py)
-    return DEFAULTS | {r["resource"]: r["hard_limit"] for r in rows if r["resource"] in DEFAULTS}
+    return with_defaults(await db.fetchrow(f"SELECT {SET_LIMITS}", project_id))
 
 
 def exceeded(
@@ -88,9 +100,15 @@ async def claim(
     evenly: one `ResourcesClaimed` each). Append it with the servers' events. Raises
     OverQuota (403) when they do not fit now; the append raises it if they no longer do."""
     ids = [server_ids] if isinstance(server_ids, str) else list(server_ids)
-    limit = await limits(store.pool, project_id)
-    held = await usage(store.pool, project_id)
-    used = {"instances": held.instances, "cores": held.cores, "ram": held.ram}
+    row = await store.pool.fetchrow(
+        "SELECT coalesce(u.instances, 0) AS instances, coalesce(u.cores, 0) AS cores,"
+        f" coalesce(u.ram, 0) AS ram, l.* FROM (SELECT {SET_LIMITS}) AS l"
+        " LEFT JOIN rm_quota_usage u ON u.project_id = $1",
+        project_id,
+    )
+    assert row is not None  # aggregates: always one row
+    limit = with_defaults(row)
+    used = {"instances": row["instances"], "cores": row["cores"], "ram": row["ram"]}
     requested = {"instances": instances, "cores": cores, "ram": ram}
     error = exceeded(limit, used, requested)
     if error is not None:
@@ -108,11 +126,11 @@ async def claim(
     return StreamAppend(stream(project_id), claimed)
 
 
-async def enforce(conn: Any, claimed: ev.ResourcesClaimed, after: dict[str, int]) -> None:
+def enforce(claimed: ev.ResourcesClaimed, after: dict[str, int], limit: dict[str, int]) -> None:
     """Raise OverQuota if a claim just added to the project's usage (now `after`, its row
-    locked by this transaction) went past a limit."""
+    locked by this transaction) went past the project's `limit`."""
     requested = {"instances": claimed.instances, "cores": claimed.cores, "ram": claimed.ram}
     before = {name: after[name] - want for name, want in requested.items()}
-    error = exceeded(await limits(conn, claimed.project_id), before, requested)
+    error = exceeded(limit, before, requested)
     if error is not None:
         raise error

@@ -6,6 +6,7 @@ import asyncio
 import pytest
 
 from events.postgres import PostgresEventStore
+from service.compute import events as ev
 from service.compute import quota
 from tests.integration.compute.conftest import Nova
 from tests.integration.identity.conftest import Person
@@ -109,3 +110,8 @@ async def test_racing_claims_let_exactly_the_allowed_in(store: PostgresEventStor
     assert results.count(True) == 10
     used = await store.pool.fetchrow("SELECT * FROM rm_quota_usage WHERE project_id = 'p'")
     assert (used["instances"], used["cores"]) == (10, 10)
+    # The limits an admin set hold in the appends too.
+    limits = ev.QuotaLimitsSet(project_id="p", limits={"instances": 13, "cores": 100})
+    await store.append("quota-limits-p", [limits])
+    more = await asyncio.gather(*(create(f"t{i}") for i in range(8)))
+    assert more.count(True) == 3
