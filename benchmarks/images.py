@@ -33,7 +33,16 @@ import msgspec
 from aiobotocore.session import get_session
 
 from benchmarks.harness import fresh_database, progress, server_url, start_kumo
-from benchmarks.transfer import CHUNK, Download, MiB, RssSampler, Transfer, downloads, timed
+from benchmarks.transfer import (
+    CHUNK,
+    Download,
+    MiB,
+    RssSampler,
+    Transfer,
+    downloads,
+    loopback_get,
+    timed,
+)
 from service.embedded_postgres import free_port
 from service.image.stored_data import IMAGE_HASHES
 from tests.integration.storage.conftest import wait_until_answers
@@ -53,6 +62,8 @@ class Figures(msgspec.Struct):
     rss_before_mib: float
     rss_peak_mib: float
     hashing: Transfer
+    loopback: Transfer | None = None
+    """The raw file sent over loopback by a bare sendfile and read by the socket reader."""
 
 
 def hashing_floor(size: int) -> Transfer:
@@ -117,8 +128,9 @@ async def api_transfers(
     return put_figure, get_figures, round(rss.before / MiB, 1), round(rss.peak / MiB, 1)
 
 
-async def raw_local(folder: Path, size: int) -> tuple[Transfer, Transfer]:
-    """The same bytes as a plain file: written, fsynced, renamed; then read back."""
+async def raw_local(folder: Path, size: int) -> tuple[Transfer, Transfer, Transfer]:
+    """The same bytes as a plain file: written, fsynced, renamed; then read back; then
+    sent over loopback by a bare sendfile (`loopback_get`)."""
     path, temporary = folder / "raw.bin", folder / "~raw.tmp"
 
     async def put() -> None:
@@ -136,9 +148,11 @@ async def raw_local(folder: Path, size: int) -> tuple[Transfer, Transfer]:
                 got += len(chunk)
         assert got == size
 
-    figures = await timed(put, size), await timed(get, size)
+    put_figure, get_figure = await timed(put, size), await timed(get, size)
+    with path.open("rb") as file:
+        loopback = await asyncio.to_thread(loopback_get, file.fileno(), size)
     path.unlink()
-    return figures
+    return put_figure, get_figure, loopback
 
 
 async def raw_s3(endpoint: str, bucket: str, size: int) -> tuple[Transfer, Transfer]:
@@ -230,10 +244,11 @@ async def run(sizes: list[int], backends: list[str]) -> list[Figures]:
                                 url, token, size, process.pid
                             )
                             progress(f"{backend}: raw put/get of {size // MiB} MiB")
+                            loopback = None
                             if backend == "s3":
                                 raw_put, raw_get = await raw_s3(moto_url, bucket, size)
                             else:
-                                raw_put, raw_get = await raw_local(Path(data_dir), size)
+                                raw_put, raw_get, loopback = await raw_local(Path(data_dir), size)
                             floor = hashing_floor(size)
                             figures = Figures(
                                 backend,
@@ -245,6 +260,7 @@ async def run(sizes: list[int], backends: list[str]) -> list[Figures]:
                                 before,
                                 peak,
                                 floor,
+                                loopback,
                             )
                             results.append(figures)
                     finally:
@@ -260,30 +276,43 @@ async def run(sizes: list[int], backends: list[str]) -> list[Figures]:
 def report(results: list[Figures], load_before: tuple[float, ...]) -> None:
     load_after = os.getloadavg()
     print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f}")
-    print("| backend | size | API put MiB/s | raw put MiB/s | put ratio | raw get MiB/s "
-          "| server RSS before → peak MiB |")  # fmt: skip
+    print(
+        "| backend | size | API put MiB/s | raw put MiB/s | put ratio | raw get MiB/s "
+        "| server RSS before → peak MiB |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|")
     floors = []
     for f in results:
         put_ratio = f.api_put.mib_per_s / f.raw_put.mib_per_s
-        print(f"| {f.backend} | {f.size_mib} MiB | {f.api_put.mib_per_s} | {f.raw_put.mib_per_s}"
-              f" | {put_ratio:.0%} | {f.raw_get.mib_per_s}"
-              f" | {f.rss_before_mib} → {f.rss_peak_mib} |")  # fmt: skip
+        print(
+            f"| {f.backend} | {f.size_mib} MiB | {f.api_put.mib_per_s} | {f.raw_put.mib_per_s}"
+            f" | {put_ratio:.0%} | {f.raw_get.mib_per_s}"
+            f" | {f.rss_before_mib} → {f.rss_peak_mib} |"
+        )
         floor = f.hashing.mib_per_s
         floors.append(
             f"{f.backend} {f.size_mib} MiB: md5 ∥ sha512 alone {floor} MiB/s ="
             f" {floor / f.raw_put.mib_per_s:.0%} of raw put; API put {f.api_put.mib_per_s}"
             f" = {f.api_put.mib_per_s / floor:.0%} of that floor"
         )
-    print("\nAPI get by client (CPU seconds per GiB of the server and of the client):")
-    print("| backend | size | client | API get MiB/s | of raw get | server CPU s/GiB "
-          "| client CPU s/GiB |")  # fmt: skip
-    print("|---|---:|---|---:|---:|---:|---:|")
+    print(
+        "\nAPI get by client (CPU seconds per GiB of the server and of the client; loopback:"
+        " the raw file by a bare sendfile to the socket reader):"
+    )
+    print(
+        "| backend | size | client | API get MiB/s | of raw get | of loopback "
+        "| server CPU s/GiB | client CPU s/GiB |"
+    )
+    print("|---|---:|---|---:|---:|---:|---:|---:|")
     for f in results:
+        loopback = f"{f.loopback.mib_per_s} MiB/s" if f.loopback else "-"
         for get in f.api_gets:
-            print(f"| {f.backend} | {f.size_mib} MiB | {get.client} | {get.mib_per_s}"
-                  f" | {get.mib_per_s / f.raw_get.mib_per_s:.0%} | {get.server_cpu_per_gib}"
-                  f" | {get.client_cpu_per_gib} |")  # fmt: skip
+            of_loopback = f"{get.mib_per_s / f.loopback.mib_per_s:.0%}" if f.loopback else "-"
+            print(
+                f"| {f.backend} | {f.size_mib} MiB | {get.client} | {get.mib_per_s}"
+                f" | {get.mib_per_s / f.raw_get.mib_per_s:.0%} | {of_loopback} of {loopback}"
+                f" | {get.server_cpu_per_gib} | {get.client_cpu_per_gib} |"
+            )
     print("\nHashing floor (the most any upload can reach here):")
     print("\n".join(floors))
 

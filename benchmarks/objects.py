@@ -48,6 +48,7 @@ from benchmarks.transfer import (
     Transfer,
     cpu_seconds,
     downloads,
+    loopback_get,
     timed,
 )
 from service.embedded_postgres import free_port
@@ -69,6 +70,9 @@ class Large(msgspec.Struct):
     rss_before_mib: float = 0.0
     rss_peak_mib: float = 0.0
     gets: list[Download] = msgspec.field(default_factory=list)
+    loopback: Transfer | None = None
+    """The raw object's file sent over loopback by a bare sendfile, read by the socket
+    reader (local backend only)."""
 
 
 class Small(msgspec.Struct):
@@ -251,6 +255,9 @@ async def raw_local(root: Path, seconds: float, size: int) -> tuple[LoadResult, 
 
         progress(f"raw local: {size // MiB} MiB put and get")
         large = Large(await timed(put_large, size), await timed(get_large, size))
+        async with await backend.get("raw/big.bin") as reader:
+            assert reader.fileno is not None
+            large.loopback = await asyncio.to_thread(loopback_get, reader.fileno, size)
     return put_result, get_result, large
 
 
@@ -430,11 +437,20 @@ def report(figures: list[Figures], load_before: float) -> None:
                 f"  {name}: kumo {k.mib_per_s:,.1f} MiB/s, raw {raw.mib_per_s:,.1f} MiB/s"
                 f" ({k.mib_per_s / raw.mib_per_s:.0%} of raw)"
             )
+        loopback = f.raw_large.loopback
+        if loopback is not None:
+            print(
+                f"  loopback (bare sendfile to the socket reader): {loopback.mib_per_s:,.1f} MiB/s"
+            )
         for get in f.large.gets:
+            of_loopback = (
+                f", {get.mib_per_s / loopback.mib_per_s:.0%} of loopback" if loopback else ""
+            )
             print(
                 f"  GET by {get.client}: {get.mib_per_s:,.1f} MiB/s"
-                f" ({get.mib_per_s / f.raw_large.get.mib_per_s:.0%} of raw); CPU per GiB:"
-                f" server {get.server_cpu_per_gib:.2f} s, client {get.client_cpu_per_gib:.2f} s"
+                f" ({get.mib_per_s / f.raw_large.get.mib_per_s:.0%} of raw{of_loopback});"
+                f" CPU per GiB: server {get.server_cpu_per_gib:.2f} s,"
+                f" client {get.client_cpu_per_gib:.2f} s"
             )
         print(
             f"  server RSS: {f.large.rss_before_mib:,.1f} MiB before,"

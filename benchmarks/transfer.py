@@ -2,6 +2,7 @@
 large downloads by three clients of different cost, with what each cost the server."""
 
 import asyncio
+import os
 import resource
 import socket
 import subprocess
@@ -123,6 +124,32 @@ def socket_get(url: str, headers: Mapping[str, str], size: int) -> None:
             got = conn.recv_into(view, min(CHUNK, left))
             assert got, f"the body ended {left} bytes short"
             left -= got
+
+
+def loopback_get(fd: int, size: int) -> Transfer:
+    """`size` bytes of the open file `fd` sent over loopback as barely as HTTP allows (one
+    head, then os.sendfile from a thread) and read by `socket_get`: the most any server
+    can reach on this machine with that client. Blocking."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+
+        def serve() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(65536)
+                conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n".encode())
+                sent = 0
+                while sent < size:
+                    sent += os.sendfile(conn.fileno(), fd, sent, size - sent)
+
+        sender = threading.Thread(target=serve)
+        sender.start()
+        try:
+            start = time.perf_counter()
+            socket_get(f"http://127.0.0.1:{listener.getsockname()[1]}/", {}, size)
+            seconds = time.perf_counter() - start
+        finally:
+            sender.join()
+    return Transfer(mib_per_s=round(size / MiB / seconds, 1), seconds=round(seconds, 2))
 
 
 async def downloads(url: str, headers: Mapping[str, str], size: int, pid: int) -> list[Download]:
