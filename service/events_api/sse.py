@@ -188,10 +188,11 @@ async def _follow(
 ) -> None:
     """Send what the hub hands the subscriber until it is dropped, then the final error.
     While nothing is pending the hub writes to the connection itself (chunked responses
-    only: it writes whole chunks); a keep-alive comment goes out when nothing was handed
-    over for a keep-alive interval. Raises as `_replay` does."""
+    without compression only: it writes whole chunks as they are); a keep-alive comment
+    goes out when nothing was handed over for a keep-alive interval. Raises as `_replay`
+    does."""
     chunked = response.headers.get(hdrs.TRANSFER_ENCODING) == "chunked"
-    direct = request.transport if chunked else None
+    direct = request.transport if chunked and not response.compression else None
     seen = joined.last
     while True:
         if joined.pending:
