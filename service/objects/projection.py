@@ -127,8 +127,19 @@ async def _make_slots(conn: Any, project_id: str, container: str) -> None:
 
 
 async def _remove_slots(conn: Any, project_id: str, container: str) -> None:
-    """Remove an empty container's slots; ContainerNotEmpty when it holds objects (its
-    row is locked: no object can be added meanwhile)."""
+    """Remove an empty container's slots (its row locked); ContainerNotEmpty when it holds
+    objects, or when a write holds one of its slots. Such a write may be a new object's,
+    waiting for the container's row (its foreign key) while holding its slot: the
+    container's deletion takes the slots without waiting, which would deadlock."""
+    try:
+        await conn.execute(
+            "SELECT FROM rm_swift_container_slots WHERE project_id = $1 AND container = $2"
+            " FOR UPDATE NOWAIT",
+            project_id,
+            container,
+        )
+    except asyncpg.LockNotAvailableError:
+        raise ContainerNotEmpty(f"container {container!r} is being written to") from None
     if await conn.fetchval(
         "SELECT EXISTS (SELECT FROM rm_swift_objects WHERE project_id = $1 AND container = $2)",
         project_id,

@@ -1,5 +1,7 @@
 """Accounts and containers: usage headers, metadata, listings in three formats."""
 
+import asyncio
+from collections.abc import AsyncIterator
 from xml.etree import ElementTree
 
 from tests.integration.objects.conftest import Swift
@@ -43,6 +45,71 @@ async def test_container_lifecycle_and_counters(swift: Swift) -> None:
     assert (await swift.call("DELETE", "box")).status == 204
     assert (await swift.call("HEAD", "box")).status == 404
     assert (await swift.call("DELETE", "box")).status == 404
+
+
+async def test_counters_exact_under_concurrent_writes(swift: Swift) -> None:
+    """Concurrent creations, overwrites and deletions into one container (names spread
+    over its usage slots) leave the counts equal to what the listing holds."""
+    assert (await swift.call("PUT", "busy")).status == 201
+    first = await asyncio.gather(
+        *(swift.call("PUT", f"busy/o{i}", body=b"x" * i) for i in range(60))
+    )
+    assert {r.status for r in first} == {201}
+    changes = [swift.call("PUT", f"busy/o{i}", body=b"y" * (2 * i)) for i in range(0, 60, 3)]
+    changes += [swift.call("DELETE", f"busy/o{i}") for i in range(1, 60, 3)]
+    changes += [swift.call("PUT", f"busy/n{i}", body=b"z" * 7) for i in range(30)]
+    assert {r.status for r in await asyncio.gather(*changes)} == {201, 204}
+    listing = await swift.json("busy")
+    head = await swift.call("HEAD", "busy")
+    assert head.headers["X-Container-Object-Count"] == str(len(listing)) == "70"
+    assert head.headers["X-Container-Bytes-Used"] == str(sum(o["bytes"] for o in listing))
+    account = await swift.call("HEAD")
+    assert account.headers["X-Account-Object-Count"] == "70"
+    assert account.headers["X-Account-Bytes-Used"] == head.headers["X-Container-Bytes-Used"]
+
+
+async def test_container_delete_racing_puts_never_leaves_objects_behind(swift: Swift) -> None:
+    """A DELETE of a container racing PUTs into it (sent before, among and after them)
+    either finds it not empty (409) or deletes it, and then the PUTs after it are 404:
+    never a deleted container with objects, or objects without their container."""
+    for round_, at in enumerate((0, 10, 20)):
+        name = f"race{round_}"
+        assert (await swift.call("PUT", name)).status == 201
+        calls = [swift.call("PUT", f"{name}/o{i}", body=b"data") for i in range(20)]
+        calls.insert(at, swift.call("DELETE", name))
+        results = [r.status for r in await asyncio.gather(*calls)]
+        deleted, stored = results.pop(at), results
+        assert deleted in (204, 409) and set(stored) <= {201, 404}
+        head = await swift.call("HEAD", name)
+        if deleted == 204:
+            assert 201 not in stored and head.status == 404
+        else:
+            assert head.headers["X-Container-Object-Count"] == str(stored.count(201))
+            assert len(await swift.json(name)) == stored.count(201)
+
+
+async def test_puts_whose_container_goes_while_their_bytes_arrive_are_404(
+    swift: Swift,
+) -> None:
+    """PUTs that found their container, then lost it to a DELETE while their bodies
+    were still arriving, store nothing (404); the container is gone and stays empty."""
+    assert (await swift.call("PUT", "gone")).status == 201
+    deleted = asyncio.Event()
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b"first half, "
+        await deleted.wait()
+        yield b"second half"
+
+    puts = [asyncio.ensure_future(swift.call("PUT", f"gone/o{i}", body=body())) for i in range(8)]
+    # By then the PUTs have read their container (one that had not would be 404 all the same).
+    await asyncio.sleep(0.2)
+    assert (await swift.call("DELETE", "gone")).status == 204
+    deleted.set()
+    assert [r.status for r in await asyncio.gather(*puts)] == [404] * 8
+    assert (await swift.call("HEAD", "gone")).status == 404
+    assert (await swift.call("PUT", "gone")).status == 201
+    assert (await swift.call("HEAD", "gone")).headers["X-Container-Object-Count"] == "0"
 
 
 async def test_container_metadata_set_and_removed(swift: Swift) -> None:
