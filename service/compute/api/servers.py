@@ -1,12 +1,13 @@
 """/v2.1/servers: create (with quota claimed in the same append), list and detail with
 filters, show, update, delete."""
 
+import asyncio
 import ipaddress
 import re
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import msgspec
 from aiohttp import web
@@ -34,7 +35,7 @@ from service.compute.server_view import (
 from service.errors import BadRequest, Conflict, Forbidden, NotFound
 from service.http.body import JSON, json_response, read_json
 from service.http.recording import base_url, new_uuid, record, record_streams, store
-from service.image.directory import visible_image
+from service.image.directory import Image, visible_image
 from service.network import nova as networking
 
 ROUTES = web.RouteTableDef()
@@ -188,6 +189,12 @@ async def _flavor(request: web.Request, ref: str | int) -> ev.FlavorSnapshot:
 
 
 async def _image(request: web.Request, ref: str, flavor: ev.FlavorSnapshot) -> str:
+    """The id of the image `ref` names if a server of `flavor` can boot from it;
+    BadRequest otherwise."""
+    return _bootable(await _find_image(request, ref), flavor)
+
+
+async def _find_image(request: web.Request, ref: str) -> Image:
     image_id = ref.rstrip("/").rsplit("/", 1)[-1]
     if not image_id:
         raise BadRequest("Block Device Mapping is Invalid: an image is required to boot from.")
@@ -198,13 +205,36 @@ async def _image(request: web.Request, ref: str, flavor: ev.FlavorSnapshot) -> s
     )
     if image is None:
         raise BadRequest(f"Image {image_id} could not be found.")
+    return image
+
+
+def _bootable(image: Image, flavor: ev.FlavorSnapshot) -> str:
+    """The image's id if a server of `flavor` can boot from it; BadRequest otherwise."""
     if image.status != "active":
-        raise BadRequest(f"Image {image_id} is not active.")
+        raise BadRequest(f"Image {image.id} is not active.")
     if image.min_ram > flavor.ram:
         raise BadRequest("Flavor's memory is too small for requested image.")
     if image.min_disk > flavor.disk:
         raise BadRequest("Flavor's disk is too small for requested image.")
     return image.id
+
+
+async def _references(
+    request: web.Request, new: NewServer
+) -> tuple[ev.FlavorSnapshot, str, str | None]:
+    """The flavor, the image id and the public key a new server names, read at the same
+    time; the error of the first of them (in that order) that is wrong."""
+    found = await asyncio.gather(
+        _flavor(request, new.flavor_ref),
+        _find_image(request, new.image_ref),
+        _public_key(request, new.key_name),
+        return_exceptions=True,
+    )
+    for result in found:
+        if isinstance(result, BaseException):
+            raise result
+    flavor, image, public_key = cast(tuple[ev.FlavorSnapshot, Image, str | None], found)
+    return flavor, _bootable(image, flavor), public_key
 
 
 async def _public_key(request: web.Request, key_name: str | None) -> str | None:
@@ -247,9 +277,7 @@ async def create_server(request: web.Request) -> web.Response:
     if new.user_data is not None and user_data_bytes(new.user_data) is None:
         raise BadRequest("User data needs to be valid base 64.")
     ipv4, ipv6 = access_ip(new.access_ipv4, 4), access_ip(new.access_ipv6, 6)
-    flavor = await _flavor(request, new.flavor_ref)
-    image_id = await _image(request, new.image_ref, flavor)
-    public_key = await _public_key(request, new.key_name)
+    flavor, image_id, public_key = await _references(request, new)
     reservation_id = f"r-{secrets.token_hex(4)}"
     groups = tuple(dict.fromkeys(g.name for g in new.security_groups)) or ("default",)
     servers = []
