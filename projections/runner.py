@@ -4,8 +4,9 @@
   subscription (events/subscription.py); its rows and its checkpoint commit together.
 - `rebuild` empties a model's tables and replays the whole log into them in one
   transaction, under an exclusive lock on those tables, in bulk (a `Folded` model
-  stream by stream, a `Rebuilt` one by its own means: projections/bulk.py); so does
-  `fill_scratch`, which `kumo verify` uses.
+  stream by stream, a `Rebuilt` one by its own means: projections/bulk.py), its foreign
+  keys checked once at the end; `fill_scratch`, which `kumo verify` uses, fills scratch
+  copies of the tables the same way (`LIKE` copies no foreign key).
 - `replay_into` builds models as they were at a past position in a scratch schema,
   event by event (gap-safe).
 """
@@ -19,7 +20,14 @@ import msgspec
 from events.postgres import VISIBLE, Connection, PostgresEventStore, scan
 from events.subscription import Subscription
 from events.types import RecordedEvent
-from projections.bulk import Folded, Rebuilt, Sides, indexes_built_after, replay_folded
+from projections.bulk import (
+    Folded,
+    Rebuilt,
+    Sides,
+    foreign_keys_checked_after,
+    indexes_built_after,
+    replay_folded,
+)
 from projections.pipeline import Pipelined
 from projections.projection import Projection, handles
 
@@ -114,7 +122,8 @@ async def rebuild(store: PostgresEventStore, projection: Projection, *, inline: 
     async with store.pool.acquire() as conn, conn.transaction():
         await conn.execute(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE")
         await conn.execute(f"TRUNCATE {tables}")
-        applied = await _replay(conn, projection, head, gap_safe=False)
+        async with foreign_keys_checked_after(conn, projection.tables):
+            applied = await _replay(conn, projection, head, gap_safe=False)
         if head is None:
             return applied
         await conn.execute(
