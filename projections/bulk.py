@@ -25,7 +25,8 @@ a row per stream, from its first and last events). Its result must be the rows i
 `apply` gives, event by event; tests compare the two for each model
 (tests/integration/projections). Models that are neither replay event by event
 (projections/runner.py). The tables filled in bulk get their non-unique indexes built
-once the rows are in (`indexes_built_after`), and a model's foreign keys among its own
+once the rows are in (`indexes_built_after`; a `Rebuilt` model's tables their unique ones
+too), and a model's foreign keys among its own
 tables are checked once it is full (`foreign_keys_checked_after`).
 """
 
@@ -92,7 +93,8 @@ class Rebuilt(Projection, Protocol):
     async def rebuild_rows(self, conn: Connection, until: int | None) -> int:
         """Fill the projection's (empty) tables from the events up to `until` (None: all),
         in the caller's transaction, without the gap-safe condition; the number of events
-        it read."""
+        it read. The tables' indexes, unique ones and primary keys included, are built
+        once it returns: its statements may not rely on them (no ON CONFLICT)."""
         ...
 
 
@@ -153,23 +155,41 @@ class Subset:
         await self._projection.apply(conn, event)
 
 
-_PLAIN_INDEXES = """
-SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-  FROM pg_index i WHERE i.indrelid = ANY($1::regclass[]) AND NOT i.indisunique
+_INDEXES = """
+SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid), i.indrelid::regclass::text,
+       quote_ident(c.conname), pg_get_constraintdef(c.oid)
+  FROM pg_index i LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.contype IN ('p', 'u')
+ WHERE i.indrelid = ANY($1::regclass[]) AND (NOT i.indisunique OR $2)
+   AND NOT EXISTS (SELECT FROM pg_constraint x
+                    WHERE x.conindid = i.indexrelid AND x.contype NOT IN ('p', 'u'))
 """
+"""The tables' indexes, and the primary-key or unique constraint each is for (NULLs when
+none), but those another constraint uses (a foreign key's referenced key, say)."""
 
 
 @contextlib.asynccontextmanager
-async def indexes_built_after(conn: Connection, tables: Sequence[str]) -> AsyncIterator[None]:
-    """Drop the tables' non-unique indexes for the block and build them again after it,
-    in the caller's transaction: filling a table and then indexing it costs less than
-    keeping its indexes row by row. Unique indexes stay (inserts may rely on them)."""
-    indexes = await conn.fetch(_PLAIN_INDEXES, list(tables))
-    for name, _ in indexes:
-        await conn.execute(f"DROP INDEX {name}")
+async def indexes_built_after(
+    conn: Connection, tables: Sequence[str], *, unique: bool = False
+) -> AsyncIterator[None]:
+    """Drop the tables' non-unique indexes (and with `unique`, their unique ones and primary
+    keys too) for the block and build them again after it, in the caller's transaction:
+    filling a table and then indexing it costs less than keeping its indexes row by row.
+    Unique indexes stay unless `unique` (inserts may rely on them: ON CONFLICT); a row
+    that breaks one built after fails the transaction."""
+    indexes = await conn.fetch(_INDEXES, list(tables), unique)
+    for index, _, table, constraint, _ in indexes:
+        if constraint is None:
+            await conn.execute(f"DROP INDEX {index}")
+        else:
+            await conn.execute(f"ALTER TABLE {table} DROP CONSTRAINT {constraint}")
     yield
-    for _, definition in indexes:
-        await conn.execute(definition)
+    for _, definition, table, constraint, constraint_definition in indexes:
+        if constraint is None:
+            await conn.execute(definition)
+        else:
+            await conn.execute(
+                f"ALTER TABLE {table} ADD CONSTRAINT {constraint} {constraint_definition}"
+            )
 
 
 _OWN_FOREIGN_KEYS = """

@@ -82,12 +82,13 @@ async def _replay(
     position), a `Rebuilt` model fills its tables itself, a `Folded` one is filled stream
     by stream, then its side replayed here, and `Sides` part by part (projections/bulk.py);
     the tables filled in bulk get their non-unique indexes once they are full (those
-    that events replayed one by one use stay).
+    that events replayed one by one use stay), a `Rebuilt` model's tables their unique
+    ones too.
     """
     if isinstance(projection, Sides):
         return sum([await _replay(conn, p, until, gap_safe) for p in projection.parts])
     if isinstance(projection, Rebuilt) and not gap_safe:
-        async with indexes_built_after(conn, projection.tables):
+        async with indexes_built_after(conn, projection.tables, unique=True):
             return await projection.rebuild_rows(conn, until)
     if isinstance(projection, Folded) and not gap_safe:
         async with indexes_built_after(

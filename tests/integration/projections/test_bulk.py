@@ -115,6 +115,8 @@ async def test_a_bulk_rebuild_matches_the_live_rows_row_for_row(
         "SELECT count(*) FROM pg_indexes WHERE tablename = $1", "rm_notes"
     )
     assert indexes == 2  # built again after the rows were written
+    keys = "SELECT count(*) FROM pg_constraint WHERE conname = 'rm_streams_pkey'"
+    assert await store.pool.fetchval(keys) == 1  # a `Rebuilt` model's too
 
 
 async def table(store: PostgresEventStore, name: str) -> list[tuple[object, ...]]:
