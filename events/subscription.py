@@ -77,16 +77,25 @@ def lock_key(*parts: object) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+MEMBER_LOCKS = (
+    "SELECT array_agg(ARRAY[classid::bigint, objid::bigint]) FROM pg_locks"
+    " WHERE locktype = 'advisory' AND granted AND objsubid = 1"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+"""SQL of one value: the member locks held now (see `live_among`), for a query that reads
+them with other things."""
+
+
+def live_among(held: Sequence[Sequence[int]] | None, groups: Sequence[str]) -> set[str]:
+    """Those of `groups` whose member lock is among `held` (`MEMBER_LOCKS`' value)."""
+    pairs = {(high, low) for high, low in held or ()}
+    return {g for g in groups if _halves(lock_key("kumo-member", g)) in pairs}
+
+
 async def live_groups(db: Any, groups: Sequence[str]) -> set[str]:
     """Those of `groups` that a running process is a member of now (holds the group's
     member lock): a liveness signal that ends with the process's connection."""
-    rows = await db.fetch(
-        "SELECT classid::bigint AS high, objid::bigint AS low FROM pg_locks"
-        " WHERE locktype = 'advisory' AND granted AND objsubid = 1"
-        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-    )
-    held = {(r["high"], r["low"]) for r in rows}
-    return {g for g in groups if _halves(lock_key("kumo-member", g)) in held}
+    return live_among(await db.fetchval(MEMBER_LOCKS), groups)
 
 
 def _halves(key: int) -> tuple[int, int]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import msgspec
 
-from events.subscription import live_groups
+from events.subscription import MEMBER_LOCKS, live_among, live_groups
 from events.types import RecordedEvent
 from projections.bulk import FoldedTable, Sides, Statements
 from projections.projection import Projection
@@ -117,11 +117,18 @@ async def hosts_up(db: Any, hosts: Collection[str]) -> set[str]:
 
 
 async def host_resources(db: Any) -> list[HostResources]:
-    """Every registered host with its capacity, usage and whether it is up, by name."""
-    rows = await db.fetch(f"SELECT {_COLUMNS} FROM rm_host_resources ORDER BY host")
-    hosts = [HostResources(**dict(r)) for r in rows]
-    up = await hosts_up(db, [h.host for h in hosts])
-    return [msgspec.structs.replace(h, up=h.host in up) for h in hosts]
+    """Every registered host with its capacity, usage and whether it is up, by name (one
+    query)."""
+    rows = await db.fetch(
+        f"SELECT {_COLUMNS}, ({MEMBER_LOCKS}) AS held FROM rm_host_resources ORDER BY host"
+    )
+    live = live_among(rows[0]["held"] if rows else None, [reactor_group(r["host"]) for r in rows])
+    return [
+        HostResources(
+            **{k: v for k, v in r.items() if k != "held"}, up=reactor_group(r["host"]) in live
+        )
+        for r in rows
+    ]
 
 
 class HostRows:
