@@ -80,7 +80,8 @@ class LogCursor:
             partition=self.partition,
             gap_safe=False,  # everything up to a gap-safe head is settled
         )
-        full = len(events) == self.batch_size
+        # A batch that ends at the head leaves nothing to read before the next append.
+        full = len(events) == self.batch_size and events[-1].position < head
         return Batch(events, events[-1].position if full else head, full)
 
     def advance(self, batch: Batch) -> None:
