@@ -5,11 +5,13 @@ raises NotImplementedError, and aiohttp's FileResponse then falls back to readin
 writing chunks. This module does what the standard loop does, on any loop: once the
 response's headers have left the transport's buffer (so the transport holds nothing
 to write and, libuv or selector alike, does not touch the socket for writing), it stops
-the transport reading, and a thread of the transfer's own calls os.sendfile on the
-non-blocking socket, waiting for it to be writable with poll(). Nobody else writes to the
-connection meanwhile: aiohttp handles a connection's requests one after another, and
-the request's handler is the one waiting here. Then reading resumes, and the response
-goes on (more parts, its end) and the connection stays alive for the next request.
+the transport reading, and a thread of the transfer's own (not one of the default
+executor's few, which file I/O needs and a slow client would hold for minutes) calls
+os.sendfile on the non-blocking socket, waiting for it to be writable with poll().
+Nobody else writes to the connection meanwhile: aiohttp handles a connection's requests
+one after another, and the request's handler is the one waiting here. Then reading
+resumes, and the response goes on (more parts, its end) and the connection stays alive
+for the next request.
 
 The thread works on duplicates of the socket and file descriptors, which it closes
 itself when it ends: if the transport or the file is closed meanwhile (the handler

@@ -9,6 +9,7 @@ import socket
 import struct
 import threading
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import msgspec
@@ -158,6 +159,21 @@ async def test_the_object_and_its_ranges_go_by_sendfile(
         assert reply.body == DATA[first : last + 1]
     assert sendfile_calls, "the bytes did not go by sendfile"
     assert not sendfile_threads()
+
+
+async def test_concurrent_transfers(server: Server, sendfile_calls: list[int]) -> None:
+    ranges = [(i * MiB, len(DATA) - 1 - i) for i in range(8)]
+    paths = [f"/big?first={first}&last={last}" for first, last in ranges]
+    loop = asyncio.get_running_loop()
+    # Threads of their own: blocked in the default executor, the clients would hold the
+    # threads the server's file opening needs.
+    with ThreadPoolExecutor(len(paths)) as clients:
+        fetches = [loop.run_in_executor(clients, fetch, server.port, path) for path in paths]
+        replies = await asyncio.gather(*fetches)
+    for [reply], (first, last) in zip(replies, ranges, strict=True):
+        assert reply.body == DATA[first : last + 1]
+    assert len(sendfile_calls) >= len(ranges)
+    await until(lambda: not sendfile_threads())
 
 
 async def test_keep_alive_and_pipelined_requests_after_a_sendfile(
