@@ -24,7 +24,7 @@ from projections.bulk import FoldedTable, Sides, Statements
 from projections.projection import Projection
 from projections.rows import encoded, load_row, project_row, write_row
 from service.objects import events as ev
-from service.objects import fold
+from service.objects import fold, quota
 from service.objects.fold import JSON_COLUMNS, merged
 
 
@@ -80,7 +80,9 @@ async def _count(
 def _store_statement(columns: tuple[str, ...]) -> str:
     """Upsert an object's row of these columns (by its key, $1-$3 the first three) and
     add to its name's slot what it changes there: the row before the statement (its
-    snapshot, whichever part runs first) is the version replaced, if any."""
+    snapshot, whichever part runs first) is the version replaced, if any. It returns
+    whether the write added an object, whether it added bytes, and whether its container
+    or account has a quota (None: no slot, no container)."""
     values = ", ".join(
         f"${i + 1}::jsonb" if c in JSON_COLUMNS else f"${i + 1}" for i, c in enumerate(columns)
     )
@@ -95,26 +97,40 @@ def _store_statement(columns: tuple[str, ...]) -> str:
         f" - (SELECT count(*) FROM old), bytes_used = bytes_used + {size}"
         " - coalesce((SELECT sum(size) FROM old), 0)"
         " WHERE project_id = $1 AND container = $2 AND slot = swift_usage_slot($3)"
+        " RETURNING NOT EXISTS (SELECT FROM old),"
+        f" {size} > coalesce((SELECT sum(size) FROM old), 0),"
+        " EXISTS (SELECT FROM rm_swift_containers WHERE project_id = $1 AND name = $2"
+        f" AND metadata ?| {_array(quota.CONTAINER_KEYS)}) OR EXISTS (SELECT FROM"
+        f" rm_swift_accounts WHERE project_id = $1 AND metadata ?| {_array(quota.ACCOUNT_KEYS)})"
     )
+
+
+def _array(words: tuple[str, ...]) -> str:
+    """A text[] literal of names from code (never from users)."""
+    return "ARRAY[" + ", ".join(f"'{w}'" for w in words) + "]"
 
 
 async def _store(conn: Any, recorded: RecordedEvent, e: ev.ObjectStored) -> None:
     """ObjectStored in one statement: the new version's row (the fold's, which does not
     depend on the row it replaces) and its slot's counts. No row lock is needed for the
     replaced row: only appends to the object's stream write it, and the append holds the
-    stream's lock until it commits."""
+    stream's lock until it commits. A write that adds an object or bytes where there is
+    a quota then has it enforced (service/objects/quota.py)."""
     row = fold.stored_object(None, recorded)
     assert row is not None  # a stored version is always a row
     columns = tuple(row)
     try:
-        status = await conn.execute(
+        written = await conn.fetchrow(
             _store_statement(columns),
             *(encoded(row[c], c in JSON_COLUMNS) for c in columns),
         )
     except asyncpg.ForeignKeyViolationError:
         raise _missing(e.project_id, e.container) from None
-    if status == "UPDATE 0":
+    if written is None:
         raise _missing(e.project_id, e.container)
+    new_object, grew, quoted = written
+    if quoted and (new_object or grew):
+        await quota.enforce(conn, e.project_id, e.container, new_object=new_object)
 
 
 async def _make_slots(conn: Any, project_id: str, container: str) -> None:

@@ -12,13 +12,14 @@ from events.store import ANY, ExpectedVersion, StreamAppend
 from events.types import Event
 from service.audit.joining import committed, joined
 from service.auth import AUTH, AuthContext
-from service.errors import Conflict, Forbidden, NotFound, Unauthorized
+from service.errors import Conflict, Forbidden, NotFound, RequestEntityTooLarge, Unauthorized
 from service.http.keys import IDS, REQUEST_ID, STORE
 from service.http.request_id import event_metadata
 from service.objects import acl
 from service.objects.directory import CountedContainer, container
 from service.objects.headers import trans_id, x_timestamp
 from service.objects.projection import ContainerMissing, ContainerNotEmpty
+from service.objects.quota import QuotaExceeded
 from service.storage.backend import HashName, ObjectBackend
 from service.storage.configured import OBJECTS
 
@@ -97,7 +98,8 @@ async def record(
     answer: int | None = None,
 ) -> datetime:
     """Append events for this request and return when they were recorded: 404 when their
-    container is gone, 409 when a container to delete still holds objects.
+    container is gone, 409 when a container to delete still holds objects, 413 when an
+    object would take its container or account over a quota.
 
     `answer` is the status the request answers once this append commits, for a caller
     that does nothing after it that could fail: the request's audit record then commits
@@ -115,6 +117,8 @@ async def record(
         raise NotFound("The container does not exist.") from None
     except ContainerNotEmpty:
         raise Conflict("There was a conflict when trying to complete your request.") from None
+    except QuotaExceeded:
+        raise RequestEntityTooLarge("Upload exceeds quota.") from None
     if audit is not None and answer is not None:
         committed(request, answer)
     return result.events[-1].recorded_at

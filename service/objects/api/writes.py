@@ -16,6 +16,7 @@ from aiohttp import web
 
 from service.errors import NotFound, PreconditionFailed, RequestEntityTooLarge, error_for_status
 from service.objects import directory as rm
+from service.objects import quota
 from service.objects.api.access import Located
 from service.objects.api.common import backend, db, new_version_id, now, record
 from service.objects.events import ObjectDeleted, ObjectStored
@@ -52,41 +53,33 @@ class Attributes(msgspec.Struct, frozen=True, kw_only=True):
 
 async def check_quotas(request: web.Request, place: Located, size: int) -> None:
     """Raises RequestEntityTooLarge (413) when storing `size` bytes in place of the
-    current version would exceed the container's or the account's quota. The usage of
-    each is read only when it has a quota."""
+    current version would exceed the container's or the account's quota, as their usage
+    now stands (read only where there is a quota). This refuses early, before the bytes
+    are stored; the append enforces the quotas exactly (service/objects/quota.py)."""
     container, previous = place.container, place.row
     replaced = previous.size if previous else 0
-    quota_bytes = container.metadata.get("x-container-meta-quota-bytes")
-    quota_count = container.metadata.get("x-container-meta-quota-count")
-    if quota_bytes is not None or quota_count is not None:
-        counted = await rm.container(db(request), container.project_id, container.name)
-        if counted is None:
-            raise NotFound("The container does not exist.")
-        if quota_bytes is not None and counted.bytes_used - replaced + size > int(quota_bytes):
-            raise RequestEntityTooLarge("Upload exceeds quota.")
-        if (
-            quota_count is not None
-            and previous is None
-            and counted.object_count + 1 > int(quota_count)
-        ):
-            raise RequestEntityTooLarge("Upload exceeds quota.")
-    # Swift's newer X-Account-Quota-Bytes takes precedence over the legacy metadata form.
-    metadata = place.account_metadata
-    account_bytes = metadata.get(
-        "x-account-quota-bytes", metadata.get("x-account-meta-quota-bytes")
-    )
-    account_count = metadata.get("x-account-quota-count")
-    if account_bytes is None and account_count is None:
-        return
-    account = await rm.account(db(request), container.project_id)
-    if account_bytes is not None and account.bytes_used - replaced + size > int(account_bytes):
-        raise RequestEntityTooLarge("Upload exceeds quota.")
-    if (
-        account_count is not None
-        and previous is None
-        and account.object_count + 1 > int(account_count)
+    for limits, usage in (
+        (quota.container_limits(container.metadata), _container_usage),
+        (quota.account_limits(place.account_metadata), _account_usage),
     ):
-        raise RequestEntityTooLarge("Upload exceeds quota.")
+        if limits.any:
+            bytes_used, object_count = await usage(request, container)
+            if limits.exceeded(
+                bytes_used - replaced + size, object_count + 1, new_object=previous is None
+            ):
+                raise RequestEntityTooLarge("Upload exceeds quota.")
+
+
+async def _container_usage(request: web.Request, container: rm.Container) -> tuple[int, int]:
+    counted = await rm.container(db(request), container.project_id, container.name)
+    if counted is None:
+        raise NotFound("The container does not exist.")
+    return counted.bytes_used, counted.object_count
+
+
+async def _account_usage(request: web.Request, container: rm.Container) -> tuple[int, int]:
+    account = await rm.account(db(request), container.project_id)
+    return account.bytes_used, account.object_count
 
 
 async def discard(request: web.Request, key: str) -> None:

@@ -1,5 +1,6 @@
 """ACLs between projects, quotas, versioning, large objects, TempURL and bulk delete."""
 
+import asyncio
 import hashlib
 import hmac
 import time
@@ -71,6 +72,35 @@ async def test_container_quotas(box: Swift) -> None:
     assert (
         await box.call("POST", "box", headers={"X-Container-Meta-Quota-Count": "x"})
     ).status == 400
+
+
+async def test_container_quotas_exact_under_racing_puts(box: Swift) -> None:
+    """Racing PUTs that each fit the usage they read: exactly as many get in as the
+    quotas allow (the append enforces them), the others are 413 and leave nothing."""
+    await box.call("POST", "box", headers={"X-Container-Meta-Quota-Bytes": "250"})
+    puts = await asyncio.gather(*(box.call("PUT", f"box/o{i}", body=b"x" * 100) for i in range(8)))
+    assert sorted(r.status for r in puts) == [201] * 2 + [413] * 6
+    head = await box.call("HEAD", "box")
+    assert (head.headers["X-Container-Object-Count"], head.headers["X-Container-Bytes-Used"]) == (
+        "2",
+        "200",
+    )
+    await box.call("POST", "box", headers={"X-Container-Meta-Quota-Count": "5"})
+    puts = await asyncio.gather(*(box.call("PUT", f"box/n{i}", body=b"") for i in range(8)))
+    assert sorted(r.status for r in puts) == [201] * 3 + [413] * 5
+    assert len(await box.json("box")) == 5
+
+
+async def test_account_quota_exact_under_racing_puts(box: Swift, as_admin: Api) -> None:
+    reseller = await make_person(as_admin, "ResellerAdmin", "reseller")
+    as_reseller = Swift(box.client, reseller, box.project_id)
+    assert (await as_reseller.call("POST", headers={"X-Account-Quota-Count": "3"})).status == 204
+    assert (await box.call("PUT", "other")).status == 201
+    puts = await asyncio.gather(
+        *(box.call("PUT", f"{('box', 'other')[i % 2]}/o{i}", body=b"x") for i in range(8))
+    )
+    assert sorted(r.status for r in puts) == [201] * 3 + [413] * 5
+    assert (await box.call("HEAD")).headers["X-Account-Object-Count"] == "3"
 
 
 async def test_account_quota_only_reseller_sets_it(box: Swift, as_admin: Api) -> None:
