@@ -71,6 +71,11 @@ class StreamFigures(msgspec.Struct, frozen=True):
     server_cpu_s_alone: float
     server_cpu_s_with: float
     subscriber_cpu_s: float
+    server_us_per_delivery: float
+    """The server's CPU with the subscribers less without, over the paced phase's
+    deliveries (so without the flat-out phase)."""
+    subscriber_us_per_delivery: float
+    """The subscribers' processes' CPU over the paced phase, a delivery."""
 
 
 class TimeTravelFigures(msgspec.Struct, frozen=True):
@@ -192,9 +197,11 @@ async def part_b(
         processes = await subscribe(url, token, subscribers)
         progress(f"(b) {subscribers} subscribers connected; {RATE} events/s for {seconds:.0f}s")
         paced, cpu = Writer(store), cpu_seconds(kumo_pid)
+        reading = sum(cpu_seconds(p.pid) for p in processes)
         paced_rate = await paced.paced(RATE, seconds)
         await asyncio.sleep(3)  # the last deliveries
         cpu_with = cpu_seconds(kumo_pid) - cpu
+        reading = sum(cpu_seconds(p.pid) for p in processes) - reading
         progress(f"(b) {WRITERS} writers flat out with the subscribers, {seconds:.0f}s")
         rate_with = await Writer(store).flat_out(seconds)
         received, subscriber_cpu = await received_by(processes)
@@ -224,6 +231,8 @@ async def part_b(
         server_cpu_s_alone=round(cpu_alone, 2),
         server_cpu_s_with=round(cpu_with, 2),
         subscriber_cpu_s=round(subscriber_cpu, 2),
+        server_us_per_delivery=round((cpu_with - cpu_alone) / max(1, len(delays)) * 1e6, 2),
+        subscriber_us_per_delivery=round(reading / max(1, len(delays)) * 1e6, 2),
     )
 
 
@@ -333,6 +342,10 @@ def report(b: StreamFigures | None, c: TimeTravelFigures | None) -> None:
             f"    the server's CPU over the paced phase: {b.server_cpu_s_alone} s alone,"
             f" {b.server_cpu_s_with} s with the subscribers (3 s more of delivery included);"
             f" the subscribers' processes {b.subscriber_cpu_s} s in all"
+        )
+        print(
+            f"    CPU a delivery over the paced phase: the server {b.server_us_per_delivery} µs"
+            f" (with less without), the subscribers {b.subscriber_us_per_delivery} µs"
         )
         met = b.delivery_p99_ms < 50 and b.delivered == b.expected
         print(f"{'PASS' if met else 'MISS'}  (b) p99 < 50 ms: {b.delivery_p99_ms} ms")
