@@ -150,7 +150,8 @@ def _target(
 ) -> Target:
     """The resource acted on: the stream the request appended to whose category its path
     names (a server's create also appends its ports), else the first stream it appended
-    to, else what its path names."""
+    to, else what its path names. The path's project, where it names one (Swift's
+    account), owns the resource the path names, so its audit row needs no lookup."""
     if action == AUTHENTICATE:
         return Target(type="user", id=initiator.user_id)
     api = api_of(request)
@@ -159,7 +160,8 @@ def _target(
     appended = [resource_of(stream_id) for stream_id in streams]
     for category, resource_id in appended:
         if category == named.type:
-            return Target(type=category, id=resource_id)
+            owner = named.project_id if resource_id == named.id else None
+            return Target(type=category, id=resource_id, project_id=owner)
     if appended:
         return Target(type=appended[0][0], id=appended[0][1])
     return named
