@@ -5,7 +5,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from service.errors import BadRequest
+from service.errors import BadRequest, NotFound
 from service.http.keys import STORE
 from service.objects import acl
 from service.objects import directory as rm
@@ -83,7 +83,9 @@ async def _readable(request: web.Request) -> tuple[rm.CountedContainer, bool]:
     referer = request.headers.get("Referer")
     if not acl.may_read(auth(request), project_id, metadata, referer=referer, listing=True):
         raise denied(request)
-    return await must_get_container(request, project_id, request.match_info["container"]), owner
+    if found is None:
+        raise NotFound("The resource could not be found.")
+    return found, owner
 
 
 @routes.put(CONTAINER)
