@@ -2,7 +2,8 @@
 
 Typed ApiErrors, aiohttp's own HTTP errors (unknown path, wrong method, body too
 large) and the event store's WrongExpectedVersion are rendered as the service the
-path belongs to would render them; anything else is logged with its traceback and
+path belongs to would render them; a client that went away mid-answer is noted in one
+line (nobody is left to answer); anything else is logged with its traceback and
 answered 500 without internal detail.
 """
 
@@ -19,6 +20,8 @@ from service.http.api import FaultStyle, api_of
 from service.http.body import json_response
 
 log = logging.getLogger("kumo.http")
+CLIENT_WENT_AWAY = 499
+"""The status an answer nobody received is logged with (nginx's "client closed request")."""
 
 # nova/api/openstack/wsgi.py Fault._fault_names; any other status is a computeFault.
 _NOVA_FAULT_NAMES = {
@@ -99,6 +102,12 @@ def _from_http_exception(exc: web.HTTPException) -> ApiError:
     return error_for_status(exc.status, specific, headers=headers)
 
 
+def _client_gone(request: web.Request) -> bool:
+    """Whether the request's connection is closed or closing (a ConnectionError then is
+    the client's, not a backend's)."""
+    return request.transport is None or request.transport.is_closing()
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Answer every failure of `handler` with the fault body of the request's API."""
@@ -113,7 +122,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except WrongExpectedVersion as error:
         log.info("concurrent update: %s", error)
         fault = Conflict("The resource was changed by another request; retry the request.")
-    except Exception:
+    except Exception as error:
+        if isinstance(error, ConnectionError) and _client_gone(request):
+            log.info("client went away during %s %s: %s", request.method, request.path, error)
+            return web.Response(status=CLIENT_WENT_AWAY)
         log.exception("unhandled error in %s %s", request.method, request.path)
         fault = InternalServerError()
     return render_fault(fault, api_of(request).fault_style)
