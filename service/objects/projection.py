@@ -198,14 +198,17 @@ _ACCOUNTS = Accounts()
 _SLOTS = Statements(
     "swift_container_slots",
     "INSERT INTO rm_swift_container_slots (project_id, container, slot, object_count,"
-    " bytes_used) SELECT c.project_id, c.name, s.slot, count(o.name), coalesce(sum(o.size), 0)"
-    f" FROM rm_swift_containers c CROSS JOIN generate_series(0, {SLOTS - 1}) AS s(slot)"
-    " LEFT JOIN rm_swift_objects o ON o.project_id = c.project_id AND o.container = c.name"
-    " AND swift_usage_slot(o.name) = s.slot GROUP BY c.project_id, c.name, s.slot",
+    " bytes_used) SELECT c.project_id, c.name, s.slot, coalesce(u.objects, 0),"
+    " coalesce(u.bytes, 0) FROM rm_swift_containers c"
+    f" CROSS JOIN generate_series(0, {SLOTS - 1}) AS s(slot) LEFT JOIN (SELECT project_id,"
+    " container, swift_usage_slot(name) AS slot, count(*) AS objects, sum(size) AS bytes"
+    " FROM rm_swift_objects GROUP BY 1, 2, 3) u ON u.project_id = c.project_id"
+    " AND u.container = c.name AND u.slot = s.slot",
 )
 """A rebuild's usage slots: every container's, with the sums over its object rows of
-each slot, which is what the live model's additions come to (an object is written only
-while its container exists, and a container goes only when empty)."""
+each slot (each object's slot computed once), which is what the live model's additions
+come to (an object is written only while its container exists, and a container goes
+only when empty)."""
 
 
 class ObjectsProjection:
