@@ -16,8 +16,10 @@ connection each, as the admin, over 4 processes), so that reading 100 streams do
 take the writers' CPU; the writers append `AuthenticationSucceeded` events (a login of a
 user that does not exist: its inline read model updates no row) through the service's
 own store, with every inline read model, from this process. The append rate is the
-unpaced rate of 8 writers appending one event each per call, for (b)'s duration; the
-CPU seconds of the server and of the subscribers' processes say who did the work.
+unpaced rate of 8 writers appending one event each per call, for (b)'s duration, with
+the subscribers and alone (the mean of a phase before they come and one after they
+leave, which brackets the machine's drift); the CPU seconds of the server and of the
+subscribers' processes say who did the work.
 Results: a table and one JSON line on stdout; progress on stderr.
 """
 
@@ -67,6 +69,9 @@ class StreamFigures(msgspec.Struct, frozen=True):
     append_p99_ms_alone: float
     append_p99_ms_with: float
     append_rate_alone: float
+    """The mean of the flat-out rates alone before the subscribers came and after they
+    left (the machine's other work drifts; the rate with them is measured between)."""
+    append_rates_alone: tuple[float, float]
     append_rate_with: float
     server_cpu_s_alone: float
     server_cpu_s_with: float
@@ -205,6 +210,8 @@ async def part_b(
         progress(f"(b) {WRITERS} writers flat out with the subscribers, {seconds:.0f}s")
         rate_with = await Writer(store).flat_out(seconds)
         received, subscriber_cpu = await received_by(processes)
+        progress(f"(b) {WRITERS} writers flat out again, the subscribers gone, {seconds:.0f}s")
+        rate_alone_after = await Writer(store).flat_out(seconds)
     finally:
         await pool.close()
     delays = [
@@ -226,7 +233,8 @@ async def part_b(
         delivery_max_ms=round(max(delays, default=0.0), 2),
         append_p99_ms_alone=round(percentile(quiet.latencies, 99), 2),
         append_p99_ms_with=round(percentile(paced.latencies, 99), 2),
-        append_rate_alone=round(rate_alone, 1),
+        append_rate_alone=round((rate_alone + rate_alone_after) / 2, 1),
+        append_rates_alone=(round(rate_alone, 1), round(rate_alone_after, 1)),
         append_rate_with=round(rate_with, 1),
         server_cpu_s_alone=round(cpu_alone, 2),
         server_cpu_s_with=round(cpu_with, 2),
@@ -335,7 +343,8 @@ def report(b: StreamFigures | None, c: TimeTravelFigures | None) -> None:
         )
         print(
             f"    append p99 {b.append_p99_ms_alone} ms alone, {b.append_p99_ms_with} ms with"
-            f" the subscribers; {WRITERS} writers flat out: {b.append_rate_alone:,.0f}/s alone,"
+            f" the subscribers; {WRITERS} writers flat out: {b.append_rate_alone:,.0f}/s alone"
+            f" (before {b.append_rates_alone[0]:,.0f}, after {b.append_rates_alone[1]:,.0f}),"
             f" {b.append_rate_with:,.0f}/s with the subscribers"
         )
         print(
