@@ -195,7 +195,7 @@ class Accounts:
 
 
 _ACCOUNTS = Accounts()
-_SLOTS = Statements(
+SLOT_SUMS = Statements(
     "swift_container_slots",
     "INSERT INTO rm_swift_container_slots (project_id, container, slot, object_count,"
     " bytes_used) SELECT c.project_id, c.name, s.slot, coalesce(u.objects, 0),"
@@ -230,7 +230,7 @@ class ObjectsProjection:
         FoldedTable("rm_swift_containers", fold.container, frozenset({"container"}), JSON_COLUMNS),
         FoldedTable("rm_swift_objects", fold.stored_object, frozenset({"object"}), JSON_COLUMNS),
     )
-    side: Projection | None = Sides("objects_side", _SLOTS, _ACCOUNTS)
+    side: Projection | None = Sides("objects_side", SLOT_SUMS, _ACCOUNTS)
     reads_bodies: bool = True
 
     async def apply(self, conn: Any, recorded: RecordedEvent) -> None:
