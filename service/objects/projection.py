@@ -36,8 +36,8 @@ class ContainerNotEmpty(Exception):
     """A container was to be deleted while it still holds objects; nothing was appended."""
 
 
-SLOTS = 64
-"""A container's usage slots (migrations/0016: swift_usage_slot picks one of them)."""
+SLOTS = 16
+"""A container's usage slots (migrations/0016, 0017: swift_usage_slot picks one of them)."""
 
 
 def _missing(project_id: str, container: str) -> ContainerMissing:
