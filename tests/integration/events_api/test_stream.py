@@ -70,6 +70,20 @@ async def test_resuming_after_a_position_has_no_gap_and_no_duplicate(
     assert [int(m.id or 0) for m in first + rest] == wanted
 
 
+async def test_resuming_after_a_position_the_log_has_not_reached_skips_up_to_it(
+    client: Client, store: PostgresEventStore, alice: Person, admin_token: str
+) -> None:
+    first = await act(store, alice, "server-s1", [created(alice, "s1")])
+    after = first.events[0].position + 2
+    async with subscribe(client, admin_token, f"?types=ServerUpdated&after={after}") as r:
+        await asyncio.sleep(0.1)  # it has joined the hub, whose next read holds all four
+        changes = [ev.ServerUpdated(server_id="s1", name=f"n{i}") for i in range(4)]
+        appended = await act(store, alice, "server-s1", changes)
+        later = [e.position for e in appended.events if e.position > after]
+        assert 0 < len(later) < 4
+        assert [int(m.id or 0) for m in await events(r, len(later))] == later
+
+
 async def test_filters_by_type_and_resource_type(
     client: Client, store: PostgresEventStore, alice: Person, admin_token: str
 ) -> None:
