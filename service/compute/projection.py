@@ -5,7 +5,7 @@ from typing import Any
 from events.types import Event, RecordedEvent
 from projections.bulk import FoldedTable, Sides, Subset
 from projections.projection import Projection
-from projections.rows import Evolve, project_row, set_fields, update_row
+from projections.rows import Evolve, project_row, set_fields, update_row, write_row
 from service.compute import events as ev
 from service.compute import fold, quota, rebuild
 from service.compute.fold import FLAVOR_JSON, SERVER_JSON
@@ -102,7 +102,12 @@ class ComputeProjection:
         if category in _ROWS:
             table, evolve, json_columns = _ROWS[category]
             key = {"id": recorded.stream_id.removeprefix(f"{category}-")}
-            await project_row(conn, table, key, evolve, recorded, json_columns=json_columns)
+            if recorded.version == 1:
+                # A stream's first event: its row cannot exist yet, so it is not read.
+                new = evolve(None, recorded)
+                await write_row(conn, table, key, None, new, json_columns=json_columns)
+            else:
+                await project_row(conn, table, key, evolve, recorded, json_columns=json_columns)
         await _SIDE.apply(conn, recorded)
 
 
