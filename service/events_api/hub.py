@@ -2,13 +2,14 @@
 live subscriber of the stream (sse.py).
 
 The hub follows the whole log once (one LISTEN connection, one read at a time, one owner
-lookup and one encoding per event, however many subscribers there are). Subscribers
-with the same filter and visibility form a group: the events of a read that a group
-wants and may see are chosen, encoded and joined once for all its members. A member
-whose connection has taken everything so far is written to directly, one write a read,
-without waking its task; the others get the read queued, and a member that falls more
-than its buffer behind is dropped (told by `dropped`), so no subscriber slows the hub,
-the writers or the others. It runs while it has subscribers.
+lookup and one encoding per event, however many subscribers there are), waiting a few
+milliseconds after each read it hands out so that a busy log goes out in larger reads.
+Subscribers with the same filter and visibility form a group: the events of a read that
+a group wants and may see are chosen, encoded and joined once for all its members. A
+member whose connection has taken everything so far is written to directly, one write
+a read, without waking its task; the others get the read queued, and a member that
+falls more than its buffer behind is dropped (told by `dropped`), so no subscriber slows
+the hub, the writers or the others. It runs while it has subscribers.
 """
 
 import asyncio
@@ -153,9 +154,10 @@ class Group:
 class Hub:
     """The log followed once for every live subscriber of one application."""
 
-    def __init__(self, store: PostgresEventStore, dsn: str | None) -> None:
+    def __init__(self, store: PostgresEventStore, dsn: str | None, linger: float) -> None:
         self.store = store
         self.dsn = dsn
+        self.linger = linger
         self.owners = Owners(store)
         self.position = 0
         self._groups: dict[tuple[object, ...], Group] = {}
@@ -198,6 +200,7 @@ class Hub:
                 async for batch in batches:
                     await self.owners.learn(batch)
                     self._deliver(batch, [await self.owners.of(r) for r in batch])
+                    await asyncio.sleep(self.linger)  # then read what committed meanwhile
         except Exception:
             if not self.store.pool.is_closing():  # else the service is stopping
                 log.exception("the events stream's follower failed; its subscribers are ended")
@@ -235,9 +238,10 @@ class Hub:
 _HUBS: "weakref.WeakKeyDictionary[web.Application, Hub]" = weakref.WeakKeyDictionary()
 
 
-def hub_of(app: web.Application, store: PostgresEventStore, dsn: str | None) -> Hub:
-    """The application's hub (made on first use)."""
+def hub_of(app: web.Application, store: PostgresEventStore, dsn: str | None, linger: float) -> Hub:
+    """The application's hub (made on first use, waiting `linger` seconds after each
+    read it hands out)."""
     found = _HUBS.get(app)
     if found is None:
-        found = _HUBS[app] = Hub(store, dsn)
+        found = _HUBS[app] = Hub(store, dsn, linger)
     return found

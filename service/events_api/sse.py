@@ -30,12 +30,18 @@ routes = web.RouteTableDef()
 
 class StreamOptions(msgspec.Struct, frozen=True):
     """How streams behave: seconds between keep-alive comments, events a subscriber may
-    fall behind by before it is dropped, and seconds one write may block before the
-    subscriber is dropped without a final message."""
+    fall behind by before it is dropped, seconds one write may block before the
+    subscriber is dropped without a final message, and seconds the hub waits after
+    handing out a read of the log before it reads again."""
 
     keepalive: float = 15.0
     buffer: int = 1000
     write_timeout: float = 30.0
+    linger: float = 0.005
+    """An event committed while the hub waits goes out with the next read, so a busy log
+    reaches each subscriber in fewer, larger writes (a send per subscriber a read is most
+    of a delivery's cost, the client's receive too); one after a quiet spell goes out at
+    once."""
 
 
 STREAM_OPTIONS = web.AppKey("events_stream_options", StreamOptions)
@@ -103,7 +109,9 @@ async def catch_up(request: web.Request, joined: Subscriber, after: int, buffer:
 
 
 def hub(request: web.Request) -> Hub:
-    return hub_of(request.app, store(request), request.config_dict[SETTINGS].database_url)
+    options = request.config_dict.get(STREAM_OPTIONS, StreamOptions())
+    dsn = request.config_dict[SETTINGS].database_url
+    return hub_of(request.app, store(request), dsn, options.linger)
 
 
 @routes.get("/v1/stream")
