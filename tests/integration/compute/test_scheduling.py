@@ -1,5 +1,5 @@
 """Scheduling across compute hosts: two hosts on libvirt's test driver (each worker
-has its own connection, so its own domains) behind one API; servers spread by the
+with a hypervisor state of its own) behind one API; servers spread by the
 least-loaded weigher, server groups, a disabled host, a full host, no host at all, and
 claims that stay exact when creates race. One test runs a host as `kumo worker`."""
 
@@ -54,18 +54,39 @@ async def image_id(cloud: Client, nova: Nova, tmp_path: Path) -> str:
     return await upload_image(cloud, nova, tmp_path, "base")
 
 
+NODE = """<node>
+  <cpu><nodes>2</nodes><sockets>2</sockets><cores>2</cores><threads>2</threads>
+    <active>16</active><mhz>1400</mhz><model>i686</model></cpu>
+  <memory>3145728</memory>
+</node>
+"""
+"""A test-driver host like test:///default's (16 CPUs, 3 GiB) with nothing on it."""
+
+
+def private_hypervisor(folder: Path, name: str) -> str:
+    """A libvirt URI of the test driver whose state is the connection's own: every
+    connection to test:///default in a process shares one state (domains, networks),
+    so two hosts there would see, and reconcile, each other's guests and networks."""
+    folder.mkdir(parents=True, exist_ok=True)
+    node = folder / f"{name}-node.xml"
+    node.write_text(NODE)
+    return f"test://{node}"
+
+
 @pytest.fixture
 def hosts(cloud: Client, store: PostgresEventStore, tmp_path: Path) -> Hosts:
-    """Start compute hosts on test:///default in this process: one per keyword, its
-    name mapped to its settings (e.g. h1={"ram_allocation_ratio": 0.125})."""
+    """Start compute hosts on the test driver in this process, each with a hypervisor of
+    its own: one per keyword, its name mapped to its settings (e.g.
+    h1={"ram_allocation_ratio": 0.125})."""
     app = cloud.server.app
 
     @contextlib.asynccontextmanager
     async def started(**specs: dict[str, Any]) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
             for name, spec in specs.items():
+                uri = private_hypervisor(tmp_path / "hypervisors", name)
                 settings = msgspec.structs.replace(
-                    app[SETTINGS], host_name=name, libvirt_uri="test:///default", **spec
+                    app[SETTINGS], host_name=name, libvirt_uri=uri, **spec
                 )
                 await stack.enter_async_context(
                     compute_worker(settings, store, app[OBJECTS], folder=tmp_path / name)
