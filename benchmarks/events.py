@@ -47,6 +47,7 @@ from benchmarks.harness import (
     IDS,
     ROOT,
     fresh_database,
+    on_server,
     progress,
     running_kumo,
     server_url,
@@ -459,7 +460,7 @@ async def filled_log(server: str, total: int, keep: str | None) -> AsyncIterator
             url = await stack.enter_async_context(fresh_database(server))
         else:
             url = with_database(server, keep)
-            await _on_server(server, f"CREATE DATABASE {keep}")
+            await on_server(server, f"CREATE DATABASE {keep}")
             await migrate(url)
         start = time.perf_counter()
         written = await fill(url, template, total)
@@ -474,14 +475,6 @@ async def _exists(server: str, database: str) -> bool:
             "SELECT exists(SELECT FROM pg_database WHERE datname = $1)", database
         )
         return found
-    finally:
-        await conn.close()
-
-
-async def _on_server(server: str, statement: str) -> None:
-    conn = await asyncpg.connect(server)
-    try:
-        await conn.execute(statement)
     finally:
         await conn.close()
 

@@ -54,7 +54,7 @@ def server_url() -> tuple[str, EmbeddedPostgres | None]:
     return url, None if was_running else cluster
 
 
-async def _on_server(server: str, statement: str) -> None:
+async def on_server(server: str, statement: str) -> None:
     conn = await asyncpg.connect(server)
     try:
         await conn.execute(statement)
@@ -66,13 +66,13 @@ async def _on_server(server: str, statement: str) -> None:
 async def fresh_database(server: str) -> AsyncIterator[str]:
     """A new, migrated database on `server`; dropped on the way out."""
     name = f"kumo_bench_{IDS.new_id().hex[:12]}"
-    await _on_server(server, f"CREATE DATABASE {name}")
+    await on_server(server, f"CREATE DATABASE {name}")
     url = with_database(server, name)
     try:
         await migrate(url)
         yield url
     finally:
-        await _on_server(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await on_server(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 KUMO_UP = ("-m", "service", "up")

@@ -143,8 +143,9 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10, **kwar
     return pool
 
 
-def row_to_event(row: Any) -> RecordedEvent:
-    """A recorded event from a row selected with the store's column list."""
+def row_to_event(row: Any, metadata: Metadata | None = None) -> RecordedEvent:
+    """A recorded event from a row selected with the store's column list (its metadata
+    `metadata` when given, e.g. the part of it a reader selected, else the row's)."""
     return RecordedEvent(
         position=row[0],
         stream_id=row[1],
@@ -153,7 +154,7 @@ def row_to_event(row: Any) -> RecordedEvent:
         type=row[4],
         schema_version=row[5],
         recorded_at=row[6],
-        metadata=decode_metadata(row[7]),
+        metadata=decode_metadata(row[7]) if metadata is None else metadata,
         event=decode_event(row[4], row[5], row[8]),
     )
 

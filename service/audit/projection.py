@@ -13,7 +13,6 @@ from typing import Any
 
 import msgspec
 
-from events.codec import decode_event
 from events.postgres import Connection, first_events, row_to_event
 from events.types import Metadata, RecordedEvent
 from projections.bulk import PREFETCH, until_clause
@@ -139,17 +138,7 @@ async def _rows(batch: list[Any], owners: "_Owners") -> list[tuple[Any, ...]]:
 
 def _recorded(row: Any) -> RecordedEvent:
     """A record read by `_RECORDS`, with the request id as its only metadata."""
-    return RecordedEvent(
-        position=row[0],
-        stream_id=row[1],
-        version=row[2],
-        event_id=row[3],
-        type=row[4],
-        schema_version=row[5],
-        recorded_at=row[6],
-        metadata=Metadata(request_id=row[7]),
-        event=decode_event(row[4], row[5], row[8]),
-    )
+    return row_to_event(row, Metadata(request_id=row[7]))
 
 
 class _Owners:
