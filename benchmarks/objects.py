@@ -5,7 +5,8 @@ RSS; in the same run, the backend's raw rate as the baseline (local: LocalFsBack
 this process, the same files, fsyncs and md5 Kumo does; S3: raw aiobotocore to a moto
 server).
 
-The small phases also report the server's CPU time (user + system) per request. The
+The small phases also report the CPU time (user + system) per request of the server, of
+the Postgres cluster (when it runs on this machine) and of the load generator. The
 large GET is made by three clients of different cost (aiohttp's, curl into /dev/null, a
 plain socket into one reused buffer), each with the server's CPU seconds per GiB.
 
@@ -28,9 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import msgspec
+import psutil
 from aiobotocore.session import get_session
 
+from benchmarks.compute import cluster_cpu_seconds
 from benchmarks.harness import (
     ROOT,
     fresh_database,
@@ -76,10 +80,12 @@ class Large(msgspec.Struct):
 
 
 class Small(msgspec.Struct):
-    """One small-object phase: the load's figures and the server's CPU per request."""
+    """One small-object phase: the load's figures and the server's and Postgres's CPU
+    per request (the load generator's is in `load`)."""
 
     load: LoadResult
     cpu_ms: float
+    postgres_cpu_ms: float | None
 
 
 class Figures(msgspec.Struct):
@@ -144,15 +150,34 @@ async def kumo_large(account: str, token: str, size: int, pid: int) -> Large:
     return Large(put_figure, get, round(rss.before / MiB, 1), round(rss.peak / MiB, 1), gets)
 
 
-def measured(pid: int, phase: Callable[[], LoadResult]) -> Small:
-    """Run one load phase; its figures and the server's CPU ms per request."""
-    before = cpu_seconds(pid)
+async def postmaster(database_url: str) -> psutil.Process | None:
+    """The Postgres cluster's postmaster, when it runs on this machine."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        backend = await conn.fetchval("SELECT pg_backend_pid()")
+    finally:
+        await conn.close()
+    try:
+        return psutil.Process(backend).parent()
+    except psutil.NoSuchProcess:  # a backend of a server elsewhere
+        return None
+
+
+def measured(pid: int, cluster: psutil.Process | None, phase: Callable[[], LoadResult]) -> Small:
+    """Run one load phase; its figures and the server's and Postgres's CPU ms per request."""
+    before = cpu_seconds(pid), cluster_cpu_seconds(cluster) if cluster else 0.0
     load = phase()
-    cpu = cpu_seconds(pid) - before
-    return Small(load, round(cpu * 1000 / max(load.requests, 1), 3))
+    cpu = cpu_seconds(pid) - before[0]
+    per_request = 1000 / max(load.requests, 1)
+    postgres = None
+    if cluster is not None:
+        postgres = round((cluster_cpu_seconds(cluster) - before[1]) * per_request, 3)
+    return Small(load, round(cpu * per_request, 3), postgres)
 
 
-async def kumo_small(account: str, token: str, seconds: float, pid: int) -> tuple[Small, Small]:
+async def kumo_small(
+    account: str, token: str, seconds: float, pid: int, cluster: psutil.Process | None
+) -> tuple[Small, Small]:
     """4 KiB PUTs of new objects, then GETs of those, CLIENTS connections each."""
     auth = f"X-Auth-Token: {token}"
     async with aiohttp.ClientSession() as http:
@@ -162,6 +187,7 @@ async def kumo_small(account: str, token: str, seconds: float, pid: int) -> tupl
     body = os.urandom(SMALL)
     put = measured(
         pid,
+        cluster,
         lambda: drive(
             f"{account}/small/o{{n}}",
             concurrency=CLIENTS,
@@ -175,6 +201,7 @@ async def kumo_small(account: str, token: str, seconds: float, pid: int) -> tupl
     progress(f"kumo: GET 4 KiB, {CLIENTS} clients for {seconds:.0f}s")
     get = measured(
         pid,
+        cluster,
         lambda: drive(
             f"{account}/small/o{{n}}",
             concurrency=CLIENTS,
@@ -372,7 +399,8 @@ async def one_backend(
         process, url = start_kumo(database_url, data_dir, **env)
         try:
             token, account = await admin_account(url)
-            put, get = await kumo_small(account, token, seconds, process.pid)
+            cluster = await postmaster(database_url)
+            put, get = await kumo_small(account, token, seconds, process.pid, cluster)
             progress(f"kumo ({kind}): {size // MiB} MiB PUT and GET, one stream")
             large = await kumo_large(account, token, size, process.pid)
         finally:
@@ -405,6 +433,11 @@ async def run(seconds: float, large_mib: int, backends: list[str]) -> list[Figur
     return figures
 
 
+def _cpu(phase: Small) -> str:
+    postgres = "-" if phase.postgres_cpu_ms is None else f"{phase.postgres_cpu_ms:.2f}"
+    return f"{phase.cpu_ms:.2f}, {postgres}, {phase.load.cpu_ms:.2f}"
+
+
 def report(figures: list[Figures], load_before: float) -> None:
     cores = os.cpu_count() or 1
     print(
@@ -416,17 +449,17 @@ def report(figures: list[Figures], load_before: float) -> None:
         print(f"\nbackend {f.backend}: {CLIENTS} clients, 4 KiB objects")
         print(
             f"{'operation':<22}{'per s':>10}{'p50 ms':>10}{'p99 ms':>10}"
-            f"{'requests':>10}{'errors':>8}{'server CPU ms':>15}"
+            f"{'requests':>10}{'errors':>8}   CPU ms per request: server, Postgres, client"
         )
         for name, r, cpu in (
-            ("PUT (kumo)", f.put.load, f"{f.put.cpu_ms:.2f}"),
-            ("GET (kumo)", f.get.load, f"{f.get.cpu_ms:.2f}"),
+            ("PUT (kumo)", f.put.load, _cpu(f.put)),
+            ("GET (kumo)", f.get.load, _cpu(f.get)),
             ("put (raw backend)", f.raw_put, ""),
             ("get (raw backend)", f.raw_get, ""),
         ):
             print(
                 f"{name:<22}{r.per_s:>10,.1f}{r.p50_ms:>10.2f}{r.p99_ms:>10.2f}"
-                f"{r.requests:>10,}{r.errors:>8}{cpu:>15}"
+                f"{r.requests:>10,}{r.errors:>8}   {cpu}"
             )
         print(f"large object ({f.large_mib:,} MiB), one stream:")
         for name, k, raw in (
