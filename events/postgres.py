@@ -7,11 +7,12 @@ gap-safe. Driver errors become the typed errors of events/errors.py here.
 
 import asyncio
 import contextlib
+import functools
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Any, Protocol, TypeAlias
+from typing import Any, NamedTuple, Protocol, TypeAlias
 
 import asyncpg
 
@@ -36,6 +37,22 @@ class InlineHook(Protocol):
     async def __call__(self, conn: Any, events: Sequence[RecordedEvent]) -> None:
         """Apply the appended events with the append's connection, before commit."""
         ...
+
+
+class Fused(NamedTuple):
+    """An append and its inline read-model writes in one statement: one round trip, its
+    own implicit transaction, instead of BEGIN, the append, the inline writes, COMMIT.
+
+    `function` is a server-side function taking append_events' ten arguments, then
+    `args`; it calls append_events before it writes anything and returns its rows.
+    `types` are the event types whose inline writes, in every inline read model, it
+    makes: the store uses it only for appends whose other events no inline model
+    handles, and the inline hook then does not run. Its own errors reach the caller as
+    the driver raised them."""
+
+    function: str
+    args: tuple[Any, ...]
+    types: frozenset[str]
 
 
 NOTIFY_CHANNEL = "kumo_events"
@@ -82,7 +99,13 @@ async def watermark(conn: Connection) -> int:
     return mark
 
 
-_APPEND = "SELECT * FROM append_events($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+@functools.cache
+def _call(function: str, arguments: int) -> str:
+    """SQL calling a set-returning function (a name from code) with $1..$n."""
+    return f"SELECT * FROM {function}({', '.join(f'${i}' for i in range(1, arguments + 1))})"
+
+
+_APPEND = _call("append_events", 10)
 
 
 async def init_connection(conn: Any) -> None:
@@ -355,11 +378,13 @@ class PostgresEventStore:
         *,
         metadata: Metadata | None = None,
         command_id: uuid.UUID | None = None,
+        fused: Fused | None = None,
     ) -> AppendResult:
         """Append to several streams in one transaction: all of them or none.
 
         A repeated `command_id` returns the first append's events, marked
-        `replayed`, and writes nothing. Inline projections run before commit.
+        `replayed`, and writes nothing. Inline projections run before commit, or
+        `fused`'s function makes their writes in the append's statement (see Fused).
         """
         streams = sorted({a.stream_id for a in appends})
         if len(streams) != len(appends):
@@ -381,7 +406,7 @@ class PostgresEventStore:
         events = [(a.stream_id, e) for a in appends for e in a.events]
         ids = [self._ids.new_id() for _ in events]
         recorded_at = self._clock.now()
-        args = (
+        args: tuple[Any, ...] = (
             streams,
             [None if expected[s] == ANY else expected[s] for s in streams],
             [slot[s] for s, _ in events],
@@ -393,16 +418,20 @@ class PostgresEventStore:
             recorded_at,
             command_id,
         )
-        inline = self._inline
+        inline, statement = self._inline, _APPEND
         if inline is not None and inline.types is not None:
-            if inline.types.isdisjoint(e.type_name() for _, e in events):
+            handled = inline.types.intersection(e.type_name() for _, e in events)
+            if not handled:
                 inline = None
+            elif fused is not None and handled <= fused.types:
+                inline, statement = None, _call(fused.function, len(args) + len(fused.args))
+                args += fused.args
         async with self.pool.acquire() as conn:
             # Without inline read models the call is its own (implicit) transaction:
             # one round trip instead of three.
             async with conn.transaction() if inline else contextlib.nullcontext():
                 try:
-                    rows = await conn.fetch(_APPEND, *args)
+                    rows = await conn.fetch(statement, *args)
                 except BaseException as error:
                     session_changed(conn)  # it may still hold the ordering lock
                     if isinstance(error, asyncpg.PostgresError):

@@ -5,24 +5,28 @@ folds (service/objects/fold.py).
 A container's own events take its row lock first; its creation makes its usage slots,
 its deletion, once it has no object rows, removes them. An object's event writes its
 object row, then adds to the usage slot of its name, the append's last statement (for a
-new version, one statement does both): concurrent writes to one container keep the
-counts exact and wait for each other only when their names share a slot, and only from
-that UPDATE to their commit.
+new version one function, swift_store_object, does both, and with `append` it is the
+append's own statement): concurrent writes to one container keep the counts exact and
+wait for each other only when their names share a slot, and only from that UPDATE to
+their commit.
 An object stored into a missing container (the foreign key, or the slot UPDATE finding
 no row), or a container deleted while it holds objects, fails the append
 (ContainerMissing / ContainerNotEmpty).
 """
 
-import functools
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
 import msgspec
 
-from events.types import Event, RecordedEvent
+from events.codec import encode
+from events.postgres import Fused, PostgresEventStore
+from events.store import AppendResult, StreamAppend
+from events.types import Event, Metadata, RecordedEvent
 from projections.bulk import FoldedTable, Sides, Statements
 from projections.projection import Projection
-from projections.rows import encoded, load_row, project_row, write_row
+from projections.rows import load_row, project_row, write_row
 from service.objects import events as ev
 from service.objects import fold, quota
 from service.objects.fold import JSON_COLUMNS, merged
@@ -76,61 +80,45 @@ async def _count(
         raise _missing(project_id, container)
 
 
-@functools.cache
-def _store_statement(columns: tuple[str, ...]) -> str:
-    """Upsert an object's row of these columns (by its key, $1-$3 the first three) and
-    add to its name's slot what it changes there: the row before the statement (its
-    snapshot, whichever part runs first) is the version replaced, if any. It returns
-    whether the write added an object, whether it added bytes, and whether its container
-    or account has a quota (None: no slot, no container)."""
-    values = ", ".join(
-        f"${i + 1}::jsonb" if c in JSON_COLUMNS else f"${i + 1}" for i, c in enumerate(columns)
-    )
-    assignments = ", ".join(f"{c} = excluded.{c}" for c in columns[3:])
-    size = f"${columns.index('size') + 1}"
-    return (
-        "WITH old AS (SELECT size FROM rm_swift_objects"
-        " WHERE project_id = $1 AND container = $2 AND name = $3),"
-        f" stored AS (INSERT INTO rm_swift_objects ({', '.join(columns)}) VALUES ({values})"
-        f" ON CONFLICT (project_id, container, name) DO UPDATE SET {assignments})"
-        " UPDATE rm_swift_container_slots SET object_count = object_count + 1"
-        f" - (SELECT count(*) FROM old), bytes_used = bytes_used + {size}"
-        " - coalesce((SELECT sum(size) FROM old), 0)"
-        " WHERE project_id = $1 AND container = $2 AND slot = swift_usage_slot($3)"
-        " RETURNING NOT EXISTS (SELECT FROM old),"
-        f" {size} > coalesce((SELECT sum(size) FROM old), 0),"
-        " EXISTS (SELECT FROM rm_swift_containers WHERE project_id = $1 AND name = $2"
-        f" AND metadata ?| {_array(quota.CONTAINER_KEYS)}) OR EXISTS (SELECT FROM"
-        f" rm_swift_accounts WHERE project_id = $1 AND metadata ?| {_array(quota.ACCOUNT_KEYS)})"
-    )
-
-
-def _array(words: tuple[str, ...]) -> str:
-    """A text[] literal of names from code (never from users)."""
-    return "ARRAY[" + ", ".join(f"'{w}'" for w in words) + "]"
+_STORE = "SELECT * FROM swift_store_object($1, $2, $3, $4, $5)"
+_QUOTA_KEYS = (list(quota.CONTAINER_KEYS), list(quota.ACCOUNT_KEYS))
+NEEDS_QUOTA = "KU101"
+"""What swift_append_stored raises for a write that needs its quota enforced."""
+STORED_IN_ONE = Fused("swift_append_stored", _QUOTA_KEYS, frozenset({ev.ObjectStored.type_name()}))
+"""An append's ObjectStored rows written by its own statement (migrations/0019): this
+model is the only inline one that handles ObjectStored."""
 
 
 async def _store(conn: Any, recorded: RecordedEvent, e: ev.ObjectStored) -> None:
-    """ObjectStored in one statement: the new version's row (the fold's, which does not
-    depend on the row it replaces) and its slot's counts. No row lock is needed for the
-    replaced row: only appends to the object's stream write it, and the append holds the
-    stream's lock until it commits. A write that adds an object or bytes where there is
-    a quota then has it enforced (service/objects/quota.py)."""
-    row = fold.stored_object(None, recorded)
-    assert row is not None  # a stored version is always a row
-    columns = tuple(row)
+    """ObjectStored by swift_store_object (migrations/0019): the new version's row (as
+    service/objects/fold.py's stored_object makes it, for rebuilds) and its slot's counts
+    in one statement. A write that adds an object or bytes where there is a quota then
+    has it enforced (service/objects/quota.py)."""
     try:
-        written = await conn.fetchrow(
-            _store_statement(columns),
-            *(encoded(row[c], c in JSON_COLUMNS) for c in columns),
+        new_object, quoted = await conn.fetchrow(
+            _STORE, encode(e), recorded.version, recorded.recorded_at, *_QUOTA_KEYS
         )
     except asyncpg.ForeignKeyViolationError:
         raise _missing(e.project_id, e.container) from None
-    if written is None:
-        raise _missing(e.project_id, e.container)
-    new_object, grew, quoted = written
-    if quoted and (new_object or grew):
+    if quoted:
         await quota.enforce(conn, e.project_id, e.container, new_object=new_object)
+
+
+async def append(
+    store: PostgresEventStore, appends: Sequence[StreamAppend], metadata: Metadata
+) -> AppendResult:
+    """`store.append_streams`, an object's new version and its rows in one statement
+    (STORED_IN_ONE) unless its write needs its quota enforced: that one is appended
+    again in a transaction of its own, where `_store` enforces it (nothing of the first
+    attempt was written). ContainerMissing when an object's container is gone."""
+    try:
+        return await store.append_streams(appends, metadata=metadata, fused=STORED_IN_ONE)
+    except asyncpg.ForeignKeyViolationError as error:
+        raise ContainerMissing(str(error)) from None
+    except asyncpg.PostgresError as error:
+        if error.sqlstate != NEEDS_QUOTA:
+            raise
+    return await store.append_streams(appends, metadata=metadata)
 
 
 async def _make_slots(conn: Any, project_id: str, container: str) -> None:

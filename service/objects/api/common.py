@@ -18,7 +18,7 @@ from service.http.request_id import event_metadata
 from service.objects import acl
 from service.objects.directory import CountedContainer, container
 from service.objects.headers import trans_id, x_timestamp
-from service.objects.projection import ContainerMissing, ContainerNotEmpty
+from service.objects.projection import ContainerMissing, ContainerNotEmpty, append
 from service.objects.quota import QuotaExceeded
 from service.storage.backend import HashName, ObjectBackend
 from service.storage.configured import OBJECTS
@@ -110,9 +110,7 @@ async def record(
     if audit is not None:
         appends.append(audit)
     try:
-        result = await request.config_dict[STORE].append_streams(
-            appends, metadata=event_metadata(request)
-        )
+        result = await append(request.config_dict[STORE], appends, event_metadata(request))
     except ContainerMissing:
         raise NotFound("The container does not exist.") from None
     except ContainerNotEmpty:
