@@ -12,6 +12,9 @@ JSON document a line.
 
 Admins read every record; anyone else, with a project-scoped token, the records whose
 initiator's project or target's owning project is the token's project.
+
+rm_audit holds the columns searched and the target's owner; each record found is
+rendered as its CADF event from its AuditRecorded event in the log (service/audit/cadf.py).
 """
 
 import uuid
@@ -21,7 +24,10 @@ from urllib.parse import urlencode
 import msgspec
 from aiohttp import web
 
-from service.audit.events import ACTIONS, VERDICTS
+from events.postgres import row_to_event
+from events.types import Metadata
+from service.audit import cadf  # a module: cadf imports this package (its envelope)
+from service.audit.events import ACTIONS, VERDICTS, AuditRecorded
 from service.auth import AuthContext, caller
 from service.errors import BadRequest, Forbidden
 from service.events_api.moment import parse_moment
@@ -138,15 +144,32 @@ async def _marker(request: web.Request) -> int | None:
     return position
 
 
-async def _page(wanted: Search, after: int | None, limit: int, request: web.Request) -> list[Any]:
-    """Up to `limit` rows (position, id, document) past `after`."""
+_RECORDS = (
+    "SELECT position, e.stream_id, e.version, e.event_id, e.type, e.schema_version,"
+    " e.recorded_at, e.metadata->>'request_id', e.data, a.target_project_id"
+    " FROM (SELECT position, target_project_id FROM rm_audit WHERE {where}"
+    " ORDER BY {order} LIMIT ${limit}) a JOIN events e USING (position) ORDER BY {order}"
+)
+"""A page of records: the rows found, then their events (of the metadata, only the
+request id, all a document takes from it)."""
+_encoder = msgspec.json.Encoder()
+
+
+async def _page(
+    wanted: Search, after: int | None, limit: int, request: web.Request
+) -> "list[cadf.CadfEvent]":
+    """Up to `limit` records past `after`, as CADF events."""
     where, args = wanted.after(after)
-    return await store(request).pool.fetch(
-        f"SELECT position, id, document FROM rm_audit WHERE {where}"
-        f" ORDER BY {wanted.order} LIMIT ${len(args) + 1}",
-        *args,
-        limit,
-    )
+    query = _RECORDS.format(where=where, order=wanted.order, limit=len(args) + 1)
+    return [_document(row) for row in await store(request).pool.fetch(query, *args, limit)]
+
+
+def _document(row: Any) -> "cadf.CadfEvent":
+    """The CADF event of a row of `_RECORDS`."""
+    event = row_to_event(row, Metadata(request_id=row[7]))
+    record = event.event
+    assert isinstance(record, AuditRecorded)
+    return cadf.to_cadf(event, record, row[9])
 
 
 def _exporting(request: web.Request) -> bool:
@@ -165,16 +188,16 @@ async def audit(request: web.Request) -> web.StreamResponse:
     if _exporting(request):
         return await _export(request, wanted, after, limit)
     page = limit or DEFAULT_LIMIT
-    rows = await _page(wanted, after, page + 1, request)
+    records = await _page(wanted, after, page + 1, request)
     here = f"{base_url(request)}{request.path}"
     params = {k: v for k, v in request.query.items() if k != "marker"}
     following = None
-    if len(rows) > page:
-        rows = rows[:page]
-        following = f"{here}?{urlencode({**params, 'marker': str(rows[-1][1])})}"
+    if len(records) > page:
+        records = records[:page]
+        following = f"{here}?{urlencode({**params, 'marker': records[-1].id})}"
     own = f"{here}?{urlencode(request.query)}" if request.query else here
     links = Links(self=own, next=following)
-    return json_response({"records": [msgspec.Raw(r[2]) for r in rows], "links": links})
+    return json_response({"records": records, "links": links})
 
 
 async def _export(
@@ -187,13 +210,13 @@ async def _export(
     left = limit
     while left is None or left > 0:
         batch = EXPORT_BATCH if left is None else min(left, EXPORT_BATCH)
-        rows = await _page(wanted, after, batch, request)
-        if rows:
-            await response.write(b"".join(bytes(r[2]) + b"\n" for r in rows))
-            after = rows[-1][0]
+        records = await _page(wanted, after, batch, request)
+        if records:
+            await response.write(b"".join(_encoder.encode(r) + b"\n" for r in records))
+            after = records[-1].position
         if left is not None:
-            left -= len(rows)
-        if len(rows) < batch:
+            left -= len(records)
+        if len(records) < batch:
             break
     await response.write_eof()
     return response
