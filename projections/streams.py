@@ -17,20 +17,25 @@ _REBUILD = """
 WITH rows AS (
     INSERT INTO rm_streams (stream_id, category, first_position, created_at, version,
                             last_position, last_type, updated_at)
-    SELECT DISTINCT ON (stream_id) stream_id, category, position, recorded_at,
-           last_value(version) OVER stream, last_value(position) OVER stream,
-           last_value(type) OVER stream, last_value(recorded_at) OVER stream
-      FROM events WHERE {until}
-    WINDOW stream AS (PARTITION BY stream_id ORDER BY version
-                      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-     ORDER BY stream_id, version
+    SELECT stream_id, category, first_position, created_at, version, position, type,
+           recorded_at
+      FROM (SELECT stream_id, category, version, position, type, recorded_at,
+                   first_value(position) OVER stream AS first_position,
+                   first_value(recorded_at) OVER stream AS created_at,
+                   lead(version) OVER stream AS following
+              FROM events WHERE {until}
+            WINDOW stream AS (PARTITION BY stream_id ORDER BY version)) events
+     WHERE following IS NULL
     RETURNING version
 )
 SELECT coalesce(sum(version), 0) FROM rows
 """
 """Each stream's row from its first and last events (`stream_row` folded over them):
-one statement, no event decoded. A stream's events up to a position are its first
-versions, so the versions of the rows add up to the events read."""
+one statement, no event decoded. Each stream's last event, the one no later version
+follows, carries its first event's position and time from the head of its window
+(whose frame ends at the current row: nothing past it is buffered). A stream's events
+up to a position are its first versions, so the versions of the rows add up to the
+events read."""
 
 
 def stream_row(row: Row | None, event: RecordedEvent) -> Row:
