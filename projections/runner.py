@@ -26,6 +26,7 @@ from projections.bulk import (
     Sides,
     foreign_keys_checked_after,
     indexes_built_after,
+    logged,
     replay_folded,
 )
 from projections.pipeline import Pipelined
@@ -80,7 +81,8 @@ async def _replay(
 
     Read without the gap-safe condition (a rebuild, or a verification up to a settled
     position), a `Rebuilt` model fills its tables itself, a `Folded` one is filled stream
-    by stream, then its side replayed here, and `Sides` part by part (projections/bulk.py);
+    by stream, then its side replayed here (its events read by `logged`), and `Sides`
+    part by part (projections/bulk.py);
     the tables filled in bulk get their non-unique indexes once they are full (those
     that events replayed one by one use stay), a `Rebuilt` model's tables their unique
     ones too.
@@ -101,7 +103,10 @@ async def _replay(
     types = None if projection.types is None else sorted(projection.types)
     applied = 0
     writer = Pipelined(conn)
-    async for event in scan(conn, 0, until, types=types, gap_safe=gap_safe):
+    events = (
+        scan(conn, 0, until, types=types, gap_safe=True) if gap_safe else logged(conn, until, types)
+    )
+    async for event in events:
         if handles(projection, event):
             await projection.apply(writer, event)
             applied += 1
