@@ -9,17 +9,23 @@ and `python -m benchmarks.events_live` runs them alone.
     GET /events/v1/resources/server/{id}?at= (target: under 200 ms).
 
     .venv/bin/python -m benchmarks.events_live [--parts bc] [--seconds S] [--subscribers N]
+        [--processes P]
 
 Both run against one `kumo up` (libvirt's test driver) on a fresh database. The
-subscribers are processes of their own (benchmarks/sse_subscribers.py: one SSE
-connection each, as the admin, over 4 processes), so that reading 100 streams does not
-take the writers' CPU; the writers append `AuthenticationSucceeded` events (a login of a
-user that does not exist: its inline read model updates no row) through the service's
-own store, with every inline read model, from this process. The append rate is the
-unpaced rate of 8 writers appending one event each per call, for (b)'s duration, with
-the subscribers and alone (the mean of a phase before they come and one after they
-leave, which brackets the machine's drift); the CPU seconds of the server and of the
-subscribers' processes say who did the work.
+subscribers stand for clients elsewhere; here they are one process of their own
+(benchmarks/sse_subscribers.py: one SSE connection each, as the admin; --processes
+spreads them over more), whose every wake-up reads all the connections that have data,
+so that reading 100 streams takes as little as it can of the cores the writers and the
+server share (a process costs a receive per connection per write of the server, and
+more processes wake more often for fewer connections each); the writers append
+`AuthenticationSucceeded` events (a login of a user that does not exist: its inline read
+model updates no row) through the service's own store, with every inline read model,
+from this process. The append rate is the unpaced rate of 8 writers appending one event
+each per call, for (b)'s duration, with the subscribers and alone (the mean of a phase
+before they come and one after they leave, which brackets the machine's drift). The CPU
+of each party (the writers' process, the server, the database cluster, the subscribers)
+an append, in every phase, says who did the work: with the machine's two cores busy,
+the rate with the subscribers falls by what they add to the CPU an append.
 Results: a table and one JSON line on stdout; progress on stderr.
 """
 
@@ -35,7 +41,7 @@ import aiohttp
 import msgspec
 import psutil
 
-from benchmarks.compute import PASSWORD, admin_api
+from benchmarks.compute import PASSWORD, admin_api, cluster_cpu_seconds, cpu_seconds
 from benchmarks.harness import ROOT, percentile, progress, running_kumo
 from events.postgres import PostgresEventStore, create_pool
 from events.types import Actor, Metadata
@@ -44,13 +50,30 @@ from service.identity.events import AuthenticationSucceeded
 from service.read_models import kumo_store
 
 SUBSCRIBERS = 100
-PROCESSES = 4
-"""Processes the subscribers are spread over, so that reading does not lag for want of CPU
-in the reader."""
+PROCESSES = 1
+"""Processes the subscribers are spread over (one reads 100 streams at 1,000 events/s
+with a tenth of a core)."""
 RATE = 1000
 WRITERS = 8
 TYPE = AuthenticationSucceeded.type_name()
 HISTORY = 10_000
+SETTLE = 3.0
+"""Seconds after a paced phase for the last deliveries (in its CPU figures)."""
+
+
+class Spent(msgspec.Struct, frozen=True):
+    """One phase of appends: its rate, and the CPU milliseconds an append of each party
+    (the writers' process, the server, the database cluster, the subscribers' processes)
+    and of all of them together."""
+
+    rate: float
+    writers_ms: float
+    server_ms: float
+    postgres_ms: float
+    subscribers_ms: float
+    total_ms: float
+    cores: float
+    """The parties' CPU seconds over the phase's wall seconds: 2 is the machine's all."""
 
 
 class StreamFigures(msgspec.Struct, frozen=True):
@@ -73,14 +96,19 @@ class StreamFigures(msgspec.Struct, frozen=True):
     left (the machine's other work drifts; the rate with them is measured between)."""
     append_rates_alone: tuple[float, float]
     append_rate_with: float
-    server_cpu_s_alone: float
-    server_cpu_s_with: float
-    subscriber_cpu_s: float
+    paced: tuple[Spent, Spent]
+    """The paced phases alone and with the subscribers, each with SETTLE seconds after it
+    (the last deliveries): at one rate, what the subscribers cost each party."""
     server_us_per_delivery: float
-    """The server's CPU with the subscribers less without, over the paced phase's
-    deliveries (so without the flat-out phase)."""
+    """The server's CPU a delivery over the paced phases: with the subscribers less
+    without."""
     subscriber_us_per_delivery: float
     """The subscribers' processes' CPU over the paced phase, a delivery."""
+    flat_out: tuple[Spent, Spent, Spent]
+    """The flat-out phases alone (before), with the subscribers, and alone (after)."""
+    events_per_read: tuple[float, float]
+    """Events a subscriber read in one receive, paced and flat out: how many the server
+    sent in one write."""
 
 
 class TimeTravelFigures(msgspec.Struct, frozen=True):
@@ -142,8 +170,47 @@ class Writer:
         return count / (time.perf_counter() - start)
 
 
-async def subscribe(url: str, token: str, count: int) -> list[asyncio.subprocess.Process]:
-    """`count` connections spread over PROCESSES processes, all open."""
+class Meter:
+    """The CPU seconds of the parties to a phase of appends (see `Spent`)."""
+
+    def __init__(self, server: int, postmaster: psutil.Process) -> None:
+        self.writers = psutil.Process()
+        self.server = psutil.Process(server)
+        self.postmaster = postmaster
+        self.subscribers: list[psutil.Process] = []
+
+    def read(self) -> tuple[float, float, float, float]:
+        return (
+            cpu_seconds(self.writers),
+            cpu_seconds(self.server),
+            cluster_cpu_seconds(self.postmaster),
+            sum(cpu_seconds(p) for p in self.subscribers),
+        )
+
+    async def phase(self, appends: Awaitable[float], settle: float = 0.0) -> Spent:
+        """Run `appends` (which returns its rate), wait `settle` seconds more, and what it
+        all cost each party an append."""
+        before, start = self.read(), time.perf_counter()
+        rate = await appends
+        appended = rate * (time.perf_counter() - start)
+        await asyncio.sleep(settle)
+        after, wall = self.read(), time.perf_counter() - start
+        spent = [(a - b) * 1000 / max(1.0, appended) for a, b in zip(after, before, strict=True)]
+        return Spent(
+            rate=round(rate, 1),
+            writers_ms=round(spent[0], 3),
+            server_ms=round(spent[1], 3),
+            postgres_ms=round(spent[2], 3),
+            subscribers_ms=round(spent[3], 3),
+            total_ms=round(sum(spent), 3),
+            cores=round(sum(spent) * appended / 1000 / wall, 2),
+        )
+
+
+async def subscribe(
+    url: str, token: str, count: int, spread: int
+) -> list[asyncio.subprocess.Process]:
+    """`count` connections spread over `spread` processes, all open."""
     processes = [
         await asyncio.create_subprocess_exec(
             sys.executable,
@@ -152,11 +219,11 @@ async def subscribe(url: str, token: str, count: int) -> list[asyncio.subprocess
             url,
             token,
             TYPE,
-            str(count // PROCESSES),
+            str(count // spread),
             cwd=ROOT,
             stdout=asyncio.subprocess.PIPE,
         )
-        for _ in range(min(PROCESSES, count))
+        for _ in range(min(spread, count))
     ]
     async with asyncio.timeout(120):
         for process in processes:
@@ -165,58 +232,76 @@ async def subscribe(url: str, token: str, count: int) -> list[asyncio.subprocess
     return processes
 
 
-async def received_by(
-    processes: list[asyncio.subprocess.Process],
-) -> tuple[list[list[tuple[int, float]]], float]:
-    """Stop the subscribers; what each of them read, and when; the CPU seconds they used."""
-    received, cpu = [], sum(cpu_seconds(p.pid) for p in processes)
+class Received(msgspec.Struct):
+    """What the subscribers read (see benchmarks/sse_subscribers.py), one list each."""
+
+    received: list[list[tuple[int, float]]]
+    """Each event's position and the time it was read."""
+    reads: list[list[float]]
+    """The time of each receive."""
+
+    def events_per_read(self, start: float, end: float) -> float:
+        """Events read per receive between the times `start` and `end`: how many events
+        the server sent in one write."""
+        events = sum(start <= at < end for seen in self.received for _, at in seen)
+        reads = sum(start <= at < end for times in self.reads for at in times)
+        return round(events / max(1, reads), 2)
+
+
+async def received_by(processes: list[asyncio.subprocess.Process]) -> Received:
+    """Stop the subscribers; what each of them read, and when."""
+    received = Received([], [])
     for process in processes:
         assert process.stdout is not None
         process.send_signal(signal.SIGTERM)
-        output = await process.stdout.read()
-        received += msgspec.json.decode(output, type=dict[str, list[list[tuple[int, float]]]])[
-            "received"
-        ]
+        output = msgspec.json.decode(await process.stdout.read(), type=Received)
+        received.received += output.received
+        received.reads += output.reads
         await process.wait()
-    return received, cpu
-
-
-def cpu_seconds(pid: int) -> float:
-    times = psutil.Process(pid).cpu_times()
-    return float(times.user + times.system)
+    return received
 
 
 async def part_b(
-    url: str, token: str, database_url: str, kumo_pid: int, seconds: float, subscribers: int
+    url: str,
+    token: str,
+    database_url: str,
+    kumo_pid: int,
+    seconds: float,
+    subscribers: int,
+    spread: int = PROCESSES,
 ) -> StreamFigures:
-    """(b) on the running cloud at `url` (served by process `kumo_pid`)."""
+    """(b) on the running cloud at `url` (served by process `kumo_pid`), the subscribers
+    in `spread` processes."""
     pool = await create_pool(database_url, min_size=WRITERS, max_size=WRITERS + 2)
     try:
         store = kumo_store(pool)
+        postmaster = psutil.Process(await pool.fetchval("SELECT pg_backend_pid()")).parent()
+        assert postmaster is not None
+        meter = Meter(kumo_pid, postmaster)
         progress(f"(b) {WRITERS} writers flat out, no subscribers, {seconds:.0f}s")
-        rate_alone = await Writer(store).flat_out(seconds)
+        alone = await meter.phase(Writer(store).flat_out(seconds))
         progress(f"(b) {RATE} events/s paced, no subscribers, {seconds:.0f}s")
-        quiet, cpu = Writer(store), cpu_seconds(kumo_pid)
-        await quiet.paced(RATE, seconds)
-        cpu_alone = cpu_seconds(kumo_pid) - cpu
-        processes = await subscribe(url, token, subscribers)
+        quiet = Writer(store)
+        paced_alone = await meter.phase(quiet.paced(RATE, seconds), SETTLE)
+        processes = await subscribe(url, token, subscribers, spread)
+        meter.subscribers = [psutil.Process(p.pid) for p in processes]
         progress(f"(b) {subscribers} subscribers connected; {RATE} events/s for {seconds:.0f}s")
-        paced, cpu = Writer(store), cpu_seconds(kumo_pid)
-        reading = sum(cpu_seconds(p.pid) for p in processes)
-        paced_rate = await paced.paced(RATE, seconds)
-        await asyncio.sleep(3)  # the last deliveries
-        cpu_with = cpu_seconds(kumo_pid) - cpu
-        reading = sum(cpu_seconds(p.pid) for p in processes) - reading
+        paced, paced_window = Writer(store), [time.time()]
+        paced_with = await meter.phase(paced.paced(RATE, seconds), SETTLE)
+        paced_window.append(time.time())
         progress(f"(b) {WRITERS} writers flat out with the subscribers, {seconds:.0f}s")
-        rate_with = await Writer(store).flat_out(seconds)
-        received, subscriber_cpu = await received_by(processes)
+        flat_window = [time.time()]
+        spent_with = await meter.phase(Writer(store).flat_out(seconds))
+        flat_window.append(time.time())
+        meter.subscribers = []
+        received = await received_by(processes)
         progress(f"(b) {WRITERS} writers flat out again, the subscribers gone, {seconds:.0f}s")
-        rate_alone_after = await Writer(store).flat_out(seconds)
+        alone_after = await meter.phase(Writer(store).flat_out(seconds))
     finally:
         await pool.close()
     delays = [
         max(0.0, (at - paced.committed[position]) * 1000)
-        for seen in received
+        for seen in received.received
         for position, at in seen
         if position in paced.committed
     ]
@@ -224,7 +309,7 @@ async def part_b(
         subscribers=subscribers,
         seconds=seconds,
         target_rate=RATE,
-        paced_rate=round(paced_rate, 1),
+        paced_rate=paced_with.rate,
         appended=len(paced.committed),
         delivered=len(delays),
         expected=len(paced.committed) * subscribers,
@@ -233,14 +318,19 @@ async def part_b(
         delivery_max_ms=round(max(delays, default=0.0), 2),
         append_p99_ms_alone=round(percentile(quiet.latencies, 99), 2),
         append_p99_ms_with=round(percentile(paced.latencies, 99), 2),
-        append_rate_alone=round((rate_alone + rate_alone_after) / 2, 1),
-        append_rates_alone=(round(rate_alone, 1), round(rate_alone_after, 1)),
-        append_rate_with=round(rate_with, 1),
-        server_cpu_s_alone=round(cpu_alone, 2),
-        server_cpu_s_with=round(cpu_with, 2),
-        subscriber_cpu_s=round(subscriber_cpu, 2),
-        server_us_per_delivery=round((cpu_with - cpu_alone) / max(1, len(delays)) * 1e6, 2),
-        subscriber_us_per_delivery=round(reading / max(1, len(delays)) * 1e6, 2),
+        append_rate_alone=round((alone.rate + alone_after.rate) / 2, 1),
+        append_rates_alone=(alone.rate, alone_after.rate),
+        append_rate_with=spent_with.rate,
+        paced=(paced_alone, paced_with),
+        server_us_per_delivery=round(
+            (paced_with.server_ms - paced_alone.server_ms) * 1000 / subscribers, 2
+        ),
+        subscriber_us_per_delivery=round(paced_with.subscribers_ms * 1000 / subscribers, 2),
+        flat_out=(alone, spent_with, alone_after),
+        events_per_read=(
+            received.events_per_read(*paced_window),
+            received.events_per_read(*flat_window),
+        ),
     )
 
 
@@ -314,9 +404,14 @@ async def part_c(
 
 
 async def parts_b_and_c(
-    parts: str = "bc", seconds: float = 10.0, requests: int = 50, subscribers: int = SUBSCRIBERS
+    parts: str = "bc",
+    seconds: float = 10.0,
+    requests: int = 50,
+    subscribers: int = SUBSCRIBERS,
+    spread: int = PROCESSES,
 ) -> tuple[StreamFigures | None, TimeTravelFigures | None]:
-    """(b) then (c), those named in `parts`, on one `kumo up`."""
+    """(b) then (c), those named in `parts`, on one `kumo up` (b's subscribers in `spread`
+    processes)."""
     async with running_kumo(
         KUMO_ADMIN_PASSWORD=PASSWORD, KUMO_LOG_LEVEL="WARNING", KUMO_PASSWORD_HASH_ROUNDS="4"
     ) as kumo:
@@ -325,7 +420,7 @@ async def parts_b_and_c(
             stream = travel = None
             if "b" in parts:
                 stream = await part_b(
-                    kumo.url, api.token, kumo.database_url, kumo.pid, seconds, subscribers
+                    kumo.url, api.token, kumo.database_url, kumo.pid, seconds, subscribers, spread
                 )
             if "c" in parts:
                 travel = await part_c(http, api.token, project, kumo.database_url, requests)
@@ -348,14 +443,18 @@ def report(b: StreamFigures | None, c: TimeTravelFigures | None) -> None:
             f" {b.append_rate_with:,.0f}/s with the subscribers"
         )
         print(
-            f"    the server's CPU over the paced phase: {b.server_cpu_s_alone} s alone,"
-            f" {b.server_cpu_s_with} s with the subscribers (3 s more of delivery included);"
-            f" the subscribers' processes {b.subscriber_cpu_s} s in all"
-        )
-        print(
             f"    CPU a delivery over the paced phase: the server {b.server_us_per_delivery} µs"
-            f" (with less without), the subscribers {b.subscriber_us_per_delivery} µs"
+            f" (with less without), the subscribers {b.subscriber_us_per_delivery} µs;"
+            f" events a receive {b.events_per_read[0]} paced, {b.events_per_read[1]} flat out"
         )
+        phases = ("paced alone", "paced with", "flat out alone", "flat out with", "flat out alone")
+        for name, spent in zip(phases, b.paced + b.flat_out, strict=True):
+            print(
+                f"    {name}: {spent.rate:,.0f}/s; CPU ms an append: writers"
+                f" {spent.writers_ms}, server {spent.server_ms}, Postgres {spent.postgres_ms},"
+                f" subscribers {spent.subscribers_ms}; {spent.total_ms} in all"
+                f" ({spent.cores} cores busy)"
+            )
         met = b.delivery_p99_ms < 50 and b.delivered == b.expected
         print(f"{'PASS' if met else 'MISS'}  (b) p99 < 50 ms: {b.delivery_p99_ms} ms")
         ratio = b.append_rate_with / b.append_rate_alone if b.append_rate_alone else 0.0
@@ -377,9 +476,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=50, help="(c)'s requests (50)")
     parser.add_argument("--parts", default="bc", help="which of b and c to run (bc)")
     parser.add_argument("--subscribers", type=int, default=SUBSCRIBERS, help="(b)'s (100)")
+    parser.add_argument(
+        "--processes", type=int, default=PROCESSES, help="(b)'s subscribers' processes (1)"
+    )
     args = parser.parse_args(argv)
     load_before = os.getloadavg()
-    b, c = asyncio.run(parts_b_and_c(args.parts, args.seconds, args.requests, args.subscribers))
+    b, c = asyncio.run(
+        parts_b_and_c(args.parts, args.seconds, args.requests, args.subscribers, args.processes)
+    )
     print(f"load average before {load_before}, after {os.getloadavg()}")
     report(b, c)
     print(msgspec.json.encode({"stream": b, "time_travel": c}).decode())

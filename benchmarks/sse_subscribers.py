@@ -4,7 +4,8 @@
 
 opens COUNT streams of URL's events of TYPE as TOKEN and notes when each event is read.
 It prints `ready` once all are open; on SIGTERM, {"received": [[[position, time], ...]
-per subscriber]} as one JSON line, and ends. It imports nothing of Kumo's.
+per subscriber], "reads": [[time, ...] per subscriber]} (`reads`: when each receive
+came) as one JSON line, and ends. It imports nothing of Kumo's.
 
 Each stream is a plain HTTP/1.1 request on an asyncio protocol, with no task woken per
 read, that only notes what came and when: the chunked encoding is undone and the events
@@ -109,7 +110,8 @@ async def subscribers(url: str, token: str, type_name: str, count: int) -> None:
     for transport, _ in opened:
         transport.close()
     received = [stream.events() for _, stream in opened]
-    sys.stdout.buffer.write(msgspec.json.encode({"received": received}) + b"\n")
+    reads = [[at for _, at in stream.received] for _, stream in opened]
+    sys.stdout.buffer.write(msgspec.json.encode({"received": received, "reads": reads}) + b"\n")
     sys.stdout.flush()
 
 
