@@ -2,8 +2,9 @@
 live subscriber of the stream (sse.py).
 
 The hub follows the whole log once (one LISTEN connection, one read at a time, one owner
-lookup and one encoding per event, however many subscribers there are), waiting a few
-milliseconds after each read it hands out so that a busy log goes out in larger reads.
+lookup and one encoding per event, however many subscribers there are), reading at most
+once a period (a few milliseconds), so that a busy log goes out in larger reads and the
+hub's reads and writes a second stay bounded however fast the log grows.
 Subscribers with the same filter and visibility form a group: the events of a read that
 a group wants and may see are chosen, encoded and joined once for all its members. A
 member whose connection has taken everything so far is written to directly, one write
@@ -154,10 +155,10 @@ class Group:
 class Hub:
     """The log followed once for every live subscriber of one application."""
 
-    def __init__(self, store: PostgresEventStore, dsn: str | None, linger: float) -> None:
+    def __init__(self, store: PostgresEventStore, dsn: str | None, period: float) -> None:
         self.store = store
         self.dsn = dsn
-        self.linger = linger
+        self.period = period
         self.owners = Owners(store)
         self.position = 0
         self._groups: dict[tuple[object, ...], Group] = {}
@@ -194,13 +195,17 @@ class Hub:
                 del self._groups[key]
 
     async def _run(self, after: int) -> None:
+        loop = asyncio.get_running_loop()
         try:
             batches = follow_batches(self.store, self.dsn, after)
             async with contextlib.aclosing(batches):
+                asked = loop.time()
                 async for batch in batches:
                     await self.owners.learn(batch)
                     self._deliver(batch, [await self.owners.of(r) for r in batch])
-                    await asyncio.sleep(self.linger)  # then read what committed meanwhile
+                    # What commits meanwhile goes out with the next read, a period on.
+                    await asyncio.sleep(asked + self.period - loop.time())
+                    asked = loop.time()
         except Exception:
             if not self.store.pool.is_closing():  # else the service is stopping
                 log.exception("the events stream's follower failed; its subscribers are ended")
@@ -238,10 +243,10 @@ class Hub:
 _HUBS: "weakref.WeakKeyDictionary[web.Application, Hub]" = weakref.WeakKeyDictionary()
 
 
-def hub_of(app: web.Application, store: PostgresEventStore, dsn: str | None, linger: float) -> Hub:
-    """The application's hub (made on first use, waiting `linger` seconds after each
-    read it hands out)."""
+def hub_of(app: web.Application, store: PostgresEventStore, dsn: str | None, period: float) -> Hub:
+    """The application's hub (made on first use, reading the log at most once every
+    `period` seconds)."""
     found = _HUBS.get(app)
     if found is None:
-        found = _HUBS[app] = Hub(store, dsn, linger)
+        found = _HUBS[app] = Hub(store, dsn, period)
     return found

@@ -31,17 +31,18 @@ routes = web.RouteTableDef()
 class StreamOptions(msgspec.Struct, frozen=True):
     """How streams behave: seconds between keep-alive comments, events a subscriber may
     fall behind by before it is dropped, seconds one write may block before the
-    subscriber is dropped without a final message, and seconds the hub waits after
-    handing out a read of the log before it reads again."""
+    subscriber is dropped without a final message, and the fewest seconds between two
+    reads of the log by the hub."""
 
     keepalive: float = 15.0
     buffer: int = 1000
     write_timeout: float = 30.0
-    linger: float = 0.005
-    """An event committed while the hub waits goes out with the next read, so a busy log
-    reaches each subscriber in fewer, larger writes (a send per subscriber a read is most
-    of a delivery's cost, the client's receive too); one after a quiet spell goes out at
-    once."""
+    period: float = 0.02
+    """Events committed since the hub's last read go out together with its next one, at
+    most one read a period: however fast the log grows, the hub reads it and writes to
+    each subscriber at most 50 times a second (a send per subscriber a read in the
+    server and a receive in each client: most of a delivery's cost, on the cores the
+    appends run on). An event after a quiet spell goes out at once."""
 
 
 STREAM_OPTIONS = web.AppKey("events_stream_options", StreamOptions)
@@ -111,7 +112,7 @@ async def catch_up(request: web.Request, joined: Subscriber, after: int, buffer:
 def hub(request: web.Request) -> Hub:
     options = request.config_dict.get(STREAM_OPTIONS, StreamOptions())
     dsn = request.config_dict[SETTINGS].database_url
-    return hub_of(request.app, store(request), dsn, options.linger)
+    return hub_of(request.app, store(request), dsn, options.period)
 
 
 @routes.get("/v1/stream")
