@@ -395,6 +395,8 @@ class PostgresEventStore:
         expected = {a.stream_id: a.expected_version for a in appends}
         metadata = metadata or Metadata()
         if command_id is not None:
+            if any(a.metadata is not None for a in appends):
+                raise ValueError("a command's append has one metadata")
             metadata = Metadata(
                 actor=metadata.actor,
                 request_id=metadata.request_id,
@@ -402,8 +404,12 @@ class PostgresEventStore:
                 correlation_id=metadata.correlation_id,
                 command_id=command_id,
             )
-        encoded_metadata = encode(metadata)
+        encoded = {id(metadata): encode(metadata)}
+        for a in appends:
+            if a.metadata is not None and id(a.metadata) not in encoded:
+                encoded[id(a.metadata)] = encode(a.metadata)
         events = [(a.stream_id, e) for a in appends for e in a.events]
+        metadatas = [a.metadata or metadata for a in appends for _ in a.events]
         ids = [self._ids.new_id() for _ in events]
         recorded_at = self._clock.now()
         args: tuple[Any, ...] = (
@@ -414,7 +420,7 @@ class PostgresEventStore:
             [e.type_name() for _, e in events],
             [e.schema_version for _, e in events],
             [encode(e) for _, e in events],
-            [encoded_metadata] * len(events),
+            [encoded[id(m)] for m in metadatas],
             recorded_at,
             command_id,
         )
@@ -453,10 +459,12 @@ class PostgresEventStore:
                         type=event.type_name(),
                         schema_version=event.schema_version,
                         recorded_at=recorded_at,
-                        metadata=metadata,
+                        metadata=event_metadata,
                         event=event,
                     )
-                    for row, event_id, (_, event) in zip(rows, ids, events, strict=True)
+                    for row, event_id, (_, event), event_metadata in zip(
+                        rows, ids, events, metadatas, strict=True
+                    )
                 )
                 if inline is not None:
                     await inline(conn, recorded)

@@ -22,6 +22,9 @@ class StreamAppend(msgspec.Struct, frozen=True):
     stream_id: str
     events: Sequence[Event]
     expected_version: ExpectedVersion = ANY
+    metadata: Metadata | None = None
+    """Its events' metadata, when not the whole append's (appends of several requests
+    made together; not with a command id)."""
 
 
 class AppendResult(msgspec.Struct, frozen=True):

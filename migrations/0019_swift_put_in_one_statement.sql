@@ -70,7 +70,10 @@ $$;
 -- append_events (migrations 0001, 0007) with its arguments, then swift_store_object for
 -- each ObjectStored event it appended (none for a replayed command: its first append
 -- wrote them), in one statement; append_events' rows, in position order. KU101 when a
--- write needs its quota enforced (see above): nothing is written.
+-- write needs its quota enforced (see above): nothing is written. An append may carry
+-- several requests' objects (service/objects/batch.py): their rows are written in the
+-- order of their usage slots, which every such append locks in the same order, so two of
+-- them never wait for each other's slots in a cycle.
 CREATE FUNCTION swift_append_stored(
     p_streams text[], p_expected bigint[], p_stream_index integer[],
     p_event_ids uuid[], p_types text[], p_schema_versions integer[],
@@ -79,8 +82,10 @@ CREATE FUNCTION swift_append_stored(
 ) RETURNS TABLE (event_position bigint, event_stream_id text, event_version bigint, replayed boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_i      integer := 0;
-    v_stored record;
+    v_versions bigint[] := '{}';
+    v_replayed boolean := false;
+    v_i        integer;
+    v_stored   record;
 BEGIN
     -- Positions follow the events' order (append_events takes them in one run), so the
     -- i-th row by position is the i-th event.
@@ -89,10 +94,20 @@ BEGIN
                                     p_types, p_schema_versions, p_data, p_metadata,
                                     p_recorded_at, p_command_id) ORDER BY 1
     LOOP
-        v_i := v_i + 1;
+        v_versions := v_versions || event_version;
+        v_replayed := replayed;
         RETURN NEXT;
-        CONTINUE WHEN replayed OR p_types[v_i] <> 'ObjectStored';
-        SELECT * INTO v_stored FROM swift_store_object(p_data[v_i], event_version,
+    END LOOP;
+    IF v_replayed THEN
+        RETURN;
+    END IF;
+    FOR v_i IN
+        SELECT i FROM generate_subscripts(p_types, 1) AS i
+         WHERE p_types[i] = 'ObjectStored'
+         ORDER BY p_data[i]->>'project_id', p_data[i]->>'container',
+                  swift_usage_slot(p_data[i]->>'object'), i
+    LOOP
+        SELECT * INTO v_stored FROM swift_store_object(p_data[v_i], v_versions[v_i],
                                                        p_recorded_at, p_container_keys,
                                                        p_account_keys);
         IF v_stored.quoted THEN

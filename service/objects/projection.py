@@ -199,6 +199,14 @@ come to (an object is written only while its container exists, and a container g
 only when empty)."""
 
 
+TYPES = frozenset(
+    cls.type_name()
+    for cls in vars(ev).values()
+    if isinstance(cls, type) and issubclass(cls, Event) and cls is not Event
+)
+"""The object storage events (service/objects/events.py), all applied by this model."""
+
+
 class ObjectsProjection:
     """Swift accounts, containers and the current version of every object."""
 
@@ -209,11 +217,7 @@ class ObjectsProjection:
         "rm_swift_objects",
         "rm_swift_container_slots",
     )
-    types: frozenset[str] | None = frozenset(
-        cls.type_name()
-        for cls in vars(ev).values()
-        if isinstance(cls, type) and issubclass(cls, Event) and cls is not Event
-    )
+    types: frozenset[str] | None = TYPES
     folds: tuple[FoldedTable, ...] = (
         FoldedTable("rm_swift_containers", fold.container, frozenset({"container"}), JSON_COLUMNS),
         FoldedTable("rm_swift_objects", fold.stored_object, frozenset({"object"}), JSON_COLUMNS),

@@ -16,9 +16,10 @@ from service.errors import Conflict, Forbidden, NotFound, RequestEntityTooLarge,
 from service.http.keys import IDS, REQUEST_ID, STORE
 from service.http.request_id import event_metadata
 from service.objects import acl
+from service.objects.batch import batcher
 from service.objects.directory import CountedContainer, container
 from service.objects.headers import trans_id, x_timestamp
-from service.objects.projection import ContainerMissing, ContainerNotEmpty, append
+from service.objects.projection import ContainerMissing, ContainerNotEmpty
 from service.objects.quota import QuotaExceeded
 from service.storage.backend import HashName, ObjectBackend
 from service.storage.configured import OBJECTS
@@ -110,7 +111,7 @@ async def record(
     if audit is not None:
         appends.append(audit)
     try:
-        result = await append(request.config_dict[STORE], appends, event_metadata(request))
+        result = await batcher(request.config_dict[STORE]).append(appends, event_metadata(request))
     except ContainerMissing:
         raise NotFound("The container does not exist.") from None
     except ContainerNotEmpty:
