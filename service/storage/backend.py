@@ -16,7 +16,7 @@ from collections.abc import (
 )
 from datetime import datetime
 from types import TracebackType
-from typing import Literal, Protocol, Self, get_args
+from typing import Literal, Protocol, Self, get_args, runtime_checkable
 
 import msgspec
 
@@ -189,6 +189,41 @@ class ObjectReader:
         await self.aclose()
 
 
+class DirectReader(Protocol):
+    """The rest of a stream, for one worker thread to read straight into its own buffers
+    (see DirectStream)."""
+
+    def readinto(self, buffer: memoryview) -> int:
+        """Fills the start of `buffer` with the next bytes and returns how many (blocking);
+        0 only once the stream's `size` bytes are all read. Raises ConnectionError if the
+        stream ends short or was aborted."""
+        ...
+
+    def abort(self) -> None:
+        """From any thread: a `readinto` under way or to come fails at once."""
+        ...
+
+    def close(self) -> None:
+        """Releases the stream's source; by the thread that read, once it is done."""
+        ...
+
+
+@runtime_checkable
+class DirectStream(Protocol):
+    """A stream of `size` bytes that `async for` reads as any other, or that a put may
+    instead hand to a worker thread to read without the event loop (a large request body
+    read from its socket): `direct()`, before iterating. Use one way or the other."""
+
+    size: int
+
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+
+    def direct(self) -> DirectReader | None:
+        """The rest of the stream for a worker thread, or None if it cannot be read that
+        way (then iterate it)."""
+        ...
+
+
 class ObjectBackend(Protocol):
     """Stores objects by key; every implementation passes tests/integration/storage."""
 
@@ -211,7 +246,8 @@ class ObjectBackend(Protocol):
     ) -> StoredObject:
         """Stores the stream's bytes under `key`, replacing any object there, and returns
         its size and hashes, computed on the way: the md5 and whichever others `hashes`
-        names (each costs CPU on every byte; ask only for those the caller keeps).
+        names (each costs CPU on every byte; ask only for those the caller keeps). A
+        backend may read a DirectStream directly from worker threads.
 
         All or nothing: if the md5 differs from `expected_md5` (ChecksumMismatch), the
         stream raises (its exception propagates) or the store fails (BackendUnavailable),

@@ -11,7 +11,9 @@ target, so readers and crashes see the old object or the new one, never a part. 
 mid-put can leave a `~tmp-` file behind (never listed). Hashes are kept in the file's
 `user.kumo.hashes` extended attribute, set before the rename; on filesystems without user
 xattrs `head` returns no hashes and the etag is `<mtime_ns>-<size>` in hex. Folders
-emptied by deletes stay. Blocking file I/O runs in worker threads.
+emptied by deletes stay. Blocking file I/O runs in worker threads; a DirectStream of more
+than one block is read, hashed and written by threads of the put's own, from start to
+rename (`Digest.read_through`).
 """
 
 import asyncio
@@ -20,6 +22,7 @@ import errno
 import functools
 import os
 import secrets
+import threading
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Collection
 from contextlib import aclosing
@@ -34,6 +37,8 @@ import msgspec
 from service.storage.backend import (
     ALL_HASHES,
     BackendUnavailable,
+    DirectReader,
+    DirectStream,
     Hashes,
     HashName,
     InvalidKey,
@@ -51,6 +56,9 @@ CHUNK_SIZE = MiB
 """What a get reads at a time. 4 MiB took about a fifth less server CPU per GiB sent, but
 raised the server's peak RSS during a 1 GiB GET by ~30 MiB (benchmarks/RESULTS.md)."""
 BLOCK_SIZE = 4 * MiB
+_WRITE_BYTES = 256 * 1024
+"""What a direct put writes at a time: 4 MiB writes took this VM's kernel 2.1 s of CPU
+per GiB in every measured run, 256 KiB ones 0.8-1.3 s (benchmarks/RESULTS.md)."""
 MAX_NAME_BYTES = 255
 _FOLDER_SUFFIX = "%2F"
 _FILE_SUFFIX = ".o"
@@ -92,6 +100,13 @@ class LocalFsBackend(ObjectBackend):
         path = self._path(key)
         temp = path.with_name(_TEMP_PREFIX + secrets.token_hex(8))
         digest = Digest(hashes)
+        if isinstance(stream, DirectStream) and stream.size > self._block_size:
+            reader = stream.direct()
+            if reader is not None:
+                receive = functools.partial(
+                    self._receive, key, temp, path, reader, stream.size, digest, expected_md5
+                )
+                return await _own_thread(receive, reader.abort)
         file: BufferedWriter | None = None
         try:
             async with aclosing(hashed_blocks(stream, self._block_size, digest)) as blocks:
@@ -214,6 +229,36 @@ class LocalFsBackend(ObjectBackend):
             if reading.done() and not reading.cancelled():
                 reading.exception()
 
+    def _receive(
+        self,
+        key: str,
+        temp: Path,
+        path: Path,
+        reader: DirectReader,
+        size: int,
+        digest: Digest,
+        expected_md5: str | None,
+    ) -> StoredObject:
+        """A whole put of `size` bytes from `reader`, in the calling thread (see put)."""
+        try:
+            file = self._unusable_on_error(_create, temp)
+            try:
+                digest.read_through(
+                    reader.readinto,
+                    size,
+                    lambda buffer: self._unusable_on_error(_write_all, file, buffer),
+                )
+                stored = digest.verify(key, expected_md5)
+                info = self._unusable_on_error(_commit, key, file, temp, path, stored)
+            except BaseException:
+                file.close()
+                with contextlib.suppress(OSError):  # the store's own error is the one to raise
+                    temp.unlink(missing_ok=True)
+                raise
+        finally:
+            reader.close()
+        return msgspec.structs.replace(info, hashes=stored)
+
     def _path(self, key: str) -> Path:
         check_key(key)
         *folders, name = key.split("/")
@@ -227,9 +272,49 @@ class LocalFsBackend(ObjectBackend):
         try:
             return await asyncio.to_thread(fn, *args, **kwargs)
         except OSError as error:
-            raise BackendUnavailable(
-                f"local object store at {self.root} is unusable: {error}"
-            ) from error
+            raise self._unusable(error) from error
+
+    def _unusable_on_error(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`fn`, in this thread; an OSError from it becomes BackendUnavailable."""
+        try:
+            return fn(*args, **kwargs)
+        except OSError as error:
+            raise self._unusable(error) from error
+
+    def _unusable(self, error: OSError) -> BackendUnavailable:
+        return BackendUnavailable(f"local object store at {self.root} is unusable: {error}")
+
+
+async def _own_thread(fn: Callable[[], T], abort: Callable[[], None]) -> T:
+    """`fn()` in a thread of its own (not one of the default executor's few: it lasts as
+    long as a client takes to send). If cancelled, `abort()`, and CancelledError once `fn`
+    has ended (so that it cleaned up after itself first)."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+
+    def run() -> None:
+        try:
+            outcome: tuple[T] | BaseException = (fn(),)
+        except BaseException as error:  # handed to the awaiting task
+            outcome = error
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(_settle, done, outcome)
+
+    threading.Thread(target=run, name="kumo-put", daemon=True).start()
+    try:
+        return await asyncio.shield(done)
+    except asyncio.CancelledError:
+        abort()
+        with contextlib.suppress(BaseException):
+            await done
+        raise
+
+
+def _settle(done: "asyncio.Future[T]", outcome: tuple[T] | BaseException) -> None:
+    if isinstance(outcome, BaseException):
+        done.set_exception(outcome)
+    else:
+        done.set_result(outcome[0])
 
 
 def _escape(segment: str) -> str:
@@ -255,6 +340,11 @@ def _store(key: str, temp: Path, path: Path, block: Block, hashes: Hashes) -> St
 def _write(file: BufferedWriter, block: Block) -> None:
     for piece in block:  # a piece bigger than the buffer goes straight to the file
         file.write(piece)
+
+
+def _write_all(file: BufferedWriter, buffer: memoryview) -> None:
+    for start in range(0, len(buffer), _WRITE_BYTES):
+        file.write(buffer[start : start + _WRITE_BYTES])
 
 
 def _commit(key: str, file: BufferedWriter, temp: Path, path: Path, hashes: Hashes) -> StoredObject:

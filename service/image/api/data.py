@@ -22,9 +22,9 @@ from events.store import StreamAppend
 from events.types import Event
 from service.auth import caller
 from service.errors import Conflict, Forbidden, ServiceUnavailable, error_for_status
-from service.http.body import body_pieces
 from service.http.recording import store
 from service.http.sendfile import send_object
+from service.http.socket_body import SocketBody, request_body
 from service.image import events as ev
 from service.image import quota
 from service.image.api.common import must_see, objects, record_claimed, stream
@@ -50,25 +50,33 @@ async def upload(request: web.Request) -> web.Response:
     image = await must_see(request, request.match_info["image_id"], "image:upload_image")
     if image.status != "queued":
         raise Conflict(f"Image status transition from {image.status} to saving is not allowed")
-    stored = await receive(request, image, ev.ImageUploadStarted(image_id=image.id))
+    body = request_body(request)
+    stored = await receive(request, image, ev.ImageUploadStarted(image_id=image.id), body)
     await activate(request, image.id, activated(image.id, stored), holding="saving")
-    return web.Response(status=204)
+    return received(body, web.Response(status=204))
 
 
-async def receive(request: web.Request, image: Image, started: Event) -> StoredObject:
-    """Stream the request body into the backend under the image's data key, once `started`
-    (which holds the image in `saving` or `uploading`) is appended at the image's version.
-    OverQuota (413) as soon as the body is bigger than the owner's quota has room for (its
-    staging space too, for a staging). If the put fails for any reason, the image is given
-    back to `queued` with no bytes kept, and the error raised."""
-    chunks = body_pieces(request)
+async def receive(
+    request: web.Request,
+    image: Image,
+    started: Event,
+    body: SocketBody | AsyncIterator[bytes],
+) -> StoredObject:
+    """Stream the request `body` into the backend under the image's data key, once
+    `started` (which holds the image in `saving` or `uploading`) is appended at the image's
+    version. OverQuota (413) as soon as the body is bigger than the owner's quota has room
+    for (its staging space too, for a staging): before a byte is read if it has a
+    Content-Length. If the put fails for any reason, the image is given back to `queued`
+    with no bytes kept, and the error raised."""
+    chunks = body
     if image.owner is not None:
         used = await quota.usage(store(request).pool, image.owner)
         limits = await quota.limits(store(request).pool, image.owner)
         staging = isinstance(started, ev.ImageStageStarted)
-        if request.content_length is not None:  # 413 before a byte is read
+        if request.content_length is not None:  # aiohttp reads no more than that
             _check(image.owner, used, limits, request.content_length, staging=staging)
-        chunks = _capped(chunks, image.owner, used, limits, staging=staging)
+        else:
+            chunks = _capped(aiter(body), image.owner, used, limits, staging=staging)
     await _start(request, image, started)
     key = data_key(image.id)
     try:
@@ -119,6 +127,14 @@ async def activate(
             f"Image {image_id} could not be found after {done}. The image may have been "
             "deleted meanwhile.",
         )
+
+
+def received(body: SocketBody | AsyncIterator[bytes], response: web.Response) -> web.Response:
+    """The response to an upload of `body`: closing the connection if the body was read
+    from its socket directly (aiohttp's parser would take the next request for body)."""
+    if isinstance(body, SocketBody):
+        body.respond(response)
+    return response
 
 
 def octet_stream(request: web.Request) -> None:

@@ -19,10 +19,11 @@ from aiohttp import web
 from service.errors import BadRequest, Conflict
 from service.http.body import json_response, read_json
 from service.http.recording import store
+from service.http.socket_body import request_body
 from service.image import events as ev
 from service.image import stored_data
 from service.image.api.common import must_see, stream
-from service.image.api.data import activate, octet_stream, receive
+from service.image.api.data import activate, octet_stream, receive, received
 
 routes = web.RouteTableDef()
 METHODS = ("glance-direct",)
@@ -42,9 +43,10 @@ async def stage(request: web.Request) -> web.Response:
     if image.status != "queued":
         raise Conflict(f"Image status transition from {image.status} to uploading is not "
                        "allowed")  # fmt: skip
-    stored = await receive(request, image, ev.ImageStageStarted(image_id=image.id))
+    body = request_body(request)
+    stored = await receive(request, image, ev.ImageStageStarted(image_id=image.id), body)
     await activate(request, image.id, stored_data.staged(image.id, stored), holding="uploading")
-    return web.Response(status=204)
+    return received(body, web.Response(status=204))
 
 
 @routes.post("/v2/images/{image_id}/import")

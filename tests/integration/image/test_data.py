@@ -62,6 +62,49 @@ async def test_upload_then_download(as_alice: Images, objects: ObjectBackend) ->
     assert int(download.headers["Content-Length"]) == len(DATA)
 
 
+async def test_a_large_upload_with_a_length(
+    as_alice: Images, objects: ObjectBackend, settings: Settings
+) -> None:
+    """Read from the socket by worker threads on the local backend (the connection then
+    closes after the reply, which says so), iterated on S3; either way the same image."""
+    data = secrets.token_bytes(9 * 1024 * 1024 + 5)
+    image_id = (await as_alice.create())["id"]
+    reply = await as_alice.upload(image_id, io.BytesIO(data))  # with its Content-Length
+    assert reply.status == 204, reply.body
+    closes = settings.object_backend == "local"
+    assert (reply.headers.get("Connection", "").lower() == "close") == closes
+    image = await as_alice.show(image_id)  # on a new connection, if the last one closed
+    assert (image["status"], image["size"]) == ("active", len(data))
+    assert image["checksum"] == hashlib.md5(data).hexdigest()
+    assert image["os_hash_value"] == hashlib.sha512(data).hexdigest()
+    assert (await as_alice.call("GET", f"images/{image_id}/file")).raw == data
+    assert await keys(objects) == [f"images/{image_id}"]
+
+
+async def test_a_large_upload_cut_short_leaves_the_image_queued_without_bytes(
+    as_alice: Images, objects: ObjectBackend, settings: Settings
+) -> None:
+    image_id = (await as_alice.create())["id"]
+    host, port = as_alice.client.host, as_alice.client.port
+    _, writer = await asyncio.open_connection(host, port)
+    head = (
+        f"PUT /image/v2/images/{image_id}/file HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        f"X-Auth-Token: {as_alice.token}\r\nContent-Type: application/octet-stream\r\n"
+        f"Content-Length: {20 * 1024 * 1024}\r\n\r\n"
+    )
+    writer.write(head.encode() + DATA * 2)  # 6 MiB of the 20
+    await writer.drain()
+    await wait_for_status(as_alice, image_id, "saving")
+    assert (await as_alice.upload(image_id, b"other")).status == 409
+    writer.close()
+    await writer.wait_closed()
+    await wait_for_status(as_alice, image_id, "queued")
+    assert await keys(objects) == []
+    assert list((settings.data_dir / "objects").rglob("~tmp-*")) == []
+    assert (await as_alice.upload(image_id, io.BytesIO(DATA))).status == 204  # a retry
+    assert (await as_alice.show(image_id))["size"] == len(DATA)
+
+
 async def test_ranges(as_alice: Images) -> None:
     image_id = (await as_alice.create())["id"]
     await as_alice.upload(image_id, io.BytesIO(DATA))

@@ -1,8 +1,12 @@
 """Streams, readers and leftovers for the storage tests."""
 
+import asyncio
 import hashlib
+import socket
+import threading
 from collections.abc import AsyncIterator
 
+from service.http.socket_body import SocketReader
 from service.storage import Hashes, ObjectBackend, ObjectReader
 from service.storage.localfs import LocalFsBackend
 from service.storage.s3 import S3Backend
@@ -22,6 +26,54 @@ async def broken(data: bytes) -> AsyncIterator[bytes]:
     async for chunk in chunks(data):
         yield chunk
     raise Disconnected
+
+
+class SocketStream:
+    """A DirectStream of `data` as a request body is one: iterated in chunks, or read
+    straight from a socket (the reader of service.http.socket_body on one end of a
+    socket pair, a thread sending into the other). A client that goes away after `sent`
+    bytes ends the iteration with Disconnected and the socket with its close; one that
+    `stalls` keeps the socket open instead."""
+
+    def __init__(self, data: bytes, *, sent: int | None = None, stalls: bool = False):
+        self.size = len(data)
+        self._data = data[:sent]
+        self._cut = sent is not None
+        self._stalls = stalls
+        self.sender: threading.Thread | None = None
+        self._client: socket.socket | None = None
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in chunks(self._data):
+            yield chunk
+        if self._stalls:
+            await asyncio.Event().wait()
+        if self._cut:
+            raise Disconnected
+
+    def direct(self) -> SocketReader:
+        server, self._client = socket.socketpair()
+        server.setblocking(False)
+        self.sender = threading.Thread(target=self._send)
+        self.sender.start()
+        with server:
+            return SocketReader(server.fileno(), self._data[:1000], self.size - 1000)
+
+    def _send(self) -> None:
+        assert self._client is not None
+        try:
+            self._client.sendall(self._data[1000:])
+        except BrokenPipeError:  # the reader stopped: the test says whether it should have
+            pass
+        if not self._stalls:
+            self._client.close()
+
+    def close(self) -> None:
+        """Ends a stalled client."""
+        if self._client is not None:
+            self._client.close()
+        if self.sender is not None:
+            self.sender.join()
 
 
 async def read_all(reader: ObjectReader) -> bytes:

@@ -16,7 +16,7 @@ from service.storage import (
 )
 from service.storage.s3 import MiB
 
-from .helpers import Disconnected, broken, chunks, hashes_of, leftovers, read_all
+from .helpers import Disconnected, SocketStream, broken, chunks, hashes_of, leftovers, read_all
 
 SIZES = {"empty": 0, "small": 1000, "multipart": 6 * MiB + 123}
 LARGE = os.urandom(SIZES["multipart"])
@@ -107,6 +107,46 @@ async def test_a_cancelled_put_leaves_nothing(backend: ObjectBackend, data: byte
     upload.cancel()
     with pytest.raises(asyncio.CancelledError):
         await upload
+    assert await backend.head("k") is None
+    assert await leftovers(backend) == []
+
+
+async def test_a_direct_stream(backend: ObjectBackend) -> None:
+    """A request body that the backend may read from its socket in worker threads (the
+    local one does; S3 iterates it)."""
+    data = DATA["multipart"] * 2
+    stream = SocketStream(data)
+    try:
+        stored = await backend.put("k", stream, hashes=("md5", "sha512"))
+    finally:
+        stream.close()
+    every = hashes_of(data)
+    assert (stored.size, stored.hashes) == (len(data), Hashes(md5=every.md5, sha512=every.sha512))
+    assert await read_all(await backend.get("k")) == data
+    assert await leftovers(backend) == []
+
+
+async def test_a_direct_stream_cut_short_leaves_nothing(backend: ObjectBackend) -> None:
+    stream = SocketStream(DATA["multipart"] * 2, sent=9 * MiB)
+    try:
+        with pytest.raises((ConnectionResetError, Disconnected)):
+            await backend.put("k", stream)
+    finally:
+        stream.close()
+    assert await backend.head("k") is None
+    assert await leftovers(backend) == []
+
+
+async def test_a_cancelled_direct_put_leaves_nothing(backend: ObjectBackend) -> None:
+    stream = SocketStream(DATA["multipart"] * 2, sent=9 * MiB, stalls=True)
+    upload = asyncio.create_task(backend.put("k", stream))
+    try:
+        await asyncio.sleep(0.5)  # the 9 MiB are read and stored; the rest never comes
+        upload.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await upload
+    finally:
+        stream.close()
     assert await backend.head("k") is None
     assert await leftovers(backend) == []
 

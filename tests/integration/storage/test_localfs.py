@@ -1,5 +1,6 @@
 """What the local backend promises beyond the contract: its layout stays under the root,
-and a reader of more than a chunk holds the object's file open for sendfile."""
+a reader of more than a chunk holds the object's file open for sendfile, and a direct
+stream of more than a block is read from its socket."""
 
 import os
 from pathlib import Path
@@ -7,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from service.storage import InvalidKey
-from service.storage.localfs import CHUNK_SIZE, LocalFsBackend
+from service.storage.localfs import BLOCK_SIZE, CHUNK_SIZE, LocalFsBackend
 
-from .helpers import chunks, read_all
+from .helpers import SocketStream, chunks, hashes_of, read_all
 from .test_contract import ODD_KEYS
 
 
@@ -56,3 +57,18 @@ async def test_a_reader_of_more_than_a_chunk_gives_its_file(local: LocalFsBacken
     async with await local.get("big", byte_range=(0, CHUNK_SIZE - 1)) as reader:
         assert reader.fileno is None  # read at once, the file already closed
         assert b"".join([chunk async for chunk in reader]) == data[:CHUNK_SIZE]
+
+
+@pytest.mark.parametrize("size", [BLOCK_SIZE, 3 * BLOCK_SIZE + 5])
+async def test_a_direct_stream_of_more_than_a_block_is_read_directly(
+    local: LocalFsBackend, size: int
+) -> None:
+    data = os.urandom(size)
+    stream = SocketStream(data)
+    try:
+        stored = await local.put("k", stream)
+    finally:
+        stream.close()
+    assert stored.hashes == hashes_of(data)
+    assert (stream.sender is not None) == (size > BLOCK_SIZE)
+    assert await read_all(await local.get("k")) == data
