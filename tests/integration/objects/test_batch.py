@@ -105,3 +105,17 @@ async def test_writes_of_one_object_are_appended_one_after_another(
     )
     assert tuple(row) == (versions[6], 6)
     assert await _transactions(store, [f"req-{n}" for n in range(6)]) == 6
+
+
+async def test_a_write_cancelled_once_handed_over_still_gets_its_outcome(
+    store: PostgresEventStore,
+) -> None:
+    """Its caller may delete the bytes when the write fails: a cancelled caller must not
+    think it failed when its event committed."""
+    await _container(store, "c")
+    task = _write(store, "c", "kept", 3, "req-kept")
+    await asyncio.sleep(0)  # the write is handed over and under way
+    task.cancel()
+    result = await task
+    assert [e.version for e in result.events if e.stream_id.startswith("object")] == [1]
+    assert await store.stream_version(object_stream(PROJECT, "c", "kept")) == 1
