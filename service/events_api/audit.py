@@ -144,14 +144,15 @@ async def _marker(request: web.Request) -> int | None:
     return position
 
 
-_RECORDS = (
-    "SELECT position, e.stream_id, e.version, e.event_id, e.type, e.schema_version,"
-    " e.recorded_at, e.metadata->>'request_id', e.data, a.target_project_id"
-    " FROM (SELECT position, target_project_id FROM rm_audit WHERE {where}"
-    " ORDER BY {order} LIMIT ${limit}) a JOIN events e USING (position) ORDER BY {order}"
+_EVENTS = (
+    "SELECT position, stream_id, version, event_id, type, schema_version, recorded_at,"
+    " metadata->>'request_id', data FROM events WHERE position = ANY($1::bigint[])"
 )
-"""A page of records: the rows found, then their events (of the metadata, only the
-request id, all a document takes from it)."""
+"""The events of a page's records (of the metadata, only the request id, all a document
+takes from it). Read apart from the search: joined to it, the search's plans are costed
+with the events' lookups, which makes Postgres prefer its generic plan for the statement
+(a bitmap of every record of a project, then the first ones sorted: 30-70 ms for a
+project with 60,000 records, against ~1 ms reading the log order's index)."""
 _encoder = msgspec.json.Encoder()
 
 
@@ -160,16 +161,25 @@ async def _page(
 ) -> "list[cadf.CadfEvent]":
     """Up to `limit` records past `after`, as CADF events."""
     where, args = wanted.after(after)
-    query = _RECORDS.format(where=where, order=wanted.order, limit=len(args) + 1)
-    return [_document(row) for row in await store(request).pool.fetch(query, *args, limit)]
+    pool = store(request).pool
+    found = await pool.fetch(
+        f"SELECT position, target_project_id FROM rm_audit WHERE {where}"
+        f" ORDER BY {wanted.order} LIMIT ${len(args) + 1}",
+        *args,
+        limit,
+    )
+    if not found:
+        return []
+    events = {row[0]: row for row in await pool.fetch(_EVENTS, [r[0] for r in found])}
+    return [_document(events[position], owner) for position, owner in found]
 
 
-def _document(row: Any) -> "cadf.CadfEvent":
-    """The CADF event of a row of `_RECORDS`."""
+def _document(row: Any, owner: str | None) -> "cadf.CadfEvent":
+    """The CADF event of a row of `_EVENTS` whose target `owner` owns."""
     event = row_to_event(row, Metadata(request_id=row[7]))
     record = event.event
     assert isinstance(record, AuditRecorded)
-    return cadf.to_cadf(event, record, row[9])
+    return cadf.to_cadf(event, record, owner)
 
 
 def _exporting(request: web.Request) -> bool:
