@@ -120,7 +120,8 @@ async def rebuild(store: PostgresEventStore, projection: Projection, *, inline: 
     Inline models: the tables are locked first, so appends that would update them
     wait and apply on top of the rebuilt rows; every event committed before the
     lock is replayed. Asynchronous models: the log is replayed up to its gap-safe
-    head and the group's checkpoints move there, in the same transaction.
+    head and the group's checkpoints move there (or start there, for a group that
+    never ran), in the same transaction.
     """
     tables = ", ".join(_identifier(t) for t in projection.tables)
     # Read before the rebuild's own connection is taken: the pool may hold just that one.
@@ -132,11 +133,21 @@ async def rebuild(store: PostgresEventStore, projection: Projection, *, inline: 
             applied = await _replay(conn, projection, head, gap_safe=False)
         if head is None:
             return applied
+        subscription = subscription_for(projection)
         await conn.execute(
             "UPDATE subscription_checkpoints SET position = $2, updated_at = now()"
             " WHERE group_name = $1",
-            subscription_for(projection).group,
+            subscription.group,
             head,
+        )
+        # A group that never ran has no checkpoints yet: started at 0, it would apply
+        # every event again on top of the rebuilt rows.
+        await conn.execute(
+            "INSERT INTO subscription_checkpoints (group_name, partition, position)"
+            " SELECT $1, generate_series(0, $3 - 1), $2 ON CONFLICT DO NOTHING",
+            subscription.group,
+            head,
+            subscription.partitions,
         )
         return applied
 

@@ -409,6 +409,21 @@ async def test_a_rebuild_gives_the_rows_the_live_model_wrote(
     }
 
 
+async def test_a_rebuild_before_the_model_ever_ran_leaves_it_following_from_the_head(
+    client: Client, store: PostgresEventStore, alice: Person, admin_token: str
+) -> None:
+    body = {"name": "a", "disk_format": "raw", "container_format": "bare"}
+    assert await call(client, "POST", "/image/v2/images", alice.token, json=body) == 201
+    await rebuild(store, AuditProjection(), inline=False)
+
+    async with following(store) as runner:
+        audit = Audit(client, store, runner)
+        assert await call(client, "POST", "/image/v2/images", alice.token, json=body) == 201
+        records = await audit.records(admin_token, "?target_type=image")
+
+    assert len(records) == 2
+
+
 class OwnedThing(Event, frozen=True, tag="AuditTestOwnedThing"):
     """A first event naming its stream's project by `project_id`."""
 
