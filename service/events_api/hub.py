@@ -3,8 +3,8 @@ live subscriber of the stream (sse.py).
 
 The hub follows the whole log once (one LISTEN connection, one read at a time, one owner
 lookup and one encoding per event, however many subscribers there are), reading at most
-once a period (a few milliseconds), so that a busy log goes out in larger reads and the
-hub's reads and writes a second stay bounded however fast the log grows.
+once a period (sse.py's StreamOptions), so that a busy log goes out in larger reads and
+the hub's reads and writes a second stay bounded however fast the log grows.
 Subscribers with the same filter and visibility form a group: the events of a read that
 a group wants and may see are chosen, encoded and joined once for all its members. A
 member whose connection has taken everything so far is written to directly, one write
