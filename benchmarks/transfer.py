@@ -26,8 +26,8 @@ class Transfer(msgspec.Struct):
 
 
 class Download(msgspec.Struct):
-    """One GET of a large body by one client: its throughput, and the CPU seconds per GiB
-    it took the server and the client itself (user + system)."""
+    """One transfer of a large body (a GET, or a PUT) by one client: its throughput, and
+    the CPU seconds per GiB it took the server and the client itself (user + system)."""
 
     client: str
     mib_per_s: float
@@ -126,6 +126,29 @@ def socket_get(url: str, headers: Mapping[str, str], size: int) -> None:
             left -= got
 
 
+def socket_put(url: str, headers: Mapping[str, str], block: bytes, size: int) -> None:
+    """PUT `size` bytes (`block` repeated) with a Content-Length by a plain blocking socket
+    that sends from that one buffer: what sending the bytes costs at the least, in Python.
+    Expects a 204."""
+    parts = urlsplit(url)
+    lines = [f"PUT {parts.path} HTTP/1.1", f"Host: {parts.netloc}", "Connection: close"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    lines.append(f"Content-Length: {size}")
+    with socket.create_connection((parts.hostname, parts.port)) as conn:
+        # As aiohttp and curl do: each sendall's last partial segment goes at once.
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        view = memoryview(block)
+        for offset in range(0, size, len(block)):
+            conn.sendall(view[: min(len(block), size - offset)])
+        head = b""
+        while b"\r\n\r\n" not in head:
+            piece = conn.recv(65536)
+            assert piece, "the server closed the connection before its reply"
+            head += piece
+        assert head.startswith(b"HTTP/1.1 204 "), head
+
+
 def loopback_get(fd: int, size: int) -> Transfer:
     """`size` bytes of the open file `fd` sent over loopback as barely as HTTP allows (one
     head, then os.sendfile from a thread) and read by `socket_get`: the most any server
@@ -152,26 +175,29 @@ def loopback_get(fd: int, size: int) -> Transfer:
     return Transfer(mib_per_s=round(size / MiB / seconds, 1), seconds=round(seconds, 2))
 
 
+async def costed(
+    client: str, action: Callable[[], Awaitable[None]], size: int, pid: int
+) -> Download:
+    """Run `action`, which moves `size` bytes to or from the server `pid`, as `client`:
+    its throughput and the server's and this process's CPU seconds per GiB."""
+    server, own = cpu_seconds(pid), _own_cpu_seconds()
+    transfer = await timed(action, size)
+    per_gib = GiB / size
+    return Download(
+        client,
+        transfer.mib_per_s,
+        transfer.seconds,
+        round((cpu_seconds(pid) - server) * per_gib, 3),
+        round((_own_cpu_seconds() - own) * per_gib, 3),
+    )
+
+
 async def downloads(url: str, headers: Mapping[str, str], size: int, pid: int) -> list[Download]:
     """GET `url` (a body of `size` bytes) once with each client in turn: aiohttp, curl and
     a raw socket; each with the server's (`pid`) and its own CPU per GiB."""
-    figures = []
     clients: dict[str, Callable[[], Awaitable[None]]] = {
         "aiohttp": lambda: aiohttp_get(url, headers, size),
         "curl": lambda: asyncio.to_thread(curl_get, url, headers, size),
         "socket": lambda: asyncio.to_thread(socket_get, url, headers, size),
     }
-    for client, get in clients.items():
-        server, own = cpu_seconds(pid), _own_cpu_seconds()
-        transfer = await timed(get, size)
-        per_gib = GiB / size
-        figures.append(
-            Download(
-                client,
-                transfer.mib_per_s,
-                transfer.seconds,
-                round((cpu_seconds(pid) - server) * per_gib, 3),
-                round((_own_cpu_seconds() - own) * per_gib, 3),
-            )
-        )
-    return figures
+    return [await costed(client, get, size, pid) for client, get in clients.items()]
