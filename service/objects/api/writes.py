@@ -14,6 +14,8 @@ from datetime import datetime
 import msgspec
 from aiohttp import web
 
+from events.errors import WrongExpectedVersion
+from events.store import NO_STREAM
 from service.errors import NotFound, PreconditionFailed, RequestEntityTooLarge, error_for_status
 from service.objects import directory as rm
 from service.objects import quota
@@ -92,6 +94,30 @@ async def discard(request: web.Request, key: str) -> None:
         log.exception("replaced bytes not deleted; the orphan reaper will", extra={"key": key})
 
 
+def _stored_event(
+    project_id: str,
+    container: str,
+    name: str,
+    version_id: str,
+    stored: StoredObject,
+    attrs: Attributes,
+) -> ObjectStored:
+    """The event recording `stored` as the object's version `version_id`."""
+    md5 = stored.hashes.md5 if stored.hashes else stored.etag.strip('"')
+    return ObjectStored(
+        project_id=project_id,
+        container=container,
+        object=name,
+        version_id=version_id,
+        size=stored.size if attrs.size is None else attrs.size,
+        etag=attrs.etag or md5,
+        content_type=attrs.content_type,
+        metadata=attrs.metadata,
+        large_object=attrs.large_object,
+        delete_at=attrs.delete_at,
+    )
+
+
 async def _commit(
     request: web.Request,
     container: rm.Container,
@@ -105,19 +131,7 @@ async def _commit(
     """Append ObjectStored for bytes already under the version's key (with the request's
     audit record when `answer` is its certain status); on failure the bytes are removed
     and the error re-raised."""
-    md5 = stored.hashes.md5 if stored.hashes else stored.etag.strip('"')
-    event = ObjectStored(
-        project_id=container.project_id,
-        container=container.name,
-        object=name,
-        version_id=version_id,
-        size=stored.size if attrs.size is None else attrs.size,
-        etag=attrs.etag or md5,
-        content_type=attrs.content_type,
-        metadata=attrs.metadata,
-        large_object=attrs.large_object,
-        delete_at=attrs.delete_at,
-    )
+    event = _stored_event(container.project_id, container.name, name, version_id, stored, attrs)
     stream = object_stream(container.project_id, container.name, name)
     try:
         at = await record(request, stream, [event], answer=answer)
@@ -125,6 +139,14 @@ async def _commit(
         await backend(request).delete(stored.key)
         raise
     return Version(event, at)
+
+
+async def _written(request: web.Request, write: Writer, key: str) -> StoredObject:
+    """The bytes stored under `key` by `write`; 422 (nothing kept) on an md5 mismatch."""
+    try:
+        return await write(key)
+    except ChecksumMismatch:
+        raise error_for_status(422, "The Etag you sent does not match the object's MD5.") from None
 
 
 async def put_version(
@@ -143,20 +165,35 @@ async def put_version(
     Quotas are checked before the bytes are read when `known_size` is given, after they
     are stored otherwise (413, nothing kept). An md5 mismatch is 422 with nothing kept.
     """
-    container, previous = place.container, place.row
+    container = place.container
     if known_size is not None:
         await check_quotas(request, place, known_size)
     version_id = new_version_id(request)
     key = blob_key(container.project_id, container.name, name, version_id)
-    try:
-        stored = await write(key)
-    except ChecksumMismatch:
-        raise error_for_status(422, "The Etag you sent does not match the object's MD5.") from None
-    if known_size is None:
+    stored = await _written(request, write, key)
+    return await _make_current(
+        request, place, name, version_id, stored, attrs, quotas_checked=known_size is not None
+    )
+
+
+async def _make_current(
+    request: web.Request,
+    place: Located,
+    name: str,
+    version_id: str,
+    stored: StoredObject,
+    attrs: Attributes,
+    *,
+    quotas_checked: bool,
+) -> Version:
+    """`put_version` once the bytes are stored: quotas (unless checked before), the
+    replaced version archived, the event, the replaced bytes discarded."""
+    container, previous = place.container, place.row
+    if not quotas_checked:
         try:
             await check_quotas(request, place, stored.size)
         except RequestEntityTooLarge:
-            await backend(request).delete(key)
+            await backend(request).delete(stored.key)
             raise
     if previous is not None and not previous.expired(now(request).timestamp()):
         await _archive(request, container, previous)
@@ -164,6 +201,39 @@ async def put_version(
     if previous is not None:
         await discard(request, part_of(previous).key)
     return version
+
+
+async def put_new(
+    request: web.Request,
+    project_id: str,
+    container: str,
+    name: str,
+    write: Writer,
+    attrs: Attributes,
+    locate: Callable[[], Awaitable[Located]],
+) -> Version:
+    """`put_version` for a caller that may write (the account's owner) and a small body,
+    without reading the container and the object first: the bytes are stored, then the
+    event appended on condition that the object's stream does not exist yet (a name
+    never used: nothing to replace, archive or discard). The append still refuses a
+    missing container (404) and enforces the quotas exactly (413); either way nothing is
+    kept. A name with a history is `locate`d then (ACL, 404) and the stored bytes made
+    current as `put_version` does. The request then answers 201."""
+    version_id = new_version_id(request)
+    stored = await _written(request, write, blob_key(project_id, container, name, version_id))
+    event = _stored_event(project_id, container, name, version_id, stored, attrs)
+    stream = object_stream(project_id, container, name)
+    try:
+        try:
+            return Version(event, await record(request, stream, [event], NO_STREAM, answer=201))
+        except WrongExpectedVersion:
+            place = await locate()
+    except BaseException:
+        await backend(request).delete(stored.key)
+        raise
+    return await _make_current(
+        request, place, name, version_id, stored, attrs, quotas_checked=False
+    )
 
 
 async def copy_version(
