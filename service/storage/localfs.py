@@ -29,7 +29,7 @@ from contextlib import aclosing
 from datetime import UTC, datetime
 from io import BufferedReader, BufferedWriter
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar, cast
 from urllib.parse import quote, unquote
 
 import msgspec
@@ -100,11 +100,14 @@ class LocalFsBackend(ObjectBackend):
         path = self._path(key)
         temp = path.with_name(_TEMP_PREFIX + secrets.token_hex(8))
         digest = Digest(hashes)
-        if isinstance(stream, DirectStream) and stream.size > self._block_size:
-            reader = stream.direct()
+        # A DirectStream, told by its attribute: isinstance against a Protocol costs a
+        # small object's put more than its file's name does.
+        direct = cast(DirectStream, stream) if hasattr(stream, "direct") else None
+        if direct is not None and direct.size > self._block_size:
+            reader = direct.direct()
             if reader is not None:
                 receive = functools.partial(
-                    self._receive, key, temp, path, reader, stream.size, digest, expected_md5
+                    self._receive, key, temp, path, reader, direct.size, digest, expected_md5
                 )
                 return await _own_thread(receive, reader.abort)
         file: BufferedWriter | None = None
@@ -322,8 +325,13 @@ def _escape(segment: str) -> str:
 
 
 def _create(temp: Path) -> BufferedWriter:
-    temp.parent.mkdir(parents=True, exist_ok=True)
-    return open(temp, "xb")  # closed by _commit or put's cleanup
+    """The temp file, opened for writing (closed by _commit or put's cleanup); its folders
+    are made only when missing (most puts go to a folder that exists)."""
+    try:
+        return open(temp, "xb")
+    except FileNotFoundError:
+        temp.parent.mkdir(parents=True, exist_ok=True)
+        return open(temp, "xb")
 
 
 def _store(key: str, temp: Path, path: Path, block: Block, hashes: Hashes) -> StoredObject:
