@@ -65,6 +65,10 @@ class Subscription(msgspec.Struct, frozen=True, kw_only=True):
     batch_size: int = 500
     poll_interval: float = 1.0
     rebalance_interval: float = 1.0
+    period: float = 0.0
+    """Reads of a partition start at least this many seconds apart: the events of the
+    appends that commit meanwhile are handled in one batch, not one each (an event after
+    a quiet spell is still read at once)."""
     in_transaction: bool = True
     """False for handlers that act on the world and record results themselves,
     idempotently (reactors): they run before the checkpoint's transaction, with the
@@ -142,7 +146,9 @@ class _Partition:
         )
         self.durable = self.cursor.position = await read_checkpoint(pool, sub.group, self.number)
         failures = 0
+        loop = asyncio.get_running_loop()
         while True:
+            read_at = loop.time()
             try:
                 batch = await self.cursor.read()
                 if batch.events or (batch.scanned_to > self.durable and self.runner.due_for_save()):
@@ -165,6 +171,9 @@ class _Partition:
             self.runner.progressed()
             if not batch.full:
                 await self.cursor.wait()
+                rest = read_at + sub.period - loop.time()
+                if rest > 0:
+                    await asyncio.sleep(rest)
 
     async def _commit(self, batch: Batch) -> None:
         """Handle the batch and move the checkpoint in one transaction (compare-and-set);

@@ -36,6 +36,10 @@ _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 BATCH = 100
 """Events an asynchronous projection applies in one transaction: while it is open, no
 gap-safe reader of the log sees what commits after it began, so it is kept short."""
+PERIOD = 0.02
+"""An asynchronous projection reads the log at most once in this many seconds: under a
+stream of small appends (object PUTs) a read and a transaction per append cost the server
+and Postgres more than the events they carry."""
 
 
 def subscription_for(projection: Projection, *, partitions: int = 1) -> Subscription:
@@ -57,6 +61,7 @@ def subscription_for(projection: Projection, *, partitions: int = 1) -> Subscrip
         partitions=partitions,
         types=types,
         batch_size=BATCH,
+        period=PERIOD,
     )
 
 

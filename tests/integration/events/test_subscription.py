@@ -226,3 +226,34 @@ async def test_two_processes_share_a_group_without_handling_twice(
     for r in rows:
         per_stream.setdefault(r["stream_id"], []).append(r["version"])
     assert all(v == sorted(v) for v in per_stream.values()), "a stream was handled out of order"
+
+
+@pytest.mark.usefixtures("handled_table")
+async def test_a_period_gathers_the_appends_made_within_it(
+    store: PostgresEventStore, database_url: str
+) -> None:
+    batches: list[list[int]] = []
+
+    async def handler(conn: Any, events: Sequence[RecordedEvent]) -> None:
+        batches.append([e.position for e in events])
+        await record(conn, events)
+
+    paced = Subscription(
+        group="paced", handler=handler, poll_interval=5.0, rebalance_interval=0.1, period=0.5
+    )
+    async for runner in running(store, database_url, paced):
+        async with asyncio.timeout(10):
+            await runner.wait_until(await store.head_position())
+        await asyncio.sleep(0.6)  # a quiet spell: the next event is read at once
+        started = time.monotonic()
+        first = await store.append("note-1", [Noted(n=1)])
+        async with asyncio.timeout(10):
+            await runner.wait_until(first.last_position)
+        assert time.monotonic() - started < 0.3
+        last = first
+        for n in range(5):
+            last = await store.append(f"note-{n}", [Noted(n=n)])
+        async with asyncio.timeout(10):
+            await runner.wait_until(last.last_position)
+    assert batches == [[first.last_position], list(range(first.last_position + 1, 7))]
+    assert await handled_positions(store) == list(range(1, 7))
