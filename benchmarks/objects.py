@@ -155,12 +155,12 @@ async def postmaster(database_url: str) -> psutil.Process | None:
     conn = await asyncpg.connect(database_url)
     try:
         backend = await conn.fetchval("SELECT pg_backend_pid()")
-    finally:
-        await conn.close()
-    try:
+        # While the connection is open: its backend exits once it closes.
         return psutil.Process(backend).parent()
     except psutil.NoSuchProcess:  # a backend of a server elsewhere
         return None
+    finally:
+        await conn.close()
 
 
 def measured(pid: int, cluster: psutil.Process | None, phase: Callable[[], LoadResult]) -> Small:
