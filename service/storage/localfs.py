@@ -56,9 +56,12 @@ CHUNK_SIZE = MiB
 """What a get reads at a time. 4 MiB took about a fifth less server CPU per GiB sent, but
 raised the server's peak RSS during a 1 GiB GET by ~30 MiB (benchmarks/RESULTS.md)."""
 BLOCK_SIZE = 4 * MiB
-_WRITE_BYTES = 256 * 1024
-"""What a direct put writes at a time: 4 MiB writes cost this VM's kernel 1.5-2.2 s of CPU
-per GiB in each of ten measured uploads, 256 KiB ones 0.5-1.8 s (benchmarks/RESULTS.md)."""
+_WRITE_BYTES = 64 * 1024
+"""What a direct put writes at a time. The page cache takes a write's bytes in folios as
+large as the write (ext4's large folios): 256 KiB and 4 MiB writes drew them from the
+high-order free memory that this VM's balloon has handed back to the host, whose first
+touch cost the kernel's copy 1.5-2.5 s of CPU per GiB (while earlier images stay cached);
+64 KiB writes cost 0.3-0.4 s there (benchmarks/RESULTS.md)."""
 MAX_NAME_BYTES = 255
 _FOLDER_SUFFIX = "%2F"
 _FILE_SUFFIX = ".o"
