@@ -17,12 +17,14 @@ from aiohttp import web
 from events.errors import WrongExpectedVersion
 from events.store import NO_STREAM
 from service.errors import NotFound, PreconditionFailed, RequestEntityTooLarge, error_for_status
+from service.http.keys import STORE
 from service.objects import directory as rm
 from service.objects import quota
 from service.objects.api.access import Located
 from service.objects.api.common import backend, db, new_version_id, now, record
 from service.objects.events import ObjectDeleted, ObjectStored
 from service.objects.headers import x_timestamp
+from service.objects.known import known
 from service.objects.large_object import part_of
 from service.objects.naming import blob_key, object_stream
 from service.storage.backend import ChecksumMismatch, StoredObject
@@ -215,25 +217,33 @@ async def put_new(
     """`put_version` for a caller that may write (the account's owner) and a small body,
     without reading the container and the object first: the bytes are stored, then the
     event appended on condition that the object's stream does not exist yet (a name
-    never used: nothing to replace, archive or discard). The append still refuses a
-    missing container (404) and enforces the quotas exactly (413); either way nothing is
-    kept. A name with a history is `locate`d then (ACL, 404) and the stored bytes made
+    never used: nothing to replace, archive or discard; names known to be used go the
+    usual way at once, service/objects/known.py). The append still refuses a missing
+    container (404) and enforces the quotas exactly (413); either way nothing is kept. A name with a history is `locate`d then (ACL, 404) and the stored bytes made
     current as `put_version` does. The request then answers 201."""
     version_id = new_version_id(request)
     stored = await _written(request, write, blob_key(project_id, container, name, version_id))
     event = _stored_event(project_id, container, name, version_id, stored, attrs)
     stream = object_stream(project_id, container, name)
+    names = known(request.config_dict[STORE])
     try:
-        try:
-            return Version(event, await record(request, stream, [event], NO_STREAM, answer=201))
-        except WrongExpectedVersion:
-            place = await locate()
+        if stream not in names:
+            try:
+                at = await record(request, stream, [event], NO_STREAM, answer=201)
+            except WrongExpectedVersion:
+                pass
+            else:
+                names.add(stream)
+                return Version(event, at)
+        place = await locate()
     except BaseException:
         await backend(request).delete(stored.key)
         raise
-    return await _make_current(
+    version = await _make_current(
         request, place, name, version_id, stored, attrs, quotas_checked=False
     )
+    names.add(stream)
+    return version
 
 
 async def copy_version(

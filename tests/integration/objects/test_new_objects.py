@@ -6,7 +6,12 @@ exactly, other callers are checked before their bytes are read."""
 
 import asyncio
 
+import pytest
+
 from events.postgres import PostgresEventStore
+from service.http.keys import STORE
+from service.objects import known
+from service.objects.naming import object_stream
 from service.storage.configured import OBJECTS
 from tests.integration.objects.conftest import Client, Swift
 
@@ -78,3 +83,17 @@ async def test_others_are_refused_before_anything_is_stored(
     anonymous = await swift.anonymous().call("PUT", "c/a", body=b"bytes")
     assert anonymous.status == 401
     assert await _blobs(client, swift) == []
+
+
+async def test_names_put_are_known_and_the_oldest_forgotten(
+    client: Client, swift: Swift, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(known, "SIZE", 2)
+    assert (await swift.call("PUT", "c")).status == 201
+    for name in ("a", "b", "a", "c"):
+        assert (await swift.call("PUT", f"c/{name}", body=name.encode())).status == 201
+    names = known.known(client.app[STORE])
+    streams = {n: object_stream(swift.project_id, "c", n) for n in "abc"}
+    assert [streams[n] in names for n in "abc"] == [True, False, True]
+    response = await swift.call("GET", "c/a")
+    assert (response.status, await response.read()) == (200, b"a")
