@@ -219,8 +219,9 @@ async def put_new(
     event appended on condition that the object's stream does not exist yet (a name
     never used: nothing to replace, archive or discard; names known to be used go the
     usual way at once, service/objects/known.py). The append still refuses a missing
-    container (404) and enforces the quotas exactly (413); either way nothing is kept. A name with a history is `locate`d then (ACL, 404) and the stored bytes made
-    current as `put_version` does. The request then answers 201."""
+    container (404) and enforces the quotas exactly (413); either way nothing is kept.
+    A name with a history is `locate`d then (ACL, 404) and the stored bytes made current
+    as `put_version` does. The request then answers 201."""
     version_id = new_version_id(request)
     stored = await _written(request, write, blob_key(project_id, container, name, version_id))
     event = _stored_event(project_id, container, name, version_id, stored, attrs)
