@@ -8,7 +8,8 @@ before. Each write keeps its own metadata and gets back its own events, and answ
 only once the append that carries it committed, so a listing read after it shows it.
 The append is all or nothing: if the database refuses it, each of its writes is
 appended again on its own, so one write's failure (its container deleted meanwhile, a
-quota to enforce) is its alone.
+quota to enforce) is its alone; a write whose stream was not at the version it expected
+fails at once, the others go again together.
 The rows of an append's new versions are written in their usage slots' order
 (migrations/0019), so concurrent appends never deadlock on them; writes of other object
 events lock rows in their own order and are never batched.
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 import asyncpg
 import msgspec
 
-from events.errors import EventStoreError
+from events.errors import EventStoreError, WrongExpectedVersion
 from events.postgres import PostgresEventStore
 from events.store import AppendResult, StreamAppend
 from events.types import Metadata
@@ -52,6 +53,17 @@ def _fits(taken: list[_Write], write: _Write) -> bool:
     )
 
 
+def _blame(error: Exception, taken: list[_Write]) -> int | None:
+    """The write whose stream was not at the version it expected (a new object's, whose
+    stream exists: service/objects/api/writes.py `put_new`): its own failure, whoever it
+    was appended with, since a stream, once there, stays."""
+    if isinstance(error, WrongExpectedVersion):
+        for index, write in enumerate(taken):
+            if error.stream_id in write.streams:
+                return index
+    return None
+
+
 def _refused(error: Exception) -> bool:
     """The database refused the append: nothing of it holds, each write may go again
     (another error, a lost connection say, leaves the outcome unknown, as for any
@@ -65,7 +77,7 @@ class Batcher:
     def __init__(self, store: PostgresEventStore) -> None:
         self._store = store
         self._writes: Coalescer[_Write, AppendResult] = Coalescer(
-            self._alone, self._together, lanes=LANES, fits=_fits, retry=_refused
+            self._alone, self._together, lanes=LANES, fits=_fits, retry=_refused, blame=_blame
         )
 
     async def append(self, appends: Sequence[StreamAppend], metadata: Metadata) -> AppendResult:

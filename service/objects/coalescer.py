@@ -4,8 +4,9 @@ flush among commits, one round trip serves every call then waiting.
 At most `lanes` groups are under way at once; a call that finds a lane free goes at
 once (alone, when nothing else waits: no delay without load), one that finds them all
 busy waits for the next group, which takes every call then waiting that fits. A group's
-failure is each of its calls' own: `alone` then makes them one by one, as the caller
-decides (`retry`).
+failure that is one call's own (`blame`) is that call's alone, the others go again
+together; any other is each of its calls' own: `alone` then makes them one by one, as the
+caller decides (`retry`).
 """
 
 import asyncio
@@ -34,14 +35,18 @@ class Coalescer(Generic[A, R]):
         lanes: int,
         fits: Callable[[list[A], A], bool],
         retry: Callable[[Exception], bool],
+        blame: Callable[[Exception, list[A]], int | None] = lambda error, args: None,
     ) -> None:
         """`fits(taken, arg)`: whether `arg` may join the group `taken` so far;
-        `retry(error)`: whether a group that raised `error` is made again call by call
-        (else each call raises it)."""
+        `blame(error, args)`: the index of the one call whose own failure a group's
+        `error` is, which then raises it while the others go again as a group;
+        `retry(error)`: whether a group that raised an error of none of its calls is made
+        again call by call (else each call raises it)."""
         self._one = one
         self._group = group
         self._fits = fits
         self._retry = retry
+        self._blame = blame
         self._free = lanes
         self._waiting: list[_Call[A, R]] = []
         self._tasks: set[asyncio.Task[None]] = set()
@@ -99,7 +104,12 @@ class Coalescer(Generic[A, R]):
         try:
             results = await self._group([c.arg for c in calls])
         except Exception as error:
-            if self._retry(error):
+            own = self._blame(error, [c.arg for c in calls])
+            if own is not None:
+                calls[own].done.set_exception(error)
+                rest = calls[:own] + calls[own + 1 :]
+                await (self._together(rest) if len(rest) > 1 else self._alone(rest[0]))
+            elif self._retry(error):
                 await asyncio.gather(*(self._alone(c) for c in calls))
             else:
                 for call in calls:

@@ -5,8 +5,9 @@ import asyncio
 
 import pytest
 
+from events.errors import WrongExpectedVersion
 from events.postgres import PostgresEventStore
-from events.store import AppendResult, StreamAppend
+from events.store import ANY, NO_STREAM, AppendResult, ExpectedVersion, StreamAppend
 from events.types import Metadata
 from service.objects.batch import batcher
 from service.objects.events import ContainerCreated, ObjectStored
@@ -23,7 +24,12 @@ async def _container(store: PostgresEventStore, name: str) -> None:
 
 
 def _write(
-    store: PostgresEventStore, container: str, name: str, size: int, request: str
+    store: PostgresEventStore,
+    container: str,
+    name: str,
+    size: int,
+    request: str,
+    expected: ExpectedVersion = ANY,
 ) -> "asyncio.Task[AppendResult]":
     """A new version of `name` and an event of its request's own stream, as a PUT's."""
     stored = ObjectStored(
@@ -36,7 +42,7 @@ def _write(
         content_type="text/plain",
     )
     appends = [
-        StreamAppend(object_stream(PROJECT, container, name), [stored]),
+        StreamAppend(object_stream(PROJECT, container, name), [stored], expected),
         StreamAppend(f"audit-{request}", [Noted(n=size, text=request)]),
     ]
     metadata = Metadata(request_id=request, correlation_id=request)
@@ -119,3 +125,21 @@ async def test_a_write_cancelled_once_handed_over_still_gets_its_outcome(
     result = await task
     assert [e.version for e in result.events if e.stream_id.startswith("object")] == [1]
     assert await store.stream_version(object_stream(PROJECT, "c", "kept")) == 1
+
+
+async def test_a_new_object_whose_stream_exists_fails_at_once_and_alone(
+    store: PostgresEventStore,
+) -> None:
+    """The others of its append go again together, not one by one."""
+    await _container(store, "c")
+    await _write(store, "c", "taken", 1, "req-first")
+    good = [_write(store, "c", f"o{n}", 1, f"req-{n}", NO_STREAM) for n in range(20)]
+    bad = _write(store, "c", "taken", 2, "req-bad", NO_STREAM)
+    more = [_write(store, "c", f"p{n}", 1, f"req-p{n}", NO_STREAM) for n in range(20)]
+    await asyncio.gather(*good, *more)
+    with pytest.raises(WrongExpectedVersion):
+        await bad
+    assert await store.stream_version(object_stream(PROJECT, "c", "taken")) == 1
+    assert await store.stream_version("audit-req-bad") == 0
+    requests = [f"req-{n}" for n in range(20)] + [f"req-p{n}" for n in range(20)]
+    assert await _transactions(store, requests) < 10
