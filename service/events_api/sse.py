@@ -37,12 +37,14 @@ class StreamOptions(msgspec.Struct, frozen=True):
     keepalive: float = 15.0
     buffer: int = 1000
     write_timeout: float = 30.0
-    period: float = 0.02
+    period: float = 0.03
     """Events committed since the hub's last read go out together with its next one, at
     most one read a period: however fast the log grows, the hub reads it and writes to
-    each subscriber at most 50 times a second (a send per subscriber a read in the
+    each subscriber about 33 times a second (a send per subscriber a read in the
     server and a receive in each client: most of a delivery's cost, on the cores the
-    appends run on). An event after a quiet spell goes out at once."""
+    appends run on). An event after a quiet spell goes out at once. 30 ms: 20 let 100
+    subscribers take 12-16 % of the appends' rate on two cores, 40 put the delivery's
+    p99 at 49 ms (benchmarks/RESULTS.md, session 5, end)."""
 
 
 STREAM_OPTIONS = web.AppKey("events_stream_options", StreamOptions)
