@@ -31,14 +31,11 @@ from collections.abc import AsyncIterator
 from aiohttp import hdrs, web
 from aiohttp.abc import AbstractStreamWriter
 
+from service.http.thread_socket import ThreadSocket
 from service.storage import BackendUnavailable, ObjectReader
 
 _MOST_PER_CALL = 1 << 30
 """Bytes asked of one os.sendfile call (Linux sends at most 0x7ffff000 anyway)."""
-
-_WAKE_MS = 1000
-"""How long the thread waits for writability before checking whether it was stopped
-(a stop also shuts the socket down, which wakes it at once: this is a backstop)."""
 
 
 @contextlib.asynccontextmanager
@@ -143,15 +140,12 @@ class _Transfer:
     def __init__(self, sock: int, fd: int, offset: int, count: int):
         self._file = os.dup(fd)
         try:
-            self._socket = socket.socket(fileno=os.dup(sock))
+            self._socket = ThreadSocket(sock, select.POLLOUT)
         except BaseException:
             os.close(self._file)
             raise
         self._offset = offset
         self._count = count
-        self._stopped = threading.Event()
-        self._lock = threading.Lock()  # `_closed` and the shutdown of `_socket`
-        self._closed = False
 
     async def run(self) -> int:
         """The bytes sent; raises what os.sendfile raised. If cancelled, the transfer is
@@ -169,7 +163,7 @@ class _Transfer:
         try:
             return await done
         except asyncio.CancelledError:
-            self._stop()
+            self._socket.stop()
             raise
 
     def _thread(self, loop: asyncio.AbstractEventLoop, done: "asyncio.Future[int]") -> None:
@@ -183,38 +177,25 @@ class _Transfer:
             loop.call_soon_threadsafe(_settle, done, outcome)
 
     def _send(self) -> int:
-        sock, sent = self._socket.fileno(), 0
-        poller = select.poll()
-        poller.register(sock, select.POLLOUT)
-        while sent < self._count and not self._stopped.is_set():
+        sock, sent = self._socket.socket.fileno(), 0
+        while sent < self._count and not self._socket.stopped.is_set():
             try:
                 n = os.sendfile(
                     sock, self._file, self._offset + sent, min(self._count - sent, _MOST_PER_CALL)
                 )
             except BlockingIOError:
-                # POLLERR or POLLHUP also end the wait: the next sendfile then raises.
-                poller.poll(_WAKE_MS)
+                self._socket.wait()
                 continue
             if n == 0:  # the file ended early
                 break
             sent += n
-        if self._stopped.is_set():
+        if self._socket.stopped.is_set():
             raise ConnectionAbortedError("the transfer was stopped")
         return sent
 
-    def _stop(self) -> None:
-        self._stopped.set()
-        with self._lock:
-            if not self._closed:
-                with contextlib.suppress(OSError):  # already shut down by the peer
-                    self._socket.shutdown(socket.SHUT_RDWR)
-
     def _close(self) -> None:
-        with self._lock:
-            if not self._closed:
-                self._closed = True
-                self._socket.close()
-                os.close(self._file)
+        if self._socket.close():
+            os.close(self._file)
 
 
 def _settle(done: "asyncio.Future[int]", outcome: int | BaseException) -> None:

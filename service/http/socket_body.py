@@ -14,22 +14,17 @@ after the response, which says so (`respond`).
 
 import asyncio
 import contextlib
-import os
 import select
 import socket
-import threading
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
 from service.http.body import body_pieces
+from service.http.thread_socket import ThreadSocket
 
 MIN_DIRECT_BYTES = 1024 * 1024
 """Smaller bodies are read by aiohttp: a thread and a closed connection cost more."""
-
-_WAKE_MS = 1000
-"""How long the thread waits for readability before checking whether it was stopped
-(a stop also shuts the socket down, which wakes it at once: this is a backstop)."""
 
 
 def request_body(request: web.Request) -> "SocketBody | AsyncIterator[bytes]":
@@ -108,14 +103,9 @@ class SocketReader:
         self, fd: int, head: bytes, left: int, *, gone: Callable[[], object] = lambda: None
     ):
         self._gone = gone
-        self._socket = socket.socket(fileno=os.dup(fd))
+        self._socket = ThreadSocket(fd, select.POLLIN)
         self._head = memoryview(head)
         self._left = left
-        self._poller = select.poll()
-        self._poller.register(self._socket.fileno(), select.POLLIN)
-        self._stopped = threading.Event()
-        self._lock = threading.Lock()  # `_closed` and the shutdown of `_socket`
-        self._closed = False
 
     def readinto(self, buffer: memoryview) -> int:
         try:
@@ -131,13 +121,12 @@ class SocketReader:
             self._head = self._head[count:]
             return count
         while self._left:
-            if self._stopped.is_set():
+            if self._socket.stopped.is_set():
                 raise ConnectionAbortedError("the upload was stopped")
             try:
-                count = self._socket.recv_into(buffer, min(len(buffer), self._left))
+                count = self._socket.socket.recv_into(buffer, min(len(buffer), self._left))
             except BlockingIOError:
-                # POLLERR or POLLHUP also end the wait: the next recv_into then tells.
-                self._poller.poll(_WAKE_MS)
+                self._socket.wait()
                 continue
             if count == 0:
                 raise ConnectionResetError(
@@ -148,14 +137,7 @@ class SocketReader:
         return 0
 
     def abort(self) -> None:
-        self._stopped.set()
-        with self._lock:
-            if not self._closed:
-                with contextlib.suppress(OSError):  # already shut down by the peer
-                    self._socket.shutdown(socket.SHUT_RDWR)
+        self._socket.stop()
 
     def close(self) -> None:
-        with self._lock:
-            if not self._closed:
-                self._closed = True
-                self._socket.close()
+        self._socket.close()
