@@ -25,7 +25,6 @@ import contextlib
 import os
 import select
 import socket
-import threading
 from collections.abc import AsyncIterator
 
 from aiohttp import hdrs, web
@@ -33,6 +32,7 @@ from aiohttp.abc import AbstractStreamWriter
 
 from service.http.thread_socket import ThreadSocket
 from service.storage import BackendUnavailable, ObjectReader
+from service.threads import in_own_thread
 
 _MOST_PER_CALL = 1 << 30
 """Bytes asked of one os.sendfile call (Linux sends at most 0x7ffff000 anyway)."""
@@ -149,32 +149,20 @@ class _Transfer:
 
     async def run(self) -> int:
         """The bytes sent; raises what os.sendfile raised. If cancelled, the transfer is
-        stopped and the connection shut down before CancelledError propagates."""
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[int] = loop.create_future()
-        thread = threading.Thread(
-            target=self._thread, args=(loop, done), name="kumo-sendfile", daemon=True
-        )
+        stopped and the connection shut down, and CancelledError propagates once the
+        thread has ended."""
         try:
-            thread.start()
-        except BaseException:
-            self._close()
-            raise
-        try:
-            return await done
-        except asyncio.CancelledError:
-            self._socket.stop()
-            raise
+            return await in_own_thread(
+                self._send_closing, stop=self._socket.stop, name="kumo-sendfile"
+            )
+        finally:
+            self._close()  # a no-op when the thread closed them, else it never started
 
-    def _thread(self, loop: asyncio.AbstractEventLoop, done: "asyncio.Future[int]") -> None:
+    def _send_closing(self) -> int:
         try:
-            outcome: int | BaseException = self._send()
-        except BaseException as error:  # handed to the awaiting task
-            outcome = error
+            return self._send()
         finally:
             self._close()
-        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
-            loop.call_soon_threadsafe(_settle, done, outcome)
 
     def _send(self) -> int:
         sock, sent = self._socket.socket.fileno(), 0
@@ -196,12 +184,3 @@ class _Transfer:
     def _close(self) -> None:
         if self._socket.close():
             os.close(self._file)
-
-
-def _settle(done: "asyncio.Future[int]", outcome: int | BaseException) -> None:
-    if done.done():  # cancelled
-        return
-    if isinstance(outcome, BaseException):
-        done.set_exception(outcome)
-    else:
-        done.set_result(outcome)

@@ -16,7 +16,7 @@ from collections.abc import (
 )
 from datetime import datetime
 from types import TracebackType
-from typing import Literal, Protocol, Self, get_args, runtime_checkable
+from typing import Literal, Protocol, Self, get_args
 
 import msgspec
 
@@ -208,7 +208,6 @@ class DirectReader(Protocol):
         ...
 
 
-@runtime_checkable
 class DirectStream(Protocol):
     """A stream of `size` bytes that `async for` reads as any other, or that a put may
     instead hand to a worker thread to read without the event loop (a large request body

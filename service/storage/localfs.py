@@ -22,7 +22,6 @@ import errno
 import functools
 import os
 import secrets
-import threading
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Collection
 from contextlib import aclosing
@@ -50,6 +49,7 @@ from service.storage.backend import (
     resolve_range,
 )
 from service.storage.digest import Block, Digest, hashed_blocks
+from service.threads import in_own_thread
 
 MiB = 1024 * 1024
 CHUNK_SIZE = MiB
@@ -112,7 +112,7 @@ class LocalFsBackend(ObjectBackend):
                 receive = functools.partial(
                     self._receive, key, temp, path, reader, direct.size, digest, expected_md5
                 )
-                return await _own_thread(receive, reader.abort)
+                return await in_own_thread(receive, stop=reader.abort, name="kumo-put")
         file: BufferedWriter | None = None
         try:
             async with aclosing(hashed_blocks(stream, self._block_size, digest)) as blocks:
@@ -289,38 +289,6 @@ class LocalFsBackend(ObjectBackend):
 
     def _unusable(self, error: OSError) -> BackendUnavailable:
         return BackendUnavailable(f"local object store at {self.root} is unusable: {error}")
-
-
-async def _own_thread(fn: Callable[[], T], abort: Callable[[], None]) -> T:
-    """`fn()` in a thread of its own (not one of the default executor's few: it lasts as
-    long as a client takes to send). If cancelled, `abort()`, and CancelledError once `fn`
-    has ended (so that it cleaned up after itself first)."""
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[T] = loop.create_future()
-
-    def run() -> None:
-        try:
-            outcome: tuple[T] | BaseException = (fn(),)
-        except BaseException as error:  # handed to the awaiting task
-            outcome = error
-        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
-            loop.call_soon_threadsafe(_settle, done, outcome)
-
-    threading.Thread(target=run, name="kumo-put", daemon=True).start()
-    try:
-        return await asyncio.shield(done)
-    except asyncio.CancelledError:
-        abort()
-        with contextlib.suppress(BaseException):
-            await done
-        raise
-
-
-def _settle(done: "asyncio.Future[T]", outcome: tuple[T] | BaseException) -> None:
-    if isinstance(outcome, BaseException):
-        done.set_exception(outcome)
-    else:
-        done.set_result(outcome[0])
 
 
 def _escape(segment: str) -> str:
