@@ -270,16 +270,16 @@ def cpu_seconds(process: psutil.Process) -> float:
     return float(times.user + times.system + times.children_user + times.children_system)
 
 
-def cluster_cpu_seconds(postmaster: psutil.Process) -> float:
-    """The CPU time of a Postgres cluster: its postmaster, the backends it reaped, and
-    those running now."""
+def tree_cpu_seconds(parent: psutil.Process) -> float:
+    """The CPU time of a process and its children, those it reaped and those running now:
+    a Postgres cluster's postmaster and backends, `kumo up` and its HTTP workers."""
     running = 0.0
-    for child in postmaster.children():
+    for child in parent.children():
         try:
             running += cpu_seconds(child)
         except psutil.NoSuchProcess:
             continue
-    return cpu_seconds(postmaster) + running
+    return cpu_seconds(parent) + running
 
 
 async def overhead(
@@ -289,7 +289,7 @@ async def overhead(
     progress(f"(a) {servers} servers one at a time")
     latencies = []
     server = psutil.Process(kumo.pid)
-    cpu_before = cpu_seconds(server), cluster_cpu_seconds(postmaster)
+    cpu_before = cpu_seconds(server), tree_cpu_seconds(postmaster)
     for i in range(servers):
         start = time.perf_counter()
         status, body = await api.call("POST", "/compute/v2.1/servers", new_server(f"a{i}", image))
@@ -297,7 +297,7 @@ async def overhead(
         [active] = await arrivals.wait(ev.ServerActive, [body["server"]["id"]], 30)
         latencies.append((active - start) * 1000)
     kumo_cpu = cpu_seconds(server) - cpu_before[0]
-    postgres_cpu = cluster_cpu_seconds(postmaster) - cpu_before[1]
+    postgres_cpu = tree_cpu_seconds(postmaster) - cpu_before[1]
     return Overhead(
         bare_ms=round(bare, 3),
         overhead_p50_ms=round(percentile(latencies, 50) - bare, 2),

@@ -39,7 +39,7 @@ import aiohttp
 import msgspec
 import psutil
 
-from benchmarks.compute import PASSWORD, admin_api, cluster_cpu_seconds, cpu_seconds
+from benchmarks.compute import PASSWORD, admin_api, cpu_seconds, tree_cpu_seconds
 from benchmarks.harness import ROOT, percentile, progress, running_kumo
 from events.postgres import PostgresEventStore, create_pool
 from events.types import Actor, Metadata
@@ -184,7 +184,7 @@ class Meter:
         return (
             cpu_seconds(self.writers),
             cpu_seconds(self.server),
-            cluster_cpu_seconds(self.postmaster),
+            tree_cpu_seconds(self.postmaster),
             sum(cpu_seconds(p) for p in self.subscribers),
         )
 

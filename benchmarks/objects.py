@@ -10,7 +10,11 @@ the Postgres cluster (when it runs on this machine) and of the load generator. T
 large GET is made by three clients of different cost (aiohttp's, curl into /dev/null, a
 plain socket into one reused buffer), each with the server's CPU seconds per GiB.
 
+Kumo runs with KUMO_WORKERS=--workers (default: one per core), so the server's figures
+are those of `kumo up` and its HTTP workers together.
+
 Usage: python -m benchmarks.objects [--seconds N] [--large-mib M] [--backends local,s3]
+       [--workers W]
 Targets on this 2-core machine (local backend): small PUT >= 1,000/s, GET >= 2,000/s;
 large-object throughput >= 80 % of raw with flat memory.
 """
@@ -34,7 +38,7 @@ import msgspec
 import psutil
 from aiobotocore.session import get_session
 
-from benchmarks.compute import cluster_cpu_seconds
+from benchmarks.compute import tree_cpu_seconds
 from benchmarks.harness import (
     ROOT,
     fresh_database,
@@ -165,13 +169,13 @@ async def postmaster(database_url: str) -> psutil.Process | None:
 
 def measured(pid: int, cluster: psutil.Process | None, phase: Callable[[], LoadResult]) -> Small:
     """Run one load phase; its figures and the server's and Postgres's CPU ms per request."""
-    before = cpu_seconds(pid), cluster_cpu_seconds(cluster) if cluster else 0.0
+    before = cpu_seconds(pid), tree_cpu_seconds(cluster) if cluster else 0.0
     load = phase()
     cpu = cpu_seconds(pid) - before[0]
     per_request = 1000 / max(load.requests, 1)
     postgres = None
     if cluster is not None:
-        postgres = round((cluster_cpu_seconds(cluster) - before[1]) * per_request, 3)
+        postgres = round((tree_cpu_seconds(cluster) - before[1]) * per_request, 3)
     return Small(load, round(cpu * per_request, 3), postgres)
 
 
@@ -383,10 +387,14 @@ def start_moto() -> tuple[subprocess.Popen[bytes], str]:
 
 
 async def one_backend(
-    kind: str, database_url: str, seconds: float, size: int, moto: str | None
+    kind: str, database_url: str, seconds: float, size: int, moto: str | None, workers: int
 ) -> Figures:
     with tempfile.TemporaryDirectory(dir=ROOT / ".kumo") as data_dir:
-        env = {"KUMO_ADMIN_PASSWORD": PASSWORD, "KUMO_LOG_LEVEL": "WARNING"}
+        env = {
+            "KUMO_ADMIN_PASSWORD": PASSWORD,
+            "KUMO_LOG_LEVEL": "WARNING",
+            "KUMO_WORKERS": str(workers),
+        }
         if kind == "s3":
             assert moto is not None
             env |= {
@@ -414,7 +422,7 @@ async def one_backend(
     return Figures(kind, size // MiB, put, get, raw_put, raw_get, large, raw_large)
 
 
-async def run(seconds: float, large_mib: int, backends: list[str]) -> list[Figures]:
+async def run(seconds: float, large_mib: int, backends: list[str], workers: int) -> list[Figures]:
     server, cluster = server_url()
     moto_process, moto = start_moto() if "s3" in backends else (None, None)
     figures = []
@@ -422,7 +430,7 @@ async def run(seconds: float, large_mib: int, backends: list[str]) -> list[Figur
         for kind in backends:
             async with fresh_database(server) as database_url:
                 figures.append(
-                    await one_backend(kind, database_url, seconds, large_mib * MiB, moto)
+                    await one_backend(kind, database_url, seconds, large_mib * MiB, moto, workers)
                 )
     finally:
         if moto_process is not None:
@@ -438,11 +446,12 @@ def _cpu(phase: Small) -> str:
     return f"{phase.cpu_ms:.2f}, {postgres}, {phase.load.cpu_ms:.2f}"
 
 
-def report(figures: list[Figures], load_before: float) -> None:
+def report(figures: list[Figures], load_before: float, workers: int) -> None:
     cores = os.cpu_count() or 1
     print(
         f"\nKumo object storage benchmark, {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())};"
-        f" {cores} cores, load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
+        f" {cores} cores, load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after;"
+        f" KUMO_WORKERS={workers} (server CPU and RSS: kumo up and its HTTP workers)"
     )
     checks = []
     for f in figures:
@@ -527,10 +536,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--large-mib", type=int, default=1024)
     parser.add_argument("--backends", default="local,s3")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="KUMO_WORKERS (default: cores)"
+    )
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
-    figures = asyncio.run(run(args.seconds, args.large_mib, args.backends.split(",")))
-    report(figures, load_before)
+    figures = asyncio.run(run(args.seconds, args.large_mib, args.backends.split(","), args.workers))
+    report(figures, load_before, args.workers)
 
 
 if __name__ == "__main__":

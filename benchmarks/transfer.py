@@ -2,6 +2,7 @@
 large downloads by three clients of different cost, with what each cost the server."""
 
 import asyncio
+import contextlib
 import os
 import resource
 import socket
@@ -14,6 +15,8 @@ from urllib.parse import urlsplit
 import aiohttp
 import msgspec
 import psutil
+
+from benchmarks.compute import tree_cpu_seconds
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -37,17 +40,25 @@ class Download(msgspec.Struct):
 
 
 class RssSampler:
-    """Peak resident memory of one process, sampled every 20 ms in a thread."""
+    """Peak resident memory of a process and its children (`kumo up` and its HTTP
+    workers), sampled every 20 ms in a thread."""
 
     def __init__(self, pid: int):
         self.process = psutil.Process(pid)
-        self.before = self.peak = self.process.memory_info().rss
+        self.before = self.peak = self._rss()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.wait(0.02):
-            self.peak = max(self.peak, self.process.memory_info().rss)
+            self.peak = max(self.peak, self._rss())
+
+    def _rss(self) -> int:
+        total = 0
+        for process in (self.process, *self.process.children()):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                total += process.memory_info().rss
+        return total
 
     def __enter__(self) -> "RssSampler":
         self._thread.start()
@@ -67,9 +78,8 @@ async def timed(action: Callable[[], Awaitable[None]], size: int) -> Transfer:
 
 
 def cpu_seconds(pid: int) -> float:
-    """The process's CPU time so far, user and system."""
-    times = psutil.Process(pid).cpu_times()
-    return float(times.user + times.system)
+    """The CPU time so far, user and system, of the process and its children."""
+    return tree_cpu_seconds(psutil.Process(pid))
 
 
 def _own_cpu_seconds() -> float:

@@ -147,13 +147,16 @@ def create_app(
     ids: IdSource | None = None,
     extra_routes: Mapping[str, RouteDefs] | None = None,
     compute: bool = False,
+    reapers: bool = True,
 ) -> web.Application:
     """The root application serving every API, `/healthz`, and the shared middlewares.
 
     `ids` makes request ids (random by default); `extra_routes` maps an API name
     ("compute", ...) to routes added to its sub-app, for tests and experiments.
     `compute` runs this process's compute host while the app runs (see
-    service/compute/worker.py). Raises ValueError for an API name that does not exist.
+    service/compute/worker.py). `reapers` reaps expired objects and orphaned blobs while
+    the app runs (one process of a cloud does; HTTP workers do not). Raises ValueError for
+    an API name that does not exist.
     """
     extra = dict(extra_routes or {})
     app = web.Application(
@@ -173,7 +176,8 @@ def create_app(
     app.cleanup_ctx.append(identity_context)
     app[OBJECTS] = backend_for(settings)
     app.cleanup_ctx.append(objects_context)
-    app.cleanup_ctx.append(expiry_reaper)
+    if reapers:
+        app.cleanup_ctx.append(expiry_reaper)
     app[COMPUTE_HOST] = ComputeHost()
     if compute:
         app.cleanup_ctx.append(compute_context)

@@ -103,6 +103,15 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
         say("Kumo stopped.")
 
 
+def cmd_http_worker(settings: Settings, args: argparse.Namespace) -> None:
+    """`kumo http-worker`: serve the APIs beside `kumo up`, which starts it (KUMO_WORKERS)."""
+    from service.server import HTTP_WORKER_APP, serve
+
+    if not settings.database_url:
+        raise ConfigError("kumo http-worker needs KUMO_DATABASE_URL (kumo up sets it)")
+    uvloop.run(serve(settings, settings.database_url, app_factory=HTTP_WORKER_APP, primary=False))
+
+
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
     """`kumo worker`: only a compute host, on the configured database (registered on start)."""
     import service.compute.api  # noqa: F401 - first, as the app imports it (import cycle)
@@ -335,6 +344,9 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("up", help="migrate and serve the cloud in the foreground").set_defaults(
         run=cmd_up
     )
+    commands.add_parser(
+        "http-worker", help="serve the APIs beside `kumo up` (it starts KUMO_WORKERS - 1 of them)"
+    ).set_defaults(run=cmd_http_worker)
     worker = commands.add_parser("worker", help="run only a compute host, registered on start")
     worker.add_argument("--host", required=True, help="the compute host's name")
     worker.add_argument("--libvirt-uri", required=True, help="its hypervisor, e.g. qemu:///system")

@@ -80,6 +80,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     ram_allocation_ratio: float = 1.5
     disk_allocation_ratio: float = 1.0
     trusted_proxies: str = ""
+    workers: int = 1
+    """Processes serving the HTTP APIs on one port: `kumo up` itself and workers - 1 more
+    (service/http_workers.py)."""
 
     @property
     def host(self) -> str:
@@ -133,6 +136,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError("KUMO_OBJECT_BACKEND must be local or s3")
     if settings.object_backend == "s3" and not settings.s3_bucket:
         raise ConfigError("KUMO_OBJECT_BACKEND=s3 needs KUMO_S3_BUCKET")
+    if settings.workers < 1:
+        raise ConfigError(f"KUMO_WORKERS must be 1 or more, not {settings.workers}")
     if settings.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError("KUMO_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
     return settings

@@ -13,6 +13,7 @@ from events.postgres import PostgresEventStore, create_pool
 from service import heap
 from service.app import create_app
 from service.config import Settings
+from service.http_workers import http_workers, primary_gone
 from service.read_models import async_projections, kumo_store
 
 log = logging.getLogger("kumo.server")
@@ -26,6 +27,8 @@ SHUTDOWN_TIMEOUT = 10.0
 AppFactory = Callable[[Settings, PostgresEventStore], web.Application]
 SERVING_APP: AppFactory = partial(create_app, compute=True)
 """The app `kumo up` serves: every API and this host's compute worker."""
+HTTP_WORKER_APP: AppFactory = partial(create_app, reapers=False)
+"""The app a `kumo http-worker` serves: every API, without a compute host or reapers."""
 
 
 def _url(address: tuple[str, int] | tuple[str, int, int, int]) -> str:
@@ -40,6 +43,7 @@ async def serve(
     on_ready: Callable[[str], object] | None = None,
     app_factory: AppFactory = SERVING_APP,
     shutdown_timeout: float = SHUTDOWN_TIMEOUT,
+    primary: bool = True,
 ) -> None:
     """Serve on settings.host:port until SIGINT or SIGTERM.
 
@@ -48,6 +52,11 @@ async def serve(
     `on_ready` is called with the URL actually listened on (port 0 picks one).
     Raises OSError when the address cannot be bound, asyncpg errors when the
     database cannot be reached; the pool is closed either way.
+
+    Every process takes its share of the asynchronous read models' subscriptions. The
+    `primary` one runs the HTTP workers when settings.workers > 1
+    (service/http_workers.py); one that is not primary is such a worker, and also stops
+    when its primary is gone.
     """
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -59,11 +68,22 @@ async def serve(
         await runner.setup()
         stack = contextlib.AsyncExitStack()
         try:
-            await web.TCPSite(runner, settings.host, settings.port).start()
+            site = web.TCPSite(
+                runner, settings.host, settings.port, reuse_port=settings.workers > 1 or None
+            )
+            await site.start()
             await stack.enter_async_context(async_projections(store, database_url))
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signum, stop.set)
-            url = _url(runner.addresses[0])
+            address = runner.addresses[0]
+            url = _url(address)
+            if primary and settings.workers > 1:
+                listen = f"{settings.host}:{address[1]}"
+                await stack.enter_async_context(http_workers(settings, database_url, listen))
+            elif not primary:
+                watch = asyncio.create_task(primary_gone())
+                watch.add_done_callback(lambda _: stop.set())
+                stack.callback(watch.cancel)
             heap.settle()
             log.info("serving on %s", url, extra={"url": url})
             if on_ready is not None:

@@ -1,0 +1,135 @@
+"""KUMO_WORKERS: `kumo up` serves with more processes on one port (service/http_workers.py).
+The workers here are real `python -m service http-worker` processes on a real database."""
+
+import asyncio
+import contextlib
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiohttp
+import psutil
+import pytest
+
+from service.app import create_app
+from service.config import Settings
+from service.server import serve
+
+LIMIT = 60.0
+
+
+@contextlib.asynccontextmanager
+async def primary(database_url: str, data_dir: Path, workers: int) -> AsyncIterator[str]:
+    """serve() with `workers` as this process; yields its URL once its workers listen."""
+    settings = Settings(
+        listen="127.0.0.1:0", data_dir=data_dir, workers=workers, log_level="WARNING"
+    )
+    ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(
+        serve(settings, database_url, on_ready=ready.set_result, app_factory=create_app)
+    )
+    try:
+        async with asyncio.timeout(LIMIT):
+            await asyncio.wait([ready, task], return_when=asyncio.FIRST_COMPLETED)
+            if task.done():
+                task.result()
+            url = ready.result()
+            while len(listening(port_of(url))) < workers:
+                await asyncio.sleep(0.1)
+        yield url
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, LIMIT)
+
+
+def port_of(url: str) -> int:
+    port = urlsplit(url).port
+    assert port is not None
+    return port
+
+
+def workers() -> list[psutil.Process]:
+    return [p for p in psutil.Process().children() if "http-worker" in " ".join(p.cmdline())]
+
+
+def listening(port: int) -> set[int]:
+    """The pids of this process and its workers that listen on `port`."""
+    pids = set()
+    for process in (psutil.Process(), *workers()):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            sockets = process.net_connections(kind="tcp")
+            if any(s.status == psutil.CONN_LISTEN and s.laddr.port == port for s in sockets):
+                pids.add(process.pid)
+    return pids
+
+
+def serving(port: int) -> set[int]:
+    """The pids of this process's workers holding an established connection on `port`."""
+    pids = set()
+    for process in workers():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            sockets = process.net_connections(kind="tcp")
+            if any(s.status == psutil.CONN_ESTABLISHED and s.laddr.port == port for s in sockets):
+                pids.add(process.pid)
+    return pids
+
+
+async def test_workers_share_the_port_and_answer_requests(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with primary(database_url, tmp_path, workers=3) as url:
+        assert len(workers()) == 2
+        sessions = [aiohttp.ClientSession() for _ in range(40)]
+        try:
+            for session in sessions:  # one connection each, kept open
+                async with session.get(f"{url}/identity/v3") as response:
+                    assert response.status == 200
+                    assert (await response.json())["version"]["id"] == "v3.14"
+            # The kernel spread the 40 connections: both workers hold some of them.
+            assert len(serving(port_of(url))) == 2
+        finally:
+            await asyncio.gather(*(s.close() for s in sessions))
+
+
+async def test_a_worker_that_exits_is_started_again(database_url: str, tmp_path: Path) -> None:
+    async with primary(database_url, tmp_path, workers=2) as url:
+        (first,) = workers()
+        first.kill()
+        first.wait(timeout=10)
+        async with asyncio.timeout(LIMIT):
+            while len(listening(port_of(url))) < 2:
+                await asyncio.sleep(0.1)
+        (second,) = workers()
+        assert second.pid != first.pid
+
+
+async def test_workers_stop_with_the_primary(database_url: str, tmp_path: Path) -> None:
+    async with primary(database_url, tmp_path, workers=3):
+        started = workers()
+        assert len(started) == 2
+    # serve() returned after its workers had exited (they were waited for, so gone).
+    assert not [p for p in started if p.is_running()]
+
+
+def test_a_worker_stops_when_its_primary_is_gone() -> None:
+    """The worker's stdin is the primary's pipe: its end is the primary's end."""
+    watcher = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import asyncio; from service.http_workers import primary_gone;"
+            " asyncio.run(primary_gone()); print('gone')",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert watcher.stdin is not None and watcher.stdout is not None
+    with pytest.raises(subprocess.TimeoutExpired):
+        watcher.wait(timeout=1)
+    watcher.stdin.close()
+    assert watcher.wait(timeout=20) == 0
+    with watcher.stdout:
+        assert watcher.stdout.read() == b"gone\n"
