@@ -105,11 +105,19 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_http_worker(settings: Settings, args: argparse.Namespace) -> None:
     """`kumo http-worker`: serve the APIs beside `kumo up`, which starts it (KUMO_WORKERS)."""
+    from service.http_workers import tell_primary_ready
     from service.server import HTTP_WORKER_APP, serve
 
     if not settings.database_url:
         raise ConfigError("kumo http-worker needs KUMO_DATABASE_URL (kumo up sets it)")
-    uvloop.run(serve(settings, settings.database_url, app_factory=HTTP_WORKER_APP, primary=False))
+    worker = serve(
+        settings,
+        settings.database_url,
+        on_ready=tell_primary_ready,
+        app_factory=HTTP_WORKER_APP,
+        primary=False,
+    )
+    uvloop.run(worker)
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:

@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from collections.abc import Callable
 from functools import partial
 
@@ -29,6 +30,41 @@ SERVING_APP: AppFactory = partial(create_app, compute=True)
 """The app `kumo up` serves: every API and this host's compute worker."""
 HTTP_WORKER_APP: AppFactory = partial(create_app, reapers=False)
 """The app a `kumo http-worker` serves: every API, without a compute host or reapers."""
+
+
+def reusable_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to host:port with SO_REUSEPORT, not yet listening: the port is
+    this cloud's (its workers bind it too) before anyone can connect."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+async def _site(
+    stack: contextlib.AsyncExitStack,
+    runner: web.AppRunner,
+    settings: Settings,
+    database_url: str,
+    *,
+    primary: bool,
+) -> web.BaseSite:
+    """Where the app will listen. With more workers, the primary's socket is bound first
+    and listens only once its workers (started now, stopped with `stack`) listen too."""
+    if not (primary and settings.workers > 1):
+        reuse_port = settings.workers > 1 or None
+        return web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port)
+    sock = reusable_socket(settings.host, settings.port)
+    stack.callback(sock.close)
+    listen = f"{settings.host}:{sock.getsockname()[1]}"
+    await stack.enter_async_context(http_workers(settings, database_url, listen))
+    return web.SockSite(runner, sock)
 
 
 def _url(address: tuple[str, int] | tuple[str, int, int, int]) -> str:
@@ -68,19 +104,13 @@ async def serve(
         await runner.setup()
         stack = contextlib.AsyncExitStack()
         try:
-            site = web.TCPSite(
-                runner, settings.host, settings.port, reuse_port=settings.workers > 1 or None
-            )
+            site = await _site(stack, runner, settings, database_url, primary=primary)
             await site.start()
             await stack.enter_async_context(async_projections(store, database_url))
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signum, stop.set)
-            address = runner.addresses[0]
-            url = _url(address)
-            if primary and settings.workers > 1:
-                listen = f"{settings.host}:{address[1]}"
-                await stack.enter_async_context(http_workers(settings, database_url, listen))
-            elif not primary:
+            url = _url(runner.addresses[0])
+            if not primary:
                 watch = asyncio.create_task(primary_gone())
                 watch.add_done_callback(lambda _: stop.set())
                 stack.callback(watch.cancel)

@@ -3,6 +3,7 @@ The workers here are real `python -m service http-worker` processes on a real da
 
 import asyncio
 import contextlib
+import io
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -13,16 +14,19 @@ import aiohttp
 import psutil
 import pytest
 
+from service import http_workers
 from service.app import create_app
 from service.config import Settings
 from service.server import serve
+from tests.conftest import log_lines
 
 LIMIT = 60.0
 
 
 @contextlib.asynccontextmanager
 async def primary(database_url: str, data_dir: Path, workers: int) -> AsyncIterator[str]:
-    """serve() with `workers` as this process; yields its URL once its workers listen."""
+    """serve() with `workers` as this process; yields its URL once it is ready, which is
+    once its workers listen too."""
     settings = Settings(
         listen="127.0.0.1:0", data_dir=data_dir, workers=workers, log_level="WARNING"
     )
@@ -36,8 +40,7 @@ async def primary(database_url: str, data_dir: Path, workers: int) -> AsyncItera
             if task.done():
                 task.result()
             url = ready.result()
-            while len(listening(port_of(url))) < workers:
-                await asyncio.sleep(0.1)
+        assert len(listening(port_of(url))) == workers
         yield url
     finally:
         task.cancel()
@@ -112,6 +115,20 @@ async def test_workers_stop_with_the_primary(database_url: str, tmp_path: Path) 
         assert len(started) == 2
     # serve() returned after its workers had exited (they were waited for, so gone).
     assert not [p for p in started if p.is_running()]
+
+
+async def test_workers_that_do_not_start_stop_the_primary(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, log_stream: io.StringIO
+) -> None:
+    monkeypatch.setattr(http_workers, "WORKER_COMMAND", (sys.executable, "-c", "exit(3)"))
+    monkeypatch.setattr(http_workers, "READY_TIMEOUT", 2.5)
+    with pytest.raises(RuntimeError, match=r"did not start within 2\.5 s"):
+        async with primary(database_url, tmp_path, workers=2):
+            pass
+    exits = [line for line in log_lines(log_stream) if line["logger"] == "kumo.workers"]
+    assert {"http worker exited; starting it again"} <= {line["message"] for line in exits}
+    assert {line.get("exit_code") for line in exits} >= {3}
+    assert not workers()
 
 
 def test_a_worker_stops_when_its_primary_is_gone() -> None:
