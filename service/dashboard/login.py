@@ -107,7 +107,7 @@ async def log_in(request: web.Request) -> web.StreamResponse:
     if token is None:
         message = "You have no role on any project, so there is nothing to show you."
         return login_page(request, error=message, status=403, **keep)
-    session = request.config_dict[SESSIONS].open(unscoped, token)
+    session = await request.config_dict[SESSIONS].open(request, unscoped, token)
     response = redirect(local_path(fields["next"]))
     set_cookie(request, response, COOKIE, session.id)
     response.del_cookie(LOGIN_COOKIE, path="/dashboard")
@@ -126,7 +126,7 @@ async def switch_project(request: web.Request) -> web.StreamResponse:
         raise web.HTTPForbidden(text="The form expired; reload the page and try again.")
     token = await scoped_token(request, session.unscoped_token, str(form.get("project_id", "")))
     if token is not None:
-        session.token = token
+        await request.config_dict[SESSIONS].rescope(request, session, token)
     return redirect(local_path(str(form.get("next", ""))))
 
 
@@ -142,7 +142,7 @@ async def log_out(request: web.Request) -> web.StreamResponse:
         for token in (session.token, session.unscoped_token):
             headers = {"X-Subject-Token": token}
             await call(request, "DELETE", TOKENS, token=session.unscoped_token, headers=headers)
-        request.config_dict[SESSIONS].close(session)
+        await request.config_dict[SESSIONS].close(request, session)
     response = redirect("/dashboard/login?reason=logged_out")
     response.del_cookie(COOKIE, path="/dashboard")
     return response

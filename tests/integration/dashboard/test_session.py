@@ -1,7 +1,11 @@
 """The dashboard's session and its pass-through to the APIs, on a real app: tokens stay on
 the server, every change needs the CSRF token, and nothing leads off the dashboard."""
 
+from aiohttp.test_utils import TestClient, TestServer
+
 from events.postgres import PostgresEventStore
+from service.app import create_app
+from service.config import Settings
 from tests.integration.dashboard.conftest import hidden, log_in
 from tests.integration.identity.conftest import Client, Person
 
@@ -113,3 +117,22 @@ async def test_logging_out_ends_the_session(client: Client, alice: Person) -> No
     assert answer.headers["Location"] == "/dashboard/login?reason=logged_out"
     after = await client.get("/dashboard/api/compute/v2.1/servers")
     assert after.status == 401
+
+
+async def test_every_process_knows_the_session(
+    client: Client, alice: Person, settings: Settings, store: PostgresEventStore
+) -> None:
+    """Sessions live in the database: another app on it (another KUMO_WORKERS process,
+    with its own memory) takes the cookie, and forgets it once the user logged out."""
+    csrf = await log_in(client, alice)
+    cookie = next(c.value for c in client.session.cookie_jar if c.key == "kumo_session")
+    sealed = await store.pool.fetchval("SELECT sealed FROM dashboard_sessions")
+    assert sealed.startswith(b"gAAAA")  # a Fernet token: the tokens are not stored in clear
+    headers = {"Cookie": f"kumo_session={cookie}"}
+    async with TestClient(TestServer(create_app(settings, store))) as other:
+        seen = await other.get("/dashboard/api/compute/v2.1/servers", headers=headers)
+        assert seen.status == 200
+        assert await seen.json() == {"servers": []}
+        await client.post("/dashboard/logout", data={"csrf_token": csrf}, allow_redirects=False)
+        gone = await other.get("/dashboard/api/compute/v2.1/servers", headers=headers)
+        assert gone.status == 401
