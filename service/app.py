@@ -5,7 +5,10 @@ compute_routes)` in `compute_app`), before the sub-app is mounted: aiohttp freez
 sub-app's router when it is added to the root.
 """
 
+import contextlib
+import logging
 from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
 
 from aiohttp import web
 
@@ -16,8 +19,10 @@ from service.audit.middleware import audit_middleware
 from service.compute.api import ROUTES as compute_routes
 from service.compute.api.microversion import microversion_middleware
 from service.compute.api.servers import RENDERED
+from service.compute.hypervisor import Hypervisor, HypervisorUnavailable
+from service.compute.libvirt import LibvirtDriver
 from service.compute.server_view import RenderedCache
-from service.compute.worker import COMPUTE_HOST, ComputeHost, compute_worker
+from service.compute.worker import COMPUTE_HOST, ComputeHost, compute_worker, libvirt_uri
 from service.config import Settings
 from service.events_api import ROUTES as events_routes
 from service.http import versions
@@ -47,6 +52,8 @@ from service.objects.api import ROUTES as object_routes
 from service.objects.api.common import swift_headers
 from service.objects.expiry import expiry_reaper
 from service.storage.configured import OBJECTS, backend_for, objects_context
+
+log = logging.getLogger("kumo.app")
 
 RouteDefs = Iterable[web.AbstractRouteDef]
 
@@ -134,10 +141,36 @@ SUB_APPS = (
 
 async def compute_context(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: this process's compute host, for as long as the app runs."""
-    async with compute_worker(app[SETTINGS], app[STORE], app[OBJECTS]) as hypervisor:
-        app[COMPUTE_HOST].hypervisor = hypervisor
+    async with _attached(app, compute_worker(app[SETTINGS], app[STORE], app[OBJECTS])):
         yield
-        app[COMPUTE_HOST].hypervisor = None
+
+
+async def console_context(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx of a process without the compute host (an HTTP worker): a connection of
+    its own to this host's hypervisor, through which it reads guests' console logs. If
+    the hypervisor cannot be reached, it serves without (console output is then 409)."""
+    driver = LibvirtDriver(libvirt_uri(app[SETTINGS]))
+    try:
+        await driver.connect()
+    except HypervisorUnavailable as error:
+        log.warning("no console logs here: %s", error, extra={"uri": driver.uri})
+        yield
+        return
+    async with _attached(app, driver):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def _attached(
+    app: web.Application, opening: AbstractAsyncContextManager[Hypervisor]
+) -> AsyncIterator[None]:
+    """The app's COMPUTE_HOST.hypervisor is the one `opening` gives, while it is open."""
+    async with opening as hypervisor:
+        app[COMPUTE_HOST].hypervisor = hypervisor
+        try:
+            yield
+        finally:
+            app[COMPUTE_HOST].hypervisor = None
 
 
 def create_app(
@@ -147,6 +180,7 @@ def create_app(
     ids: IdSource | None = None,
     extra_routes: Mapping[str, RouteDefs] | None = None,
     compute: bool = False,
+    console: bool = False,
     reapers: bool = True,
 ) -> web.Application:
     """The root application serving every API, `/healthz`, and the shared middlewares.
@@ -154,9 +188,10 @@ def create_app(
     `ids` makes request ids (random by default); `extra_routes` maps an API name
     ("compute", ...) to routes added to its sub-app, for tests and experiments.
     `compute` runs this process's compute host while the app runs (see
-    service/compute/worker.py). `reapers` reaps expired objects and orphaned blobs while
-    the app runs (one process of a cloud does; HTTP workers do not). Raises ValueError for
-    an API name that does not exist.
+    service/compute/worker.py); without it, `console` still reads guests' console logs on
+    this host (an HTTP worker's, service/http_workers.py). `reapers` reaps expired objects
+    and orphaned blobs while the app runs (one process of a cloud does; HTTP workers do
+    not). Raises ValueError for an API name that does not exist.
     """
     extra = dict(extra_routes or {})
     app = web.Application(
@@ -181,6 +216,8 @@ def create_app(
     app[COMPUTE_HOST] = ComputeHost()
     if compute:
         app.cleanup_ctx.append(compute_context)
+    elif console:
+        app.cleanup_ctx.append(console_context)
     app[IDS] = ids or RandomIds()
     app.on_response_prepare.append(echo_request_id)
     app.router.add_get("/healthz", healthz)

@@ -28,8 +28,9 @@ SHUTDOWN_TIMEOUT = 10.0
 AppFactory = Callable[[Settings, PostgresEventStore], web.Application]
 SERVING_APP: AppFactory = partial(create_app, compute=True)
 """The app `kumo up` serves: every API and this host's compute worker."""
-HTTP_WORKER_APP: AppFactory = partial(create_app, reapers=False)
-"""The app a `kumo http-worker` serves: every API, without a compute host or reapers."""
+HTTP_WORKER_APP: AppFactory = partial(create_app, console=True, reapers=False)
+"""The app a `kumo http-worker` serves: every API, without a compute host (it reads
+console logs through a connection of its own) or reapers."""
 
 
 def reusable_socket(host: str, port: int) -> socket.socket:

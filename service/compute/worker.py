@@ -37,8 +37,9 @@ JOIN_TIMEOUT = 30.0
 
 
 class ComputeHost:
-    """This process's hypervisor while its compute worker runs (None otherwise); console
-    output is read through it."""
+    """This process's hypervisor while its compute worker runs, or its connection to it for
+    reading console logs (service/app.py: console_context); None otherwise. Console output
+    is read through it."""
 
     hypervisor: Hypervisor | None = None
 

@@ -13,12 +13,17 @@ from urllib.parse import urlsplit
 import aiohttp
 import psutil
 import pytest
+from aiohttp.test_utils import TestServer
 
+from events.postgres import PostgresEventStore
 from service import http_workers
 from service.app import create_app
+from service.compute.libvirt import LibvirtDriver
+from service.compute.worker import COMPUTE_HOST
 from service.config import Settings
-from service.server import serve
+from service.server import HTTP_WORKER_APP, serve
 from tests.conftest import log_lines
+from tests.integration.compute.hypervisor_helpers import new_spec
 
 LIMIT = 60.0
 
@@ -129,6 +134,23 @@ async def test_workers_that_do_not_start_stop_the_primary(
     assert {"http worker exited; starting it again"} <= {line["message"] for line in exits}
     assert {line.get("exit_code") for line in exits} >= {3}
     assert not workers()
+
+
+async def test_a_worker_reads_console_logs_through_its_own_connection(
+    store: PostgresEventStore, tmp_path: Path
+) -> None:
+    """The compute host runs in the primary; a worker still answers os-getConsoleOutput."""
+    settings = Settings(data_dir=tmp_path, libvirt_uri="test:///default")
+    app = HTTP_WORKER_APP(settings, store)
+    async with TestServer(app):
+        hypervisor = app[COMPUTE_HOST].hypervisor
+        assert isinstance(hypervisor, LibvirtDriver) and hypervisor.uri == "test:///default"
+        spec = new_spec(str(tmp_path / "console.log"))
+        await hypervisor.spawn(spec)
+        await asyncio.to_thread(Path(spec.serial_log).write_text, "login:\n")
+        assert await hypervisor.console_output(spec.uuid) == "login:\n"
+        await hypervisor.destroy(spec.uuid)
+    assert app[COMPUTE_HOST].hypervisor is None
 
 
 def test_a_worker_stops_when_its_primary_is_gone() -> None:
