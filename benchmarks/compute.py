@@ -289,14 +289,14 @@ async def overhead(
     progress(f"(a) {servers} servers one at a time")
     latencies = []
     server = psutil.Process(kumo.pid)
-    cpu_before = cpu_seconds(server), tree_cpu_seconds(postmaster)
+    cpu_before = tree_cpu_seconds(server), tree_cpu_seconds(postmaster)
     for i in range(servers):
         start = time.perf_counter()
         status, body = await api.call("POST", "/compute/v2.1/servers", new_server(f"a{i}", image))
         assert status == 202, body
         [active] = await arrivals.wait(ev.ServerActive, [body["server"]["id"]], 30)
         latencies.append((active - start) * 1000)
-    kumo_cpu = cpu_seconds(server) - cpu_before[0]
+    kumo_cpu = tree_cpu_seconds(server) - cpu_before[0]
     postgres_cpu = tree_cpu_seconds(postmaster) - cpu_before[1]
     return Overhead(
         bare_ms=round(bare, 3),

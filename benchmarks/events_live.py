@@ -183,7 +183,7 @@ class Meter:
     def read(self) -> tuple[float, float, float, float]:
         return (
             cpu_seconds(self.writers),
-            cpu_seconds(self.server),
+            tree_cpu_seconds(self.server),
             tree_cpu_seconds(self.postmaster),
             sum(cpu_seconds(p) for p in self.subscribers),
         )

@@ -82,7 +82,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     trusted_proxies: str = ""
     workers: int = 1
     """Processes serving the HTTP APIs on one port: `kumo up` itself and workers - 1 more
-    (service/http_workers.py)."""
+    (service/http_workers.py). From the environment, one per core unless KUMO_WORKERS
+    says otherwise, as OpenStack's API services size their workers."""
 
     @property
     def host(self) -> str:
@@ -115,7 +116,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     Raises ConfigError saying which setting is wrong.
     """
     environ = os.environ if environ is None else environ
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = {"workers": os.cpu_count() or 1}
     config_file = environ.get("KUMO_CONFIG")
     if config_file:
         try:

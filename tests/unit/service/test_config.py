@@ -1,5 +1,6 @@
 """Settings from the environment and an optional TOML file."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,13 @@ def test_defaults_without_any_setting() -> None:
     assert settings.listen == "127.0.0.1:8080"
     assert settings.base_url == "http://127.0.0.1:8080"
     assert settings.database_url is None and settings.object_backend == "local"
+    assert settings.workers == (os.cpu_count() or 1)  # one serving process per core
+
+
+def test_workers_are_one_or_more() -> None:
+    assert load_settings({"KUMO_WORKERS": "1"}).workers == 1
+    with pytest.raises(ConfigError, match="KUMO_WORKERS must be 1 or more"):
+        load_settings({"KUMO_WORKERS": "-2"})
 
 
 def test_environment_values_are_converted_to_their_types() -> None:
