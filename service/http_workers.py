@@ -105,7 +105,7 @@ def tell_primary_ready(url: str) -> None:
 
 async def _stop(process: asyncio.subprocess.Process) -> None:
     """SIGTERM (it drains its requests), then SIGKILL after STOP_TIMEOUT."""
-    if process.returncode is None:
+    with contextlib.suppress(ProcessLookupError):  # it may have exited meanwhile
         process.send_signal(signal.SIGTERM)
     try:
         await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
