@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -41,7 +42,8 @@ async def primary(database_url: str, data_dir: Path, workers: int) -> AsyncItera
     )
     try:
         async with asyncio.timeout(LIMIT):
-            await asyncio.wait([ready, task], return_when=asyncio.FIRST_COMPLETED)
+            waiters: list[asyncio.Future[Any]] = [ready, task]
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
             if task.done():
                 task.result()
             url = ready.result()
@@ -65,22 +67,21 @@ def workers() -> list[psutil.Process]:
 
 def listening(port: int) -> set[int]:
     """The pids of this process and its workers that listen on `port`."""
-    pids = set()
-    for process in (psutil.Process(), *workers()):
-        with contextlib.suppress(psutil.NoSuchProcess):
-            sockets = process.net_connections(kind="tcp")
-            if any(s.status == psutil.CONN_LISTEN and s.laddr.port == port for s in sockets):
-                pids.add(process.pid)
-    return pids
+    return holding(port, psutil.CONN_LISTEN, [psutil.Process(), *workers()])
 
 
 def serving(port: int) -> set[int]:
     """The pids of this process's workers holding an established connection on `port`."""
+    return holding(port, psutil.CONN_ESTABLISHED, workers())
+
+
+def holding(port: int, status: str, processes: list[psutil.Process]) -> set[int]:
+    """The pids of `processes` with a TCP socket on local `port` in `status`."""
     pids = set()
-    for process in workers():
+    for process in processes:
         with contextlib.suppress(psutil.NoSuchProcess):
             sockets = process.net_connections(kind="tcp")
-            if any(s.status == psutil.CONN_ESTABLISHED and s.laddr.port == port for s in sockets):
+            if any(s.status == status and s.laddr.port == port for s in sockets):
                 pids.add(process.pid)
     return pids
 
