@@ -8,7 +8,6 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -22,11 +21,10 @@ from service.app import create_app
 from service.compute.libvirt import LibvirtDriver
 from service.compute.worker import COMPUTE_HOST
 from service.config import Settings
-from service.server import HTTP_WORKER_APP, serve
+from service.server import HTTP_WORKER_APP
 from tests.conftest import log_lines
 from tests.integration.compute.hypervisor_helpers import new_spec
-
-LIMIT = 60.0
+from tests.integration.service.serving import LIMIT, served
 
 
 @contextlib.asynccontextmanager
@@ -36,23 +34,9 @@ async def primary(database_url: str, data_dir: Path, workers: int) -> AsyncItera
     settings = Settings(
         listen="127.0.0.1:0", data_dir=data_dir, workers=workers, log_level="WARNING"
     )
-    ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(
-        serve(settings, database_url, on_ready=ready.set_result, app_factory=create_app)
-    )
-    try:
-        async with asyncio.timeout(LIMIT):
-            waiters: list[asyncio.Future[Any]] = [ready, task]
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-            if task.done():
-                task.result()
-            url = ready.result()
+    async with served(settings, database_url, create_app) as (url, _):
         assert len(listening(port_of(url))) == workers
         yield url
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, LIMIT)
 
 
 def port_of(url: str) -> int:

@@ -9,7 +9,6 @@ import os
 import signal
 import socket
 from collections.abc import AsyncIterator
-from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -19,8 +18,8 @@ from aiohttp import web
 from events.postgres import PostgresEventStore
 from service.app import create_app
 from service.config import Settings
-from service.server import serve
 from tests.conftest import log_lines
+from tests.integration.service.serving import served
 
 LIMIT = 20.0
 
@@ -49,24 +48,9 @@ class SlowRoute:
 async def running(
     database_url: str, slow: SlowRoute, *, listen: str = "127.0.0.1:0", **kwargs: float
 ) -> AsyncIterator[tuple[str, "asyncio.Task[None]"]]:
-    """serve() in a task; yields its URL once ready. Cancels it if the test leaves it running."""
-    ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(
-        serve(Settings(listen=listen), database_url, on_ready=ready.set_result,
-              app_factory=slow.factory, **kwargs)
-    )  # fmt: skip
-    try:
-        async with asyncio.timeout(LIMIT):
-            waiters: list[asyncio.Future[Any]] = [ready, task]
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        if task.done():
-            task.result()
-        yield ready.result(), task
-    finally:
-        if not task.done():
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, LIMIT)
+    """serve() of the slow route's app in a task (tests/integration/service/serving.py)."""
+    async with served(Settings(listen=listen), database_url, slow.factory, **kwargs) as serving:
+        yield serving
 
 
 async def get(url: str) -> tuple[int, str]:
