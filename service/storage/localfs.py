@@ -1,10 +1,15 @@
 """Objects as files under a root folder: the embedded default of `kumo up`.
 
-Layout: a key's `/`-separated segments become folders, its last segment the file, so
-"images/abc" is stored at `<root>/images%2F/abc.o`. Each segment is percent-escaped
-(everything but ASCII letters, digits, `_` and `-`; so `.` and `..` cannot climb out),
-folders end in `%2F` and files in `.o`, so "a" and "a/b" can both exist. An escaped
-segment longer than a file name may be (255 bytes) is an InvalidKey.
+Layout: a key's `/`-separated segments become folders, but its last two share the file's
+name, so "objects/p/c/name/v1" is stored at `<root>/objects%2F/p%2F/c%2F/name%2Fv1.o`
+(one new inode for each object version, where a folder of its own would be two, and
+inode allocation is what ext4 spends most on in a small put). Each segment is
+percent-escaped (everything but ASCII letters, digits, `_` and `-`; so `.` and `..`
+cannot climb out), folders end in `%2F` and files in `.o`, so "a", "a/b" and "a/b/c" can
+all exist. When the two segments' name would be longer than a file name may be (255
+bytes), the last one is a file in a folder of the one before, as every key was stored
+until the last two shared a name; reads and deletes look there too when the shared name
+is missing. An escaped segment longer than a file name is an InvalidKey.
 
 A put writes `~tmp-<random>` in the target's folder, fsyncs it and renames it over the
 target, so readers and crashes see the old object or the new one, never a part. A crash
@@ -191,6 +196,8 @@ class LocalFsBackend(ObjectBackend):
 
     async def list(self, prefix: str = "") -> AsyncIterator[str]:
         *folders, partial = prefix.split("/")
+        if folders:  # keys under "a/b/" are also files in "a/" named "b/..."
+            partial = f"{folders.pop()}/{partial}"
         start = self.root.joinpath(*(_escape(folder + "/") for folder in folders))
         async for key in self._walk(start, "".join(f"{folder}/" for folder in folders), partial):
             yield key
@@ -200,16 +207,31 @@ class LocalFsBackend(ObjectBackend):
             return await self.put(dst, reader, size_hint=reader.size)
 
     async def _walk(self, folder: Path, base: str, partial: str) -> AsyncIterator[str]:
-        # Entries sort by their key text ("seg" for a file, "seg/" for a folder): every key
-        # under an entry starts with that text, so a depth-first walk yields lexical order.
-        for text, path in await self._run(_entries, folder):
-            if not text.startswith(partial):
+        """The keys in `folder` (whose keys start with `base`) whose rest starts with
+        `partial`, in lexical order."""
+        # Entries sort by their key text: "seg" or "seg/last" for a file, "seg/" for a
+        # folder (a file of the same text first). Every key under an entry starts with its
+        # text, and the files beside folder "seg/" that start with "seg/" come right after
+        # it, so merging each folder's walk with those files yields lexical order.
+        entries = await self._run(_entries, folder)
+        index = 0
+        while index < len(entries):
+            text, is_folder, path = entries[index]
+            index += 1
+            if not is_folder:
+                if text.startswith(partial):
+                    yield base + text
                 continue
-            if text.endswith("/"):
-                async for key in self._walk(path, base + text, ""):
-                    yield key
-            else:
-                yield base + text
+            if not (text.startswith(partial) or partial.startswith(text)):
+                continue
+            beside = []
+            while index < len(entries) and entries[index][0].startswith(text):
+                if entries[index][0].startswith(partial):
+                    beside.append(base + entries[index][0])
+                index += 1
+            inner = self._walk(path, base + text, partial[len(text) :])
+            async for key in _merged(inner, beside):
+                yield key
 
     async def _chunks(self, file: BufferedReader, length: int) -> AsyncGenerator[bytes, None]:
         """The next `length` bytes of `file` in chunks, each read in a worker thread while
@@ -266,11 +288,14 @@ class LocalFsBackend(ObjectBackend):
         return msgspec.structs.replace(info, hashes=stored)
 
     def _path(self, key: str) -> Path:
+        """Where `key` is stored (see the module's layout)."""
         check_key(key)
         *folders, name = key.split("/")
         names = [_escape(folder + "/") for folder in folders] + [_escape(name) + _FILE_SUFFIX]
         if any(len(escaped) > MAX_NAME_BYTES for escaped in names):  # escaped is ASCII
             raise InvalidKey(f"a segment of object key {key!r} is too long for a file name")
+        if folders and len(names[-2]) + len(names[-1]) <= MAX_NAME_BYTES:
+            names[-2:] = [names[-2] + names[-1]]
         return self.root.joinpath(*names)
 
     async def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -384,10 +409,14 @@ async def _nothing() -> None:
 
 def _open(key: str, path: Path) -> tuple[BufferedReader, StoredObject]:
     """The open file and what it holds; ObjectNotFound if there is none."""
-    try:
-        file = open(path, "rb")  # handed to the caller
-    except FileNotFoundError:
-        raise ObjectNotFound(key) from None
+    for place in _places(path):
+        try:
+            file = open(place, "rb")  # handed to the caller
+            break
+        except FileNotFoundError:
+            continue
+    else:
+        raise ObjectNotFound(key)
     try:
         return file, _describe(key, file.fileno())
     except BaseException:
@@ -413,15 +442,41 @@ def _describe(key: str, fd: int) -> StoredObject:
 
 
 def _unlink(path: Path) -> bool:
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        return False
-    return True
+    """Removes the key's file, and its file of the nested layout; False if neither was."""
+    removed = False
+    for place in _places(path):
+        try:
+            place.unlink()
+            removed = True
+        except FileNotFoundError:
+            pass
+    return removed
 
 
-def _entries(folder: Path) -> list[tuple[str, Path]]:
-    """The folder's objects and subfolders as (key text, path), sorted by key text."""
+def _places(path: Path) -> list[Path]:
+    """`path`, and where its key was stored before its last two segments shared a file
+    name (a file in a folder of the one before) when that is another place."""
+    folder, joint, name = path.name.rpartition(_FOLDER_SUFFIX)
+    return [path, path.parent / (folder + joint) / name] if joint else [path]
+
+
+async def _merged(keys: AsyncIterator[str], beside: list[str]) -> AsyncIterator[str]:
+    """`keys` and `beside`, both sorted, as one sorted stream; a key in both (stored in
+    both layouts) once."""
+    index = 0
+    async for key in keys:
+        while index < len(beside) and beside[index] < key:
+            yield beside[index]
+            index += 1
+        if index < len(beside) and beside[index] == key:
+            index += 1
+        yield key
+    for key in beside[index:]:
+        yield key
+
+
+def _entries(folder: Path) -> list[tuple[str, bool, Path]]:
+    """The folder's objects and subfolders as (key text, is a folder, path), sorted."""
     try:
         names = os.listdir(folder)
     except FileNotFoundError:
@@ -429,7 +484,7 @@ def _entries(folder: Path) -> list[tuple[str, Path]]:
     found = []
     for name in names:
         if name.endswith(_FOLDER_SUFFIX):
-            found.append((unquote(name), folder / name))
+            found.append((unquote(name), True, folder / name))
         elif name.endswith(_FILE_SUFFIX):  # not a ~tmp- file
-            found.append((unquote(name.removesuffix(_FILE_SUFFIX)), folder / name))
+            found.append((unquote(name.removesuffix(_FILE_SUFFIX)), False, folder / name))
     return sorted(found)

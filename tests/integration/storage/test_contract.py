@@ -253,15 +253,18 @@ async def test_delete_says_whether_the_object_existed(backend: ObjectBackend) ->
 
 
 KEYS = ["images/2", "a-c", "a/b/c", "dir/", "images/10", "a", "b", "images/1", "a/b", "x.y", "ü/é"]
+KEYS += ["a/b/", "a/b0", "a/b/c/d", "a/b/c/"]
 
 
 @pytest.mark.parametrize(
     ("prefix", "expected"),
     [
         ("", sorted(KEYS)),
-        ("a", ["a", "a-c", "a/b", "a/b/c"]),
-        ("a/", ["a/b", "a/b/c"]),
-        ("a/b/", ["a/b/c"]),
+        ("a", ["a", "a-c", "a/b", "a/b/", "a/b/c", "a/b/c/", "a/b/c/d", "a/b0"]),
+        ("a/", ["a/b", "a/b/", "a/b/c", "a/b/c/", "a/b/c/d", "a/b0"]),
+        ("a/b", ["a/b", "a/b/", "a/b/c", "a/b/c/", "a/b/c/d", "a/b0"]),
+        ("a/b/", ["a/b/", "a/b/c", "a/b/c/", "a/b/c/d"]),
+        ("a/b/c/", ["a/b/c/", "a/b/c/d"]),
         ("images/1", ["images/1", "images/10"]),
         ("dir", ["dir/"]),
         ("ü", ["ü/é"]),

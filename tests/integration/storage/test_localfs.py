@@ -27,7 +27,33 @@ async def local(tmp_path: Path) -> LocalFsBackend:
 
 async def test_keys_map_to_escaped_folders_and_files(local: LocalFsBackend) -> None:
     await local.put("images/ab.c", chunks(b"x"))
-    assert (local.root / "images%2F" / "ab%2Ec.o").read_bytes() == b"x"
+    await local.put("objects/p/c/name/v1", chunks(b"y"))
+    assert (local.root / "images%2Fab%2Ec.o").read_bytes() == b"x"
+    assert (local.root / "objects%2F" / "p%2F" / "c%2F" / "name%2Fv1.o").read_bytes() == b"y"
+
+
+async def test_keys_of_the_nested_layout_are_still_read_listed_and_deleted(
+    local: LocalFsBackend,
+) -> None:
+    """Files stored before a key's last two segments shared a name: `c/name/v1` as file
+    `v1.o` in folder `c%2F/name%2F`."""
+    nested = local.root / "c%2F" / "name%2F"
+    nested.mkdir(parents=True)
+    (nested / "v1.o").write_bytes(b"old")
+    (nested / "v3.o").write_bytes(b"old v3")
+    await local.put("c/name/v2", chunks(b"new"))
+    await local.put("c/name/v3", chunks(b"new v3"))  # the nested file is shadowed
+    assert await read_all(await local.get("c/name/v1")) == b"old"
+    assert await read_all(await local.get("c/name/v3")) == b"new v3"
+    assert (await local.head("c/name/v1")) is not None
+    listed = ["c/name/v1", "c/name/v2", "c/name/v3"]
+    for prefix in ("", "c/", "c/name/", "c/name/v"):
+        assert [key async for key in local.list(prefix)] == listed
+    assert await local.delete("c/name/v1")
+    assert await local.delete("c/name/v3")
+    assert not (nested / "v3.o").exists()
+    assert [key async for key in local.list("c/")] == ["c/name/v2"]
+    assert not await local.delete("c/name/v1")
 
 
 async def test_no_key_escapes_the_root(local: LocalFsBackend, tmp_path: Path) -> None:
@@ -43,7 +69,10 @@ async def test_no_key_escapes_the_root(local: LocalFsBackend, tmp_path: Path) ->
 async def test_a_segment_too_long_for_a_file_name(local: LocalFsBackend) -> None:
     with pytest.raises(InvalidKey, match="too long"):
         await local.put("images/" + "é" * 50, chunks(b"x"))
+    # Too long to share a name with "images": a file in folder "images%2F".
     await local.put("images/" + "e" * 250, chunks(b"x"))
+    assert (local.root / "images%2F" / ("e" * 250 + ".o")).read_bytes() == b"x"
+    assert [key async for key in local.list("images/")] == ["images/" + "e" * 250]
 
 
 async def test_a_reader_of_more_than_a_chunk_gives_its_file(local: LocalFsBackend) -> None:
