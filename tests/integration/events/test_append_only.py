@@ -1,5 +1,7 @@
 """Invariant: the events table refuses UPDATE, DELETE and TRUNCATE at the database level."""
 
+from urllib.parse import urlsplit
+
 import asyncpg
 import pytest
 
@@ -28,7 +30,7 @@ async def test_app_role_cannot_change_the_log_even_when_granted(
     store: PostgresEventStore, database_url: str, statement: str
 ) -> None:
     await store.append("note-1", [Noted(n=1)])
-    role = "kumo_app_" + database_url.rsplit("_", 1)[-1]
+    role = "kumo_app_" + urlsplit(database_url).path.rsplit("_", 1)[-1]
     await store.pool.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'app' NOSUPERUSER")
     await store.pool.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON events TO {role}")
     app_url = database_url.replace(database_url.split("@")[0].split("//")[1], f"{role}:app")

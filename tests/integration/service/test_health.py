@@ -1,5 +1,7 @@
 """`/healthz` reports the database, and says what is wrong when it is unreachable."""
 
+from urllib.parse import urlsplit
+
 import asyncpg
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -27,7 +29,7 @@ async def test_503_when_the_pool_is_closed(client: Client, pool: Pool) -> None:
 async def test_503_when_the_database_is_gone(
     client: Client, server_url: str, database_url: str
 ) -> None:
-    name = database_url.rsplit("/", 1)[1]
+    name = urlsplit(database_url).path.lstrip("/")
     conn = await asyncpg.connect(server_url)
     try:
         await conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
