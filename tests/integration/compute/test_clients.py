@@ -80,7 +80,7 @@ def test_openstacksdk_creates_acts_on_and_deletes_a_server(
 
 
 def test_openstack_cli_server_flow(kumo: KumoProcess, image_id: str, tmp_path: Path) -> None:
-    cli = admin_cli(kumo.url, tmp_path)
+    cli = admin_cli(kumo, tmp_path)
 
     created = json.loads(
         cli(

@@ -62,7 +62,7 @@ def member(
 
 @pytest.fixture(scope="module")
 def cli(kumo: KumoProcess, tmp_path_factory: pytest.TempPathFactory) -> Cli:
-    return admin_cli(kumo.url, tmp_path_factory.mktemp("os"))
+    return admin_cli(kumo, tmp_path_factory.mktemp("os"))
 
 
 def test_openstacksdk_network_flow(

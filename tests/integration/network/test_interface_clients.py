@@ -66,7 +66,7 @@ def test_openstacksdk_attaches_lists_and_detaches(cloud: Connection, image_id: s
 def test_openstack_cli_adds_and_removes_ports_and_networks(
     kumo: KumoProcess, cloud: Connection, image_id: str, tmp_path: Path
 ) -> None:
-    cli = admin_cli(kumo.url, tmp_path)
+    cli = admin_cli(kumo, tmp_path)
 
     def addresses() -> dict[str, Any]:
         shown: dict[str, Any] = json.loads(cli("server", "show", "-f", "json", "cli-if"))
