@@ -7,11 +7,19 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
+from events.errors import WrongExpectedVersion
 from events.postgres import PostgresEventStore
 from events.types import SYSTEM, Metadata
 from service.compute import events as ev
 from service.compute.directory import Server, get_server, select
-from service.compute.hypervisor import DomainState, Hypervisor, HypervisorError, LifecycleKind
+from service.compute.hypervisor import (
+    DomainNotFound,
+    DomainState,
+    Hypervisor,
+    HypervisorError,
+    LifecycleEvent,
+    LifecycleKind,
+)
 from service.compute.server_view import instance_name
 
 log = logging.getLogger("kumo.compute")
@@ -45,15 +53,19 @@ class HostWatcher:
     async def follow_lifecycle(self) -> None:
         with self.hypervisor.subscribe() as events:
             async for event in events:
-                observed = _OBSERVED.get(event.kind)
-                if observed is None:
-                    continue
-                server = await get_server(self.store.pool, event.uuid)
-                # Kumo's own stops and deletes have a task state: only the rest is news.
-                if server is None or server.deleted or server.task_state is not None:
-                    continue
-                if server.vm_state == "active":
-                    await self._observe(server, *observed, f"the hypervisor reported {event.kind}")
+                await self.lifecycle(event)
+
+    async def lifecycle(self, event: LifecycleEvent) -> None:
+        """Record a stop or crash of an active server's domain that Kumo did not ask for."""
+        observed = _OBSERVED.get(event.kind)
+        if observed is None:
+            return
+        server = await get_server(self.store.pool, event.uuid)
+        # Kumo's own stops and deletes have a task state: only the rest is news.
+        if server is None or server.deleted or server.task_state is not None:
+            return
+        if server.vm_state == "active":
+            await self._observe(server, *observed, f"the hypervisor reported {event.kind}")
 
     async def _reconcile_forever(self, interval: float) -> None:
         while True:
@@ -95,7 +107,21 @@ class HostWatcher:
         return fixed
 
     async def _observe(self, server: Server, vm_state: str, power: int, reason: str) -> None:
+        """Record that `server`, as read, has stopped; unless that is no longer true: its
+        domain runs (the stop seen was part of an operation that has ended since, as a
+        hard reboot's), or its log moved on after it was read (an operation began)."""
+        try:
+            running = (await self.hypervisor.info(server.id)).state == DomainState.RUNNING
+        except DomainNotFound:
+            running = False
+        if running:
+            return
         observed = ev.ServerPowerObserved(
             server_id=server.id, vm_state=vm_state, power_state=int(power), reason=reason
         )
-        await self.store.append(f"server-{server.id}", [observed], metadata=Metadata(actor=SYSTEM))
+        try:
+            await self.store.append(
+                f"server-{server.id}", [observed], server.version, metadata=Metadata(actor=SYSTEM)
+            )
+        except WrongExpectedVersion:
+            log.info("observation superseded", extra={"server": server.id, "reason": reason})

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from events.postgres import PostgresEventStore
 from service.app import create_app
 from service.compute.flavor_bootstrap import ensure_default_flavors
-from service.compute.hypervisor import DomainSpec
+from service.compute.hypervisor import DomainSpec, LifecycleEvent, LifecycleKind
 from service.compute.libvirt import LibvirtDriver
 from service.compute.server_view import instance_name
 from service.compute.watcher import HostWatcher
@@ -273,6 +273,29 @@ async def test_rebuild_shows_the_new_image_and_name_at_once(
     )
     rebuilt = await wait_for(member, server_id, "ACTIVE")
     assert rebuilt["image"]["id"] == other_image and rebuilt["name"] == "renamed"
+
+
+async def test_a_stop_seen_after_its_domain_runs_again_is_not_recorded(
+    member: Nova, image_id: str, store: PostgresEventStore
+) -> None:
+    """A hard reboot's stop, reported once the reboot is over: the server stays ACTIVE
+    (it used to become SHUTOFF, and `openstack server reboot --wait` waited for ever)."""
+    server_id = await create(member, image_id)
+    await wait_for(member, server_id, "ACTIVE")
+    async with LibvirtDriver("test:///default") as host:
+        watcher = HostWatcher(store, host, "h1")
+        await host.reboot(server_id, hard=True)
+        stopped = LifecycleEvent(
+            uuid=server_id, name=instance_name(server_id), kind=LifecycleKind.STOPPED
+        )
+        await watcher.lifecycle(stopped)
+        stream = await store.read_stream(f"server-{server_id}")
+        assert "ServerPowerObserved" not in [e.type for e in stream]
+        await host.power_off(server_id, 0)
+        await watcher.lifecycle(stopped)  # now true: recorded
+    stream = await store.read_stream(f"server-{server_id}")
+    assert [e.type for e in stream][-1] == "ServerPowerObserved"
+    assert (await wait_for(member, server_id, "SHUTOFF"))["OS-EXT-STS:power_state"] == 4
 
 
 async def test_a_guest_that_stops_by_itself_is_recorded_and_leftovers_are_destroyed(
