@@ -109,11 +109,15 @@ class HostWatcher:
     async def _observe(self, server: Server, vm_state: str, power: int, reason: str) -> None:
         """Record that `server`, as read, has stopped; unless that is no longer true: its
         domain runs (the stop seen was part of an operation that has ended since, as a
-        hard reboot's), or its log moved on after it was read (an operation began)."""
+        hard reboot's), or its log moved on after it was read (an operation began). Not
+        when the hypervisor cannot say: a lifecycle follower must not stop on that."""
         try:
             running = (await self.hypervisor.info(server.id)).state == DomainState.RUNNING
         except DomainNotFound:
             running = False
+        except HypervisorError as error:  # unconfirmed: the next reconciliation looks again
+            log.warning("stop not confirmed", extra={"server": server.id, "error": str(error)})
+            return
         if running:
             return
         observed = ev.ServerPowerObserved(

@@ -298,6 +298,22 @@ async def test_a_stop_seen_after_its_domain_runs_again_is_not_recorded(
     assert (await wait_for(member, server_id, "SHUTOFF"))["OS-EXT-STS:power_state"] == 4
 
 
+async def test_a_stop_the_hypervisor_cannot_confirm_is_not_recorded(
+    member: Nova, image_id: str, store: PostgresEventStore
+) -> None:
+    """The lifecycle follower goes on when the hypervisor is out of reach."""
+    server_id = await create(member, image_id)
+    await wait_for(member, server_id, "ACTIVE")
+    async with LibvirtDriver("test:///default") as host:
+        watcher = HostWatcher(store, host, "h1")
+    stopped = LifecycleEvent(
+        uuid=server_id, name=instance_name(server_id), kind=LifecycleKind.STOPPED
+    )
+    await watcher.lifecycle(stopped)  # the driver is closed: not an error
+    stream = await store.read_stream(f"server-{server_id}")
+    assert "ServerPowerObserved" not in [e.type for e in stream]
+
+
 async def test_a_guest_that_stops_by_itself_is_recorded_and_leftovers_are_destroyed(
     member: Nova, image_id: str, store: PostgresEventStore
 ) -> None:
