@@ -275,50 +275,52 @@ async def test_rebuild_shows_the_new_image_and_name_at_once(
     assert rebuilt["image"]["id"] == other_image and rebuilt["name"] == "renamed"
 
 
+@pytest.fixture
+async def server_id(member: Nova, image_id: str) -> str:
+    """An ACTIVE server of `member`'s."""
+    created = await create(member, image_id)
+    await wait_for(member, created, "ACTIVE")
+    return created
+
+
 async def test_a_stop_seen_after_its_domain_runs_again_is_not_recorded(
-    member: Nova, image_id: str, store: PostgresEventStore
+    member: Nova, server_id: str, store: PostgresEventStore
 ) -> None:
     """A hard reboot's stop, reported once the reboot is over: the server stays ACTIVE
     (it used to become SHUTOFF, and `openstack server reboot --wait` waited for ever)."""
-    server_id = await create(member, image_id)
-    await wait_for(member, server_id, "ACTIVE")
     async with LibvirtDriver("test:///default") as host:
         watcher = HostWatcher(store, host, "h1")
         await host.reboot(server_id, hard=True)
-        stopped = LifecycleEvent(
-            uuid=server_id, name=instance_name(server_id), kind=LifecycleKind.STOPPED
-        )
-        await watcher.lifecycle(stopped)
-        stream = await store.read_stream(f"server-{server_id}")
-        assert "ServerPowerObserved" not in [e.type for e in stream]
+        await watcher.lifecycle(stop_of(server_id))
+        assert "ServerPowerObserved" not in await event_types(store, server_id)
         await host.power_off(server_id, 0)
-        await watcher.lifecycle(stopped)  # now true: recorded
-    stream = await store.read_stream(f"server-{server_id}")
-    assert [e.type for e in stream][-1] == "ServerPowerObserved"
+        await watcher.lifecycle(stop_of(server_id))  # now true: recorded
+    assert (await event_types(store, server_id))[-1] == "ServerPowerObserved"
     assert (await wait_for(member, server_id, "SHUTOFF"))["OS-EXT-STS:power_state"] == 4
 
 
 async def test_a_stop_the_hypervisor_cannot_confirm_is_not_recorded(
-    member: Nova, image_id: str, store: PostgresEventStore
+    server_id: str, store: PostgresEventStore
 ) -> None:
     """The lifecycle follower goes on when the hypervisor is out of reach."""
-    server_id = await create(member, image_id)
-    await wait_for(member, server_id, "ACTIVE")
     async with LibvirtDriver("test:///default") as host:
         watcher = HostWatcher(store, host, "h1")
-    stopped = LifecycleEvent(
-        uuid=server_id, name=instance_name(server_id), kind=LifecycleKind.STOPPED
-    )
-    await watcher.lifecycle(stopped)  # the driver is closed: not an error
-    stream = await store.read_stream(f"server-{server_id}")
-    assert "ServerPowerObserved" not in [e.type for e in stream]
+    await watcher.lifecycle(stop_of(server_id))  # the driver is closed: not an error
+    assert "ServerPowerObserved" not in await event_types(store, server_id)
+
+
+def stop_of(server_id: str) -> LifecycleEvent:
+    """The lifecycle event of the server's domain stopping."""
+    return LifecycleEvent(uuid=server_id, name=instance_name(server_id), kind=LifecycleKind.STOPPED)
+
+
+async def event_types(store: PostgresEventStore, server_id: str) -> list[str]:
+    return [recorded.type for recorded in await store.read_stream(f"server-{server_id}")]
 
 
 async def test_a_guest_that_stops_by_itself_is_recorded_and_leftovers_are_destroyed(
-    member: Nova, image_id: str, store: PostgresEventStore
+    member: Nova, server_id: str, store: PostgresEventStore
 ) -> None:
-    server_id = await create(member, image_id)
-    await wait_for(member, server_id, "ACTIVE")
     async with LibvirtDriver("test:///default") as host:
         watcher = HostWatcher(store, host, "h1")
         following = asyncio.create_task(watcher.follow_lifecycle())
