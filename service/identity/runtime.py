@@ -144,19 +144,36 @@ class Identity:
         succeeded = ev.AuthenticationSucceeded(user_id=user.id, method="password")
         await self.store.append(f"login-{user.id}", [succeeded], metadata=metadata)
 
-    async def validate(self, token: str) -> AuthContext:
+    async def validate(self, token: str, *, fresh: bool = False) -> AuthContext:
         """The caller a token stands for, as things are now: raises InvalidToken or
         Unauthorized (401) if it is malformed, expired, revoked, or its user, scope or
-        roles are gone or disabled."""
+        roles are gone or disabled. `fresh`: as the database has it rather than as this
+        process last heard, since another serving process may have revoked the token or
+        changed its caller a moment ago (what the identity API's own token checks need)."""
         payload = self._opened.get(token)
         if payload is None or self.clock.now() >= payload.expires_at:
             payload = self.codec.open(token)
             if len(self._opened) >= OPENED_TOKENS_KEPT:
                 self._opened.clear()
             self._opened[token] = payload
-        if self.revocations.revoked(payload.user_id, payload.audit_ids, payload.issued_at):
+        if self.revocations.revoked(payload.user_id, payload.audit_ids, payload.issued_at) or (
+            fresh and await self._revoked_in_database(payload)
+        ):
             raise InvalidToken("undecryptable")
-        return await self.context_for(payload)
+        return await self.context_for(payload, fresh=fresh)
+
+    async def _revoked_in_database(self, payload: TokenPayload) -> bool:
+        """Whether rm_token_revocations (written with the revoking events) revokes it."""
+        return bool(
+            await self.store.pool.fetchval(
+                "SELECT EXISTS (SELECT FROM rm_token_revocations WHERE"
+                " (kind = 'audit' AND key = ANY($1::text[]))"
+                " OR (kind = 'user' AND key = $2 AND revoked_at >= $3))",
+                list(payload.audit_ids),
+                payload.user_id,
+                payload.issued_at,
+            )
+        )
 
     def observe(self, events: Sequence[RecordedEvent]) -> None:
         """Take in appended events: revocations, and forgetting resolved callers whenever
@@ -190,12 +207,13 @@ class Identity:
         async for event in follow(self.store, None, after, types=types):
             self.observe([event])
 
-    async def context_for(self, payload: TokenPayload) -> AuthContext:
+    async def context_for(self, payload: TokenPayload, *, fresh: bool = False) -> AuthContext:
         """The caller a token payload stands for. Resolved callers are remembered until
-        identity data changes; the token's own fields are filled in each time."""
+        identity data changes (`fresh`: resolved anew); the token's own fields are filled
+        in each time."""
         key = (payload.user_id, payload.scope_kind, payload.scope_id,
                payload.application_credential_id)  # fmt: skip
-        resolved = self._resolved.get(key)
+        resolved = None if fresh else self._resolved.get(key)
         if resolved is None:
             generation = self._generation
             resolved = await self._resolve(payload)

@@ -250,7 +250,7 @@ async def _subject(request: web.Request) -> AuthContext:
     if not subject:
         raise BadRequest(f"The {SUBJECT} header is required.")
     try:
-        subject_ctx = await identity(request).validate(subject)
+        subject_ctx = await identity(request).validate(subject, fresh=True)
     except Unauthorized:
         raise NotFound(f"Could not find token: {subject[:16]}...") from None
     if subject_ctx.user_id != ctx.user_id and not ctx.is_admin:
