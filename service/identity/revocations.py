@@ -48,6 +48,23 @@ class Revocations:
             return True
         return any(a in self._audit_ids for a in audit_ids)
 
+    @staticmethod
+    async def revoked_now(
+        pool: Pool, user_id: str, audit_ids: Iterable[str], issued_at: datetime
+    ) -> bool:
+        """`revoked` as rm_token_revocations (written with the revoking events) has it
+        now, whichever process appended them; one query."""
+        return bool(
+            await pool.fetchval(
+                "SELECT EXISTS (SELECT FROM rm_token_revocations WHERE"
+                " (kind = 'audit' AND key = ANY($1::text[]))"
+                " OR (kind = 'user' AND key = $2 AND revoked_at >= $3))",
+                list(audit_ids),
+                user_id,
+                issued_at,
+            )
+        )
+
     def _revoke_user(self, user_id: str, at: datetime) -> None:
         current = self._users.get(user_id)
         self._users[user_id] = at if current is None else max(current, at)

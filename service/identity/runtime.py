@@ -156,24 +156,12 @@ class Identity:
             if len(self._opened) >= OPENED_TOKENS_KEPT:
                 self._opened.clear()
             self._opened[token] = payload
-        if self.revocations.revoked(payload.user_id, payload.audit_ids, payload.issued_at) or (
-            fresh and await self._revoked_in_database(payload)
+        facts = payload.user_id, payload.audit_ids, payload.issued_at
+        if self.revocations.revoked(*facts) or (
+            fresh and await Revocations.revoked_now(self.store.pool, *facts)
         ):
             raise InvalidToken("undecryptable")
         return await self.context_for(payload, fresh=fresh)
-
-    async def _revoked_in_database(self, payload: TokenPayload) -> bool:
-        """Whether rm_token_revocations (written with the revoking events) revokes it."""
-        return bool(
-            await self.store.pool.fetchval(
-                "SELECT EXISTS (SELECT FROM rm_token_revocations WHERE"
-                " (kind = 'audit' AND key = ANY($1::text[]))"
-                " OR (kind = 'user' AND key = $2 AND revoked_at >= $3))",
-                list(payload.audit_ids),
-                payload.user_id,
-                payload.issued_at,
-            )
-        )
 
     def observe(self, events: Sequence[RecordedEvent]) -> None:
         """Take in appended events: revocations, and forgetting resolved callers whenever
