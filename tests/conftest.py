@@ -3,8 +3,8 @@ migrated template (procrastinate's way), and an event store on it.
 
 KUMO_TEST_DATABASE_URL points the tests at an existing server (its user must be
 allowed to create databases); otherwise an embedded cluster is started under
-.kumo/test-postgres (or KUMO_TEST_POSTGRES_DIR), without fsync, and left running for
-the next run.
+.kumo/test-postgres (or KUMO_TEST_POSTGRES_DIR) on port 54329 (or KUMO_TEST_POSTGRES_PORT),
+without fsync, and left running for the next run.
 """
 
 import asyncio
@@ -46,7 +46,8 @@ def server_url() -> Iterator[str]:
         yield with_database(given, "postgres")
         return
     folder = os.environ.get("KUMO_TEST_POSTGRES_DIR", str(ROOT / ".kumo" / "test-postgres"))
-    cluster = EmbeddedPostgres(Path(folder), port=54329, durable=False)
+    port = int(os.environ.get("KUMO_TEST_POSTGRES_PORT", "54329"))
+    cluster = EmbeddedPostgres(Path(folder), port=port, durable=False)
     yield cluster.start("postgres")
 
 
