@@ -6,14 +6,22 @@ import msgspec
 from aiohttp import web
 from msgspec import UNSET, Meta, UnsetType
 
-from events.store import NO_STREAM
+from events.store import NO_STREAM, StreamAppend
 from service.auth import caller
 from service.errors import BadRequest, Conflict
 from service.http.body import json_response, read_json
 from service.identity import events as ev
 from service.identity import views
-from service.identity.api.common import base_url, filters, must_get, new_id, record, store
-from service.identity.directory import Endpoint, Region, Service, select
+from service.identity.api.common import (
+    base_url,
+    filters,
+    must_get,
+    new_id,
+    record,
+    record_streams,
+    store,
+)
+from service.identity.directory import Endpoint, Region, Service, get, select
 from service.policy import enforce
 
 routes = web.RouteTableDef()
@@ -223,20 +231,31 @@ async def delete_service(request: web.Request) -> web.Response:
 # --- endpoints -----------------------------------------------------------------------
 
 
+async def _region_for(request: web.Request, region_id: str | None) -> list[StreamAppend]:
+    """What an endpoint's region needs: nothing if there is none or it exists; else its
+    creation, as Keystone creates the region an endpoint names (appended together with
+    the endpoint's change, so neither lands alone)."""
+    if region_id is None or await get(store(request).pool, Region, region_id) is not None:
+        return []
+    created = ev.RegionCreated(region_id=region_id, description="", parent_region_id=None)
+    return [StreamAppend(f"region-{region_id}", [created], NO_STREAM)]
+
+
 @routes.post("/v3/endpoints")
 async def create_endpoint(request: web.Request) -> web.Response:
     enforce(caller(request), "identity:create_endpoint")
     body = (await read_json(request, CreateEndpoint)).endpoint
     await must_get(request, Service, body.service_id)
     region_id = body.region_id or body.region
-    if region_id is not None:
-        await must_get(request, Region, region_id)
     endpoint_id = new_id(request)
     created = ev.EndpointCreated(
         endpoint_id=endpoint_id, service_id=body.service_id, interface=body.interface,
         url=body.url, region_id=region_id, enabled=body.enabled,
     )  # fmt: skip
-    await record(request, f"endpoint-{endpoint_id}", [created], NO_STREAM)
+    appends = await _region_for(request, region_id)
+    await record_streams(
+        request, [*appends, StreamAppend(f"endpoint-{endpoint_id}", [created], NO_STREAM)]
+    )
     endpoint = await must_get(request, Endpoint, endpoint_id)
     return json_response({"endpoint": views.endpoint(endpoint, base_url(request))}, status=201)
 
@@ -266,13 +285,13 @@ async def update_endpoint(request: web.Request) -> web.Response:
     changes = (await read_json(request, UpdateEndpoint)).endpoint
     if isinstance(changes.service_id, str):
         await must_get(request, Service, changes.service_id)
-    if isinstance(changes.region_id, str):
-        await must_get(request, Region, changes.region_id)
+    region_id = changes.region_id if isinstance(changes.region_id, str) else None
     event = ev.EndpointUpdated(
         endpoint_id=endpoint.id, service_id=changes.service_id, interface=changes.interface,
         url=changes.url, region_id=changes.region_id, enabled=changes.enabled,
     )  # fmt: skip
-    await record(request, f"endpoint-{endpoint.id}", [event])
+    appends = await _region_for(request, region_id)
+    await record_streams(request, [*appends, StreamAppend(f"endpoint-{endpoint.id}", [event])])
     endpoint = await must_get(request, Endpoint, endpoint.id)
     return json_response({"endpoint": views.endpoint(endpoint, base_url(request))})
 

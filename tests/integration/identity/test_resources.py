@@ -457,6 +457,23 @@ async def test_regions_services_and_endpoints(as_admin: Api) -> None:
     assert (await as_admin.call("GET", "regions/RegionTwo"))[0] == 404
 
 
+async def test_an_endpoint_creates_the_region_it_names(as_admin: Api) -> None:
+    service = await create(as_admin, "services", "service", {"type": "dns", "name": "designate"})
+    public = {"service_id": service["id"], "interface": "public", "url": "http://dns.test:9001"}
+    endpoint = await create(as_admin, "endpoints", "endpoint", public | {"region": "RegionNorth"})
+    assert endpoint["region_id"] == "RegionNorth"
+    status, body = await as_admin.call("GET", "regions/RegionNorth")
+    assert status == 200 and body["region"]["parent_region_id"] is None
+    status, body = await as_admin.call(
+        "PATCH", f"endpoints/{endpoint['id']}", {"endpoint": {"region_id": "RegionSouth"}}
+    )
+    assert status == 200 and body["endpoint"]["region_id"] == "RegionSouth"
+    assert (await as_admin.call("GET", "regions/RegionSouth"))[0] == 200
+    orphan = public | {"service_id": "nope", "region_id": "RegionEast"}
+    assert (await as_admin.call("POST", "endpoints", {"endpoint": orphan}))[0] == 404
+    assert (await as_admin.call("GET", "regions/RegionEast"))[0] == 404
+
+
 # --- application credentials ---------------------------------------------------------
 
 
