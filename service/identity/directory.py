@@ -181,7 +181,9 @@ async def by_name(db: Any, type_: type[T], name: str, domain_id: str | None) -> 
 
 async def effective_roles(db: Any, user_id: str, target_type: str, target_id: str) -> list[Role]:
     """The roles a user holds on a project, a domain or the system: direct, through
-    groups, inherited from the project's domain and parents, and implied roles."""
+    groups, inherited from the project's domain and parents, and implied roles. Not the
+    domain-specific ones: as in Keystone, such a role only stands for the global roles
+    it implies."""
     rows = await db.fetch(
         """
         WITH RECURSIVE actors AS (
@@ -210,6 +212,7 @@ async def effective_roles(db: Any, user_id: str, target_type: str, target_id: st
         )
         SELECT r.id, r.name, r.domain_id, r.description, r.options
           FROM rm_roles r JOIN closure c ON r.id = c.role_id
+         WHERE r.domain_id IS NULL
          ORDER BY r.name
         """,
         user_id,

@@ -141,7 +141,8 @@ class Derived(msgspec.Struct, frozen=True):
 
 async def _expand(request: web.Request, rows: list[Assignment]) -> list[Derived]:
     """Effective assignments: group grants become user grants, inherited grants land on
-    the projects below, implied roles are added; each remembers its source grant."""
+    the projects below, implied roles are added and domain-specific roles left out (they
+    only stand for what they imply); each remembers its source grant."""
     pool = store(request).pool
     members: dict[str, list[str]] = {}
     for group_id, user_id in await pool.fetch("SELECT group_id, user_id FROM rm_group_members"):
@@ -152,6 +153,9 @@ async def _expand(request: web.Request, rows: list[Assignment]) -> list[Derived]
         "SELECT prior_role_id, implied_role_id FROM rm_implied_roles"
     ):
         implied.setdefault(prior, []).append(imp)
+    domain_specific = {
+        r["id"] for r in await pool.fetch("SELECT id FROM rm_roles WHERE domain_id IS NOT NULL")
+    }
 
     def below(target_type: str, target_id: str) -> list[str]:
         if target_type == "domain":
@@ -168,6 +172,8 @@ async def _expand(request: web.Request, rows: list[Assignment]) -> list[Derived]
         if a.inherited:
             targets = [("project", p) for p in below(a.target_type, a.target_id)]
         for role_id, prior in _implied_closure(a.role_id, implied):
+            if role_id in domain_specific:
+                continue
             for user_id in users:
                 for target_type, target_id in targets:
                     derived = Assignment("user", user_id, target_type, target_id, role_id, False)

@@ -8,7 +8,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 from events.store import NO_STREAM
 from service.auth import caller
-from service.errors import NotFound
+from service.errors import Forbidden, NotFound
 from service.http.body import json_response, read_json
 from service.identity import events as ev
 from service.identity import views
@@ -26,6 +26,9 @@ from service.policy import enforce
 
 Name = Annotated[str, Meta(min_length=1, max_length=255, pattern=r"\S")]
 routes = web.RouteTableDef()
+PROHIBITED_IMPLIED_ROLES = ("admin",)
+"""Roles no other role may imply (Keystone's `prohibited_implied_role`): holding any role
+must never make a user an admin by way of an inference rule."""
 
 
 class NewRole(msgspec.Struct):
@@ -136,6 +139,10 @@ async def _implication(request: web.Request, action: str) -> tuple[Role, Role, b
 @routes.put("/v3/roles/{prior_role_id}/implies/{implied_role_id}")
 async def create_implication(request: web.Request) -> web.Response:
     prior, implied, exists = await _implication(request, "identity:create_implied_role")
+    if implied.name in PROHIBITED_IMPLIED_ROLES:
+        raise Forbidden(f"{implied.name} may not be implied by another role.")
+    if prior.domain_id is None and implied.domain_id is not None:
+        raise Forbidden("A global role cannot imply a domain-specific role.")
     if not exists:
         event = ev.RoleImplied(prior_role_id=prior.id, implied_role_id=implied.id)
         await record(request, f"role-{prior.id}", [event])

@@ -314,6 +314,29 @@ async def test_role_crud_and_implied_roles(as_admin: Api) -> None:
     assert (await as_admin.call("GET", f"roles/{role['id']}"))[0] == 404
 
 
+async def test_domain_specific_roles_only_stand_for_what_they_imply(
+    client: Client, as_admin: Api
+) -> None:
+    scoped = await create(as_admin, "roles", "role", {"name": "ops", "domain_id": "default"})
+    reader, admin = await role_id(as_admin, "reader"), await role_id(as_admin, "admin")
+    assert (await as_admin.call("PUT", f"roles/{scoped['id']}/implies/{reader}"))[0] == 201
+    assert (await as_admin.call("PUT", f"roles/{reader}/implies/{scoped['id']}"))[0] == 403
+    assert (await as_admin.call("PUT", f"roles/{scoped['id']}/implies/{admin}"))[0] == 403
+    person = await make_person(as_admin, "member", "opsy")
+    grant = f"projects/{person.project_id}/users/{person.user_id}/roles/{scoped['id']}"
+    assert (await as_admin.call("PUT", grant))[0] == 204
+    query = f"role_assignments?user.id={person.user_id}&effective"
+    _, body = await as_admin.call("GET", query)
+    effective = {a["role"]["id"] for a in body["role_assignments"]}
+    assert reader in effective and scoped["id"] not in effective
+    _, body = await as_admin.call("GET", f"role_assignments?user.id={person.user_id}")
+    assert scoped["id"] in {a["role"]["id"] for a in body["role_assignments"]}
+    auth = password_auth("opsy", person.password, project=f"p-{person.name}")
+    response = await client.post("/identity/v3/auth/tokens", json=auth)
+    roles = {r["name"] for r in (await response.json())["token"]["roles"]}
+    assert roles == {"member", "reader"}
+
+
 # --- grants and role assignments --------------------------------------------------------
 
 
