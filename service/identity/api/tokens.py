@@ -200,8 +200,9 @@ async def _authenticate(request: web.Request, auth: Auth) -> tuple[str, AuthCont
             raise Forbidden("A token from an application credential cannot be rescoped.")
         user = await _find_user(request, UserRef(id=original.user_id))
         kind, scope_id = await _scope(request, auth.scope, user)
+        methods = list(dict.fromkeys([*original.methods, "token"]))  # Keystone's: both
         token, payload = codec.issue(
-            user.id, original.methods, scope_kind=kind, scope_id=scope_id,
+            user.id, methods, scope_kind=kind, scope_id=scope_id,
             expires_at=original.expires_at, audit_chain_id=original.audit_ids[-1],
         )  # fmt: skip
     elif methods == ["application_credential"] and auth.identity.application_credential:

@@ -76,6 +76,7 @@ async def test_unscoped_token_then_rescoped_by_token(client: Client, as_admin: A
     assert token["project"]["name"] == "admin"
     assert token["audit_ids"][1] == first["token"]["audit_ids"][0]
     assert token["expires_at"] == first["token"]["expires_at"]
+    assert token["methods"] == ["password", "token"]
 
 
 async def test_default_project_scope_when_none_is_asked(client: Client) -> None:
