@@ -149,6 +149,16 @@ RULES: dict[str, Rule] = {
     "identity:list_application_credentials": any_of(admin, owner),
     "identity:create_application_credential": owner,
     "identity:delete_application_credential": any_of(admin, owner),
+    # credentials (and EC2 key pairs): their owner and admins; a list shows the owner's own
+    "identity:get_credential": any_of(admin, owner),
+    "identity:list_credentials": lambda c, t: True,
+    "identity:create_credential": any_of(admin, owner),
+    "identity:update_credential": any_of(admin, owner),
+    "identity:delete_credential": any_of(admin, owner),
+    "identity:ec2_get_credential": any_of(admin, owner),
+    "identity:ec2_list_credentials": any_of(admin, owner),
+    "identity:ec2_create_credential": any_of(admin, owner),
+    "identity:ec2_delete_credential": any_of(admin, owner),
 }
 
 

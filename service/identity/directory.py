@@ -96,6 +96,14 @@ class ApplicationCredential(msgspec.Struct, frozen=True):
     unrestricted: bool
 
 
+class Credential(msgspec.Struct, frozen=True):
+    id: str
+    user_id: str
+    project_id: str | None
+    type: str
+    encrypted_blob: str
+
+
 class RegisteredLimit(msgspec.Struct, frozen=True):
     id: str
     service_id: str
@@ -135,6 +143,7 @@ _TABLES: dict[type, str] = {
     Service: "rm_services",
     Endpoint: "rm_endpoints",
     ApplicationCredential: "rm_application_credentials",
+    Credential: "rm_credentials",
     RegisteredLimit: "rm_registered_limits",
     Limit: "rm_limits",
 }

@@ -270,6 +270,33 @@ class ApplicationCredentialDeleted(Event, frozen=True):
     user_id: str
 
 
+class CredentialCreated(Event, frozen=True):
+    """A credential stored for a user (an EC2 key pair, a certificate, a TOTP seed...):
+    its blob is kept encrypted with the credential keys, as Keystone keeps it."""
+
+    secret_fields: ClassVar[tuple[str, ...]] = ("encrypted_blob",)
+
+    credential_id: str
+    user_id: str
+    type: str
+    encrypted_blob: str
+    project_id: str | None = None
+
+
+class CredentialUpdated(Event, frozen=True):
+    secret_fields: ClassVar[tuple[str, ...]] = ("encrypted_blob",)
+
+    credential_id: str
+    user_id: str | UnsetType = UNSET
+    type: str | UnsetType = UNSET
+    encrypted_blob: str | UnsetType = UNSET
+    project_id: str | None | UnsetType = UNSET
+
+
+class CredentialDeleted(Event, frozen=True):
+    credential_id: str
+
+
 class TokenRevoked(Event, frozen=True):
     """A token revoked by its audit id (every token sharing the audit chain)."""
 

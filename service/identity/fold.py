@@ -1,6 +1,6 @@
 """The identity rows each stream owns, as pure folds (projections/rows.py): the row of
-`domain-`, `project-`, `user-`, `group-`, `role-`, `region-`, `service-` and
-`endpoint-<id>` in its rm_* table. The inline projection writes them; time travel
+`domain-`, `project-`, `user-`, `group-`, `role-`, `region-`, `service-`, `endpoint-`
+and `credential-<id>` in its rm_* table. The inline projection writes them; time travel
 rebuilds them from the stream alone.
 
 A user's row also counts failed logins and its last activity; those come from its
@@ -22,6 +22,7 @@ TABLES = {
     "region": "rm_regions",
     "service": "rm_services",
     "endpoint": "rm_endpoints",
+    "credential": "rm_credentials",
 }
 """The table of each stream category's rows."""
 JSON_COLUMNS = ("extra", "options")
@@ -29,15 +30,15 @@ _UNTIMED = {"region", "service", "endpoint"}
 """Categories whose tables keep no creation time."""
 _CREATED = (
     ev.DomainCreated, ev.ProjectCreated, ev.UserCreated, ev.GroupCreated, ev.RoleCreated,
-    ev.RegionCreated, ev.ServiceCreated, ev.EndpointCreated,
+    ev.RegionCreated, ev.ServiceCreated, ev.EndpointCreated, ev.CredentialCreated,
 )  # fmt: skip
 _UPDATED = (
     ev.DomainUpdated, ev.ProjectUpdated, ev.UserUpdated, ev.GroupUpdated, ev.RoleUpdated,
-    ev.RegionUpdated, ev.ServiceUpdated, ev.EndpointUpdated,
+    ev.RegionUpdated, ev.ServiceUpdated, ev.EndpointUpdated, ev.CredentialUpdated,
 )  # fmt: skip
 _DELETED = (
     ev.DomainDeleted, ev.ProjectDeleted, ev.UserDeleted, ev.GroupDeleted, ev.RoleDeleted,
-    ev.RegionDeleted, ev.ServiceDeleted, ev.EndpointDeleted,
+    ev.RegionDeleted, ev.ServiceDeleted, ev.EndpointDeleted, ev.CredentialDeleted,
 )  # fmt: skip
 
 

@@ -124,6 +124,7 @@ class IdentityProjection:
         "rm_domains", "rm_projects", "rm_users", "rm_password_history", "rm_groups",
         "rm_group_members", "rm_roles", "rm_implied_roles", "rm_role_assignments", "rm_regions",
         "rm_services", "rm_endpoints", "rm_application_credentials", "rm_token_revocations",
+        "rm_credentials",
     )  # fmt: skip
     types: frozenset[str] | None = _TYPES
     folds: tuple[FoldedTable, ...] = tuple(
@@ -171,6 +172,7 @@ async def _delete(conn: Any, event: msgspec.Struct) -> None:
                 await conn.execute(
                     "DELETE FROM rm_application_credentials WHERE project_id = $1", row_id
                 )
+                await conn.execute("DELETE FROM rm_credentials WHERE project_id = $1", row_id)
         case "user_id" | "group_id":
             actor = key.removesuffix("_id")
             await conn.execute(
@@ -183,6 +185,7 @@ async def _delete(conn: Any, event: msgspec.Struct) -> None:
                 await conn.execute(
                     "DELETE FROM rm_application_credentials WHERE user_id = $1", row_id
                 )
+                await conn.execute("DELETE FROM rm_credentials WHERE user_id = $1", row_id)
         case "role_id":
             await conn.execute("DELETE FROM rm_role_assignments WHERE role_id = $1", row_id)
             await conn.execute(

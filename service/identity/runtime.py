@@ -78,6 +78,10 @@ class Identity:
         self.codec = TokenCodec(
             KeyRing(self.keys), self.clock, lifetime=timedelta(seconds=settings.token_expiration)
         )
+        credential_keys = KeyRepository(settings.data_dir / "credential-keys")
+        credential_keys.ensure()
+        self.credential_keys = KeyRing(credential_keys)
+        """Encrypt the blobs of /v3/credentials (Keystone's separate credential keys)."""
         self.revocations = Revocations()
         self._resolved: dict[tuple[str, str, str | None, str | None], AuthContext] = {}
         self._catalog: Catalog | None = None

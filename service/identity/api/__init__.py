@@ -6,7 +6,9 @@ from service.identity.api import (
     application_credentials,
     assignments,
     catalog,
+    credentials,
     domains,
+    ec2_credentials,
     groups,
     limits,
     projects,
@@ -27,6 +29,8 @@ ROUTES: list[web.AbstractRouteDef] = [
         assignments,
         catalog,
         application_credentials,
+        credentials,
+        ec2_credentials,
         limits,
     )
     for route in module.routes

@@ -48,6 +48,10 @@ def activity(live_cloud: LiveCloud, tmp_path_factory: pytest.TempPathFactory) ->
         login(live_cloud, "verify-u", password, succeeds=password.startswith("pw"))
     cloud.identity.update_user(user, password="pw-verify-2")  # which the new password zeroes
     login(live_cloud, "verify-u", "wrong-3", succeeds=False)
+    kept = cloud.identity.create_credential(type="cert", blob="kept", user_id=user.id)
+    cloud.identity.update_credential(kept, blob="kept, renewed", project_id=project.id)
+    dropped = cloud.identity.create_credential(type="totp", blob="dropped", user_id=user.id)
+    cloud.identity.delete_credential(dropped)
     cloud.compute.create_keypair(name="verify-key")
 
     disk = tmp_path_factory.mktemp("img") / "base.qcow2"
