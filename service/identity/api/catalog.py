@@ -68,6 +68,8 @@ class EndpointChanges(msgspec.Struct):
     interface: Interface | UnsetType = UNSET
     url: Url | UnsetType = UNSET
     region_id: str | None | UnsetType = UNSET
+    region: str | UnsetType = UNSET
+    """The region's old name for `region_id`, which clients still send."""
     enabled: bool | UnsetType = UNSET
 
 
@@ -285,12 +287,12 @@ async def update_endpoint(request: web.Request) -> web.Response:
     changes = (await read_json(request, UpdateEndpoint)).endpoint
     if isinstance(changes.service_id, str):
         await must_get(request, Service, changes.service_id)
-    region_id = changes.region_id if isinstance(changes.region_id, str) else None
+    region_id = changes.region if changes.region_id is UNSET else changes.region_id
     event = ev.EndpointUpdated(
         endpoint_id=endpoint.id, service_id=changes.service_id, interface=changes.interface,
-        url=changes.url, region_id=changes.region_id, enabled=changes.enabled,
+        url=changes.url, region_id=region_id, enabled=changes.enabled,
     )  # fmt: skip
-    appends = await _region_for(request, region_id)
+    appends = await _region_for(request, region_id if isinstance(region_id, str) else None)
     await record_streams(request, [*appends, StreamAppend(f"endpoint-{endpoint.id}", [event])])
     endpoint = await must_get(request, Endpoint, endpoint.id)
     return json_response({"endpoint": views.endpoint(endpoint, base_url(request))})

@@ -487,11 +487,12 @@ async def test_an_endpoint_creates_the_region_it_names(as_admin: Api) -> None:
     assert endpoint["region_id"] == "RegionNorth"
     status, body = await as_admin.call("GET", "regions/RegionNorth")
     assert status == 200 and body["region"]["parent_region_id"] is None
-    status, body = await as_admin.call(
-        "PATCH", f"endpoints/{endpoint['id']}", {"endpoint": {"region_id": "RegionSouth"}}
-    )
-    assert status == 200 and body["endpoint"]["region_id"] == "RegionSouth"
-    assert (await as_admin.call("GET", "regions/RegionSouth"))[0] == 200
+    for field, region in (("region_id", "RegionSouth"), ("region", "RegionWest")):
+        status, body = await as_admin.call(
+            "PATCH", f"endpoints/{endpoint['id']}", {"endpoint": {field: region}}
+        )
+        assert status == 200 and body["endpoint"]["region_id"] == region
+        assert (await as_admin.call("GET", f"regions/{region}"))[0] == 200
     orphan = public | {"service_id": "nope", "region_id": "RegionEast"}
     assert (await as_admin.call("POST", "endpoints", {"endpoint": orphan}))[0] == 404
     assert (await as_admin.call("GET", "regions/RegionEast"))[0] == 404
