@@ -39,6 +39,18 @@ def ec2_blob(blob: str) -> dict[str, Any]:
     return parsed
 
 
+SCOPE_KEYS = ("trust_id", "app_cred_id", "access_token_id", "access_id")
+"""What an EC2 blob may say it is limited to; an update cannot change it."""
+
+
+def check_ec2_scope_kept(before: dict[str, Any], after: dict[str, Any]) -> None:
+    """400 if an update of an EC2 blob changes what the credential is limited to (its
+    keys may change; its id stays the hash of the first access key, as in Keystone)."""
+    for key in SCOPE_KEYS:
+        if before.get(key) != after.get(key):
+            raise BadRequest(f"{key} cannot be updated for a credential.")
+
+
 def ec2_id(access: str) -> str:
     """The id of the EC2 credential with this access key."""
     return hashlib.sha256(access.encode()).hexdigest()

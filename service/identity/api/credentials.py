@@ -64,10 +64,9 @@ def _seal(request: web.Request, blob: str) -> str:
     return blobs.seal(runtime.credential_keys, blob, int(runtime.clock.now().timestamp()))
 
 
-def _check_ec2(credential_id: str, blob: str, project_id: str | None) -> None:
-    """An EC2 credential's rules: its id is its access key's hash, it names a project."""
-    if credential_id != blobs.ec2_id(blobs.ec2_blob(blob)["access"]):
-        raise BadRequest("The id of an ec2 credential must be the SHA-256 of its access key.")
+def _check_ec2(blob: str, project_id: str | None) -> None:
+    """An EC2 credential's rules: its blob has an access key, it names a project."""
+    blobs.ec2_blob(blob)
     if project_id is None:
         raise BadRequest("An ec2 credential needs a project_id.")
 
@@ -82,7 +81,7 @@ async def create_credential(
     if body.project_id is not None:
         await must_get(request, Project, body.project_id)
     if body.type == blobs.EC2:
-        _check_ec2(credential_id, body.blob, body.project_id)
+        _check_ec2(body.blob, body.project_id)
     if await get(store(request).pool, Credential, credential_id) is not None:
         raise Conflict(f"Conflict occurred attempting to store credential - {credential_id}.")
     created = ev.CredentialCreated(
@@ -150,9 +149,12 @@ async def update(request: web.Request) -> web.Response:
         await must_get(request, Project, changes.project_id)
     after_type = changes.type if isinstance(changes.type, str) else credential.type
     if after_type == blobs.EC2:
-        blob = changes.blob if isinstance(changes.blob, str) else _view(request, credential)["blob"]
+        before = _view(request, credential)["blob"]
+        blob = changes.blob if isinstance(changes.blob, str) else before
         project = credential.project_id if changes.project_id is UNSET else changes.project_id
-        _check_ec2(credential.id, blob, project)
+        _check_ec2(blob, project)
+        if credential.type == blobs.EC2:
+            blobs.check_ec2_scope_kept(blobs.ec2_blob(before), blobs.ec2_blob(blob))
     updated = ev.CredentialUpdated(
         credential_id=credential.id,
         user_id=changes.user_id,

@@ -68,8 +68,12 @@ async def test_credential_input_is_checked(client: Client, as_admin: Api) -> Non
     assert created["credential"]["id"] == hashlib.sha256(b"key-1").hexdigest()
     assert await create(ec2) == 409
     path = f"credentials/{created['credential']['id']}"
-    moved = {"blob": json.dumps({"access": "key-2", "secret": "s"})}
-    assert (await as_alice.call("PATCH", path, {"credential": moved}))[0] == 400
+    renewed = {"blob": json.dumps({"access": "key-2", "secret": "t"})}
+    status, body = await as_alice.call("PATCH", path, {"credential": renewed})
+    assert status == 200 and json.loads(body["credential"]["blob"])["access"] == "key-2"
+    trusted = {"blob": json.dumps({"access": "key-2", "secret": "t", "trust_id": "t1"})}
+    assert (await as_alice.call("PATCH", path, {"credential": trusted}))[0] == 400
+    assert (await as_alice.call("PATCH", path, {"credential": {"blob": "{}"}}))[0] == 400
 
 
 async def test_ec2_key_pairs(client: Client, as_admin: Api) -> None:
