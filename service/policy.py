@@ -149,6 +149,12 @@ RULES: dict[str, Rule] = {
     "identity:list_application_credentials": any_of(admin, owner),
     "identity:create_application_credential": owner,
     "identity:delete_application_credential": any_of(admin, owner),
+    # policy documents stored for other services: admins only
+    "identity:get_policy": admin,
+    "identity:list_policies": admin,
+    "identity:create_policy": admin,
+    "identity:update_policy": admin,
+    "identity:delete_policy": admin,
     # credentials (and EC2 key pairs): their owner and admins; a list shows the owner's own
     "identity:get_credential": any_of(admin, owner),
     "identity:list_credentials": lambda c, t: True,

@@ -4,9 +4,9 @@ The rule, one for history, time travel, the live stream and the audit log:
 
 - admins read everything;
 - identity resources (users, projects, domains, groups, roles, the catalog,
-  application credentials, credentials, logins, token revocations) are admin-only, except that a
-  user may read the stream of its own user, and a member that of the project it is
-  scoped to;
+  application credentials, credentials, policies, logins, token revocations) are
+  admin-only, except that a user may read the stream of its own user, and a member
+  that of the project it is scoped to;
 - any other resource belongs to the project its stream's first event names: that
   event's `project_id` field, else its `owner` field (images), else the project of
   the actor who caused it (a keypair: the project its user was acting in; a flavor:
@@ -26,7 +26,7 @@ from service.events_api.envelope import resource_of
 IDENTITY_TYPES = frozenset(
     {
         "domain", "project", "user", "group", "role", "region", "service", "endpoint",
-        "appcred", "credential", "login", "token",
+        "appcred", "credential", "policy", "login", "token",
     }
 )  # fmt: skip
 

@@ -104,6 +104,12 @@ class Credential(msgspec.Struct, frozen=True):
     encrypted_blob: str
 
 
+class Policy(msgspec.Struct, frozen=True):
+    id: str
+    type: str
+    blob: str
+
+
 class RegisteredLimit(msgspec.Struct, frozen=True):
     id: str
     service_id: str
@@ -144,6 +150,7 @@ _TABLES: dict[type, str] = {
     Endpoint: "rm_endpoints",
     ApplicationCredential: "rm_application_credentials",
     Credential: "rm_credentials",
+    Policy: "rm_policies",
     RegisteredLimit: "rm_registered_limits",
     Limit: "rm_limits",
 }

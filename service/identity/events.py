@@ -270,6 +270,25 @@ class ApplicationCredentialDeleted(Event, frozen=True):
     user_id: str
 
 
+class PolicyCreated(Event, frozen=True):
+    """A policy document stored for others to fetch (Keystone's /v3/policies: a blob and
+    its MIME type; Keystone itself enforces its own rules, not these)."""
+
+    policy_id: str
+    type: str
+    blob: str
+
+
+class PolicyUpdated(Event, frozen=True):
+    policy_id: str
+    type: str | UnsetType = UNSET
+    blob: str | UnsetType = UNSET
+
+
+class PolicyDeleted(Event, frozen=True):
+    policy_id: str
+
+
 class CredentialCreated(Event, frozen=True):
     """A credential stored for a user (an EC2 key pair, a certificate, a TOTP seed...):
     its blob is kept encrypted with the credential keys, as Keystone keeps it."""

@@ -1,6 +1,6 @@
 """The identity rows each stream owns, as pure folds (projections/rows.py): the row of
-`domain-`, `project-`, `user-`, `group-`, `role-`, `region-`, `service-`, `endpoint-`
-and `credential-<id>` in its rm_* table. The inline projection writes them; time travel
+`domain-`, `project-`, `user-`, `group-`, `role-`, `region-`, `service-`, `endpoint-`,
+`credential-` and `policy-<id>` in its rm_* table. The inline projection writes them; time travel
 rebuilds them from the stream alone.
 
 A user's row also counts failed logins and its last activity; those come from its
@@ -23,22 +23,26 @@ TABLES = {
     "service": "rm_services",
     "endpoint": "rm_endpoints",
     "credential": "rm_credentials",
+    "policy": "rm_policies",
 }
 """The table of each stream category's rows."""
 JSON_COLUMNS = ("extra", "options")
-_UNTIMED = {"region", "service", "endpoint"}
+_UNTIMED = {"region", "service", "endpoint", "policy"}
 """Categories whose tables keep no creation time."""
 _CREATED = (
     ev.DomainCreated, ev.ProjectCreated, ev.UserCreated, ev.GroupCreated, ev.RoleCreated,
     ev.RegionCreated, ev.ServiceCreated, ev.EndpointCreated, ev.CredentialCreated,
+    ev.PolicyCreated,
 )  # fmt: skip
 _UPDATED = (
     ev.DomainUpdated, ev.ProjectUpdated, ev.UserUpdated, ev.GroupUpdated, ev.RoleUpdated,
     ev.RegionUpdated, ev.ServiceUpdated, ev.EndpointUpdated, ev.CredentialUpdated,
+    ev.PolicyUpdated,
 )  # fmt: skip
 _DELETED = (
     ev.DomainDeleted, ev.ProjectDeleted, ev.UserDeleted, ev.GroupDeleted, ev.RoleDeleted,
     ev.RegionDeleted, ev.ServiceDeleted, ev.EndpointDeleted, ev.CredentialDeleted,
+    ev.PolicyDeleted,
 )  # fmt: skip
 
 

@@ -124,7 +124,7 @@ class IdentityProjection:
         "rm_domains", "rm_projects", "rm_users", "rm_password_history", "rm_groups",
         "rm_group_members", "rm_roles", "rm_implied_roles", "rm_role_assignments", "rm_regions",
         "rm_services", "rm_endpoints", "rm_application_credentials", "rm_token_revocations",
-        "rm_credentials",
+        "rm_credentials", "rm_policies",
     )  # fmt: skip
     types: frozenset[str] | None = _TYPES
     folds: tuple[FoldedTable, ...] = tuple(

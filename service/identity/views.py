@@ -8,6 +8,7 @@ from service.identity.directory import (
     Domain,
     Endpoint,
     Group,
+    Policy,
     Project,
     Region,
     Role,
@@ -92,6 +93,15 @@ def endpoint(e: Endpoint, base_url: str) -> Json:
         "region_id": e.region_id, "region": e.region_id, "enabled": e.enabled,
         "links": {"self": v3(base_url, f"endpoints/{e.id}")},
     }  # fmt: skip
+
+
+def policy(p: Policy, base_url: str) -> Json:
+    return {
+        "id": p.id,
+        "type": p.type,
+        "blob": p.blob,
+        "links": {"self": v3(base_url, f"policies/{p.id}")},
+    }
 
 
 def application_credential(a: ApplicationCredential, roles: list[Role], base_url: str) -> Json:

@@ -22,6 +22,7 @@ _VIEWS: dict[str, tuple[type, Callable[[Any, str], Json]]] = {
     "region": (directory.Region, views.region),
     "service": (directory.Service, views.service),
     "endpoint": (directory.Endpoint, views.endpoint),
+    "policy": (directory.Policy, views.policy),
 }
 CATEGORIES = tuple(_VIEWS)
 

@@ -11,6 +11,7 @@ from service.identity.api import (
     ec2_credentials,
     groups,
     limits,
+    policies,
     projects,
     roles,
     tokens,
@@ -32,6 +33,7 @@ ROUTES: list[web.AbstractRouteDef] = [
         credentials,
         ec2_credentials,
         limits,
+        policies,
     )
     for route in module.routes
 ]

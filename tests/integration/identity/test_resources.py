@@ -498,6 +498,34 @@ async def test_an_endpoint_creates_the_region_it_names(as_admin: Api) -> None:
     assert (await as_admin.call("GET", "regions/RegionEast"))[0] == 404
 
 
+async def test_policy_documents_are_kept_for_admins(client: Client, as_admin: Api) -> None:
+    policy = await create(
+        as_admin, "policies", "policy", {"type": "application/json", "blob": "{}"}
+    )
+    path = f"policies/{policy['id']}"
+    assert policy["links"]["self"] == f"{V3}/{path}"
+    assert (await as_admin.call("GET", path)) == (200, {"policy": policy})
+    status, body = await as_admin.call("PATCH", path, {"policy": {"type": "text/yaml"}})
+    assert (
+        status == 200 and body["policy"]["type"] == "text/yaml" and body["policy"]["blob"] == "{}"
+    )
+    _, body = await as_admin.call("GET", "policies?type=text/yaml")
+    assert ids(body["policies"]) == {policy["id"]}
+    _, body = await as_admin.call("GET", "policies?type=application/json")
+    assert policy["id"] not in ids(body["policies"])
+    member = Api(client, (await make_person(as_admin, "member", "polly")).token)
+    assert (await member.call("GET", path))[0] == 403
+    assert (await member.call("POST", "policies", {"policy": {"type": "t", "blob": ""}}))[0] == 403
+    assert (await as_admin.call("POST", "policies", {"policy": {"blob": "{}"}}))[0] == 400
+    response = await client.get(
+        f"/events/v1/resources/policy/{policy['id']}",
+        headers={"X-Auth-Token": as_admin.token or ""},
+    )
+    assert (await response.json())["policy"]["type"] == "text/yaml"
+    assert (await as_admin.call("DELETE", path))[0] == 204
+    assert (await as_admin.call("GET", path))[0] == 404
+
+
 # --- application credentials ---------------------------------------------------------
 
 

@@ -52,6 +52,8 @@ def activity(live_cloud: LiveCloud, tmp_path_factory: pytest.TempPathFactory) ->
     cloud.identity.update_credential(kept, blob="kept, renewed", project_id=project.id)
     dropped = cloud.identity.create_credential(type="totp", blob="dropped", user_id=user.id)
     cloud.identity.delete_credential(dropped)
+    policy = cloud.identity.create_policy(type="application/json", blob="{}")
+    cloud.identity.update_policy(policy, blob='{"rule": "admin"}')
     cloud.compute.create_keypair(name="verify-key")
 
     disk = tmp_path_factory.mktemp("img") / "base.qcow2"
