@@ -132,6 +132,7 @@ RULES: dict[str, Rule] = {
     "identity:create_endpoint": admin,
     "identity:update_endpoint": admin,
     "identity:delete_endpoint": admin,
+    "identity:manage_endpoint_filter": admin,  # OS-EP-FILTER: groups, what projects see
     # unified limits: anyone reads the defaults, a project's readers its own limits
     "identity:get_registered_limit": lambda c, t: True,
     "identity:list_registered_limits": lambda c, t: True,

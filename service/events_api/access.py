@@ -26,7 +26,7 @@ from service.events_api.envelope import resource_of
 IDENTITY_TYPES = frozenset(
     {
         "domain", "project", "user", "group", "role", "region", "service", "endpoint",
-        "appcred", "credential", "policy", "login", "token",
+        "endpoint_group", "appcred", "credential", "policy", "login", "token",
     }
 )  # fmt: skip
 

@@ -5,6 +5,8 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from service.identity.fold import JSON_COLUMNS
+
 T = TypeVar("T")
 DEFAULT_DOMAIN_ID = "default"
 
@@ -110,6 +112,13 @@ class Policy(msgspec.Struct, frozen=True):
     blob: str
 
 
+class EndpointGroup(msgspec.Struct, frozen=True):
+    id: str
+    name: str
+    description: str
+    filters: dict[str, str]
+
+
 class RegisteredLimit(msgspec.Struct, frozen=True):
     id: str
     service_id: str
@@ -151,6 +160,7 @@ _TABLES: dict[type, str] = {
     ApplicationCredential: "rm_application_credentials",
     Credential: "rm_credentials",
     Policy: "rm_policies",
+    EndpointGroup: "rm_endpoint_groups",
     RegisteredLimit: "rm_registered_limits",
     Limit: "rm_limits",
 }
@@ -162,7 +172,7 @@ def _columns(type_: type) -> str:
 
 def _decode_json(row: Any) -> dict[str, Any]:
     record = dict(row)
-    for column in ("extra", "options"):
+    for column in JSON_COLUMNS:
         if isinstance(record.get(column), bytes):
             record[column] = msgspec.json.decode(record[column])
     return record

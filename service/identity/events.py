@@ -270,6 +270,50 @@ class ApplicationCredentialDeleted(Event, frozen=True):
     user_id: str
 
 
+class EndpointGroupCreated(Event, frozen=True):
+    """A named set of endpoints, chosen by `filters` (service_id, interface, region_id),
+    that can be given to projects (Keystone's OS-EP-FILTER)."""
+
+    endpoint_group_id: str
+    name: str
+    filters: dict[str, str]
+    description: str = ""
+
+
+class EndpointGroupUpdated(Event, frozen=True):
+    endpoint_group_id: str
+    name: str | UnsetType = UNSET
+    filters: dict[str, str] | UnsetType = UNSET
+    description: str | UnsetType = UNSET
+
+
+class EndpointGroupDeleted(Event, frozen=True):
+    endpoint_group_id: str
+
+
+class EndpointGroupGivenToProject(Event, frozen=True):
+    endpoint_group_id: str
+    project_id: str
+
+
+class EndpointGroupTakenFromProject(Event, frozen=True):
+    endpoint_group_id: str
+    project_id: str
+
+
+class EndpointGivenToProject(Event, frozen=True):
+    """A project's catalog shows this endpoint; once a project is given any endpoint or
+    group, its catalog shows those only."""
+
+    project_id: str
+    endpoint_id: str
+
+
+class EndpointTakenFromProject(Event, frozen=True):
+    project_id: str
+    endpoint_id: str
+
+
 class PolicyCreated(Event, frozen=True):
     """A policy document stored for others to fetch (Keystone's /v3/policies: a blob and
     its MIME type; Keystone itself enforces its own rules, not these)."""

@@ -1,7 +1,7 @@
 """The identity rows each stream owns, as pure folds (projections/rows.py): the row of
 `domain-`, `project-`, `user-`, `group-`, `role-`, `region-`, `service-`, `endpoint-`,
-`credential-` and `policy-<id>` in its rm_* table. The inline projection writes them; time travel
-rebuilds them from the stream alone.
+`credential-`, `policy-` and `endpoint_group-<id>` in its rm_* table. The inline
+projection writes them; time travel rebuilds them from the stream alone.
 
 A user's row also counts failed logins and its last activity; those come from its
 `login-<user id>` stream, which the projection applies with SQL of its own.
@@ -24,25 +24,26 @@ TABLES = {
     "endpoint": "rm_endpoints",
     "credential": "rm_credentials",
     "policy": "rm_policies",
+    "endpoint_group": "rm_endpoint_groups",
 }
 """The table of each stream category's rows."""
-JSON_COLUMNS = ("extra", "options")
-_UNTIMED = {"region", "service", "endpoint", "policy"}
+JSON_COLUMNS = ("extra", "options", "filters")
+_UNTIMED = {"region", "service", "endpoint", "policy", "endpoint_group"}
 """Categories whose tables keep no creation time."""
 _CREATED = (
     ev.DomainCreated, ev.ProjectCreated, ev.UserCreated, ev.GroupCreated, ev.RoleCreated,
     ev.RegionCreated, ev.ServiceCreated, ev.EndpointCreated, ev.CredentialCreated,
-    ev.PolicyCreated,
+    ev.PolicyCreated, ev.EndpointGroupCreated,
 )  # fmt: skip
 _UPDATED = (
     ev.DomainUpdated, ev.ProjectUpdated, ev.UserUpdated, ev.GroupUpdated, ev.RoleUpdated,
     ev.RegionUpdated, ev.ServiceUpdated, ev.EndpointUpdated, ev.CredentialUpdated,
-    ev.PolicyUpdated,
+    ev.PolicyUpdated, ev.EndpointGroupUpdated,
 )  # fmt: skip
 _DELETED = (
     ev.DomainDeleted, ev.ProjectDeleted, ev.UserDeleted, ev.GroupDeleted, ev.RoleDeleted,
     ev.RegionDeleted, ev.ServiceDeleted, ev.EndpointDeleted, ev.CredentialDeleted,
-    ev.PolicyDeleted,
+    ev.PolicyDeleted, ev.EndpointGroupDeleted,
 )  # fmt: skip
 
 

@@ -29,6 +29,7 @@ class IdentitySide:
     tables: tuple[str, ...] = (
         "rm_users", "rm_password_history", "rm_group_members", "rm_implied_roles",
         "rm_role_assignments", "rm_application_credentials", "rm_token_revocations",
+        "rm_project_endpoints", "rm_project_endpoint_groups",
     )  # fmt: skip
     types: frozenset[str] | None = _TYPES
 
@@ -98,6 +99,31 @@ class IdentitySide:
                     "DELETE FROM rm_application_credentials WHERE id = $1",
                     e.application_credential_id,
                 )
+            case ev.EndpointGivenToProject() as e:
+                await conn.execute(
+                    "INSERT INTO rm_project_endpoints VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    e.project_id,
+                    e.endpoint_id,
+                )
+            case ev.EndpointTakenFromProject() as e:
+                await conn.execute(
+                    "DELETE FROM rm_project_endpoints WHERE project_id = $1 AND endpoint_id = $2",
+                    e.project_id,
+                    e.endpoint_id,
+                )
+            case ev.EndpointGroupGivenToProject() as e:
+                await conn.execute(
+                    "INSERT INTO rm_project_endpoint_groups VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    e.project_id,
+                    e.endpoint_group_id,
+                )
+            case ev.EndpointGroupTakenFromProject() as e:
+                await conn.execute(
+                    "DELETE FROM rm_project_endpoint_groups"
+                    " WHERE project_id = $1 AND endpoint_group_id = $2",
+                    e.project_id,
+                    e.endpoint_group_id,
+                )
             case ev.TokenRevoked() as e:
                 await _revoke(conn, "audit", e.audit_id, at, e.expires_at)
             case (
@@ -108,7 +134,8 @@ class IdentitySide:
                 | ev.RoleDeleted()
                 | ev.RegionDeleted()
                 | ev.ServiceDeleted()
-                | ev.EndpointDeleted() as e
+                | ev.EndpointDeleted()
+                | ev.EndpointGroupDeleted() as e
             ):
                 await _delete(conn, e)
 
@@ -124,7 +151,8 @@ class IdentityProjection:
         "rm_domains", "rm_projects", "rm_users", "rm_password_history", "rm_groups",
         "rm_group_members", "rm_roles", "rm_implied_roles", "rm_role_assignments", "rm_regions",
         "rm_services", "rm_endpoints", "rm_application_credentials", "rm_token_revocations",
-        "rm_credentials", "rm_policies",
+        "rm_credentials", "rm_policies", "rm_endpoint_groups", "rm_project_endpoints",
+        "rm_project_endpoint_groups",
     )  # fmt: skip
     types: frozenset[str] | None = _TYPES
     folds: tuple[FoldedTable, ...] = tuple(
@@ -173,6 +201,8 @@ async def _delete(conn: Any, event: msgspec.Struct) -> None:
                     "DELETE FROM rm_application_credentials WHERE project_id = $1", row_id
                 )
                 await conn.execute("DELETE FROM rm_credentials WHERE project_id = $1", row_id)
+                for table in ("rm_project_endpoints", "rm_project_endpoint_groups"):
+                    await conn.execute(f"DELETE FROM {table} WHERE project_id = $1", row_id)
         case "user_id" | "group_id":
             actor = key.removesuffix("_id")
             await conn.execute(
@@ -194,3 +224,9 @@ async def _delete(conn: Any, event: msgspec.Struct) -> None:
             )
         case "service_id":
             await conn.execute("DELETE FROM rm_endpoints WHERE service_id = $1", row_id)
+        case "endpoint_id":
+            await conn.execute("DELETE FROM rm_project_endpoints WHERE endpoint_id = $1", row_id)
+        case "endpoint_group_id":
+            await conn.execute(
+                "DELETE FROM rm_project_endpoint_groups WHERE endpoint_group_id = $1", row_id
+            )

@@ -16,13 +16,14 @@ from service.identity import events as ev
 
 _DELETIONS: tuple[type[Event], ...] = (
     ev.DomainDeleted, ev.ProjectDeleted, ev.UserDeleted, ev.GroupDeleted, ev.RoleDeleted,
-    ev.RegionDeleted, ev.ServiceDeleted, ev.EndpointDeleted,
+    ev.RegionDeleted, ev.ServiceDeleted, ev.EndpointDeleted, ev.EndpointGroupDeleted,
 )  # fmt: skip
 _GRANTS: tuple[type[Event], ...] = (ev.RoleGranted, ev.RoleRevoked)
 _RECORDS: tuple[type[Event], ...] = (
     ev.UserCreated, ev.UserPasswordChanged, ev.UserAddedToGroup, ev.UserRemovedFromGroup,
     ev.RoleImplied, ev.RoleImplicationRemoved, ev.ApplicationCredentialCreated,
-    ev.ApplicationCredentialDeleted, ev.TokenRevoked,
+    ev.ApplicationCredentialDeleted, ev.TokenRevoked, ev.EndpointGivenToProject,
+    ev.EndpointTakenFromProject, ev.EndpointGroupGivenToProject, ev.EndpointGroupTakenFromProject,
 )  # fmt: skip
 
 LOGINS = Statements(

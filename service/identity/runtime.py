@@ -36,7 +36,13 @@ from service.identity.directory import (
 from service.identity.fernet_keys import KeyRepository, KeyRing
 from service.identity.passwords import hash_password, verify_password
 from service.identity.revocations import REVOKING_TYPES, Revocations
-from service.identity.service_catalog import Catalog, for_project, load_catalog
+from service.identity.service_catalog import (
+    Catalog,
+    for_project,
+    load_catalog,
+    only,
+    project_endpoints,
+)
 from service.identity.token_format import InvalidToken, TokenCodec, TokenPayload
 
 CHANGES_IDENTITY = frozenset(
@@ -184,7 +190,11 @@ class Identity:
             return filled
         generation = self._generation
         catalog = self._catalog or await load_catalog(self.store.pool)
-        filled = for_project(catalog, project_id)
+        given = await project_endpoints(self.store.pool, project_id) if project_id else []
+        if given:  # else, as Keystone's return_all_endpoints_if_no_filter: all of them
+            filled = for_project(only(catalog, {e.id for e in given}), project_id)
+        else:
+            filled = for_project(catalog, project_id)
         if generation == self._generation:
             self._catalog = catalog
             if len(self._project_catalogs) >= OPENED_TOKENS_KEPT:

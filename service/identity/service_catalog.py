@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from service.identity.directory import Endpoint, Service, select
+from service.identity.directory import Endpoint, EndpointGroup, Service, select
 
 PROJECT_ID_TEMPLATES = ("$(project_id)s", "$(tenant_id)s", "%(project_id)s", "%(tenant_id)s")
 Catalog = list[dict[str, Any]]
@@ -23,6 +23,42 @@ async def load_catalog(db: Any) -> Catalog:
         }
         for service in services
     ]  # fmt: skip
+
+
+_GIVEN_ENDPOINTS = "SELECT endpoint_id FROM rm_project_endpoints WHERE project_id = $1"
+_GIVEN_GROUPS = "SELECT endpoint_group_id FROM rm_project_endpoint_groups WHERE project_id = $1"
+
+
+def matches(filters: dict[str, str], endpoint: Endpoint) -> bool:
+    """Whether an endpoint group's filters (service_id, interface, region_id) take it."""
+    return all(getattr(endpoint, key) == value for key, value in filters.items())
+
+
+async def project_endpoint_groups(db: Any, project_id: str) -> list[EndpointGroup]:
+    """The endpoint groups a project is given."""
+    return await select(db, EndpointGroup, f"id IN ({_GIVEN_GROUPS})", project_id)
+
+
+async def project_endpoints(db: Any, project_id: str) -> list[Endpoint]:
+    """The endpoints a project is given (OS-EP-FILTER): directly, or by the filters of
+    the endpoint groups it is given."""
+    direct = await select(db, Endpoint, f"id IN ({_GIVEN_ENDPOINTS})", project_id)
+    groups = await project_endpoint_groups(db, project_id)
+    if not groups:
+        return direct
+    every = await select(db, Endpoint)
+    grouped = [e for e in every if any(matches(g.filters, e) for g in groups)]
+    return list({e.id: e for e in [*direct, *grouped]}.values())
+
+
+def only(catalog: Catalog, endpoint_ids: set[str]) -> Catalog:
+    """The catalog cut down to the given endpoints (services left with none go too)."""
+    kept = []
+    for service in catalog:
+        endpoints = [e for e in service["endpoints"] if e["id"] in endpoint_ids]
+        if endpoints:
+            kept.append({**service, "endpoints": endpoints})
+    return kept
 
 
 def for_project(catalog: Catalog, project_id: str | None) -> Catalog:

@@ -7,6 +7,7 @@ from service.identity.directory import (
     ApplicationCredential,
     Domain,
     Endpoint,
+    EndpointGroup,
     Group,
     Policy,
     Project,
@@ -93,6 +94,16 @@ def endpoint(e: Endpoint, base_url: str) -> Json:
         "region_id": e.region_id, "region": e.region_id, "enabled": e.enabled,
         "links": {"self": v3(base_url, f"endpoints/{e.id}")},
     }  # fmt: skip
+
+
+def endpoint_group(g: EndpointGroup, base_url: str) -> Json:
+    return {
+        "id": g.id,
+        "name": g.name,
+        "description": g.description,
+        "filters": g.filters,
+        "links": {"self": v3(base_url, f"OS-EP-FILTER/endpoint_groups/{g.id}")},
+    }
 
 
 def policy(p: Policy, base_url: str) -> Json:

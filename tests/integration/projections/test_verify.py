@@ -54,6 +54,13 @@ def activity(live_cloud: LiveCloud, tmp_path_factory: pytest.TempPathFactory) ->
     cloud.identity.delete_credential(dropped)
     policy = cloud.identity.create_policy(type="application/json", blob="{}")
     cloud.identity.update_policy(policy, blob='{"rule": "admin"}')
+    image_service = next(cloud.identity.services(type="image"))
+    group = cloud.identity.create_endpoint_group(
+        name="verify-eg", filters={"service_id": image_service.id}
+    )
+    cloud.identity.associate_project_with_endpoint_group(group, project)
+    endpoint = next(cloud.identity.endpoints(service_id=image_service.id))
+    cloud.identity.associate_endpoint_with_project(project, endpoint)
     cloud.compute.create_keypair(name="verify-key")
 
     disk = tmp_path_factory.mktemp("img") / "base.qcow2"
