@@ -43,6 +43,7 @@ PAGES = (
     Page("/containers", "containers", "Object storage"),
     Page("/containers/{container}", "container", "Container", in_nav=False),
     Page("/keypairs", "keypairs", "Key pairs"),
+    Page("/api-access", "api_access", "API access"),
     Page("/identity", "identity", "Identity", admin=True),
     Page("/audit", "audit", "Audit"),
 )

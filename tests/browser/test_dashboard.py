@@ -146,6 +146,29 @@ def test_a_member_works_through_every_page(
     expect(page.locator("tr", has_text="laptop")).to_be_visible()
     screenshot(page, "keypairs")
 
+    # API access: the catalog, files for the CLI, and EC2 credentials.
+    page.get_by_role("link", name="API access").click()
+    expect(page.locator("#endpoints")).to_contain_text(f"{base}/compute/v2.1")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download clouds.yaml").click()
+    clouds = Path(download.value.path()).read_text()
+    assert f"auth_url: {base}/identity" in clouds and alice.project_id in clouds
+    assert 'username: "alice"' in clouds and "password" not in clouds
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download openrc").click()
+    assert f"export OS_PROJECT_ID={alice.project_id}" in Path(download.value.path()).read_text()
+    page.get_by_role("button", name="Create EC2 credentials").click()
+    row = page.locator("#ec2 tbody tr")
+    expect(row).to_have_count(1)
+    access = row.locator("code").first.inner_text()
+    row.get_by_role("button", name=f"Show the secret of {access}").click()
+    secret = row.locator("code").nth(1)
+    expect(secret).to_be_visible()
+    token = cloud.token(alice.name, alice.password, alice.project_name)
+    ec2 = call(f"{base}/identity/v3/users/{alice.user_id}/credentials/OS-EC2/{access}", token=token)
+    assert ec2.body["credential"]["secret"] == secret.inner_text()
+    screenshot(page, "api-access")
+
     # The actions in the audit page: the server's history there, and the audit log.
     page.get_by_role("link", name="Audit").click()
     page.locator("#resource-form").get_by_label("Id").fill(server_id)
@@ -190,6 +213,7 @@ def test_a_member_works_through_every_page(
         "containers",
         "containers/photos",
         "keypairs",
+        "api-access",
         "audit",
     ):
         page.goto(f"{base}/dashboard/{path}")

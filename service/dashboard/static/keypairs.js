@@ -1,5 +1,5 @@
 // Key pairs: list, create (the private key downloaded once), import, delete.
-import { api, attempt, confirmAction, flash, h, table } from "./kumo.js";
+import { api, attempt, confirmAction, download, flash, h, table } from "./kumo.js";
 
 const panel = document.getElementById("keypairs");
 const columns = [
@@ -22,15 +22,6 @@ async function remove(k) {
   render();
 }
 
-function download(filename, text) {
-  const url = URL.createObjectURL(new Blob([text], { type: "application/x-pem-file" }));
-  const a = h("a", { href: url, download: filename });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
-
 function submitter(formId, errorId, body, after) {
   const form = document.getElementById(formId);
   form.addEventListener("submit", async (e) => {
@@ -47,7 +38,7 @@ function submitter(formId, errorId, body, after) {
 }
 
 submitter("create-form", "create-error", (f) => ({ name: f.name.value.trim() }), (k) => {
-  download(`${k.name}.pem`, k.private_key);
+  download(`${k.name}.pem`, k.private_key, "application/x-pem-file");
   flash(`Key pair ${k.name} created; its private key was downloaded as ${k.name}.pem.`, "ok");
 });
 submitter("import-form", "import-error", (f) => ({ name: f.name.value.trim(), public_key: f.public_key.value.trim() }),

@@ -155,6 +155,16 @@ export function follow(params, onEvent, indicator) {
 
 let flashTimer;
 /** Show a message at the top of the page (errors stay until the next action). */
+// Hands the browser `text` as a file to save (made here: nothing goes back to the server).
+export function download(filename, text, type = "text/plain") {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = h("a", { href: url, download: filename });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
 export function flash(message, kind = "error") {
   const el = document.getElementById("flash");
   el.textContent = message;
