@@ -97,7 +97,7 @@ async def test_update_replaces_the_attributes_and_may_rename(md_admin: Images) -
 
 async def test_a_protected_namespace_refuses_deletion_until_unprotected(md_admin: Images) -> None:
     await make_namespace(md_admin, "guarded", protected=True, tags=[{"name": "t"}])
-    for path in ("", "/objects", "/properties", "/tags"):
+    for path in ("", "/objects", "/properties", "/tags", "/tags/t"):
         reply = await md_admin.call("DELETE", f"metadefs/namespaces/guarded{path}")
         assert reply.status == 403, (path, reply.body)
     await md_admin.call("PUT", "metadefs/namespaces/guarded", json={"namespace": "guarded"})

@@ -3,6 +3,10 @@
 
 from aiohttp import web
 
-from service.image.metadefs.api import namespaces
+from service.image.metadefs.api import namespaces, objects, properties, resource_types, tags
 
-ROUTES: list[web.AbstractRouteDef] = [route for module in (namespaces,) for route in module.routes]
+ROUTES: list[web.AbstractRouteDef] = [
+    route
+    for module in (namespaces, objects, properties, tags, resource_types)
+    for route in module.routes
+]
