@@ -1,7 +1,7 @@
 """What every metadefs handler shares: the caller's view of the path's namespace, policy,
 and recording events against the version of the namespace the decision was made on."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from aiohttp import web
 
@@ -62,6 +62,23 @@ def not_found(what: str, name: str, ns: Namespace) -> NotFound:
         f"The metadata definition {what} with name={name} was not found in"
         f" namespace={ns.namespace}."
     )
+
+
+def the(ns: Namespace, request: web.Request, what: str) -> Item:
+    """The namespace's `what` (object or tag) the path names; NotFound (404) otherwise."""
+    return find(getattr(ns, f"{what}s"), request.match_info["name"], what, ns)
+
+
+async def delete_one(
+    request: web.Request, action: str, what: str, deleted: Callable[..., Event]
+) -> web.Response:
+    """Delete the path's `what` (object or tag) of the path's namespace by the event type
+    `deleted`: 204, or 404 if there is none, 403 while the namespace is protected."""
+    ns = await must_see(request, action)
+    name = the(ns, request, what)["name"]
+    refuse_if_protected(ns, f"Metadata definition {what} {name}")
+    await record(request, ns, [deleted(namespace_id=ns.id, name=name)])
+    return web.Response(status=204)
 
 
 async def current(request: web.Request, namespace: str, what: str, name: str) -> Item:

@@ -1,5 +1,6 @@
 """/v2/metadefs/namespaces: create (with contents), list, show, update, delete; delete all
-of a namespace's objects, properties or tags; and /v2/schemas/metadefs/{name}."""
+of a namespace's objects, properties or tags. (Their schemas are served with the images',
+service/image/api/images.py.)"""
 
 from typing import Any
 from urllib.parse import urlencode
@@ -10,7 +11,7 @@ from aiohttp import web
 from events.store import NO_STREAM, StreamAppend
 from events.types import Event
 from service.auth import caller
-from service.errors import BadRequest, Conflict, NotFound
+from service.errors import BadRequest, Conflict
 from service.http.body import json_response
 from service.http.recording import new_uuid, record_streams, store
 from service.image.api.common import enforce
@@ -28,7 +29,6 @@ from service.image.metadefs.api.common import (
 )
 from service.image.metadefs.bodies import NamespaceBody, read_body
 from service.image.metadefs.directory import SORT_KEYS, NamespaceQuery, page
-from service.image.metadefs.schema import SCHEMAS
 
 routes = web.RouteTableDef()
 NAMESPACE = "/v2/metadefs/namespaces/{namespace}"
@@ -150,14 +150,6 @@ async def delete_tags(request: web.Request) -> web.Response:
     gone = [ev.MetadefTagDeleted(namespace_id=ns.id, name=t["name"]) for t in ns.tags]
     await record(request, ns, gone)
     return web.Response(status=204)
-
-
-@routes.get("/v2/schemas/metadefs/{name}")
-async def show_schema(request: web.Request) -> web.Response:
-    schema = SCHEMAS.get(request.match_info["name"])
-    if schema is None:
-        raise NotFound(f"No schema named metadefs/{request.match_info['name']}.")
-    return json_response(schema())
 
 
 def _attributes(body: NamespaceBody, owner: str | None) -> dict[str, Any]:

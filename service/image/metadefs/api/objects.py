@@ -7,14 +7,13 @@ from service.image.metadefs import events as ev
 from service.image.metadefs import paging, views
 from service.image.metadefs.api.common import (
     current,
-    find,
+    delete_one,
     must_see,
     record,
     refuse_duplicate,
-    refuse_if_protected,
+    the,
 )
 from service.image.metadefs.bodies import ObjectBody, read_body
-from service.image.metadefs.directory import Item, Namespace
 
 routes = web.RouteTableDef()
 OBJECTS = "/v2/metadefs/namespaces/{namespace}/objects"
@@ -46,13 +45,13 @@ async def list_objects(request: web.Request) -> web.Response:
 @routes.get(OBJECTS + "/{name}")
 async def show_object(request: web.Request) -> web.Response:
     ns = await must_see(request, "get_metadef_object")
-    return json_response(views.metadef_object(ns.namespace, _the(ns, request)))
+    return json_response(views.metadef_object(ns.namespace, the(ns, request, "object")))
 
 
 @routes.put(OBJECTS + "/{name}")
 async def update_object(request: web.Request) -> web.Response:
     ns = await must_see(request, "modify_metadef_object")
-    name = _the(ns, request)["name"]
+    name = the(ns, request, "object")["name"]
     body = await read_body(request, ObjectBody)
     if body.name != name:
         refuse_duplicate(ns.objects, body.name, "object", ns)
@@ -66,12 +65,4 @@ async def update_object(request: web.Request) -> web.Response:
 
 @routes.delete(OBJECTS + "/{name}")
 async def delete_object(request: web.Request) -> web.Response:
-    ns = await must_see(request, "delete_metadef_object")
-    name = _the(ns, request)["name"]
-    refuse_if_protected(ns, f"Metadata definition object {name}")
-    await record(request, ns, [ev.MetadefObjectDeleted(namespace_id=ns.id, name=name)])
-    return web.Response(status=204)
-
-
-def _the(ns: Namespace, request: web.Request) -> Item:
-    return find(ns.objects, request.match_info["name"], "object", ns)
+    return await delete_one(request, "delete_metadef_object", "object", ev.MetadefObjectDeleted)

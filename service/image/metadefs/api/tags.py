@@ -12,15 +12,14 @@ from service.image.metadefs import events as ev
 from service.image.metadefs import paging
 from service.image.metadefs.api.common import (
     current,
+    delete_one,
     duplicate,
-    find,
     must_see,
     record,
     refuse_duplicate,
-    refuse_if_protected,
+    the,
 )
 from service.image.metadefs.bodies import MAX_NAME, TagBody, TagsBody, read_body
-from service.image.metadefs.directory import Item, Namespace
 
 routes = web.RouteTableDef()
 TAGS = "/v2/metadefs/namespaces/{namespace}/tags"
@@ -72,13 +71,13 @@ async def list_tags(request: web.Request) -> web.Response:
 @routes.get(TAGS + "/{name}")
 async def show_tag(request: web.Request) -> web.Response:
     ns = await must_see(request, "get_metadef_tag")
-    return json_response(_the(ns, request))
+    return json_response(the(ns, request, "tag"))
 
 
 @routes.put(TAGS + "/{name}")
 async def rename_tag(request: web.Request) -> web.Response:
     ns = await must_see(request, "modify_metadef_tag")
-    name = _the(ns, request)["name"]
+    name = the(ns, request, "tag")["name"]
     body = await read_body(request, TagBody)
     if body.name != name:
         refuse_duplicate(ns.tags, body.name, "tag", ns)
@@ -89,12 +88,4 @@ async def rename_tag(request: web.Request) -> web.Response:
 
 @routes.delete(TAGS + "/{name}")
 async def delete_tag(request: web.Request) -> web.Response:
-    ns = await must_see(request, "delete_metadef_tag")
-    name = _the(ns, request)["name"]
-    refuse_if_protected(ns, f"Metadata definition tag {name}")
-    await record(request, ns, [ev.MetadefTagDeleted(namespace_id=ns.id, name=name)])
-    return web.Response(status=204)
-
-
-def _the(ns: Namespace, request: web.Request) -> Item:
-    return find(ns.tags, request.match_info["name"], "tag", ns)
+    return await delete_one(request, "delete_metadef_tag", "tag", ev.MetadefTagDeleted)
