@@ -32,6 +32,7 @@ from service.identity.clouds_yaml import write_cloud_entry
 from service.identity.fernet_keys import KeyRepository
 from service.identity.limits import register_defaults
 from service.image import quota as image_quota
+from service.image.metadefs.seed import ensure_resource_types
 from service.logs import configure_logging
 from service.migrator import MigrationError, migrate
 from service.read_models import catalog, kumo_store
@@ -74,6 +75,7 @@ async def _bootstrap(settings: Settings, url: str) -> None:
         store = kumo_store(pool)
         done = await bootstrap(store, settings)
         await ensure_default_flavors(store)
+        await ensure_resource_types(store)
         await register_defaults(store, image_quota.SERVICE_TYPE, image_quota.DEFAULTS)
     finally:
         await pool.close()

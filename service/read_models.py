@@ -18,6 +18,7 @@ from service.compute.hosts import HostResourcesProjection
 from service.compute.projection import ComputeProjection
 from service.identity.limit_projection import LimitsProjection
 from service.identity.projection import IdentityProjection
+from service.image.metadefs.projection import MetadefProjection
 from service.image.projection import ImageProjection
 from service.network.projection import NetworkProjection
 from service.objects.projection import ObjectsProjection
@@ -39,6 +40,7 @@ def catalog() -> dict[str, Registered]:
         Registered(HostResourcesProjection(), inline=True),
         Registered(ObjectsProjection(), inline=True),
         Registered(ImageProjection(), inline=True),
+        Registered(MetadefProjection(), inline=True),
         Registered(NetworkProjection(), inline=True),
         Registered(Streams(), inline=False),
         Registered(AuditProjection(), inline=False),

@@ -92,7 +92,7 @@ def parse(query: MultiMapping[str], ctx: AuthContext) -> ListQuery:
         where=" AND ".join(conditions.clauses) or "true",
         args=conditions.args,
         order=_order(query),
-        limit=_limit(query),
+        limit=page_size(query),
         marker=query.get("marker"),
     )
 
@@ -196,8 +196,9 @@ def _order(query: MultiMapping[str]) -> str:
     return ", ".join(terms)
 
 
-def _limit(query: MultiMapping[str]) -> int:
-    """The page size: 25 unless given, at most 1000; BadRequest if not a natural number."""
+def page_size(query: MultiMapping[str]) -> int:
+    """The page size: 25 unless given, at most 1000; BadRequest if not a natural number
+    (the metadefs listings take it too)."""
     value = query.get("limit")
     if value is None:
         return DEFAULT_LIMIT

@@ -1,8 +1,10 @@
 """What an image is made of, as Glance describes it: formats, core, read-only and reserved
 properties, and the JSON schemas served at /v2/schemas (glanceclient builds its models
-and validates patches from them)."""
+and validates patches from them), the metadefs' among them."""
 
 from typing import Any
+
+from service.image.metadefs.schema import SCHEMAS as METADEF_SCHEMAS
 
 DISK_FORMATS = (
     "ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop",
@@ -159,4 +161,6 @@ SCHEMAS = {
     "images": images_schema,
     "member": member_schema,
     "members": members_schema,
+    **{f"metadefs/{name}": schema for name, schema in METADEF_SCHEMAS.items()},
 }
+"""By the path after /v2/schemas/."""

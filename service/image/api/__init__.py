@@ -3,7 +3,9 @@
 from aiohttp import web
 
 from service.image.api import data, images, imports, members
+from service.image.metadefs.api import ROUTES as METADEF_ROUTES
 
 ROUTES: list[web.AbstractRouteDef] = [
-    route for module in (images, data, imports, members) for route in module.routes
+    *(route for module in (images, data, imports, members) for route in module.routes),
+    *METADEF_ROUTES,
 ]

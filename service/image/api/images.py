@@ -164,7 +164,7 @@ async def delete_tag(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-@routes.get("/v2/schemas/{name}")
+@routes.get("/v2/schemas/{name:.+}")
 async def show_schema(request: web.Request) -> web.Response:
     schema = SCHEMAS.get(request.match_info["name"])
     if schema is None:

@@ -7,6 +7,8 @@ from typing import Any
 import msgspec
 import pytest
 
+from events.postgres import PostgresEventStore
+from service.image.metadefs.seed import ensure_resource_types
 from service.storage import ObjectBackend
 from service.storage.configured import OBJECTS
 from tests.integration.identity import conftest as identity
@@ -124,3 +126,18 @@ def as_bob(client: Client, bob: Person) -> Images:
 def objects(client: Client) -> ObjectBackend:
     """The object backend the app keeps image bytes in."""
     return client.app[OBJECTS]
+
+
+@pytest.fixture
+async def md_admin(glance_admin: Images, store: PostgresEventStore) -> Images:
+    """The admin, on a metadefs catalog with its seeded resource types."""
+    await ensure_resource_types(store)
+    return glance_admin
+
+
+async def make_namespace(images: Images, name: str, **attributes: Any) -> dict[str, Any]:
+    """A new metadefs namespace; fails the test unless it is created."""
+    reply = await images.call("POST", "metadefs/namespaces", json={"namespace": name, **attributes})
+    assert reply.status == 201, reply.body
+    created: dict[str, Any] = reply.body
+    return created

@@ -33,7 +33,8 @@ class Activity:
 @pytest.fixture(scope="module")
 def activity(live_cloud: LiveCloud, tmp_path_factory: pytest.TempPathFactory) -> Activity:
     """A little of everything through the API: a project and user with a role, a key pair,
-    an uploaded image, a container with objects, one server kept and one deleted."""
+    an uploaded image, a metadefs namespace with contents, a container with objects, one
+    server kept and one deleted."""
     cloud = openstack.connect(
         auth_url=live_cloud.auth_url, username="admin", password=live_cloud.admin_password,
         project_name="admin", user_domain_id="default", project_domain_id="default",
@@ -75,6 +76,14 @@ def activity(live_cloud: LiveCloud, tmp_path_factory: pytest.TempPathFactory) ->
         headers={"Content-Type": "application/octet-stream"},
     )
     assert uploaded.status_code == 204
+
+    associations = [{"name": "OS::Glance::Image", "prefix": "v_"}]
+    namespace = cloud.image.create_metadef_namespace(
+        namespace="verify-ns", visibility="public", resource_type_associations=associations
+    )
+    cloud.image.create_metadef_object(namespace, name="o", description="checked")
+    cloud.image.update_metadef_object("o", namespace, name="o2")
+    cloud.image.create_metadef_property(namespace, name="p", title="P", type="string")
 
     cloud.object_store.create_container(name="evidence")
     cloud.object_store.upload_object("evidence", "a.txt", data=b"first")
@@ -167,7 +176,7 @@ def test_every_model_rebuilt_in_bulk_equals_the_live_tables(
         "rm_images", "rm_servers", "rm_instance_actions", "rm_security_groups",
         "rm_security_group_rules", "rm_ports", "rm_ip_allocations", "rm_swift_objects",
         "rm_swift_accounts", "rm_swift_container_slots", "rm_host_claims", "rm_users",
-        "rm_audit", "rm_streams",
+        "rm_audit", "rm_streams", "rm_metadef_namespaces", "rm_metadef_resource_types",
     ):  # fmt: skip
         assert live[table], table
     for name in models:
