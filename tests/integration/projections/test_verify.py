@@ -60,8 +60,8 @@ def activity(live_cloud: LiveCloud, tmp_path_factory: pytest.TempPathFactory) ->
         name="verify-eg", filters={"service_id": image_service.id}
     )
     cloud.identity.associate_project_with_endpoint_group(group, project)
-    endpoint = next(cloud.identity.endpoints(service_id=image_service.id))
-    cloud.identity.associate_endpoint_with_project(project, endpoint)
+    image_endpoint = next(cloud.identity.endpoints(service_id=image_service.id))
+    cloud.identity.associate_endpoint_with_project(project, image_endpoint)
     cloud.compute.create_keypair(name="verify-key")
 
     disk = tmp_path_factory.mktemp("img") / "base.qcow2"
