@@ -47,6 +47,7 @@ from service.http.request_id import echo_request_id, request_id_middleware
 from service.identity.api import ROUTES as identity_routes
 from service.identity.runtime import IDENTITY_RUNTIME, Identity, identity_context
 from service.image.api import ROUTES as image_routes
+from service.image.importer import image_importer
 from service.network.api import ROUTES as network_routes
 from service.objects.api import ROUTES as object_routes
 from service.objects.api.common import swift_headers
@@ -190,8 +191,8 @@ def create_app(
     `compute` runs this process's compute host while the app runs (see
     service/compute/worker.py); without it, `console` still reads guests' console logs on
     this host (an HTTP worker's, service/http_workers.py). `reapers` reaps expired objects
-    and orphaned blobs while the app runs (one process of a cloud does; HTTP workers do
-    not). Raises ValueError for an API name that does not exist.
+    and orphaned blobs, and carries out image imports, while the app runs (one process of
+    a cloud does; HTTP workers do not). Raises ValueError for an API name that does not exist.
     """
     extra = dict(extra_routes or {})
     app = web.Application(
@@ -213,6 +214,7 @@ def create_app(
     app.cleanup_ctx.append(objects_context)
     if reapers:
         app.cleanup_ctx.append(expiry_reaper)
+        app.cleanup_ctx.append(image_importer)
     app[COMPUTE_HOST] = ComputeHost()
     if compute:
         app.cleanup_ctx.append(compute_context)

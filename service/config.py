@@ -23,6 +23,8 @@
 | KUMO_S3_BUCKET, KUMO_S3_ENDPOINT_URL | the S3 bucket and endpoint, for `s3` | none |
 | KUMO_S3_ACCESS_KEY_ID, KUMO_S3_SECRET_ACCESS_KEY | S3 credentials | boto's chain |
 | KUMO_S3_REGION | the S3 region | us-east-1 |
+| KUMO_IMAGE_IMPORT_PORTS | ports web-download imports may fetch from (empty: any) | 80,443 |
+| KUMO_IMAGE_IMPORT_LOCAL_HOSTS | whether they may fetch from loopback/private addresses | false |
 | KUMO_LIBVIRT_URI | this host's hypervisor | qemu:///system with libvirtd, else test:///default |
 | KUMO_HOST_NAME | this compute host's name | the machine's hostname |
 | KUMO_TRUSTED_PROXIES | proxy addresses (comma-separated) whose X-Forwarded-For counts | none |
@@ -73,6 +75,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
     s3_region: str = "us-east-1"
+    image_import_ports: str = "80,443"
+    """The ports web-download imports may fetch from (comma-separated; empty: any), as
+    Glance's allowed_ports."""
+    image_import_local_hosts: bool = False
+    """Whether web-download imports may fetch from loopback, private and link-local
+    addresses (off: an import cannot be made to read the cloud's own network)."""
     libvirt_uri: str | None = None
     host_name: str | None = None
     availability_zone: str = "nova"

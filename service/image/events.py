@@ -72,6 +72,16 @@ class ImageStageStarted(Event, frozen=True):
     image_id: str
 
 
+class ImageImportStarted(Event, frozen=True):
+    """A web-download import was asked for: the image is `importing` until the importer
+    (service/image/importer.py) activates it with the bytes it fetched from `uri`, or
+    gives it back to `queued` (ImageUploadAborted)."""
+
+    image_id: str
+    method: str
+    uri: str
+
+
 class ImageStaged(Event, frozen=True):
     """The staged bytes are stored under `location`; the image stays `uploading` until an
     import activates it (with these figures) or aborts it."""

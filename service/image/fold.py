@@ -51,6 +51,8 @@ def _changes(row: Row, event: Event) -> dict[str, Any] | None:
             return {"status": "queued", "location": None}
         case ev.ImageStageStarted():
             return {"status": "uploading"}
+        case ev.ImageImportStarted():
+            return {"status": "importing"}
         case ev.ImageStaged(location=location):
             return {"location": location}
         case ev.ImageActivated() as e:

@@ -50,7 +50,7 @@ class OverQuota(RequestEntityTooLarge):
 class Usage(msgspec.Struct, frozen=True):
     images: int
     size: int  # bytes
-    uploading: int = 0  # images receiving data (saving, uploading)
+    uploading: int = 0  # images receiving data (saving, uploading, importing)
     staged: int = 0  # bytes staged for import
 
 
@@ -74,7 +74,7 @@ def stream(project_id: str) -> str:
 
 _USAGE = """
 SELECT count(*) AS images, coalesce(sum(size), 0)::bigint AS size,
-       count(*) FILTER (WHERE status IN ('saving', 'uploading')) AS uploading,
+       count(*) FILTER (WHERE status IN ('saving', 'uploading', 'importing')) AS uploading,
        (SELECT coalesce(sum((staged.data->>'size')::bigint), 0)::bigint
           FROM rm_images s CROSS JOIN LATERAL (
                SELECT data FROM events

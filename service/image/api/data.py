@@ -76,8 +76,8 @@ async def receive(
         if request.content_length is not None:  # aiohttp reads no more than that
             _check(image.owner, used, limits, request.content_length, staging=staging)
         else:
-            chunks = _capped(aiter(body), image.owner, used, limits, staging=staging)
-    await _start(request, image, started)
+            chunks = capped(aiter(body), image.owner, used, limits, staging=staging)
+    await start(request, image, started)
     key = data_key(image.id)
     try:
         stored = await objects(request).put(
@@ -91,10 +91,10 @@ async def receive(
     return stored
 
 
-async def _start(request: web.Request, image: Image, started: Event) -> None:
+async def start(request: web.Request, image: Image, started: Event) -> None:
     """Append `started` at the image's version, claiming one of the owner's concurrent
-    uploads (image_count_uploading): OverQuota (413) if none is left, Conflict (409) if
-    the image changed meanwhile (another upload began)."""
+    uploads (image_count_uploading; an import's fetch counts as one): OverQuota (413) if
+    none is left, Conflict (409) if the image changed meanwhile (another upload began)."""
     appends = [StreamAppend(stream(image.id), [started], image.version)]
     for _ in range(quota.ATTEMPTS):
         if await record_claimed(request, image.owner, image.id, appends, uploading=1):
@@ -211,7 +211,7 @@ def _check(
     quota.check(owner, used, limits, size=size, staged=size if staging else 0)
 
 
-async def _capped(
+async def capped(
     chunks: AsyncIterator[bytes],
     owner: str,
     used: quota.Usage,

@@ -1,15 +1,20 @@
-"""The interoperable image import API with its one method, `glance-direct`: the data is
-staged (`PUT /v2/images/{id}/stage`, streamed into the object backend where the image's
-bytes will live, hashed on the way), then imported (`POST /v2/images/{id}/import`).
+"""The interoperable image import API and its two methods.
 
-Staging holds the image in `uploading` (ImageStageStarted) until ImageStaged records the
-bytes, claiming them on the owner's staging space (image_stage_total: over it, the reply
-is 413 and nothing is kept), or ImageUploadAborted gives it back to `queued` with nothing
-kept. The import is
-done before the reply (Glance runs it as a task and answers 202 at once; clients poll
-the status either way): it activates the image with the staged figures, claiming their
-size on the owner's quota; over quota, the staged bytes are dropped, the image is
-`queued` again and the reply is 413.
+`glance-direct`: the data is staged (`PUT /v2/images/{id}/stage`, streamed into the
+object backend where the image's bytes will live, hashed on the way), then imported
+(`POST /v2/images/{id}/import`). Staging holds the image in `uploading`
+(ImageStageStarted) until ImageStaged records the bytes, claiming them on the owner's
+staging space (image_stage_total: over it, the reply is 413 and nothing is kept), or
+ImageUploadAborted gives it back to `queued` with nothing kept. That import is done
+before the reply (Glance runs it as a task and answers 202 at once; clients poll the
+status either way): it activates the image with the staged figures, claiming their size
+on the owner's quota; over quota, the staged bytes are dropped, the image is `queued`
+again and the reply is 413.
+
+`web-download`: the URL is checked (service/image/web_download.py), ImageImportStarted
+holds a `queued` image in `importing` (one of the owner's concurrent uploads), and the
+reply is 202 at once; the importer (service/image/importer.py) fetches the bytes and
+activates the image, or gives it back to `queued`.
 """
 
 from typing import Any
@@ -18,15 +23,17 @@ from aiohttp import web
 
 from service.errors import BadRequest, Conflict
 from service.http.body import json_response, read_json
+from service.http.keys import SETTINGS
 from service.http.recording import store
 from service.http.socket_body import request_body
 from service.image import events as ev
-from service.image import stored_data
+from service.image import stored_data, web_download
 from service.image.api.common import must_see, stream
-from service.image.api.data import activate, octet_stream, receive, received
+from service.image.api.data import activate, octet_stream, receive, received, start
+from service.image.directory import Image
 
 routes = web.RouteTableDef()
-METHODS = ("glance-direct",)
+METHODS = ("glance-direct", "web-download")
 
 
 @routes.get("/v2/info/import")
@@ -58,6 +65,8 @@ async def import_image(request: web.Request) -> web.Response:
     if name not in METHODS:
         raise BadRequest(f"Import method {name!r} is not supported; use one of: "
                          + ", ".join(METHODS))  # fmt: skip
+    if name == "web-download" and isinstance(method, dict):
+        return await _web_download(request, image, method.get("uri"))
     staged = await _staged(request, image.id)
     if image.status != "uploading" or staged is None:
         raise Conflict("Image needs to be staged before an import can be performed.")
@@ -67,6 +76,21 @@ async def import_image(request: web.Request) -> web.Response:
         os_hash_value=staged.os_hash_value,
     )  # fmt: skip
     await activate(request, image.id, activated, holding="uploading")
+    return web.Response(status=202)
+
+
+async def _web_download(request: web.Request, image: Image, uri: object) -> web.Response:
+    """Check the URL and hold the image in `importing` for the importer; 202."""
+    if not isinstance(uri, str):
+        raise BadRequest("The web-download method needs a uri.")
+    settings = request.config_dict[SETTINGS]
+    web_download.check_url(uri, settings)
+    await web_download.check_host(uri, settings)
+    if image.status != "queued":
+        transition = f"from {image.status} to importing"
+        raise Conflict(f"Image status transition {transition} is not allowed")
+    started = ev.ImageImportStarted(image_id=image.id, method="web-download", uri=uri)
+    await start(request, image, started)
     return web.Response(status=202)
 
 
