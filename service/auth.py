@@ -7,6 +7,7 @@ from aiohttp import web
 
 from events.types import Actor
 from service.errors import Unauthorized
+from service.identity.access_rules import AccessRule
 
 
 class RoleRef(msgspec.Struct, frozen=True):
@@ -37,6 +38,9 @@ class AuthContext(msgspec.Struct, frozen=True, kw_only=True):
     application_credential_id: str | None = None
     application_credential_name: str | None = None
     application_credential_unrestricted: bool = False
+    access_rules: tuple[AccessRule, ...] | None = None
+    """The requests the token may make, when its application credential has access rules
+    (None: any the roles allow)."""
 
     @property
     def role_names(self) -> frozenset[str]:

@@ -150,6 +150,9 @@ RULES: dict[str, Rule] = {
     "identity:list_application_credentials": any_of(admin, owner),
     "identity:create_application_credential": owner,
     "identity:delete_application_credential": any_of(admin, owner),
+    "identity:get_access_rule": any_of(admin, owner),
+    "identity:list_access_rules": any_of(admin, owner),
+    "identity:delete_access_rule": any_of(admin, owner),
     # policy documents stored for other services: admins only
     "identity:get_policy": admin,
     "identity:list_policies": admin,

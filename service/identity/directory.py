@@ -5,6 +5,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from service.identity.access_rules import AccessRule
 from service.identity.fold import JSON_COLUMNS
 
 T = TypeVar("T")
@@ -96,6 +97,17 @@ class ApplicationCredential(msgspec.Struct, frozen=True):
     role_ids: list[str]
     expires_at: datetime | None
     unrestricted: bool
+    access_rules: list[AccessRule]
+
+
+class UserAccessRule(msgspec.Struct, frozen=True):
+    """One of a user's access rules (rm_access_rules)."""
+
+    id: str
+    user_id: str
+    service: str
+    method: str
+    path: str
 
 
 class Credential(msgspec.Struct, frozen=True):
@@ -158,6 +170,7 @@ _TABLES: dict[type, str] = {
     Service: "rm_services",
     Endpoint: "rm_endpoints",
     ApplicationCredential: "rm_application_credentials",
+    UserAccessRule: "rm_access_rules",
     Credential: "rm_credentials",
     Policy: "rm_policies",
     EndpointGroup: "rm_endpoint_groups",

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from msgspec import UNSET, UnsetType
 
 from events.types import Event
+from service.identity.access_rules import AccessRule
 
 
 class DomainCreated(Event, frozen=True):
@@ -263,11 +264,21 @@ class ApplicationCredentialCreated(Event, frozen=True):
     description: str | None = None
     expires_at: datetime | None = None
     unrestricted: bool = False
+    access_rules: tuple[AccessRule, ...] = ()
+    """The only requests its tokens may make, if any (each rule kept for the user, and
+    shared by the user's credentials that name the same request)."""
 
 
 class ApplicationCredentialDeleted(Event, frozen=True):
     application_credential_id: str
     user_id: str
+
+
+class AccessRuleDeleted(Event, frozen=True):
+    """A user's access rule that no application credential uses any more, forgotten."""
+
+    user_id: str
+    access_rule_id: str
 
 
 class EndpointGroupCreated(Event, frozen=True):

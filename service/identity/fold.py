@@ -27,7 +27,7 @@ TABLES = {
     "endpoint_group": "rm_endpoint_groups",
 }
 """The table of each stream category's rows."""
-JSON_COLUMNS = ("extra", "options", "filters")
+JSON_COLUMNS = ("extra", "options", "filters", "access_rules")
 _UNTIMED = {"region", "service", "endpoint", "policy", "endpoint_group"}
 """Categories whose tables keep no creation time."""
 _CREATED = (

@@ -29,7 +29,7 @@ class IdentitySide:
     tables: tuple[str, ...] = (
         "rm_users", "rm_password_history", "rm_group_members", "rm_implied_roles",
         "rm_role_assignments", "rm_application_credentials", "rm_token_revocations",
-        "rm_project_endpoints", "rm_project_endpoint_groups",
+        "rm_project_endpoints", "rm_project_endpoint_groups", "rm_access_rules",
     )  # fmt: skip
     types: frozenset[str] | None = _TYPES
 
@@ -89,11 +89,24 @@ class IdentitySide:
             case ev.ApplicationCredentialCreated() as e:
                 await conn.execute(
                     "INSERT INTO rm_application_credentials (id, user_id, project_id, name,"
-                    " description, secret_hash, role_ids, expires_at, unrestricted, created_at)"
-                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    " description, secret_hash, role_ids, expires_at, unrestricted, created_at,"
+                    " access_rules) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                     e.application_credential_id, e.user_id, e.project_id, e.name, e.description,
                     e.secret_hash, list(e.role_ids), e.expires_at, e.unrestricted, at,
+                    msgspec.json.encode(e.access_rules),
                 )  # fmt: skip
+                for rule in e.access_rules:
+                    await conn.execute(
+                        "INSERT INTO rm_access_rules VALUES ($1, $2, $3, $4, $5)"
+                        " ON CONFLICT DO NOTHING",
+                        rule.id, e.user_id, rule.service, rule.method, rule.path,
+                    )  # fmt: skip
+            case ev.AccessRuleDeleted() as e:
+                await conn.execute(
+                    "DELETE FROM rm_access_rules WHERE id = $1 AND user_id = $2",
+                    e.access_rule_id,
+                    e.user_id,
+                )
             case ev.ApplicationCredentialDeleted() as e:
                 await conn.execute(
                     "DELETE FROM rm_application_credentials WHERE id = $1",
@@ -152,7 +165,7 @@ class IdentityProjection:
         "rm_group_members", "rm_roles", "rm_implied_roles", "rm_role_assignments", "rm_regions",
         "rm_services", "rm_endpoints", "rm_application_credentials", "rm_token_revocations",
         "rm_credentials", "rm_policies", "rm_endpoint_groups", "rm_project_endpoints",
-        "rm_project_endpoint_groups",
+        "rm_project_endpoint_groups", "rm_access_rules",
     )  # fmt: skip
     types: frozenset[str] | None = _TYPES
     folds: tuple[FoldedTable, ...] = tuple(
@@ -216,6 +229,7 @@ async def _delete(conn: Any, event: msgspec.Struct) -> None:
                     "DELETE FROM rm_application_credentials WHERE user_id = $1", row_id
                 )
                 await conn.execute("DELETE FROM rm_credentials WHERE user_id = $1", row_id)
+                await conn.execute("DELETE FROM rm_access_rules WHERE user_id = $1", row_id)
         case "role_id":
             await conn.execute("DELETE FROM rm_role_assignments WHERE role_id = $1", row_id)
             await conn.execute(

@@ -24,6 +24,7 @@ _RECORDS: tuple[type[Event], ...] = (
     ev.RoleImplied, ev.RoleImplicationRemoved, ev.ApplicationCredentialCreated,
     ev.ApplicationCredentialDeleted, ev.TokenRevoked, ev.EndpointGivenToProject,
     ev.EndpointTakenFromProject, ev.EndpointGroupGivenToProject, ev.EndpointGroupTakenFromProject,
+    ev.AccessRuleDeleted,
 )  # fmt: skip
 
 LOGINS = Statements(

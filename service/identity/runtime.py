@@ -256,6 +256,7 @@ class Identity:
                 context,
                 application_credential_name=credential.name,
                 application_credential_unrestricted=credential.unrestricted,
+                access_rules=tuple(credential.access_rules) or None,
             )
         if not roles:
             raise Unauthorized(

@@ -3,6 +3,8 @@
 from datetime import UTC
 from typing import Any
 
+import msgspec
+
 from service.identity.directory import (
     ApplicationCredential,
     Domain,
@@ -15,6 +17,7 @@ from service.identity.directory import (
     Role,
     Service,
     User,
+    UserAccessRule,
 )
 
 Json = dict[str, Any]
@@ -106,6 +109,16 @@ def endpoint_group(g: EndpointGroup, base_url: str) -> Json:
     }
 
 
+def access_rule(r: UserAccessRule, base_url: str) -> Json:
+    return {
+        "id": r.id,
+        "service": r.service,
+        "method": r.method,
+        "path": r.path,
+        "links": {"self": v3(base_url, f"users/{r.user_id}/access_rules/{r.id}")},
+    }
+
+
 def policy(p: Policy, base_url: str) -> Json:
     return {
         "id": p.id,
@@ -119,7 +132,7 @@ def application_credential(a: ApplicationCredential, roles: list[Role], base_url
     return {
         "id": a.id, "name": a.name, "description": a.description, "user_id": a.user_id,
         "project_id": a.project_id, "expires_at": naive_utc(a.expires_at),
-        "unrestricted": a.unrestricted, "access_rules": [],
+        "unrestricted": a.unrestricted, "access_rules": msgspec.to_builtins(a.access_rules),
         "roles": [{"id": r.id, "name": r.name, "domain_id": r.domain_id} for r in roles],
         "links": {"self": v3(base_url, f"users/{a.user_id}/application_credentials/{a.id}")},
     }  # fmt: skip

@@ -3,6 +3,7 @@
 from aiohttp import web
 
 from service.identity.api import (
+    access_rules,
     application_credentials,
     assignments,
     catalog,
@@ -32,6 +33,7 @@ ROUTES: list[web.AbstractRouteDef] = [
         catalog,
         endpoint_filter,
         application_credentials,
+        access_rules,
         credentials,
         ec2_credentials,
         limits,

@@ -1,7 +1,7 @@
 """/v3/users/{user_id}/application_credentials: what automation authenticates with."""
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from aiohttp import web
@@ -13,6 +13,7 @@ from service.errors import BadRequest, Forbidden, NotFound
 from service.http.body import json_response, read_json
 from service.identity import events as ev
 from service.identity import views
+from service.identity.access_rules import AccessRule
 from service.identity.api.common import (
     authorized,
     base_url,
@@ -22,7 +23,7 @@ from service.identity.api.common import (
     record,
     store,
 )
-from service.identity.directory import ApplicationCredential, Role, User, select
+from service.identity.directory import ApplicationCredential, Role, User, UserAccessRule, select
 from service.identity.passwords import generate_secret, hash_password
 from service.policy import enforce
 
@@ -36,6 +37,15 @@ class RoleRef(msgspec.Struct):
     name: str | None = None
 
 
+class AccessRuleRef(msgspec.Struct):
+    """An access rule as a credential asks for it: one of the user's by id, or a request."""
+
+    id: str | None = None
+    service: Annotated[str, Meta(min_length=1, max_length=255)] | None = None
+    method: Literal["HEAD", "GET", "POST", "PUT", "PATCH", "DELETE"] | None = None
+    path: Annotated[str, Meta(pattern="^/", max_length=255)] | None = None
+
+
 class NewCredential(msgspec.Struct):
     name: Name
     description: str | None = None
@@ -43,7 +53,7 @@ class NewCredential(msgspec.Struct):
     expires_at: datetime | None = None
     roles: list[RoleRef] | None = None
     unrestricted: bool = False
-    access_rules: list[dict[str, Any]] = []
+    access_rules: list[AccessRuleRef] = []
 
 
 class CreateCredential(msgspec.Struct):
@@ -66,8 +76,7 @@ async def create_credential(request: web.Request) -> web.Response:
     if ctx.application_credential_id is not None:
         raise Forbidden("An application credential cannot create another one.")
     body = (await read_json(request, CreateCredential)).application_credential
-    if body.access_rules:
-        raise BadRequest("Access rules are not supported.")
+    rules = await _access_rules(request, user_id, body.access_rules)
     held = {r.id: r for r in ctx.roles}
     by_name = {r.name: r for r in ctx.roles}
     wanted = body.roles if body.roles is not None else [RoleRef(id=r.id) for r in ctx.roles]
@@ -94,6 +103,7 @@ async def create_credential(request: web.Request) -> web.Response:
         description=body.description,
         expires_at=expires_at,
         unrestricted=body.unrestricted,
+        access_rules=rules,
     )
     await record(
         request,
@@ -106,6 +116,29 @@ async def create_credential(request: web.Request) -> web.Response:
     credential = await must_get(request, ApplicationCredential, credential_id)
     body_out = {**await _view(request, credential), "secret": secret}
     return json_response({"application_credential": body_out}, status=201)
+
+
+async def _access_rules(
+    request: web.Request, user_id: str, refs: list[AccessRuleRef]
+) -> tuple[AccessRule, ...]:
+    """The rules `refs` ask for: the user's own rule where one is named by id (404 if the
+    user has none such) or asks for the same request, else a new one."""
+    known = await select(store(request).pool, UserAccessRule, "user_id = $1", user_id)
+    by_id = {r.id: r for r in known}
+    by_request = {(r.service, r.method, r.path): r.id for r in known}
+    rules: list[AccessRule] = []
+    for ref in refs:
+        if ref.id is not None:
+            found = by_id.get(ref.id)
+            if found is None:
+                raise NotFound(f"Could not find access rule: {ref.id}.")
+            rules.append(AccessRule(found.id, found.service, found.method, found.path))
+        elif ref.service is None or ref.method is None or ref.path is None:
+            raise BadRequest("An access rule names its id, or a service, a method and a path.")
+        else:
+            rule_id = by_request.get((ref.service, ref.method, ref.path)) or new_id(request)
+            rules.append(AccessRule(rule_id, ref.service, ref.method, ref.path))
+    return tuple(dict.fromkeys(rules))
 
 
 @routes.get("/v3/users/{user_id}/application_credentials")

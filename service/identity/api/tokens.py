@@ -176,6 +176,8 @@ async def token_body(request: web.Request, ctx: AuthContext, *, catalog: bool) -
             "name": ctx.application_credential_name,
             "restricted": not ctx.application_credential_unrestricted,
         }
+        if ctx.access_rules is not None:
+            token["application_credential"]["access_rules"] = msgspec.to_builtins(ctx.access_rules)
     if catalog and ctx.scope != "unscoped":
         token["catalog"] = await identity(request).catalog(ctx.project_id)
     return {"token": token}

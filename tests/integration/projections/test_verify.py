@@ -62,6 +62,14 @@ def activity(live_cloud: LiveCloud, tmp_path_factory: pytest.TempPathFactory) ->
     cloud.identity.associate_project_with_endpoint_group(group, project)
     image_endpoint = next(cloud.identity.endpoints(service_id=image_service.id))
     cloud.identity.associate_endpoint_with_project(project, image_endpoint)
+    me = cloud.current_user_id
+    ips = {"service": "compute", "method": "GET", "path": "/v2.1/servers/*/ips"}
+    flavors = {"service": "compute", "method": "GET", "path": "/v2.1/flavors"}
+    ruled = cloud.identity.create_application_credential(me, "verify-ac", access_rules=[ips])
+    unused = cloud.identity.create_application_credential(me, "drop-ac", access_rules=[flavors])
+    cloud.identity.delete_application_credential(me, unused)
+    cloud.identity.delete_access_rule(me, unused.access_rules[0]["id"])
+    assert ruled.access_rules[0]["path"] == ips["path"]
     cloud.compute.create_keypair(name="verify-key")
 
     disk = tmp_path_factory.mktemp("img") / "base.qcow2"
