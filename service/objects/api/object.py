@@ -26,6 +26,7 @@ from service.objects.api.common import (
     auth,
     backend,
     db,
+    header_case,
     max_object_size,
     now,
     project_of,
@@ -155,7 +156,8 @@ async def _copy(
     request: web.Request, source: tuple[str, str], place: Located, name: str
 ) -> web.Response:
     """Copy `source` (container, object) to `name` in the place's container: server
-    side for a plain object, streamed from the segments for a large one."""
+    side for a plain object, streamed from the segments for a large one. The answer
+    shows the copy's metadata (the source's, merged with the request's) as Swift's does."""
     source_container = await container_for(request, write=False, name=source[0])
     row = await current(request, source_container, source[1])
     attrs = _attributes(request, name, row)
@@ -180,8 +182,10 @@ async def _copy(
     version = await put_version(request, place, name, write, attrs, known_size=content.size)
     return _created(
         version,
+        **{header_case(k): v for k, v in attrs.metadata.items()},
         **{
             "X-Copied-From": quote(f"{source_container.name}/{row.name}"),
+            "X-Copied-From-Account": quote(f"AUTH_{row.project_id}"),
             "X-Copied-From-Last-Modified": http_date(row.last_modified),
         },
     )

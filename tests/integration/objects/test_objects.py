@@ -152,6 +152,43 @@ async def test_copy_with_x_copy_from_and_copy_method(box: Swift) -> None:
     assert await (await box.call("GET", "box/src")).read() == DATA
 
 
+async def test_copy_answers_with_the_merged_metadata(box: Swift) -> None:
+    await box.call("PUT", "box/src", body=DATA, headers={"X-Object-Meta-Src": "s"})
+    copy = await box.call(
+        "COPY",
+        "box/src",
+        headers={"Destination": "box/dst", "X-Object-Meta-New": "n", "X-Object-Meta-Empty": ""},
+    )
+    assert copy.status == 201
+    assert copy.headers["X-Object-Meta-Src"] == "s"
+    assert copy.headers["X-Object-Meta-New"] == "n"
+    assert copy.headers["X-Object-Meta-Empty"] == ""
+    assert copy.headers["X-Copied-From-Account"] == f"AUTH_{box.project_id}"
+    head = await box.call("HEAD", "box/dst")
+    assert (head.headers["X-Object-Meta-Src"], head.headers["X-Object-Meta-New"]) == ("s", "n")
+    fresh = await box.call(
+        "PUT",
+        "box/fresh",
+        body=b"",
+        headers={"X-Copy-From": "box/src", "X-Fresh-Metadata": "true", "X-Object-Meta-N": "1"},
+    )
+    assert fresh.status == 201
+    assert "X-Object-Meta-Src" not in fresh.headers
+    assert fresh.headers["X-Object-Meta-N"] == "1"
+
+
+async def test_an_object_keeps_metadata_with_an_empty_value(box: Swift) -> None:
+    put = await box.call("PUT", "box/e", body=DATA, headers={"X-Object-Meta-Blank": ""})
+    assert put.status == 201
+    assert (await box.call("HEAD", "box/e")).headers["X-Object-Meta-Blank"] == ""
+    await box.call("POST", "box/e", headers={"X-Object-Meta-Other": ""})
+    head = await box.call("HEAD", "box/e")
+    assert head.headers["X-Object-Meta-Other"] == ""
+    assert "X-Object-Meta-Blank" not in head.headers
+    await box.call("POST", "box", headers={"X-Container-Meta-Gone": ""})
+    assert "X-Container-Meta-Gone" not in (await box.call("HEAD", "box")).headers
+
+
 async def test_expired_object_is_gone_at_once_then_reaped(
     box: Swift, clock: ShiftedClock, store: PostgresEventStore, client: Client
 ) -> None:
