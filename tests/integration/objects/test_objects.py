@@ -2,6 +2,7 @@
 server-side copies and expiry."""
 
 import hashlib
+import zlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -56,6 +57,17 @@ async def test_etag_mismatch_is_422_and_stores_nothing(box: Swift) -> None:
     assert response.status == 422
     assert (await box.call("HEAD", "box/x")).status == 404
     assert (await box.call("PUT", "box/x", body=DATA, headers={"ETag": MD5})).status == 201
+
+
+async def test_an_encoded_body_is_stored_as_sent(box: Swift) -> None:
+    deflated = zlib.compress(DATA * 20)
+    put = await box.call("PUT", "box/z", body=deflated, headers={"Content-Encoding": "deflate"})
+    assert put.status == 201
+    assert put.headers["Etag"] == hashlib.md5(deflated).hexdigest()
+    get = await box.call("GET", "box/z", headers={"Accept-Encoding": "deflate"})
+    assert get.headers["Content-Encoding"] == "deflate"
+    assert get.headers["Content-Length"] == str(len(deflated))
+    assert await get.read() == DATA * 20
 
 
 async def test_chunked_upload(box: Swift) -> None:
