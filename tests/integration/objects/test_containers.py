@@ -202,3 +202,10 @@ async def test_info_lists_supported_middlewares(swift: Swift) -> None:
         "versioned_writes",
     } <= set(info)
     assert "sha256" in info["tempurl"]["allowed_digests"]
+
+
+async def test_healthcheck_answers_ok_without_a_token(swift: Swift) -> None:
+    response = await swift.client.get("/object/healthcheck")
+    assert response.status == 200
+    assert await response.text() == "OK"
+    assert "X-Trans-Id" in response.headers
