@@ -4,7 +4,7 @@ account quota, temp URL keys); POST `?bulk-delete` is in bulk.py."""
 from aiohttp import web
 
 from service.errors import BadRequest
-from service.objects import acl
+from service.objects import acl, policy
 from service.objects import directory as rm
 from service.objects.api import bulk
 from service.objects.api.common import (
@@ -33,6 +33,9 @@ def _headers(account: rm.Account, request: web.Request) -> dict[str, str]:
         "Account", account.object_count, account.bytes_used, account.created_at or now(request)
     )
     headers["X-Account-Container-Count"] = str(account.container_count)
+    headers.update(
+        policy.account_usage(account.container_count, account.object_count, account.bytes_used)
+    )
     headers.update({header_case(k): v for k, v in account.metadata.items()})
     return headers
 

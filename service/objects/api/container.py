@@ -32,10 +32,10 @@ from service.objects.headers import (
 )
 from service.objects.listing import collect, listing_query, render
 from service.objects.naming import check_container_name, container_stream
+from service.objects.policy import STORAGE_POLICY, check_policy
 
 routes = web.RouteTableDef()
 CONTAINER = "/v1/AUTH_{project_id}/{container}"
-STORAGE_POLICY = "Policy-0"
 _QUOTAS = ("x-container-meta-quota-bytes", "x-container-meta-quota-count")
 _OWNER_ONLY = frozenset(CONTAINER_SYSTEM) | {
     "x-container-meta-temp-url-key",
@@ -91,10 +91,12 @@ async def _readable(request: web.Request) -> tuple[rm.CountedContainer, bool]:
 @routes.put(CONTAINER)
 @routes.put(CONTAINER + "/")
 async def create_container(request: web.Request) -> web.Response:
-    """201 when created, 202 when it existed (its metadata is then updated)."""
+    """201 when created, 202 when it existed (its metadata is then updated); 400 for a
+    storage policy other than Kumo's one."""
     project_id = require_owner(request)
     name = request.match_info["container"]
     check_container_name(name)
+    check_policy(request.headers)
     found = await rm.container(db(request), project_id, name)
     change = _change(request, found.metadata if found else {})
     stream = container_stream(project_id, name)

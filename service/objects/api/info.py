@@ -1,8 +1,6 @@
 """`GET /object/info` without a token: Swift's capabilities document, listing only the
 middlewares Kumo implements, with their limits."""
 
-from importlib import metadata
-
 import msgspec
 from aiohttp import web
 
@@ -18,14 +16,25 @@ from service.objects.headers import (
 from service.objects.large_object import DLO_MAX_SEGMENTS, MAX_MANIFEST_SEGMENTS, MAX_MANIFEST_SIZE
 from service.objects.listing import LISTING_LIMIT
 from service.objects.naming import MAX_CONTAINER_NAME_BYTES, MAX_OBJECT_NAME_BYTES
+from service.objects.policy import STORAGE_POLICY
 from service.objects.tempurl import ALLOWED_DIGESTS, METHODS
 
 routes = web.RouteTableDef()
+SWIFT_VERSION = "2.34.0"
+"""The Swift release whose API this one speaks, for clients that gate features on
+`swift.version` (Tempest's test of the account's object-count quota needs 2.34)."""
+
+
+class Policy(msgspec.Struct, frozen=True):
+    name: str = STORAGE_POLICY
+    aliases: str = STORAGE_POLICY
+    default: bool = True
 
 
 class SwiftCapabilities(msgspec.Struct, frozen=True, kw_only=True):
-    version: str
     max_file_size: int
+    version: str = SWIFT_VERSION
+    policies: tuple[Policy, ...] = (Policy(),)
     max_meta_name_length: int = MAX_META_NAME_LENGTH
     max_meta_value_length: int = MAX_META_VALUE_LENGTH
     max_meta_count: int = MAX_META_COUNT
@@ -83,7 +92,5 @@ class SwiftInfo(msgspec.Struct, frozen=True):
 @routes.get("/info", allow_head=False)
 async def info(request: web.Request) -> web.Response:
     """The capabilities document, `{"swift": {...}, "<middleware>": {...}, ...}`."""
-    capabilities = SwiftCapabilities(
-        version=metadata.version("kumo"), max_file_size=max_object_size(request)
-    )
+    capabilities = SwiftCapabilities(max_file_size=max_object_size(request))
     return json_response(SwiftInfo(capabilities))

@@ -202,6 +202,24 @@ async def test_info_lists_supported_middlewares(swift: Swift) -> None:
         "versioned_writes",
     } <= set(info)
     assert "sha256" in info["tempurl"]["allowed_digests"]
+    assert info["swift"]["version"] == "2.34.0"
+    assert info["swift"]["policies"] == [
+        {"name": "Policy-0", "aliases": "Policy-0", "default": True}
+    ]
+
+
+async def test_one_storage_policy_holds_every_container(swift: Swift) -> None:
+    assert (await swift.call("PUT", "box", headers={"X-Storage-Policy": "policy-0"})).status == 201
+    silver = await swift.call("PUT", "silver", headers={"X-Storage-Policy": "silver"})
+    assert silver.status == 400
+    assert "Invalid X-Storage-Policy" in await silver.text()
+    assert (await swift.call("HEAD", "silver")).status == 404
+    await swift.call("PUT", "box/o", body=b"12345")
+    head = await swift.call("HEAD")
+    assert head.headers["X-Account-Storage-Policy-Policy-0-Container-Count"] == "1"
+    assert head.headers["X-Account-Storage-Policy-Policy-0-Object-Count"] == "1"
+    assert head.headers["X-Account-Storage-Policy-Policy-0-Bytes-Used"] == "5"
+    assert (await swift.call("HEAD", "box")).headers["X-Storage-Policy"] == "Policy-0"
 
 
 async def test_healthcheck_answers_ok_without_a_token(swift: Swift) -> None:
