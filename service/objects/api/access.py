@@ -81,6 +81,7 @@ async def _allowed(
         keys = tempurl.keys_of(account_metadata, metadata)
         if not tempurl.allows(request, keys, now(request).timestamp()):
             raise Unauthorized("Temp URL invalid")
+        tempurl.check_headers(request)
     elif write:
         if not acl.may_write(auth(request), project_id, metadata):
             raise denied(request)

@@ -17,7 +17,7 @@ from service.objects.large_object import DLO_MAX_SEGMENTS, MAX_MANIFEST_SEGMENTS
 from service.objects.listing import LISTING_LIMIT
 from service.objects.naming import MAX_CONTAINER_NAME_BYTES, MAX_OBJECT_NAME_BYTES
 from service.objects.policy import STORAGE_POLICY
-from service.objects.tempurl import ALLOWED_DIGESTS, METHODS
+from service.objects.tempurl import ALLOWED_DIGESTS, METHODS, PUBLIC_META
 
 routes = web.RouteTableDef()
 SWIFT_VERSION = "2.34.0"
@@ -56,7 +56,9 @@ class TempUrl(msgspec.Struct, frozen=True):
     methods: tuple[str, ...] = METHODS
     allowed_digests: tuple[str, ...] = ALLOWED_DIGESTS
     incoming_remove_headers: tuple[str, ...] = ("x-timestamp",)
+    incoming_allow_headers: tuple[str, ...] = ()
     outgoing_remove_headers: tuple[str, ...] = ("x-object-meta-*",)
+    outgoing_allow_headers: tuple[str, ...] = (PUBLIC_META + "*",)
 
 
 class Slo(msgspec.Struct, frozen=True):

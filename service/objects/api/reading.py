@@ -8,6 +8,7 @@ from aiohttp import web
 
 from service.http.sendfile import body_of, send_object
 from service.objects import directory as rm
+from service.objects import tempurl
 from service.objects.api.access import container_and_current
 from service.objects.api.common import backend, db, header_case, new_version_id, now
 from service.objects.conditions import not_modified
@@ -96,9 +97,19 @@ async def _send(
     return response
 
 
-async def serve(request: web.Request, row: rm.StoredObject, content: Content) -> web.StreamResponse:
-    """The object's bytes, or the ranges asked for, with its headers."""
-    headers = object_headers(row, content.etag)
+def _shown_headers(request: web.Request, row: rm.StoredObject, etag: str) -> dict[str, str]:
+    """`object_headers`, as a temp URL shows them (tempurl.shown, answer_headers)."""
+    headers = object_headers(row, etag)
+    if not tempurl.is_temp_url(request):
+        return headers
+    own = headers.get("Content-Disposition")
+    return tempurl.shown(headers) | tempurl.answer_headers(request, row.name, own)
+
+
+async def serve(
+    request: web.Request, row: rm.StoredObject, content: Content, headers: dict[str, str]
+) -> web.StreamResponse:
+    """The object's bytes, or the ranges asked for, with `headers`."""
     ranges = parse_ranges(request.headers.get("Range"), content.size)
     size, parts = content.size, content.parts
     if ranges is None:
@@ -152,10 +163,11 @@ async def get_object(request: web.Request) -> web.StreamResponse:
     if not_modified(request.headers, request.method, content.etag, row.last_modified):
         headers = object_headers(row, content.etag)
         return web.Response(status=304, headers=headers)
+    headers = _shown_headers(request, row, content.etag)
     if request.method == "HEAD":
-        response = web.StreamResponse(status=200, headers=object_headers(row, content.etag))
+        response = web.StreamResponse(status=200, headers=headers)
         response.content_length = content.size
         await response.prepare(request)
         await response.write_eof()
         return response
-    return await serve(request, row, content)
+    return await serve(request, row, content, headers)
