@@ -99,6 +99,22 @@ def check_limits(metadata: Mapping[str, str], kind: str) -> None:
         raise BadRequest(f"Total metadata too large; max {MAX_META_OVERALL_SIZE}")
 
 
+def delete_at(headers: Mapping[str, str], now: float) -> int | None:
+    """X-Delete-At, or `now` plus X-Delete-After; BadRequest if garbled or in the past."""
+    try:
+        if "X-Delete-At" in headers:
+            at = int(headers["X-Delete-At"])
+        elif "X-Delete-After" in headers:
+            at = int(now + int(headers["X-Delete-After"]))
+        else:
+            return None
+    except ValueError:
+        raise BadRequest("Non-integer X-Delete-At or X-Delete-After") from None
+    if at <= now:
+        raise BadRequest("X-Delete-At in past")
+    return at
+
+
 def x_timestamp(at: datetime) -> str:
     """Swift's X-Timestamp: seconds since the epoch with five decimals."""
     return f"{at.timestamp():016.5f}"

@@ -60,10 +60,11 @@ def listing_query(request: web.Request) -> Query:
         end_marker=q.get("end_marker", ""),
         reverse=q.get("reverse", "").lower() in ("1", "true", "yes", "on", "t", "y"),
     )
-    return Query(page, limit, delimiter, _format(q.get("format"), request.headers), nested)
+    return Query(page, limit, delimiter, response_format(q.get("format"), request.headers), nested)
 
 
-def _format(given: str | None, headers: Mapping[str, str]) -> str:
+def response_format(given: str | None, headers: Mapping[str, str]) -> str:
+    """`json`, `xml` or `plain`: the `format` asked for, else the Accept header's."""
     if given is not None:
         return given.lower() if given.lower() in ("json", "xml") else "plain"
     accept = headers.get("Accept", "")

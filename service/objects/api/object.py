@@ -9,7 +9,7 @@ from urllib.parse import quote, unquote
 import msgspec
 from aiohttp import web
 
-from service.errors import BadRequest, PreconditionFailed, RequestEntityTooLarge, error_for_status
+from service.errors import PreconditionFailed, RequestEntityTooLarge, error_for_status
 from service.http.body import body_pieces
 from service.objects import acl, tempurl
 from service.objects import directory as rm
@@ -42,7 +42,13 @@ from service.objects.api.writes import (
     remove,
 )
 from service.objects.events import ObjectMetadataUpdated
-from service.objects.headers import OBJECT_SYSTEM, check_limits, http_date, metadata_change
+from service.objects.headers import (
+    OBJECT_SYSTEM,
+    check_limits,
+    delete_at,
+    http_date,
+    metadata_change,
+)
 from service.objects.large_object import MAX_MANIFEST_SIZE, SLO, build_slo, read_manifest
 from service.objects.naming import check_object_name, object_stream, split_path
 from service.objects.segments import read_parts
@@ -57,20 +63,7 @@ sixth of a small one's CPU in the server, and a new name needs nothing of it."""
 
 
 def _delete_at(request: web.Request) -> int | None:
-    """X-Delete-At, or now plus X-Delete-After; BadRequest if garbled or in the past."""
-    at = now(request).timestamp()
-    try:
-        if "X-Delete-At" in request.headers:
-            delete_at = int(request.headers["X-Delete-At"])
-        elif "X-Delete-After" in request.headers:
-            delete_at = int(at + int(request.headers["X-Delete-After"]))
-        else:
-            return None
-    except ValueError:
-        raise BadRequest("Non-integer X-Delete-At or X-Delete-After") from None
-    if delete_at <= at:
-        raise BadRequest("X-Delete-At in past")
-    return delete_at
+    return delete_at(request.headers, now(request).timestamp())
 
 
 def _content_type(request: web.Request, name: str, default: str | None = None) -> str:
@@ -276,16 +269,16 @@ async def update_object(request: web.Request) -> web.Response:
     kept = {k: v for k, v in row.metadata.items() if k == "x-object-manifest"}
     metadata = change.applied_to(kept)
     check_limits(metadata, "object")
-    delete_at = _delete_at(request)
-    if delete_at is None and "X-Remove-Delete-At" not in request.headers:
-        delete_at = row.delete_at
+    expiry = _delete_at(request)
+    if expiry is None and "X-Remove-Delete-At" not in request.headers:
+        expiry = row.delete_at
     event = ObjectMetadataUpdated(
         project_id=row.project_id,
         container=row.container,
         object=row.name,
         content_type=request.headers.get("Content-Type") or row.content_type,
         metadata=metadata,
-        delete_at=delete_at,
+        delete_at=expiry,
     )
     stream = object_stream(row.project_id, row.container, row.name)
     await record(request, stream, [event], row.stream_version, answer=202)
@@ -306,6 +299,6 @@ async def delete_object_handler(request: web.Request) -> web.Response:
         result = await delete_paths(request, row.project_id, [quote(e.name) for e in entries])
         await remove(request, row)
         result.deleted += 1
-        return result_response(request, result)
+        return result_response(request, result, "delete")
     await delete_object(request, container, row)
     return web.Response(status=204)
