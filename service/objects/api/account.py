@@ -1,12 +1,13 @@
 """The account: `/v1/AUTH_<project>` HEAD, GET (container listing) and POST (metadata,
-account quota, temp URL keys); POST `?bulk-delete` is in bulk.py."""
+account quota, temp URL keys); POST or DELETE `?bulk-delete` is in bulk.py, PUT
+`?extract-archive` in extract.py."""
 
 from aiohttp import web
 
-from service.errors import BadRequest
+from service.errors import BadRequest, error_for_status
 from service.objects import acl, policy
 from service.objects import directory as rm
-from service.objects.api import bulk
+from service.objects.api import bulk, extract
 from service.objects.api.common import (
     auth,
     db,
@@ -66,6 +67,24 @@ async def list_containers(request: web.Request) -> web.Response:
         name=f"AUTH_{project_id}",
         headers=_headers(account, request),
     )
+
+
+@routes.put(ACCOUNT)
+@routes.put(ACCOUNT + "/")
+async def put_account(request: web.Request) -> web.StreamResponse:
+    """Only `?extract-archive` (extract.py): accounts are made by the identity service."""
+    if "extract-archive" in request.query:
+        return await extract.extract(request, "")
+    raise error_for_status(405, "The method is not allowed for this account.")
+
+
+@routes.delete(ACCOUNT)
+@routes.delete(ACCOUNT + "/")
+async def delete_account(request: web.Request) -> web.Response:
+    """Only `?bulk-delete` (bulk.py), as Swift without account management."""
+    if "bulk-delete" in request.query:
+        return await bulk.bulk_delete(request)
+    raise error_for_status(405, "The method is not allowed for this account.")
 
 
 @routes.post(ACCOUNT)

@@ -9,6 +9,7 @@ from service.errors import BadRequest, NotFound
 from service.http.keys import STORE
 from service.objects import acl
 from service.objects import directory as rm
+from service.objects.api import extract
 from service.objects.api.common import (
     auth,
     backend,
@@ -90,9 +91,11 @@ async def _readable(request: web.Request) -> tuple[rm.CountedContainer, bool]:
 
 @routes.put(CONTAINER)
 @routes.put(CONTAINER + "/")
-async def create_container(request: web.Request) -> web.Response:
+async def create_container(request: web.Request) -> web.StreamResponse:
     """201 when created, 202 when it existed (its metadata is then updated); 400 for a
-    storage policy other than Kumo's one."""
+    storage policy other than Kumo's one. `?extract-archive` unpacks into it (extract.py)."""
+    if "extract-archive" in request.query:
+        return await extract.extract(request, request.match_info["container"])
     project_id = require_owner(request)
     name = request.match_info["container"]
     check_container_name(name)

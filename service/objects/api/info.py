@@ -7,6 +7,7 @@ from aiohttp import web
 from service.http.body import json_response
 from service.objects.api.bulk import MAX_DELETES_PER_REQUEST, MAX_FAILED_DELETES
 from service.objects.api.common import max_object_size
+from service.objects.api.extract import MAX_CONTAINERS_PER_EXTRACTION, MAX_FAILED_EXTRACTIONS
 from service.objects.headers import (
     MAX_META_COUNT,
     MAX_META_NAME_LENGTH,
@@ -76,6 +77,11 @@ class BulkDelete(msgspec.Struct, frozen=True):
     max_failed_deletes: int = MAX_FAILED_DELETES
 
 
+class BulkUpload(msgspec.Struct, frozen=True):
+    max_containers_per_extraction: int = MAX_CONTAINERS_PER_EXTRACTION
+    max_failed_extractions: int = MAX_FAILED_EXTRACTIONS
+
+
 class Empty(msgspec.Struct, frozen=True):
     pass
 
@@ -86,6 +92,7 @@ class SwiftInfo(msgspec.Struct, frozen=True):
     slo: Slo = Slo()
     dlo: Dlo = Dlo()
     bulk_delete: BulkDelete = BulkDelete()
+    bulk_upload: BulkUpload = BulkUpload()
     account_quotas: Empty = Empty()
     container_quotas: Empty = Empty()
     versioned_writes: Empty = Empty()

@@ -32,6 +32,7 @@ from service.objects.api.common import (
     project_of,
     record,
 )
+from service.objects.api.extract import extract
 from service.objects.api.reading import OBJECT, content_of
 from service.objects.api.writes import (
     Attributes,
@@ -185,9 +186,14 @@ async def _copy(
 
 
 @routes.put(OBJECT)
-async def put_object(request: web.Request) -> web.Response:
+async def put_object(request: web.Request) -> web.StreamResponse:
     """201 with Etag and Last-Modified; 422 when the body's md5 is not the ETag sent,
-    411 without a length, 413 over the size limit or a quota, 404 without container."""
+    411 without a length, 413 over the size limit or a quota, 404 without container.
+    `?extract-archive` unpacks under the path instead (extract.py)."""
+    if "extract-archive" in request.query:
+        return await extract(
+            request, f"{request.match_info['container']}/{request.match_info['object']}"
+        )
     place = None if _owners_small_put(request) else await locate(request, write=True)
     name = request.match_info["object"]
     check_object_name(name)
