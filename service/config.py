@@ -23,6 +23,7 @@
 | KUMO_S3_BUCKET, KUMO_S3_ENDPOINT_URL | the S3 bucket and endpoint, for `s3` | none |
 | KUMO_S3_ACCESS_KEY_ID, KUMO_S3_SECRET_ACCESS_KEY | S3 credentials | boto's chain |
 | KUMO_S3_REGION | the S3 region | us-east-1 |
+| KUMO_CROSS_DOMAIN_POLICY | what /object/crossdomain.xml allows | any domain |
 | KUMO_LIBVIRT_URI | this host's hypervisor | qemu:///system with libvirtd, else test:///default |
 | KUMO_HOST_NAME | this compute host's name | the machine's hostname |
 | KUMO_TRUSTED_PROXIES | proxy addresses (comma-separated) whose X-Forwarded-For counts | none |
@@ -73,6 +74,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
     s3_region: str = "us-east-1"
+    cross_domain_policy: str = '<allow-access-from domain="*" secure="false" />'
+    """The body of /object/crossdomain.xml's policy, as Swift's crossdomain middleware;
+    its default lets pages of any site use the object API from Flash or Silverlight."""
     libvirt_uri: str | None = None
     host_name: str | None = None
     availability_zone: str = "nova"

@@ -96,6 +96,7 @@ class SwiftInfo(msgspec.Struct, frozen=True):
     account_quotas: Empty = Empty()
     container_quotas: Empty = Empty()
     versioned_writes: Empty = Empty()
+    crossdomain: Empty = Empty()
 
 
 @routes.get("/info", allow_head=False)

@@ -4,6 +4,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from xml.etree import ElementTree
 
+import msgspec
+import pytest
+
+from service.config import Settings
 from tests.integration.objects.conftest import Swift
 
 
@@ -227,3 +231,33 @@ async def test_healthcheck_answers_ok_without_a_token(swift: Swift) -> None:
     assert response.status == 200
     assert await response.text() == "OK"
     assert "X-Trans-Id" in response.headers
+
+
+CROSSDOMAIN_START = (
+    '<?xml version="1.0"?>\n<!DOCTYPE cross-domain-policy SYSTEM '
+    '"http://www.adobe.com/xml/dtds/cross-domain-policy.dtd" >\n<cross-domain-policy>\n'
+)
+
+
+async def test_crossdomain_policy_lets_any_domain_by_default(swift: Swift) -> None:
+    response = await swift.client.get("/object/crossdomain.xml")
+    assert response.status == 200
+    assert response.content_type == "application/xml"
+    assert await response.text() == (
+        CROSSDOMAIN_START
+        + '<allow-access-from domain="*" secure="false" />\n</cross-domain-policy>'
+    )
+    assert "crossdomain" in await (await swift.client.get("/object/info")).json()
+
+
+class TestConfiguredCrossdomainPolicy:
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        policy = '<allow-access-from domain="*.example.com" />'
+        return msgspec.structs.replace(settings, cross_domain_policy=policy)
+
+    async def test_the_policy_is_the_configured_one(self, swift: Swift) -> None:
+        body = await (await swift.client.get("/object/crossdomain.xml")).text()
+        assert body.startswith(CROSSDOMAIN_START)
+        assert '<allow-access-from domain="*.example.com" />' in body
+        assert 'domain="*"' not in body
