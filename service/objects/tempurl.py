@@ -16,7 +16,7 @@ import base64
 import binascii
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from posixpath import basename
 from urllib.parse import quote
@@ -24,6 +24,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from service.errors import BadRequest
+from service.http.api import OBJECT
 from service.objects.headers import http_date
 
 ALLOWED_DIGESTS = ("sha1", "sha256", "sha512")
@@ -56,6 +57,21 @@ def keys_of(account: Mapping[str, str], container: Mapping[str, str]) -> list[st
     return [k for k in found if k]
 
 
+def signed(keys: list[str], bodies: Iterable[str], signature: str) -> bool:
+    """Whether `signature` is the HMAC of one of `bodies` under one of `keys`, in an
+    allowed digest (hex, or `<digest>:<base64>`)."""
+    parsed = _digest_and_mac(signature)
+    if parsed is None or parsed[0] not in ALLOWED_DIGESTS:
+        return False
+    digest, mac = parsed
+    for body in bodies:
+        for key in keys:
+            made = hmac.new(key.encode(), body.encode(), getattr(hashlib, digest)).digest()
+            if hmac.compare_digest(made, mac):
+                return True
+    return False
+
+
 def allows(request: web.Request, keys: list[str], now: float) -> bool:
     """Whether the request's temp URL signature is valid and unexpired for its method
     and path under one of `keys`; False (never an error) otherwise."""
@@ -65,37 +81,29 @@ def allows(request: web.Request, keys: list[str], now: float) -> bool:
         expires = int(request.query.get("temp_url_expires", ""))
     except ValueError:
         return False
-    parsed = _digest_and_mac(request.query["temp_url_sig"])
-    if expires < now or parsed is None or parsed[0] not in ALLOWED_DIGESTS:
+    if expires < now:
         return False
-    paths = _signed_paths(request)
-    if not paths:
-        return False
-    digest, mac = parsed
     methods = METHODS if request.method == "HEAD" else (request.method,)
-    for key in keys:
-        for method in methods:
-            for path in paths:
-                body = f"{method}\n{expires}\n{path}".encode()
-                if hmac.compare_digest(
-                    hmac.new(key.encode(), body, getattr(hashlib, digest)).digest(), mac
-                ):
-                    return True
-    return False
+    bodies = (f"{m}\n{expires}\n{path}" for m in methods for path in _signed_paths(request))
+    return signed(keys, bodies, request.query["temp_url_sig"])
+
+
+def signed_paths(request: web.Request) -> tuple[str, str]:
+    """The request's path as in its URL, and as Swift sees it (from `/v1/` on, without
+    Kumo's `/object` prefix): a signature may cover either."""
+    return request.path, request.path.removeprefix(OBJECT.prefix)
 
 
 def _signed_paths(request: web.Request) -> tuple[str, ...]:
-    """The paths a signature for this request may cover (none when the object's name
-    does not start with the URL's temp_url_prefix)."""
+    """The paths a temp URL's signature may cover (none when the object's name does not
+    start with the URL's temp_url_prefix)."""
     name = request.match_info["object"]
-    swift_path = f"/v1/AUTH_{request.match_info['project_id']}/{request.match_info['container']}/"
-    url_path = request.path[: len(request.path) - len(name)]
     prefix = request.query.get("temp_url_prefix")
     if prefix is None:
-        return url_path + name, swift_path + name
+        return signed_paths(request)
     if not name.startswith(prefix):
         return ()
-    return f"prefix:{url_path}{prefix}", f"prefix:{swift_path}{prefix}"
+    return tuple(f"prefix:{p[: len(p) - len(name)]}{prefix}" for p in signed_paths(request))
 
 
 def _disposition(kind: str, filename: str) -> str:
