@@ -9,7 +9,7 @@ from service.errors import BadRequest, NotFound
 from service.http.keys import STORE
 from service.objects import acl
 from service.objects import directory as rm
-from service.objects.api import extract
+from service.objects.api import extract, formpost
 from service.objects.api.common import (
     auth,
     backend,
@@ -155,6 +155,9 @@ async def list_objects(request: web.Request) -> web.Response:
 @routes.post(CONTAINER)
 @routes.post(CONTAINER + "/")
 async def update_container(request: web.Request) -> web.Response:
+    """204: the container's metadata changed; a form upload is formpost.py's."""
+    if formpost.is_form(request):
+        return await formpost.post_form(request)
     project_id = require_owner(request)
     container = await must_get_container(request, project_id, request.match_info["container"])
     change = _change(request, container.metadata)

@@ -77,6 +77,10 @@ class BulkDelete(msgspec.Struct, frozen=True):
     max_failed_deletes: int = MAX_FAILED_DELETES
 
 
+class FormPost(msgspec.Struct, frozen=True):
+    allowed_digests: tuple[str, ...] = ALLOWED_DIGESTS
+
+
 class BulkUpload(msgspec.Struct, frozen=True):
     max_containers_per_extraction: int = MAX_CONTAINERS_PER_EXTRACTION
     max_failed_extractions: int = MAX_FAILED_EXTRACTIONS
@@ -97,6 +101,7 @@ class SwiftInfo(msgspec.Struct, frozen=True):
     container_quotas: Empty = Empty()
     versioned_writes: Empty = Empty()
     crossdomain: Empty = Empty()
+    formpost: FormPost = FormPost()
 
 
 @routes.get("/info", allow_head=False)

@@ -13,6 +13,7 @@ from service.errors import PreconditionFailed, RequestEntityTooLarge, error_for_
 from service.http.body import body_pieces
 from service.objects import acl, tempurl
 from service.objects import directory as rm
+from service.objects.api import formpost
 from service.objects.api.access import (
     Located,
     container_and_current,
@@ -269,7 +270,9 @@ async def copy_object(request: web.Request) -> web.Response:
 @routes.post(OBJECT)
 async def update_object(request: web.Request) -> web.Response:
     """202: the user metadata is replaced by the request's; the content type, expiry and
-    X-Object-Manifest change only when given."""
+    X-Object-Manifest change only when given. A form upload is formpost.py's."""
+    if formpost.is_form(request):
+        return await formpost.post_form(request)
     _, row = await container_and_current(request, write=True)
     change = metadata_change(request.headers, "object", OBJECT_SYSTEM)
     kept = {k: v for k, v in row.metadata.items() if k == "x-object-manifest"}
