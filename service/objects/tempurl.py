@@ -31,7 +31,7 @@ ALLOWED_DIGESTS = ("sha1", "sha256", "sha512")
 METHODS = ("GET", "HEAD", "PUT")
 _HEX_LENGTHS = {40: "sha1", 64: "sha256", 128: "sha512"}
 _KEYS = ("temp-url-key", "temp-url-key-2")
-DISALLOWED_HEADERS = ("X-Object-Manifest",)
+DISALLOWED_HEADERS = ("X-Object-Manifest", "X-Symlink-Target", "X-Symlink-Target-Account")
 PUBLIC_META = "x-object-meta-public-"
 
 
@@ -112,7 +112,8 @@ def _disposition(kind: str, filename: str) -> str:
 
 def check_headers(request: web.Request) -> None:
     """Raises BadRequest for a header a temp URL may not send: one that would point the
-    object at data the URL does not give access to (a large object's segments)."""
+    object at data the URL does not give access to (a large object's segments, a
+    symlink's target)."""
     for header in DISALLOWED_HEADERS:
         if header in request.headers:
             raise BadRequest(f"The header {header} is not allowed in this tempurl request.")

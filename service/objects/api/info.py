@@ -18,6 +18,7 @@ from service.objects.large_object import DLO_MAX_SEGMENTS, MAX_MANIFEST_SEGMENTS
 from service.objects.listing import LISTING_LIMIT
 from service.objects.naming import MAX_CONTAINER_NAME_BYTES, MAX_OBJECT_NAME_BYTES
 from service.objects.policy import STORAGE_POLICY
+from service.objects.symlink import SYMLOOP_MAX
 from service.objects.tempurl import ALLOWED_DIGESTS, METHODS, PUBLIC_META
 
 routes = web.RouteTableDef()
@@ -81,6 +82,11 @@ class FormPost(msgspec.Struct, frozen=True):
     allowed_digests: tuple[str, ...] = ALLOWED_DIGESTS
 
 
+class Symlink(msgspec.Struct, frozen=True):
+    symloop_max: int = SYMLOOP_MAX
+    static_links: bool = True
+
+
 class BulkUpload(msgspec.Struct, frozen=True):
     max_containers_per_extraction: int = MAX_CONTAINERS_PER_EXTRACTION
     max_failed_extractions: int = MAX_FAILED_EXTRACTIONS
@@ -102,6 +108,7 @@ class SwiftInfo(msgspec.Struct, frozen=True):
     versioned_writes: Empty = Empty()
     crossdomain: Empty = Empty()
     formpost: FormPost = FormPost()
+    symlink: Symlink = Symlink()
 
 
 @routes.get("/info", allow_head=False)

@@ -6,10 +6,11 @@ from contextlib import aclosing
 import msgspec
 from aiohttp import web
 
+from service.http.api import OBJECT as API
 from service.http.sendfile import body_of, send_object
 from service.objects import directory as rm
-from service.objects import tempurl
-from service.objects.api.access import container_and_current
+from service.objects import symlink, tempurl
+from service.objects.api.access import container_and_current, resolved
 from service.objects.api.common import backend, db, header_case, new_version_id, now
 from service.objects.conditions import not_modified
 from service.objects.headers import OBJECT_SYSTEM, http_date, x_timestamp
@@ -152,18 +153,34 @@ async def _manifest(request: web.Request, row: rm.StoredObject) -> web.Response:
     return web.Response(body=None if request.method == "HEAD" else body, headers=headers)
 
 
+async def _followed(
+    request: web.Request, row: rm.StoredObject
+) -> tuple[rm.StoredObject, dict[str, str]]:
+    """The object to answer with and what a symlink adds: its target and
+    Content-Location, or (`?symlink=get`) itself and its X-Symlink-Target headers."""
+    if request.query.get("symlink") == "get":
+        return row, symlink.headers_of(row.metadata)
+    found, target = await resolved(request, row)
+    if target is None:
+        return found, {}
+    return found, {"Content-Location": API.prefix + target.swift_path}
+
+
 @routes.get(OBJECT)
 async def get_object(request: web.Request) -> web.StreamResponse:
     """200/206 with the bytes (none for HEAD), 304 when not modified, 412 when a
-    precondition fails, 416 when no range is satisfiable, 404 when absent or expired."""
+    precondition fails, 416 when no range is satisfiable, 404 when absent or expired.
+    A symlink answers with its target (and Content-Location), or with itself and
+    X-Symlink-Target for `?symlink=get`."""
     _, row = await container_and_current(request, write=False)
+    row, extra = await _followed(request, row)
     if request.query.get("multipart-manifest") == "get" and row.large_object == SLO:
         return await _manifest(request, row)
     content = await content_of(request, row)
     if not_modified(request.headers, request.method, content.etag, row.last_modified):
-        headers = object_headers(row, content.etag)
+        headers = object_headers(row, content.etag) | extra
         return web.Response(status=304, headers=headers)
-    headers = _shown_headers(request, row, content.etag)
+    headers = _shown_headers(request, row, content.etag) | extra
     if request.method == "HEAD":
         response = web.StreamResponse(status=200, headers=headers)
         response.content_length = content.size
