@@ -9,7 +9,7 @@ from service.errors import BadRequest, NotFound
 from service.http.keys import STORE
 from service.objects import acl
 from service.objects import directory as rm
-from service.objects.api import extract, formpost
+from service.objects.api import extract, formpost, staticweb
 from service.objects.api.common import (
     auth,
     backend,
@@ -23,6 +23,7 @@ from service.objects.api.common import (
     require_owner,
     usage_headers,
 )
+from service.objects.api.reading import answer
 from service.objects.events import ContainerCreated, ContainerDeleted, ContainerMetadataUpdated
 from service.objects.expiry import reap_expired
 from service.objects.headers import (
@@ -123,16 +124,31 @@ async def create_container(request: web.Request) -> web.StreamResponse:
     return web.Response(status=202)
 
 
+async def _web_site(request: web.Request) -> web.StreamResponse | None:
+    """staticweb's answer to a web request of a static web site; None otherwise."""
+    if not staticweb.applies(request):
+        return None
+    return await staticweb.get_container(request, answer)
+
+
 @routes.head(CONTAINER)
 @routes.head(CONTAINER + "/")
-async def head_container(request: web.Request) -> web.Response:
+async def head_container(request: web.Request) -> web.StreamResponse:
+    """204 with the container's usage and metadata; a web request of a static web
+    site is staticweb.py's."""
+    if (site := await _web_site(request)) is not None:
+        return site
     container, owner = await _readable(request)
     return web.Response(status=204, headers=container_headers(container, owner))
 
 
 @routes.get(CONTAINER, allow_head=False)
 @routes.get(CONTAINER + "/", allow_head=False)
-async def list_objects(request: web.Request) -> web.Response:
+async def list_objects(request: web.Request) -> web.StreamResponse:
+    """The listing in the format asked for; a web request of a static web site is
+    staticweb.py's."""
+    if (site := await _web_site(request)) is not None:
+        return site
     container, owner = await _readable(request)
     query = listing_query(request)
     at = now(request).timestamp()

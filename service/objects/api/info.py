@@ -109,6 +109,7 @@ class SwiftInfo(msgspec.Struct, frozen=True):
     crossdomain: Empty = Empty()
     formpost: FormPost = FormPost()
     symlink: Symlink = Symlink()
+    staticweb: Empty = Empty()
 
 
 @routes.get("/info", allow_head=False)

@@ -10,6 +10,7 @@ from service.http.api import OBJECT as API
 from service.http.sendfile import body_of, send_object
 from service.objects import directory as rm
 from service.objects import symlink, tempurl
+from service.objects.api import staticweb
 from service.objects.api.access import container_and_current, resolved
 from service.objects.api.common import backend, db, header_case, new_version_id, now
 from service.objects.conditions import not_modified
@@ -108,16 +109,22 @@ def _shown_headers(request: web.Request, row: rm.StoredObject, etag: str) -> dic
 
 
 async def serve(
-    request: web.Request, row: rm.StoredObject, content: Content, headers: dict[str, str]
+    request: web.Request,
+    row: rm.StoredObject,
+    content: Content,
+    headers: dict[str, str],
+    status: int = 200,
 ) -> web.StreamResponse:
-    """The object's bytes, or the ranges asked for, with `headers`."""
+    """The object's bytes, or the ranges asked for, with `headers` (and `status` when
+    whole: a static web site's error page is its error's)."""
     ranges = parse_ranges(request.headers.get("Range"), content.size)
     size, parts = content.size, content.parts
     if ranges is None:
         if size <= SMALL_BODY:
             chunks = read_parts(backend(request), parts, 0, size - 1)
-            return web.Response(headers=headers, body=b"".join([c async for c in chunks]))
-        response = web.StreamResponse(status=200, headers=headers)
+            body = b"".join([c async for c in chunks])
+            return web.Response(status=status, headers=headers, body=body)
+        response = web.StreamResponse(status=status, headers=headers)
         response.content_length = size
         return await _send(request, response, parts, [(0, size - 1)], [b""])
     if len(ranges) == 1:
@@ -168,11 +175,21 @@ async def _followed(
 
 @routes.get(OBJECT)
 async def get_object(request: web.Request) -> web.StreamResponse:
-    """200/206 with the bytes (none for HEAD), 304 when not modified, 412 when a
-    precondition fails, 416 when no range is satisfiable, 404 when absent or expired.
-    A symlink answers with its target (and Content-Location), or with itself and
-    X-Symlink-Target for `?symlink=get`."""
+    """The object, as `answer`s; 404 when absent or expired. An anonymous request of a
+    static web site is staticweb.py's."""
+    if staticweb.applies(request):
+        return await staticweb.get_object(request, answer)
     _, row = await container_and_current(request, write=False)
+    return await answer(request, row)
+
+
+async def answer(
+    request: web.Request, row: rm.StoredObject, status: int = 200
+) -> web.StreamResponse:
+    """`status` with the bytes (none for HEAD), 206 for ranges, 304 when not modified,
+    412 when a precondition fails, 416 when no range is satisfiable. A symlink answers
+    with its target (and Content-Location), or with itself and X-Symlink-Target for
+    `?symlink=get`."""
     row, extra = await _followed(request, row)
     if request.query.get("multipart-manifest") == "get" and row.large_object == SLO:
         return await _manifest(request, row)
@@ -182,9 +199,9 @@ async def get_object(request: web.Request) -> web.StreamResponse:
         return web.Response(status=304, headers=headers)
     headers = _shown_headers(request, row, content.etag) | extra
     if request.method == "HEAD":
-        response = web.StreamResponse(status=200, headers=headers)
+        response = web.StreamResponse(status=status, headers=headers)
         response.content_length = content.size
         await response.prepare(request)
         await response.write_eof()
         return response
-    return await serve(request, row, content, headers)
+    return await serve(request, row, content, headers, status)
