@@ -71,18 +71,15 @@ async def list_containers(request: web.Request) -> web.Response:
 
 @routes.put(ACCOUNT)
 @routes.put(ACCOUNT + "/")
-async def put_account(request: web.Request) -> web.StreamResponse:
-    """Only `?extract-archive` (extract.py): accounts are made by the identity service."""
-    if "extract-archive" in request.query:
-        return await extract.extract(request, "")
-    raise error_for_status(405, "The method is not allowed for this account.")
-
-
 @routes.delete(ACCOUNT)
 @routes.delete(ACCOUNT + "/")
-async def delete_account(request: web.Request) -> web.Response:
-    """Only `?bulk-delete` (bulk.py), as Swift without account management."""
-    if "bulk-delete" in request.query:
+async def bulk_operation(request: web.Request) -> web.StreamResponse:
+    """PUT `?extract-archive` (extract.py) and DELETE `?bulk-delete` (bulk.py); else 405,
+    as Swift without account management: the identity service makes and removes
+    accounts."""
+    if request.method == "PUT" and "extract-archive" in request.query:
+        return await extract.extract(request, "")
+    if request.method == "DELETE" and "bulk-delete" in request.query:
         return await bulk.bulk_delete(request)
     raise error_for_status(405, "The method is not allowed for this account.")
 
