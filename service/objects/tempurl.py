@@ -129,15 +129,17 @@ def shown(headers: dict[str, str]) -> dict[str, str]:
     }
 
 
-def answer_headers(request: web.Request, name: str, own: str | None) -> dict[str, str]:
-    """The Content-Disposition (over the object's `own`, unless that is None) and
-    Expires of a successful GET or HEAD by temp URL."""
+def answer_headers(request: web.Request, own: str | None) -> dict[str, str]:
+    """The Content-Disposition (over the object's `own`, unless that is None; the
+    default names the file as the URL does, a symlink's name included) and Expires of a
+    successful GET or HEAD by temp URL."""
     filename = request.query.get("filename")
     if "inline" in request.query:
         disposition = "inline" if filename is None else _disposition("inline", filename)
     elif filename is not None:
         disposition = _disposition("attachment", filename)
     else:
+        name = request.match_info["object"]
         disposition = own or _disposition("attachment", basename(name.rstrip("/")))
     expires = datetime.fromtimestamp(int(request.query["temp_url_expires"]), UTC)
     return {"Content-Disposition": disposition, "Expires": http_date(expires)}

@@ -105,7 +105,7 @@ def _shown_headers(request: web.Request, row: rm.StoredObject, etag: str) -> dic
     if not tempurl.is_temp_url(request):
         return headers
     own = headers.get("Content-Disposition")
-    return tempurl.shown(headers) | tempurl.answer_headers(request, row.name, own)
+    return tempurl.shown(headers) | tempurl.answer_headers(request, own)
 
 
 async def serve(

@@ -171,6 +171,7 @@ async def test_a_temp_url_follows_only_within_its_container(box: Swift) -> None:
     assert await link(box, "other/far", "box/target.txt") == 201
     near = await box.client.get(_temp_url(f"{box.root}/box/near", "GET"))
     assert near.status == 200 and await near.read() == DATA
+    assert near.headers["Content-Disposition"].startswith('attachment; filename="near"')
     assert (await box.client.get(_temp_url(f"{box.root}/other/far", "GET"))).status == 401
     put = await box.client.put(
         _temp_url(f"{box.root}/box/new", "PUT"),
