@@ -171,13 +171,14 @@ class _Upload:
         if "/" not in path:
             return
         container, name = path.split("/", 1)
+        shown = quote(path, errors="surrogateescape")  # a name's bytes that are not UTF-8
         try:
             await self._store(tar, info, container, name)
         except Unauthorized as error:
-            self.result.errors.append((quote(path), f"{error.code} {error.title}"))
+            self.result.errors.append((shown, f"{error.code} {error.title}"))
             raise _Aborted(error) from None
         except ApiError as error:
-            self.result.errors.append((quote(path), f"{error.code} {error.title}"))
+            self.result.errors.append((shown, f"{error.code} {error.title}"))
         else:
             self.result.created += 1
 
@@ -187,7 +188,7 @@ class _Upload:
         try:
             f"{container}/{name}".encode()
         except UnicodeEncodeError:
-            raise error_for_status(412, "Invalid UTF8 or contains NULL") from None
+            raise error_for_status(412, "Invalid UTF8") from None
         if info.size > max_object_size(self.request):
             raise error_for_status(413, "Your request is too large.")
         check_container_name(container)
@@ -195,8 +196,8 @@ class _Upload:
         attrs = self._attributes(info, name)
         place = await self._place(container, name)
         reader = tar.extractfile(info)
-        if reader is None:
-            return
+        if reader is None:  # a regular file always has a reader; tarfile's type says less
+            raise BadRequest(f"{info.name} is not a regular file")
 
         async def write(key: str) -> StoredObject:
             chunks = _chunks(reader)

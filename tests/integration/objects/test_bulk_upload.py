@@ -154,6 +154,21 @@ async def test_what_is_not_an_archive(swift: Swift) -> None:
     assert [(c["name"], c["count"]) for c in await swift.json()] == [("c", 0)]
 
 
+async def test_names_swift_refuses_fail_alone(swift: Swift) -> None:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for name in (f"{'c' * 300}/o", "ok/bad\udcffname", "ok/o"):
+            info = tarfile.TarInfo(name)
+            info.size = 1
+            tar.addfile(info, io.BytesIO(b"x"))
+    result = await upload(swift, "", out.getvalue())
+    assert result["Number Files Created"] == 1
+    assert result["Errors"] == [
+        [f"{'c' * 300}/o", "400 Bad Request"],
+        ["ok/bad%FFname", "412 Precondition Failed"],
+    ]
+
+
 async def test_each_file_counts_against_the_quota(swift: Swift) -> None:
     quota = {"X-Container-Meta-Quota-Count": "1"}
     assert (await swift.call("PUT", "box", headers=quota)).status == 201
