@@ -23,7 +23,14 @@ from service.errors import ApiError, BadRequest, NotFound, Unauthorized
 from service.objects import directory as rm
 from service.objects import tempurl
 from service.objects.api.access import Located
-from service.objects.api.common import OBJECT_HASHES, backend, db, now, project_of
+from service.objects.api.common import (
+    OBJECT_HASHES,
+    backend,
+    db,
+    max_object_size,
+    now,
+    project_of,
+)
 from service.objects.api.writes import Attributes, put_version
 from service.objects.headers import delete_at
 from service.objects.naming import check_object_name
@@ -109,14 +116,15 @@ def _attributes(
 
 async def _store(request: web.Request, fields: Mapping[str, str], part: BodyPartReader) -> None:
     """Check the form's signature, then store the file under the URL's path plus its
-    file name; raises the write's error (404 without the container, 413 over a quota)."""
+    file name, of at most max_file_size bytes and Kumo's largest object; raises the
+    write's error (404 without the container, 413 over a quota)."""
     container_name = request.match_info["container"]
     prefix = request.match_info.get("object", "")
     name = prefix + (part.filename or "filename")
     found = await rm.found(db(request), project_of(request), container_name, name)
     container_metadata = found.container.metadata if found.container else {}
     keys = tempurl.keys_of(found.account_metadata, container_metadata)
-    limit = _integer(fields, "max_file_size")
+    limit = min(_integer(fields, "max_file_size"), max_object_size(request))
     _check_signature(request, fields, keys, now(request).timestamp())
     if found.container is None:
         raise NotFound("The container does not exist.")

@@ -139,3 +139,16 @@ async def test_a_form_that_is_not_multipart_is_400(box: Swift) -> None:
     )
     assert response.status == 400
     assert "FormPost: invalid starting boundary" in await response.text()
+
+
+class TestObjectSizeLimit:
+    @pytest.fixture
+    def max_object_size(self) -> int:
+        return 10
+
+    async def test_a_file_over_the_largest_object_is_refused(self, box: Swift) -> None:
+        path = f"{box.root}/box/"
+        big = await box.client.post(path, data=form(path, {"big": b"x" * 11}))
+        assert big.status == 400
+        assert "max_file_size exceeded" in await big.text()
+        assert await box.json("box") == []
