@@ -196,13 +196,16 @@ def create_app(
     """
     extra = dict(extra_routes or {})
     app = web.Application(
+        # A body is stored as sent: Swift keeps an object's Content-Encoding as metadata
+        # and never decodes the bytes (aiohttp would inflate a deflate or gzip body).
+        handler_args={"auto_decompress": False},
         middlewares=[
             request_id_middleware,
             access_log_middleware,
             audit_middleware,
             error_middleware,
             authentication_middleware,
-        ]
+        ],
     )
     app[SETTINGS] = settings
     app[STORE] = store

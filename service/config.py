@@ -25,6 +25,7 @@
 | KUMO_S3_REGION | the S3 region | us-east-1 |
 | KUMO_IMAGE_IMPORT_PORTS | ports web-download imports may fetch from (empty: any) | 80,443 |
 | KUMO_IMAGE_IMPORT_LOCAL_HOSTS | whether they may fetch from loopback/private addresses | false |
+| KUMO_CROSS_DOMAIN_POLICY | what /object/crossdomain.xml allows | any domain |
 | KUMO_LIBVIRT_URI | this host's hypervisor | qemu:///system with libvirtd, else test:///default |
 | KUMO_HOST_NAME | this compute host's name | the machine's hostname |
 | KUMO_TRUSTED_PROXIES | proxy addresses (comma-separated) whose X-Forwarded-For counts | none |
@@ -81,6 +82,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     image_import_local_hosts: bool = False
     """Whether web-download imports may fetch from loopback, private and link-local
     addresses (off: an import cannot be made to read the cloud's own network)."""
+    cross_domain_policy: str = '<allow-access-from domain="*" secure="false" />'
+    """The body of /object/crossdomain.xml's policy, as Swift's crossdomain middleware;
+    its default lets pages of any site use the object API from Flash or Silverlight."""
     libvirt_uri: str | None = None
     host_name: str | None = None
     availability_zone: str = "nova"

@@ -1,9 +1,9 @@
 """Swift's metadata headers and the formats of its timestamps.
 
 Metadata is kept under lower-case header names; `X-<Kind>-Meta-*` headers set user
-metadata (an empty value, or `X-Remove-<Kind>-Meta-*`, removes it) and a few named
-system headers (ACLs, versioning, object headers such as Content-Disposition) are kept
-the same way.
+metadata (`X-Remove-<Kind>-Meta-*` removes it, and so does an empty value on an account
+or a container) and a few named system headers (ACLs, versioning, object headers such as
+Content-Disposition) are kept the same way.
 """
 
 from collections.abc import Iterable, Mapping
@@ -53,7 +53,9 @@ def metadata_change(
 ) -> MetadataChange:
     """The metadata change `headers` ask for on an `account`, `container` or `object`.
 
-    Raises BadRequest when a name or value is over Swift's limits.
+    An object's user metadata keeps an empty value, as Swift's does: each write of an
+    object states its whole metadata, so an empty value there removes nothing. Raises
+    BadRequest when a name or value is over Swift's limits.
     """
     prefix = f"x-{kind}-meta-"
     remove_prefix = f"x-remove-{kind}-meta-"
@@ -67,9 +69,10 @@ def metadata_change(
         elif lower.startswith("x-remove-") and "x-" + lower[len("x-remove-") :] in names:
             removed.append("x-" + lower[len("x-remove-") :])
         elif lower.startswith(prefix) or lower in names:
-            if lower.startswith(prefix):
+            user = lower.startswith(prefix)
+            if user:
                 _check_meta(lower[len(prefix) :], value)
-            if value.strip():
+            if value.strip() or (user and kind == "object"):
                 set_[lower] = value.strip()
             else:
                 removed.append(lower)
@@ -94,6 +97,22 @@ def check_limits(metadata: Mapping[str, str], kind: str) -> None:
         raise BadRequest(f"Too many metadata items; max {MAX_META_COUNT}")
     if sum(len(k) + len(v) for k, v in user.items()) > MAX_META_OVERALL_SIZE:
         raise BadRequest(f"Total metadata too large; max {MAX_META_OVERALL_SIZE}")
+
+
+def delete_at(headers: Mapping[str, str], now: float) -> int | None:
+    """X-Delete-At, or `now` plus X-Delete-After; BadRequest if garbled or in the past."""
+    try:
+        if "X-Delete-At" in headers:
+            at = int(headers["X-Delete-At"])
+        elif "X-Delete-After" in headers:
+            at = int(now + int(headers["X-Delete-After"]))
+        else:
+            return None
+    except ValueError:
+        raise BadRequest("Non-integer X-Delete-At or X-Delete-After") from None
+    if at <= now:
+        raise BadRequest("X-Delete-At in past")
+    return at
 
 
 def x_timestamp(at: datetime) -> str:

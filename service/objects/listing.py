@@ -9,6 +9,7 @@ import msgspec
 from aiohttp import web
 
 from service.errors import BadRequest, PreconditionFailed
+from service.objects import symlink
 from service.objects.directory import CountedContainer, Page, StoredObject
 from service.objects.headers import listing_time
 
@@ -60,10 +61,11 @@ def listing_query(request: web.Request) -> Query:
         end_marker=q.get("end_marker", ""),
         reverse=q.get("reverse", "").lower() in ("1", "true", "yes", "on", "t", "y"),
     )
-    return Query(page, limit, delimiter, _format(q.get("format"), request.headers), nested)
+    return Query(page, limit, delimiter, response_format(q.get("format"), request.headers), nested)
 
 
-def _format(given: str | None, headers: Mapping[str, str]) -> str:
+def response_format(given: str | None, headers: Mapping[str, str]) -> str:
+    """`json`, `xml` or `plain`: the `format` asked for, else the Accept header's."""
     if given is not None:
         return given.lower() if given.lower() in ("json", "xml") else "plain"
     accept = headers.get("Accept", "")
@@ -133,6 +135,11 @@ def _json_entry(entry: CountedContainer | StoredObject | Subdir) -> dict[str, ob
             }
 
 
+def _symlink_of(entry: CountedContainer | StoredObject | Subdir) -> dict[str, object]:
+    """A symlink's target in a JSON listing (Swift shows it in no other format)."""
+    return symlink.listed(entry.metadata) if isinstance(entry, StoredObject) else {}
+
+
 def _xml_entry(entry: CountedContainer | StoredObject | Subdir) -> str:
     if isinstance(entry, Subdir):
         return (
@@ -155,7 +162,7 @@ def render(
     An empty plain-text listing is 204 No Content, as in Swift."""
     match query.format:
         case "json":
-            body = msgspec.json.encode([_json_entry(e) for e in entries])
+            body = msgspec.json.encode([_json_entry(e) | _symlink_of(e) for e in entries])
             content_type = "application/json"
         case "xml":
             inner = "".join(_xml_entry(e) for e in entries)

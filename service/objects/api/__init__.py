@@ -2,7 +2,15 @@
 
 from aiohttp import web
 
-from service.objects.api import account, container, info, object, reading
+from service.objects.api import (
+    account,
+    container,
+    crossdomain,
+    healthcheck,
+    info,
+    object,
+    reading,
+)
 
 
 def _longest_first(route: web.RouteDef) -> tuple[int, str]:
@@ -12,7 +20,7 @@ def _longest_first(route: web.RouteDef) -> tuple[int, str]:
 ROUTES: list[web.RouteDef] = sorted(
     (
         route
-        for module in (info, account, container, reading, object)
+        for module in (info, healthcheck, crossdomain, account, container, reading, object)
         for route in module.routes
         if isinstance(route, web.RouteDef)
     ),

@@ -1,10 +1,11 @@
-"""Reaching a container's objects: owner, container ACL or temp URL; then the object."""
+"""Reaching a container's objects: owner, container ACL or temp URL; then the object,
+and what a symlink leads to."""
 
 import msgspec
 from aiohttp import web
 
-from service.errors import NotFound, Unauthorized
-from service.objects import acl, tempurl
+from service.errors import Conflict, NotFound, Unauthorized
+from service.objects import acl, symlink, tempurl
 from service.objects import directory as rm
 from service.objects.api.common import auth, db, denied, now, project_of
 
@@ -81,6 +82,7 @@ async def _allowed(
         keys = tempurl.keys_of(account_metadata, metadata)
         if not tempurl.allows(request, keys, now(request).timestamp()):
             raise Unauthorized("Temp URL invalid")
+        tempurl.check_headers(request)
     elif write:
         if not acl.may_write(auth(request), project_id, metadata):
             raise denied(request)
@@ -103,3 +105,41 @@ def _unexpired(request: web.Request, row: rm.StoredObject | None) -> rm.StoredOb
     if row is None or row.expired(now(request).timestamp()):
         raise NotFound()
     return row
+
+
+async def reach(
+    request: web.Request, target: symlink.Target, origin: tuple[str, str]
+) -> rm.StoredObject:
+    """A symlink's target once the caller may read it: 401/403 as for a GET of it (a
+    temp URL reaches no further than the link's own container, `origin`: project and
+    container), then 404 when it is absent or expired; 409 when a static link's etag is
+    not the target's."""
+    if tempurl.is_temp_url(request) and (target.project_id, target.container) != origin:
+        raise Unauthorized("Temp URL invalid")
+    found = await rm.found(db(request), target.project_id, target.container, target.name)
+    if not tempurl.is_temp_url(request):
+        await _allowed(request, target.project_id, found.container, write=False, by_temp_url=False)
+    row = _unexpired(request, found.object)
+    if target.etag is not None and row.etag != target.etag:
+        raise Conflict(
+            f"Object Etag {row.etag!r} does not match X-Symlink-Target-Etag header {target.etag!r}"
+        )
+    return row
+
+
+async def resolved(
+    request: web.Request, row: rm.StoredObject
+) -> tuple[rm.StoredObject, symlink.Target | None]:
+    """The object `row` leads to through its symlinks (itself when it is none), and the
+    last link's target; 409 past symlink.SYMLOOP_MAX links, else as `reach`."""
+    last = None
+    for hop in range(symlink.SYMLOOP_MAX + 1):
+        target = symlink.target_of(row.metadata)
+        if target is None:
+            break
+        if hop == symlink.SYMLOOP_MAX:
+            raise Conflict(
+                f"Too many levels of symbolic links, maximum allowed is {symlink.SYMLOOP_MAX}"
+            )
+        row, last = await reach(request, target, (row.project_id, row.container)), target
+    return row, last

@@ -1,12 +1,13 @@
 """The account: `/v1/AUTH_<project>` HEAD, GET (container listing) and POST (metadata,
-account quota, temp URL keys); POST `?bulk-delete` is in bulk.py."""
+account quota, temp URL keys); POST or DELETE `?bulk-delete` is in bulk.py, PUT
+`?extract-archive` in extract.py."""
 
 from aiohttp import web
 
-from service.errors import BadRequest
-from service.objects import acl
+from service.errors import BadRequest, error_for_status
+from service.objects import acl, policy
 from service.objects import directory as rm
-from service.objects.api import bulk
+from service.objects.api import bulk, extract
 from service.objects.api.common import (
     auth,
     db,
@@ -33,6 +34,9 @@ def _headers(account: rm.Account, request: web.Request) -> dict[str, str]:
         "Account", account.object_count, account.bytes_used, account.created_at or now(request)
     )
     headers["X-Account-Container-Count"] = str(account.container_count)
+    headers.update(
+        policy.account_usage(account.container_count, account.object_count, account.bytes_used)
+    )
     headers.update({header_case(k): v for k, v in account.metadata.items()})
     return headers
 
@@ -63,6 +67,21 @@ async def list_containers(request: web.Request) -> web.Response:
         name=f"AUTH_{project_id}",
         headers=_headers(account, request),
     )
+
+
+@routes.put(ACCOUNT)
+@routes.put(ACCOUNT + "/")
+@routes.delete(ACCOUNT)
+@routes.delete(ACCOUNT + "/")
+async def bulk_operation(request: web.Request) -> web.StreamResponse:
+    """PUT `?extract-archive` (extract.py) and DELETE `?bulk-delete` (bulk.py); else 405,
+    as Swift without account management: the identity service makes and removes
+    accounts."""
+    if request.method == "PUT" and "extract-archive" in request.query:
+        return await extract.extract(request, "")
+    if request.method == "DELETE" and "bulk-delete" in request.query:
+        return await bulk.bulk_delete(request)
+    raise error_for_status(405, "The method is not allowed for this account.")
 
 
 @routes.post(ACCOUNT)

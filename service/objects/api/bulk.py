@@ -2,6 +2,7 @@
 `/container` lines) and the result body it shares with SLO deletes."""
 
 from urllib.parse import unquote
+from xml.sax.saxutils import escape
 
 import msgspec
 from aiohttp import web
@@ -11,6 +12,7 @@ from service.objects import directory as rm
 from service.objects.api.common import db, must_get_container, now, record, require_owner
 from service.objects.api.writes import remove
 from service.objects.events import ContainerDeleted
+from service.objects.listing import response_format
 from service.objects.naming import container_stream
 
 MAX_DELETES_PER_REQUEST = 10000
@@ -37,21 +39,46 @@ class BulkResult(
     errors: list[tuple[str, str]] = []
 
 
-def result_response(request: web.Request, result: BulkResult) -> web.Response:
-    """200 with the result as JSON when asked (Accept), else as Swift's plain text."""
-    if result.errors:
-        result.status = "400 Bad Request"
-    if "application/json" in request.headers.get("Accept", ""):
-        return web.Response(body=msgspec.json.encode(result), content_type="application/json")
-    lines = [
-        f"Number Deleted: {result.deleted}",
-        f"Number Not Found: {result.not_found}",
-        f"Response Body: {result.body}",
-        f"Response Status: {result.status}",
-        "Errors:",
-        *(f"{path}, {status}" for path, status in result.errors),
-    ]
-    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+_CONTENT_TYPES = {"json": "application/json", "xml": "application/xml", "plain": "text/plain"}
+XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+
+
+def content_type_of(form: str) -> str:
+    """The content type of a result in `form` (json, xml or plain)."""
+    return _CONTENT_TYPES[form]
+
+
+def result_body(result: msgspec.Struct, root: str, form: str) -> bytes:
+    """A bulk result as Swift writes it: JSON, XML under `root` (its fields by name in
+    lower case, then the errors; no declaration), or plain text ("Name: value" lines,
+    then "Errors:")."""
+    fields = msgspec.to_builtins(result)
+    errors: list[list[str]] = fields.pop("Errors")
+    if form == "json":
+        return msgspec.json.encode({**fields, "Errors": errors})
+    if form == "xml":
+        lines = [f"<{root}>"]
+        for name in sorted(fields):
+            tag = name.replace(" ", "_").lower()
+            lines.append(f"<{tag}>{escape(str(fields[name]))}</{tag}>")
+        lines.append("<errors>")
+        lines += [
+            f"<object><name>{escape(path)}</name><status>{escape(status)}</status></object>"
+            for path, status in errors
+        ]
+        lines += ["</errors>", f"</{root}>"]
+        return ("\n".join(lines) + "\n").encode()
+    lines = [f"{name}: {fields[name]}" for name in sorted(fields)]
+    lines += ["Errors:", *(f"{path}, {status}" for path, status in errors)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def result_response(request: web.Request, result: msgspec.Struct, root: str) -> web.Response:
+    """200 with the result as the Accept header asks: JSON, XML, or else plain text."""
+    form = response_format(None, request.headers)
+    opening = XML_DECLARATION if form == "xml" else b""
+    body = opening + result_body(result, root, form)
+    return web.Response(body=body, content_type=content_type_of(form))
 
 
 async def delete_path(request: web.Request, project_id: str, path: str) -> None:
@@ -84,6 +111,8 @@ async def delete_paths(request: web.Request, project_id: str, paths: list[str]) 
             result.errors.append((path, f"{error.code} {error.title}"))
             if len(result.errors) >= MAX_FAILED_DELETES:
                 break
+    if result.errors:
+        result.status = "400 Bad Request"
     return result
 
 
@@ -93,4 +122,4 @@ async def bulk_delete(request: web.Request) -> web.Response:
     paths = [line for line in text.splitlines() if line.strip()]
     if len(paths) > MAX_DELETES_PER_REQUEST:
         raise BadRequest(f"Maximum Bulk Deletes: {MAX_DELETES_PER_REQUEST} per request")
-    return result_response(request, await delete_paths(request, project_id, paths))
+    return result_response(request, await delete_paths(request, project_id, paths), "delete")

@@ -12,7 +12,14 @@ from events.store import ANY, ExpectedVersion, StreamAppend
 from events.types import Event
 from service.audit.joining import committed, joined
 from service.auth import AUTH, AuthContext
-from service.errors import Conflict, Forbidden, NotFound, RequestEntityTooLarge, Unauthorized
+from service.errors import (
+    ApiError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    RequestEntityTooLarge,
+    Unauthorized,
+)
 from service.http.keys import IDS, REQUEST_ID, STORE
 from service.http.request_id import event_metadata
 from service.objects import acl
@@ -61,7 +68,7 @@ def auth(request: web.Request) -> AuthContext | None:
     return request[AUTH] if AUTH in request else None
 
 
-def denied(request: web.Request) -> Exception:
+def denied(request: web.Request) -> ApiError:
     """401 for an anonymous caller, 403 for an authenticated one."""
     return (
         Unauthorized()

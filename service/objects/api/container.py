@@ -9,6 +9,7 @@ from service.errors import BadRequest, NotFound
 from service.http.keys import STORE
 from service.objects import acl
 from service.objects import directory as rm
+from service.objects.api import extract, formpost, staticweb
 from service.objects.api.common import (
     auth,
     backend,
@@ -22,6 +23,7 @@ from service.objects.api.common import (
     require_owner,
     usage_headers,
 )
+from service.objects.api.reading import answer
 from service.objects.events import ContainerCreated, ContainerDeleted, ContainerMetadataUpdated
 from service.objects.expiry import reap_expired
 from service.objects.headers import (
@@ -32,10 +34,10 @@ from service.objects.headers import (
 )
 from service.objects.listing import collect, listing_query, render
 from service.objects.naming import check_container_name, container_stream
+from service.objects.policy import STORAGE_POLICY, check_policy
 
 routes = web.RouteTableDef()
 CONTAINER = "/v1/AUTH_{project_id}/{container}"
-STORAGE_POLICY = "Policy-0"
 _QUOTAS = ("x-container-meta-quota-bytes", "x-container-meta-quota-count")
 _OWNER_ONLY = frozenset(CONTAINER_SYSTEM) | {
     "x-container-meta-temp-url-key",
@@ -90,11 +92,15 @@ async def _readable(request: web.Request) -> tuple[rm.CountedContainer, bool]:
 
 @routes.put(CONTAINER)
 @routes.put(CONTAINER + "/")
-async def create_container(request: web.Request) -> web.Response:
-    """201 when created, 202 when it existed (its metadata is then updated)."""
+async def create_container(request: web.Request) -> web.StreamResponse:
+    """201 when created, 202 when it existed (its metadata is then updated); 400 for a
+    storage policy other than Kumo's one. `?extract-archive` unpacks into it (extract.py)."""
+    if "extract-archive" in request.query:
+        return await extract.extract(request, request.match_info["container"])
     project_id = require_owner(request)
     name = request.match_info["container"]
     check_container_name(name)
+    check_policy(request.headers)
     found = await rm.container(db(request), project_id, name)
     change = _change(request, found.metadata if found else {})
     stream = container_stream(project_id, name)
@@ -118,16 +124,31 @@ async def create_container(request: web.Request) -> web.Response:
     return web.Response(status=202)
 
 
+async def _web_site(request: web.Request) -> web.StreamResponse | None:
+    """staticweb's answer to a web request of a static web site; None otherwise."""
+    if not staticweb.applies(request):
+        return None
+    return await staticweb.get_container(request, answer)
+
+
 @routes.head(CONTAINER)
 @routes.head(CONTAINER + "/")
-async def head_container(request: web.Request) -> web.Response:
+async def head_container(request: web.Request) -> web.StreamResponse:
+    """204 with the container's usage and metadata; a web request of a static web
+    site is staticweb.py's."""
+    if (site := await _web_site(request)) is not None:
+        return site
     container, owner = await _readable(request)
     return web.Response(status=204, headers=container_headers(container, owner))
 
 
 @routes.get(CONTAINER, allow_head=False)
 @routes.get(CONTAINER + "/", allow_head=False)
-async def list_objects(request: web.Request) -> web.Response:
+async def list_objects(request: web.Request) -> web.StreamResponse:
+    """The listing in the format asked for; a web request of a static web site is
+    staticweb.py's."""
+    if (site := await _web_site(request)) is not None:
+        return site
     container, owner = await _readable(request)
     query = listing_query(request)
     at = now(request).timestamp()
@@ -150,6 +171,9 @@ async def list_objects(request: web.Request) -> web.Response:
 @routes.post(CONTAINER)
 @routes.post(CONTAINER + "/")
 async def update_container(request: web.Request) -> web.Response:
+    """204: the container's metadata changed; a form upload is formpost.py's."""
+    if formpost.is_form(request):
+        return await formpost.post_form(request)
     project_id = require_owner(request)
     container = await must_get_container(request, project_id, request.match_info["container"])
     change = _change(request, container.metadata)

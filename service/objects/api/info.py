@@ -1,14 +1,13 @@
 """`GET /object/info` without a token: Swift's capabilities document, listing only the
 middlewares Kumo implements, with their limits."""
 
-from importlib import metadata
-
 import msgspec
 from aiohttp import web
 
 from service.http.body import json_response
 from service.objects.api.bulk import MAX_DELETES_PER_REQUEST, MAX_FAILED_DELETES
 from service.objects.api.common import max_object_size
+from service.objects.api.extract import MAX_CONTAINERS_PER_EXTRACTION, MAX_FAILED_EXTRACTIONS
 from service.objects.headers import (
     MAX_META_COUNT,
     MAX_META_NAME_LENGTH,
@@ -18,14 +17,26 @@ from service.objects.headers import (
 from service.objects.large_object import DLO_MAX_SEGMENTS, MAX_MANIFEST_SEGMENTS, MAX_MANIFEST_SIZE
 from service.objects.listing import LISTING_LIMIT
 from service.objects.naming import MAX_CONTAINER_NAME_BYTES, MAX_OBJECT_NAME_BYTES
-from service.objects.tempurl import ALLOWED_DIGESTS, METHODS
+from service.objects.policy import STORAGE_POLICY
+from service.objects.symlink import SYMLOOP_MAX
+from service.objects.tempurl import ALLOWED_DIGESTS, METHODS, PUBLIC_META
 
 routes = web.RouteTableDef()
+SWIFT_VERSION = "2.34.0"
+"""The Swift release whose API this one speaks, for clients that gate features on
+`swift.version` (Tempest's test of the account's object-count quota needs 2.34)."""
+
+
+class Policy(msgspec.Struct, frozen=True):
+    name: str = STORAGE_POLICY
+    aliases: str = STORAGE_POLICY
+    default: bool = True
 
 
 class SwiftCapabilities(msgspec.Struct, frozen=True, kw_only=True):
-    version: str
     max_file_size: int
+    version: str = SWIFT_VERSION
+    policies: tuple[Policy, ...] = (Policy(),)
     max_meta_name_length: int = MAX_META_NAME_LENGTH
     max_meta_value_length: int = MAX_META_VALUE_LENGTH
     max_meta_count: int = MAX_META_COUNT
@@ -47,7 +58,9 @@ class TempUrl(msgspec.Struct, frozen=True):
     methods: tuple[str, ...] = METHODS
     allowed_digests: tuple[str, ...] = ALLOWED_DIGESTS
     incoming_remove_headers: tuple[str, ...] = ("x-timestamp",)
+    incoming_allow_headers: tuple[str, ...] = ()
     outgoing_remove_headers: tuple[str, ...] = ("x-object-meta-*",)
+    outgoing_allow_headers: tuple[str, ...] = (PUBLIC_META + "*",)
 
 
 class Slo(msgspec.Struct, frozen=True):
@@ -65,6 +78,20 @@ class BulkDelete(msgspec.Struct, frozen=True):
     max_failed_deletes: int = MAX_FAILED_DELETES
 
 
+class FormPost(msgspec.Struct, frozen=True):
+    allowed_digests: tuple[str, ...] = ALLOWED_DIGESTS
+
+
+class Symlink(msgspec.Struct, frozen=True):
+    symloop_max: int = SYMLOOP_MAX
+    static_links: bool = True
+
+
+class BulkUpload(msgspec.Struct, frozen=True):
+    max_containers_per_extraction: int = MAX_CONTAINERS_PER_EXTRACTION
+    max_failed_extractions: int = MAX_FAILED_EXTRACTIONS
+
+
 class Empty(msgspec.Struct, frozen=True):
     pass
 
@@ -75,15 +102,18 @@ class SwiftInfo(msgspec.Struct, frozen=True):
     slo: Slo = Slo()
     dlo: Dlo = Dlo()
     bulk_delete: BulkDelete = BulkDelete()
+    bulk_upload: BulkUpload = BulkUpload()
     account_quotas: Empty = Empty()
     container_quotas: Empty = Empty()
     versioned_writes: Empty = Empty()
+    crossdomain: Empty = Empty()
+    formpost: FormPost = FormPost()
+    symlink: Symlink = Symlink()
+    staticweb: Empty = Empty()
 
 
 @routes.get("/info", allow_head=False)
 async def info(request: web.Request) -> web.Response:
     """The capabilities document, `{"swift": {...}, "<middleware>": {...}, ...}`."""
-    capabilities = SwiftCapabilities(
-        version=metadata.version("kumo"), max_file_size=max_object_size(request)
-    )
+    capabilities = SwiftCapabilities(max_file_size=max_object_size(request))
     return json_response(SwiftInfo(capabilities))

@@ -9,16 +9,27 @@ from urllib.parse import quote, unquote
 import msgspec
 from aiohttp import web
 
-from service.errors import BadRequest, PreconditionFailed, RequestEntityTooLarge, error_for_status
+from service.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    PreconditionFailed,
+    RequestEntityTooLarge,
+    error_for_status,
+)
+from service.http.api import OBJECT as API
 from service.http.body import body_pieces
-from service.objects import acl, tempurl
+from service.objects import acl, symlink, tempurl
 from service.objects import directory as rm
+from service.objects.api import formpost
 from service.objects.api.access import (
     Located,
     container_and_current,
     container_for,
     current,
     locate,
+    reach,
+    resolved,
 )
 from service.objects.api.bulk import delete_paths, result_response
 from service.objects.api.common import (
@@ -26,11 +37,13 @@ from service.objects.api.common import (
     auth,
     backend,
     db,
+    header_case,
     max_object_size,
     now,
     project_of,
     record,
 )
+from service.objects.api.extract import extract
 from service.objects.api.reading import OBJECT, content_of
 from service.objects.api.writes import (
     Attributes,
@@ -41,7 +54,13 @@ from service.objects.api.writes import (
     remove,
 )
 from service.objects.events import ObjectMetadataUpdated
-from service.objects.headers import OBJECT_SYSTEM, check_limits, http_date, metadata_change
+from service.objects.headers import (
+    OBJECT_SYSTEM,
+    check_limits,
+    delete_at,
+    http_date,
+    metadata_change,
+)
 from service.objects.large_object import MAX_MANIFEST_SIZE, SLO, build_slo, read_manifest
 from service.objects.naming import check_object_name, object_stream, split_path
 from service.objects.segments import read_parts
@@ -56,20 +75,7 @@ sixth of a small one's CPU in the server, and a new name needs nothing of it."""
 
 
 def _delete_at(request: web.Request) -> int | None:
-    """X-Delete-At, or now plus X-Delete-After; BadRequest if garbled or in the past."""
-    at = now(request).timestamp()
-    try:
-        if "X-Delete-At" in request.headers:
-            delete_at = int(request.headers["X-Delete-At"])
-        elif "X-Delete-After" in request.headers:
-            delete_at = int(at + int(request.headers["X-Delete-After"]))
-        else:
-            return None
-    except ValueError:
-        raise BadRequest("Non-integer X-Delete-At or X-Delete-After") from None
-    if delete_at <= at:
-        raise BadRequest("X-Delete-At in past")
-    return delete_at
+    return delete_at(request.headers, now(request).timestamp())
 
 
 def _content_type(request: web.Request, name: str, default: str | None = None) -> str:
@@ -155,9 +161,13 @@ async def _copy(
     request: web.Request, source: tuple[str, str], place: Located, name: str
 ) -> web.Response:
     """Copy `source` (container, object) to `name` in the place's container: server
-    side for a plain object, streamed from the segments for a large one."""
+    side for a plain object, streamed from the segments for a large one; a symlink's
+    target, or with `?symlink=get` the symlink itself. The answer shows the copy's
+    metadata (the source's, merged with the request's) as Swift's does."""
     source_container = await container_for(request, write=False, name=source[0])
     row = await current(request, source_container, source[1])
+    if request.query.get("symlink") != "get":
+        row, _ = await resolved(request, row)
     attrs = _attributes(request, name, row)
     content = await content_of(request, row)
     plain = row.large_object != SLO and "x-object-manifest" not in row.metadata
@@ -180,17 +190,51 @@ async def _copy(
     version = await put_version(request, place, name, write, attrs, known_size=content.size)
     return _created(
         version,
+        **{header_case(k): v for k, v in attrs.metadata.items()},
         **{
             "X-Copied-From": quote(f"{source_container.name}/{row.name}"),
+            "X-Copied-From-Account": quote(f"AUTH_{row.project_id}"),
             "X-Copied-From-Last-Modified": http_date(row.last_modified),
         },
     )
 
 
+async def _put_symlink(request: web.Request, place: Located, name: str) -> web.Response:
+    """201: an empty object leading to X-Symlink-Target (symlink.py); 400 with a body,
+    409 when a static link's target is missing or has another etag."""
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    if request.content_length or chunked:
+        raise BadRequest("Symlink requests require a zero byte body")
+    target = symlink.requested(request.headers, project_of(request), place.container.name, name)
+    default, target_bytes = "application/symlink", None
+    if target.etag is not None:
+        try:
+            found = await reach(request, target, (place.container.project_id, place.container.name))
+        except NotFound:
+            raise Conflict("X-Symlink-Target does not exist") from None
+        default, target_bytes = found.content_type, found.size
+    attrs = _attributes(request, name)
+    attrs = Attributes(
+        content_type=_content_type(request, name, default),
+        metadata=attrs.metadata | symlink.stored(target, target_bytes),
+        delete_at=attrs.delete_at,
+    )
+
+    async def write(key: str) -> StoredObject:
+        return await backend(request).put(key, _once(b""), size_hint=0, hashes=OBJECT_HASHES)
+
+    return _created(await put_version(request, place, name, write, attrs, known_size=0))
+
+
 @routes.put(OBJECT)
-async def put_object(request: web.Request) -> web.Response:
+async def put_object(request: web.Request) -> web.StreamResponse:
     """201 with Etag and Last-Modified; 422 when the body's md5 is not the ETag sent,
-    411 without a length, 413 over the size limit or a quota, 404 without container."""
+    411 without a length, 413 over the size limit or a quota, 404 without container.
+    `?extract-archive` unpacks under the path instead (extract.py)."""
+    if "extract-archive" in request.query:
+        return await extract(
+            request, f"{request.match_info['container']}/{request.match_info['object']}"
+        )
     place = None if _owners_small_put(request) else await locate(request, write=True)
     name = request.match_info["object"]
     check_object_name(name)
@@ -200,6 +244,8 @@ async def put_object(request: web.Request) -> web.Response:
         )
     if place is not None and request.query.get("multipart-manifest") == "put":
         return await _put_manifest(request, place, name)
+    if place is not None and "X-Symlink-Target" in request.headers:
+        return await _put_symlink(request, place, name)
     chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
     length = request.content_length
     if length is None and not chunked:
@@ -236,13 +282,14 @@ async def put_object(request: web.Request) -> web.Response:
 
 def _owners_small_put(request: web.Request) -> bool:
     """Whether the request is a plain PUT of at most NEW_OBJECT_SIZE bytes by the
-    account's owner (not by a temp URL; no copy, manifest or If-None-Match): one that
+    account's owner (not by a temp URL; no copy, symlink, manifest or If-None-Match): one that
     `put_new` may store before its container is read."""
     length = request.content_length
     return (
         length is not None
         and length <= NEW_OBJECT_SIZE
         and "X-Copy-From" not in request.headers
+        and "X-Symlink-Target" not in request.headers
         and "If-None-Match" not in request.headers
         and "multipart-manifest" not in request.query
         and not tempurl.is_temp_url(request)
@@ -266,24 +313,41 @@ async def copy_object(request: web.Request) -> web.Response:
 @routes.post(OBJECT)
 async def update_object(request: web.Request) -> web.Response:
     """202: the user metadata is replaced by the request's; the content type, expiry and
-    X-Object-Manifest change only when given."""
+    X-Object-Manifest change only when given. A symlink's change is made and answered
+    307 to its target, as Swift's; 400 for X-Symlink-Target (only a PUT sets it). A form
+    upload is formpost.py's."""
+    if formpost.is_form(request):
+        return await formpost.post_form(request)
+    if "X-Symlink-Target" in request.headers:
+        raise BadRequest("A PUT request is required to set a symlink target")
     _, row = await container_and_current(request, write=True)
     change = metadata_change(request.headers, "object", OBJECT_SYSTEM)
-    kept = {k: v for k, v in row.metadata.items() if k == "x-object-manifest"}
+    kept = {
+        k: v for k, v in row.metadata.items() if k == "x-object-manifest" or k in symlink.SYSTEM
+    }
     metadata = change.applied_to(kept)
     check_limits(metadata, "object")
-    delete_at = _delete_at(request)
-    if delete_at is None and "X-Remove-Delete-At" not in request.headers:
-        delete_at = row.delete_at
+    expiry = _delete_at(request)
+    if expiry is None and "X-Remove-Delete-At" not in request.headers:
+        expiry = row.delete_at
     event = ObjectMetadataUpdated(
         project_id=row.project_id,
         container=row.container,
         object=row.name,
         content_type=request.headers.get("Content-Type") or row.content_type,
         metadata=metadata,
-        delete_at=delete_at,
+        delete_at=expiry,
     )
     stream = object_stream(row.project_id, row.container, row.name)
+    target = symlink.target_of(row.metadata)
+    if target is not None:
+        await record(request, stream, [event], row.stream_version, answer=307)
+        return web.Response(
+            status=307,
+            text="The requested POST was applied to a symlink. POST directly to the target"
+            " to apply requested metadata.",
+            headers={"Location": API.prefix + target.swift_path},
+        )
     await record(request, stream, [event], row.stream_version, answer=202)
     return web.Response(
         status=202,
@@ -302,6 +366,6 @@ async def delete_object_handler(request: web.Request) -> web.Response:
         result = await delete_paths(request, row.project_id, [quote(e.name) for e in entries])
         await remove(request, row)
         result.deleted += 1
-        return result_response(request, result)
+        return result_response(request, result, "delete")
     await delete_object(request, container, row)
     return web.Response(status=204)

@@ -6,9 +6,12 @@ from contextlib import aclosing
 import msgspec
 from aiohttp import web
 
+from service.http.api import OBJECT as API
 from service.http.sendfile import body_of, send_object
 from service.objects import directory as rm
-from service.objects.api.access import container_and_current
+from service.objects import symlink, tempurl
+from service.objects.api import staticweb
+from service.objects.api.access import container_and_current, resolved
 from service.objects.api.common import backend, db, header_case, new_version_id, now
 from service.objects.conditions import not_modified
 from service.objects.headers import OBJECT_SYSTEM, http_date, x_timestamp
@@ -96,16 +99,32 @@ async def _send(
     return response
 
 
-async def serve(request: web.Request, row: rm.StoredObject, content: Content) -> web.StreamResponse:
-    """The object's bytes, or the ranges asked for, with its headers."""
-    headers = object_headers(row, content.etag)
+def _shown_headers(request: web.Request, row: rm.StoredObject, etag: str) -> dict[str, str]:
+    """`object_headers`, as a temp URL shows them (tempurl.shown, answer_headers)."""
+    headers = object_headers(row, etag)
+    if not tempurl.is_temp_url(request):
+        return headers
+    own = headers.get("Content-Disposition")
+    return tempurl.shown(headers) | tempurl.answer_headers(request, own)
+
+
+async def serve(
+    request: web.Request,
+    row: rm.StoredObject,
+    content: Content,
+    headers: dict[str, str],
+    status: int = 200,
+) -> web.StreamResponse:
+    """The object's bytes, or the ranges asked for, with `headers` (and `status` when
+    whole: a static web site's error page is its error's)."""
     ranges = parse_ranges(request.headers.get("Range"), content.size)
     size, parts = content.size, content.parts
     if ranges is None:
         if size <= SMALL_BODY:
             chunks = read_parts(backend(request), parts, 0, size - 1)
-            return web.Response(headers=headers, body=b"".join([c async for c in chunks]))
-        response = web.StreamResponse(status=200, headers=headers)
+            body = b"".join([c async for c in chunks])
+            return web.Response(status=status, headers=headers, body=body)
+        response = web.StreamResponse(status=status, headers=headers)
         response.content_length = size
         return await _send(request, response, parts, [(0, size - 1)], [b""])
     if len(ranges) == 1:
@@ -141,21 +160,48 @@ async def _manifest(request: web.Request, row: rm.StoredObject) -> web.Response:
     return web.Response(body=None if request.method == "HEAD" else body, headers=headers)
 
 
+async def _followed(
+    request: web.Request, row: rm.StoredObject
+) -> tuple[rm.StoredObject, dict[str, str]]:
+    """The object to answer with and what a symlink adds: its target and
+    Content-Location, or (`?symlink=get`) itself and its X-Symlink-Target headers."""
+    if request.query.get("symlink") == "get":
+        return row, symlink.headers_of(row.metadata)
+    found, target = await resolved(request, row)
+    if target is None:
+        return found, {}
+    return found, {"Content-Location": API.prefix + target.swift_path}
+
+
 @routes.get(OBJECT)
 async def get_object(request: web.Request) -> web.StreamResponse:
-    """200/206 with the bytes (none for HEAD), 304 when not modified, 412 when a
-    precondition fails, 416 when no range is satisfiable, 404 when absent or expired."""
+    """The object, as `answer`s; 404 when absent or expired. An anonymous request of a
+    static web site is staticweb.py's."""
+    if staticweb.applies(request):
+        return await staticweb.get_object(request, answer)
     _, row = await container_and_current(request, write=False)
+    return await answer(request, row)
+
+
+async def answer(
+    request: web.Request, row: rm.StoredObject, status: int = 200
+) -> web.StreamResponse:
+    """`status` with the bytes (none for HEAD), 206 for ranges, 304 when not modified,
+    412 when a precondition fails, 416 when no range is satisfiable. A symlink answers
+    with its target (and Content-Location), or with itself and X-Symlink-Target for
+    `?symlink=get`."""
+    row, extra = await _followed(request, row)
     if request.query.get("multipart-manifest") == "get" and row.large_object == SLO:
         return await _manifest(request, row)
     content = await content_of(request, row)
     if not_modified(request.headers, request.method, content.etag, row.last_modified):
-        headers = object_headers(row, content.etag)
+        headers = object_headers(row, content.etag) | extra
         return web.Response(status=304, headers=headers)
+    headers = _shown_headers(request, row, content.etag) | extra
     if request.method == "HEAD":
-        response = web.StreamResponse(status=200, headers=object_headers(row, content.etag))
+        response = web.StreamResponse(status=status, headers=headers)
         response.content_length = content.size
         await response.prepare(request)
         await response.write_eof()
         return response
-    return await serve(request, row, content)
+    return await serve(request, row, content, headers, status)

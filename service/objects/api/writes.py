@@ -159,10 +159,11 @@ async def put_version(
     attrs: Attributes,
     *,
     known_size: int | None,
+    answer: int | None = 201,
 ) -> Version:
     """Store a new version of `name` in the place's container instead of its current
     version (as read before, expired or not) and make it current; the request then
-    answers 201 (its audit record commits with the version).
+    answers `answer` (its audit record commits with the version; None: not known yet).
 
     Quotas are checked before the bytes are read when `known_size` is given, after they
     are stored otherwise (413, nothing kept). An md5 mismatch is 422 with nothing kept.
@@ -174,7 +175,14 @@ async def put_version(
     key = blob_key(container.project_id, container.name, name, version_id)
     stored = await _written(request, write, key)
     return await _make_current(
-        request, place, name, version_id, stored, attrs, quotas_checked=known_size is not None
+        request,
+        place,
+        name,
+        version_id,
+        stored,
+        attrs,
+        quotas_checked=known_size is not None,
+        answer=answer,
     )
 
 
@@ -187,6 +195,7 @@ async def _make_current(
     attrs: Attributes,
     *,
     quotas_checked: bool,
+    answer: int | None = 201,
 ) -> Version:
     """`put_version` once the bytes are stored: quotas (unless checked before), the
     replaced version archived, the event, the replaced bytes discarded."""
@@ -199,7 +208,7 @@ async def _make_current(
             raise
     if previous is not None and not previous.expired(now(request).timestamp()):
         await _archive(request, container, previous)
-    version = await _commit(request, container, name, version_id, stored, attrs, answer=201)
+    version = await _commit(request, container, name, version_id, stored, attrs, answer=answer)
     if previous is not None:
         await discard(request, part_of(previous).key)
     return version

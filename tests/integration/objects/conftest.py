@@ -17,6 +17,7 @@ from service.app import create_app
 from service.config import Settings
 from service.identity.bootstrap import Bootstrapped
 from service.objects.api.common import CLOCK, MAX_OBJECT_SIZE
+from service.objects.api.extract import HEARTBEAT
 from tests.integration.identity.conftest import (  # noqa: F401 - fixtures
     Api,
     Client,
@@ -74,6 +75,12 @@ def on_backend(settings: Settings, kind: str, request: pytest.FixtureRequest) ->
 
 
 @pytest.fixture
+def bulk_heartbeat() -> float | None:
+    """Seconds after which a bulk upload sends whitespace; None keeps the default."""
+    return None
+
+
+@pytest.fixture
 async def client(
     settings: Settings,  # noqa: F811 - the fixtures imported above
     store: PostgresEventStore,
@@ -81,6 +88,7 @@ async def client(
     clock: ShiftedClock,
     object_backend: str,
     max_object_size: int | None,
+    bulk_heartbeat: float | None,
     request: pytest.FixtureRequest,
 ) -> AsyncIterator[Client]:
     """The in-process app on `object_backend`, its object API on the shifted clock."""
@@ -88,6 +96,8 @@ async def client(
     app[CLOCK] = clock
     if max_object_size is not None:
         app[MAX_OBJECT_SIZE] = max_object_size
+    if bulk_heartbeat is not None:
+        app[HEARTBEAT] = bulk_heartbeat
     async with TestClient(TestServer(app)) as client:
         yield client
 

@@ -4,6 +4,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from xml.etree import ElementTree
 
+import msgspec
+import pytest
+
+from service.config import Settings
 from tests.integration.objects.conftest import Swift
 
 
@@ -202,3 +206,58 @@ async def test_info_lists_supported_middlewares(swift: Swift) -> None:
         "versioned_writes",
     } <= set(info)
     assert "sha256" in info["tempurl"]["allowed_digests"]
+    assert info["swift"]["version"] == "2.34.0"
+    assert info["swift"]["policies"] == [
+        {"name": "Policy-0", "aliases": "Policy-0", "default": True}
+    ]
+
+
+async def test_one_storage_policy_holds_every_container(swift: Swift) -> None:
+    assert (await swift.call("PUT", "box", headers={"X-Storage-Policy": "policy-0"})).status == 201
+    silver = await swift.call("PUT", "silver", headers={"X-Storage-Policy": "silver"})
+    assert silver.status == 400
+    assert "Invalid X-Storage-Policy" in await silver.text()
+    assert (await swift.call("HEAD", "silver")).status == 404
+    await swift.call("PUT", "box/o", body=b"12345")
+    head = await swift.call("HEAD")
+    assert head.headers["X-Account-Storage-Policy-Policy-0-Container-Count"] == "1"
+    assert head.headers["X-Account-Storage-Policy-Policy-0-Object-Count"] == "1"
+    assert head.headers["X-Account-Storage-Policy-Policy-0-Bytes-Used"] == "5"
+    assert (await swift.call("HEAD", "box")).headers["X-Storage-Policy"] == "Policy-0"
+
+
+async def test_healthcheck_answers_ok_without_a_token(swift: Swift) -> None:
+    response = await swift.client.get("/object/healthcheck")
+    assert response.status == 200
+    assert await response.text() == "OK"
+    assert "X-Trans-Id" in response.headers
+
+
+CROSSDOMAIN_START = (
+    '<?xml version="1.0"?>\n<!DOCTYPE cross-domain-policy SYSTEM '
+    '"http://www.adobe.com/xml/dtds/cross-domain-policy.dtd" >\n<cross-domain-policy>\n'
+)
+
+
+async def test_crossdomain_policy_lets_any_domain_by_default(swift: Swift) -> None:
+    response = await swift.client.get("/object/crossdomain.xml")
+    assert response.status == 200
+    assert response.content_type == "application/xml"
+    assert await response.text() == (
+        CROSSDOMAIN_START
+        + '<allow-access-from domain="*" secure="false" />\n</cross-domain-policy>'
+    )
+    assert "crossdomain" in await (await swift.client.get("/object/info")).json()
+
+
+class TestConfiguredCrossdomainPolicy:
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        policy = '<allow-access-from domain="*.example.com" />'
+        return msgspec.structs.replace(settings, cross_domain_policy=policy)
+
+    async def test_the_policy_is_the_configured_one(self, swift: Swift) -> None:
+        body = await (await swift.client.get("/object/crossdomain.xml")).text()
+        assert body.startswith(CROSSDOMAIN_START)
+        assert '<allow-access-from domain="*.example.com" />' in body
+        assert 'domain="*"' not in body

@@ -1,9 +1,7 @@
-"""ACLs between projects, quotas, versioning, large objects, TempURL and bulk delete."""
+"""ACLs between projects, quotas, versioning, large objects and bulk delete."""
 
 import asyncio
 import hashlib
-import hmac
-import time
 
 import msgspec
 import pytest
@@ -212,32 +210,6 @@ async def test_dynamic_large_object(box: Swift) -> None:
     assert head.headers["Content-Length"] == "2048"
     assert head.headers["Etag"].startswith('"')
     assert await (await box.call("GET", "box/dlo")).read() == SEGMENT * 2
-
-
-def _temp_url(path: str, method: str, key: str, expires: int) -> str:
-    sig = hmac.new(key.encode(), f"{method}\n{expires}\n{path}".encode(), hashlib.sha256)
-    return f"{path}?temp_url_sig={sig.hexdigest()}&temp_url_expires={expires}"
-
-
-async def test_temp_url_get_and_put_without_token(box: Swift) -> None:
-    await box.call("POST", headers={"X-Account-Meta-Temp-URL-Key": "secret"})
-    await box.call("PUT", "box/shared", body=b"hello")
-    path = f"{box.root}/box/shared"
-    expires = int(time.time()) + 60
-    get = await box.client.get(_temp_url(path, "GET", "secret", expires))
-    assert get.status == 200 and await get.read() == b"hello"
-    head = await box.client.head(_temp_url(path, "GET", "secret", expires))
-    assert head.status == 200
-    put = await box.client.put(_temp_url(path, "PUT", "secret", expires), data=b"new")
-    assert put.status == 201
-    assert await (await box.call("GET", "box/shared")).read() == b"new"
-    wrong = await box.client.get(_temp_url(path, "GET", "other", expires))
-    assert wrong.status == 401
-    expired = await box.client.get(_temp_url(path, "GET", "secret", int(time.time()) - 1))
-    assert expired.status == 401
-    assert (
-        await box.client.put(_temp_url(path, "GET", "secret", expires), data=b"x")
-    ).status == 401
 
 
 async def test_bulk_delete(box: Swift) -> None:

@@ -2,6 +2,7 @@
 server-side copies and expiry."""
 
 import hashlib
+import zlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -56,6 +57,17 @@ async def test_etag_mismatch_is_422_and_stores_nothing(box: Swift) -> None:
     assert response.status == 422
     assert (await box.call("HEAD", "box/x")).status == 404
     assert (await box.call("PUT", "box/x", body=DATA, headers={"ETag": MD5})).status == 201
+
+
+async def test_an_encoded_body_is_stored_as_sent(box: Swift) -> None:
+    deflated = zlib.compress(DATA * 20)
+    put = await box.call("PUT", "box/z", body=deflated, headers={"Content-Encoding": "deflate"})
+    assert put.status == 201
+    assert put.headers["Etag"] == hashlib.md5(deflated).hexdigest()
+    get = await box.call("GET", "box/z", headers={"Accept-Encoding": "deflate"})
+    assert get.headers["Content-Encoding"] == "deflate"
+    assert get.headers["Content-Length"] == str(len(deflated))
+    assert await get.read() == DATA * 20
 
 
 async def test_chunked_upload(box: Swift) -> None:
@@ -150,6 +162,43 @@ async def test_copy_with_x_copy_from_and_copy_method(box: Swift) -> None:
     head = await box.call("HEAD", "box/src")
     assert head.headers["Content-Type"] == "text/plain; charset=UTF-8"
     assert await (await box.call("GET", "box/src")).read() == DATA
+
+
+async def test_copy_answers_with_the_merged_metadata(box: Swift) -> None:
+    await box.call("PUT", "box/src", body=DATA, headers={"X-Object-Meta-Src": "s"})
+    copy = await box.call(
+        "COPY",
+        "box/src",
+        headers={"Destination": "box/dst", "X-Object-Meta-New": "n", "X-Object-Meta-Empty": ""},
+    )
+    assert copy.status == 201
+    assert copy.headers["X-Object-Meta-Src"] == "s"
+    assert copy.headers["X-Object-Meta-New"] == "n"
+    assert copy.headers["X-Object-Meta-Empty"] == ""
+    assert copy.headers["X-Copied-From-Account"] == f"AUTH_{box.project_id}"
+    head = await box.call("HEAD", "box/dst")
+    assert (head.headers["X-Object-Meta-Src"], head.headers["X-Object-Meta-New"]) == ("s", "n")
+    fresh = await box.call(
+        "PUT",
+        "box/fresh",
+        body=b"",
+        headers={"X-Copy-From": "box/src", "X-Fresh-Metadata": "true", "X-Object-Meta-N": "1"},
+    )
+    assert fresh.status == 201
+    assert "X-Object-Meta-Src" not in fresh.headers
+    assert fresh.headers["X-Object-Meta-N"] == "1"
+
+
+async def test_an_object_keeps_metadata_with_an_empty_value(box: Swift) -> None:
+    put = await box.call("PUT", "box/e", body=DATA, headers={"X-Object-Meta-Blank": ""})
+    assert put.status == 201
+    assert (await box.call("HEAD", "box/e")).headers["X-Object-Meta-Blank"] == ""
+    await box.call("POST", "box/e", headers={"X-Object-Meta-Other": ""})
+    head = await box.call("HEAD", "box/e")
+    assert head.headers["X-Object-Meta-Other"] == ""
+    assert "X-Object-Meta-Blank" not in head.headers
+    await box.call("POST", "box", headers={"X-Container-Meta-Gone": ""})
+    assert "X-Container-Meta-Gone" not in (await box.call("HEAD", "box")).headers
 
 
 async def test_expired_object_is_gone_at_once_then_reaped(
