@@ -1,6 +1,7 @@
 """/v2.1/flavors: list (brief and detail) with Nova's filters, sorting and paging, show,
 create and delete (admin), extra specs, and flavor access for private flavors."""
 
+import re
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -12,6 +13,7 @@ from events.types import Event
 from service.auth import AuthContext
 from service.compute import events as ev
 from service.compute.api.microversion import Microversion, version_of
+from service.compute.api.params import boolean, integer
 from service.compute.directory import FLAVOR_VISIBLE, Flavor, get, select, visible_flavor
 from service.compute.policy_rules import authorize
 from service.compute.server_view import links
@@ -25,8 +27,6 @@ Name = Annotated[str, Meta(min_length=1, max_length=255, pattern=r"^\S(?:.*\S)?$
 FlavorId = Annotated[
     str, Meta(min_length=1, max_length=255, pattern=r"^(?! )[a-zA-Z0-9. _-]+(?<! )$")
 ]
-Positive = Annotated[int, Meta(ge=1, le=2**31 - 1)]
-NonNegative = Annotated[int, Meta(ge=0, le=2**31 - 1)]
 SpecKey = Annotated[str, Meta(pattern=r"^[a-zA-Z0-9-_:. ]{1,255}$")]
 SpecValue = Annotated[str, Meta(max_length=255)] | int | float | bool
 
@@ -54,16 +54,43 @@ SORT_KEYS = {
 class NewFlavor(msgspec.Struct, rename={
     "ephemeral": "OS-FLV-EXT-DATA:ephemeral", "is_public": "os-flavor-access:is_public"
 }):  # fmt: skip
+    """A flavor to create; numbers may be given as strings, as Nova accepts them."""
+
     name: Name
-    ram: Positive
-    vcpus: Positive
-    disk: NonNegative
-    id: FlavorId | None = None
-    ephemeral: NonNegative = 0
-    swap: NonNegative = 0
-    rxtx_factor: Annotated[float, Meta(gt=0)] = 1.0
-    is_public: bool = True
+    ram: int | str
+    vcpus: int | str
+    disk: int | str
+    id: FlavorId | int | float | None = None
+    ephemeral: int | str = 0
+    swap: int | str = 0
+    rxtx_factor: float | str = 1.0
+    is_public: bool | str = True
     description: Annotated[str, Meta(max_length=65535)] | None = None
+
+    def created(self, flavor_id: str) -> ev.FlavorCreated:
+        """The event creating this flavor as `flavor_id`; BadRequest if a value is invalid."""
+        return ev.FlavorCreated(
+            flavor_id=flavor_id,
+            name=self.name,
+            vcpus=integer("vcpus", self.vcpus, 1),
+            ram=integer("ram", self.ram, 1),
+            disk=integer("disk", self.disk, 0),
+            ephemeral=integer("OS-FLV-EXT-DATA:ephemeral", self.ephemeral, 0),
+            swap=integer("swap", self.swap, 0),
+            rxtx_factor=_rxtx_factor(self.rxtx_factor),
+            is_public=boolean("os-flavor-access:is_public", self.is_public),
+            description=self.description,
+        )
+
+
+def _rxtx_factor(value: float | str) -> float:
+    """A positive float, or a string of one (digits, a point, digits)."""
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]+(\.[0-9]+)?", value):
+        raise BadRequest(f"Invalid input for field/attribute rxtx_factor. Value: {value}.")
+    factor = float(value)
+    if factor <= 0:
+        raise BadRequest(f"Invalid input for field/attribute rxtx_factor. Value: {value}.")
+    return factor
 
 
 class CreateFlavor(msgspec.Struct):
@@ -219,14 +246,11 @@ async def create_flavor(request: web.Request) -> web.Response:
     body = (await read_json(request, CreateFlavor)).flavor
     if body.description is not None and not version_of(request).at_least("2.55"):
         raise BadRequest("Additional properties are not allowed ('description' was unexpected)")
-    flavor_id = body.id or new_uuid(request)
+    # Nova keeps a numeric id as its text
+    flavor_id = new_uuid(request) if body.id is None else str(body.id)
+    created = body.created(flavor_id)
     if await get(store(request).pool, Flavor, flavor_id) is not None:
         raise Conflict(f"Flavor with ID {flavor_id} already exists.")
-    created = ev.FlavorCreated(
-        flavor_id=flavor_id, name=body.name, vcpus=body.vcpus, ram=body.ram, disk=body.disk,
-        ephemeral=body.ephemeral, swap=body.swap, rxtx_factor=body.rxtx_factor,
-        is_public=body.is_public, description=body.description,
-    )  # fmt: skip
     await record(request, f"flavor-{flavor_id}", [created],
                  conflict=f"Flavor with name {body.name} already exists.")  # fmt: skip
     flavor = await get(store(request).pool, Flavor, flavor_id)
