@@ -2,6 +2,7 @@
 whole life: request, scheduling, result of every action, observed power changes),
 `quota-<project id>` (limits, and every claim and release of instances, cores and RAM,
 appended with the server event under optimistic concurrency so races are exact),
+`quotaclass-<name>` (a quota class's limits),
 `secgroup-<id>`, `servergroup-<id>` and `host-<name>` (compute hosts and what they offer).
 
 An action on a server is a `ServerActionRequested` (which sets the task state Nova
@@ -233,6 +234,22 @@ class ServerSecurityGroupRemoved(Event, frozen=True):
 
 class QuotaLimitsSet(Event, frozen=True):
     project_id: str
+    limits: dict[str, int]
+
+
+class QuotaLimitsDeleted(Event, frozen=True):
+    """The limits an admin set for these resources of the project are gone: it has the
+    defaults again."""
+
+    project_id: str
+    resources: tuple[str, ...]
+
+
+class QuotaClassLimitsSet(Event, frozen=True):
+    """Limits of a quota class; those of the `default` class are every project's
+    defaults."""
+
+    quota_class: str
     limits: dict[str, int]
 
 

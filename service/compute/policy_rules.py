@@ -54,6 +54,9 @@ RULES: dict[str, Rule] = {
     "os_compute_api:os-quota-sets:detail": ADMIN_OR_READER,
     "os_compute_api:os-quota-sets:defaults": anyone,
     "os_compute_api:os-quota-sets:update": admin,
+    "os_compute_api:os-quota-sets:delete": admin,
+    "os_compute_api:os-quota-class-sets:show": admin,
+    "os_compute_api:os-quota-class-sets:update": admin,
     "os_compute_api:limits": anyone,
     "os_compute_api:limits:other_project": admin,
     # the cloud's shape

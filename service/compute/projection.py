@@ -48,6 +48,7 @@ class ComputeSide:
         "rm_flavor_access",
         "rm_instance_actions",
         "rm_quota_limits",
+        "rm_quota_class_limits",
         "rm_quota_usage",
         "rm_security_groups",
         "rm_security_group_rules",
@@ -77,6 +78,7 @@ class ComputeProjection:
         "rm_servers",
         "rm_instance_actions",
         "rm_quota_limits",
+        "rm_quota_class_limits",
         "rm_quota_usage",
         "rm_security_groups",
         "rm_security_group_rules",
@@ -197,6 +199,18 @@ async def _other(conn: Any, recorded: RecordedEvent) -> None:
                 "INSERT INTO rm_quota_limits VALUES ($1, $2, $3)"
                 " ON CONFLICT (project_id, resource) DO UPDATE SET hard_limit = $3",
                 [(project_id, resource, value) for resource, value in limits.items()],
+            )
+        case ev.QuotaLimitsDeleted(project_id=project_id, resources=resources):
+            await conn.execute(
+                "DELETE FROM rm_quota_limits WHERE project_id = $1 AND resource = ANY($2)",
+                project_id,
+                list(resources),
+            )
+        case ev.QuotaClassLimitsSet(quota_class=quota_class, limits=limits):
+            await conn.executemany(
+                "INSERT INTO rm_quota_class_limits VALUES ($1, $2, $3)"
+                " ON CONFLICT (quota_class, resource) DO UPDATE SET hard_limit = $3",
+                [(quota_class, resource, value) for resource, value in limits.items()],
             )
         case ev.ResourcesClaimed() as e:
             after, limit = await _add_usage(conn, e.project_id, e.instances, e.cores, e.ram)
