@@ -69,9 +69,16 @@ async def test_admins_manage_flavors(nova_admin: Nova, as_alice: Nova) -> None:
 async def test_numbers_may_be_given_as_strings_and_ids_as_numbers(nova_admin: Nova) -> None:
     """As Nova's schema: ram, vcpus, disk, swap and ephemeral as digit strings, the id as a
     number (kept as its text), is_public as a word, rxtx_factor as a string."""
-    texts = {"ram": "256", "vcpus": "2", "disk": "3", "swap": "4", "id": 42,
-             "OS-FLV-EXT-DATA:ephemeral": "5", "os-flavor-access:is_public": "False",
-             "rxtx_factor": "1.5"}  # fmt: skip
+    texts = {
+        "ram": "256",
+        "vcpus": "2",
+        "disk": "3",
+        "swap": "4",
+        "id": 42,
+        "OS-FLV-EXT-DATA:ephemeral": "5",
+        "os-flavor-access:is_public": "False",
+        "rxtx_factor": "1.5",
+    }
     created = (await nova_admin.post("flavors", {"flavor": NEW | texts})).check(
         "flavors.create_update_get_flavor_details"
     )["flavor"]
@@ -84,10 +91,20 @@ async def test_numbers_may_be_given_as_strings_and_ids_as_numbers(nova_admin: No
 
 
 async def test_invalid_flavors_are_refused(nova_admin: Nova) -> None:
-    for bad in ({"ram": 0}, {"name": " x"}, {"name": ""}, {"id": "a/b"}, {"vcpus": "many"},
-                {"ram": "0"}, {"disk": "-1"}, {"swap": "1.5"}, {"ram": True},
-                {"os-flavor-access:is_public": "maybe"}, {"rxtx_factor": "0"},
-                {"vcpus": 2**31}):  # fmt: skip
+    for bad in (
+        {"ram": 0},
+        {"name": " x"},
+        {"name": ""},
+        {"id": "a/b"},
+        {"vcpus": "many"},
+        {"ram": "0"},
+        {"disk": "-1"},
+        {"swap": "1.5"},
+        {"ram": True},
+        {"os-flavor-access:is_public": "maybe"},
+        {"rxtx_factor": "0"},
+        {"vcpus": 2**31},
+    ):
         reply = await nova_admin.post("flavors", {"flavor": NEW | bad})
         assert reply.status == 400, bad
         assert "badRequest" in reply.body
