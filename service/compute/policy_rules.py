@@ -68,6 +68,12 @@ RULES: dict[str, Rule] = {
     "os_compute_api:os-hypervisors:statistics": admin,
     "os_compute_api:os-hypervisors:search": admin,
     "os_compute_api:os-hypervisors:servers": admin,
+    "os_compute_api:os-hosts:list": admin,
+    "os_compute_api:os-hosts:show": admin,
+    "os_compute_api:os-hosts:update": admin,
+    "os_compute_api:os-hosts:start": admin,
+    "os_compute_api:os-hosts:shutdown": admin,
+    "os_compute_api:os-hosts:reboot": admin,
     "os_compute_api:os-services:list": admin,
     "os_compute_api:os-services:update": admin,
     # security groups (Nova's proxy) and server groups: the project's
