@@ -19,7 +19,7 @@ from service.compute.policy_rules import authorize
 from service.compute.server_view import links
 from service.errors import BadRequest, Conflict, NotFound
 from service.http.body import json_response, read_json
-from service.http.recording import base_url, flag, new_uuid, record, store
+from service.http.recording import base_url, new_uuid, record, store
 
 ROUTES = web.RouteTableDef()
 
@@ -150,10 +150,18 @@ def _is_public_filter(request: web.Request, ctx: AuthContext) -> bool | None:
     non-admins), private ones (False) or all (None, `is_public=none`, admins only)."""
     if not ctx.is_admin:
         return True
-    if request.query.get("is_public", "").lower() == "none":
+    chosen = request.query.get("is_public")
+    if chosen is None:
+        return True
+    lowered = chosen.lower()
+    if lowered == "none":
         return None
-    chosen = flag(request, "is_public")
-    return True if chosen is None else chosen
+    # the words oslo's bool_from_string takes, as Nova reads them
+    if lowered in ("1", "t", "true", "on", "y", "yes"):
+        return True
+    if lowered in ("0", "f", "false", "off", "n", "no"):
+        return False
+    raise BadRequest(f"Invalid is_public filter [{chosen}]")
 
 
 def _int_param(request: web.Request, name: str, label: str) -> int | None:
@@ -268,13 +276,13 @@ async def delete_flavor(request: web.Request) -> web.Response:
 # --- extra specs ------------------------------------------------------------------------
 
 
-@ROUTES.get("/v2.1/flavors/{flavor_id}/os-extra-specs")
+@ROUTES.get("/v2.1/flavors/{flavor_id}/os-extra_specs")
 async def list_extra_specs(request: web.Request) -> web.Response:
     flavor = await visible(request, "os_compute_api:os-flavor-extra-specs:index")
     return json_response({"extra_specs": flavor.extra_specs})
 
 
-@ROUTES.post("/v2.1/flavors/{flavor_id}/os-extra-specs")
+@ROUTES.post("/v2.1/flavors/{flavor_id}/os-extra_specs")
 async def create_extra_specs(request: web.Request) -> web.Response:
     flavor = await visible(request, "os_compute_api:os-flavor-extra-specs:create")
     specs = _as_text((await read_json(request, ExtraSpecs)).extra_specs)
@@ -289,14 +297,14 @@ def _spec(flavor: Flavor, key: str) -> str:
     return flavor.extra_specs[key]
 
 
-@ROUTES.get("/v2.1/flavors/{flavor_id}/os-extra-specs/{key}")
+@ROUTES.get("/v2.1/flavors/{flavor_id}/os-extra_specs/{key}")
 async def show_extra_spec(request: web.Request) -> web.Response:
     flavor = await visible(request, "os_compute_api:os-flavor-extra-specs:show")
     key = request.match_info["key"]
     return json_response({key: _spec(flavor, key)})
 
 
-@ROUTES.put("/v2.1/flavors/{flavor_id}/os-extra-specs/{key}")
+@ROUTES.put("/v2.1/flavors/{flavor_id}/os-extra_specs/{key}")
 async def update_extra_spec(request: web.Request) -> web.Response:
     flavor = await visible(request, "os_compute_api:os-flavor-extra-specs:update")
     key = request.match_info["key"]
@@ -310,7 +318,7 @@ async def update_extra_spec(request: web.Request) -> web.Response:
     return json_response(specs)
 
 
-@ROUTES.delete("/v2.1/flavors/{flavor_id}/os-extra-specs/{key}")
+@ROUTES.delete("/v2.1/flavors/{flavor_id}/os-extra_specs/{key}")
 async def delete_extra_spec(request: web.Request) -> web.Response:
     flavor = await visible(request, "os_compute_api:os-flavor-extra-specs:delete")
     key = request.match_info["key"]

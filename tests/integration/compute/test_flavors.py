@@ -123,6 +123,9 @@ async def test_private_flavors_are_shared_by_access(
     assert await names(nova_admin) == []
     assert await names(nova_admin, "?is_public=none") == ["c1.test"]
     assert await names(nova_admin, "?is_public=false") == ["c1.test"]
+    assert await names(nova_admin, "?is_public=f") == ["c1.test"]
+    assert await names(nova_admin, "?is_public=t") == []
+    assert (await nova_admin.get("flavors?is_public=maybe")).status == 400
     add = {"addTenantAccess": {"tenant": alice.project_id}}
     access = (await nova_admin.post("flavors/c1/action", add)).check(
         "flavors_access.add_remove_list_flavor_access"
@@ -153,18 +156,18 @@ async def test_access_lists_are_for_private_flavors(nova_admin: Nova) -> None:
 async def test_extra_specs(nova_admin: Nova, as_alice: Nova, as_rita: Nova) -> None:
     await nova_admin.post("flavors", {"flavor": NEW})
     specs = {"extra_specs": {"hw:numa_nodes": "1", "hw:cpu_policy": "shared", "n": 2}}
-    set_ = (await nova_admin.post("flavors/c1/os-extra-specs", specs)).check(
+    set_ = (await nova_admin.post("flavors/c1/os-extra_specs", specs)).check(
         "flavors_extra_specs.set_get_flavor_extra_specs"
     )
     assert set_["extra_specs"]["n"] == "2"
-    assert (await as_alice.post("flavors/c1/os-extra-specs", specs)).status == 403
-    shown = (await as_rita.get("flavors/c1/os-extra-specs")).check(
+    assert (await as_alice.post("flavors/c1/os-extra_specs", specs)).status == 403
+    shown = (await as_rita.get("flavors/c1/os-extra_specs")).check(
         "flavors_extra_specs.set_get_flavor_extra_specs"
     )
     assert shown == set_
-    one = await as_rita.get("flavors/c1/os-extra-specs/hw:numa_nodes")
+    one = await as_rita.get("flavors/c1/os-extra_specs/hw:numa_nodes")
     assert one.check("flavors_extra_specs.set_get_flavor_extra_specs_key") == {"hw:numa_nodes": "1"}
-    path = "flavors/c1/os-extra-specs/hw:numa_nodes"
+    path = "flavors/c1/os-extra_specs/hw:numa_nodes"
     assert (await nova_admin.put(path, {"hw:numa_nodes": "2"})).body == {"hw:numa_nodes": "2"}
     assert (await nova_admin.put(path, {"other": "2"})).status == 400
     assert (await nova_admin.put(path, {"hw:numa_nodes": "2", "b": "c"})).status == 400
