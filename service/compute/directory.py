@@ -110,6 +110,7 @@ class Server(msgspec.Struct, frozen=True):
     access_ipv4: str
     access_ipv6: str
     hostname: str
+    disk_config: str
     locked: bool
     locked_by: str | None
     locked_reason: str | None
@@ -129,6 +130,8 @@ class Server(msgspec.Struct, frozen=True):
             return _ACTIVE_TASKS.get(self.task_state or "", "ACTIVE")
         if self.vm_state == "resized" and self.task_state == "resize_reverting":
             return "REVERT_RESIZE"
+        if self.vm_state in ("stopped", "error") and self.task_state == "rebuilding":
+            return "REBUILD"
         return _STATES.get(self.vm_state, "UNKNOWN")
 
 

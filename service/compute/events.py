@@ -113,6 +113,7 @@ class ServerCreateRequested(Event, frozen=True):
     access_ipv4: str = ""
     access_ipv6: str = ""
     hostname: str = ""
+    disk_config: str = "MANUAL"
 
 
 class ServerScheduled(Event, frozen=True):
@@ -144,6 +145,7 @@ class ServerUpdated(Event, frozen=True):
     description: str | None | UnsetType = UNSET
     access_ipv4: str | UnsetType = UNSET
     access_ipv6: str | UnsetType = UNSET
+    disk_config: str | UnsetType = UNSET
 
 
 class ServerDeleteRequested(Event, frozen=True):
@@ -192,6 +194,14 @@ class ServerPowerObserved(Event, frozen=True):
     vm_state: str
     power_state: int
     reason: str
+
+
+class ServerStateReset(Event, frozen=True):
+    """An admin set the server's state by hand (os-resetState): `vm_state`, and no task
+    in progress. The hypervisor is not asked; the next observed change wins."""
+
+    server_id: str
+    vm_state: str
 
 
 class ServerLocked(Event, frozen=True):

@@ -31,7 +31,7 @@ def _created_server(recorded: RecordedEvent, e: ev.ServerCreateRequested) -> Row
             "project_id", "user_id", "name", "flavor", "image_id", "key_name", "metadata",
             "availability_zone", "config_drive", "reservation_id", "launch_index",
             "security_groups", "server_group_id", "tags", "description", "access_ipv4",
-            "access_ipv6", "hostname",
+            "access_ipv6", "hostname", "disk_config",
         )
     }  # fmt: skip
     return kept | {
@@ -99,6 +99,8 @@ def server(row: Row | None, recorded: RecordedEvent) -> Row | None:
                 changes |= {k: v for k, v in params.items() if k in ("image_id", "name")}
                 if "metadata" in params:
                     changes["metadata"] = params["metadata"]
+            if "disk_config" in params:  # of a rebuild or a resize: shown at once too
+                changes["disk_config"] = params["disk_config"]
         case ev.ServerActionSucceeded(vm_state=vm_state, power_state=power) as e:
             changes |= {"vm_state": vm_state, "power_state": power, "task_state": None}
             changes |= {k: v for k, v in e.changes.items() if k in _ACTION_CHANGES}
@@ -106,6 +108,8 @@ def server(row: Row | None, recorded: RecordedEvent) -> Row | None:
             changes["task_state"] = None
         case ev.ServerPowerObserved(vm_state=vm_state, power_state=power):
             changes |= {"vm_state": vm_state, "power_state": power}
+        case ev.ServerStateReset(vm_state=vm_state):
+            changes |= {"vm_state": vm_state, "task_state": None}
         case ev.ServerLocked(locked_by=by, reason=reason):
             changes |= {"locked": True, "locked_by": by, "locked_reason": reason}
         case ev.ServerUnlocked():

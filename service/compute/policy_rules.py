@@ -26,6 +26,11 @@ def anyone(ctx: AuthContext, target: Target) -> bool:
     return True
 
 
+def service(ctx: AuthContext, target: Target) -> bool:
+    """A service's user (the `service` role), as Nova's services call each other."""
+    return ctx.has_role("service")
+
+
 ADMIN_OR_READER = any_of(admin, project_reader)
 ADMIN_OR_MEMBER = any_of(admin, project_member)
 ADMIN_OR_OWNER = any_of(admin, owner)
@@ -59,6 +64,16 @@ RULES: dict[str, Rule] = {
     "os_compute_api:os-quota-class-sets:update": admin,
     "os_compute_api:limits": anyone,
     "os_compute_api:limits:other_project": admin,
+    # servers: what only admins may do to them or ask of them
+    "os_compute_api:os-admin-actions:reset_state": admin,
+    "os_compute_api:os-admin-actions:inject_network_info": admin,
+    "os_compute_api:os-server-external-events:create": any_of(admin, service),
+    "os_compute_api:os-server-diagnostics": admin,
+    "os_compute_api:os-server-password:show": ADMIN_OR_READER,
+    "os_compute_api:os-server-password:clear": ADMIN_OR_MEMBER,
+    # usage
+    "os_compute_api:os-simple-tenant-usage:list": admin,
+    "os_compute_api:os-simple-tenant-usage:show": ADMIN_OR_READER,
     # the cloud's shape
     "os_compute_api:os-availability-zone:list": anyone,
     "os_compute_api:os-availability-zone:detail": admin,

@@ -64,7 +64,7 @@ def _parts(server: Server, base: str) -> tuple[Json, ...]:
         "accessIPv4": server.access_ipv4,
         "accessIPv6": server.access_ipv6,
         "links": links(base, "servers", server.id),
-        "OS-DCF:diskConfig": "MANUAL",
+        "OS-DCF:diskConfig": server.disk_config,
         "key_name": server.key_name,
         "security_groups": [{"name": name} for name in server.security_groups],
         "OS-SRV-USG:launched_at": usage_time(server.launched_at),

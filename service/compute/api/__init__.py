@@ -5,6 +5,8 @@ from aiohttp import web
 from service.compute.api import (
     actions,
     availability_zones,
+    diagnostics,
+    external_events,
     flavors,
     hosts,
     hypervisors,
@@ -34,6 +36,8 @@ ROUTES: list[web.AbstractRouteDef] = [
         services,
         security_groups,
         server_groups,
+        external_events,
+        diagnostics,
     )
     for route in module.ROUTES
 ]

@@ -12,19 +12,21 @@ from aiohttp import web
 from events.types import Event
 from service.auth import caller
 from service.compute import events as ev
+from service.compute.api.diagnostics import guest_hypervisor
 from service.compute.api.microversion import version_of
-from service.compute.api.server_extras import create_image
 from service.compute.api.servers import (
     _flavor,
     _image,
     act,
     basic_body,
+    refuse_busy,
     require_member,
     visible_server,
 )
+from service.compute.api.snapshots import create_backup, create_image
 from service.compute.directory import Server, get_server
 from service.compute.hypervisor import HypervisorError
-from service.compute.worker import COMPUTE_HOST
+from service.compute.policy_rules import authorize
 from service.errors import ApiError, BadRequest, Conflict, NotFound
 from service.http.body import json_response, read_json
 from service.http.keys import AUDIT_ACTION
@@ -51,22 +53,13 @@ _POWER: dict[str, tuple[frozenset[str], str, str]] = {
     "resume": (frozenset({"suspended"}), "resuming", "resume"),
     "revertResize": (frozenset({"resized"}), "resize_reverting", "revertResize"),
 }
+_SETTLED = frozenset({"active", "stopped", "paused", "suspended", "resized", "error"})
+"""The states of a server with a guest defined on its host."""
+DISK_CONFIG = "OS-DCF:diskConfig"
 _REBOOTABLE = {
     "SOFT": frozenset({"active"}),
     "HARD": frozenset({"active", "stopped", "error", "paused", "suspended"}),
 }
-
-
-def _refuse_busy(server: Server, action: str, allowed: frozenset[str]) -> None:
-    """409 unless the server is idle, unlocked (for its owner), and in an allowed state."""
-    if server.task_state is not None:
-        raise Conflict(
-            f"Cannot '{action}' instance {server.id} while it is in task_state {server.task_state}"
-        )
-    if server.vm_state not in allowed:
-        raise Conflict(
-            f"Cannot '{action}' instance {server.id} while it is in vm_state {server.vm_state}"
-        )
 
 
 def _unlocked(request: web.Request, server: Server) -> None:
@@ -84,7 +77,7 @@ async def _request(
 ) -> Server:
     def decide(server: Server) -> list[Event]:
         _unlocked(request, server)
-        _refuse_busy(server, action, allowed)
+        refuse_busy(server, action, allowed)
         if server.host is None:  # no host would ever carry it out (Nova's InstanceNotReady)
             raise Conflict(f"Instance {server.id} is not ready")
         requested = ev.ServerActionRequested(
@@ -110,12 +103,21 @@ async def reboot(request: web.Request, server_id: str, body: Any) -> web.Respons
     return web.Response(status=202)
 
 
+def _disk_config(body: dict[str, Any]) -> dict[str, str]:
+    """The `disk_config` param an action's OS-DCF:diskConfig asks for (none if absent)."""
+    if DISK_CONFIG not in body:
+        return {}
+    if body[DISK_CONFIG] not in ("AUTO", "MANUAL"):
+        raise BadRequest(f"Invalid input for field/attribute {DISK_CONFIG}: AUTO or MANUAL.")
+    return {"disk_config": body[DISK_CONFIG]}
+
+
 async def rebuild(request: web.Request, server_id: str, body: Any) -> web.Response:
     if not isinstance(body, dict) or "imageRef" not in body:
         raise BadRequest("Invalid input for field/attribute rebuild: imageRef is required.")
     server = await visible_server(request, server_id)
     image_id = await _image(request, str(body["imageRef"]), server.flavor)
-    params: dict[str, Any] = {"image_id": image_id}
+    params: dict[str, Any] = {"image_id": image_id} | _disk_config(body)
     for key in ("name", "metadata", "adminPass", "description"):
         if key in body:
             params[key] = body[key]
@@ -142,7 +144,7 @@ async def resize(request: web.Request, server_id: str, body: Any) -> web.Respons
     flavor = await _flavor(request, body["flavorRef"])
     if flavor.id == server.flavor.id:
         raise BadRequest("When resizing, instances must change flavor!")
-    params = {"flavor": msgspec.to_builtins(flavor)}
+    params = {"flavor": msgspec.to_builtins(flavor)} | _disk_config(body)
     await _request(
         request, server_id, "resize", frozenset({"active", "stopped"}), "resize_prep", params
     )
@@ -152,6 +154,39 @@ async def resize(request: web.Request, server_id: str, body: Any) -> web.Respons
 async def confirm_resize(request: web.Request, server_id: str, body: Any) -> web.Response:
     await _request(request, server_id, "confirmResize", frozenset({"resized"}), None)
     return web.Response(status=204)
+
+
+async def reset_state(request: web.Request, server_id: str, body: Any) -> web.Response:
+    """os-resetState (admin): the server ACTIVE or ERROR with no task, whatever it was
+    doing, for an operator to un-stick it; the hypervisor is not asked."""
+    authorize(request, "os_compute_api:os-admin-actions:reset_state")
+    state = (body or {}).get("state") if isinstance(body, dict) else None
+    if state not in ("active", "error"):
+        raise BadRequest("Invalid input for field/attribute state: active or error.")
+
+    def decide(server: Server) -> list[Event]:
+        return [ev.ServerStateReset(server_id=server.id, vm_state=state)]
+
+    await act(request, server_id, decide)
+    return web.Response(status=202)
+
+
+async def inject_network_info(request: web.Request, server_id: str, body: Any) -> web.Response:
+    """injectNetworkInfo (admin): recorded as an instance action its host finishes; the
+    guest reads its network from DHCP and its config drive, so there is nothing to push."""
+    authorize(request, "os_compute_api:os-admin-actions:inject_network_info")
+    await _request(request, server_id, "injectNetworkInfo", _SETTLED, None)
+    return web.Response(status=202)
+
+
+async def restore(request: web.Request, server_id: str, body: Any) -> web.Response:
+    """restore brings back a SOFT_DELETED server; Kumo deletes at once (no deferred
+    delete), so no server ever is one: 409, as Nova answers for any other state."""
+    server = await visible_server(request, server_id)
+    require_member(caller(request), server)
+    raise Conflict(
+        f"Cannot 'restore' instance {server.id} while it is in vm_state {server.vm_state}"
+    )
 
 
 async def lock(request: web.Request, server_id: str, body: Any) -> web.Response:
@@ -235,9 +270,7 @@ async def console_output(request: web.Request, server_id: str, body: Any) -> web
     if lines is not None and lines < -1:
         raise BadRequest("Invalid input for field/attribute length: must be >= -1.")
     server = await visible_server(request, server_id)
-    hypervisor = request.config_dict[COMPUTE_HOST].hypervisor
-    if hypervisor is None or server.host is None:
-        raise Conflict(f"The console of instance {server.id} is not available on this host.")
+    hypervisor = guest_hypervisor(request, server, "console")
     try:
         output = await hypervisor.console_output(server.id)
     except HypervisorError as error:
@@ -253,11 +286,15 @@ _ACTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 _SIMPLE: dict[str, Handler] = {
     "os-getConsoleOutput": console_output,
     "createImage": create_image,
+    "createBackup": create_backup,
     "reboot": reboot,
     "rebuild": rebuild,
     "resize": resize,
     "confirmResize": confirm_resize,
     "lock": lock,
+    "os-resetState": reset_state,
+    "injectNetworkInfo": inject_network_info,
+    "restore": restore,
     "unlock": unlock,
 }
 

@@ -61,6 +61,10 @@ _STATUS_FILTERS = {
 }
 
 
+DiskConfig = Literal["AUTO", "MANUAL"]
+"""OS-DCF:diskConfig: whether the root partition is grown to the disk (a hint to the guest)."""
+
+
 class SecurityGroupRef(msgspec.Struct):
     name: str
 
@@ -79,7 +83,7 @@ class NewServer(
 ):
     name: Name
     flavor_ref: str | int
-    disk_config: Literal["AUTO", "MANUAL"] = "MANUAL"
+    disk_config: DiskConfig = "MANUAL"
     image_ref: str = ""
     key_name: str | None = None
     user_data: str | None = None
@@ -107,12 +111,17 @@ class CreateServer(msgspec.Struct):
 class ServerChanges(
     msgspec.Struct,
     forbid_unknown_fields=True,
-    rename={"access_ipv4": "accessIPv4", "access_ipv6": "accessIPv6"},
+    rename={
+        "access_ipv4": "accessIPv4",
+        "access_ipv6": "accessIPv6",
+        "disk_config": "OS-DCF:diskConfig",
+    },
 ):
     name: Name | UnsetType = UNSET
     description: str | None | UnsetType = UNSET
     access_ipv4: str | UnsetType = UNSET
     access_ipv6: str | UnsetType = UNSET
+    disk_config: DiskConfig | UnsetType = UNSET
 
 
 class UpdateServer(msgspec.Struct):
@@ -142,6 +151,18 @@ def require_member(ctx: AuthContext, server: Server | None = None) -> None:
         return
     if not ctx.has_role("member") or (server is not None and server.project_id != ctx.project_id):
         raise Forbidden("Policy doesn't allow this action to be performed.")
+
+
+def refuse_busy(server: Server, action: str, allowed: frozenset[str]) -> None:
+    """409 unless the server is idle, unlocked (for its owner), and in an allowed state."""
+    if server.task_state is not None:
+        raise Conflict(
+            f"Cannot '{action}' instance {server.id} while it is in task_state {server.task_state}"
+        )
+    if server.vm_state not in allowed:
+        raise Conflict(
+            f"Cannot '{action}' instance {server.id} while it is in vm_state {server.vm_state}"
+        )
 
 
 def show_body(
@@ -307,6 +328,7 @@ async def create_server(request: web.Request) -> web.Response:
                 access_ipv4=ipv4,
                 access_ipv6=ipv6,
                 hostname=_hostname(name),
+                disk_config=new.disk_config,
             )
         )
     await networking.plug_servers(request, ctx, new.networks, servers)
@@ -322,7 +344,7 @@ async def create_server(request: web.Request) -> web.Response:
     created: dict[str, Any] = {
         "id": first.server_id,
         "links": summary_links(request, first.server_id),
-        "OS-DCF:diskConfig": "MANUAL",
+        "OS-DCF:diskConfig": new.disk_config,
         "security_groups": [{"name": g} for g in groups],
         "adminPass": new.admin_pass or secrets.token_urlsafe(9),
     }
@@ -507,6 +529,7 @@ async def update_server(request: web.Request) -> web.Response:
         access_ipv6=changes.access_ipv6
         if isinstance(changes.access_ipv6, UnsetType)
         else access_ip(changes.access_ipv6, 6),
+        disk_config=changes.disk_config,
     )
     await record(request, f"server-{server.id}", [event])
     updated = await get_server(store(request).pool, server.id)

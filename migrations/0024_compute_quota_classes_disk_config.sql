@@ -6,3 +6,7 @@ CREATE TABLE rm_quota_class_limits (
     hard_limit   integer NOT NULL,
     PRIMARY KEY (quota_class, resource)
 );
+
+-- A server's disk config (OS-DCF:diskConfig): AUTO or MANUAL, as created, rebuilt,
+-- resized or updated.
+ALTER TABLE rm_servers ADD COLUMN disk_config text NOT NULL DEFAULT 'MANUAL';
