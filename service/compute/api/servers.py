@@ -394,10 +394,13 @@ def _listing_filters(request: web.Request, ctx: AuthContext) -> tuple[str, list[
         args.append(value)
         return f"${len(args)}"
 
+    # an admin sees every project's with all_tenants, one project's with tenant_id too
+    # (which Nova ignores without all_tenants); anyone else sees their project's
     all_tenants = "all_tenants" in q and ctx.is_admin
     if not all_tenants:
-        project = q.get("tenant_id") if ctx.is_admin and "tenant_id" in q else ctx.project_id
-        where.append(f"project_id = {arg(project)}")
+        where.append(f"project_id = {arg(ctx.project_id)}")
+    elif "tenant_id" in q:
+        where.append(f"project_id = {arg(q['tenant_id'])}")
     if "changes-since" in q:
         where.append(f"updated_at >= {arg(_time(q['changes-since']))}")
     else:
