@@ -18,6 +18,7 @@ from service.compute.api import (
     server_groups,
     servers,
     services,
+    tenant_usage,
 )
 
 ROUTES: list[web.AbstractRouteDef] = [
@@ -38,6 +39,7 @@ ROUTES: list[web.AbstractRouteDef] = [
         server_groups,
         external_events,
         diagnostics,
+        tenant_usage,
     )
     for route in module.ROUTES
 ]
