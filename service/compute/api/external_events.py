@@ -9,6 +9,7 @@ import msgspec
 from aiohttp import web
 from msgspec import UNSET, Meta, UnsetType
 
+from service.compute.api.params import UUID_PATTERN
 from service.compute.directory import Server, select
 from service.compute.policy_rules import authorize
 from service.errors import NotFound
@@ -17,7 +18,7 @@ from service.http.recording import store
 
 ROUTES = web.RouteTableDef()
 
-Uuid = Annotated[str, Meta(pattern=r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")]
+Uuid = Annotated[str, Meta(pattern=UUID_PATTERN)]
 
 
 class ExternalEvent(msgspec.Struct, forbid_unknown_fields=True):

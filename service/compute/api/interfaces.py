@@ -21,7 +21,8 @@ from events.types import Event
 from service.auth import AuthContext, caller
 from service.compute import events as ev
 from service.compute.api.actions import _unlocked
-from service.compute.api.servers import act, is_uuid, refuse_busy, require_member, visible_server
+from service.compute.api.params import is_uuid
+from service.compute.api.servers import act, refuse_busy, require_member, visible_server
 from service.compute.directory import Server, get, select
 from service.errors import BadRequest, Conflict, NotFound
 from service.http.body import json_response, read_json

@@ -1,6 +1,6 @@
-"""Nova's lenient request values: integers given as JSON numbers or as digit strings, and
-booleans given as JSON booleans or as words ("True", "on", "1", ...), as its
-parameter types accept them."""
+"""Nova's request values: integers given as JSON numbers or as digit strings, booleans
+given as JSON booleans or as words ("True", "on", "1", ...), as its parameter types
+accept them, and UUIDs."""
 
 import re
 
@@ -11,8 +11,15 @@ MAX_INT = 2**31 - 1
 
 _TRUE = frozenset({"True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes", "yes"})
 _FALSE = frozenset({"False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No", "no"})
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$"
+"""A UUID as Nova takes one: hex digits, the dashes optional."""
+_UUID = re.compile(UUID_PATTERN)
 _DIGITS = re.compile(r"[0-9]+")
 _SIGNED_DIGITS = re.compile(r"-?[0-9]+")
+
+
+def is_uuid(value: str) -> bool:
+    return bool(_UUID.match(value))
 
 
 def integer(

@@ -18,6 +18,7 @@ from events.types import Event
 from service.auth import AuthContext, caller
 from service.compute import events as ev
 from service.compute.api.microversion import version_of
+from service.compute.api.params import is_uuid
 from service.compute.config_drive import user_data_bytes
 from service.compute.directory import Server, get_server, select
 from service.compute.placement import place_servers
@@ -44,7 +45,6 @@ RENDERED = web.AppKey("compute_rendered_servers", RenderedCache)
 Name = Annotated[str, Meta(min_length=1, max_length=255)]
 MetaKey = Annotated[str, Meta(min_length=1, max_length=255)]
 MetaValue = Annotated[str, Meta(max_length=255)]
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 _STATUS_FILTERS = {
     "ACTIVE": ("active", None),
     "BUILD": ("building", None),
@@ -126,10 +126,6 @@ class ServerChanges(
 
 class UpdateServer(msgspec.Struct):
     server: ServerChanges
-
-
-def is_uuid(value: str) -> bool:
-    return bool(_UUID.match(value))
 
 
 async def visible_server(request: web.Request, server_id: str) -> Server:
