@@ -75,6 +75,7 @@ RULES: dict[str, Rule] = {
     "os_compute_api:os-simple-tenant-usage:list": admin,
     "os_compute_api:os-simple-tenant-usage:show": ADMIN_OR_READER,
     # the cloud's shape
+    "os_compute_api:extensions": anyone,
     "os_compute_api:os-availability-zone:list": anyone,
     "os_compute_api:os-availability-zone:detail": admin,
     "os_compute_api:os-hypervisors:list": admin,

@@ -6,6 +6,7 @@ from service.compute.api import (
     actions,
     availability_zones,
     diagnostics,
+    extensions,
     external_events,
     flavors,
     hosts,
@@ -40,6 +41,7 @@ ROUTES: list[web.AbstractRouteDef] = [
         external_events,
         diagnostics,
         tenant_usage,
+        extensions,
     )
     for route in module.ROUTES
 ]
