@@ -189,6 +189,7 @@ class Host(msgspec.Struct, frozen=True):
     disabled_reason: str | None
     registered_at: datetime
     updated_at: datetime
+    booted_at: datetime | None
 
 
 class QuotaUsage(msgspec.Struct, frozen=True):

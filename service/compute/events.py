@@ -351,6 +351,8 @@ class HostRegistered(Event, frozen=True):
     cpu_allocation_ratio: float = 16.0
     ram_allocation_ratio: float = 1.5
     disk_allocation_ratio: float = 1.0
+    booted_at: datetime | None = None
+    """When the host's machine last booted (None: unknown), whence its uptime."""
 
 
 class HostStatusChanged(Event, frozen=True):

@@ -84,6 +84,7 @@ RULES: dict[str, Rule] = {
     "os_compute_api:os-hypervisors:statistics": admin,
     "os_compute_api:os-hypervisors:search": admin,
     "os_compute_api:os-hypervisors:servers": admin,
+    "os_compute_api:os-hypervisors:uptime": admin,
     "os_compute_api:os-hosts:list": admin,
     "os_compute_api:os-hosts:show": admin,
     "os_compute_api:os-hosts:update": admin,

@@ -257,10 +257,10 @@ async def _other(conn: Any, recorded: RecordedEvent) -> None:
         case ev.HostRegistered() as e:
             await conn.execute(
                 "INSERT INTO rm_hosts (name, uri, hypervisor_type, vcpus, memory_mb, disk_gb,"
-                " availability_zone, registered_at, updated_at)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (name) DO UPDATE SET"
-                " uri = $2, hypervisor_type = $3, vcpus = $4, memory_mb = $5, disk_gb = $6,"
-                " availability_zone = $7, updated_at = $8",
+                " availability_zone, registered_at, updated_at, booted_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) ON CONFLICT (name) DO UPDATE"
+                " SET uri = $2, hypervisor_type = $3, vcpus = $4, memory_mb = $5, disk_gb = $6,"
+                " availability_zone = $7, updated_at = $8, booted_at = $9",
                 e.host,
                 e.uri,
                 e.hypervisor_type,
@@ -269,6 +269,7 @@ async def _other(conn: Any, recorded: RecordedEvent) -> None:
                 e.disk_gb,
                 e.availability_zone,
                 at,
+                e.booted_at,
             )
         case ev.HostStatusChanged(host=host, enabled=enabled, reason=reason):
             await conn.execute(

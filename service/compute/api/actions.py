@@ -27,18 +27,13 @@ from service.compute.api.snapshots import create_backup, create_image
 from service.compute.directory import Server, get_server
 from service.compute.hypervisor import HypervisorError
 from service.compute.policy_rules import authorize
-from service.errors import ApiError, BadRequest, Conflict, NotFound
+from service.errors import BadRequest, Conflict, NotFound, NotSupported
 from service.http.body import json_response, read_json
 from service.http.keys import AUDIT_ACTION
 from service.http.recording import store
 from service.network import nova as networking
 
 ROUTES = web.RouteTableDef()
-
-
-class NotImplementedByHost(ApiError):
-    code = 501
-    explanation = "This action is not implemented for this server."
 
 
 Handler = Callable[[web.Request, str, Any], Awaitable[web.Response]]
@@ -316,7 +311,7 @@ async def server_action(request: web.Request) -> web.Response:
     if key in ("addFloatingIp", "removeFloatingIp"):
         return await floating_ip(request, server_id, key, value)
     if key == "changePassword":
-        raise NotImplementedByHost("Unable to set password on instance: no guest agent.")
+        raise NotSupported("Unable to set password on instance: no guest agent.")
     handler = _SIMPLE.get(key)
     if handler is None:
         raise BadRequest(f"There is no such action: {key}")

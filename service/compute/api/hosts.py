@@ -12,7 +12,7 @@ from service.compute.api.hypervisors import HostUsage, usage_by_host
 from service.compute.api.microversion import version_of
 from service.compute.directory import Host, get, select
 from service.compute.policy_rules import authorize
-from service.errors import ApiError, BadRequest, NotFound
+from service.errors import BadRequest, NotFound, NotSupported
 from service.http.body import json_response, read_json
 from service.http.recording import record, store
 
@@ -27,11 +27,6 @@ Switch = Literal["enable", "disable", "Enable", "Disable", "ENABLE", "DISABLE"]
 class HostUpdate(msgspec.Struct, forbid_unknown_fields=True):
     status: Switch | None = None
     maintenance_mode: Switch | None = None
-
-
-class NotSupported(ApiError):
-    code = 501
-    explanation = "Action is not supported."
 
 
 def _allow(request: web.Request, action: str) -> None:

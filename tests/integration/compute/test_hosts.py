@@ -1,7 +1,12 @@
 """The cloud's shape: availability zones, hypervisors (with what servers use of them) and
 compute services, for admins (zones for everyone)."""
 
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
 from events.postgres import PostgresEventStore
+from service.compute import events as ev
+from service.compute.worker import boot_time
 from tests.integration.compute.conftest import Nova, add_host, add_server
 from tests.integration.identity.conftest import Person
 
@@ -150,3 +155,32 @@ async def test_os_hosts(
         assert (await as_alice.get(path)).status == 403, path
     assert (await as_alice.put("os-hosts/cn1", disable)).status == 403
     assert (await nova_admin.at("2.43").get("os-hosts")).status == 404
+
+
+async def test_hypervisor_uptime(
+    nova_admin: Nova, as_alice: Nova, store: PostgresEventStore, tmp_path: Path
+) -> None:
+    """The host's uptime from the boot time its worker registered (/proc/stat's btime)."""
+    (tmp_path / "stat").write_text("cpu  1 2 3\nbtime 1700000000\nprocesses 5\n")
+    booted = boot_time(tmp_path / "stat")
+    assert booted == datetime.fromtimestamp(1700000000, UTC)
+    assert boot_time(tmp_path / "missing") is None
+    await add_host(store, "cn1")
+    two_days_ago = datetime.now(UTC) - timedelta(days=2, minutes=5)
+    registered = ev.HostRegistered(
+        host="cn2",
+        uri="test:///default",
+        hypervisor_type="QEMU",
+        vcpus=8,
+        memory_mb=16384,
+        disk_gb=100,
+        booted_at=two_days_ago,
+    )
+    await store.append("host-cn2", [registered])
+    shown = (await nova_admin.get("os-hypervisors/2/uptime")).check(
+        "hypervisors.get_hypervisor_uptime"
+    )["hypervisor"]
+    assert shown["hypervisor_hostname"] == "cn2" and " up 2 days,  0:05" in shown["uptime"]
+    assert (await nova_admin.get("os-hypervisors/1/uptime")).status == 501
+    assert (await nova_admin.get("os-hypervisors/9/uptime")).status == 404
+    assert (await as_alice.get("os-hypervisors/2/uptime")).status == 403

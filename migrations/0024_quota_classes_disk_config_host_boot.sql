@@ -10,3 +10,6 @@ CREATE TABLE rm_quota_class_limits (
 -- A server's disk config (OS-DCF:diskConfig): AUTO or MANUAL, as created, rebuilt,
 -- resized or updated.
 ALTER TABLE rm_servers ADD COLUMN disk_config text NOT NULL DEFAULT 'MANUAL';
+
+-- When a compute host's machine last booted, as its worker registered it (its uptime).
+ALTER TABLE rm_hosts ADD COLUMN booted_at timestamptz;
