@@ -74,6 +74,8 @@ RULES: dict[str, Rule] = {
     # usage
     "os_compute_api:os-simple-tenant-usage:list": admin,
     "os_compute_api:os-simple-tenant-usage:show": ADMIN_OR_READER,
+    "os_compute_api:os-instance-usage-audit-log:list": admin,
+    "os_compute_api:os-instance-usage-audit-log:show": admin,
     # the cloud's shape
     "os_compute_api:extensions": anyone,
     "os_compute_api:os-availability-zone:list": anyone,

@@ -20,6 +20,7 @@ from service.compute.api import (
     servers,
     services,
     tenant_usage,
+    usage_audit,
 )
 
 ROUTES: list[web.AbstractRouteDef] = [
@@ -42,6 +43,7 @@ ROUTES: list[web.AbstractRouteDef] = [
         diagnostics,
         tenant_usage,
         extensions,
+        usage_audit,
     )
     for route in module.ROUTES
 ]

@@ -1,6 +1,6 @@
 """os-simple-tenant-usage: server hours and vCPU, RAM and disk hours per project over a
 period, from the servers' launches and deletions in the log; all projects for admins,
-one for its readers; Tempest's schemas."""
+one for its readers, and the usage audit log; Tempest's schemas."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -8,7 +8,7 @@ import pytest
 
 from events.postgres import PostgresEventStore
 from service.compute import events as ev
-from tests.integration.compute.conftest import Nova, Person, add_server
+from tests.integration.compute.conftest import Nova, Person, add_host, add_server
 
 NOW = datetime.now(UTC)
 FORM = "%Y-%m-%dT%H:%M:%S.%f"
@@ -90,3 +90,25 @@ async def test_invalid_periods_are_refused(nova_admin: Nova) -> None:
         reply = await nova_admin.get(f"os-simple-tenant-usage?{query}")
         assert reply.status == 400, query
         assert "badRequest" in reply.body
+
+
+async def test_the_usage_audit_log_shows_no_host_ran_it(
+    nova_admin: Nova, as_alice: Nova, store: PostgresEventStore
+) -> None:
+    """Kumo runs no periodic usage audit: every host is one that has not run it, for the
+    last month completed before the time asked (now by default)."""
+    await add_host(store, "cn1")
+    listed = (await nova_admin.get("os-instance_usage_audit_log")).check(
+        "instance_usage_audit_logs.list_instance_usage_audit_log"
+    )["instance_usage_audit_logs"]
+    assert (listed["num_hosts"], listed["hosts_not_run"], listed["log"]) == (1, ["cn1"], {})
+    shown = (await nova_admin.get("os-instance_usage_audit_log/2024-01-15%2010:00:00")).check(
+        "instance_usage_audit_logs.get_instance_usage_audit_log"
+    )["instance_usage_audit_log"]
+    assert (shown["period_beginning"], shown["period_ending"]) == (
+        "2023-12-01 00:00:00",
+        "2024-01-01 00:00:00",
+    )
+    assert (await nova_admin.get("os-instance_usage_audit_log/invalid_time")).status == 400
+    assert (await as_alice.get("os-instance_usage_audit_log")).status == 403
+    assert (await as_alice.get("os-instance_usage_audit_log/2024-01-15%2010:00:00")).status == 403
