@@ -139,13 +139,14 @@ class ComputeReactor:
                 if self.ports is not None:
                     await self._quietly(self.ports.forget(server.id))
                 await self._quietly(self.guests.remove(server.id))
-                claim = server.flavor
+                # a resize waiting for confirmation holds the larger of both flavors
+                held = [server.flavor, server.previous_flavor or server.flavor]
                 released = ev.ResourcesReleased(
                     project_id=server.project_id,
                     server_id=server.id,
                     instances=1,
-                    cores=claim.vcpus,
-                    ram=claim.ram,
+                    cores=max(f.vcpus for f in held),
+                    ram=max(f.ram for f in held),
                 )
                 return [
                     StreamAppend(stream, [ev.ServerDeleted(server_id=server.id)]),

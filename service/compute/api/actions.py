@@ -9,12 +9,15 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from events.store import StreamAppend
 from events.types import Event
 from service.auth import caller
 from service.compute import events as ev
+from service.compute import quota
 from service.compute.api.diagnostics import guest_hypervisor
 from service.compute.api.microversion import version_of
 from service.compute.api.servers import (
+    Alongside,
     _flavor,
     _image,
     act,
@@ -27,6 +30,7 @@ from service.compute.api.snapshots import create_backup, create_image
 from service.compute.directory import Server, get_server
 from service.compute.hypervisor import HypervisorError
 from service.compute.policy_rules import authorize
+from service.compute.quota import claim
 from service.errors import BadRequest, Conflict, NotFound, NotSupported
 from service.http.body import json_response, read_json
 from service.http.keys import AUDIT_ACTION
@@ -46,7 +50,6 @@ _POWER: dict[str, tuple[frozenset[str], str, str]] = {
     "unpause": (frozenset({"paused"}), "unpausing", "unpause"),
     "suspend": (frozenset({"active"}), "suspending", "suspend"),
     "resume": (frozenset({"suspended"}), "resuming", "resume"),
-    "revertResize": (frozenset({"resized"}), "resize_reverting", "revertResize"),
 }
 _SETTLED = frozenset({"active", "stopped", "paused", "suspended", "resized", "error"})
 """The states of a server with a guest defined on its host."""
@@ -69,6 +72,7 @@ async def _request(
     allowed: frozenset[str],
     task_state: str | None,
     params: dict[str, Any] | None = None,
+    alongside: Alongside | None = None,
 ) -> Server:
     def decide(server: Server) -> list[Event]:
         _unlocked(request, server)
@@ -80,7 +84,7 @@ async def _request(
         )
         return [requested]
 
-    return await act(request, server_id, decide)
+    return await act(request, server_id, decide, alongside)
 
 
 async def power(request: web.Request, server_id: str, key: str, body: Any) -> web.Response:
@@ -140,15 +144,57 @@ async def resize(request: web.Request, server_id: str, body: Any) -> web.Respons
     if flavor.id == server.flavor.id:
         raise BadRequest("When resizing, instances must change flavor!")
     params = {"flavor": msgspec.to_builtins(flavor)} | _disk_config(body)
-    await _request(
-        request, server_id, "resize", frozenset({"active", "stopped"}), "resize_prep", params
-    )
+
+    async def claim_growth(server: Server) -> list[StreamAppend]:
+        cores, ram = _growth(server.flavor, flavor)
+        if not (cores or ram):
+            return []
+        return [await claim(store(request), server.project_id, server.id, 0, cores, ram)]
+
+    allowed = frozenset({"active", "stopped"})
+    await _request(request, server_id, "resize", allowed, "resize_prep", params, claim_growth)
     return web.Response(status=202)
 
 
+def _growth(before: ev.FlavorSnapshot, after: ev.FlavorSnapshot) -> tuple[int, int]:
+    """The cores and RAM `after` takes beyond `before` (none where it takes less)."""
+    return max(after.vcpus - before.vcpus, 0), max(after.ram - before.ram, 0)
+
+
+def _release(server: Server, cores: int, ram: int) -> list[StreamAppend]:
+    if not (cores or ram):
+        return []
+    released = ev.ResourcesReleased(
+        project_id=server.project_id, server_id=server.id, instances=0, cores=cores, ram=ram
+    )
+    return [StreamAppend(quota.stream(server.project_id), [released])]
+
+
 async def confirm_resize(request: web.Request, server_id: str, body: Any) -> web.Response:
-    await _request(request, server_id, "confirmResize", frozenset({"resized"}), None)
+    """The server keeps its new flavor: what only the old one took of the quota (held
+    while the resize waited) is given back."""
+
+    async def release_shrink(server: Server) -> list[StreamAppend]:
+        assert server.previous_flavor is not None
+        return _release(server, *_growth(server.flavor, server.previous_flavor))
+
+    allowed = frozenset({"resized"})
+    await _request(request, server_id, "confirmResize", allowed, None, None, release_shrink)
     return web.Response(status=204)
+
+
+async def revert_resize(request: web.Request, server_id: str, body: Any) -> web.Response:
+    """The server goes back to its old flavor: what the resize claimed is given back."""
+
+    async def release_growth(server: Server) -> list[StreamAppend]:
+        assert server.previous_flavor is not None
+        return _release(server, *_growth(server.previous_flavor, server.flavor))
+
+    allowed = frozenset({"resized"})
+    await _request(
+        request, server_id, "revertResize", allowed, "resize_reverting", None, release_growth
+    )
+    return web.Response(status=202)
 
 
 async def reset_state(request: web.Request, server_id: str, body: Any) -> web.Response:
@@ -286,6 +332,7 @@ _SIMPLE: dict[str, Handler] = {
     "rebuild": rebuild,
     "resize": resize,
     "confirmResize": confirm_resize,
+    "revertResize": revert_resize,
     "lock": lock,
     "os-resetState": reset_state,
     "injectNetworkInfo": inject_network_info,

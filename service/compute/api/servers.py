@@ -5,7 +5,7 @@ import asyncio
 import ipaddress
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, cast
 
@@ -557,22 +557,31 @@ async def delete_server(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+Alongside = Callable[[Server], Awaitable[list[StreamAppend]]]
+"""What else an action appends with the server's events, as decided on (quota, say)."""
+
+
 async def act(
-    request: web.Request, server_id: str, decide: Callable[[Server], list[Event]]
+    request: web.Request,
+    server_id: str,
+    decide: Callable[[Server], list[Event]],
+    alongside: Alongside | None = None,
 ) -> Server:
     """Decide from the server's current state and append, under optimistic concurrency:
     if the server changed meanwhile, decide again on the new state. Returns the server
-    as decided on; `decide` raises the API error for a refused action."""
+    as decided on; `decide` raises the API error for a refused action. What `alongside`
+    gives for the server decided on goes in the same append."""
     for _ in range(10):
         server = await visible_server(request, server_id)
         require_member(caller(request), server)
         events = decide(server)
         if not events:
             return server
+        appends = [StreamAppend(f"server-{server.id}", events, server.version)]
+        if alongside is not None:
+            appends += await alongside(server)
         try:
-            await record_streams(
-                request, [StreamAppend(f"server-{server.id}", events, server.version)]
-            )
+            await record_streams(request, appends)
             return server
         except Conflict:
             continue

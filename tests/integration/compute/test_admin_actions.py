@@ -180,3 +180,41 @@ async def test_diagnostics_and_password(member: Nova, admin_nova: Nova, image_id
     deleted.check("servers.server_actions_delete_password")
     other = "00000000-0000-0000-0000-000000000000"
     assert (await member.get(f"servers/{other}/os-server-password")).status == 404
+
+
+async def ram_used(nova: Nova) -> int:
+    used: int = (await nova.get("limits")).body["limits"]["absolute"]["totalRAMUsed"]
+    return used
+
+
+async def test_a_resize_claims_what_it_grows_by(
+    member: Nova, admin_nova: Nova, image_id: str
+) -> None:
+    """A resize takes the quota its flavor grows by (403 past the limit); confirming gives
+    back what only the old flavor took, reverting what the resize took; a delete gives
+    back all."""
+    server_id = await create(member, image_id)  # m1.nano: 128 MB
+    await wait_for(member, server_id, "ACTIVE")
+    project_id = (await member.get(f"servers/{server_id}")).body["server"]["tenant_id"]
+    await admin_nova.put(f"os-quota-sets/{project_id}", {"quota_set": {"ram": 256}})
+    assert await act(member, server_id, "resize", {"flavorRef": "3"}) == 403  # 512 MB
+    assert await act(member, server_id, "resize", {"flavorRef": "2"}) == 202  # 192 MB
+    await wait_for(member, server_id, "VERIFY_RESIZE")
+    assert await ram_used(member) == 192
+    assert await act(member, server_id, "confirmResize") == 204
+    await idle(member, server_id)
+    assert await ram_used(member) == 192
+    assert await act(member, server_id, "resize", {"flavorRef": "1"}) == 202
+    await wait_for(member, server_id, "VERIFY_RESIZE")
+    assert await ram_used(member) == 192  # the larger flavor's until confirmed
+    assert await act(member, server_id, "revertResize") == 202
+    await wait_for(member, server_id, "ACTIVE")
+    assert await ram_used(member) == 192
+    assert await act(member, server_id, "resize", {"flavorRef": "1"}) == 202
+    await wait_for(member, server_id, "VERIFY_RESIZE")
+    assert await act(member, server_id, "confirmResize") == 204
+    await idle(member, server_id)
+    assert await ram_used(member) == 128
+    assert (await member.delete(f"servers/{server_id}")).status == 204
+    await wait_for(member, server_id, "DELETED")
+    assert await ram_used(member) == 0
