@@ -192,6 +192,18 @@ class Host(msgspec.Struct, frozen=True):
     booted_at: datetime | None
 
 
+class Aggregate(msgspec.Struct, frozen=True):
+    id: str
+    uuid: str
+    name: str
+    availability_zone: str | None
+    hosts: list[str]
+    metadata: dict[str, str]
+    created_at: datetime
+    updated_at: datetime | None
+    deleted: bool
+
+
 class QuotaUsage(msgspec.Struct, frozen=True):
     """What a project's servers hold of its quota."""
 
@@ -212,6 +224,7 @@ _TABLES: dict[type, tuple[str, str, str]] = {
     ServerGroup: ("rm_server_groups", "id", "created_at, id"),
     Host: ("rm_hosts", "name", "registered_at, name"),
     QuotaUsage: ("rm_quota_usage", "project_id", "project_id"),
+    Aggregate: ("rm_aggregates", "id", "id::bigint"),
 }
 
 

@@ -3,7 +3,8 @@ whole life: request, scheduling, result of every action, observed power changes)
 `quota-<project id>` (limits, and every claim and release of instances, cores and RAM,
 appended with the server event under optimistic concurrency so races are exact),
 `quotaclass-<name>` (a quota class's limits),
-`secgroup-<id>`, `servergroup-<id>` and `host-<name>` (compute hosts and what they offer).
+`secgroup-<id>`, `servergroup-<id>`, `host-<name>` (compute hosts and what they offer)
+and `aggregate-<number>` (host aggregates).
 
 An action on a server is a `ServerActionRequested` (which sets the task state Nova
 shows) followed by `ServerActionSucceeded` or `ServerActionFailed`, written by the host's
@@ -353,6 +354,43 @@ class HostRegistered(Event, frozen=True):
     disk_allocation_ratio: float = 1.0
     booted_at: datetime | None = None
     """When the host's machine last booted (None: unknown), whence its uptime."""
+
+
+class AggregateCreated(Event, frozen=True):
+    """A host aggregate (admin): a named group of hosts with metadata. A zone it names is
+    its hosts' own: a host joins only an aggregate of its zone (their worker sets it)."""
+
+    aggregate_id: int
+    uuid: str
+    name: str
+    availability_zone: str | None = None
+
+
+class AggregateUpdated(Event, frozen=True):
+    aggregate_id: int
+    name: str | UnsetType = UNSET
+    availability_zone: str | None | UnsetType = UNSET
+
+
+class AggregateMetadataSet(Event, frozen=True):
+    """Metadata items set; an item set to None is removed."""
+
+    aggregate_id: int
+    items: dict[str, str | None]
+
+
+class AggregateHostAdded(Event, frozen=True):
+    aggregate_id: int
+    host: str
+
+
+class AggregateHostRemoved(Event, frozen=True):
+    aggregate_id: int
+    host: str
+
+
+class AggregateDeleted(Event, frozen=True):
+    aggregate_id: int
 
 
 class HostStatusChanged(Event, frozen=True):

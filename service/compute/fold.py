@@ -1,10 +1,10 @@
 """The compute rows each stream owns, as pure folds of its events (projections/rows.py):
 rm_servers of `server-<id>`, rm_flavors of `flavor-<id>`, rm_keypairs of `keypair-<id>`,
-rm_server_groups of `servergroup-<id>`. The inline projection writes them; time travel
-rebuilds them from the stream alone.
+rm_server_groups of `servergroup-<id>`, rm_aggregates of `aggregate-<number>`. The inline
+projection writes them; time travel rebuilds them from the stream alone.
 
-A deleted server keeps its row (`deleted`, as Nova's soft delete); other resources'
-rows go. Events for a row that does not exist leave it absent.
+A deleted server or aggregate keeps its row (`deleted`, as Nova's soft delete); other
+resources' rows go. Events for a row that does not exist leave it absent.
 """
 
 from typing import Any
@@ -146,6 +146,35 @@ def flavor(row: Row | None, recorded: RecordedEvent) -> Row | None:
             return row | {"extra_specs": row["extra_specs"] | specs}
         case ev.FlavorExtraSpecDeleted(key=key):
             return row | {"extra_specs": {k: v for k, v in row["extra_specs"].items() if k != key}}
+    return row
+
+
+def aggregate(row: Row | None, recorded: RecordedEvent) -> Row | None:
+    """rm_aggregates' row after one event of the aggregate's stream (kept when deleted)."""
+    at = recorded.recorded_at
+    match recorded.event:
+        case ev.AggregateCreated() as e:
+            return set_fields(e, exclude={"aggregate_id"}) | {
+                "id": str(e.aggregate_id),
+                "hosts": [],
+                "metadata": {},
+                "created_at": at,
+                "updated_at": None,
+                "deleted": False,
+            }
+        case _ if row is None:
+            return None
+        case ev.AggregateUpdated() as e:
+            return row | set_fields(e, exclude={"aggregate_id"}) | {"updated_at": at}
+        case ev.AggregateMetadataSet(items=items):
+            metadata = {k: v for k, v in (row["metadata"] | items).items() if v is not None}
+            return row | {"metadata": metadata, "updated_at": at}
+        case ev.AggregateHostAdded(host=host) if host not in row["hosts"]:
+            return row | {"hosts": [*row["hosts"], host], "updated_at": at}
+        case ev.AggregateHostRemoved(host=host):
+            return row | {"hosts": [h for h in row["hosts"] if h != host], "updated_at": at}
+        case ev.AggregateDeleted():
+            return row | {"deleted": True, "updated_at": at}
     return row
 
 

@@ -30,6 +30,7 @@ _ROWS: dict[str, tuple[str, Evolve, tuple[str, ...]]] = {
     "flavor": ("rm_flavors", fold.flavor, FLAVOR_JSON),
     "keypair": ("rm_keypairs", fold.keypair, ()),
     "servergroup": ("rm_server_groups", fold.server_group, ()),
+    "aggregate": ("rm_aggregates", fold.aggregate, ("metadata",)),
 }
 """Rows kept by their stream's fold (service/compute/fold.py), by stream category."""
 
@@ -84,6 +85,7 @@ class ComputeProjection:
         "rm_security_group_rules",
         "rm_server_groups",
         "rm_hosts",
+        "rm_aggregates",
     )
     types: frozenset[str] | None = _event_types()
     folds: tuple[FoldedTable, ...] = (

@@ -4,6 +4,7 @@ from aiohttp import web
 
 from service.compute.api import (
     actions,
+    aggregates,
     availability_zones,
     diagnostics,
     extensions,
@@ -44,6 +45,7 @@ ROUTES: list[web.AbstractRouteDef] = [
         tenant_usage,
         extensions,
         usage_audit,
+        aggregates,
     )
     for route in module.ROUTES
 ]

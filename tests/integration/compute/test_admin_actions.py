@@ -202,7 +202,7 @@ async def test_a_resize_claims_what_it_grows_by(
     await wait_for(member, server_id, "VERIFY_RESIZE")
     assert await ram_used(member) == 192
     assert await act(member, server_id, "confirmResize") == 204
-    await idle(member, server_id)
+    await wait_for(member, server_id, "ACTIVE")
     assert await ram_used(member) == 192
     assert await act(member, server_id, "resize", {"flavorRef": "1"}) == 202
     await wait_for(member, server_id, "VERIFY_RESIZE")
@@ -213,7 +213,7 @@ async def test_a_resize_claims_what_it_grows_by(
     assert await act(member, server_id, "resize", {"flavorRef": "1"}) == 202
     await wait_for(member, server_id, "VERIFY_RESIZE")
     assert await act(member, server_id, "confirmResize") == 204
-    await idle(member, server_id)
+    await wait_for(member, server_id, "ACTIVE")
     assert await ram_used(member) == 128
     assert (await member.delete(f"servers/{server_id}")).status == 204
     await wait_for(member, server_id, "DELETED")
