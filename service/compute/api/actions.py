@@ -30,7 +30,6 @@ from service.compute.api.snapshots import create_backup, create_image
 from service.compute.directory import Server, get_server
 from service.compute.hypervisor import HypervisorError
 from service.compute.policy_rules import authorize
-from service.compute.quota import claim
 from service.errors import BadRequest, Conflict, NotFound, NotSupported
 from service.http.body import json_response, read_json
 from service.http.keys import AUDIT_ACTION
@@ -149,7 +148,7 @@ async def resize(request: web.Request, server_id: str, body: Any) -> web.Respons
         cores, ram = _growth(server.flavor, flavor)
         if not (cores or ram):
             return []
-        return [await claim(store(request), server.project_id, server.id, 0, cores, ram)]
+        return [await quota.claim(store(request), server.project_id, server.id, 0, cores, ram)]
 
     allowed = frozenset({"active", "stopped"})
     await _request(request, server_id, "resize", allowed, "resize_prep", params, claim_growth)
