@@ -12,6 +12,7 @@ from service.compute.api import (
     flavors,
     hosts,
     hypervisors,
+    images,
     interfaces,
     keypairs,
     quotas,
@@ -46,6 +47,7 @@ ROUTES: list[web.AbstractRouteDef] = [
         extensions,
         usage_audit,
         aggregates,
+        images,
     )
     for route in module.ROUTES
 ]

@@ -1,5 +1,5 @@
-"""What hangs off a server: tags (2.26), metadata, instance actions, its security groups,
-and Nova's image proxy (the images it is snapshotted to, service/compute/api/snapshots.py)."""
+"""What hangs off a server: tags (2.26), metadata, instance actions, its security groups
+and its password (os-server-password)."""
 
 import re
 from typing import Annotated, Any
@@ -20,8 +20,6 @@ from service.compute.server_view import nova_time
 from service.errors import BadRequest, Forbidden, NotFound
 from service.http.body import json_response, read_json
 from service.http.recording import base_url, store
-from service.image.api import images as glance_images
-from service.image.directory import visible_image
 
 ROUTES = web.RouteTableDef()
 Tag = Annotated[str, Meta(min_length=1, max_length=60, pattern=r"^[^,/]*$")]
@@ -275,74 +273,3 @@ async def clear_password(request: web.Request) -> web.Response:
     server = await visible_server(request, request.match_info["server_id"])
     authorize(request, "os_compute_api:os-server-password:clear", {"project_id": server.project_id})
     return web.Response(status=204)
-
-
-# --- Nova's image proxy (up to 2.35) ---------------------------------------------------
-
-_IMAGE_STATUS = {
-    "active": "ACTIVE",
-    "saving": "SAVING",
-    "queued": "SAVING",
-    "deleted": "DELETED",
-    "killed": "ERROR",
-    "deactivated": "ERROR",
-}
-
-
-def _image_view(request: web.Request, image: Any) -> dict[str, Any]:
-    base = base_url(request)
-    status = _IMAGE_STATUS.get(image.status, "UNKNOWN")
-    body: dict[str, Any] = {
-        "id": image.id,
-        "name": image.name,
-        "status": status,
-        "created": nova_time(image.created_at),
-        "updated": nova_time(image.updated_at),
-        "minDisk": image.min_disk,
-        "minRam": image.min_ram,
-        "progress": {"ACTIVE": 100, "SAVING": 25}.get(status, 0),
-        "metadata": image.properties,
-        "OS-EXT-IMG-SIZE:size": image.size,
-        "links": [
-            {"rel": "self", "href": f"{base}/compute/v2.1/images/{image.id}"},
-            {"rel": "bookmark", "href": f"{base}/compute/images/{image.id}"},
-            {
-                "rel": "alternate",
-                "type": "application/vnd.openstack.image",
-                "href": f"{base}/image/v2/images/{image.id}",
-            },
-        ],
-    }
-    instance = image.properties.get("instance_uuid")
-    if instance:
-        body["server"] = {
-            "id": instance,
-            "links": [
-                {"rel": "self", "href": f"{base}/compute/v2.1/servers/{instance}"},
-                {"rel": "bookmark", "href": f"{base}/compute/servers/{instance}"},
-            ],
-        }
-    return body
-
-
-def _proxy(request: web.Request) -> None:
-    if version_of(request).at_least("2.36"):
-        raise NotFound("The resource could not be found.")
-
-
-@ROUTES.get("/v2.1/images/{image_id}")
-async def show_image(request: web.Request) -> web.Response:
-    _proxy(request)
-    image = await visible_image(
-        store(request).pool, caller(request), request.match_info["image_id"]
-    )
-    if image is None:
-        raise NotFound("Image not found.")
-    return json_response({"image": _image_view(request, image)})
-
-
-@ROUTES.delete("/v2.1/images/{image_id}")
-async def delete_image(request: web.Request) -> web.StreamResponse:
-    """Nova's proxy deletes through the image service itself (same rules, same 204)."""
-    _proxy(request)
-    return await glance_images.delete_image(request)
