@@ -71,6 +71,11 @@ RULES: dict[str, Rule] = {
     "os_compute_api:os-server-diagnostics": admin,
     "os_compute_api:os-server-password:show": ADMIN_OR_READER,
     "os_compute_api:os-server-password:clear": ADMIN_OR_MEMBER,
+    # the network proxies: what the project's readers see of the network service
+    "os_compute_api:os-networks:list": ADMIN_OR_READER,
+    "os_compute_api:os-networks:view": ADMIN_OR_READER,
+    "os_compute_api:os-tenant-networks:list": ADMIN_OR_READER,
+    "os_compute_api:os-tenant-networks:show": ADMIN_OR_READER,
     # usage
     "os_compute_api:os-simple-tenant-usage:list": admin,
     "os_compute_api:os-simple-tenant-usage:show": ADMIN_OR_READER,

@@ -15,6 +15,7 @@ from service.compute.api import (
     images,
     interfaces,
     keypairs,
+    networks,
     quotas,
     security_groups,
     server_extras,
@@ -48,6 +49,7 @@ ROUTES: list[web.AbstractRouteDef] = [
         usage_audit,
         aggregates,
         images,
+        networks,
     )
     for route in module.ROUTES
 ]
