@@ -88,6 +88,11 @@ class InternalServerError(ApiError):
     code = 500
 
 
+class NotSupported(ApiError):
+    code = 501
+    explanation = "This action is not supported."
+
+
 class ServiceUnavailable(ApiError):
     code = 503
     explanation = "The server is currently unavailable. Please try again at a later time."
@@ -107,6 +112,7 @@ _BY_CODE: dict[int, type[ApiError]] = {
         UnsupportedMediaType,
         TooManyRequests,
         InternalServerError,
+        NotSupported,
         ServiceUnavailable,
     )
 }

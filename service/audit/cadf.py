@@ -25,7 +25,7 @@ UNKNOWN: Final = "unknown"
 # POSTs to these sub-resources change what exists (Nova's server actions, Glance's image
 # actions, a password change...): an update, where any other POST to a collection creates.
 _UPDATING_POSTS = frozenset(
-    {"action", "deactivate", "reactivate", "import", "password", "metadata", "os-extra-specs"}
+    {"action", "deactivate", "reactivate", "import", "password", "metadata", "os-extra_specs"}
 )
 _OBSERVERS = {
     "identity": ("service/security", "data/security"),

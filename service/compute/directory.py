@@ -110,6 +110,7 @@ class Server(msgspec.Struct, frozen=True):
     access_ipv4: str
     access_ipv6: str
     hostname: str
+    disk_config: str
     locked: bool
     locked_by: str | None
     locked_reason: str | None
@@ -129,6 +130,8 @@ class Server(msgspec.Struct, frozen=True):
             return _ACTIVE_TASKS.get(self.task_state or "", "ACTIVE")
         if self.vm_state == "resized" and self.task_state == "resize_reverting":
             return "REVERT_RESIZE"
+        if self.vm_state in ("stopped", "error") and self.task_state == "rebuilding":
+            return "REBUILD"
         return _STATES.get(self.vm_state, "UNKNOWN")
 
 
@@ -186,6 +189,19 @@ class Host(msgspec.Struct, frozen=True):
     disabled_reason: str | None
     registered_at: datetime
     updated_at: datetime
+    booted_at: datetime | None
+
+
+class Aggregate(msgspec.Struct, frozen=True):
+    id: str
+    uuid: str
+    name: str
+    availability_zone: str | None
+    hosts: list[str]
+    metadata: dict[str, str]
+    created_at: datetime
+    updated_at: datetime | None
+    deleted: bool
 
 
 class QuotaUsage(msgspec.Struct, frozen=True):
@@ -208,6 +224,7 @@ _TABLES: dict[type, tuple[str, str, str]] = {
     ServerGroup: ("rm_server_groups", "id", "created_at, id"),
     Host: ("rm_hosts", "name", "registered_at, name"),
     QuotaUsage: ("rm_quota_usage", "project_id", "project_id"),
+    Aggregate: ("rm_aggregates", "id", "id::bigint"),
 }
 
 

@@ -2,7 +2,9 @@
 whole life: request, scheduling, result of every action, observed power changes),
 `quota-<project id>` (limits, and every claim and release of instances, cores and RAM,
 appended with the server event under optimistic concurrency so races are exact),
-`secgroup-<id>`, `servergroup-<id>` and `host-<name>` (compute hosts and what they offer).
+`quotaclass-<name>` (a quota class's limits),
+`secgroup-<id>`, `servergroup-<id>`, `host-<name>` (compute hosts and what they offer)
+and `aggregate-<number>` (host aggregates).
 
 An action on a server is a `ServerActionRequested` (which sets the task state Nova
 shows) followed by `ServerActionSucceeded` or `ServerActionFailed`, written by the host's
@@ -112,6 +114,7 @@ class ServerCreateRequested(Event, frozen=True):
     access_ipv4: str = ""
     access_ipv6: str = ""
     hostname: str = ""
+    disk_config: str = "MANUAL"
 
 
 class ServerScheduled(Event, frozen=True):
@@ -143,6 +146,7 @@ class ServerUpdated(Event, frozen=True):
     description: str | None | UnsetType = UNSET
     access_ipv4: str | UnsetType = UNSET
     access_ipv6: str | UnsetType = UNSET
+    disk_config: str | UnsetType = UNSET
 
 
 class ServerDeleteRequested(Event, frozen=True):
@@ -193,6 +197,14 @@ class ServerPowerObserved(Event, frozen=True):
     reason: str
 
 
+class ServerStateReset(Event, frozen=True):
+    """An admin set the server's state by hand (os-resetState): `vm_state`, and no task
+    in progress. The hypervisor is not asked; the next observed change wins."""
+
+    server_id: str
+    vm_state: str
+
+
 class ServerLocked(Event, frozen=True):
     server_id: str
     locked_by: str  # "owner" | "admin"
@@ -233,6 +245,22 @@ class ServerSecurityGroupRemoved(Event, frozen=True):
 
 class QuotaLimitsSet(Event, frozen=True):
     project_id: str
+    limits: dict[str, int]
+
+
+class QuotaLimitsDeleted(Event, frozen=True):
+    """The limits an admin set for these resources of the project are gone: it has the
+    defaults again."""
+
+    project_id: str
+    resources: tuple[str, ...]
+
+
+class QuotaClassLimitsSet(Event, frozen=True):
+    """Limits of a quota class; those of the `default` class are every project's
+    defaults."""
+
+    quota_class: str
     limits: dict[str, int]
 
 
@@ -324,6 +352,45 @@ class HostRegistered(Event, frozen=True):
     cpu_allocation_ratio: float = 16.0
     ram_allocation_ratio: float = 1.5
     disk_allocation_ratio: float = 1.0
+    booted_at: datetime | None = None
+    """When the host's machine last booted (None: unknown), whence its uptime."""
+
+
+class AggregateCreated(Event, frozen=True):
+    """A host aggregate (admin): a named group of hosts with metadata. A zone it names is
+    its hosts' own: a host joins only an aggregate of its zone (their worker sets it)."""
+
+    aggregate_id: int
+    uuid: str
+    name: str
+    availability_zone: str | None = None
+
+
+class AggregateUpdated(Event, frozen=True):
+    aggregate_id: int
+    name: str | UnsetType = UNSET
+    availability_zone: str | None | UnsetType = UNSET
+
+
+class AggregateMetadataSet(Event, frozen=True):
+    """Metadata items set; an item set to None is removed."""
+
+    aggregate_id: int
+    items: dict[str, str | None]
+
+
+class AggregateHostAdded(Event, frozen=True):
+    aggregate_id: int
+    host: str
+
+
+class AggregateHostRemoved(Event, frozen=True):
+    aggregate_id: int
+    host: str
+
+
+class AggregateDeleted(Event, frozen=True):
+    aggregate_id: int
 
 
 class HostStatusChanged(Event, frozen=True):

@@ -1,10 +1,10 @@
 """The compute rows each stream owns, as pure folds of its events (projections/rows.py):
 rm_servers of `server-<id>`, rm_flavors of `flavor-<id>`, rm_keypairs of `keypair-<id>`,
-rm_server_groups of `servergroup-<id>`. The inline projection writes them; time travel
-rebuilds them from the stream alone.
+rm_server_groups of `servergroup-<id>`, rm_aggregates of `aggregate-<number>`. The inline
+projection writes them; time travel rebuilds them from the stream alone.
 
-A deleted server keeps its row (`deleted`, as Nova's soft delete); other resources'
-rows go. Events for a row that does not exist leave it absent.
+A deleted server or aggregate keeps its row (`deleted`, as Nova's soft delete); other
+resources' rows go. Events for a row that does not exist leave it absent.
 """
 
 from typing import Any
@@ -31,7 +31,7 @@ def _created_server(recorded: RecordedEvent, e: ev.ServerCreateRequested) -> Row
             "project_id", "user_id", "name", "flavor", "image_id", "key_name", "metadata",
             "availability_zone", "config_drive", "reservation_id", "launch_index",
             "security_groups", "server_group_id", "tags", "description", "access_ipv4",
-            "access_ipv6", "hostname",
+            "access_ipv6", "hostname", "disk_config",
         )
     }  # fmt: skip
     return kept | {
@@ -99,6 +99,8 @@ def server(row: Row | None, recorded: RecordedEvent) -> Row | None:
                 changes |= {k: v for k, v in params.items() if k in ("image_id", "name")}
                 if "metadata" in params:
                     changes["metadata"] = params["metadata"]
+            if "disk_config" in params:  # of a rebuild or a resize: shown at once too
+                changes["disk_config"] = params["disk_config"]
         case ev.ServerActionSucceeded(vm_state=vm_state, power_state=power) as e:
             changes |= {"vm_state": vm_state, "power_state": power, "task_state": None}
             changes |= {k: v for k, v in e.changes.items() if k in _ACTION_CHANGES}
@@ -106,6 +108,8 @@ def server(row: Row | None, recorded: RecordedEvent) -> Row | None:
             changes["task_state"] = None
         case ev.ServerPowerObserved(vm_state=vm_state, power_state=power):
             changes |= {"vm_state": vm_state, "power_state": power}
+        case ev.ServerStateReset(vm_state=vm_state):
+            changes |= {"vm_state": vm_state, "task_state": None}
         case ev.ServerLocked(locked_by=by, reason=reason):
             changes |= {"locked": True, "locked_by": by, "locked_reason": reason}
         case ev.ServerUnlocked():
@@ -142,6 +146,35 @@ def flavor(row: Row | None, recorded: RecordedEvent) -> Row | None:
             return row | {"extra_specs": row["extra_specs"] | specs}
         case ev.FlavorExtraSpecDeleted(key=key):
             return row | {"extra_specs": {k: v for k, v in row["extra_specs"].items() if k != key}}
+    return row
+
+
+def aggregate(row: Row | None, recorded: RecordedEvent) -> Row | None:
+    """rm_aggregates' row after one event of the aggregate's stream (kept when deleted)."""
+    at = recorded.recorded_at
+    match recorded.event:
+        case ev.AggregateCreated() as e:
+            return set_fields(e, exclude={"aggregate_id"}) | {
+                "id": str(e.aggregate_id),
+                "hosts": [],
+                "metadata": {},
+                "created_at": at,
+                "updated_at": None,
+                "deleted": False,
+            }
+        case _ if row is None:
+            return None
+        case ev.AggregateUpdated() as e:
+            return row | set_fields(e, exclude={"aggregate_id"}) | {"updated_at": at}
+        case ev.AggregateMetadataSet(items=items):
+            metadata = {k: v for k, v in (row["metadata"] | items).items() if v is not None}
+            return row | {"metadata": metadata, "updated_at": at}
+        case ev.AggregateHostAdded(host=host) if host not in row["hosts"]:
+            return row | {"hosts": [*row["hosts"], host], "updated_at": at}
+        case ev.AggregateHostRemoved(host=host):
+            return row | {"hosts": [h for h in row["hosts"] if h != host], "updated_at": at}
+        case ev.AggregateDeleted():
+            return row | {"deleted": True, "updated_at": at}
     return row
 
 

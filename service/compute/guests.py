@@ -85,6 +85,9 @@ class GuestFiles:
         finally:
             await asyncio.to_thread(target.unlink, missing_ok=True)
 
+    async def discard(self, key: str) -> None:
+        await self.objects.delete(key)
+
     async def remove(self, server_id: str) -> None:
         await asyncio.to_thread(shutil.rmtree, self.folder(server_id), ignore_errors=True)
 

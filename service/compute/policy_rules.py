@@ -26,6 +26,11 @@ def anyone(ctx: AuthContext, target: Target) -> bool:
     return True
 
 
+def service(ctx: AuthContext, target: Target) -> bool:
+    """A service's user (the `service` role), as Nova's services call each other."""
+    return ctx.has_role("service")
+
+
 ADMIN_OR_READER = any_of(admin, project_reader)
 ADMIN_OR_MEMBER = any_of(admin, project_member)
 ADMIN_OR_OWNER = any_of(admin, owner)
@@ -54,9 +59,30 @@ RULES: dict[str, Rule] = {
     "os_compute_api:os-quota-sets:detail": ADMIN_OR_READER,
     "os_compute_api:os-quota-sets:defaults": anyone,
     "os_compute_api:os-quota-sets:update": admin,
+    "os_compute_api:os-quota-sets:delete": admin,
+    "os_compute_api:os-quota-class-sets:show": admin,
+    "os_compute_api:os-quota-class-sets:update": admin,
     "os_compute_api:limits": anyone,
     "os_compute_api:limits:other_project": admin,
+    # servers: what only admins may do to them or ask of them
+    "os_compute_api:os-admin-actions:reset_state": admin,
+    "os_compute_api:os-admin-actions:inject_network_info": admin,
+    "os_compute_api:os-server-external-events:create": any_of(admin, service),
+    "os_compute_api:os-server-diagnostics": admin,
+    "os_compute_api:os-server-password:show": ADMIN_OR_READER,
+    "os_compute_api:os-server-password:clear": ADMIN_OR_MEMBER,
+    # the network proxies: what the project's readers see of the network service
+    "os_compute_api:os-networks:list": ADMIN_OR_READER,
+    "os_compute_api:os-networks:view": ADMIN_OR_READER,
+    "os_compute_api:os-tenant-networks:list": ADMIN_OR_READER,
+    "os_compute_api:os-tenant-networks:show": ADMIN_OR_READER,
+    # usage
+    "os_compute_api:os-simple-tenant-usage:list": admin,
+    "os_compute_api:os-simple-tenant-usage:show": ADMIN_OR_READER,
+    "os_compute_api:os-instance-usage-audit-log:list": admin,
+    "os_compute_api:os-instance-usage-audit-log:show": admin,
     # the cloud's shape
+    "os_compute_api:extensions": anyone,
     "os_compute_api:os-availability-zone:list": anyone,
     "os_compute_api:os-availability-zone:detail": admin,
     "os_compute_api:os-hypervisors:list": admin,
@@ -65,6 +91,21 @@ RULES: dict[str, Rule] = {
     "os_compute_api:os-hypervisors:statistics": admin,
     "os_compute_api:os-hypervisors:search": admin,
     "os_compute_api:os-hypervisors:servers": admin,
+    "os_compute_api:os-hypervisors:uptime": admin,
+    "os_compute_api:os-hosts:list": admin,
+    "os_compute_api:os-hosts:show": admin,
+    "os_compute_api:os-hosts:update": admin,
+    "os_compute_api:os-hosts:start": admin,
+    "os_compute_api:os-hosts:shutdown": admin,
+    "os_compute_api:os-hosts:reboot": admin,
+    "os_compute_api:os-aggregates:index": admin,
+    "os_compute_api:os-aggregates:create": admin,
+    "os_compute_api:os-aggregates:show": admin,
+    "os_compute_api:os-aggregates:update": admin,
+    "os_compute_api:os-aggregates:delete": admin,
+    "os_compute_api:os-aggregates:add_host": admin,
+    "os_compute_api:os-aggregates:remove_host": admin,
+    "os_compute_api:os-aggregates:set_metadata": admin,
     "os_compute_api:os-services:list": admin,
     "os_compute_api:os-services:update": admin,
     # security groups (Nova's proxy) and server groups: the project's

@@ -30,6 +30,7 @@ _ROWS: dict[str, tuple[str, Evolve, tuple[str, ...]]] = {
     "flavor": ("rm_flavors", fold.flavor, FLAVOR_JSON),
     "keypair": ("rm_keypairs", fold.keypair, ()),
     "servergroup": ("rm_server_groups", fold.server_group, ()),
+    "aggregate": ("rm_aggregates", fold.aggregate, ("metadata",)),
 }
 """Rows kept by their stream's fold (service/compute/fold.py), by stream category."""
 
@@ -48,6 +49,7 @@ class ComputeSide:
         "rm_flavor_access",
         "rm_instance_actions",
         "rm_quota_limits",
+        "rm_quota_class_limits",
         "rm_quota_usage",
         "rm_security_groups",
         "rm_security_group_rules",
@@ -77,11 +79,13 @@ class ComputeProjection:
         "rm_servers",
         "rm_instance_actions",
         "rm_quota_limits",
+        "rm_quota_class_limits",
         "rm_quota_usage",
         "rm_security_groups",
         "rm_security_group_rules",
         "rm_server_groups",
         "rm_hosts",
+        "rm_aggregates",
     )
     types: frozenset[str] | None = _event_types()
     folds: tuple[FoldedTable, ...] = (
@@ -198,6 +202,18 @@ async def _other(conn: Any, recorded: RecordedEvent) -> None:
                 " ON CONFLICT (project_id, resource) DO UPDATE SET hard_limit = $3",
                 [(project_id, resource, value) for resource, value in limits.items()],
             )
+        case ev.QuotaLimitsDeleted(project_id=project_id, resources=resources):
+            await conn.execute(
+                "DELETE FROM rm_quota_limits WHERE project_id = $1 AND resource = ANY($2)",
+                project_id,
+                list(resources),
+            )
+        case ev.QuotaClassLimitsSet(quota_class=quota_class, limits=limits):
+            await conn.executemany(
+                "INSERT INTO rm_quota_class_limits VALUES ($1, $2, $3)"
+                " ON CONFLICT (quota_class, resource) DO UPDATE SET hard_limit = $3",
+                [(quota_class, resource, value) for resource, value in limits.items()],
+            )
         case ev.ResourcesClaimed() as e:
             after, limit = await _add_usage(conn, e.project_id, e.instances, e.cores, e.ram)
             quota.enforce(e, after, limit)
@@ -243,10 +259,10 @@ async def _other(conn: Any, recorded: RecordedEvent) -> None:
         case ev.HostRegistered() as e:
             await conn.execute(
                 "INSERT INTO rm_hosts (name, uri, hypervisor_type, vcpus, memory_mb, disk_gb,"
-                " availability_zone, registered_at, updated_at)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (name) DO UPDATE SET"
-                " uri = $2, hypervisor_type = $3, vcpus = $4, memory_mb = $5, disk_gb = $6,"
-                " availability_zone = $7, updated_at = $8",
+                " availability_zone, registered_at, updated_at, booted_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) ON CONFLICT (name) DO UPDATE"
+                " SET uri = $2, hypervisor_type = $3, vcpus = $4, memory_mb = $5, disk_gb = $6,"
+                " availability_zone = $7, updated_at = $8, booted_at = $9",
                 e.host,
                 e.uri,
                 e.hypervisor_type,
@@ -255,6 +271,7 @@ async def _other(conn: Any, recorded: RecordedEvent) -> None:
                 e.disk_gb,
                 e.availability_zone,
                 at,
+                e.booted_at,
             )
         case ev.HostStatusChanged(host=host, enabled=enabled, reason=reason):
             await conn.execute(

@@ -46,26 +46,48 @@ def stream(project_id: str) -> str:
     return f"quota-{project_id}"
 
 
+DEFAULT_CLASS = "default"
+"""The quota class whose limits are every project's defaults (Nova's)."""
+
 SET_LIMITS = (
     "(SELECT array_agg(resource ORDER BY resource) FROM rm_quota_limits WHERE project_id = $1)"
     " AS resources, (SELECT array_agg(hard_limit ORDER BY resource) FROM rm_quota_limits"
-    " WHERE project_id = $1) AS hard_limits"
+    " WHERE project_id = $1) AS hard_limits, "
+    "(SELECT array_agg(resource ORDER BY resource) FROM rm_quota_class_limits"
+    f" WHERE quota_class = '{DEFAULT_CLASS}') AS class_resources,"
+    " (SELECT array_agg(hard_limit ORDER BY resource) FROM rm_quota_class_limits"
+    f" WHERE quota_class = '{DEFAULT_CLASS}') AS class_limits"
 )
-"""SQL columns `resources` and `hard_limits`: the limits an admin set for the project `$1`
+"""SQL columns `resources` and `hard_limits`: the limits an admin set for the project `$1`,
+and `class_resources` and `class_limits`: those of the default quota class
 (`with_defaults` makes them its limits), for a query that reads them with other things."""
+
+
+def _set(resources: Any, hard_limits: Any) -> dict[str, int]:
+    # rm_quota_limits also holds the network service's limits (service/network/quota.py)
+    pairs = zip(resources or (), hard_limits or (), strict=True)
+    return {resource: limit for resource, limit in pairs if resource in DEFAULTS}
 
 
 def with_defaults(row: Any) -> dict[str, int]:
     """The limits of a project from a row with `SET_LIMITS`: Nova's defaults, overridden
-    by what an admin set."""
-    # rm_quota_limits also holds the network service's limits (service/network/quota.py)
-    pairs = zip(row["resources"] or (), row["hard_limits"] or (), strict=True)
-    return DEFAULTS | {resource: limit for resource, limit in pairs if resource in DEFAULTS}
+    by the default quota class's, overridden by what an admin set for the project."""
+    defaults = DEFAULTS | _set(row["class_resources"], row["class_limits"])
+    return defaults | _set(row["resources"], row["hard_limits"])
 
 
 async def limits(db: Any, project_id: str) -> dict[str, int]:
-    """The project's limits: Nova's defaults, overridden by what an admin set."""
+    """The project's limits: the defaults, overridden by what an admin set."""
     return with_defaults(await db.fetchrow(f"SELECT {SET_LIMITS}", project_id))
+
+
+async def class_limits(db: Any, quota_class: str) -> dict[str, int]:
+    """A quota class's limits: Nova's defaults, overridden by what an admin set."""
+    rows = await db.fetch(
+        "SELECT resource, hard_limit FROM rm_quota_class_limits WHERE quota_class = $1",
+        quota_class,
+    )
+    return DEFAULTS | _set([r["resource"] for r in rows], [r["hard_limit"] for r in rows])
 
 
 def exceeded(

@@ -31,7 +31,7 @@ from service.compute.directory import Server, get_server
 from service.compute.hosts import reactor_group
 from service.compute.hypervisor import DomainSpec, DomainState, Hypervisor, HypervisorError
 from service.image import stored_data
-from service.image.events import ImageUploadAborted
+from service.image.events import ImageDeleted, ImageUploadAborted
 from service.network.binding import release_from
 from service.network.interfaces import interface
 from service.storage.backend import StorageError, StoredObject
@@ -67,6 +67,11 @@ class Guests(Protocol):
 
     async def snapshot(self, server_id: str, key: str) -> StoredObject:
         """The guest's disk flattened and stored in the object backend at `key`."""
+        ...
+
+    async def discard(self, key: str) -> None:
+        """Delete what `snapshot` stored at `key` (a rotated-out backup); missing is fine;
+        StorageError if the backend fails."""
         ...
 
 
@@ -134,20 +139,21 @@ class ComputeReactor:
                 if self.ports is not None:
                     await self._quietly(self.ports.forget(server.id))
                 await self._quietly(self.guests.remove(server.id))
-                claim = server.flavor
+                # a resize waiting for confirmation holds the larger of both flavors
+                held = [server.flavor, server.previous_flavor or server.flavor]
                 released = ev.ResourcesReleased(
                     project_id=server.project_id,
                     server_id=server.id,
                     instances=1,
-                    cores=claim.vcpus,
-                    ram=claim.ram,
+                    cores=max(f.vcpus for f in held),
+                    ram=max(f.ram for f in held),
                 )
                 return [
                     StreamAppend(stream, [ev.ServerDeleted(server_id=server.id)]),
                     StreamAppend(f"quota-{server.project_id}", [released]),
                 ]
-            case ev.ServerActionRequested(action="createImage", params=params):
-                return await self._snapshot(server, params["image_id"])
+            case ev.ServerActionRequested(action="createImage" | "createBackup") as e:
+                return await self._snapshot(server, e)
             case ev.ServerActionRequested(action="attach_interface" | "detach_interface") as e:
                 return await self._interface(server, e)
             case ev.ServerActionRequested(action=action, params=params):
@@ -169,8 +175,12 @@ class ComputeReactor:
             ev.ServerActive(server_id=server.id, host=self.host_name, launched_at=self.clock.now())
         ]
 
-    async def _snapshot(self, server: Server, image_id: str) -> list[StreamAppend]:
-        """createImage: the disk into the image service, then the server back to idle."""
+    async def _snapshot(
+        self, server: Server, request: ev.ServerActionRequested
+    ) -> list[StreamAppend]:
+        """createImage or createBackup: the disk into the image service, then the server
+        back to idle; a backup's older siblings past its rotation are deleted."""
+        image_id = request.params["image_id"]
         image_stream = f"image-{image_id}"
         try:
             stored = await self.guests.snapshot(server.id, f"images/{image_id}")
@@ -183,7 +193,7 @@ class ComputeReactor:
                     f"server-{server.id}",
                     [
                         ev.ServerActionFailed(
-                            server_id=server.id, action="createImage", message=str(error)
+                            server_id=server.id, action=request.action, message=str(error)
                         )
                     ],
                 ),
@@ -191,14 +201,43 @@ class ComputeReactor:
         activated = stored_data.activated(image_id, stored)
         done = ev.ServerActionSucceeded(
             server_id=server.id,
-            action="createImage",
+            action=request.action,
             vm_state=server.vm_state,
             power_state=server.power_state,
         )
-        return [
-            StreamAppend(image_stream, [activated]),
-            StreamAppend(f"server-{server.id}", [done]),
-        ]
+        appends: dict[str, list[Event]] = {image_stream: [activated], f"server-{server.id}": [done]}
+        if request.action == "createBackup":
+            newest = (image_id, stored.key)
+            for old_id, location in await self._rotated_out(server.id, request.params, newest):
+                deleted = ImageDeleted(image_id=old_id, location=location)
+                appends.setdefault(f"image-{old_id}", []).append(deleted)
+        return [StreamAppend(stream, events) for stream, events in appends.items()]
+
+    async def _rotated_out(
+        self, server_id: str, params: dict[str, Any], newest: tuple[str, str]
+    ) -> list[tuple[str, str]]:
+        """The server's backups of the type in `params` past its `rotation`, counting from
+        the `newest` (id, stored key), whose bytes are now gone: Nova keeps the newest
+        `rotation` (0: none, not even the new one). One whose bytes cannot be deleted now
+        stays, to go with a later backup."""
+        rows = await self.store.pool.fetch(
+            "SELECT id, location FROM rm_images WHERE properties->>'instance_uuid' = $1"
+            " AND properties->>'image_type' = 'backup' AND properties->>'backup_type' = $2"
+            " AND id <> $3 AND status = 'active' ORDER BY created_at DESC, id DESC",
+            server_id,
+            params["backup_type"],
+            newest[0],
+        )
+        backups = [newest, *((r["id"], r["location"]) for r in rows)]
+        gone = []
+        for image_id, location in backups[params["rotation"] :]:
+            try:
+                await self.guests.discard(location)
+            except StorageError as error:
+                log.warning("a rotated-out backup stays", extra={"error": str(error)})
+                continue
+            gone.append((image_id, location))
+        return gone
 
     async def _interface(
         self, server: Server, request: ev.ServerActionRequested
@@ -251,6 +290,8 @@ class ComputeReactor:
                 "active",
                 RUNNING,
             ),
+            # the guest reads its network from DHCP and its config drive: nothing to push
+            "injectNetworkInfo": (_nothing, server.vm_state, server.power_state),
         }
         changes: dict[str, Any] = {}
         try:
@@ -264,6 +305,9 @@ class ComputeReactor:
                 rebuilt = msgspec.structs.replace(server, image_id=params["image_id"])
                 await hv.spawn(await self.guests.prepare(rebuilt, None))
                 vm_state, power = "active", RUNNING
+                if server.vm_state == "stopped":  # a stopped server stays stopped (Nova's)
+                    await hv.power_off(uuid_, 0)
+                    vm_state, power = "stopped", SHUTDOWN
             elif action == "resize":
                 changes = {"flavor": params["flavor"], "previous_flavor": server.flavor}
                 vm_state, power = "resized", server.power_state
@@ -306,3 +350,7 @@ class ComputeReactor:
         )
         command_id = uuid.uuid5(uuid.NAMESPACE_OID, f"kumo-compute:{cause.event_id}")
         await self.store.append_streams(appends, metadata=metadata, command_id=command_id)
+
+
+async def _nothing() -> None:
+    """An action step with nothing to do on the hypervisor."""

@@ -146,6 +146,6 @@ QUOTA_USAGE = Statements(
 """A project's usage: what its claims took less what its releases gave back."""
 SIDE_TYPES = (
     ev.FlavorDeleted, ev.FlavorAccessAdded, ev.FlavorAccessRemoved, ev.QuotaLimitsSet,
-    ev.HostRegistered, ev.HostStatusChanged,
+    ev.QuotaLimitsDeleted, ev.QuotaClassLimitsSet, ev.HostRegistered, ev.HostStatusChanged,
 )  # fmt: skip
 """The events a rebuild still replays one by one (few: an admin's)."""

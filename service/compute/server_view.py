@@ -64,9 +64,8 @@ def _parts(server: Server, base: str) -> tuple[Json, ...]:
         "accessIPv4": server.access_ipv4,
         "accessIPv6": server.access_ipv6,
         "links": links(base, "servers", server.id),
-        "OS-DCF:diskConfig": "MANUAL",
+        "OS-DCF:diskConfig": server.disk_config,
         "key_name": server.key_name,
-        "security_groups": [{"name": name} for name in server.security_groups],
         "OS-SRV-USG:launched_at": usage_time(server.launched_at),
         "OS-SRV-USG:terminated_at": usage_time(server.terminated_at),
         "OS-EXT-AZ:availability_zone": server.availability_zone,
@@ -76,6 +75,8 @@ def _parts(server: Server, base: str) -> tuple[Json, ...]:
         "os-extended-volumes:volumes_attached": [],
         "config_drive": "True" if server.config_drive else "",
     }
+    if server.security_groups:  # Nova leaves the key out for a server in none
+        common["security_groups"] = [{"name": name} for name in server.security_groups]
     if status in _PROGRESS_STATUSES:
         common["progress"] = 100 if status == "ACTIVE" else 0
     if server.fault is not None and status in ("ERROR", "DELETED"):

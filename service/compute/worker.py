@@ -10,6 +10,7 @@ import socket
 import subprocess
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
@@ -81,6 +82,7 @@ async def register(
         cpu_allocation_ratio=settings.cpu_allocation_ratio,
         ram_allocation_ratio=settings.ram_allocation_ratio,
         disk_allocation_ratio=settings.disk_allocation_ratio,
+        booted_at=boot_time(),
     )
     stream = f"host-{name}"
     earlier = [
@@ -88,6 +90,18 @@ async def register(
     ]
     if not earlier or earlier[-1] != registered:
         await store.append(stream, [registered], metadata=Metadata(actor=SYSTEM))
+
+
+def boot_time(stat: Path = Path("/proc/stat")) -> datetime | None:
+    """When this machine booted (the kernel's `btime`), or None where that cannot be read."""
+    try:
+        lines = stat.read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        if line.startswith("btime "):
+            return datetime.fromtimestamp(int(line.split()[1]), UTC)
+    return None
 
 
 @asynccontextmanager

@@ -38,6 +38,15 @@ async def read_json(request: web.Request, type_: type[T]) -> T:
         raise BadRequest(f"Malformed JSON in request body: {error}") from None
 
 
+def converted(value: Any, type_: type[T]) -> T:
+    """A part of a decoded body (a server action's, say) validated as `type_`;
+    BadRequest naming the problem if it is not one."""
+    try:
+        return msgspec.convert(value, type_)
+    except msgspec.ValidationError as error:
+        raise BadRequest(f"Invalid request body: {error}") from None
+
+
 def json_response(
     body: Any, *, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> web.Response:

@@ -4,17 +4,26 @@ from aiohttp import web
 
 from service.compute.api import (
     actions,
+    aggregates,
     availability_zones,
+    diagnostics,
+    extensions,
+    external_events,
     flavors,
+    hosts,
     hypervisors,
+    images,
     interfaces,
     keypairs,
+    networks,
     quotas,
     security_groups,
     server_extras,
     server_groups,
     servers,
     services,
+    tenant_usage,
+    usage_audit,
 )
 
 ROUTES: list[web.AbstractRouteDef] = [
@@ -29,9 +38,18 @@ ROUTES: list[web.AbstractRouteDef] = [
         quotas,
         availability_zones,
         hypervisors,
+        hosts,
         services,
         security_groups,
         server_groups,
+        external_events,
+        diagnostics,
+        tenant_usage,
+        extensions,
+        usage_audit,
+        aggregates,
+        images,
+        networks,
     )
     for route in module.ROUTES
 ]

@@ -9,34 +9,34 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from events.store import StreamAppend
 from events.types import Event
 from service.auth import caller
 from service.compute import events as ev
+from service.compute import quota
+from service.compute.api.diagnostics import guest_hypervisor
 from service.compute.api.microversion import version_of
-from service.compute.api.server_extras import create_image
 from service.compute.api.servers import (
+    Alongside,
     _flavor,
     _image,
     act,
     basic_body,
+    refuse_busy,
     require_member,
     visible_server,
 )
+from service.compute.api.snapshots import create_backup, create_image
 from service.compute.directory import Server, get_server
 from service.compute.hypervisor import HypervisorError
-from service.compute.worker import COMPUTE_HOST
-from service.errors import ApiError, BadRequest, Conflict, NotFound
+from service.compute.policy_rules import authorize
+from service.errors import BadRequest, Conflict, NotFound, NotSupported
 from service.http.body import json_response, read_json
 from service.http.keys import AUDIT_ACTION
 from service.http.recording import store
 from service.network import nova as networking
 
 ROUTES = web.RouteTableDef()
-
-
-class NotImplementedByHost(ApiError):
-    code = 501
-    explanation = "This action is not implemented for this server."
 
 
 Handler = Callable[[web.Request, str, Any], Awaitable[web.Response]]
@@ -49,24 +49,14 @@ _POWER: dict[str, tuple[frozenset[str], str, str]] = {
     "unpause": (frozenset({"paused"}), "unpausing", "unpause"),
     "suspend": (frozenset({"active"}), "suspending", "suspend"),
     "resume": (frozenset({"suspended"}), "resuming", "resume"),
-    "revertResize": (frozenset({"resized"}), "resize_reverting", "revertResize"),
 }
+_SETTLED = frozenset({"active", "stopped", "paused", "suspended", "resized", "error"})
+"""The states of a server with a guest defined on its host."""
+DISK_CONFIG = "OS-DCF:diskConfig"
 _REBOOTABLE = {
     "SOFT": frozenset({"active"}),
     "HARD": frozenset({"active", "stopped", "error", "paused", "suspended"}),
 }
-
-
-def _refuse_busy(server: Server, action: str, allowed: frozenset[str]) -> None:
-    """409 unless the server is idle, unlocked (for its owner), and in an allowed state."""
-    if server.task_state is not None:
-        raise Conflict(
-            f"Cannot '{action}' instance {server.id} while it is in task_state {server.task_state}"
-        )
-    if server.vm_state not in allowed:
-        raise Conflict(
-            f"Cannot '{action}' instance {server.id} while it is in vm_state {server.vm_state}"
-        )
 
 
 def _unlocked(request: web.Request, server: Server) -> None:
@@ -81,10 +71,11 @@ async def _request(
     allowed: frozenset[str],
     task_state: str | None,
     params: dict[str, Any] | None = None,
+    alongside: Alongside | None = None,
 ) -> Server:
     def decide(server: Server) -> list[Event]:
         _unlocked(request, server)
-        _refuse_busy(server, action, allowed)
+        refuse_busy(server, action, allowed)
         if server.host is None:  # no host would ever carry it out (Nova's InstanceNotReady)
             raise Conflict(f"Instance {server.id} is not ready")
         requested = ev.ServerActionRequested(
@@ -92,7 +83,7 @@ async def _request(
         )
         return [requested]
 
-    return await act(request, server_id, decide)
+    return await act(request, server_id, decide, alongside)
 
 
 async def power(request: web.Request, server_id: str, key: str, body: Any) -> web.Response:
@@ -110,12 +101,21 @@ async def reboot(request: web.Request, server_id: str, body: Any) -> web.Respons
     return web.Response(status=202)
 
 
+def _disk_config(body: dict[str, Any]) -> dict[str, str]:
+    """The `disk_config` param an action's OS-DCF:diskConfig asks for (none if absent)."""
+    if DISK_CONFIG not in body:
+        return {}
+    if body[DISK_CONFIG] not in ("AUTO", "MANUAL"):
+        raise BadRequest(f"Invalid input for field/attribute {DISK_CONFIG}: AUTO or MANUAL.")
+    return {"disk_config": body[DISK_CONFIG]}
+
+
 async def rebuild(request: web.Request, server_id: str, body: Any) -> web.Response:
     if not isinstance(body, dict) or "imageRef" not in body:
         raise BadRequest("Invalid input for field/attribute rebuild: imageRef is required.")
     server = await visible_server(request, server_id)
     image_id = await _image(request, str(body["imageRef"]), server.flavor)
-    params: dict[str, Any] = {"image_id": image_id}
+    params: dict[str, Any] = {"image_id": image_id} | _disk_config(body)
     for key in ("name", "metadata", "adminPass", "description"):
         if key in body:
             params[key] = body[key]
@@ -142,16 +142,91 @@ async def resize(request: web.Request, server_id: str, body: Any) -> web.Respons
     flavor = await _flavor(request, body["flavorRef"])
     if flavor.id == server.flavor.id:
         raise BadRequest("When resizing, instances must change flavor!")
-    params = {"flavor": msgspec.to_builtins(flavor)}
+    params = {"flavor": msgspec.to_builtins(flavor)} | _disk_config(body)
+
+    async def claim_growth(server: Server) -> list[StreamAppend]:
+        cores, ram = _growth(server.flavor, flavor)
+        if not (cores or ram):
+            return []
+        return [await quota.claim(store(request), server.project_id, server.id, 0, cores, ram)]
+
+    allowed = frozenset({"active", "stopped"})
+    await _request(request, server_id, "resize", allowed, "resize_prep", params, claim_growth)
+    return web.Response(status=202)
+
+
+def _growth(before: ev.FlavorSnapshot, after: ev.FlavorSnapshot) -> tuple[int, int]:
+    """The cores and RAM `after` takes beyond `before` (none where it takes less)."""
+    return max(after.vcpus - before.vcpus, 0), max(after.ram - before.ram, 0)
+
+
+def _release(server: Server, cores: int, ram: int) -> list[StreamAppend]:
+    if not (cores or ram):
+        return []
+    released = ev.ResourcesReleased(
+        project_id=server.project_id, server_id=server.id, instances=0, cores=cores, ram=ram
+    )
+    return [StreamAppend(quota.stream(server.project_id), [released])]
+
+
+async def confirm_resize(request: web.Request, server_id: str, body: Any) -> web.Response:
+    """The server keeps its new flavor: what only the old one took of the quota (held
+    while the resize waited) is given back."""
+
+    async def release_shrink(server: Server) -> list[StreamAppend]:
+        assert server.previous_flavor is not None
+        return _release(server, *_growth(server.flavor, server.previous_flavor))
+
+    allowed = frozenset({"resized"})
+    await _request(request, server_id, "confirmResize", allowed, None, None, release_shrink)
+    return web.Response(status=204)
+
+
+async def revert_resize(request: web.Request, server_id: str, body: Any) -> web.Response:
+    """The server goes back to its old flavor: what the resize claimed is given back."""
+
+    async def release_growth(server: Server) -> list[StreamAppend]:
+        assert server.previous_flavor is not None
+        return _release(server, *_growth(server.previous_flavor, server.flavor))
+
+    allowed = frozenset({"resized"})
     await _request(
-        request, server_id, "resize", frozenset({"active", "stopped"}), "resize_prep", params
+        request, server_id, "revertResize", allowed, "resize_reverting", None, release_growth
     )
     return web.Response(status=202)
 
 
-async def confirm_resize(request: web.Request, server_id: str, body: Any) -> web.Response:
-    await _request(request, server_id, "confirmResize", frozenset({"resized"}), None)
-    return web.Response(status=204)
+async def reset_state(request: web.Request, server_id: str, body: Any) -> web.Response:
+    """os-resetState (admin): the server ACTIVE or ERROR with no task, whatever it was
+    doing, for an operator to un-stick it; the hypervisor is not asked."""
+    authorize(request, "os_compute_api:os-admin-actions:reset_state")
+    state = (body or {}).get("state") if isinstance(body, dict) else None
+    if state not in ("active", "error"):
+        raise BadRequest("Invalid input for field/attribute state: active or error.")
+
+    def decide(server: Server) -> list[Event]:
+        return [ev.ServerStateReset(server_id=server.id, vm_state=state)]
+
+    await act(request, server_id, decide)
+    return web.Response(status=202)
+
+
+async def inject_network_info(request: web.Request, server_id: str, body: Any) -> web.Response:
+    """injectNetworkInfo (admin): recorded as an instance action its host finishes; the
+    guest reads its network from DHCP and its config drive, so there is nothing to push."""
+    authorize(request, "os_compute_api:os-admin-actions:inject_network_info")
+    await _request(request, server_id, "injectNetworkInfo", _SETTLED, None)
+    return web.Response(status=202)
+
+
+async def restore(request: web.Request, server_id: str, body: Any) -> web.Response:
+    """restore brings back a SOFT_DELETED server; Kumo deletes at once (no deferred
+    delete), so no server ever is one: 409, as Nova answers for any other state."""
+    server = await visible_server(request, server_id)
+    require_member(caller(request), server)
+    raise Conflict(
+        f"Cannot 'restore' instance {server.id} while it is in vm_state {server.vm_state}"
+    )
 
 
 async def lock(request: web.Request, server_id: str, body: Any) -> web.Response:
@@ -235,9 +310,7 @@ async def console_output(request: web.Request, server_id: str, body: Any) -> web
     if lines is not None and lines < -1:
         raise BadRequest("Invalid input for field/attribute length: must be >= -1.")
     server = await visible_server(request, server_id)
-    hypervisor = request.config_dict[COMPUTE_HOST].hypervisor
-    if hypervisor is None or server.host is None:
-        raise Conflict(f"The console of instance {server.id} is not available on this host.")
+    hypervisor = guest_hypervisor(request, server, "console")
     try:
         output = await hypervisor.console_output(server.id)
     except HypervisorError as error:
@@ -253,11 +326,16 @@ _ACTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 _SIMPLE: dict[str, Handler] = {
     "os-getConsoleOutput": console_output,
     "createImage": create_image,
+    "createBackup": create_backup,
     "reboot": reboot,
     "rebuild": rebuild,
     "resize": resize,
     "confirmResize": confirm_resize,
+    "revertResize": revert_resize,
     "lock": lock,
+    "os-resetState": reset_state,
+    "injectNetworkInfo": inject_network_info,
+    "restore": restore,
     "unlock": unlock,
 }
 
@@ -279,7 +357,7 @@ async def server_action(request: web.Request) -> web.Response:
     if key in ("addFloatingIp", "removeFloatingIp"):
         return await floating_ip(request, server_id, key, value)
     if key == "changePassword":
-        raise NotImplementedByHost("Unable to set password on instance: no guest agent.")
+        raise NotSupported("Unable to set password on instance: no guest agent.")
     handler = _SIMPLE.get(key)
     if handler is None:
         raise BadRequest(f"There is no such action: {key}")

@@ -1,6 +1,7 @@
 """/v2.1/flavors: list (brief and detail) with Nova's filters, sorting and paging, show,
 create and delete (admin), extra specs, and flavor access for private flavors."""
 
+import re
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -12,12 +13,13 @@ from events.types import Event
 from service.auth import AuthContext
 from service.compute import events as ev
 from service.compute.api.microversion import Microversion, version_of
+from service.compute.api.params import boolean, integer
 from service.compute.directory import FLAVOR_VISIBLE, Flavor, get, select, visible_flavor
 from service.compute.policy_rules import authorize
 from service.compute.server_view import links
 from service.errors import BadRequest, Conflict, NotFound
 from service.http.body import json_response, read_json
-from service.http.recording import base_url, flag, new_uuid, record, store
+from service.http.recording import base_url, new_uuid, record, store
 
 ROUTES = web.RouteTableDef()
 
@@ -25,8 +27,6 @@ Name = Annotated[str, Meta(min_length=1, max_length=255, pattern=r"^\S(?:.*\S)?$
 FlavorId = Annotated[
     str, Meta(min_length=1, max_length=255, pattern=r"^(?! )[a-zA-Z0-9. _-]+(?<! )$")
 ]
-Positive = Annotated[int, Meta(ge=1, le=2**31 - 1)]
-NonNegative = Annotated[int, Meta(ge=0, le=2**31 - 1)]
 SpecKey = Annotated[str, Meta(pattern=r"^[a-zA-Z0-9-_:. ]{1,255}$")]
 SpecValue = Annotated[str, Meta(max_length=255)] | int | float | bool
 
@@ -54,16 +54,43 @@ SORT_KEYS = {
 class NewFlavor(msgspec.Struct, rename={
     "ephemeral": "OS-FLV-EXT-DATA:ephemeral", "is_public": "os-flavor-access:is_public"
 }):  # fmt: skip
+    """A flavor to create; numbers may be given as strings, as Nova accepts them."""
+
     name: Name
-    ram: Positive
-    vcpus: Positive
-    disk: NonNegative
-    id: FlavorId | None = None
-    ephemeral: NonNegative = 0
-    swap: NonNegative = 0
-    rxtx_factor: Annotated[float, Meta(gt=0)] = 1.0
-    is_public: bool = True
+    ram: int | str
+    vcpus: int | str
+    disk: int | str
+    id: FlavorId | int | float | None = None
+    ephemeral: int | str = 0
+    swap: int | str = 0
+    rxtx_factor: float | str = 1.0
+    is_public: bool | str = True
     description: Annotated[str, Meta(max_length=65535)] | None = None
+
+    def created(self, flavor_id: str) -> ev.FlavorCreated:
+        """The event creating this flavor as `flavor_id`; BadRequest if a value is invalid."""
+        return ev.FlavorCreated(
+            flavor_id=flavor_id,
+            name=self.name,
+            vcpus=integer("vcpus", self.vcpus, 1),
+            ram=integer("ram", self.ram, 1),
+            disk=integer("disk", self.disk, 0),
+            ephemeral=integer("OS-FLV-EXT-DATA:ephemeral", self.ephemeral, 0),
+            swap=integer("swap", self.swap, 0),
+            rxtx_factor=_rxtx_factor(self.rxtx_factor),
+            is_public=boolean("os-flavor-access:is_public", self.is_public),
+            description=self.description,
+        )
+
+
+def _rxtx_factor(value: float | str) -> float:
+    """A positive float, or a string of one (digits, a point, digits)."""
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]+(\.[0-9]+)?", value):
+        raise BadRequest(f"Invalid input for field/attribute rxtx_factor. Value: {value}.")
+    factor = float(value)
+    if factor <= 0:
+        raise BadRequest(f"Invalid input for field/attribute rxtx_factor. Value: {value}.")
+    return factor
 
 
 class CreateFlavor(msgspec.Struct):
@@ -123,10 +150,18 @@ def _is_public_filter(request: web.Request, ctx: AuthContext) -> bool | None:
     non-admins), private ones (False) or all (None, `is_public=none`, admins only)."""
     if not ctx.is_admin:
         return True
-    if request.query.get("is_public", "").lower() == "none":
+    chosen = request.query.get("is_public")
+    if chosen is None:
+        return True
+    lowered = chosen.lower()
+    if lowered == "none":
         return None
-    chosen = flag(request, "is_public")
-    return True if chosen is None else chosen
+    # the words oslo's bool_from_string takes, as Nova reads them
+    if lowered in ("1", "t", "true", "on", "y", "yes"):
+        return True
+    if lowered in ("0", "f", "false", "off", "n", "no"):
+        return False
+    raise BadRequest(f"Invalid is_public filter [{chosen}]")
 
 
 def _int_param(request: web.Request, name: str, label: str) -> int | None:
@@ -219,14 +254,11 @@ async def create_flavor(request: web.Request) -> web.Response:
     body = (await read_json(request, CreateFlavor)).flavor
     if body.description is not None and not version_of(request).at_least("2.55"):
         raise BadRequest("Additional properties are not allowed ('description' was unexpected)")
-    flavor_id = body.id or new_uuid(request)
+    # Nova keeps a numeric id as its text
+    flavor_id = new_uuid(request) if body.id is None else str(body.id)
+    created = body.created(flavor_id)
     if await get(store(request).pool, Flavor, flavor_id) is not None:
         raise Conflict(f"Flavor with ID {flavor_id} already exists.")
-    created = ev.FlavorCreated(
-        flavor_id=flavor_id, name=body.name, vcpus=body.vcpus, ram=body.ram, disk=body.disk,
-        ephemeral=body.ephemeral, swap=body.swap, rxtx_factor=body.rxtx_factor,
-        is_public=body.is_public, description=body.description,
-    )  # fmt: skip
     await record(request, f"flavor-{flavor_id}", [created],
                  conflict=f"Flavor with name {body.name} already exists.")  # fmt: skip
     flavor = await get(store(request).pool, Flavor, flavor_id)
@@ -244,13 +276,13 @@ async def delete_flavor(request: web.Request) -> web.Response:
 # --- extra specs ------------------------------------------------------------------------
 
 
-@ROUTES.get("/v2.1/flavors/{flavor_id}/os-extra-specs")
+@ROUTES.get("/v2.1/flavors/{flavor_id}/os-extra_specs")
 async def list_extra_specs(request: web.Request) -> web.Response:
     flavor = await visible(request, "os_compute_api:os-flavor-extra-specs:index")
     return json_response({"extra_specs": flavor.extra_specs})
 
 
-@ROUTES.post("/v2.1/flavors/{flavor_id}/os-extra-specs")
+@ROUTES.post("/v2.1/flavors/{flavor_id}/os-extra_specs")
 async def create_extra_specs(request: web.Request) -> web.Response:
     flavor = await visible(request, "os_compute_api:os-flavor-extra-specs:create")
     specs = _as_text((await read_json(request, ExtraSpecs)).extra_specs)
@@ -265,14 +297,14 @@ def _spec(flavor: Flavor, key: str) -> str:
     return flavor.extra_specs[key]
 
 
-@ROUTES.get("/v2.1/flavors/{flavor_id}/os-extra-specs/{key}")
+@ROUTES.get("/v2.1/flavors/{flavor_id}/os-extra_specs/{key}")
 async def show_extra_spec(request: web.Request) -> web.Response:
     flavor = await visible(request, "os_compute_api:os-flavor-extra-specs:show")
     key = request.match_info["key"]
     return json_response({key: _spec(flavor, key)})
 
 
-@ROUTES.put("/v2.1/flavors/{flavor_id}/os-extra-specs/{key}")
+@ROUTES.put("/v2.1/flavors/{flavor_id}/os-extra_specs/{key}")
 async def update_extra_spec(request: web.Request) -> web.Response:
     flavor = await visible(request, "os_compute_api:os-flavor-extra-specs:update")
     key = request.match_info["key"]
@@ -286,7 +318,7 @@ async def update_extra_spec(request: web.Request) -> web.Response:
     return json_response(specs)
 
 
-@ROUTES.delete("/v2.1/flavors/{flavor_id}/os-extra-specs/{key}")
+@ROUTES.delete("/v2.1/flavors/{flavor_id}/os-extra_specs/{key}")
 async def delete_extra_spec(request: web.Request) -> web.Response:
     flavor = await visible(request, "os_compute_api:os-flavor-extra-specs:delete")
     key = request.match_info["key"]

@@ -6,11 +6,12 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from events.clock import SystemClock
 from service.compute.api.microversion import version_of
 from service.compute.directory import Host, numbered_hosts
 from service.compute.hosts import hosts_up
 from service.compute.policy_rules import authorize
-from service.errors import NotFound
+from service.errors import NotFound, NotSupported
 from service.http.body import json_response
 from service.http.recording import store
 
@@ -108,17 +109,39 @@ async def hypervisor_statistics(request: web.Request) -> web.Response:
     return json_response({"hypervisor_statistics": statistics})
 
 
+async def _numbered(request: web.Request) -> tuple[int, Host]:
+    """The hypervisor the path names by number; 404 if there is none."""
+    wanted = request.match_info["hypervisor_id"]
+    for number, host in await numbered_hosts(store(request).pool):
+        if str(number) == wanted:
+            return number, host
+    raise NotFound(f"Hypervisor with ID '{wanted}' could not be found.")
+
+
 @ROUTES.get("/v2.1/os-hypervisors/{hypervisor_id}")
 async def show_hypervisor(request: web.Request) -> web.Response:
     authorize(request, "os_compute_api:os-hypervisors:show")
-    wanted = request.match_info["hypervisor_id"]
+    number, host = await _numbered(request)
     pool = store(request).pool
-    for number, host in await numbered_hosts(pool):
-        if str(number) == wanted:
-            used = (await usage_by_host(pool)).get(host.name, HostUsage())
-            up = await hosts_up(pool, [host.name])
-            return json_response({"hypervisor": detail(request, number, host, used, up)})
-    raise NotFound(f"Hypervisor with ID '{wanted}' could not be found.")
+    used = (await usage_by_host(pool)).get(host.name, HostUsage())
+    up = await hosts_up(pool, [host.name])
+    return json_response({"hypervisor": detail(request, number, host, used, up)})
+
+
+@ROUTES.get("/v2.1/os-hypervisors/{hypervisor_id}/uptime")
+async def hypervisor_uptime(request: web.Request) -> web.Response:
+    """How long the host's machine has run since it booted, as `uptime` words it (Nova
+    shows that command's output); 501 if its worker could not tell when it booted."""
+    authorize(request, "os_compute_api:os-hypervisors:uptime")
+    number, host = await _numbered(request)
+    if host.booted_at is None:
+        raise NotSupported(f"The uptime of host {host.name} is unknown.")
+    now = SystemClock().now()
+    minutes = int((now - host.booted_at).total_seconds()) // 60
+    days, hours, minutes = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    uptime = f" {now:%H:%M:%S} up {days} days, {hours:2d}:{minutes:02d}"
+    up = await hosts_up(store(request).pool, [host.name])
+    return json_response({"hypervisor": brief(number, host, up) | {"uptime": uptime}})
 
 
 async def _matching(request: web.Request, action: str) -> list[tuple[int, Host]]:

@@ -20,8 +20,9 @@ from events.store import NO_STREAM, StreamAppend
 from events.types import Event
 from service.auth import AuthContext, caller
 from service.compute import events as ev
-from service.compute.api.actions import _refuse_busy, _unlocked
-from service.compute.api.servers import act, is_uuid, require_member, visible_server
+from service.compute.api.actions import _unlocked
+from service.compute.api.params import is_uuid
+from service.compute.api.servers import act, refuse_busy, require_member, visible_server
 from service.compute.directory import Server, get, select
 from service.errors import BadRequest, Conflict, NotFound
 from service.http.body import json_response, read_json
@@ -97,7 +98,7 @@ def _ready(request: web.Request, server: Server, action: str) -> None:
     """409 unless the server may gain or lose an interface now."""
     require_member(caller(request), server)
     _unlocked(request, server)
-    _refuse_busy(server, action, _ATTACHABLE)
+    refuse_busy(server, action, _ATTACHABLE)
     if server.host is None:
         raise Conflict(f"Instance {server.id} is not ready")
 

@@ -1,4 +1,5 @@
-"""/v2.1/os-quota-sets (show, defaults, detail with usage, update by an admin) and
+"""/v2.1/os-quota-sets (show, defaults, detail with usage, update and delete by an admin),
+/v2.1/os-quota-class-sets (the default class's limits are every project's defaults) and
 /v2.1/limits: a project's compute limits and what it uses of them."""
 
 from typing import Any
@@ -9,6 +10,7 @@ from aiohttp import web
 from service.compute import events as ev
 from service.compute import quota
 from service.compute.api.microversion import Microversion, version_of
+from service.compute.api.params import boolean, integer
 from service.compute.directory import (
     Keypair,
     SecurityGroup,
@@ -30,6 +32,13 @@ REMOVED: tuple[tuple[str, frozenset[str]], ...] = (
                         "injected_file_path_bytes"})),
 )  # fmt: skip
 """Quota resources Nova stopped showing at a microversion (network proxies, personality)."""
+CLASS_REMOVED: tuple[tuple[str, frozenset[str]], ...] = (
+    ("2.50", REMOVED[0][1]),
+    ("2.57", REMOVED[1][1]),
+)
+"""The same for quota classes, which dropped the network proxies' later."""
+CLASS_ADDED = ("2.50", frozenset({"server_groups", "server_group_members"}))
+"""Quota resources a quota class shows only from a microversion on."""
 
 ABSOLUTE: tuple[tuple[str, str, str | None], ...] = (
     # (limits name, quota resource, microversion that dropped it)
@@ -57,14 +66,40 @@ USED: tuple[tuple[str, str, str | None], ...] = (
 )
 
 
+Amount = int | str | bool
+"""A limit as given: an integer or a string of one (a boolean is refused, or `force`)."""
+
+
 class QuotaUpdate(msgspec.Struct):
-    quota_set: dict[str, int | bool]
+    quota_set: dict[str, Amount]
 
 
-def resources(version: Microversion) -> list[str]:
-    """The quota resources Nova shows at `version`."""
-    gone = set().union(*(names for since, names in REMOVED if version.at_least(since)))
+class QuotaClassUpdate(msgspec.Struct):
+    quota_class_set: dict[str, Amount]
+
+
+def resources(
+    version: Microversion, removed: tuple[tuple[str, frozenset[str]], ...] = REMOVED
+) -> list[str]:
+    """The quota resources Nova shows at `version` (of quota sets; of classes with
+    `removed=CLASS_REMOVED`)."""
+    gone = set().union(*(names for since, names in removed if version.at_least(since)))
+    if removed is CLASS_REMOVED and not version.at_least(CLASS_ADDED[0]):
+        gone |= CLASS_ADDED[1]
     return [name for name in quota.DEFAULTS if name not in gone]
+
+
+def asked_limits(asked: dict[str, Amount], known: list[str]) -> dict[str, int]:
+    """The limits an update asks for (`force` aside); BadRequest (400) for a resource not
+    in `known` or a value that is not an integer from -1 (unlimited) up."""
+    limits = {}
+    for name, value in asked.items():
+        if name not in known:
+            raise BadRequest(f"Additional properties are not allowed ('{name}' was unexpected)")
+        if isinstance(value, bool):
+            raise BadRequest(f"Invalid input for field/attribute {name}. Value: {value}.")
+        limits[name] = integer(name, value, quota.UNLIMITED, signed=True)
+    return limits
 
 
 async def in_use(request: web.Request, project_id: str, user_id: str) -> dict[str, int]:
@@ -99,7 +134,8 @@ async def show_quota_set(request: web.Request) -> web.Response:
 @ROUTES.get("/v2.1/os-quota-sets/{project_id}/defaults")
 async def show_default_quota_set(request: web.Request) -> web.Response:
     authorize(request, "os_compute_api:os-quota-sets:defaults")
-    return json_response(_quota_set(request, quota.DEFAULTS, request.match_info["project_id"]))
+    defaults = await quota.class_limits(store(request).pool, quota.DEFAULT_CLASS)
+    return json_response(_quota_set(request, defaults, request.match_info["project_id"]))
 
 
 @ROUTES.get("/v2.1/os-quota-sets/{project_id}/detail")
@@ -120,27 +156,60 @@ async def update_quota_set(request: web.Request) -> web.Response:
     project_id = request.match_info["project_id"]
     ctx = authorize(request, "os_compute_api:os-quota-sets:update", {"project_id": project_id})
     asked = dict((await read_json(request, QuotaUpdate)).quota_set)
-    force = asked.pop("force", False)
-    known = resources(version_of(request))
-    for name, value in asked.items():
-        if name not in known:
-            raise BadRequest(f"Additional properties are not allowed ('{name}' was unexpected)")
-        if isinstance(value, bool) or value < quota.UNLIMITED:
-            raise BadRequest(f"Invalid input for field/attribute {name}. Value: {value}.")
+    force = boolean("force", asked.pop("force", False))
+    limits = asked_limits(asked, resources(version_of(request)))
     if not force:
         used = await in_use(request, project_id, request.query.get("user_id", ctx.user_id))
-        for name, value in asked.items():
+        for name, value in limits.items():
             if value != quota.UNLIMITED and value < used[name]:
                 raise BadRequest(
                     f"Quota limit {value} for {name} must be greater than or equal to already "
                     f"used and reserved {used[name]}."
                 )
-    limits = {name: int(value) for name, value in asked.items()}
     if limits:
         event = ev.QuotaLimitsSet(project_id=project_id, limits=limits)
         await record(request, quota.stream(project_id), [event])
     current = await quota.limits(store(request).pool, project_id)
     return json_response(_quota_set(request, current, None))
+
+
+@ROUTES.delete("/v2.1/os-quota-sets/{project_id}")
+async def delete_quota_set(request: web.Request) -> web.Response:
+    """Forget the limits an admin set: the project has the defaults again (202)."""
+    project_id = request.match_info["project_id"]
+    authorize(request, "os_compute_api:os-quota-sets:delete", {"project_id": project_id})
+    event = ev.QuotaLimitsDeleted(project_id=project_id, resources=tuple(quota.DEFAULTS))
+    await record(request, quota.stream(project_id), [event])
+    return web.Response(status=202)
+
+
+def _class_set(request: web.Request, quota_class: str | None, values: dict[str, int]) -> Any:
+    shown = {name: values[name] for name in resources(version_of(request), CLASS_REMOVED)}
+    return {"quota_class_set": shown if quota_class is None else {"id": quota_class} | shown}
+
+
+@ROUTES.get("/v2.1/os-quota-class-sets/{quota_class}")
+async def show_quota_class_set(request: web.Request) -> web.Response:
+    authorize(request, "os_compute_api:os-quota-class-sets:show")
+    quota_class = request.match_info["quota_class"]
+    limits = await quota.class_limits(store(request).pool, quota_class)
+    return json_response(_class_set(request, quota_class, limits))
+
+
+@ROUTES.put("/v2.1/os-quota-class-sets/{quota_class}")
+async def update_quota_class_set(request: web.Request) -> web.Response:
+    """Set a class's limits (admin); the `default` class's are every project's defaults."""
+    authorize(request, "os_compute_api:os-quota-class-sets:update")
+    quota_class = request.match_info["quota_class"]
+    if len(quota_class) > 255:
+        raise BadRequest("quota_class_name has more than 255 characters.")
+    asked = (await read_json(request, QuotaClassUpdate)).quota_class_set
+    limits = asked_limits(asked, resources(version_of(request), CLASS_REMOVED))
+    if limits:
+        event = ev.QuotaClassLimitsSet(quota_class=quota_class, limits=limits)
+        await record(request, f"quotaclass-{quota_class}", [event])
+    current = await quota.class_limits(store(request).pool, quota_class)
+    return json_response(_class_set(request, None, current))
 
 
 @ROUTES.get("/v2.1/limits")

@@ -14,16 +14,17 @@ import msgspec
 from aiohttp import web
 from msgspec import Meta
 
-from events.store import NO_STREAM
+from events.store import NO_STREAM, StreamAppend
 from events.types import Event
 from service.auth import AuthContext
 from service.compute import events as ev
 from service.compute.api.microversion import version_of
+from service.compute.api.params import is_uuid
 from service.compute.directory import SecurityGroup, SecurityGroupRule, get, select
 from service.compute.policy_rules import authorize
 from service.errors import BadRequest, Conflict, NotFound
 from service.http.body import json_response, read_json
-from service.http.recording import flag, new_uuid, record, store
+from service.http.recording import flag, new_uuid, record, record_streams, store
 
 ROUTES = web.RouteTableDef()
 
@@ -107,6 +108,25 @@ async def rules_of(
     for rule in await select(store(request).pool, SecurityGroupRule, "group_id = ANY($1)", ids):
         found[rule.group_id].append(rule)
     return found
+
+
+async def deletion(request: web.Request, group: SecurityGroup) -> list[StreamAppend]:
+    """The appends deleting `group`: its own end, and the removal of the rules of other
+    groups that admit it (as Neutron's cascade removes them)."""
+    naming = await select(
+        store(request).pool,
+        SecurityGroupRule,
+        "remote_group_id = $1 AND group_id <> $1",
+        group.id,
+    )
+    removals: dict[str, list[Event]] = {}
+    for rule in naming:
+        removed = ev.SecurityGroupRuleRemoved(group_id=rule.group_id, rule_id=rule.id)
+        removals.setdefault(rule.group_id, []).append(removed)
+    return [
+        StreamAppend(stream(group.id), [ev.SecurityGroupDeleted(group_id=group.id)]),
+        *(StreamAppend(stream(other), events) for other, events in removals.items()),
+    ]
 
 
 async def groups_by_id(request: web.Request, ids: Iterable[str | None]) -> dict[str, SecurityGroup]:
@@ -235,7 +255,7 @@ async def delete_group(request: web.Request) -> web.Response:
     )  # fmt: skip
     if in_use:
         raise BadRequest(f"Security group {group.id} is in use.")
-    await record(request, stream(group.id), [ev.SecurityGroupDeleted(group_id=group.id)])
+    await record_streams(request, await deletion(request, group))
     return web.Response(status=202)
 
 
@@ -274,15 +294,16 @@ def protocol_and_ports(body: RuleBody) -> tuple[str | None, int | None, int | No
     return protocol, low, high
 
 
-def _network(cidr: str | None) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+def _network(cidr: str | None) -> ipaddress.IPv4Interface | ipaddress.IPv6Interface:
+    """The CIDR a rule admits, as given (host bits and all, as Neutron keeps it; the
+    firewall reads its network); any address by default."""
     try:
         given = ipaddress.ip_interface(cidr or "0.0.0.0/0")
     except ValueError:
         raise BadRequest(f"Invalid cidr {cidr}.") from None
-    network = given.network
-    if network.prefixlen == 0 and not given.ip.is_unspecified:
+    if given.network.prefixlen == 0 and not given.ip.is_unspecified:
         raise BadRequest(f"Bad prefix for network in cidr {cidr}")
-    return network
+    return given
 
 
 @ROUTES.post("/v2.1/os-security-group-rules")
@@ -291,6 +312,9 @@ async def create_rule(request: web.Request) -> web.Response:
     _proxy(request)
     ctx = authorize(request, "os_compute_api:os-security-groups:rule:create")
     body = (await read_json(request, RuleRequest)).security_group_rule
+    for given in (body.parent_group_id, body.group_id):
+        if given is not None and not is_uuid(given):  # Nova's check of the ids' form
+            raise BadRequest(f"Invalid security group id {given}.")
     parent = await visible_group(request, ctx, body.parent_group_id)
     protocol, low, high = protocol_and_ports(body)
     remote = None if body.group_id is None else await visible_group(request, ctx, body.group_id)

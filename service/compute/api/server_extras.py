@@ -1,5 +1,5 @@
-"""What hangs off a server: tags (2.26), metadata, instance actions, its security groups,
-console output, and the images it is snapshotted to (createImage, Nova's image proxy)."""
+"""What hangs off a server: tags (2.26), metadata, instance actions, its security groups
+and its password (os-server-password)."""
 
 import re
 from typing import Annotated, Any
@@ -8,21 +8,18 @@ import msgspec
 from aiohttp import web
 from msgspec import Meta
 
-from events.store import StreamAppend
 from events.types import Event
 from service.auth import caller
 from service.compute import events as ev
 from service.compute.api.microversion import version_of
 from service.compute.api.security_groups import nova_groups
-from service.compute.api.servers import MetaKey, MetaValue, act, require_member, visible_server
+from service.compute.api.servers import MetaKey, MetaValue, act, visible_server
 from service.compute.directory import SecurityGroup, Server, get_server, select
+from service.compute.policy_rules import authorize
 from service.compute.server_view import nova_time
-from service.errors import BadRequest, Conflict, Forbidden, NotFound
+from service.errors import BadRequest, Forbidden, NotFound
 from service.http.body import json_response, read_json
-from service.http.recording import base_url, new_uuid, record_streams, store
-from service.image import events as image_events
-from service.image.api import images as glance_images
-from service.image.directory import visible_image
+from service.http.recording import base_url, store
 
 ROUTES = web.RouteTableDef()
 Tag = Annotated[str, Meta(min_length=1, max_length=60, pattern=r"^[^,/]*$")]
@@ -258,131 +255,21 @@ async def server_security_groups(request: web.Request) -> web.Response:
     return json_response({"security_groups": await nova_groups(request, groups)})
 
 
-# --- createImage -----------------------------------------------------------------------
+# --- os-server-password ----------------------------------------------------------------
 
 
-async def create_image(request: web.Request, server_id: str, body: Any) -> web.Response:
-    """A snapshot of the server's disk as a new private image; the host uploads it."""
-    if not isinstance(body, dict) or not str(body.get("name", "")).strip():
-        raise BadRequest("Invalid input for field/attribute name: a name is required.")
-    server = await visible_server(request, server_id)
-    require_member(caller(request), server)
-    if server.task_state is not None:
-        raise Conflict(
-            f"Cannot 'createImage' instance {server.id} while it is in task_state "
-            f"{server.task_state}"
-        )
-    if server.vm_state not in ("active", "stopped", "paused", "suspended"):
-        raise Conflict(
-            f"Cannot 'createImage' instance {server.id} while it is in vm_state {server.vm_state}"
-        )
-    image_id = new_uuid(request)
-    metadata = {str(k): str(v) for k, v in (body.get("metadata") or {}).items()}
-    properties = {
-        "image_type": "snapshot",
-        "instance_uuid": server.id,
-        "base_image_ref": server.image_id,
-        "owner_user_name": caller(request).user_name,
-    } | metadata
-    created = image_events.ImageCreated(
-        image_id=image_id,
-        owner=server.project_id,
-        name=str(body["name"]),
-        visibility="private",
-        container_format="bare",
-        disk_format="qcow2",
-        min_disk=server.flavor.disk,
-        properties=properties,
-    )
-    requested = ev.ServerActionRequested(
-        server_id=server.id,
-        action="createImage",
-        task_state="image_snapshot",
-        params={"image_id": image_id},
-    )
-    await record_streams(
-        request,
-        [
-            StreamAppend(
-                f"image-{image_id}",
-                [created, image_events.ImageUploadStarted(image_id=image_id)],
-                0,
-            ),
-            StreamAppend(f"server-{server.id}", [requested], server.version),
-        ],
-    )
-    location = f"{base_url(request)}/compute/v2.1/images/{image_id}"
-    if version_of(request).at_least("2.45"):
-        return json_response({"image_id": image_id}, status=202, headers={"Location": location})
-    return web.Response(status=202, headers={"Location": location})
+@ROUTES.get("/v2.1/servers/{server_id}/os-server-password")
+async def show_password(request: web.Request) -> web.Response:
+    """The password the guest posted, encrypted with its key pair: Kumo has no metadata
+    service for a guest to post one to, so it is always empty, as Nova's before one is."""
+    server = await visible_server(request, request.match_info["server_id"])
+    authorize(request, "os_compute_api:os-server-password:show", {"project_id": server.project_id})
+    return json_response({"password": ""})
 
 
-# --- Nova's image proxy (up to 2.35) ---------------------------------------------------
-
-_IMAGE_STATUS = {
-    "active": "ACTIVE",
-    "saving": "SAVING",
-    "queued": "SAVING",
-    "deleted": "DELETED",
-    "killed": "ERROR",
-    "deactivated": "ERROR",
-}
-
-
-def _image_view(request: web.Request, image: Any) -> dict[str, Any]:
-    base = base_url(request)
-    status = _IMAGE_STATUS.get(image.status, "UNKNOWN")
-    body: dict[str, Any] = {
-        "id": image.id,
-        "name": image.name,
-        "status": status,
-        "created": nova_time(image.created_at),
-        "updated": nova_time(image.updated_at),
-        "minDisk": image.min_disk,
-        "minRam": image.min_ram,
-        "progress": {"ACTIVE": 100, "SAVING": 25}.get(status, 0),
-        "metadata": image.properties,
-        "OS-EXT-IMG-SIZE:size": image.size,
-        "links": [
-            {"rel": "self", "href": f"{base}/compute/v2.1/images/{image.id}"},
-            {"rel": "bookmark", "href": f"{base}/compute/images/{image.id}"},
-            {
-                "rel": "alternate",
-                "type": "application/vnd.openstack.image",
-                "href": f"{base}/image/v2/images/{image.id}",
-            },
-        ],
-    }
-    instance = image.properties.get("instance_uuid")
-    if instance:
-        body["server"] = {
-            "id": instance,
-            "links": [
-                {"rel": "self", "href": f"{base}/compute/v2.1/servers/{instance}"},
-                {"rel": "bookmark", "href": f"{base}/compute/servers/{instance}"},
-            ],
-        }
-    return body
-
-
-def _proxy(request: web.Request) -> None:
-    if version_of(request).at_least("2.36"):
-        raise NotFound("The resource could not be found.")
-
-
-@ROUTES.get("/v2.1/images/{image_id}")
-async def show_image(request: web.Request) -> web.Response:
-    _proxy(request)
-    image = await visible_image(
-        store(request).pool, caller(request), request.match_info["image_id"]
-    )
-    if image is None:
-        raise NotFound("Image not found.")
-    return json_response({"image": _image_view(request, image)})
-
-
-@ROUTES.delete("/v2.1/images/{image_id}")
-async def delete_image(request: web.Request) -> web.StreamResponse:
-    """Nova's proxy deletes through the image service itself (same rules, same 204)."""
-    _proxy(request)
-    return await glance_images.delete_image(request)
+@ROUTES.delete("/v2.1/servers/{server_id}/os-server-password")
+async def clear_password(request: web.Request) -> web.Response:
+    """Forget the posted password (there is none to forget): 204."""
+    server = await visible_server(request, request.match_info["server_id"])
+    authorize(request, "os_compute_api:os-server-password:clear", {"project_id": server.project_id})
+    return web.Response(status=204)

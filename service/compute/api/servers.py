@@ -5,7 +5,7 @@ import asyncio
 import ipaddress
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, cast
 
@@ -18,6 +18,7 @@ from events.types import Event
 from service.auth import AuthContext, caller
 from service.compute import events as ev
 from service.compute.api.microversion import version_of
+from service.compute.api.params import is_uuid
 from service.compute.config_drive import user_data_bytes
 from service.compute.directory import Server, get_server, select
 from service.compute.placement import place_servers
@@ -44,7 +45,6 @@ RENDERED = web.AppKey("compute_rendered_servers", RenderedCache)
 Name = Annotated[str, Meta(min_length=1, max_length=255)]
 MetaKey = Annotated[str, Meta(min_length=1, max_length=255)]
 MetaValue = Annotated[str, Meta(max_length=255)]
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 _STATUS_FILTERS = {
     "ACTIVE": ("active", None),
     "BUILD": ("building", None),
@@ -59,6 +59,10 @@ _STATUS_FILTERS = {
     "REBUILD": ("active", "rebuilding"),
     "RESIZE": ("active", "resize_prep"),
 }
+
+
+DiskConfig = Literal["AUTO", "MANUAL"]
+"""OS-DCF:diskConfig: whether the root partition is grown to the disk (a hint to the guest)."""
 
 
 class SecurityGroupRef(msgspec.Struct):
@@ -79,7 +83,7 @@ class NewServer(
 ):
     name: Name
     flavor_ref: str | int
-    disk_config: Literal["AUTO", "MANUAL"] = "MANUAL"
+    disk_config: DiskConfig = "MANUAL"
     image_ref: str = ""
     key_name: str | None = None
     user_data: str | None = None
@@ -107,20 +111,21 @@ class CreateServer(msgspec.Struct):
 class ServerChanges(
     msgspec.Struct,
     forbid_unknown_fields=True,
-    rename={"access_ipv4": "accessIPv4", "access_ipv6": "accessIPv6"},
+    rename={
+        "access_ipv4": "accessIPv4",
+        "access_ipv6": "accessIPv6",
+        "disk_config": "OS-DCF:diskConfig",
+    },
 ):
     name: Name | UnsetType = UNSET
     description: str | None | UnsetType = UNSET
     access_ipv4: str | UnsetType = UNSET
     access_ipv6: str | UnsetType = UNSET
+    disk_config: DiskConfig | UnsetType = UNSET
 
 
 class UpdateServer(msgspec.Struct):
     server: ServerChanges
-
-
-def is_uuid(value: str) -> bool:
-    return bool(_UUID.match(value))
 
 
 async def visible_server(request: web.Request, server_id: str) -> Server:
@@ -142,6 +147,18 @@ def require_member(ctx: AuthContext, server: Server | None = None) -> None:
         return
     if not ctx.has_role("member") or (server is not None and server.project_id != ctx.project_id):
         raise Forbidden("Policy doesn't allow this action to be performed.")
+
+
+def refuse_busy(server: Server, action: str, allowed: frozenset[str]) -> None:
+    """409 unless the server is idle, unlocked (for its owner), and in an allowed state."""
+    if server.task_state is not None:
+        raise Conflict(
+            f"Cannot '{action}' instance {server.id} while it is in task_state {server.task_state}"
+        )
+    if server.vm_state not in allowed:
+        raise Conflict(
+            f"Cannot '{action}' instance {server.id} while it is in vm_state {server.vm_state}"
+        )
 
 
 def show_body(
@@ -307,6 +324,7 @@ async def create_server(request: web.Request) -> web.Response:
                 access_ipv4=ipv4,
                 access_ipv6=ipv6,
                 hostname=_hostname(name),
+                disk_config=new.disk_config,
             )
         )
     await networking.plug_servers(request, ctx, new.networks, servers)
@@ -322,7 +340,7 @@ async def create_server(request: web.Request) -> web.Response:
     created: dict[str, Any] = {
         "id": first.server_id,
         "links": summary_links(request, first.server_id),
-        "OS-DCF:diskConfig": "MANUAL",
+        "OS-DCF:diskConfig": new.disk_config,
         "security_groups": [{"name": g} for g in groups],
         "adminPass": new.admin_pass or secrets.token_urlsafe(9),
     }
@@ -372,10 +390,13 @@ def _listing_filters(request: web.Request, ctx: AuthContext) -> tuple[str, list[
         args.append(value)
         return f"${len(args)}"
 
+    # an admin sees every project's with all_tenants, one project's with tenant_id too
+    # (which Nova ignores without all_tenants); anyone else sees their project's
     all_tenants = "all_tenants" in q and ctx.is_admin
     if not all_tenants:
-        project = q.get("tenant_id") if ctx.is_admin and "tenant_id" in q else ctx.project_id
-        where.append(f"project_id = {arg(project)}")
+        where.append(f"project_id = {arg(ctx.project_id)}")
+    elif "tenant_id" in q:
+        where.append(f"project_id = {arg(q['tenant_id'])}")
     if "changes-since" in q:
         where.append(f"updated_at >= {arg(_time(q['changes-since']))}")
     else:
@@ -507,6 +528,7 @@ async def update_server(request: web.Request) -> web.Response:
         access_ipv6=changes.access_ipv6
         if isinstance(changes.access_ipv6, UnsetType)
         else access_ip(changes.access_ipv6, 6),
+        disk_config=changes.disk_config,
     )
     await record(request, f"server-{server.id}", [event])
     updated = await get_server(store(request).pool, server.id)
@@ -535,22 +557,31 @@ async def delete_server(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+Alongside = Callable[[Server], Awaitable[list[StreamAppend]]]
+"""What else an action appends with the server's events, as decided on (quota, say)."""
+
+
 async def act(
-    request: web.Request, server_id: str, decide: Callable[[Server], list[Event]]
+    request: web.Request,
+    server_id: str,
+    decide: Callable[[Server], list[Event]],
+    alongside: Alongside | None = None,
 ) -> Server:
     """Decide from the server's current state and append, under optimistic concurrency:
     if the server changed meanwhile, decide again on the new state. Returns the server
-    as decided on; `decide` raises the API error for a refused action."""
+    as decided on; `decide` raises the API error for a refused action. What `alongside`
+    gives for the server decided on goes in the same append."""
     for _ in range(10):
         server = await visible_server(request, server_id)
         require_member(caller(request), server)
         events = decide(server)
         if not events:
             return server
+        appends = [StreamAppend(f"server-{server.id}", events, server.version)]
+        if alongside is not None:
+            appends += await alongside(server)
         try:
-            await record_streams(
-                request, [StreamAppend(f"server-{server.id}", events, server.version)]
-            )
+            await record_streams(request, appends)
             return server
         except Conflict:
             continue

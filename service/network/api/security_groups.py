@@ -16,6 +16,7 @@ from service.auth import AuthContext
 from service.compute import events as cev
 from service.compute.api.security_groups import (
     DEFAULT,
+    deletion,
     ensure_default,
     may_see,
     rules_of,
@@ -200,8 +201,7 @@ async def delete_group(request: web.Request) -> web.Response:
     )
     if in_use:
         raise Conflict(f"Security Group {group.id} in use.")
-    deleted = cev.SecurityGroupDeleted(group_id=group.id)
-    await record_streams(request, [StreamAppend(stream(group.id), [deleted])])
+    await record_streams(request, await deletion(request, group))
     return web.Response(status=204)
 
 

@@ -66,8 +66,45 @@ async def test_admins_manage_flavors(nova_admin: Nova, as_alice: Nova) -> None:
     assert len(generated["flavor"]["id"]) == 36
 
 
+async def test_numbers_may_be_given_as_strings_and_ids_as_numbers(nova_admin: Nova) -> None:
+    """As Nova's schema: ram, vcpus, disk, swap and ephemeral as digit strings, the id as a
+    number (kept as its text), is_public as a word, rxtx_factor as a string."""
+    texts = {
+        "ram": "256",
+        "vcpus": "2",
+        "disk": "3",
+        "swap": "4",
+        "id": 42,
+        "OS-FLV-EXT-DATA:ephemeral": "5",
+        "os-flavor-access:is_public": "False",
+        "rxtx_factor": "1.5",
+    }
+    created = (await nova_admin.post("flavors", {"flavor": NEW | texts})).check(
+        "flavors.create_update_get_flavor_details"
+    )["flavor"]
+    shown = {k: created[k] for k in ("id", "ram", "vcpus", "disk", "swap", "rxtx_factor")}
+    assert shown == {"id": "42", "ram": 256, "vcpus": 2, "disk": 3, "swap": 4, "rxtx_factor": 1.5}
+    assert created["OS-FLV-EXT-DATA:ephemeral"] == 5
+    assert created["os-flavor-access:is_public"] is False
+    assert (await nova_admin.get("flavors/42")).status == 200
+    assert (await nova_admin.post("flavors", {"flavor": NEW | {"id": 42}})).status == 409
+
+
 async def test_invalid_flavors_are_refused(nova_admin: Nova) -> None:
-    for bad in ({"ram": 0}, {"name": " x"}, {"name": ""}, {"id": "a/b"}, {"vcpus": "many"}):
+    for bad in (
+        {"ram": 0},
+        {"name": " x"},
+        {"name": ""},
+        {"id": "a/b"},
+        {"vcpus": "many"},
+        {"ram": "0"},
+        {"disk": "-1"},
+        {"swap": "1.5"},
+        {"ram": True},
+        {"os-flavor-access:is_public": "maybe"},
+        {"rxtx_factor": "0"},
+        {"vcpus": 2**31},
+    ):
         reply = await nova_admin.post("flavors", {"flavor": NEW | bad})
         assert reply.status == 400, bad
         assert "badRequest" in reply.body
@@ -86,6 +123,9 @@ async def test_private_flavors_are_shared_by_access(
     assert await names(nova_admin) == []
     assert await names(nova_admin, "?is_public=none") == ["c1.test"]
     assert await names(nova_admin, "?is_public=false") == ["c1.test"]
+    assert await names(nova_admin, "?is_public=f") == ["c1.test"]
+    assert await names(nova_admin, "?is_public=t") == []
+    assert (await nova_admin.get("flavors?is_public=maybe")).status == 400
     add = {"addTenantAccess": {"tenant": alice.project_id}}
     access = (await nova_admin.post("flavors/c1/action", add)).check(
         "flavors_access.add_remove_list_flavor_access"
@@ -116,18 +156,18 @@ async def test_access_lists_are_for_private_flavors(nova_admin: Nova) -> None:
 async def test_extra_specs(nova_admin: Nova, as_alice: Nova, as_rita: Nova) -> None:
     await nova_admin.post("flavors", {"flavor": NEW})
     specs = {"extra_specs": {"hw:numa_nodes": "1", "hw:cpu_policy": "shared", "n": 2}}
-    set_ = (await nova_admin.post("flavors/c1/os-extra-specs", specs)).check(
+    set_ = (await nova_admin.post("flavors/c1/os-extra_specs", specs)).check(
         "flavors_extra_specs.set_get_flavor_extra_specs"
     )
     assert set_["extra_specs"]["n"] == "2"
-    assert (await as_alice.post("flavors/c1/os-extra-specs", specs)).status == 403
-    shown = (await as_rita.get("flavors/c1/os-extra-specs")).check(
+    assert (await as_alice.post("flavors/c1/os-extra_specs", specs)).status == 403
+    shown = (await as_rita.get("flavors/c1/os-extra_specs")).check(
         "flavors_extra_specs.set_get_flavor_extra_specs"
     )
     assert shown == set_
-    one = await as_rita.get("flavors/c1/os-extra-specs/hw:numa_nodes")
+    one = await as_rita.get("flavors/c1/os-extra_specs/hw:numa_nodes")
     assert one.check("flavors_extra_specs.set_get_flavor_extra_specs_key") == {"hw:numa_nodes": "1"}
-    path = "flavors/c1/os-extra-specs/hw:numa_nodes"
+    path = "flavors/c1/os-extra_specs/hw:numa_nodes"
     assert (await nova_admin.put(path, {"hw:numa_nodes": "2"})).body == {"hw:numa_nodes": "2"}
     assert (await nova_admin.put(path, {"other": "2"})).status == 400
     assert (await nova_admin.put(path, {"hw:numa_nodes": "2", "b": "c"})).status == 400

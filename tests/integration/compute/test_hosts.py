@@ -1,7 +1,12 @@
 """The cloud's shape: availability zones, hypervisors (with what servers use of them) and
 compute services, for admins (zones for everyone)."""
 
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
 from events.postgres import PostgresEventStore
+from service.compute import events as ev
+from service.compute.worker import boot_time
 from tests.integration.compute.conftest import Nova, add_host, add_server
 from tests.integration.identity.conftest import Person
 
@@ -95,3 +100,87 @@ async def test_services(nova_admin: Nova, as_alice: Nova, store: PostgresEventSt
     assert (await nova_admin.put("os-services/enable", enable | {"host": "x"})).status == 404
     assert (await as_alice.get("os-services")).status == 403
     assert (await as_alice.put("os-services/enable", enable)).status == 403
+
+
+async def test_os_hosts(
+    nova_admin: Nova, as_alice: Nova, alice: Person, bob: Person, store: PostgresEventStore
+) -> None:
+    """Nova's os-hosts (up to 2.42): the compute hosts by zone, what one holds (in all, now,
+    by its servers' flavors and by project), enabling it; no maintenance or power."""
+    await add_host(store, "cn1")
+    await add_host(store, "cn2", zone="rack2")
+    await add_server(store, alice, "s1", host="cn1")
+    await add_server(store, bob, "s2", host="cn1")
+    listed = (await nova_admin.get("os-hosts")).check("hosts.list_hosts")["hosts"]
+    assert listed == [
+        {"host_name": "cn1", "service": "compute", "zone": "nova"},
+        {"host_name": "cn2", "service": "compute", "zone": "rack2"},
+    ]
+    assert (await nova_admin.get("os-hosts?zone=")).body["hosts"] == listed
+    assert [
+        h["host_name"] for h in (await nova_admin.get("os-hosts?zone=rack2")).body["hosts"]
+    ] == ["cn2"]
+    assert (await nova_admin.get("os-hosts?zone=xxx")).body["hosts"] == []
+    shown = (await nova_admin.get("os-hosts/cn1")).check("hosts.get_host_detail")["host"]
+    lines = {r["resource"]["project"]: r["resource"] for r in shown}
+    assert (lines["(total)"]["cpu"], lines["(total)"]["memory_mb"]) == (8, 16384)
+    assert (lines["(used_now)"]["cpu"], lines["(used_max)"]["memory_mb"]) == (2, 256)
+    assert lines[alice.project_id] == {
+        "host": "cn1",
+        "project": alice.project_id,
+        "cpu": 1,
+        "memory_mb": 128,
+        "disk_gb": 1,
+    }
+    disable = {"status": "disable"}
+    updated = (await nova_admin.put("os-hosts/cn2", disable)).check("hosts.update_host")
+    assert updated == {"host": "cn2", "status": "disabled"}
+    services = (await nova_admin.get("os-services?host=cn2")).body["services"]
+    assert services[0]["status"] == "disabled"
+    for path, status in (
+        ("os-hosts/nope", 404),
+        ("os-hosts/cn1/startup", 501),
+        ("os-hosts/cn1/shutdown", 501),
+        ("os-hosts/nope/reboot", 404),
+    ):
+        assert (await nova_admin.get(path)).status == status, path
+    for body, status in (
+        ({}, 400),
+        ({"status": "invalid"}, 400),
+        ({"maintenance_mode": "enable"}, 501),
+    ):
+        assert (await nova_admin.put("os-hosts/cn1", body)).status == status, body
+    assert (await nova_admin.put("os-hosts/nope", disable)).status == 404
+    for path in ("os-hosts", "os-hosts/cn1", "os-hosts/cn1/reboot"):
+        assert (await as_alice.get(path)).status == 403, path
+    assert (await as_alice.put("os-hosts/cn1", disable)).status == 403
+    assert (await nova_admin.at("2.43").get("os-hosts")).status == 404
+
+
+async def test_hypervisor_uptime(
+    nova_admin: Nova, as_alice: Nova, store: PostgresEventStore, tmp_path: Path
+) -> None:
+    """The host's uptime from the boot time its worker registered (/proc/stat's btime)."""
+    (tmp_path / "stat").write_text("cpu  1 2 3\nbtime 1700000000\nprocesses 5\n")
+    booted = boot_time(tmp_path / "stat")
+    assert booted == datetime.fromtimestamp(1700000000, UTC)
+    assert boot_time(tmp_path / "missing") is None
+    await add_host(store, "cn1")
+    two_days_ago = datetime.now(UTC) - timedelta(days=2, minutes=5)
+    registered = ev.HostRegistered(
+        host="cn2",
+        uri="test:///default",
+        hypervisor_type="QEMU",
+        vcpus=8,
+        memory_mb=16384,
+        disk_gb=100,
+        booted_at=two_days_ago,
+    )
+    await store.append("host-cn2", [registered])
+    shown = (await nova_admin.get("os-hypervisors/2/uptime")).check(
+        "hypervisors.get_hypervisor_uptime"
+    )["hypervisor"]
+    assert shown["hypervisor_hostname"] == "cn2" and " up 2 days,  0:05" in shown["uptime"]
+    assert (await nova_admin.get("os-hypervisors/1/uptime")).status == 501
+    assert (await nova_admin.get("os-hypervisors/9/uptime")).status == 404
+    assert (await as_alice.get("os-hypervisors/2/uptime")).status == 403

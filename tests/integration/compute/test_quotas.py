@@ -47,6 +47,51 @@ async def test_admin_updates_quotas(
     assert (await nova_admin.put(path, forced)).status == 200
 
 
+async def test_limits_may_be_given_as_strings_and_deleted(
+    nova_admin: Nova, as_alice: Nova, alice: Person
+) -> None:
+    path = f"os-quota-sets/{alice.project_id}"
+    updated = (await nova_admin.put(path, {"quota_set": {"ram": "5120", "cores": "-1"}})).check(
+        "quotas.update_quota_set"
+    )["quota_set"]
+    assert (updated["ram"], updated["cores"]) == (5120, -1)
+    for bad in ("x", "1.5", "-2", ""):
+        assert (await nova_admin.put(path, {"quota_set": {"ram": bad}})).status == 400, bad
+    forced = {"quota_set": {"ram": "1", "force": "True"}}
+    assert (await nova_admin.put(path, forced)).status == 200
+    assert (await as_alice.delete(path)).status == 403
+    assert (await nova_admin.delete(path)).status == 202
+    assert (await as_alice.get(path)).body["quota_set"] == {"id": alice.project_id} | quota.DEFAULTS
+
+
+async def test_the_default_quota_class_sets_every_projects_defaults(
+    nova_admin: Nova, as_alice: Nova, alice: Person
+) -> None:
+    shown = (await nova_admin.get("os-quota-class-sets/default")).check(
+        "quota_classes.get_quota_class_set"
+    )["quota_class_set"]
+    assert shown["id"] == "default" and shown["instances"] == 10
+    assert "server_groups" not in shown
+    assert (await as_alice.get("os-quota-class-sets/default")).status == 403
+    change = {"quota_class_set": {"instances": "20", "cores": 30}}
+    assert (await as_alice.put("os-quota-class-sets/default", change)).status == 403
+    updated = (await nova_admin.put("os-quota-class-sets/default", change)).check(
+        "quota_classes.update_quota_class_set"
+    )["quota_class_set"]
+    assert (updated["instances"], updated["cores"]) == (20, 30)
+    path = f"os-quota-sets/{alice.project_id}"
+    assert (await as_alice.get(path)).body["quota_set"]["instances"] == 20
+    assert (await as_alice.get(f"{path}/defaults")).body["quota_set"]["cores"] == 30
+    await nova_admin.put(path, {"quota_set": {"instances": 5}})
+    assert (await as_alice.get(path)).body["quota_set"]["instances"] == 5
+    bad = {"quota_class_set": {"instances": "many"}}
+    assert (await nova_admin.put("os-quota-class-sets/default", bad)).status == 400
+    later = (await nova_admin.at("2.50").get("os-quota-class-sets/default")).check(
+        "quota_classes.get_quota_class_set", "v2_50"
+    )["quota_class_set"]
+    assert later["server_groups"] == 10 and "floating_ips" not in later
+
+
 async def test_detail_and_limits_show_usage(
     as_alice: Nova, nova_admin: Nova, as_bob: Nova, store: PostgresEventStore, alice: Person
 ) -> None:

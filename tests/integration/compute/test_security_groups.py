@@ -132,6 +132,27 @@ async def test_rules(as_alice: Nova, as_bob: Nova, as_rita: Nova, alice: Person)
     assert (await as_alice.delete(f"os-security-group-rules/{added['id']}")).status == 404
 
 
+async def test_a_rule_keeps_its_cidr_as_given_and_needs_group_ids(as_alice: Nova) -> None:
+    web = await _create(as_alice, "web")
+    given = {"parent_group_id": web["id"], "ip_protocol": "tcp", "cidr": "10.2.3.124/24"}
+    given |= {"from_port": 22, "to_port": 22}
+    added = (await as_alice.post("os-security-group-rules", {"security_group_rule": given})).body
+    assert added["security_group_rule"]["ip_range"] == {"cidr": "10.2.3.124/24"}
+    for ids in ({"parent_group_id": "not-a-group"}, {"group_id": "not-a-group"}):
+        reply = await as_alice.post("os-security-group-rules", {"security_group_rule": given | ids})
+        assert reply.status == 400, ids
+
+
+async def test_rules_admitting_a_deleted_group_go_with_it(as_alice: Nova) -> None:
+    web, db = await _create(as_alice, "web"), await _create(as_alice, "db")
+    from_web = {"parent_group_id": db["id"], "ip_protocol": "tcp", "group_id": web["id"]}
+    from_web |= {"from_port": 5432, "to_port": 5432}
+    await as_alice.post("os-security-group-rules", {"security_group_rule": from_web})
+    assert (await as_alice.delete(f"os-security-groups/{web['id']}")).status == 202
+    shown = (await as_alice.get(f"os-security-groups/{db['id']}")).body["security_group"]
+    assert shown["rules"] == []
+
+
 async def test_neutron_lists_the_same_groups(
     as_alice: Nova, as_bob: Nova, nova_admin: Nova, alice: Person
 ) -> None:

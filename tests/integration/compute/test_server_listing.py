@@ -50,3 +50,30 @@ async def test_a_changed_server_is_listed_as_it_is_now(
     [after] = (await nova.get("servers/detail")).body["servers"]
     assert (after["name"], after["description"]) == ("renamed", "d")
     assert after == (await nova.get(f"servers/{server_id}")).body["server"]
+
+
+async def test_an_admin_lists_one_projects_servers_with_all_tenants_and_tenant_id(
+    store: PostgresEventStore, alice: Person, bob: Person, nova_admin: Nova
+) -> None:
+    """As Nova: tenant_id narrows an admin's listing only with all_tenants (alone it is
+    ignored: the admin's own project)."""
+    await add_server(store, alice, "00000000-0000-4000-8000-0000000000a1", host="h1")
+    await add_server(store, bob, "00000000-0000-4000-8000-0000000000b1", host="h1")
+
+    async def names(query: str) -> list[str]:
+        return [s["name"] for s in (await nova_admin.get(f"servers{query}")).body["servers"]]
+
+    assert await names(f"?tenant_id={alice.project_id}") == []
+    assert await names(f"?all_tenants&tenant_id={alice.project_id}") == [
+        "00000000-0000-4000-8000-0000000000a1"
+    ]
+    assert len(await names("?all_tenants=1")) == 2
+
+
+async def test_a_server_in_no_security_group_shows_none(
+    store: PostgresEventStore, alice: Person, as_alice: Nova
+) -> None:
+    server_id = "00000000-0000-4000-8000-0000000000c1"
+    await add_server(store, alice, server_id, host="h1", security_groups=())
+    shown = (await as_alice.get(f"servers/{server_id}")).check("servers.get_server")
+    assert "security_groups" not in shown["server"]

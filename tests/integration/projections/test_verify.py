@@ -34,7 +34,7 @@ class Activity:
 def activity(live_cloud: LiveCloud, tmp_path_factory: pytest.TempPathFactory) -> Activity:
     """A little of everything through the API: a project and user with a role, a key pair,
     an uploaded image, a metadefs namespace with contents, a container with objects, one
-    server kept and one deleted."""
+    server kept and one deleted, host aggregates and quotas."""
     cloud = openstack.connect(
         auth_url=live_cloud.auth_url, username="admin", password=live_cloud.admin_password,
         project_name="admin", user_domain_id="default", project_domain_id="default",
@@ -123,6 +123,16 @@ def activity(live_cloud: LiveCloud, tmp_path_factory: pytest.TempPathFactory) ->
     cloud.compute.unlock_server(kept)
     cloud.compute.delete_server(gone)
     cloud.compute.wait_for_delete(gone, wait=60)
+
+    host = next(iter(cloud.compute.hypervisors())).name
+    aggregate = cloud.compute.create_aggregate(name="verify-agg")
+    cloud.compute.add_host_to_aggregate(aggregate, host)
+    cloud.compute.set_aggregate_metadata(aggregate, {"ssd": "yes", "gpu": "no"})
+    cloud.compute.set_aggregate_metadata(aggregate, {"gpu": None})
+    cloud.compute.delete_aggregate(cloud.compute.create_aggregate(name="verify-agg-gone"))
+    cloud.compute.update_quota_class_set("default", instances=30)
+    cloud.compute.update_quota_set(project.id, cores=7, ram=4096)
+    cloud.compute.revert_quota_set(project.id)
     return Activity(str(kept.id), str(image.id), str(project.id))
 
 
