@@ -138,4 +138,5 @@ async def test_version_resources_and_extensions(net_alice: Neutron) -> None:
     assert {"security-group", "quotas", "external-net", "port-security"} <= aliases
     assert (await net_alice.get("extensions/quotas")).status == 200
     assert (await net_alice.get("extensions/router")).status == 200
+    assert (await net_alice.get("extensions/subnet-external-network")).status == 200
     assert (await net_alice.get("extensions/dvr")).status == 404
