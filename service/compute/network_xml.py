@@ -1,8 +1,13 @@
 """libvirt network XML from a `NetworkSpec`, and what a live network's XML says: pure
 functions, no libvirt import.
 
-A host network is isolated (no `<forward>`): a bridge, the host's address on it and
-libvirt's dnsmasq serving DHCP with a fixed lease per port, as VIRT-NOTES.md measured.
+A host network is a bridge, the host's address on it and libvirt's dnsmasq serving DHCP
+with a fixed lease per port, as VIRT-NOTES.md measured. It is `open` (`<forward
+mode='open'/>`): libvirt adds no firewall rules for it, so that what the host forwards
+to and from it (nothing, unless a router joins it to others: service/network/routing.py)
+is Kumo's to say. The forward mode is not part of a live network's `shape`: a network
+defined isolated by an older Kumo is kept (and stays isolated) rather than restarted
+under its running guests, which would cut them off their bridge.
 """
 
 import ipaddress
@@ -15,6 +20,7 @@ def network_xml(spec: NetworkSpec, *, hosts: bool = True) -> str:
     """The network's XML (without its fixed leases unless `hosts`)."""
     network = ET.Element("network")
     ET.SubElement(network, "name").text = spec.name
+    ET.SubElement(network, "forward", mode="open")
     ET.SubElement(network, "bridge", name=spec.bridge, stp="off")
     if spec.address is not None:
         mask = str(ipaddress.IPv4Network(f"0.0.0.0/{spec.prefix}").netmask)

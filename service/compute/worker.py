@@ -26,7 +26,7 @@ from service.compute.libvirt import LibvirtDriver
 from service.compute.reactor import ComputeReactor
 from service.compute.watcher import HostWatcher
 from service.config import Settings
-from service.network.host import NetworkHost, firewall_for
+from service.network.host import NetworkHost, firewall_for, routing_for
 from service.network.nftables import Nftables
 from service.storage.backend import ObjectBackend
 from service.storage.configured import backend_for
@@ -124,7 +124,8 @@ async def compute_worker(
         real = not uri.startswith("test:")
         nat = Nftables() if real else None
         firewall = await firewall_for(store, name) if real else None
-        network = NetworkHost(store, driver, name, nat, firewall)
+        routing = await routing_for(store, name) if real else None
+        network = NetworkHost(store, driver, name, nat, firewall, routing)
         reactor = ComputeReactor(store, driver, guests, name, ports=network)
         runner = SubscriptionRunner(store, dsn, reactor.subscription())
         await network.reconcile()

@@ -1,4 +1,4 @@
-"""Reading the network read models (rm_* of migrations/0009_network.sql): typed rows,
+"""Reading the network read models (rm_* of migrations/0009_network.sql and 0027): typed rows,
 read through service/compute/directory.py's `get`, `select` and `count`."""
 
 from datetime import datetime
@@ -6,7 +6,7 @@ from datetime import datetime
 import msgspec
 
 from service.compute.directory import register
-from service.network.events import AllocationPool, FixedIp, HostRoute
+from service.network.events import AllocationPool, FixedIp, HostRoute, Route
 
 
 class Network(msgspec.Struct, frozen=True):
@@ -76,10 +76,30 @@ class FloatingIp(msgspec.Struct, frozen=True):
     revision_number: int
 
 
+class Router(msgspec.Struct, frozen=True):
+    id: str
+    project_id: str
+    name: str
+    description: str
+    admin_state_up: bool
+    routes: list[Route]
+    gateway_network_id: str | None
+    gateway_port_id: str | None
+    enable_snat: bool
+    created_at: datetime
+    updated_at: datetime
+    revision_number: int
+
+
 register(Network, "rm_networks", "id", "created_at, id")
 register(Subnet, "rm_subnets", "id", "created_at, id")
 register(Port, "rm_ports", "id", "created_at, id")
 register(FloatingIp, "rm_floating_ips", "id", "created_at, id")
+register(Router, "rm_routers", "id", "created_at, id")
+
+ROUTER_INTERFACE = "network:router_interface"
+ROUTER_GATEWAY = "network:router_gateway"
+"""The device owners of a router's ports (their device_id is the router's id)."""
 
 NETWORK_VISIBLE = "(project_id = {p} OR shared OR external)"
 """The condition on rm_networks for networks a project sees; `{p}` is its argument."""

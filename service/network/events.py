@@ -1,7 +1,12 @@
-"""Network events. Streams: `network-<id>`, `subnet-<id>`, `port-<id>` and
-`floatingip-<id>`, each the whole life of one resource. Security groups keep their
+"""Network events. Streams: `network-<id>`, `subnet-<id>`, `port-<id>`,
+`floatingip-<id>` and `router-<id>`, each the whole life of one resource. Security groups keep their
 compute events (`secgroup-<id>`, service/compute/events.py); quota limits are the
 compute `QuotaLimitsSet` on `quota-<project id>`, under Neutron's resource names.
+
+A router's ports (its interfaces and its gateway) are ports of their own streams, owned
+by `device_owner` network:router_interface / network:router_gateway and `device_id` the
+router; each change to them is appended with an event on the router's stream too, so
+that changes to one router take turns (its stream version).
 
 A port's addresses are in its events (`fixed_ips`); the IPAM read model refuses an
 append that takes an address already taken, so allocation is exact however many
@@ -157,4 +162,56 @@ class FloatingIpUpdated(Event, frozen=True):
 
 class FloatingIpDeleted(Event, frozen=True):
     floating_ip_id: str
+    project_id: str
+
+
+class Route(Struct, frozen=True):
+    """An extra route of a router: `destination` (a CIDR) through `nexthop`."""
+
+    destination: str
+    nexthop: str
+
+
+class RouterCreated(Event, frozen=True):
+    router_id: str
+    project_id: str
+    name: str = ""
+    description: str = ""
+    admin_state_up: bool = True
+
+
+class RouterUpdated(Event, frozen=True):
+    router_id: str
+    name: str | UnsetType = UNSET
+    description: str | UnsetType = UNSET
+    admin_state_up: bool | UnsetType = UNSET
+    routes: tuple[Route, ...] | UnsetType = UNSET
+
+
+class RouterGatewaySet(Event, frozen=True):
+    """The router's way out: its gateway port on the external network `network_id`,
+    source NAT to the port's address if `enable_snat`. A network_id None: no gateway."""
+
+    router_id: str
+    network_id: str | None
+    port_id: str | None = None
+    enable_snat: bool = True
+
+
+class RouterInterfaceAdded(Event, frozen=True):
+    """The port (created or given with this event) is the router's on `subnet_id`."""
+
+    router_id: str
+    port_id: str
+    subnet_id: str
+
+
+class RouterInterfaceRemoved(Event, frozen=True):
+    router_id: str
+    port_id: str
+    subnet_id: str
+
+
+class RouterDeleted(Event, frozen=True):
+    router_id: str
     project_id: str

@@ -1,8 +1,8 @@
 """The network rows each stream owns, as pure folds of its events (projections/rows.py):
 rm_networks of `network-<id>`, rm_subnets of `subnet-<id>`, rm_ports of `port-<id>`,
-rm_floating_ips of `floatingip-<id>`. The network projection writes its rows from the
-same created rows and changes; a rebuild folds them (service/network/rebuild.py), and
-time travel rebuilds them from the stream alone.
+rm_floating_ips of `floatingip-<id>`, rm_routers of `router-<id>`. The network
+projection writes its rows from the same created rows and changes; a rebuild folds them
+(service/network/rebuild.py), and time travel rebuilds them from the stream alone.
 
 A resource's row goes with its deletion; events for a row that does not exist leave it
 absent. JSON columns hold builtins (lists of dicts), as they are stored.
@@ -16,6 +16,7 @@ from service.network import events as ev
 
 SUBNET_JSON = ("allocation_pools", "dns_nameservers", "host_routes")
 PORT_JSON = ("fixed_ips",)
+ROUTER_JSON = ("routes",)
 
 _KEYS: dict[type[Event], str] = {
     ev.NetworkCreated: "network_id",
@@ -27,6 +28,8 @@ _KEYS: dict[type[Event], str] = {
     ev.FloatingIpCreated: "floating_ip_id",
     ev.FloatingIpAssociated: "floating_ip_id",
     ev.FloatingIpUpdated: "floating_ip_id",
+    ev.RouterCreated: "router_id",
+    ev.RouterUpdated: "router_id",
 }
 """The field naming the row's resource, in events that make or change a row."""
 _NOT_COLUMNS: dict[type[Event], set[str]] = {ev.FloatingIpCreated: {"subnet_id"}}
@@ -90,3 +93,27 @@ def port(row: Row | None, recorded: RecordedEvent) -> Row | None:
 def floating_ip(row: Row | None, recorded: RecordedEvent) -> Row | None:
     """rm_floating_ips' row after one event of the floating IP's stream."""
     return _evolve(row, recorded, ev.FloatingIpCreated, ev.FloatingIpDeleted)
+
+
+_NO_GATEWAY: Row = {"gateway_network_id": None, "gateway_port_id": None, "enable_snat": True}
+
+
+def router(row: Row | None, recorded: RecordedEvent) -> Row | None:
+    """rm_routers' row after one event of the router's stream: its interface events
+    change only its stamps (the interfaces are ports)."""
+    match recorded.event:
+        case ev.RouterCreated():
+            return created(recorded) | {"routes": []} | _NO_GATEWAY
+        case ev.RouterDeleted():
+            return None
+    if row is None:
+        return None
+    match recorded.event:
+        case ev.RouterUpdated():
+            return row | changes(recorded)
+        case ev.RouterGatewaySet(network_id=None):
+            return row | _NO_GATEWAY | _stamp(recorded)
+        case ev.RouterGatewaySet(network_id=network_id, port_id=port_id, enable_snat=snat):
+            gateway = {"gateway_network_id": network_id, "gateway_port_id": port_id}
+            return row | gateway | {"enable_snat": snat} | _stamp(recorded)
+    return row | _stamp(recorded)

@@ -6,15 +6,17 @@ removes a network from the host when its last server here goes or the network ch
 so that it has nothing to realise. Given the host's firewall (service/network/firewall.py),
 it keeps the rules of every port of this host's servers what the port's security groups
 say (service/network/packet_filters.py): a change is one nftables transaction of what
-changed. And, given the host's NAT (service/network/nftables.py), it keeps the NAT of
-every floating IP associated with a port of this host's servers.
+changed. Given the host's NAT (service/network/nftables.py), it keeps the NAT of
+every floating IP associated with a port of this host's servers. And given the host's
+routing table (service/network/routing.py), it keeps what the cloud's routers route: the
+table guards the cloud's bridges, so no host network is started before it is in force.
 
 It works from state, not from the events' details: an event names the network it
 touched, and the network is made to match the read models as they are now, so a
 repeated event, one handled late, or the reconciliation at start (every network of the
 log) all come to the same host state. It removes only networks named after this log's
-own networks (`kumo-<id>`), only its own firewall tables (named after the log, see
-`firewall_for`), and only NAT of this log's own floating IPs, never another cloud's on a
+own networks (`kumo-<id>`), only its own firewall and routing tables (named after the
+log, see `host_tag`), and only NAT of this log's own floating IPs, never another cloud's on a
 shared hypervisor.
 """
 
@@ -41,6 +43,9 @@ from service.network.firewall import Firewall, table_name
 from service.network.interfaces import bridge, host_network
 from service.network.nftables import FloatingNat, Nftables, NftError
 from service.network.packet_filters import host_filters
+from service.network.router_paths import host_routes
+from service.network.routing import Routing
+from service.network.routing import table_name as routing_table
 
 log = logging.getLogger("kumo.network")
 
@@ -60,15 +65,27 @@ FILTERED = ("port", "server", "secgroup")
 """The categories whose events may change a port's rules."""
 NATTED = ("floatingip", "port", "server")
 """The categories whose events may change a floating IP's NAT."""
+ROUTED = ("router", "port", "network", "subnet")
+"""The categories whose events may change what the routers route."""
 
 
-async def firewall_for(store: PostgresEventStore, host: str) -> Firewall:
-    """This cloud's firewall on `host`: its tables are named after the event that first
-    registered the host in this log, which no other cloud shares (nor another host)."""
+async def host_tag(store: PostgresEventStore, host: str) -> str:
+    """The tag of this cloud's tables on `host`: from the event that first registered
+    the host in this log, which no other cloud shares (nor another host)."""
     first = await store.read_stream(f"host-{host}", limit=1)
     if not first:
         raise LookupError(f"host {host} is not registered")
-    return Firewall(table_name(first[0].event_id.hex[:12]))
+    return first[0].event_id.hex[:12]
+
+
+async def firewall_for(store: PostgresEventStore, host: str) -> Firewall:
+    """This cloud's firewall on `host`."""
+    return Firewall(table_name(await host_tag(store, host)))
+
+
+async def routing_for(store: PostgresEventStore, host: str) -> Routing:
+    """This cloud's routing table on `host`."""
+    return Routing(routing_table(await host_tag(store, host)))
 
 
 class NetworkHost:
@@ -81,14 +98,16 @@ class NetworkHost:
         host: str,
         nat: Nftables | None = None,
         firewall: Firewall | None = None,
+        routing: Routing | None = None,
     ) -> None:
-        """`nat` and `firewall` None: floating IPs get no NAT and ports no rules here (a
-        host without real bridges)."""
+        """`nat`, `firewall` and `routing` None: floating IPs get no NAT, ports no rules
+        and routers no paths here (a host without real bridges)."""
         self.store = store
         self.hypervisor = hypervisor
         self.host = host
         self.nat = nat
         self.firewall = firewall
+        self.routing = routing
         self._nats: dict[str, FloatingNat] = {}
         self._gone: set[str] = set()
         """Servers whose guests this process destroyed while their deletion is recorded."""
@@ -99,7 +118,7 @@ class NetworkHost:
             group=f"network:{self.host}",
             handler=self.handle,
             types=HANDLED,
-            categories=("network", "subnet", "port", "floatingip", "server", "secgroup"),
+            categories=("network", "subnet", "port", "floatingip", "router", "server", "secgroup"),
             poll_interval=0.5,
             in_transaction=False,
         )
@@ -109,6 +128,8 @@ class NetworkHost:
         for recorded in events:
             for network_id in await self._networks_of(recorded):
                 touched[network_id] = None
+        if any(recorded.category in ROUTED for recorded in events):
+            await self.realise_routes()
         for network_id in touched:
             await self.realise(network_id)
         if any(recorded.category in FILTERED for recorded in events):
@@ -117,8 +138,9 @@ class NetworkHost:
             await self.realise_floating_ips()
 
     async def reconcile(self) -> None:
-        """Bring every network, port's rules and floating IP's NAT of the log to the state
-        they should have on this host."""
+        """Bring the routers' paths, every network, port's rules and floating IP's NAT of
+        the log to the state they should have on this host."""
+        await self.realise_routes()
         rows = await self.store.pool.fetch("SELECT id FROM rm_networks")
         for row in rows:
             await self.realise(row["id"])
@@ -146,6 +168,16 @@ class NetworkHost:
                 log.warning("security group rules: %s", error, extra={"host": self.host})
                 return False
             return True
+
+    async def realise_routes(self) -> None:
+        """Make the host's routing table what the cloud's routers say. A failure is
+        logged, not raised: the next event or start tries again (and host networks wait)."""
+        if self.routing is None:
+            return
+        try:
+            await self.routing.apply(await host_routes(self.store.pool))
+        except (NftError, ValueError) as error:
+            log.warning("routers: %s", error, extra={"host": self.host})
 
     async def ready(self, server_id: str) -> None:
         """Put the rules of a server's ports in force before its guest starts (or plugs a
@@ -221,6 +253,8 @@ class NetworkHost:
             spec = await self.wanted(network_id)
             if spec is None:
                 await self.hypervisor.remove_network(name)
+            elif self.routing is not None and not self.routing.in_force:
+                log.warning("host network %s waits for the routing table", name)
             else:
                 await self.hypervisor.ensure_network(spec)
         except HypervisorError as error:

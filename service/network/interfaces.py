@@ -8,6 +8,8 @@ from service.compute.directory import select
 from service.compute.hypervisor import Interface
 from service.network.directory import Port
 
+BRIDGE_PREFIX = "kb-"
+
 
 def host_network(network_id: str) -> str:
     """The name of a Kumo network's host network."""
@@ -16,7 +18,7 @@ def host_network(network_id: str) -> str:
 
 def bridge(network_id: str) -> str:
     """Its bridge: Linux allows 15 characters."""
-    return f"kb-{network_id.replace('-', '')[:12]}"
+    return f"{BRIDGE_PREFIX}{network_id.replace('-', '')[:12]}"
 
 
 def tap_device(port_id: str) -> str:

@@ -3,9 +3,10 @@
 Each associated floating IP is one nftables table of its own, `ip kumo-fip-<id>`:
 destination NAT from the floating address to the fixed address, for packets arriving
 (prerouting) and for the host's own (output), and source NAT of what the fixed address
-sends off its network to the floating address. The host's own packets to the floating
-address leave with the bridge's address (masquerade), which the guest reaches on its link
-whatever its routes. One table per floating IP keeps the
+sends out of the host (to an interface that is no Kumo bridge: what a router carries to
+another of its subnets keeps its address) to the floating address. The host's own
+packets to the floating address leave with the bridge's address (masquerade), which the
+guest reaches on its link whatever its routes. One table per floating IP keeps the
 clouds that share a host apart, and makes each change one atomic `nft -f` transaction
 (the table is flushed and refilled, or deleted).
 """
@@ -15,6 +16,8 @@ import ipaddress
 import shutil
 
 import msgspec
+
+from service.network.interfaces import BRIDGE_PREFIX
 
 TABLE_PREFIX = "kumo-fip-"
 
@@ -61,7 +64,7 @@ def ruleset(nat: FloatingNat) -> str:
         "  }\n"
         "  chain postrouting {\n"
         "    type nat hook postrouting priority srcnat; policy accept;\n"
-        f'    ip saddr {nat.fixed} oifname != "{nat.bridge}" snat to {nat.floating}\n'
+        f'    ip saddr {nat.fixed} oifname != "{BRIDGE_PREFIX}*" snat to {nat.floating}\n'
         f'    ip daddr {nat.fixed} oifname "{nat.bridge}" ct status dnat fib saddr type local'
         " masquerade\n"
         "  }\n"

@@ -1,6 +1,6 @@
-"""The network read models (rm_* of migrations/0009_network.sql), kept inline: networks,
-subnets, ports, floating IPs (their rows as service/network/fold.py folds them), the
-addresses they hold (IPAM) and quota usage.
+"""The network read models (rm_* of migrations/0009_network.sql and 0027_network_routers.sql),
+kept inline: networks, subnets, ports, floating IPs, routers (their rows as
+service/network/fold.py folds them), the addresses they hold (IPAM) and quota usage.
 
 Every row's `revision_number` is its stream version, so a handler that read a row can
 append with that version expected and lose cleanly to a concurrent change. Appends
@@ -17,7 +17,7 @@ import msgspec
 from events.types import Event, RecordedEvent
 from projections.bulk import FoldedTable
 from projections.projection import Projection
-from projections.rows import Row, encoded, update_row, write_row
+from projections.rows import Row, encoded, project_row, update_row, write_row
 from service.errors import BadRequest, Conflict
 from service.network import events as ev
 from service.network import fold, quota, rebuild
@@ -42,7 +42,7 @@ class InUse(Conflict):
 
 
 class NetworkProjection:
-    """Networks, subnets, ports, floating IPs, address allocations, quota usage."""
+    """Networks, subnets, ports, floating IPs, routers, address allocations, quota usage."""
 
     name: str = "network"
     tables: tuple[str, ...] = (
@@ -51,6 +51,7 @@ class NetworkProjection:
         "rm_ports",
         "rm_floating_ips",
         "rm_ip_allocations",
+        "rm_routers",
         "rm_network_usage",
     )
     types: frozenset[str] | None = frozenset(
@@ -88,6 +89,7 @@ _IN_USE: dict[type, str] = {
     ev.SubnetCreated: "The network of the subnet was deleted.",
     ev.FloatingIpCreated: "The external network was deleted.",
     ev.FloatingIpAssociated: "The port was deleted.",
+    ev.RouterGatewaySet: "The external network or the gateway port was deleted.",
 }
 
 
@@ -142,7 +144,9 @@ async def _apply(conn: Any, recorded: RecordedEvent) -> None:
         case ev.PortCreated():
             row = fold.created(recorded)
             values = [encoded(row[c], c in fold.PORT_JSON) for c in _PORT_COLUMNS]
-            quota.refuse_excess(await conn.fetchrow(_PORT_CREATED, *values), "port", 1)
+            usage = await conn.fetchrow(_PORT_CREATED, *values)
+            if row["project_id"]:  # a router's gateway port belongs to no project
+                quota.refuse_excess(usage, "port", 1)
         case ev.PortUpdated() as e:
             await _update(conn, "rm_ports", recorded, fold.PORT_JSON)
             if not isinstance(e.fixed_ips, msgspec.UnsetType):
@@ -168,6 +172,24 @@ async def _apply(conn: Any, recorded: RecordedEvent) -> None:
             await conn.execute("DELETE FROM rm_ip_allocations WHERE floating_ip_id = $1", fip_id)
             await conn.execute("DELETE FROM rm_floating_ips WHERE id = $1", fip_id)
             await quota.add(conn, project_id, "floatingip", -1)
+        case ev.RouterCreated(project_id=project_id):
+            await _router(conn, recorded)
+            await quota.add(conn, project_id, "router", 1)
+        case ev.RouterDeleted(project_id=project_id):
+            await _router(conn, recorded)
+            await quota.add(conn, project_id, "router", -1)
+        case (
+            ev.RouterUpdated()
+            | ev.RouterGatewaySet()
+            | ev.RouterInterfaceAdded()
+            | ev.RouterInterfaceRemoved()
+        ):
+            await _router(conn, recorded)
+
+
+async def _router(conn: Any, recorded: RecordedEvent) -> None:
+    key = {"id": recorded.stream_id.removeprefix("router-")}
+    await project_row(conn, "rm_routers", key, fold.router, recorded, json_columns=fold.ROUTER_JSON)
 
 
 def overlap_message(cidr: str, network_id: str) -> str:

@@ -2,7 +2,7 @@
 stream's `QuotaLimitsSet`, under Neutron's resource names, in rm_quota_limits), and
 usage counted exactly under concurrency.
 
-Networks, subnets, ports and floating IPs are counted in rm_network_usage by the
+Networks, subnets, ports, floating IPs and routers are counted in rm_network_usage by the
 network projection, in the append's own transaction: adding to a project's usage row
 locks it until commit, so of racing creates at the limit exactly the allowed ones get
 in and the others fail their whole append with OverQuota (409, as Neutron answers).
@@ -33,7 +33,7 @@ DEFAULTS: dict[str, int] = {
 SECURITY_GROUP_LOCK = 4805
 """Advisory lock class of a project's security-group creates (with hashtext(project))."""
 
-COUNTED = ("network", "subnet", "port", "floatingip")
+COUNTED = ("network", "subnet", "port", "floatingip", "router")
 """The resources whose usage the network projection keeps."""
 
 

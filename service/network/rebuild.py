@@ -1,6 +1,6 @@
 """How a rebuild gets the network read model without replaying it event by event: the
-rows of networks, subnets, ports and floating IPs are each owned by one stream
-(`network-`, `subnet-`, `port-`, `floatingip-<id>`) and folded from it by the folds the
+rows of networks, subnets, ports, floating IPs and routers are each owned by one stream
+(`network-`, `subnet-`, `port-`, `floatingip-`, `router-<id>`) and folded from it by the folds the
 inline projection writes them with (service/network/fold.py), and so are the addresses
 they hold; the usage counters are sums over the log. tests/integration/projections
 compare the rebuilt rows with the live ones.
@@ -55,9 +55,10 @@ FOLDS = (
     FoldedTable(
         "rm_ip_allocations", allocations, frozenset({"port", "floatingip"}), (), _allocations_of
     ),
+    FoldedTable("rm_routers", fold.router, frozenset({"router"}), fold.ROUTER_JSON),
 )
-"""The inline projection writes the first four from the same folds, and the addresses
-with SQL of its own."""
+"""The inline projection writes the networks, subnets, ports, floating IPs and routers
+from the same folds, and the addresses with SQL of its own."""
 
 _COUNTED: dict[str, tuple[str, int]] = {
     cls.type_name(): (resource, sign)
@@ -66,6 +67,7 @@ _COUNTED: dict[str, tuple[str, int]] = {
         ("subnet", ev.SubnetCreated, ev.SubnetDeleted),
         ("port", ev.PortCreated, ev.PortDeleted),
         ("floatingip", ev.FloatingIpCreated, ev.FloatingIpDeleted),
+        ("router", ev.RouterCreated, ev.RouterDeleted),
     )
     for cls, sign in ((created, 1), (deleted, -1))
 }

@@ -28,6 +28,7 @@ RENDERERS: dict[str, Renderer] = {
     "subnet": network.subnet,
     "port": network.port,
     "floatingip": network.floating_ip,
+    "router": network.router,
     "secgroup": network.security_group,
     **dict.fromkeys(identity.CATEGORIES, identity.resource),
 }

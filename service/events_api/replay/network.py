@@ -1,4 +1,4 @@
-"""Networks, subnets, ports, floating IPs and security groups as they were: their streams
+"""Networks, subnets, ports, floating IPs, routers and security groups as they were: their streams
 folded by service/network/fold.py (security groups by service/compute/rebuild.py),
 rendered by the network API's views (the bodies of Neutron's GET, to a non-admin)."""
 
@@ -13,8 +13,8 @@ from service.compute.directory import SecurityGroup, SecurityGroupRule
 from service.events_api.envelope import Json
 from service.events_api.replay.scene import Scene
 from service.network import fold as rows
-from service.network.api import floating_ips, networks, ports, security_groups, subnets
-from service.network.directory import FloatingIp, Network, Port, Subnet
+from service.network.api import floating_ips, networks, ports, routers, security_groups, subnets
+from service.network.directory import FloatingIp, Network, Port, Router, Subnet
 
 
 async def network(events: Sequence[RecordedEvent], scene: Scene) -> Json | None:
@@ -48,6 +48,20 @@ async def floating_ip(events: Sequence[RecordedEvent], scene: Scene) -> Json | N
     if row is None:
         return None
     return {"floatingip": floating_ips.view(msgspec.convert(row, FloatingIp))}
+
+
+async def router(events: Sequence[RecordedEvent], scene: Scene) -> Json | None:
+    """`{"router": ...}` with its gateway's addresses as its gateway port had them then."""
+    row = fold(rows.router, events)
+    if row is None:
+        return None
+    shown = msgspec.convert(row, Router)
+    gateway = None
+    if shown.gateway_port_id is not None:
+        where = "type = 'PortCreated' AND data->>'port_id' = $1"
+        found = await scene.related_rows(rows.port, where, shown.gateway_port_id)
+        gateway = msgspec.convert(found[0], Port) if found else None
+    return {"router": routers.view(shown, gateway)}
 
 
 async def security_group(events: Sequence[RecordedEvent], scene: Scene) -> Json | None:

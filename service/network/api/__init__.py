@@ -8,6 +8,8 @@ from service.network.api import (
     networks,
     ports,
     quotas,
+    router_interfaces,
+    routers,
     security_groups,
     subnets,
 )
@@ -20,6 +22,8 @@ ROUTES: list[web.AbstractRouteDef] = [
         ports,
         security_groups,
         floating_ips,
+        routers,
+        router_interfaces,
         quotas,
         extensions,
     )

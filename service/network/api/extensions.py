@@ -26,6 +26,10 @@ EXTENSIONS: dict[str, str] = {
     "sorting": "Sorting support",
     "fip-port-details": "Floating IP Port Details Extension",
     "ip-substring-filtering": "IP address substring filtering",
+    "subnet-external-network": "Subnet External Network",
+    "router": "Neutron L3 Router",
+    "ext-gw-mode": "Neutron L3 Configurable external gateway mode",
+    "extraroute": "Neutron Extra Route",
 }
 """Alias: name."""
 
@@ -37,6 +41,7 @@ RESOURCES = (
     ("security_group", "security-groups"),
     ("security_group_rule", "security-group-rules"),
     ("floatingip", "floatingips"),
+    ("router", "routers"),
     ("quota", "quotas"),
 )
 

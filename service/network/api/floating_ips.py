@@ -1,7 +1,9 @@
 """/v2.0/floatingips: addresses of an external (`router:external`) network that a
 project allocates, associates with one of its ports' fixed addresses, disassociates
-and releases. Kumo has no routers: the host realises a floating IP as NAT to the fixed
-address directly, so `router_id` is always null."""
+and releases. Unlike Neutron, Kumo needs no router for that: the host realises a
+floating IP as NAT to the fixed address directly. Its `router_id` is the router that
+joins the two, if there is one: a router with its gateway on the floating IP's network
+and an interface on the fixed address's subnet (null otherwise)."""
 
 from typing import Annotated
 
@@ -30,7 +32,7 @@ from service.network.api.common import (
 )
 from service.network.api.networks import owner_of, visible_network
 from service.network.api.ports import record_with_addresses, visible_port
-from service.network.directory import FloatingIp, Port, Subnet
+from service.network.directory import ROUTER_INTERFACE, FloatingIp, Port, Subnet
 from service.network.policy_rules import authorize
 
 ROUTES = web.RouteTableDef()
@@ -47,12 +49,12 @@ class FloatingIpBody(msgspec.Struct, forbid_unknown_fields=True):
     tenant_id: str | UnsetType = UNSET
 
 
-def view(fip: FloatingIp) -> Json:
+def view(fip: FloatingIp, router_id: str | None = None) -> Json:
     return {
         "id": fip.id,
         "floating_ip_address": fip.floating_ip_address,
         "floating_network_id": fip.floating_network_id,
-        "router_id": None,
+        "router_id": router_id,
         "port_id": fip.port_id,
         "fixed_ip_address": fip.fixed_ip_address,
         "status": "ACTIVE" if fip.port_id else "DOWN",
@@ -62,6 +64,31 @@ def view(fip: FloatingIp) -> Json:
         "port_forwardings": [],
         "qos_policy_id": None,
     } | standard(fip.project_id, fip.created_at, fip.updated_at, fip.revision_number)
+
+
+# For each floating IP: a router with its gateway on the floating network and an interface
+# on the subnet of the fixed address.
+_ROUTERS = (
+    "SELECT f.id, min(r.id) AS router_id FROM rm_floating_ips f"
+    " JOIN rm_ports p ON p.id = f.port_id, jsonb_array_elements(p.fixed_ips) AS fixed,"
+    " rm_routers r JOIN rm_ports i ON i.device_id = r.id AND i.device_owner = $2,"
+    " jsonb_array_elements(i.fixed_ips) AS inside"
+    " WHERE f.id = ANY($1) AND r.gateway_network_id = f.floating_network_id"
+    " AND fixed->>'ip_address' = f.fixed_ip_address"
+    " AND inside->>'subnet_id' = fixed->>'subnet_id' GROUP BY f.id"
+)
+
+
+async def views(request: web.Request, fips: list[FloatingIp]) -> list[Json]:
+    """The floating IPs as Neutron shows them, each with the router that joins it to its
+    port's subnet, if any."""
+    rows = await store(request).pool.fetch(_ROUTERS, [f.id for f in fips], ROUTER_INTERFACE)
+    routers = {r["id"]: r["router_id"] for r in rows}
+    return [view(f, routers.get(f.id)) for f in fips]
+
+
+async def shown(request: web.Request, ctx: AuthContext, fip_id: str) -> Json:
+    return (await views(request, [await visible_floating_ip(request, ctx, fip_id)]))[0]
 
 
 async def visible_floating_ip(request: web.Request, ctx: AuthContext, fip_id: str) -> FloatingIp:
@@ -150,7 +177,7 @@ async def create_floating_ip(request: web.Request) -> web.Response:
         return [StreamAppend(f"floatingip-{fip_id}", [created], NO_STREAM)]
 
     await record_with_addresses(request, plan)
-    return one("floatingip", view(await visible_floating_ip(request, ctx, fip_id)), status=201)
+    return one("floatingip", await shown(request, ctx, fip_id), status=201)
 
 
 async def _address(request: web.Request, network_id: str, body: FloatingIpBody) -> tuple[str, str]:
@@ -181,14 +208,13 @@ async def _address(request: web.Request, network_id: str, body: FloatingIpBody) 
 async def list_floating_ips(request: web.Request) -> web.Response:
     ctx = authorize(request, "get_floatingip")
     fips = await listable(request, ctx, FloatingIp)
-    return listing(request, "floatingips", [view(f) for f in fips])
+    return listing(request, "floatingips", await views(request, fips))
 
 
 @ROUTES.get("/v2.0/floatingips/{fip_id}")
 async def show_floating_ip(request: web.Request) -> web.Response:
     ctx = authorize(request, "get_floatingip")
-    fip = await visible_floating_ip(request, ctx, request.match_info["fip_id"])
-    return fields_of(request, "floatingip", view(fip))
+    return fields_of(request, "floatingip", await shown(request, ctx, request.match_info["fip_id"]))
 
 
 @ROUTES.put("/v2.0/floatingips/{fip_id}")
@@ -215,7 +241,7 @@ async def update_floating_ip(request: web.Request) -> web.Response:
     if events:
         stream = StreamAppend(f"floatingip-{fip.id}", events, fip.revision_number)
         await record_streams(request, [stream])
-    return one("floatingip", view(await visible_floating_ip(request, ctx, fip.id)))
+    return one("floatingip", await shown(request, ctx, fip.id))
 
 
 @ROUTES.delete("/v2.0/floatingips/{fip_id}")

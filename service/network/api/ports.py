@@ -40,7 +40,7 @@ from service.network.api.common import (
 )
 from service.network.api.networks import owner_of, visible_network
 from service.network.binding import deleted, floating_ips_of
-from service.network.directory import Network, Port, Subnet
+from service.network.directory import ROUTER_GATEWAY, ROUTER_INTERFACE, Network, Port, Subnet
 from service.network.policy_rules import authorize
 from service.network.projection import AddressInUse, MacInUse
 
@@ -437,6 +437,11 @@ async def delete_port(request: web.Request) -> web.Response:
     ctx = authorize(request, "get_port")
     port = await visible_port(request, ctx, request.match_info["port_id"])
     authorize(request, "delete_port", {"project_id": port.project_id})
+    if port.device_owner in (ROUTER_INTERFACE, ROUTER_GATEWAY):
+        raise Conflict(
+            f"Port {port.id} cannot be deleted directly via the port API: has device owner "
+            f"{port.device_owner}."
+        )
     fips = await floating_ips_of(store(request).pool, [port.id])
     await record_streams(request, deleted(port, fips))
     return web.Response(status=204)

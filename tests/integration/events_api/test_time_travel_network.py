@@ -122,3 +122,22 @@ async def test_networks_subnets_ports_groups_and_floating_ips(
     ):
         assert (await others.get(f"resources/{kind}/{resource_id}"))[0] == 404, kind
         assert (await others.get(f"resources/{kind}/{resource_id}/history"))[0] == 404, kind
+
+
+async def test_routers(
+    client: Client, store: PostgresEventStore, admin_token: str, alice: Person, bob: Person
+) -> None:
+    http, reader = Http(client, alice.token), Reader(client, alice.token)
+    admin = Http(client, admin_token)
+    public = await _made(admin, "networks", name="public", **{"router:external": True})
+    await _made(admin, "subnets", network_id=public["id"], cidr="203.0.113.0/24", ip_version=4)
+    gateway = {"network_id": public["id"]}
+    router = await _made(http, "routers", name="r", external_gateway_info=gateway)
+    before = await store.head_position()
+    path = f"routers/{router['id']}"
+    await _changed(http, path, "router", name="r2", external_gateway_info={})
+    assert await travel(reader, "router", router["id"]) == await _live(http, path)
+    then = (await travel(reader, "router", router["id"], before))["router"]
+    assert then["name"] == "r"
+    assert then["external_gateway_info"] == router["external_gateway_info"]
+    assert (await Reader(client, bob.token).get(f"resources/router/{router['id']}"))[0] == 404

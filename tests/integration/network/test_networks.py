@@ -137,4 +137,6 @@ async def test_version_resources_and_extensions(net_alice: Neutron) -> None:
     aliases = {e["alias"] for e in (await net_alice.get("extensions")).body["extensions"]}
     assert {"security-group", "quotas", "external-net", "port-security"} <= aliases
     assert (await net_alice.get("extensions/quotas")).status == 200
-    assert (await net_alice.get("extensions/router")).status == 404
+    assert (await net_alice.get("extensions/router")).status == 200
+    assert (await net_alice.get("extensions/subnet-external-network")).status == 200
+    assert (await net_alice.get("extensions/dvr")).status == 404

@@ -40,7 +40,7 @@ async def test_a_floating_ip_table_is_made_changed_and_removed(nat: Nftables) ->
     await nat.ensure(first)
     rules = listed(FIP_ID)
     assert rules.count("ip daddr 198.51.100.7 dnat to 10.9.0.5") == 2
-    assert 'ip saddr 10.9.0.5 oifname != "kb-x" snat to 198.51.100.7' in rules
+    assert 'ip saddr 10.9.0.5 oifname != "kb-*" snat to 198.51.100.7' in rules
     assert "masquerade" in rules
     assert FIP_ID in await nat.floating_ip_ids()
     moved = FloatingNat(

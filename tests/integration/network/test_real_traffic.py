@@ -143,11 +143,8 @@ async def leftovers(host: Hypervisor, networks: list[str], ports: list[str], fip
     return found | ({fip} & set(await Nftables().floating_ip_ids()))
 
 
-async def test_security_groups_isolation_and_floating_ips_with_real_traffic(
-    cloud: Client, guest: TinyGuest
-) -> None:
-    admin_token = await token_for(cloud, password_auth("admin", ADMIN_PASSWORD, project="admin"))
-    as_admin = Api(cloud, admin_token)
+async def tiny_image(cloud: Client, admin_token: str, guest: TinyGuest) -> str:
+    """The tiny guest's disk as a public image; its id."""
     image = await Neutron(cloud, admin_token).nova.call(
         "POST",
         "images",
@@ -166,6 +163,15 @@ async def test_security_groups_isolation_and_floating_ips_with_real_traffic(
         headers={"X-Auth-Token": admin_token, "Content-Type": "application/octet-stream"},
     )
     assert upload.status == 204
+    return str(image.body["id"])
+
+
+async def test_security_groups_isolation_and_floating_ips_with_real_traffic(
+    cloud: Client, guest: TinyGuest
+) -> None:
+    admin_token = await token_for(cloud, password_auth("admin", ADMIN_PASSWORD, project="admin"))
+    as_admin = Api(cloud, admin_token)
+    image_id = await tiny_image(cloud, admin_token, guest)
     (nova, neutron), (other_nova, other_neutron) = [
         await project(cloud, as_admin, name) for name in ("alice", "bob")
     ]
@@ -184,7 +190,7 @@ async def test_security_groups_isolation_and_floating_ips_with_real_traffic(
             (nova, "b", ours, B, A, "quiet"),
             (other_nova, "c", theirs, C, f"{A} {B}", "default"),
         ):
-            servers.append((owner, await boot(owner, name, image.body["id"], net, ip, targets, sg)))
+            servers.append((owner, await boot(owner, name, image_id, net, ip, targets, sg)))
         (_, a), (_, b), (_, c) = servers
         for (owner, server_id), ip in zip(servers, (A, B, C), strict=True):
             assert await bound(owner, server_id) == ip

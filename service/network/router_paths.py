@@ -1,0 +1,56 @@
+"""What the routers of a cloud open on its hosts (service/network/routing.py), read from
+the network read models: the bridge of every network, and for each router that is up,
+the bridges of its interfaces' networks and, with a gateway, its way out (the gateway
+port's address as the source NAT of its interfaces' subnets if `enable_snat`)."""
+
+from typing import Any
+
+from service.compute.directory import select
+from service.network.directory import ROUTER_INTERFACE, Port, Router, Subnet
+from service.network.interfaces import bridge
+from service.network.routing import HostRoutes, RouterPath
+
+
+def router_path(
+    router: Router, interfaces: list[Port], subnets: dict[str, Subnet], out: str | None
+) -> RouterPath:
+    """The path of one router given its interfaces, their subnets and its gateway's
+    address (None: no gateway)."""
+    cidrs = sorted(
+        {
+            subnets[ip.subnet_id].cidr
+            for p in interfaces
+            for ip in p.fixed_ips
+            if ip.subnet_id in subnets
+        }
+    )
+    return RouterPath(
+        router_id=router.id,
+        bridges=tuple(sorted({bridge(p.network_id) for p in interfaces})),
+        outward=out is not None,
+        snat=tuple((cidr, out) for cidr in cidrs) if out is not None and router.enable_snat else (),
+    )
+
+
+async def host_routes(db: Any) -> HostRoutes:
+    """What every host of the cloud should route, in five queries."""
+    networks = await db.fetch("SELECT id FROM rm_networks ORDER BY id")
+    routers = await select(db, Router, "admin_state_up")
+    ids = [r.id for r in routers]
+    where = "device_owner = $1 AND device_id = ANY($2::text[])"
+    ports = await select(db, Port, where, ROUTER_INTERFACE, ids)
+    wanted = sorted({ip.subnet_id for p in ports for ip in p.fixed_ips})
+    subnets = {s.id: s for s in await select(db, Subnet, "id = ANY($1::text[])", wanted)}
+    gateway_ids = [r.gateway_port_id for r in routers if r.gateway_port_id is not None]
+    gateways = {p.id: p for p in await select(db, Port, "id = ANY($1::text[])", gateway_ids)}
+    paths = []
+    for router in routers:
+        gateway = gateways.get(router.gateway_port_id or "")
+        out = gateway.fixed_ips[0].ip_address if gateway is not None and gateway.fixed_ips else None
+        interfaces = [p for p in ports if p.device_id == router.id]
+        if interfaces:
+            paths.append(router_path(router, interfaces, subnets, out))
+    return HostRoutes(
+        bridges=tuple(bridge(r["id"]) for r in networks),
+        routers=tuple(sorted(paths, key=lambda p: p.router_id)),
+    )
