@@ -153,9 +153,7 @@ export function follow(params, onEvent, indicator) {
   return { stop() { stopped = true; controller.abort(); } };
 }
 
-let flashTimer;
-/** Show a message at the top of the page (errors stay until the next action). */
-// Hands the browser `text` as a file to save (made here: nothing goes back to the server).
+/** Hand the browser `text` as a file to save (made here: nothing goes back to the server). */
 export function download(filename, text, type = "text/plain") {
   const url = URL.createObjectURL(new Blob([text], { type }));
   const a = h("a", { href: url, download: filename });
@@ -165,6 +163,8 @@ export function download(filename, text, type = "text/plain") {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
+let flashTimer;
+/** Show a message at the top of the page (errors stay until the next action). */
 export function flash(message, kind = "error") {
   const el = document.getElementById("flash");
   el.textContent = message;
