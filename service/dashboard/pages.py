@@ -39,6 +39,7 @@ PAGES = (
     Page("/networks/{id}", "network", "Network", in_nav=False),
     Page("/security-groups", "secgroups", "Security groups", section="Network"),
     Page("/security-groups/{id}", "secgroup", "Security group", in_nav=False),
+    Page("/routers", "routers", "Routers", section="Network"),
     Page("/floating-ips", "floatingips", "Floating IPs", section="Network"),
     Page("/containers", "containers", "Object storage"),
     Page("/containers/{container}", "container", "Container", in_nav=False),

@@ -240,6 +240,37 @@ def test_a_member_networks_an_instance(
     expect(addresses.locator("tr", has_text="Fixed")).to_have_count(1)
     expect(addresses.locator("tr", has_text="Floating")).to_have_count(0)
 
+    # A router joining app-net to the outside: a gateway on the public network and an
+    # interface on app-net's subnet (its gateway address), then taken apart again.
+    nav(page, "Routers")
+    expect(page.get_by_text("No routers yet.")).to_be_visible()
+    router_form = page.locator("#create-form")
+    router_form.get_by_label("Name").fill("edge")
+    router_form.get_by_label("External network").select_option(label="public")
+    router_form.get_by_role("button", name="Create").click()
+    router_row = page.locator("#routers tbody tr", has_text="edge")
+    expect(router_row.locator("td").nth(1)).to_contain_text(re.compile(r"public 203\.0\.113\."))
+    page.get_by_role("button", name="Add interface edge").click()
+    subnet_choice = page.locator("#interface-form").get_by_label("Subnet")
+    expect(subnet_choice.locator("option")).to_have_text([re.compile("192.168.50.0/24")])
+    page.locator("#interface-form").get_by_role("button", name="Add interface").click()
+    expect(router_row.locator("td").nth(2)).to_contain_text("192.168.50.1")
+    token = _token(cloud, nina)
+    [router] = _neutron(cloud, token, "GET", "routers")["routers"]
+    assert router["external_gateway_info"]["network_id"] == public
+    joined = _neutron(cloud, token, "GET", f"ports?device_id={router['id']}")["ports"]
+    assert [ip["ip_address"] for p in joined for ip in p["fixed_ips"]].count("192.168.50.1") == 1
+    screenshot(page, "routers")
+    router_row.get_by_role("button", name=re.compile("^Remove interface .* of edge$")).click()
+    confirm(page, "Remove the interface of router edge on")
+    expect(router_row.locator("td").nth(2)).to_have_text("—")
+    page.get_by_role("button", name="Clear gateway edge").click()
+    confirm(page, "Clear the gateway of router edge?")
+    expect(router_row.locator("td").nth(1)).to_have_text("—")
+    page.get_by_role("button", name="Delete edge").click()
+    confirm(page, "Delete router edge?")
+    expect(page.get_by_text("No routers yet.")).to_be_visible()
+
     # The overview counts what the project holds of the network quotas.
     nav(page, "Overview")
     expect(page.get_by_role("meter", name="Networks")).to_have_attribute("aria-valuenow", "1")
@@ -255,6 +286,7 @@ def test_a_member_networks_an_instance(
         ("security-groups", "secgroups"),
         (f"security-groups/{group_id}", "secgroup"),
         ("floating-ips", "floatingips"),
+        ("routers", "routers"),
     ):
         page.goto(f"{base}/dashboard/{path}")
         no_loading(page)
