@@ -53,6 +53,7 @@ def server(**changes: object) -> Server:
         "locked_reason": None,
         "fault": None,
         "previous_flavor": None,
+        "disk_config": "MANUAL",
         "created_at": WHEN,
         "updated_at": WHEN,
         "launched_at": WHEN,
