@@ -5,6 +5,7 @@ may not overlap; each change also appends to the router's stream, so that racing
 changes to one router take turns. Removing an interface deletes its port."""
 
 import ipaddress
+from typing import Any
 
 import msgspec
 from aiohttp import web
@@ -128,6 +129,17 @@ async def _with_port(
     return StreamAppend(f"port-{port.id}", [given_to], port.revision_number), port.id, subnet.id
 
 
+async def _check_unrouted(db: Any, router: Router, subnet_id: str) -> None:
+    """409 if one of the router's extra routes goes through the subnet."""
+    subnet = await get(db, Subnet, subnet_id)
+    cidr = ipaddress.ip_network(subnet.cidr) if subnet is not None else None
+    if cidr is not None and any(ipaddress.ip_address(r.nexthop) in cidr for r in router.routes):
+        raise Conflict(
+            f"Router interface for subnet {subnet_id} on router {router.id} cannot be deleted, "
+            "as it is required by one or more routes."
+        )
+
+
 @ROUTES.put("/v2.0/routers/{router_id}/add_router_interface")
 async def add_router_interface(request: web.Request) -> web.Response:
     ctx = authorize(request, "get_router")
@@ -172,6 +184,7 @@ async def remove_router_interface(request: web.Request) -> web.Response:
             raise NotFound(f"Router {router.id} has no interface on subnet {body.subnet_id}")
     port = found[0]
     subnet_id = port.fixed_ips[0].subnet_id if port.fixed_ips else ""
+    await _check_unrouted(db, router, subnet_id)
     removed = ev.RouterInterfaceRemoved(router_id=router.id, port_id=port.id, subnet_id=subnet_id)
     appends = [StreamAppend(f"router-{router.id}", [removed], router.revision_number)]
     await record_streams(request, appends + deleted(port, await floating_ips_of(db, [port.id])))

@@ -84,6 +84,11 @@ def test_openstack_cli_router_flow(cli: Cli) -> None:
     assert [r["Name"] for r in listed] == ["cli-router"]
     cli("router", "unset", "--route", "destination=172.16.0.0/24,gateway=10.50.0.9", "cli-router")
     cli("router", "remove", "subnet", "cli-router", "cli-router-subnet")
+    cli("port", "create", "--network", "cli-router-net", "cli-router-port")
+    cli("router", "add", "port", "cli-router", "cli-router-port")
+    port = json.loads(cli("port", "show", "-f", "json", "cli-router-port"))
+    assert port["device_owner"] == "network:router_interface"
+    cli("router", "remove", "port", "cli-router", "cli-router-port")
     cli("router", "unset", "--external-gateway", "cli-router")
     cli("router", "delete", "cli-router")
     assert "cli-router" not in cli("router", "list", "-f", "value", "-c", "Name")

@@ -2,6 +2,7 @@
 ports, extra routes, the errors Neutron answers, the authorisation matrix, the quota,
 floating IPs' router_id, and the read model rebuilt from the log."""
 
+import asyncio
 from typing import Any
 
 from events.postgres import PostgresEventStore
@@ -57,6 +58,10 @@ async def test_router_life(net_admin: Neutron, net_alice: Neutron) -> None:
     routes = [{"destination": "192.168.7.0/24", "nexthop": "10.1.0.9"}]
     updated = await net_alice.put(f"routers/{router['id']}", {"router": {"routes": routes}})
     assert updated.status == 200 and updated.body["router"]["routes"] == routes
+    needed = await net_alice.put(
+        f"routers/{router['id']}/remove_router_interface", {"subnet_id": one["id"]}
+    )
+    assert needed.status == 409
     cleared = await net_alice.put(f"routers/{router['id']}", {"router": {"routes": None}})
     assert cleared.body["router"]["routes"] == []
     assert (await net_alice.delete(f"routers/{router['id']}")).status == 409
@@ -112,6 +117,13 @@ async def test_router_errors(net_admin: Neutron, net_alice: Neutron) -> None:
     assert (await net_alice.put(path, {"router": {"external_gateway_info": snat}})).status == 403
     as_admin = await net_admin.put(path, {"router": {"external_gateway_info": snat}})
     assert as_admin.body["router"]["external_gateway_info"]["enable_snat"] is False
+    fixed = {"network_id": public["id"], "external_fixed_ips": [{"ip_address": "203.0.113.9"}]}
+    assert (await net_alice.put(path, {"router": {"external_gateway_info": fixed}})).status == 403
+    moved = await net_admin.put(path, {"router": {"external_gateway_info": fixed}})
+    [address] = moved.body["router"]["external_gateway_info"]["external_fixed_ips"]
+    assert address["ip_address"] == "203.0.113.9"
+    gateways = (await net_admin.get("ports?device_owner=network:router_gateway")).body["ports"]
+    assert [p["fixed_ips"][0]["ip_address"] for p in gateways] == ["203.0.113.9"]
     far = [{"destination": "192.168.0.0/24", "nexthop": "10.9.9.9"}]
     assert (await net_alice.put(path, {"router": {"routes": far}})).status == 400
     bad = [{"destination": "not-a-cidr", "nexthop": "10.1.0.9"}]
@@ -123,6 +135,20 @@ async def test_router_errors(net_admin: Neutron, net_alice: Neutron) -> None:
     used = await net_alice.create("port", network_id=overlapping["network_id"], device_id="vm")
     reply = await net_alice.put(f"{path}/add_router_interface", {"port_id": used["id"]})
     assert reply.status == 409
+
+
+async def test_racing_interfaces_on_one_router_take_turns(net_alice: Neutron) -> None:
+    router = await net_alice.create("router")
+    subnets = [await _subnet(net_alice, cidr) for cidr in ("10.8.0.0/24", "10.8.0.0/25")]
+    replies = await asyncio.gather(
+        *(
+            net_alice.put(f"routers/{router['id']}/add_router_interface", {"subnet_id": s["id"]})
+            for s in subnets
+        )
+    )
+    assert sorted(r.status for r in replies)[0] == 200
+    assert sorted(r.status for r in replies)[1] in (400, 409)
+    assert len((await net_alice.get(f"ports?device_id={router['id']}")).body["ports"]) == 1
 
 
 async def test_router_authorisation(
