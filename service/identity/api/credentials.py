@@ -149,7 +149,7 @@ async def update(request: web.Request) -> web.Response:
         await must_get(request, Project, changes.project_id)
     after_type = changes.type if isinstance(changes.type, str) else credential.type
     if after_type == blobs.EC2:
-        before = _view(request, credential)["blob"]
+        before = blobs.unseal(identity(request).credential_keys, credential)
         blob = changes.blob if isinstance(changes.blob, str) else before
         project = credential.project_id if changes.project_id is UNSET else changes.project_id
         _check_ec2(blob, project)
