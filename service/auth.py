@@ -15,6 +15,16 @@ class RoleRef(msgspec.Struct, frozen=True):
     name: str
 
 
+class TrustScope(msgspec.Struct, frozen=True):
+    """The trust a token is scoped to: who delegated to whom, and whether the token acts
+    as the trustor."""
+
+    id: str
+    trustor_user_id: str
+    trustee_user_id: str
+    impersonation: bool
+
+
 class AuthContext(msgspec.Struct, frozen=True, kw_only=True):
     """A validated token: its user, its scope, the roles it carries, and its lifetime."""
 
@@ -38,6 +48,8 @@ class AuthContext(msgspec.Struct, frozen=True, kw_only=True):
     application_credential_id: str | None = None
     application_credential_name: str | None = None
     application_credential_unrestricted: bool = False
+    trust: TrustScope | None = None
+    """The trust the token is scoped to, if any: its roles are the trust's."""
     access_rules: tuple[AccessRule, ...] | None = None
     """The requests the token may make, when its application credential has access rules
     (None: any the roles allow)."""

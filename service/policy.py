@@ -25,6 +25,18 @@ def owner(ctx: AuthContext, target: Target) -> bool:
     return target.get("user_id") == ctx.user_id
 
 
+def trustor(ctx: AuthContext, target: Target) -> bool:
+    """The caller is the trust's trustor."""
+    return target.get("trustor_user_id") == ctx.user_id
+
+
+def trust_party(ctx: AuthContext, target: Target) -> bool:
+    """The caller is the trust's trustor or trustee (for a listing: the one it names,
+    and it names one)."""
+    parties = {target.get("trustor_user_id"), target.get("trustee_user_id")} - {None}
+    return ctx.user_id in parties
+
+
 def project_reader(ctx: AuthContext, target: Target) -> bool:
     return (
         ctx.project_id is not None
@@ -153,6 +165,13 @@ RULES: dict[str, Rule] = {
     "identity:get_access_rule": any_of(admin, owner),
     "identity:list_access_rules": any_of(admin, owner),
     "identity:delete_access_rule": any_of(admin, owner),
+    # trusts: made by their trustor, seen by both parties, deleted by the trustor (admins: all)
+    "identity:create_trust": lambda c, t: t.get("trustor_user_id") == c.user_id,
+    "identity:list_trusts": any_of(admin, trust_party),
+    "identity:get_trust": any_of(admin, trust_party),
+    "identity:delete_trust": any_of(admin, trustor),
+    "identity:list_roles_for_trust": any_of(admin, trust_party),
+    "identity:get_role_for_trust": any_of(admin, trust_party),
     # policy documents stored for other services: admins only
     "identity:get_policy": admin,
     "identity:list_policies": admin,

@@ -4,7 +4,7 @@ The rule, one for history, time travel, the live stream and the audit log:
 
 - admins read everything;
 - identity resources (users, projects, domains, groups, roles, the catalog,
-  application credentials, credentials, policies, logins, token revocations) are
+  application credentials, credentials, policies, trusts, logins, token revocations) are
   admin-only, except that a user may read the stream of its own user, and a member
   that of the project it is scoped to;
 - any other resource belongs to the project its stream's first event names: that
@@ -26,7 +26,7 @@ from service.events_api.envelope import resource_of
 IDENTITY_TYPES = frozenset(
     {
         "domain", "project", "user", "group", "role", "region", "service", "endpoint",
-        "endpoint_group", "appcred", "credential", "policy", "login", "token",
+        "endpoint_group", "appcred", "credential", "policy", "trust", "login", "token",
     }
 )  # fmt: skip
 

@@ -1,5 +1,6 @@
 """Reading the identity read models: typed rows and the lookups the API needs."""
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -124,6 +125,17 @@ class Policy(msgspec.Struct, frozen=True):
     blob: str
 
 
+class Trust(msgspec.Struct, frozen=True):
+    id: str
+    trustor_user_id: str
+    trustee_user_id: str
+    project_id: str
+    role_ids: list[str]
+    impersonation: bool
+    expires_at: datetime | None
+    remaining_uses: int | None
+
+
 class EndpointGroup(msgspec.Struct, frozen=True):
     id: str
     name: str
@@ -174,6 +186,7 @@ _TABLES: dict[type, str] = {
     Credential: "rm_credentials",
     Policy: "rm_policies",
     EndpointGroup: "rm_endpoint_groups",
+    Trust: "rm_trusts",
     RegisteredLimit: "rm_registered_limits",
     Limit: "rm_limits",
 }
@@ -259,6 +272,31 @@ async def effective_roles(db: Any, user_id: str, target_type: str, target_id: st
         target_id,
     )
     return [msgspec.convert(_decode_json(r), Role) for r in rows]
+
+
+async def implied_closure(db: Any, role_ids: Sequence[str]) -> set[str]:
+    """The roles and every role they imply, transitively."""
+    rows = await db.fetch(
+        """
+        WITH RECURSIVE closure(role_id) AS (
+            SELECT unnest($1::text[])
+            UNION
+            SELECT i.implied_role_id FROM rm_implied_roles i JOIN closure c
+                ON i.prior_role_id = c.role_id
+        )
+        SELECT role_id FROM closure
+        """,
+        list(role_ids),
+    )
+    return {r["role_id"] for r in rows}
+
+
+async def trust_roles(db: Any, trust: Trust) -> list[Role]:
+    """The roles a trust gives now: those it names and they imply, of the roles its
+    trustor still holds on its project."""
+    held = await effective_roles(db, trust.trustor_user_id, "project", trust.project_id)
+    delegated = await implied_closure(db, trust.role_ids)
+    return [r for r in held if r.id in delegated]
 
 
 async def password_history(db: Any, user_id: str, count: int) -> list[str]:

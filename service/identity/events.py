@@ -371,6 +371,31 @@ class CredentialDeleted(Event, frozen=True):
     credential_id: str
 
 
+class TrustCreated(Event, frozen=True):
+    """A trustor delegates roles it holds on a project to a trustee (Keystone's
+    OS-TRUST): tokens scoped to the trust carry those roles there, as the trustee or, with
+    `impersonation`, as the trustor."""
+
+    trust_id: str
+    trustor_user_id: str
+    trustee_user_id: str
+    project_id: str
+    role_ids: tuple[str, ...]
+    impersonation: bool
+    expires_at: datetime | None = None
+    remaining_uses: int | None = None
+
+
+class TrustUsed(Event, frozen=True):
+    """A token was issued with a trust that counts its uses: one use fewer is left."""
+
+    trust_id: str
+
+
+class TrustDeleted(Event, frozen=True):
+    trust_id: str
+
+
 class TokenRevoked(Event, frozen=True):
     """A token revoked by its audit id (every token sharing the audit chain)."""
 

@@ -1,7 +1,7 @@
 """The identity rows each stream owns, as pure folds (projections/rows.py): the row of
 `domain-`, `project-`, `user-`, `group-`, `role-`, `region-`, `service-`, `endpoint-`,
-`credential-`, `policy-` and `endpoint_group-<id>` in its rm_* table. The inline
-projection writes them; time travel rebuilds them from the stream alone.
+`credential-`, `policy-`, `endpoint_group-` and `trust-<id>` in its rm_* table. The
+inline projection writes them; time travel rebuilds them from the stream alone.
 
 A user's row also counts failed logins and its last activity; those come from its
 `login-<user id>` stream, which the projection applies with SQL of its own.
@@ -25,6 +25,7 @@ TABLES = {
     "credential": "rm_credentials",
     "policy": "rm_policies",
     "endpoint_group": "rm_endpoint_groups",
+    "trust": "rm_trusts",
 }
 """The table of each stream category's rows."""
 JSON_COLUMNS = ("extra", "options", "filters", "access_rules")
@@ -33,7 +34,7 @@ _UNTIMED = {"region", "service", "endpoint", "policy", "endpoint_group"}
 _CREATED = (
     ev.DomainCreated, ev.ProjectCreated, ev.UserCreated, ev.GroupCreated, ev.RoleCreated,
     ev.RegionCreated, ev.ServiceCreated, ev.EndpointCreated, ev.CredentialCreated,
-    ev.PolicyCreated, ev.EndpointGroupCreated,
+    ev.PolicyCreated, ev.EndpointGroupCreated, ev.TrustCreated,
 )  # fmt: skip
 _UPDATED = (
     ev.DomainUpdated, ev.ProjectUpdated, ev.UserUpdated, ev.GroupUpdated, ev.RoleUpdated,
@@ -43,16 +44,14 @@ _UPDATED = (
 _DELETED = (
     ev.DomainDeleted, ev.ProjectDeleted, ev.UserDeleted, ev.GroupDeleted, ev.RoleDeleted,
     ev.RegionDeleted, ev.ServiceDeleted, ev.EndpointDeleted, ev.CredentialDeleted,
-    ev.PolicyDeleted, ev.EndpointGroupDeleted,
+    ev.PolicyDeleted, ev.EndpointGroupDeleted, ev.TrustDeleted,
 )  # fmt: skip
 
 
 def _attributes(event: Any, recorded: RecordedEvent) -> Row:
     """The event's attributes as columns: its `<category>_id` field is the row's key."""
     fields = set_fields(event, exclude={f"{recorded.category}_id"})
-    if "tags" in fields:
-        fields["tags"] = list(fields["tags"])
-    return fields
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()}
 
 
 def _created(recorded: RecordedEvent) -> Row:
@@ -82,6 +81,8 @@ def identity_row(row: Row | None, recorded: RecordedEvent) -> Row | None:
         return None
     if isinstance(event, _UPDATED):
         return row | _attributes(event, recorded)
+    if isinstance(event, ev.TrustUsed) and row["remaining_uses"] is not None:
+        return row | {"remaining_uses": row["remaining_uses"] - 1}
     if isinstance(event, ev.UserPasswordChanged):
         at = recorded.recorded_at
         return row | {

@@ -13,7 +13,7 @@ from events.clock import Clock, SystemClock
 from events.follow import follow
 from events.postgres import PostgresEventStore
 from events.types import Event, Metadata, RecordedEvent
-from service.auth import AuthContext, RoleRef
+from service.auth import AuthContext, RoleRef, TrustScope
 from service.config import Settings
 from service.errors import Unauthorized
 from service.identity import events as ev
@@ -28,10 +28,12 @@ from service.identity.directory import (
     ApplicationCredential,
     Domain,
     Project,
+    Trust,
     User,
     effective_roles,
     get,
     password_history,
+    trust_roles,
 )
 from service.identity.fernet_keys import KeyRepository, KeyRing
 from service.identity.passwords import hash_password, verify_password
@@ -89,7 +91,7 @@ class Identity:
         self.credential_keys = KeyRing(credential_keys)
         """Encrypt the blobs of /v3/credentials (Keystone's separate credential keys)."""
         self.revocations = Revocations()
-        self._resolved: dict[tuple[str, str, str | None, str | None], AuthContext] = {}
+        self._resolved: dict[tuple[str, str, str | None, str | None, str | None], AuthContext] = {}
         self._catalog: Catalog | None = None
         self._project_catalogs: dict[str | None, Catalog] = {}
         self._opened: dict[str, TokenPayload] = {}  # token -> payload: decrypt once
@@ -214,7 +216,7 @@ class Identity:
         identity data changes (`fresh`: resolved anew); the token's own fields are filled
         in each time."""
         key = (payload.user_id, payload.scope_kind, payload.scope_id,
-               payload.application_credential_id)  # fmt: skip
+               payload.application_credential_id, payload.trust_id)  # fmt: skip
         resolved = None if fresh else self._resolved.get(key)
         if resolved is None:
             generation = self._generation
@@ -248,7 +250,15 @@ class Identity:
         )
         if payload.scope_kind == "unscoped" or payload.scope_id is None:
             return context
-        roles = await effective_roles(pool, user.id, payload.scope_kind, payload.scope_id)
+        if payload.trust_id is not None:
+            trust = await self._trust(payload.trust_id)
+            roles = await trust_roles(pool, trust)
+            scope = TrustScope(
+                trust.id, trust.trustor_user_id, trust.trustee_user_id, trust.impersonation
+            )
+            context = replace(context, trust=scope)
+        else:
+            roles = await effective_roles(pool, user.id, payload.scope_kind, payload.scope_id)
         if payload.application_credential_id is not None:
             credential = await self._credential(payload)
             roles = [r for r in roles if r.id in credential.role_ids]
@@ -284,6 +294,18 @@ class Identity:
         if domain is None or not domain.enabled:
             raise Unauthorized(f"Could not find domain: {domain_id}.")
         return domain
+
+    async def _trust(self, trust_id: str) -> Trust:
+        """A trust tokens may still be scoped to; Unauthorized if deleted or expired."""
+        trust = await get(self.store.pool, Trust, trust_id)
+        if trust is None:
+            raise Unauthorized(f"Could not find trust: {trust_id}.")
+        if trust.expires_at is not None and trust.expires_at <= self.clock.now():
+            raise Unauthorized(f"Trust {trust_id} has expired.")
+        trustor = await get(self.store.pool, User, trust.trustor_user_id)
+        if trustor is None or not trustor.enabled:
+            raise Unauthorized(f"The trustor of trust {trust_id} is disabled or gone.")
+        return trust
 
     async def _credential(self, payload: TokenPayload) -> ApplicationCredential:
         """The token's application credential; Unauthorized if deleted or expired."""

@@ -48,6 +48,7 @@ class TokenPayload(msgspec.Struct, frozen=True):
     expires_at: datetime
     audit_ids: tuple[str, ...]
     application_credential_id: str | None = None
+    trust_id: str | None = None
 
     @property
     def audit_chain_id(self) -> str:
@@ -78,6 +79,7 @@ class TokenCodec:
         scope_kind: ScopeKind = "unscoped",
         scope_id: str | None = None,
         application_credential_id: str | None = None,
+        trust_id: str | None = None,
         expires_at: datetime | None = None,
         audit_chain_id: str | None = None,
     ) -> tuple[str, TokenPayload]:
@@ -101,6 +103,7 @@ class TokenCodec:
             expires_at=default_expiry if expires_at is None else min(default_expiry, expires_at),
             audit_ids=(own_audit_id,) if audit_chain_id is None else (own_audit_id, audit_chain_id),
             application_credential_id=application_credential_id,
+            trust_id=trust_id,
         )
         fernet_token = self._ring.encrypt(_ENCODER.encode(_to_wire(payload)), int(now.timestamp()))
         return fernet_token.decode("ascii").rstrip("="), payload
@@ -147,8 +150,22 @@ class _WireV1(msgspec.Struct, array_like=True, frozen=True, tag=1):
     application_credential_id: _Packed | None
 
 
+class _WireV2(msgspec.Struct, array_like=True, frozen=True, tag=2):
+    """V1 and the trust a token is scoped to (V1 stays the layout of every other token)."""
+
+    user_id: _Packed
+    methods: tuple[_MethodNumber | str, ...]
+    scope_kind: Annotated[int, Meta(ge=0, lt=len(_SCOPE_KINDS))]
+    scope_id: _Packed | None
+    issued_at: int
+    expires_at: int
+    audit_ids: Annotated[tuple[_Packed, ...], Meta(min_length=1, max_length=2)]
+    application_credential_id: _Packed | None
+    trust_id: _Packed
+
+
 _ENCODER = msgspec.msgpack.Encoder()
-_DECODER = msgspec.msgpack.Decoder(_WireV1)
+_DECODER = msgspec.msgpack.Decoder(_WireV1 | _WireV2)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -158,8 +175,8 @@ _HEX_ID = re.compile(r"[0-9a-f]{32}")
 _BASE64_ID = re.compile(r"[A-Za-z0-9_-]{22}")
 
 
-def _to_wire(payload: TokenPayload) -> _WireV1:
-    return _WireV1(
+def _to_wire(payload: TokenPayload) -> _WireV1 | _WireV2:
+    v1 = _WireV1(
         user_id=_pack(payload.user_id),
         methods=tuple(_METHODS.index(m) if m in _METHODS else m for m in payload.methods),
         scope_kind=_SCOPE_KINDS.index(payload.scope_kind),
@@ -169,9 +186,12 @@ def _to_wire(payload: TokenPayload) -> _WireV1:
         audit_ids=tuple(_pack(audit_id) for audit_id in payload.audit_ids),
         application_credential_id=_pack_optional(payload.application_credential_id),
     )
+    if payload.trust_id is None:
+        return v1
+    return _WireV2(**msgspec.structs.asdict(v1), trust_id=_pack(payload.trust_id))
 
 
-def _from_wire(wire: _WireV1) -> TokenPayload:
+def _from_wire(wire: _WireV1 | _WireV2) -> TokenPayload:
     return TokenPayload(
         user_id=_unpack(wire.user_id),
         methods=tuple(m if isinstance(m, str) else _METHODS[m] for m in wire.methods),
@@ -181,6 +201,7 @@ def _from_wire(wire: _WireV1) -> TokenPayload:
         expires_at=_EPOCH + wire.expires_at * _MICROSECOND,
         audit_ids=tuple(_unpack(audit_id) for audit_id in wire.audit_ids),
         application_credential_id=_unpack_optional(wire.application_credential_id),
+        trust_id=_unpack(wire.trust_id) if isinstance(wire, _WireV2) else None,
     )
 
 

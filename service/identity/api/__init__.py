@@ -17,6 +17,7 @@ from service.identity.api import (
     projects,
     roles,
     tokens,
+    trusts,
     users,
 )
 
@@ -38,6 +39,7 @@ ROUTES: list[web.AbstractRouteDef] = [
         ec2_credentials,
         limits,
         policies,
+        trusts,
     )
     for route in module.routes
 ]

@@ -1,5 +1,6 @@
 """/v3/auth/tokens (issue, validate, check, revoke) and the other /v3/auth/ resources."""
 
+from datetime import datetime
 from typing import Any, Literal
 
 import msgspec
@@ -15,6 +16,7 @@ from service.identity import events as ev
 from service.identity import views
 from service.identity.api.common import base_url, identity, record, store
 from service.identity.api.projects import projects_of_user
+from service.identity.api.trusts import use_trust
 from service.identity.directory import (
     ApplicationCredential,
     Domain,
@@ -26,7 +28,7 @@ from service.identity.directory import (
     select,
 )
 from service.identity.passwords import verify_password
-from service.identity.token_format import ScopeKind
+from service.identity.token_format import ScopeKind, TokenPayload
 
 routes = web.RouteTableDef()
 SUBJECT = "X-Subject-Token"
@@ -76,10 +78,15 @@ class SystemRef(msgspec.Struct):
     all: bool = False
 
 
+class TrustRef(msgspec.Struct):
+    id: str
+
+
 class Scope(msgspec.Struct):
     project: ProjectRef | None = None
     domain: DomainRef | None = None
     system: SystemRef | None = None
+    trust: TrustRef | None = msgspec.field(default=None, name="OS-TRUST:trust")
 
 
 class Auth(msgspec.Struct):
@@ -170,6 +177,13 @@ async def token_body(request: web.Request, ctx: AuthContext, *, catalog: bool) -
         token["domain"] = {"id": ctx.domain_id, "name": ctx.domain_name}
     elif ctx.scope == "system":
         token["system"] = {"all": True}
+    if ctx.trust is not None:
+        token["OS-TRUST:trust"] = {
+            "id": ctx.trust.id,
+            "impersonation": ctx.trust.impersonation,
+            "trustor_user": {"id": ctx.trust.trustor_user_id},
+            "trustee_user": {"id": ctx.trust.trustee_user_id},
+        }
     if ctx.application_credential_id:
         token["application_credential"] = {
             "id": ctx.application_credential_id,
@@ -191,8 +205,7 @@ async def _authenticate(request: web.Request, auth: Auth) -> tuple[str, AuthCont
         ref = auth.identity.password.user
         user = await _find_user(request, ref)
         await identity(request).verify_password(event_metadata(request), user, ref.password or "")
-        kind, scope_id = await _scope(request, auth.scope, user)
-        token, payload = codec.issue(user.id, ["password"], scope_kind=kind, scope_id=scope_id)
+        token, payload = await _issue(request, auth.scope, user, ["password"])
     elif methods == ["token"] and auth.identity.token is not None:
         try:
             original = await identity(request).validate(auth.identity.token.id)
@@ -200,11 +213,12 @@ async def _authenticate(request: web.Request, auth: Auth) -> tuple[str, AuthCont
             raise NotFound("Could not find token.") from None
         if original.application_credential_id:
             raise Forbidden("A token from an application credential cannot be rescoped.")
+        if original.trust is not None:
+            raise Forbidden("A token scoped to a trust cannot be rescoped.")
         user = await _find_user(request, UserRef(id=original.user_id))
-        kind, scope_id = await _scope(request, auth.scope, user)
         methods = list(dict.fromkeys([*original.methods, "token"]))  # Keystone's: both
-        token, payload = codec.issue(
-            user.id, methods, scope_kind=kind, scope_id=scope_id,
+        token, payload = await _issue(
+            request, auth.scope, user, methods,
             expires_at=original.expires_at, audit_chain_id=original.audit_ids[-1],
         )  # fmt: skip
     elif methods == ["application_credential"] and auth.identity.application_credential:
@@ -219,6 +233,47 @@ async def _authenticate(request: web.Request, auth: Auth) -> tuple[str, AuthCont
     else:
         raise BadRequest(f"Unsupported or incomplete authentication methods: {methods}.")
     return token, await identity(request).context_for(payload)
+
+
+async def _issue(
+    request: web.Request,
+    scope: Scope | str | None,
+    user: User,
+    methods: list[str],
+    *,
+    expires_at: datetime | None = None,
+    audit_chain_id: str | None = None,
+) -> tuple[str, TokenPayload]:
+    """A token for `user`, authenticated by `methods`, scoped as asked; scoped to a
+    trust, it acts on the trust's project as the trustee (as the trustor with
+    impersonation), and uses the trust once."""
+    codec = identity(request).codec
+    if isinstance(scope, Scope) and scope.trust is not None:
+        trust = await use_trust(request, scope.trust.id, user)
+        acting = trust.trustor_user_id if trust.impersonation else user.id
+        return codec.issue(
+            acting,
+            methods,
+            scope_kind="project",
+            scope_id=trust.project_id,
+            trust_id=trust.id,
+            expires_at=_earliest(expires_at, trust.expires_at),
+            audit_chain_id=audit_chain_id,
+        )
+    kind, scope_id = await _scope(request, scope, user)
+    return codec.issue(
+        user.id,
+        methods,
+        scope_kind=kind,
+        scope_id=scope_id,
+        expires_at=expires_at,
+        audit_chain_id=audit_chain_id,
+    )
+
+
+def _earliest(*times: datetime | None) -> datetime | None:
+    known = [t for t in times if t is not None]
+    return min(known) if known else None
 
 
 async def _find_credential(request: web.Request, ref: AppCredMethod) -> ApplicationCredential:

@@ -70,6 +70,23 @@ def activity(live_cloud: LiveCloud, tmp_path_factory: pytest.TempPathFactory) ->
     cloud.identity.delete_application_credential(me, unused)
     cloud.identity.delete_access_rule(me, unused.access_rules[0]["id"])
     assert ruled.access_rules[0]["path"] == ips["path"]
+    admin_project = cloud.current_project_id
+    delegation = {"trustor_user_id": me, "trustee_user_id": user.id, "project_id": admin_project}
+    reader = [{"name": "reader"}]
+    trust = cloud.identity.create_trust(
+        **delegation, impersonation=False, roles=reader, remaining_uses=3
+    )
+    trustee = {"username": "verify-u", "password": "pw-verify-2", "user_domain_id": "default"}
+    trusted = openstack.connect(
+        auth_url=live_cloud.auth_url,
+        trust_id=trust.id,
+        load_yaml_config=False,
+        load_envvars=False,
+        **trustee,
+    )
+    trusted.authorize()  # one use of the trust counted
+    gone = cloud.identity.create_trust(**delegation, impersonation=True, roles=reader)
+    cloud.identity.delete_trust(gone)
     cloud.compute.create_keypair(name="verify-key")
 
     disk = tmp_path_factory.mktemp("img") / "base.qcow2"

@@ -317,3 +317,22 @@ def test_another_process_opens_tokens_after_rotations(
     repo.rotate()
     token, payload = codec.issue(hex_id(), ["password"])
     assert other.open(token) == payload
+
+
+def test_a_trust_scoped_token_round_trips_and_others_keep_the_first_layout(
+    codec: TokenCodec, repo: KeyRepository
+) -> None:
+    user, project, trust = hex_id(), hex_id(), hex_id()
+    token, payload = codec.issue(
+        user, ["password"], scope_kind="project", scope_id=project, trust_id=trust
+    )
+    assert payload.trust_id == trust
+    assert codec.open(token) == payload
+    plain, _ = codec.issue(user, ["password"], scope_kind="project", scope_id=project)
+    assert codec.open(plain).trust_id is None
+    ring = KeyRing(repo, refresh_interval=0)
+    layouts = [
+        msgspec.msgpack.decode(ring.decrypt((t + "=" * (-len(t) % 4)).encode()) or b"")[0]
+        for t in (plain, token)
+    ]
+    assert layouts == [1, 2]
