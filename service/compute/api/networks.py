@@ -2,6 +2,7 @@
 the network service's networks the caller may see, in the little Nova still shows of them
 since nova-network went (an id and a label; every other nova-network field empty)."""
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -14,8 +15,6 @@ from service.http.body import json_response
 from service.network.api.common import listable
 from service.network.api.networks import visible_network
 from service.network.directory import NETWORK_VISIBLE, Network
-
-ROUTES = web.RouteTableDef()
 
 EMPTY = (
     "cidr",
@@ -40,39 +39,44 @@ def _tenant_network(network: Network) -> dict[str, Any]:
     return {"id": network.id, "label": network.name, "cidr": "None"}
 
 
-async def _visible(request: web.Request, action: str) -> list[Network]:
-    if version_of(request).at_least("2.36"):
-        raise NotFound("The resource could not be found.")
-    ctx = authorize(request, action)
-    return await listable(request, ctx, Network, NETWORK_VISIBLE.format(p="$1"))
+View = Callable[[Network], dict[str, Any]]
 
 
-async def _one(request: web.Request, action: str) -> Network:
-    if version_of(request).at_least("2.36"):
-        raise NotFound("The resource could not be found.")
-    authorize(request, action)
-    return await visible_network(request, caller(request), request.match_info["network_id"])
+def proxy(path: str, view: View, list_action: str, show_action: str) -> list[web.RouteDef]:
+    """The list and show routes of one of Nova's network proxies at `path`: the networks
+    the caller sees as `view` shows them, 404 past 2.35 or for one it does not see."""
+
+    def _allow(request: web.Request, action: str) -> None:
+        if version_of(request).at_least("2.36"):
+            raise NotFound("The resource could not be found.")
+        authorize(request, action)
+
+    async def list_(request: web.Request) -> web.Response:
+        _allow(request, list_action)
+        found = await listable(request, caller(request), Network, NETWORK_VISIBLE.format(p="$1"))
+        return json_response({"networks": [view(n) for n in found]})
+
+    async def show(request: web.Request) -> web.Response:
+        _allow(request, show_action)
+        wanted = request.match_info["network_id"]
+        return json_response(
+            {"network": view(await visible_network(request, caller(request), wanted))}
+        )
+
+    return [web.get(path, list_), web.get(f"{path}/{{network_id}}", show)]
 
 
-@ROUTES.get("/v2.1/os-networks")
-async def list_networks(request: web.Request) -> web.Response:
-    found = await _visible(request, "os_compute_api:os-networks:list")
-    return json_response({"networks": [_network(n) for n in found]})
-
-
-@ROUTES.get("/v2.1/os-networks/{network_id}")
-async def show_network(request: web.Request) -> web.Response:
-    network = await _one(request, "os_compute_api:os-networks:view")
-    return json_response({"network": _network(network)})
-
-
-@ROUTES.get("/v2.1/os-tenant-networks")
-async def list_tenant_networks(request: web.Request) -> web.Response:
-    found = await _visible(request, "os_compute_api:os-tenant-networks:list")
-    return json_response({"networks": [_tenant_network(n) for n in found]})
-
-
-@ROUTES.get("/v2.1/os-tenant-networks/{network_id}")
-async def show_tenant_network(request: web.Request) -> web.Response:
-    network = await _one(request, "os_compute_api:os-tenant-networks:show")
-    return json_response({"network": _tenant_network(network)})
+ROUTES = [
+    *proxy(
+        "/v2.1/os-networks",
+        _network,
+        "os_compute_api:os-networks:list",
+        "os_compute_api:os-networks:view",
+    ),
+    *proxy(
+        "/v2.1/os-tenant-networks",
+        _tenant_network,
+        "os_compute_api:os-tenant-networks:list",
+        "os_compute_api:os-tenant-networks:show",
+    ),
+]

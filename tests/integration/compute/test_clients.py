@@ -104,3 +104,33 @@ def test_openstack_cli_server_flow(kumo: KumoProcess, image_id: str, tmp_path: P
     assert [e["Action"] for e in events] == ["reboot", "create"]
     cli("server", "delete", "--wait", "cli-vm")
     assert json.loads(cli("server", "list", "-f", "json")) == []
+
+
+def test_openstack_cli_admin_commands(kumo: KumoProcess, image_id: str, tmp_path: Path) -> None:
+    """What operators do with the stock CLI: flavors with numeric ids, a server's state
+    reset, its backups, hosts, aggregates, the default quota class, usage, extensions."""
+    cli = admin_cli(kumo, tmp_path)
+    created = cli(*"flavor create --id 42 --ram 256 --vcpus 1 --disk 1 -f json cli.flavor".split())
+    flavor = json.loads(created)
+    assert flavor["id"] == "42"
+    cli("server", "create", "--flavor", "m1.nano", "--image", image_id, "--wait", "cli-admin")
+    cli("server", "set", "--auto-approve", "--state", "error", "cli-admin")
+    assert json.loads(cli("server", "show", "-f", "json", "cli-admin"))["status"] == "ERROR"
+    cli("server", "set", "--auto-approve", "--state", "active", "cli-admin")
+    cli(*"server backup create --name cli-backup --type daily --rotate 1 --wait cli-admin".split())
+    backups = json.loads(cli("image", "list", "--property", "image_type=backup", "-f", "json"))
+    assert [b["Name"] for b in backups] == ["cli-backup"]
+    hosts = json.loads(cli("host", "list", "-f", "json"))
+    host = hosts[0]["Host Name"]
+    cli("aggregate", "create", "--property", "ssd=yes", "cli-agg")
+    cli("aggregate", "add", "host", "cli-agg", host)
+    aggregate = json.loads(cli("aggregate", "show", "-f", "json", "cli-agg"))
+    assert aggregate["hosts"] == [host] and aggregate["properties"] == {"ssd": "yes"}
+    cli("quota", "set", "--class", "--instances", "25", "default")
+    shown = json.loads(cli("quota", "show", "--default", "--compute", "-f", "json"))
+    assert {"Resource": "instances", "Limit": 25} in shown
+    usage = json.loads(cli("usage", "show", "--project", "admin", "-f", "json"))
+    assert usage["CPU Hours"] > 0
+    extensions = json.loads(cli("extension", "list", "--compute", "-f", "json"))
+    assert "os-simple-tenant-usage" in [e["Alias"] for e in extensions]
+    cli("server", "delete", "--wait", "cli-admin")
