@@ -9,7 +9,8 @@ say (service/network/packet_filters.py): a change is one nftables transaction of
 changed. Given the host's NAT (service/network/nftables.py), it keeps the NAT of
 every floating IP associated with a port of this host's servers. And given the host's
 routing table (service/network/routing.py), it keeps what the cloud's routers route: the
-table guards the cloud's bridges, so no host network is started before it is in force.
+table guards the cloud's bridges here, so no host network starts before its bridge is
+guarded.
 
 It works from state, not from the events' details: an event names the network it
 touched, and the network is made to match the read models as they are now, so a
@@ -43,7 +44,7 @@ from service.network.firewall import Firewall, table_name
 from service.network.interfaces import bridge, host_network
 from service.network.nftables import FloatingNat, Nftables, NftError
 from service.network.packet_filters import host_filters
-from service.network.router_paths import host_routes
+from service.network.router_paths import USED_HERE, host_routes
 from service.network.routing import Routing
 from service.network.routing import table_name as routing_table
 
@@ -65,7 +66,7 @@ FILTERED = ("port", "server", "secgroup")
 """The categories whose events may change a port's rules."""
 NATTED = ("floatingip", "port", "server")
 """The categories whose events may change a floating IP's NAT."""
-ROUTED = ("router", "port", "network", "subnet")
+ROUTED = ("router", "port", "network", "subnet", "server")
 """The categories whose events may change what the routers route."""
 
 
@@ -175,7 +176,7 @@ class NetworkHost:
         if self.routing is None:
             return
         try:
-            await self.routing.apply(await host_routes(self.store.pool))
+            await self.routing.apply(await host_routes(self.store.pool, self.host))
         except (NftError, ValueError) as error:
             log.warning("routers: %s", error, extra={"host": self.host})
 
@@ -253,7 +254,7 @@ class NetworkHost:
             spec = await self.wanted(network_id)
             if spec is None:
                 await self.hypervisor.remove_network(name)
-            elif self.routing is not None and not self.routing.in_force:
+            elif self.routing is not None and not self.routing.guards(spec.bridge):
                 log.warning("host network %s waits for the routing table", name)
             else:
                 await self.hypervisor.ensure_network(spec)
@@ -266,10 +267,7 @@ class NetworkHost:
         db = self.store.pool
         network = await get(db, Network, network_id)
         used_here = await db.fetchval(
-            "SELECT 1 FROM rm_ports p JOIN rm_servers s ON s.id = p.device_id"
-            " WHERE p.network_id = $1 AND s.host = $2 AND NOT s.deleted LIMIT 1",
-            network_id,
-            self.host,
+            f"SELECT 1 FROM ({USED_HERE}) AS used WHERE network_id = $2", self.host, network_id
         )
         if network is None or not used_here:
             return None

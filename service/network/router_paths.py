@@ -1,7 +1,8 @@
-"""What the routers of a cloud open on its hosts (service/network/routing.py), read from
-the network read models: the bridge of every network, and for each router that is up,
-the bridges of its interfaces' networks and, with a gateway, its way out (the gateway
-port's address as the source NAT of its interfaces' subnets if `enable_snat`)."""
+"""What the routers of a cloud open on one of its hosts (service/network/routing.py), read
+from the read models: the bridges of the networks the host's servers use (those it
+realises), and for each router that is up, the bridges of its interfaces' networks and,
+with a gateway, its way out (the gateway port's address as the source NAT of its
+interfaces' subnets if `enable_snat`)."""
 
 from typing import Any
 
@@ -32,9 +33,16 @@ def router_path(
     )
 
 
-async def host_routes(db: Any) -> HostRoutes:
-    """What every host of the cloud should route, in five queries."""
-    networks = await db.fetch("SELECT id FROM rm_networks ORDER BY id")
+# The networks a host realises: those its servers (not deleted) have ports on.
+USED_HERE = (
+    "SELECT DISTINCT p.network_id FROM rm_ports p JOIN rm_servers s ON s.id = p.device_id"
+    " WHERE s.host = $1 AND NOT s.deleted"
+)
+
+
+async def host_routes(db: Any, host: str) -> HostRoutes:
+    """What `host` should route, in five queries."""
+    networks = await db.fetch(f"{USED_HERE} ORDER BY 1", host)
     routers = await select(db, Router, "admin_state_up")
     ids = [r.id for r in routers]
     where = "device_owner = $1 AND device_id = ANY($2::text[])"
@@ -51,6 +59,6 @@ async def host_routes(db: Any) -> HostRoutes:
         if interfaces:
             paths.append(router_path(router, interfaces, subnets, out))
     return HostRoutes(
-        bridges=tuple(bridge(r["id"]) for r in networks),
+        bridges=tuple(bridge(r["network_id"]) for r in networks),
         routers=tuple(sorted(paths, key=lambda p: p.router_id)),
     )

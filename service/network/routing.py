@@ -37,7 +37,7 @@ class RouterPath(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class HostRoutes(msgspec.Struct, frozen=True, kw_only=True):
-    """The cloud's `bridges` (whether realised here or not) and its routers' paths."""
+    """The `bridges` of the cloud's host networks on a host, and its routers' paths."""
 
     bridges: tuple[str, ...] = ()
     routers: tuple[RouterPath, ...] = ()
@@ -115,14 +115,13 @@ class Routing:
         self._written: HostRoutes | None = None
         """What this process last wrote; None: unknown (write it next time)."""
 
-    @property
-    def in_force(self) -> bool:
-        """Whether this process has written the table (the cloud's bridges are guarded)."""
-        return self._written is not None
+    def guards(self, bridge: str) -> bool:
+        """Whether the table this process wrote guards the bridge."""
+        return self._written is not None and bridge in self._written.bridges
 
     async def apply(self, routes: HostRoutes) -> None:
         """Make the table hold `routes`, in one transaction, unless it already does; the
-        table goes when the cloud has no network. NftError if nft refuses (the next call
+        table goes when the host has no bridge of the cloud. NftError if nft refuses (the next call
         writes it again)."""
         if routes == self._written:
             return

@@ -31,7 +31,7 @@ from service.network.api.common import (
     standard,
 )
 from service.network.api.networks import owner_of, visible_network
-from service.network.directory import NETWORK_VISIBLE, Subnet
+from service.network.directory import NETWORK_VISIBLE, ROUTER_INTERFACE, Subnet
 from service.network.policy_rules import authorize
 from service.network.projection import overlap_message
 
@@ -236,6 +236,11 @@ async def update_subnet(request: web.Request) -> web.Response:
             raise BadRequest(f"Cannot update read-only attribute {name}.")
     cidr = ipaddress.IPv4Network(subnet.cidr)
     gateway = _gateway(cidr, or_default(body.gateway_ip, subnet.gateway_ip))
+    if str(gateway) != str(subnet.gateway_ip) and await _routed_through(request, subnet):
+        raise Conflict(
+            f"Gateway ip {subnet.gateway_ip} of subnet {subnet.id} is in use by a router "
+            "interface; it cannot change."
+        )
     pools = tuple(or_default(body.allocation_pools, subnet.allocation_pools))
     if given(body.allocation_pools) or given(body.gateway_ip):
         ipam.check_pools(cidr, gateway, pools)
@@ -252,6 +257,19 @@ async def update_subnet(request: web.Request) -> web.Response:
     stream = StreamAppend(f"subnet-{subnet.id}", [changed], subnet.revision_number)
     await record_streams(request, [stream])
     return one("subnet", view(await visible_subnet(request, ctx, subnet.id)))
+
+
+async def _routed_through(request: web.Request, subnet: Subnet) -> bool:
+    """Whether a router's interface holds the subnet's gateway address."""
+    found = await store(request).pool.fetchval(
+        "SELECT 1 FROM rm_ports, jsonb_array_elements(fixed_ips) AS ip WHERE device_owner = $1"
+        " AND network_id = $2 AND ip->>'subnet_id' = $3 AND ip->>'ip_address' = $4 LIMIT 1",
+        ROUTER_INTERFACE,
+        subnet.network_id,
+        subnet.id,
+        subnet.gateway_ip,
+    )
+    return bool(found)
 
 
 @ROUTES.delete("/v2.0/subnets/{subnet_id}")

@@ -1,10 +1,16 @@
 """Real traffic through a router between tiny guests on qemu:///system (marked `vm`): two
 guests of one project on two networks ping each other only while one router has an
 interface on both subnets; their security group still decides what reaches them. The
-host keeps no path between the networks afterwards."""
+host keeps no path between the networks afterwards, and no rule naming their bridges
+once the guests are gone. A guest reaches a namespace beyond
+the host (which routes back to the external network only) once its subnet's router has a
+gateway with source NAT, and no longer when an admin turns source NAT off."""
 
 import asyncio
+import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -18,7 +24,9 @@ from tests.integration.identity.conftest import (
     password_auth,
     token_for,
 )
+from tests.integration.network.conftest import Neutron
 from tests.integration.network.test_real_traffic import (
+    CHANGE_TIMEOUT,
     boot,
     bound,
     network,
@@ -31,12 +39,25 @@ from tools.build_test_guest import TinyGuest
 __all__ = ["cloud", "data_dir", "guest"]
 pytestmark = pytest.mark.vm
 A, B = "10.33.0.11", "10.34.0.11"
+GUEST, OUTSIDE, UPLINK = "10.35.0.11", "100.77.0.2", "100.77.0.1"
+PUBLIC = "198.51.100.0/28"
 
 
-def joined(left: str, right: str) -> bool:
-    """Whether some routing table of the host joins the two bridges."""
-    ruleset = subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True).stdout
-    return f'"{left}" . "{right}"' in ruleset
+def ruleset() -> str:
+    return subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True).stdout
+
+
+def named(bridges: list[str]) -> bool:
+    """Whether the host still has one of the bridges, or a table naming one."""
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    return any(b in links or b in ruleset() for b in bridges)
+
+
+async def until_forgotten(bridges: list[str]) -> None:
+    """Wait until the host has neither the bridges nor rules naming them (guests gone)."""
+    async with asyncio.timeout(CHANGE_TIMEOUT):
+        while await asyncio.to_thread(named, bridges):
+            await asyncio.sleep(0.2)
 
 
 async def test_a_router_joins_two_networks_with_real_traffic(
@@ -78,9 +99,68 @@ async def test_a_router_joins_two_networks_with_real_traffic(
         assert removed.status == 200
         await until_pings(nova, a, B, "fail", after=seen_a)
         await until_pings(nova, b, A, "fail", after=seen_b)
-        assert not await asyncio.to_thread(joined, bridge(left), bridge(right))
+        assert f'"{bridge(left)}" . "{bridge(right)}"' not in await asyncio.to_thread(ruleset)
     finally:
         for server_id in servers:
             assert (await nova.delete(f"servers/{server_id}")).status == 204
         for server_id in servers:
             await wait_for(nova, server_id, "DELETED")
+        await until_forgotten([bridge(left), bridge(right)])
+
+
+@contextmanager
+def outside() -> Iterator[None]:
+    """A namespace beyond the host: `OUTSIDE` at the end of a veth whose host end holds
+    `UPLINK`; it routes back to the external network `PUBLIC` only."""
+    ns, veth = f"kumo-out-{os.getpid()}", f"kout{os.getpid() % 100000}"
+
+    def ip(*args: str) -> None:
+        subprocess.run(["ip", *args], check=True, capture_output=True)
+
+    ip("netns", "add", ns)
+    try:
+        ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns)
+        ip("addr", "add", f"{UPLINK}/24", "dev", veth)
+        ip("link", "set", veth, "up")
+        ip("-n", ns, "addr", "add", f"{OUTSIDE}/24", "dev", "eth0")
+        ip("-n", ns, "link", "set", "eth0", "up")
+        ip("-n", ns, "route", "add", PUBLIC, "via", UPLINK)
+        yield
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+async def test_a_gateway_takes_a_guest_out_of_the_host_with_source_nat(
+    cloud: Client, guest: TinyGuest
+) -> None:
+    admin_token = await token_for(cloud, password_auth("admin", ADMIN_PASSWORD, project="admin"))
+    admin = Neutron(cloud, admin_token)
+    image_id = await tiny_image(cloud, admin_token, guest)
+    nova, neutron = await project(cloud, Api(cloud, admin_token), "dave")
+    inside = await network(neutron, "10.35.0.0/24")
+    [subnet] = (await neutron.get(f"subnets?network_id={inside}")).body["subnets"]
+    public = await admin.create("network", name="public", **{"router:external": True})
+    await admin.create(
+        "subnet", network_id=public["id"], cidr=PUBLIC, ip_version=4, enable_dhcp=False
+    )
+    server = ""
+    with outside():
+        try:
+            server = await boot(nova, "g", image_id, inside, GUEST, OUTSIDE, "default")
+            assert await bound(nova, server) == GUEST
+            seen = await until_pings(nova, server, OUTSIDE, "fail", after=0)
+            router = await neutron.create(
+                "router", external_gateway_info={"network_id": public["id"]}
+            )
+            path = f"routers/{router['id']}"
+            await neutron.put(f"{path}/add_router_interface", {"subnet_id": subnet["id"]})
+            seen = await until_pings(nova, server, OUTSIDE, "ok", after=seen)
+            no_snat = {"network_id": public["id"], "enable_snat": False}
+            changed = await admin.put(path, {"router": {"external_gateway_info": no_snat}})
+            assert changed.status == 200, changed.body
+            await until_pings(nova, server, OUTSIDE, "fail", after=seen)
+        finally:
+            if server:
+                assert (await nova.delete(f"servers/{server}")).status == 204
+                await wait_for(nova, server, "DELETED")
+                await until_forgotten([bridge(inside)])

@@ -67,6 +67,9 @@ async def test_router_life(net_admin: Neutron, net_alice: Neutron) -> None:
     assert (await net_alice.delete(f"routers/{router['id']}")).status == 409
     assert (await net_alice.delete(f"ports/{port['id']}")).status == 409
     assert (await net_alice.delete(f"subnets/{one['id']}")).status == 409
+    regate = {"subnet": {"gateway_ip": "10.1.0.254"}}
+    assert (await net_alice.put(f"subnets/{one['id']}", regate)).status == 409
+    assert (await net_alice.put(f"subnets/{one['id']}", {"subnet": {"name": "x"}})).status == 200
     assert (await net_alice.delete(f"networks/{one['network_id']}")).status == 409
     for body in ({"subnet_id": one["id"]}, {"port_id": given["id"]}):
         removed = await net_alice.put(f"routers/{router['id']}/remove_router_interface", body)

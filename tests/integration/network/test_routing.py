@@ -1,7 +1,8 @@
 """Routers on this host's nftables (root and nft needed), through the network reactor:
 the bridges of a router's subnets joined, its gateway's source NAT, a change of the
-router rewritten, the table rebuilt after a restart and gone with the cloud's networks.
-Host networks are libvirt `open` networks, which the table guards."""
+router rewritten, the table rebuilt after a restart and gone with the host's last server
+(none on a host without the cloud's servers). Host networks are libvirt `open` networks,
+which the table guards."""
 
 import asyncio
 import os
@@ -20,7 +21,11 @@ from service.compute.libvirt import LibvirtDriver
 from service.network.host import NetworkHost
 from service.network.interfaces import bridge
 from service.network.routing import Routing
+from tests.integration.compute.conftest import Nova
+from tests.integration.compute.test_servers import admin_nova, cloud, image_id, member, wait_for
 from tests.integration.network.conftest import Neutron
+
+__all__ = ["admin_nova", "cloud", "image_id", "member"]
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("nft") is None, reason="needs root and nft"
@@ -39,24 +44,36 @@ def routing() -> Iterator[Routing]:
     subprocess.run(["nft", "delete", "table", "ip", routing.name], capture_output=True)
 
 
-async def _subnet(neutron: Neutron, cidr: str) -> dict[str, Any]:
+async def _served(nova: Nova, neutron: Neutron, image_id: str, cidr: str) -> dict[str, Any]:
+    """A subnet on a network of its own, which a server (placed on h1) uses."""
     network = await neutron.create("network")
-    return await neutron.create("subnet", network_id=network["id"], cidr=cidr, ip_version=4)
+    subnet = await neutron.create("subnet", network_id=network["id"], cidr=cidr, ip_version=4)
+    body = {"name": cidr, "imageRef": image_id, "flavorRef": "1"}
+    reply = await nova.post("servers", {"server": body | {"networks": [{"uuid": network["id"]}]}})
+    assert reply.status == 202, reply.body
+    await wait_for(nova, reply.body["server"]["id"], "ACTIVE")
+    return subnet | {"server_id": reply.body["server"]["id"]}
 
 
 async def test_routers_are_realised_changed_rebuilt_and_removed(
-    net_admin: Neutron, net_alice: Neutron, store: PostgresEventStore, routing: Routing
+    member: Nova, admin_nova: Nova, image_id: str, store: PostgresEventStore, routing: Routing
 ) -> None:
-    public = await net_admin.create("network", name="public", **{"router:external": True})
-    await net_admin.create("subnet", network_id=public["id"], cidr="203.0.113.0/28", ip_version=4)
-    one, two, apart = [await _subnet(net_alice, f"10.{i}.0.0/24") for i in (1, 2, 3)]
+    neutron = Neutron(member.client, member.token)
+    admin = Neutron(admin_nova.client, admin_nova.token)
+    public = await admin.create("network", name="public", **{"router:external": True})
+    await admin.create("subnet", network_id=public["id"], cidr="203.0.113.0/28", ip_version=4)
+    one, two, apart = [
+        await _served(member, neutron, image_id, f"10.{i}.0.0/24") for i in (1, 2, 3)
+    ]
     a, b, c = (bridge(s["network_id"]) for s in (one, two, apart))
-    router = await net_alice.create("router", external_gateway_info={"network_id": public["id"]})
+    router = await neutron.create("router", external_gateway_info={"network_id": public["id"]})
     out = router["external_gateway_info"]["external_fixed_ips"][0]["ip_address"]
     path = f"routers/{router['id']}"
     for subnet in (one, two):
-        await net_alice.put(f"{path}/add_router_interface", {"subnet_id": subnet["id"]})
+        await neutron.put(f"{path}/add_router_interface", {"subnet_id": subnet["id"]})
     async with LibvirtDriver("test:///default") as driver:
+        await NetworkHost(store, driver, "elsewhere", routing=routing).reconcile()
+        assert await asyncio.to_thread(_table, routing.name) == ""
         network = NetworkHost(store, driver, "h1", routing=routing)
         await network.reconcile()
         table = await asyncio.to_thread(_table, routing.name)
@@ -65,8 +82,8 @@ async def test_routers_are_realised_changed_rebuilt_and_removed(
         assert f'ip saddr 10.1.0.0/24 oifname != "kb-*" snat to {out}' in table
         assert "iifname @bridges drop" in table
         snat = {"network_id": public["id"], "enable_snat": False}
-        await net_admin.put(path, {"router": {"external_gateway_info": snat}})
-        await net_alice.put(f"{path}/remove_router_interface", {"subnet_id": two["id"]})
+        await admin.put(path, {"router": {"external_gateway_info": snat}})
+        await neutron.put(f"{path}/remove_router_interface", {"subnet_id": two["id"]})
         await network.realise_routes()
         table = await asyncio.to_thread(_table, routing.name)
         assert f'"{a}" . "{b}"' not in table and "snat to" not in table
@@ -76,11 +93,10 @@ async def test_routers_are_realised_changed_rebuilt_and_removed(
         restarted = NetworkHost(store, driver, "h1", routing=Routing(routing.name))
         await restarted.reconcile()
         assert f'"{a}" . "{a}"' in await asyncio.to_thread(_table, routing.name)
-        await net_alice.put(f"{path}/remove_router_interface", {"subnet_id": one["id"]})
-        assert (await net_alice.delete(path)).status == 204
+        # The host's last server gone, the table goes.
         for subnet in (one, two, apart):
-            assert (await net_alice.delete(f"networks/{subnet['network_id']}")).status == 204
-        assert (await net_admin.delete(f"networks/{public['id']}")).status == 204
+            assert (await member.delete(f"servers/{subnet['server_id']}")).status == 204
+            await wait_for(member, subnet["server_id"], "DELETED")
         await restarted.realise_routes()
         assert await asyncio.to_thread(_table, routing.name) == ""
 
