@@ -184,3 +184,24 @@ async def test_an_import_handled_again_after_a_restart_changes_nothing(
     assert SOURCES[source][ASKED].count("/missing") == 1
     SOURCES[source][GATE].set()
     assert (await settled(as_alice, image_id))["status"] == "active"
+
+
+async def test_an_image_s_imports_are_its_tasks(
+    as_alice: Images, as_bob: Images, source: str
+) -> None:
+    image_id = (await as_alice.create(visibility="private"))["id"]
+    assert (await as_alice.call("GET", f"images/{image_id}/tasks")).body == {"tasks": []}
+    await web_download(as_alice, image_id, f"{source}/missing")
+    await settled(as_alice, image_id)
+    await web_download(as_alice, image_id, f"{source}/disk.img")
+    await settled(as_alice, image_id)
+    tasks = (await as_alice.call("GET", f"images/{image_id}/tasks")).body["tasks"]
+    assert [t["status"] for t in tasks] == ["failure", "success"]
+    assert "404" in tasks[0]["message"] and tasks[0]["result"] is None
+    assert tasks[1]["result"] == {"image_id": image_id}
+    assert tasks[1]["input"]["import_req"]["method"] == {
+        "name": "web-download",
+        "uri": f"{source}/disk.img",
+    }
+    assert {t["type"] for t in tasks} == {"api_image_import"}
+    assert (await as_bob.call("GET", f"images/{image_id}/tasks")).status == 404
