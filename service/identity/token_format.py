@@ -150,17 +150,9 @@ class _WireV1(msgspec.Struct, array_like=True, frozen=True, tag=1):
     application_credential_id: _Packed | None
 
 
-class _WireV2(msgspec.Struct, array_like=True, frozen=True, tag=2):
+class _WireV2(_WireV1, array_like=True, frozen=True, tag=2):
     """V1 and the trust a token is scoped to (V1 stays the layout of every other token)."""
 
-    user_id: _Packed
-    methods: tuple[_MethodNumber | str, ...]
-    scope_kind: Annotated[int, Meta(ge=0, lt=len(_SCOPE_KINDS))]
-    scope_id: _Packed | None
-    issued_at: int
-    expires_at: int
-    audit_ids: Annotated[tuple[_Packed, ...], Meta(min_length=1, max_length=2)]
-    application_credential_id: _Packed | None
     trust_id: _Packed
 
 
