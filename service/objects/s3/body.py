@@ -1,0 +1,66 @@
+"""Request bodies as S3 signs them: a signed payload's SHA-256 is checked, an upload's
+Content-MD5 read."""
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Collection
+
+from aiohttp import web
+
+from service.errors import RequestEntityTooLarge
+from service.objects.api.common import backend
+from service.objects.s3.auth import PAYLOAD_HASH
+from service.objects.s3.errors import ContentSha256Mismatch, InvalidDigest
+from service.objects.s3.sigv4 import UNSIGNED_PAYLOAD
+from service.storage.backend import HashName, StoredObject
+
+MAX_XML_BODY = 2 * 1024 * 1024
+"""The largest XML request body read (DeleteObjects of 1,000 long keys fits)."""
+_UNSIGNED: tuple[HashName, ...] = ("md5",)
+_SIGNED: tuple[HashName, ...] = ("md5", "sha256")
+
+
+def signed_payload(request: web.Request) -> str | None:
+    """The SHA-256 the signature covers the body with; None when it is unsigned."""
+    given = request[PAYLOAD_HASH]
+    return None if given == UNSIGNED_PAYLOAD else given
+
+
+def hashes_for(request: web.Request) -> Collection[HashName]:
+    """The hashes an upload computes: the md5 (ETag), and the SHA-256 when signed."""
+    return _UNSIGNED if signed_payload(request) is None else _SIGNED
+
+
+async def check_stored(request: web.Request, stored: StoredObject) -> StoredObject:
+    """`stored` when its SHA-256 is the signed one; else its bytes go, 400."""
+    expected = signed_payload(request)
+    if expected is not None and (stored.hashes is None or stored.hashes.sha256 != expected):
+        await backend(request).delete(stored.key)
+        raise ContentSha256Mismatch()
+    return stored
+
+
+async def read_small(request: web.Request) -> bytes:
+    """The whole (small) body, its signed SHA-256 checked: 400 on a mismatch."""
+    body = await request.content.read(MAX_XML_BODY + 1)
+    if len(body) > MAX_XML_BODY:
+        raise RequestEntityTooLarge("The request body is too large.")
+    expected = signed_payload(request)
+    if expected is not None and hashlib.sha256(body).hexdigest() != expected:
+        raise ContentSha256Mismatch()
+    return body
+
+
+def content_md5(request: web.Request) -> str | None:
+    """The hex md5 the Content-MD5 header gives (base64); 400 InvalidDigest if garbled."""
+    given = request.headers.get("Content-MD5")
+    if given is None:
+        return None
+    try:
+        digest = base64.b64decode(given, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidDigest() from None
+    if len(digest) != 16:
+        raise InvalidDigest()
+    return digest.hex()

@@ -1,0 +1,88 @@
+"""The S3 API's authentication: SigV4 signatures (header or presigned URL) checked against
+the EC2 credential's secret, its time, and its payload hash; the credential's user acts
+in its project."""
+
+import hashlib
+from datetime import timedelta
+
+import pytest
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from tests.integration.identity.conftest import Api, Client, Person
+from tests.integration.objects.conftest import ShiftedClock
+from tests.integration.objects.s3_client import S3, s3_of
+
+
+@pytest.fixture
+async def s3(client: Client, alice: Person) -> S3:
+    s3 = await s3_of(client, alice)
+    await s3.call("create_bucket", Bucket="bkt")
+    return s3
+
+
+async def test_a_wrong_secret_or_unknown_key_is_refused(client: Client, s3: S3) -> None:
+    forged = S3(client, s3.access, "not-the-secret")
+    assert await forged.error("list_buckets") == (403, "SignatureDoesNotMatch")
+    unknown = S3(client, "no-such-access-key", s3.secret)
+    assert await unknown.error("list_buckets") == (403, "InvalidAccessKeyId")
+
+
+async def test_a_deleted_credential_is_refused(client: Client, s3: S3, alice: Person) -> None:
+    path = f"users/{alice.user_id}/credentials/OS-EC2/{s3.access}"
+    status, _ = await Api(client, alice.token).call("DELETE", path)
+    assert status == 204
+    assert await s3.error("list_buckets") == (403, "InvalidAccessKeyId")
+
+
+async def test_a_request_from_another_time_is_refused(s3: S3, clock: ShiftedClock) -> None:
+    clock.shift = timedelta(minutes=16)
+    assert await s3.error("list_buckets") == (403, "RequestTimeTooSkewed")
+
+
+async def test_a_user_without_roles_on_the_project_is_refused(
+    client: Client, s3: S3, alice: Person, as_admin: Api
+) -> None:
+    _, roles = await as_admin.call("GET", "roles?name=member")
+    role = roles["roles"][0]["id"]
+    path = f"projects/{alice.project_id}/users/{alice.user_id}/roles/{role}"
+    assert (await as_admin.call("DELETE", path))[0] == 204
+    assert await s3.error("list_buckets") == (403, "AccessDenied")
+
+
+async def test_an_unsigned_request_is_refused(client: Client, s3: S3) -> None:
+    response = await client.get("/s3/bkt")
+    assert response.status == 403
+    body = await response.text()
+    assert "<Code>AccessDenied</Code>" in body
+    assert f"<RequestId>{response.headers['x-amz-request-id']}</RequestId>" in body
+
+
+async def test_presigned_urls(client: Client, s3: S3, clock: ShiftedClock) -> None:
+    await s3.call("put_object", Bucket="bkt", Key="k", Body=b"shared")
+    url = s3.boto.generate_presigned_url(
+        "get_object", Params={"Bucket": "bkt", "Key": "k"}, ExpiresIn=60
+    )
+    response = await client.session.get(url)
+    assert (response.status, await response.read()) == (200, b"shared")
+    tampered = await client.session.get(url.replace("/k?", "/other?"))
+    assert tampered.status == 403
+    clock.shift = timedelta(seconds=61)
+    expired = await client.session.get(url)
+    assert expired.status == 403
+    assert "Request has expired" in await expired.text()
+
+
+async def test_a_body_that_is_not_the_signed_one_is_refused(client: Client, s3: S3) -> None:
+    url = str(client.make_url("/s3/bkt/k"))
+    request = AWSRequest("PUT", url, data=b"signed")
+    S3SigV4Auth(Credentials(s3.access, s3.secret), "s3", "RegionOne").add_auth(request)
+    assert request.headers["X-Amz-Content-SHA256"] == hashlib.sha256(b"signed").hexdigest()
+    headers = dict(request.headers.items())
+    response = await client.session.put(url, data=b"sent!!", headers=headers)
+    assert response.status == 400
+    assert "<Code>XAmzContentSHA256Mismatch</Code>" in await response.text()
+    assert await s3.error("head_object", Bucket="bkt", Key="k") == (404, "404")
+    response = await client.session.put(url, data=b"signed", headers=headers)
+    assert response.status == 200
