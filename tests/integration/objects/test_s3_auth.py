@@ -10,7 +10,7 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from tests.integration.identity.conftest import Api, Client, Person
+from tests.integration.identity.conftest import PUBLIC_URL, Api, Client, Person
 from tests.integration.objects.conftest import ShiftedClock
 from tests.integration.objects.s3_client import S3, s3_of
 
@@ -86,3 +86,10 @@ async def test_a_body_that_is_not_the_signed_one_is_refused(client: Client, s3: 
     assert await s3.error("head_object", Bucket="bkt", Key="k") == (404, "404")
     response = await client.session.put(url, data=b"signed", headers=headers)
     assert response.status == 200
+
+
+async def test_the_catalog_names_the_s3_endpoint(as_admin: Api) -> None:
+    _, services = await as_admin.call("GET", "services?type=s3")
+    (service,) = services["services"]
+    _, endpoints = await as_admin.call("GET", f"endpoints?service_id={service['id']}")
+    assert {e["url"] for e in endpoints["endpoints"]} == {f"{PUBLIC_URL}/s3"}
