@@ -1,0 +1,52 @@
+"""The S3 API of a real `kumo up`, with an EC2 credential from the `openstack` CLI: a
+bucket boto3 makes is a container `openstack container list` shows, and a container
+the CLI makes is a bucket boto3 lists and fills."""
+
+import json
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import botocore.config
+import pytest
+
+from tests.integration.identity.conftest import KumoProcess, own_database
+from tests.integration.openstack_cli import Cli, admin_cli
+
+
+@pytest.fixture(scope="module")
+def kumo(server_url: str, template_url: str) -> Iterator[KumoProcess]:
+    with tempfile.TemporaryDirectory() as folder, own_database(server_url) as database_url:
+        process = KumoProcess(database_url, Path(folder), Path(folder))
+        process.start()
+        try:
+            yield process
+        finally:
+            process.stop()
+
+
+def test_buckets_and_containers_are_one(kumo: KumoProcess, tmp_path: Path) -> None:
+    cli: Cli = admin_cli(kumo, tmp_path)
+    listed = cli("endpoint", "list", "--service", "s3", "--interface", "public", "-f", "json")
+    (endpoint,) = json.loads(listed)
+    credential = json.loads(cli("ec2", "credentials", "create", "-f", "json"))
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=endpoint["URL"],
+        aws_access_key_id=credential["access"],
+        aws_secret_access_key=credential["secret"],
+        region_name="RegionOne",
+        config=botocore.config.Config(s3={"addressing_style": "path"}),
+    )
+    s3.create_bucket(Bucket="from-s3")
+    s3.put_object(Bucket="from-s3", Key="notes/a.txt", Body=b"made through S3")
+    containers = json.loads(cli("container", "list", "-f", "json"))
+    assert "from-s3" in [c["Name"] for c in containers]
+    objects = json.loads(cli("object", "list", "from-s3", "-f", "json"))
+    assert [o["Name"] for o in objects] == ["notes/a.txt"]
+    cli("container", "create", "from-swift")
+    assert "from-swift" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    s3.put_object(Bucket="from-swift", Key="k", Body=b"x")
+    shown = json.loads(cli("object", "show", "from-swift", "k", "-f", "json"))
+    assert shown["content-length"] == "1"
