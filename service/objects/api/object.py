@@ -62,7 +62,13 @@ from service.objects.headers import (
     http_date,
     metadata_change,
 )
-from service.objects.large_object import MAX_MANIFEST_SIZE, SLO, build_slo, read_manifest
+from service.objects.large_object import (
+    MAX_MANIFEST_SIZE,
+    SLO,
+    Manifest,
+    build_slo,
+    read_manifest,
+)
 from service.objects.naming import check_object_name, object_stream, split_path
 from service.objects.segments import read_parts
 from service.storage.backend import StoredObject
@@ -138,8 +144,16 @@ async def _put_manifest(request: web.Request, place: Located, name: str) -> web.
         await _read_limited(request, MAX_MANIFEST_SIZE),
         now(request).timestamp(),
     )
+    version = await put_manifest(request, place, name, manifest, _attributes(request, name))
+    return _created(version, f'"{manifest.etag}"')
+
+
+async def put_manifest(
+    request: web.Request, place: Located, name: str, manifest: Manifest, attrs: Attributes
+) -> Version:
+    """Make a checked manifest the current version of `name`, a static large object
+    with the content type, metadata and expiry of `attrs`."""
     body = msgspec.json.encode(manifest.entries)
-    attrs = _attributes(request, name)
     attrs = Attributes(
         content_type=attrs.content_type,
         metadata=attrs.metadata,
@@ -154,8 +168,7 @@ async def _put_manifest(request: web.Request, place: Located, name: str) -> web.
             key, _once(body), size_hint=len(body), hashes=OBJECT_HASHES
         )
 
-    version = await put_version(request, place, name, write, attrs, known_size=manifest.size)
-    return _created(version, f'"{manifest.etag}"')
+    return await put_version(request, place, name, write, attrs, known_size=manifest.size)
 
 
 async def _copy(

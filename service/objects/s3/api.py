@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from service.objects.s3 import buckets, listing, objects
+from service.objects.s3 import buckets, listing, multipart, objects
 from service.objects.s3.errors import NotImplementedHere
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -15,7 +15,7 @@ SUBRESOURCES = frozenset(
     "accelerate acl analytics cors encryption intelligent-tiering inventory lifecycle logging"
     " metrics notification object-lock ownershipControls partNumber policy policyStatus"
     " publicAccessBlock replication requestPayment restore retention legal-hold select"
-    " tagging torrent uploadId uploads versionId versioning versions website".split()
+    " tagging torrent uploads versionId versioning versions website".split()
 )
 """Query parameters naming what Kumo's S3 API does not do (501 NotImplemented)."""
 _SWIFT_ONLY = frozenset({"x-timestamp", "x-static-large-object"})
@@ -76,18 +76,35 @@ async def post_bucket(request: web.Request) -> web.StreamResponse:
 
 @routes.get(OBJECT)
 async def get_object(request: web.Request) -> web.StreamResponse:
-    """GetObject and HeadObject."""
+    """GetObject and HeadObject; ListParts (?uploadId)."""
+    if "uploadId" in request.query:
+        return await multipart.list_parts(request)
     return await _plain(request, objects.get_object)
 
 
 @routes.put(OBJECT)
 async def put_object(request: web.Request) -> web.StreamResponse:
-    """PutObject and CopyObject."""
+    """PutObject and CopyObject; UploadPart (?uploadId&partNumber)."""
+    if "uploadId" in request.query:
+        return await multipart.upload_part(request)
     return await _plain(request, objects.put_object)
+
+
+@routes.post(OBJECT)
+async def post_object(request: web.Request) -> web.StreamResponse:
+    """CreateMultipartUpload (?uploads) and CompleteMultipartUpload (?uploadId)."""
+    if "uploads" in request.query:
+        return await multipart.create_upload(request)
+    if "uploadId" in request.query:
+        return await multipart.complete_upload(request)
+    raise NotImplementedHere("Only multipart uploads are POSTed to an object.")
 
 
 @routes.delete(OBJECT)
 async def delete_object(request: web.Request) -> web.StreamResponse:
+    """DeleteObject; AbortMultipartUpload (?uploadId)."""
+    if "uploadId" in request.query:
+        return await multipart.abort_upload(request)
     return await _plain(request, objects.delete_key)
 
 

@@ -19,6 +19,7 @@ from service.objects.s3.errors import (
     InvalidBucketName,
     NoSuchBucket,
 )
+from service.objects.s3.uploads import SEGMENTS
 
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 """S3's rule for new bucket names (DNS-compatible); Swift's other containers are
@@ -37,7 +38,8 @@ def owner(request: web.Request) -> str:
 
 
 async def list_buckets(request: web.Request) -> web.Response:
-    """ListAllMyBucketsResult: every container of the project, with its creation time."""
+    """ListAllMyBucketsResult: every container of the project, with its creation time,
+    but the ones multipart uploads keep their parts in."""
     project_id = require_owner(request)
     buckets: list[str] = []
     page = rm.Page()
@@ -50,6 +52,7 @@ async def list_buckets(request: web.Request) -> web.Response:
                 document.element("CreationDate", document.timestamp(row.created_at)),
             )
             for row in rows
+            if not row.name.endswith(SEGMENTS)
         ]
         if len(rows) < _PAGE:
             break

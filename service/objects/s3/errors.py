@@ -109,3 +109,33 @@ class InvalidRequest(S3Error):
     code = 400
     s3_code = "InvalidRequest"
     explanation = "The request is not valid."
+
+
+class NoSuchUpload(S3Error):
+    code = 404
+    s3_code = "NoSuchUpload"
+    explanation = "The specified multipart upload does not exist."
+
+
+class InvalidPart(S3Error):
+    code = 400
+    s3_code = "InvalidPart"
+    explanation = "One or more of the specified parts could not be found."
+
+
+class InvalidPartOrder(S3Error):
+    code = 400
+    s3_code = "InvalidPartOrder"
+    explanation = "The list of parts was not in ascending order."
+
+
+class EntityTooSmall(S3Error):
+    code = 400
+    s3_code = "EntityTooSmall"
+    explanation = "Your proposed upload is smaller than the minimum allowed object size."
+
+
+class InvalidArgument(S3Error):
+    code = 400
+    s3_code = "InvalidArgument"
+    explanation = "Invalid Argument"

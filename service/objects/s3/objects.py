@@ -11,6 +11,7 @@ from service.errors import ApiError, NotFound, RequestEntityTooLarge, error_for_
 from service.http.body import body_pieces
 from service.objects import directory as rm
 from service.objects.api.access import Located, container_for, current, locate, resolved
+from service.objects.api.bulk import delete_paths
 from service.objects.api.common import backend, max_object_size, now
 from service.objects.api.object import copier, is_plain
 from service.objects.api.reading import answer, content_of
@@ -20,6 +21,7 @@ from service.objects.naming import check_object_name, split_path
 from service.objects.s3 import document
 from service.objects.s3.body import check_stored, content_md5, hashes_for, read_small
 from service.objects.s3.errors import MalformedXML, NoSuchBucket, NoSuchKey
+from service.objects.s3.uploads import parts_of
 from service.storage.backend import StoredObject
 
 S3_META = "x-amz-meta-"
@@ -28,7 +30,7 @@ SWIFT_META = "x-object-meta-"
 MAX_DELETE = 1000
 
 
-async def _place(request: web.Request, key: str, *, write: bool) -> Located:
+async def place_of(request: web.Request, key: str, *, write: bool) -> Located:
     """`key`'s place in the path's bucket once the caller may read or `write` it (403);
     NoSuchBucket when the bucket does not exist."""
     try:
@@ -62,14 +64,10 @@ def _content_type(request: web.Request, key: str) -> str:
     )
 
 
-def _stored(version: Version) -> dict[str, str]:
-    return {"ETag": document.etag(version.event.etag)}
-
-
 async def get_object(request: web.Request) -> web.StreamResponse:
     """The object's bytes (GET) or headers (HEAD) as Swift's GET gives them: ranges
     (206; 416 InvalidRange), conditions (304; 412); NoSuchBucket, NoSuchKey."""
-    place = await _place(request, request.match_info["object"], write=False)
+    place = await place_of(request, request.match_info["object"], write=False)
     return await answer(request, _unexpired(request, place.row))
 
 
@@ -82,14 +80,30 @@ async def put_object(request: web.Request) -> web.Response:
     check_object_name(key)
     if "x-amz-copy-source" in request.headers:
         return await _copy(request, key)
+    attrs = new_attributes(request)
+    place = await place_of(request, key, write=True)
+    version = await store_body(request, place, key, attrs)
+    return web.Response(headers={"ETag": document.etag(version.event.etag)})
+
+
+def new_attributes(request: web.Request) -> Attributes:
+    """The content type and metadata a new object gets from the request."""
+    return Attributes(
+        content_type=_content_type(request, request.match_info["object"]),
+        metadata=_metadata(request),
+    )
+
+
+async def store_body(request: web.Request, place: Located, name: str, attrs: Attributes) -> Version:
+    """The request's body made the current version of `name` in the place's container,
+    as a PutObject does (411, 400 EntityTooLarge, BadDigest, XAmzContentSHA256Mismatch;
+    nothing kept on failure)."""
     length = request.content_length
     if length is None:
         raise error_for_status(411, "You must provide the Content-Length HTTP header.")
     if length > max_object_size(request):
         raise RequestEntityTooLarge("Your proposed upload exceeds the maximum allowed size.")
     expected_md5 = content_md5(request)
-    attrs = Attributes(content_type=_content_type(request, key), metadata=_metadata(request))
-    place = await _place(request, key, write=True)
 
     async def write(blob: str) -> StoredObject:
         stored = await backend(request).put(
@@ -101,8 +115,7 @@ async def put_object(request: web.Request) -> web.Response:
         )
         return await check_stored(request, stored)
 
-    version = await put_version(request, place, key, write, attrs, known_size=length, answer=200)
-    return web.Response(headers=_stored(version))
+    return await put_version(request, place, name, write, attrs, known_size=length, answer=200)
 
 
 async def _copy(request: web.Request, key: str) -> web.Response:
@@ -118,7 +131,7 @@ async def _copy(request: web.Request, key: str) -> web.Response:
         row, _ = await resolved(request, await current(request, source_bucket, name))
     except NotFound:
         raise NoSuchKey() from None
-    place = await _place(request, key, write=True)
+    place = await place_of(request, key, write=True)
     content = await content_of(request, row)
     plain = is_plain(row)
     replace = request.headers.get("x-amz-metadata-directive", "COPY").upper() == "REPLACE"
@@ -167,9 +180,11 @@ async def delete_objects(request: web.Request) -> web.Response:
 async def delete_key_named(request: web.Request, key: str) -> None:
     """Delete `key` of the path's bucket if it is there."""
     check_object_name(key)
-    place = await _place(request, key, write=True)
+    place = await place_of(request, key, write=True)
     if place.row is not None:
+        parts = await parts_of(request, place.row)
         await delete_object(request, place.container, place.row)
+        await delete_paths(request, place.row.project_id, parts)
 
 
 def _delete_error(key: str, error: ApiError) -> str:

@@ -1,0 +1,109 @@
+"""Multipart uploads through boto3, as static large objects of parts kept in the bucket's
+`+segments` container, on the local and S3 backends."""
+
+import asyncio
+import hashlib
+import io
+
+import pytest
+from boto3.s3.transfer import TransferConfig
+
+from tests.integration.identity.conftest import Client, Person
+from tests.integration.objects.conftest import Swift
+from tests.integration.objects.s3_client import S3, s3_of
+
+MIB = 1024 * 1024
+FIRST, LAST = b"a" * (5 * MIB), b"the end"
+
+
+@pytest.fixture(params=["local", "s3"])
+def object_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def s3(client: Client, alice: Person) -> S3:
+    s3 = await s3_of(client, alice)
+    await s3.call("create_bucket", Bucket="bkt")
+    return s3
+
+
+async def _upload(s3: S3, key: str, *parts: bytes) -> tuple[str, list[dict[str, object]]]:
+    created = await s3.call(
+        "create_multipart_upload",
+        Bucket="bkt",
+        Key=key,
+        ContentType="text/x-big",
+        Metadata={"kind": "multi"},
+    )
+    upload_id = created["UploadId"]
+    done = []
+    for number, body in enumerate(parts, 1):
+        part = await s3.call(
+            "upload_part", Bucket="bkt", Key=key, UploadId=upload_id, PartNumber=number, Body=body
+        )
+        assert part["ETag"] == f'"{hashlib.md5(body).hexdigest()}"'
+        done.append({"PartNumber": number, "ETag": part["ETag"]})
+    return upload_id, done
+
+
+async def test_an_upload_completed_is_one_object(s3: S3, swift: Swift) -> None:
+    upload_id, done = await _upload(s3, "big", FIRST, LAST)
+    listed = await s3.call("list_parts", Bucket="bkt", Key="big", UploadId=upload_id)
+    assert [(p["PartNumber"], p["Size"]) for p in listed["Parts"]] == [(1, 5 * MIB), (2, 7)]
+    await s3.call(
+        "complete_multipart_upload",
+        Bucket="bkt",
+        Key="big",
+        UploadId=upload_id,
+        MultipartUpload={"Parts": done},
+    )
+    got = await s3.call("get_object", Bucket="bkt", Key="big")
+    assert got["Body"] == FIRST + LAST
+    assert (got["ContentType"], got["Metadata"]) == ("text/x-big", {"kind": "multi"})
+    tail = await s3.call("get_object", Bucket="bkt", Key="big", Range=f"bytes={5 * MIB - 2}-")
+    assert tail["Body"] == b"aathe end"
+    assert (await swift.call("HEAD", "bkt/big")).headers["X-Static-Large-Object"] == "True"
+    assert [b["Name"] for b in (await s3.call("list_buckets"))["Buckets"]] == ["bkt"]
+    assert len(await swift.json("bkt+segments")) == 2
+    await s3.call("delete_object", Bucket="bkt", Key="big")
+    assert await swift.json("bkt+segments") == []
+
+
+async def test_abort_and_refusals(s3: S3, swift: Swift) -> None:
+    upload_id, done = await _upload(s3, "k", b"small", b"parts")
+    assert await s3.error(
+        "complete_multipart_upload",
+        Bucket="bkt",
+        Key="k",
+        UploadId=upload_id,
+        MultipartUpload={"Parts": done},
+    ) == (400, "EntityTooSmall")
+    wrong = [{"PartNumber": 1, "ETag": '"0123456789abcdef0123456789abcdef"'}]
+    assert await s3.error(
+        "complete_multipart_upload",
+        Bucket="bkt",
+        Key="k",
+        UploadId=upload_id,
+        MultipartUpload={"Parts": wrong},
+    ) == (400, "InvalidPart")
+    await s3.call("abort_multipart_upload", Bucket="bkt", Key="k", UploadId=upload_id)
+    assert await swift.json("bkt+segments") == []
+    assert await s3.error("list_parts", Bucket="bkt", Key="k", UploadId=upload_id) == (
+        404,
+        "NoSuchUpload",
+    )
+    assert await s3.error("get_object", Bucket="bkt", Key="k") == (404, "NoSuchKey")
+
+
+async def test_boto3s_managed_transfer(s3: S3) -> None:
+    data = bytes(range(256)) * (48 * 1024)  # 12 MiB: three parts
+    config = TransferConfig(multipart_threshold=5 * MIB, multipart_chunksize=5 * MIB)
+    await asyncio.to_thread(
+        s3.boto.upload_fileobj, io.BytesIO(data), "bkt", "file.bin", Config=config
+    )
+    head = await s3.call("head_object", Bucket="bkt", Key="file.bin")
+    assert head["ContentLength"] == len(data)
+    target = io.BytesIO()
+    await asyncio.to_thread(s3.boto.download_fileobj, "bkt", "file.bin", target, Config=config)
+    assert target.getvalue() == data
