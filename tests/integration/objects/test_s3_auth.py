@@ -5,21 +5,13 @@ in its project."""
 import hashlib
 from datetime import timedelta
 
-import pytest
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from tests.integration.identity.conftest import PUBLIC_URL, Api, Client, Person
 from tests.integration.objects.conftest import ShiftedClock
-from tests.integration.objects.s3_client import S3, s3_of
-
-
-@pytest.fixture
-async def s3(client: Client, alice: Person) -> S3:
-    s3 = await s3_of(client, alice)
-    await s3.call("create_bucket", Bucket="bkt")
-    return s3
+from tests.integration.objects.s3_client import S3
 
 
 async def test_a_wrong_secret_or_unknown_key_is_refused(client: Client, s3: S3) -> None:

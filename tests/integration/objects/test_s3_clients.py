@@ -3,7 +3,6 @@ bucket boto3 makes is a container `openstack container list` shows, and a contai
 the CLI makes is a bucket boto3 lists and fills."""
 
 import json
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,19 +10,14 @@ import boto3
 import botocore.config
 import pytest
 
-from tests.integration.identity.conftest import KumoProcess, own_database
+from tests.integration.identity.conftest import KumoProcess, running_kumo
 from tests.integration.openstack_cli import Cli, admin_cli
 
 
 @pytest.fixture(scope="module")
 def kumo(server_url: str, template_url: str) -> Iterator[KumoProcess]:
-    with tempfile.TemporaryDirectory() as folder, own_database(server_url) as database_url:
-        process = KumoProcess(database_url, Path(folder), Path(folder))
-        process.start()
-        try:
-            yield process
-        finally:
-            process.stop()
+    with running_kumo(server_url) as process:
+        yield process
 
 
 def test_buckets_and_containers_are_one(kumo: KumoProcess, tmp_path: Path) -> None:

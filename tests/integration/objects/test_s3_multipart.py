@@ -8,9 +8,8 @@ import io
 import pytest
 from boto3.s3.transfer import TransferConfig
 
-from tests.integration.identity.conftest import Client, Person
 from tests.integration.objects.conftest import Swift
-from tests.integration.objects.s3_client import S3, s3_of
+from tests.integration.objects.s3_client import S3
 
 MIB = 1024 * 1024
 FIRST, LAST = b"a" * (5 * MIB), b"the end"
@@ -19,13 +18,6 @@ FIRST, LAST = b"a" * (5 * MIB), b"the end"
 @pytest.fixture(params=["local", "s3"])
 def object_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-
-@pytest.fixture
-async def s3(client: Client, alice: Person) -> S3:
-    s3 = await s3_of(client, alice)
-    await s3.call("create_bucket", Bucket="bkt")
-    return s3
 
 
 async def _upload(s3: S3, key: str, *parts: bytes) -> tuple[str, list[dict[str, object]]]:
@@ -45,6 +37,17 @@ async def _upload(s3: S3, key: str, *parts: bytes) -> tuple[str, list[dict[str, 
         assert part["ETag"] == f'"{hashlib.md5(body).hexdigest()}"'
         done.append({"PartNumber": number, "ETag": part["ETag"]})
     return upload_id, done
+
+
+async def _refused(s3: S3, upload_id: str, parts: list[dict[str, object]]) -> tuple[int, str]:
+    """The status and code of completing upload `upload_id` of `k` with `parts`."""
+    return await s3.error(
+        "complete_multipart_upload",
+        Bucket="bkt",
+        Key="k",
+        UploadId=upload_id,
+        MultipartUpload={"Parts": parts},
+    )
 
 
 async def test_an_upload_completed_is_one_object(s3: S3, swift: Swift) -> None:
@@ -72,21 +75,11 @@ async def test_an_upload_completed_is_one_object(s3: S3, swift: Swift) -> None:
 
 async def test_abort_and_refusals(s3: S3, swift: Swift) -> None:
     upload_id, done = await _upload(s3, "k", b"small", b"parts")
-    assert await s3.error(
-        "complete_multipart_upload",
-        Bucket="bkt",
-        Key="k",
-        UploadId=upload_id,
-        MultipartUpload={"Parts": done},
-    ) == (400, "EntityTooSmall")
+    assert await _refused(s3, upload_id, done) == (400, "EntityTooSmall")
     wrong = [{"PartNumber": 1, "ETag": '"0123456789abcdef0123456789abcdef"'}]
-    assert await s3.error(
-        "complete_multipart_upload",
-        Bucket="bkt",
-        Key="k",
-        UploadId=upload_id,
-        MultipartUpload={"Parts": wrong},
-    ) == (400, "InvalidPart")
+    assert await _refused(s3, upload_id, wrong) == (400, "InvalidPart")
+    backwards = [done[1], done[0]]
+    assert await _refused(s3, upload_id, backwards) == (400, "InvalidPartOrder")
     await s3.call("abort_multipart_upload", Bucket="bkt", Key="k", UploadId=upload_id)
     assert await swift.json("bkt+segments") == []
     assert await s3.error("list_parts", Bucket="bkt", Key="k", UploadId=upload_id) == (

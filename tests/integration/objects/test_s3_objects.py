@@ -7,21 +7,13 @@ import hashlib
 
 import pytest
 
-from tests.integration.identity.conftest import Client, Person
 from tests.integration.objects.conftest import Swift
-from tests.integration.objects.s3_client import S3, s3_of
+from tests.integration.objects.s3_client import S3
 
 
 @pytest.fixture(params=["local", "s3"])
 def object_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-
-@pytest.fixture
-async def s3(client: Client, alice: Person) -> S3:
-    s3 = await s3_of(client, alice)
-    await s3.call("create_bucket", Bucket="bkt")
-    return s3
 
 
 async def test_put_get_head_delete(s3: S3, swift: Swift) -> None:
