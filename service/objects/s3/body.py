@@ -9,6 +9,7 @@ from collections.abc import Collection
 from aiohttp import web
 
 from service.errors import RequestEntityTooLarge
+from service.http.body import body_pieces
 from service.objects.api.common import backend
 from service.objects.s3.auth import PAYLOAD_HASH
 from service.objects.s3.errors import ContentSha256Mismatch, InvalidDigest
@@ -42,10 +43,15 @@ async def check_stored(request: web.Request, stored: StoredObject) -> StoredObje
 
 
 async def read_small(request: web.Request) -> bytes:
-    """The whole (small) body, its signed SHA-256 checked: 400 on a mismatch."""
-    body = await request.content.read(MAX_XML_BODY + 1)
-    if len(body) > MAX_XML_BODY:
-        raise RequestEntityTooLarge("The request body is too large.")
+    """The whole (small) body, its signed SHA-256 checked: 400 on a mismatch, or past
+    MAX_XML_BODY bytes."""
+    pieces, size = [], 0
+    async for piece in body_pieces(request):
+        size += len(piece)
+        if size > MAX_XML_BODY:
+            raise RequestEntityTooLarge("The request body is too large.")
+        pieces.append(piece)
+    body = b"".join(pieces)
     expected = signed_payload(request)
     if expected is not None and hashlib.sha256(body).hexdigest() != expected:
         raise ContentSha256Mismatch()

@@ -54,8 +54,8 @@ async def _listed(request: web.Request, bucket: rm.Container, marker: str, limit
         return await rm.objects_page(db(request), bucket.project_id, bucket.name, page, limit, at)
 
     entries = await collect(fetch, Query(page, limit + 1, delimiter, "xml", False))
-    if len(entries) <= limit:
-        return Listed(entries, None)
+    if len(entries) <= limit or limit == 0:
+        return Listed(entries[:limit], None)
     entries = entries[:limit]
     last = entries[-1]
     return Listed(entries, last.subdir if isinstance(last, Subdir) else last.name)

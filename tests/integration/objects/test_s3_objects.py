@@ -140,3 +140,33 @@ async def test_listing_with_delimiters_and_pages(s3: S3) -> None:
         list, paginator.paginate(Bucket="bkt", PaginationConfig={"PageSize": 4})
     )
     assert [o["Key"] for p in pages for o in p["Contents"]] == keys
+
+
+async def test_keys_with_odd_characters(s3: S3, swift: Swift) -> None:
+    key = "odd key+=&?é~!*'()/ünï %2F.txt"
+    await s3.call("put_object", Bucket="bkt", Key=key, Body=b"odd")
+    assert (await s3.call("get_object", Bucket="bkt", Key=key))["Body"] == b"odd"
+    listed = await s3.call("list_objects_v2", Bucket="bkt", Prefix="odd key+")
+    assert [o["Key"] for o in listed["Contents"]] == [key]
+    v1 = await s3.call("list_objects", Bucket="bkt", Delimiter="/")
+    assert [p["Prefix"] for p in v1["CommonPrefixes"]] == ["odd key+=&?é~!*'()/"]
+    await s3.call(
+        "copy_object", Bucket="bkt", Key="plain", CopySource={"Bucket": "bkt", "Key": key}
+    )
+    assert [o["name"] for o in await swift.json("bkt")] == [key, "plain"]
+    assert (await s3.call("list_objects_v2", Bucket="bkt", MaxKeys=0))["KeyCount"] == 0
+
+
+async def test_deleting_a_thousand_long_keys_at_once(s3: S3) -> None:
+    keys = [f"{n:04d}/" + "/".join(["k" * 200] * 2) for n in range(1000)]
+    await s3.call("put_object", Bucket="bkt", Key=keys[-1], Body=b"x")
+    result = await s3.call(
+        "delete_objects", Bucket="bkt", Delete={"Objects": [{"Key": k} for k in keys]}
+    )
+    assert len(result["Deleted"]) == 1000
+    assert "Contents" not in await s3.call("list_objects_v2", Bucket="bkt")
+    too_many = [{"Key": "k"}] * 1001
+    assert await s3.error("delete_objects", Bucket="bkt", Delete={"Objects": too_many}) == (
+        400,
+        "MalformedXML",
+    )
