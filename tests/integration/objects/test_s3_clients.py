@@ -1,8 +1,11 @@
 """The S3 API of a real `kumo up`, with an EC2 credential from the `openstack` CLI: a
 bucket boto3 makes is a container `openstack container list` shows, and a container
-the CLI makes is a bucket boto3 lists and fills."""
+the CLI makes is a bucket boto3 lists and fills; the `aws` CLI's s3 commands."""
 
 import json
+import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,3 +47,36 @@ def test_buckets_and_containers_are_one(kumo: KumoProcess, tmp_path: Path) -> No
     s3.put_object(Bucket="from-swift", Key="k", Body=b"x")
     shown = json.loads(cli("object", "show", "from-swift", "k", "-f", "json"))
     assert shown["content-length"] == "1"
+
+
+@pytest.mark.skipif(shutil.which("aws") is None, reason="the aws CLI is not installed")
+def test_the_aws_cli(kumo: KumoProcess, tmp_path: Path) -> None:
+    cli: Cli = admin_cli(kumo, tmp_path)
+    credential = json.loads(cli("ec2", "credentials", "create", "-f", "json"))
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "AWS_ACCESS_KEY_ID": credential["access"],
+        "AWS_SECRET_ACCESS_KEY": credential["secret"],
+        "AWS_DEFAULT_REGION": "RegionOne",
+    }
+
+    def aws(*args: str) -> str:
+        command = ["aws", "--endpoint-url", f"{kumo.url}/s3", "s3", *args]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, (args, done.stderr)
+        return done.stdout
+
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(9 * 1024 * 1024))  # over the CLI's 8 MiB: a multipart upload
+    (tmp_path / "small.txt").write_text("small")
+    aws("mb", "s3://cli-bucket")
+    aws("cp", str(big), "s3://cli-bucket/dir/big.bin")
+    aws("cp", str(tmp_path / "small.txt"), "s3://cli-bucket/small.txt")
+    listing = aws("ls", "s3://cli-bucket/")
+    assert "PRE dir/" in listing and "small.txt" in listing
+    aws("cp", "s3://cli-bucket/dir/big.bin", str(tmp_path / "back.bin"))
+    assert (tmp_path / "back.bin").read_bytes() == big.read_bytes()
+    aws("rm", "--recursive", "s3://cli-bucket/")
+    aws("rb", "s3://cli-bucket")
+    assert "cli-bucket" not in aws("ls")
