@@ -9,9 +9,9 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from tests.integration.identity.conftest import PUBLIC_URL, Api, Client, Person
-from tests.integration.objects.conftest import ShiftedClock
-from tests.integration.objects.s3_client import S3
+from tests.integration.identity.conftest import PUBLIC_URL, Api, Client, Person, make_person
+from tests.integration.objects.conftest import ShiftedClock, Swift
+from tests.integration.objects.s3_client import S3, s3_of
 
 
 async def test_a_wrong_secret_or_unknown_key_is_refused(client: Client, s3: S3) -> None:
@@ -85,3 +85,26 @@ async def test_the_catalog_names_the_s3_endpoint(as_admin: Api) -> None:
     (service,) = services["services"]
     _, endpoints = await as_admin.call("GET", f"endpoints?service_id={service['id']}")
     assert {e["url"] for e in endpoints["endpoints"]} == {f"{PUBLIC_URL}/s3"}
+
+
+async def test_swifts_acls_decide_for_a_user_without_an_operator_role(
+    client: Client, s3: S3, swift: Swift, alice: Person, as_admin: Api
+) -> None:
+    await s3.call("put_object", Bucket="bkt", Key="k", Body=b"shared")
+    rita = await make_person(as_admin, "reader", "rita", project_id=alice.project_id)
+    ritas = await s3_of(client, rita)
+    assert await ritas.error("list_buckets") == (403, "AccessDenied")
+    assert await ritas.error("get_object", Bucket="bkt", Key="k") == (403, "AccessDenied")
+    grant = {"X-Container-Read": f"{alice.project_id}:{rita.user_id}"}
+    assert (await swift.call("POST", "bkt", headers=grant)).status == 204
+    assert (await ritas.call("get_object", Bucket="bkt", Key="k"))["Body"] == b"shared"
+    assert [o["Key"] for o in (await ritas.call("list_objects_v2", Bucket="bkt"))["Contents"]] == [
+        "k"
+    ]
+    assert await ritas.error("put_object", Bucket="bkt", Key="mine", Body=b"x") == (
+        403,
+        "AccessDenied",
+    )
+    grant = {"X-Container-Write": f"{alice.project_id}:{rita.user_id}"}
+    assert (await swift.call("POST", "bkt", headers=grant)).status == 204
+    await ritas.call("put_object", Bucket="bkt", Key="mine", Body=b"x")
