@@ -9,6 +9,9 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from events.postgres import PostgresEventStore
+from service.audit.events import AuditRecorded
+from service.objects.naming import object_stream
 from tests.integration.identity.conftest import PUBLIC_URL, Api, Client, Person, make_person
 from tests.integration.objects.conftest import ShiftedClock, Swift
 from tests.integration.objects.s3_client import S3, s3_of
@@ -108,3 +111,17 @@ async def test_swifts_acls_decide_for_a_user_without_an_operator_role(
     grant = {"X-Container-Write": f"{alice.project_id}:{rita.user_id}"}
     assert (await swift.call("POST", "bkt", headers=grant)).status == 204
     await ritas.call("put_object", Bucket="bkt", Key="mine", Body=b"x")
+
+
+async def test_s3_requests_are_audited(s3: S3, alice: Person, store: PostgresEventStore) -> None:
+    put = await s3.call("put_object", Bucket="bkt", Key="k", Body=b"x")
+    request_id = put["ResponseMetadata"]["HTTPHeaders"]["x-amz-request-id"]
+    (record,) = await store.read_stream(f"audit-{request_id}")
+    assert isinstance(record.event, AuditRecorded)
+    assert (record.event.observer, record.event.status) == ("s3", 200)
+    assert record.event.initiator.user_id == alice.user_id
+    stream = object_stream(alice.project_id, "bkt", "k")
+    assert (record.event.target.type, record.event.target.id) == (
+        "object",
+        stream.partition("-")[2],
+    )
