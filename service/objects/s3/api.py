@@ -19,6 +19,18 @@ SUBRESOURCES = frozenset(
 )
 """Query parameters naming what Kumo's S3 API does not do (501 NotImplemented)."""
 _SWIFT_ONLY = frozenset({"x-timestamp", "x-static-large-object"})
+_OVERRIDES = {
+    f"response-{name.lower()}": name
+    for name in (
+        "Content-Type",
+        "Content-Language",
+        "Expires",
+        "Cache-Control",
+        "Content-Disposition",
+        "Content-Encoding",
+    )
+}
+"""GetObject's query parameters that set a header of its answer (presigned downloads)."""
 
 routes = web.RouteTableDef()
 
@@ -110,7 +122,7 @@ async def delete_object(request: web.Request) -> web.StreamResponse:
 
 async def s3_headers(request: web.Request, response: web.StreamResponse) -> None:
     """on_response_prepare of the S3 app: user metadata as x-amz-meta-*, quoted ETags,
-    none of Swift's own headers."""
+    none of Swift's own headers; a GetObject's response-* overrides."""
     for name, value in list(response.headers.items()):
         lower = name.lower()
         if lower.startswith(objects.SWIFT_META):
@@ -121,6 +133,10 @@ async def s3_headers(request: web.Request, response: web.StreamResponse) -> None
     etag = response.headers.get("ETag")
     if etag is not None and not etag.startswith('"'):
         response.headers["ETag"] = f'"{etag}"'
+    if request.method == "GET" and response.status in (200, 206):
+        for query, header in _OVERRIDES.items():
+            if query in request.query:
+                response.headers[header] = request.query[query]
 
 
 ROUTES = [route for route in routes if isinstance(route, web.RouteDef)]

@@ -61,6 +61,12 @@ async def test_presigned_urls(client: Client, s3: S3, clock: ShiftedClock) -> No
     )
     response = await client.session.get(url)
     assert (response.status, await response.read()) == (200, b"shared")
+    download = s3.boto.generate_presigned_url(
+        "get_object",
+        Params={"Bucket": "bkt", "Key": "k", "ResponseContentDisposition": "attachment"},
+    )
+    response = await client.session.get(download)
+    assert response.headers["Content-Disposition"] == "attachment"
     tampered = await client.session.get(url.replace("/k?", "/other?"))
     assert tampered.status == 403
     clock.shift = timedelta(seconds=61)
