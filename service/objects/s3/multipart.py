@@ -2,7 +2,8 @@
 the object's content type and metadata), UploadPart (each part an object of the
 bucket's segments container, written as PutObject writes), ListParts,
 CompleteMultipartUpload (the object becomes an SLO of the parts named) and
-AbortMultipartUpload (marker and parts deleted). See uploads.py for the names."""
+AbortMultipartUpload (marker and parts deleted); UploadPartCopy copies a part from an
+object (or a range of it). See uploads.py for the names."""
 
 from collections.abc import AsyncIterator
 from urllib.parse import quote
@@ -23,7 +24,8 @@ from service.objects.api.common import (
     project_of,
     record,
 )
-from service.objects.api.object import put_manifest
+from service.objects.api.object import copier, is_plain, put_manifest
+from service.objects.api.reading import content_of
 from service.objects.api.writes import Attributes, put_version, remove
 from service.objects.events import ContainerCreated
 from service.objects.large_object import MAX_MANIFEST_SEGMENTS, build_slo
@@ -37,15 +39,17 @@ from service.objects.s3.errors import (
     InvalidPartOrder,
     MalformedXML,
     NoSuchUpload,
-    NotImplementedHere,
 )
-from service.objects.s3.objects import new_attributes, place_of, store_body
+from service.objects.s3.objects import copy_source, new_attributes, place_of, store_body
 from service.objects.s3.uploads import marker_name, part_name, segments_of
+from service.objects.segments import read_parts
 from service.storage.backend import StoredObject
 
 MIN_PART_SIZE = 5 * 1024 * 1024
 """The smallest part but the last, as S3's."""
 MAX_PART_NUMBER = 10000
+_PART = Attributes(content_type="application/octet-stream")
+"""What a part is besides its bytes."""
 _PAGE = 1000
 
 
@@ -123,14 +127,54 @@ def _part_number(given: str | None) -> int:
 
 async def upload_part(request: web.Request) -> web.Response:
     """UploadPart: the body stored as the part, as PutObject stores it; 200 with its ETag."""
-    if "x-amz-copy-source" in request.headers:
-        raise NotImplementedHere("UploadPartCopy is not implemented.")
     number = _part_number(request.query.get("partNumber"))
     upload = await _upload(request)
     name = part_name(upload.key, upload.upload_id, number)
-    attrs = Attributes(content_type="application/octet-stream")
-    version = await store_body(request, await _in_segments(request, name), name, attrs)
+    place = await _in_segments(request, name)
+    if "x-amz-copy-source" in request.headers:
+        return await _copy_part(request, place, name)
+    version = await store_body(request, place, name, _PART)
     return web.Response(headers={"ETag": document.etag(version.event.etag)})
+
+
+def _copy_range(request: web.Request, size: int) -> tuple[int, int] | None:
+    """The first and last byte x-amz-copy-source-range asks for (None: all of it);
+    InvalidArgument unless it is `bytes=first-last` within the source."""
+    given = request.headers.get("x-amz-copy-source-range")
+    if given is None:
+        return None
+    first, _, last = given.removeprefix("bytes=").partition("-")
+    if not (first.isdigit() and last.isdigit() and int(first) <= int(last) < size):
+        raise InvalidArgument(f"The x-amz-copy-source-range {given!r} is not within the source.")
+    return int(first), int(last)
+
+
+async def _copy_part(request: web.Request, place: Located, name: str) -> web.Response:
+    """UploadPartCopy: the part is the source object, or the bytes of it that
+    x-amz-copy-source-range names; CopyPartResult with its ETag."""
+    row = await copy_source(request)
+    content = await content_of(request, row)
+    span = _copy_range(request, content.size)
+    if span is None:
+        plain = is_plain(row)
+        write = copier(request, content, plain)
+        attrs = Attributes(content_type=_PART.content_type, etag=row.etag if plain else None)
+        size = content.size
+    else:
+        first, last = span
+        size = last - first + 1
+
+        async def write(blob: str) -> StoredObject:
+            chunks = read_parts(backend(request), content.parts, first, last)
+            return await backend(request).put(blob, chunks, size_hint=size, hashes=OBJECT_HASHES)
+
+        attrs = _PART
+    version = await put_version(request, place, name, write, attrs, known_size=size, answer=200)
+    return document.answer(
+        "CopyPartResult",
+        document.element("LastModified", document.timestamp(version.at)),
+        document.element("ETag", document.etag(version.event.etag)),
+    )
 
 
 class _Named(msgspec.Struct, frozen=True):

@@ -118,9 +118,9 @@ async def store_body(request: web.Request, place: Located, name: str, attrs: Att
     return await put_version(request, place, name, write, attrs, known_size=length, answer=200)
 
 
-async def _copy(request: web.Request, key: str) -> web.Response:
-    """CopyObject: the source's bytes (and, unless x-amz-metadata-directive is REPLACE,
-    its content type and metadata) as `key`; CopyObjectResult with its ETag."""
+async def copy_source(request: web.Request) -> rm.StoredObject:
+    """The object x-amz-copy-source names (`bucket/key`, URL-encoded) in the caller's
+    project, symlinks followed, once the caller may read it; NoSuchBucket, NoSuchKey."""
     source = unquote(request.headers["x-amz-copy-source"].partition("?")[0])
     bucket, name = split_path(source)
     try:
@@ -131,6 +131,13 @@ async def _copy(request: web.Request, key: str) -> web.Response:
         row, _ = await resolved(request, await current(request, source_bucket, name))
     except NotFound:
         raise NoSuchKey() from None
+    return row
+
+
+async def _copy(request: web.Request, key: str) -> web.Response:
+    """CopyObject: the source's bytes (and, unless x-amz-metadata-directive is REPLACE,
+    its content type and metadata) as `key`; CopyObjectResult with its ETag."""
+    row = await copy_source(request)
     place = await place_of(request, key, write=True)
     content = await content_of(request, row)
     plain = is_plain(row)

@@ -100,3 +100,42 @@ async def test_boto3s_managed_transfer(s3: S3) -> None:
     target = io.BytesIO()
     await asyncio.to_thread(s3.boto.download_fileobj, "bkt", "file.bin", target, Config=config)
     assert target.getvalue() == data
+
+
+async def test_parts_copied_from_objects(s3: S3) -> None:
+    data = bytes(range(256)) * (44 * 1024)  # 11 MiB: three parts copied by range
+    await s3.call("put_object", Bucket="bkt", Key="source", Body=data)
+    config = TransferConfig(multipart_threshold=5 * MIB, multipart_chunksize=5 * MIB)
+    source = {"Bucket": "bkt", "Key": "source"}
+    await asyncio.to_thread(s3.boto.copy, source, "bkt", "copy", Config=config)
+    assert (await s3.call("get_object", Bucket="bkt", Key="copy"))["Body"] == data
+    upload_id, _ = await _upload(s3, "whole")
+    part = await s3.call(
+        "upload_part_copy",
+        Bucket="bkt",
+        Key="whole",
+        UploadId=upload_id,
+        PartNumber=1,
+        CopySource="bkt/source",
+    )
+    etag = part["CopyPartResult"]["ETag"]
+    assert etag == f'"{hashlib.md5(data).hexdigest()}"'
+    await s3.call(
+        "complete_multipart_upload",
+        Bucket="bkt",
+        Key="whole",
+        UploadId=upload_id,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]},
+    )
+    assert (await s3.call("get_object", Bucket="bkt", Key="whole"))["Body"] == data
+    upload_id, _ = await _upload(s3, "more")
+    refused = await s3.error(
+        "upload_part_copy",
+        Bucket="bkt",
+        Key="more",
+        UploadId=upload_id,
+        PartNumber=1,
+        CopySource="bkt/source",
+        CopySourceRange=f"bytes=0-{len(data)}",
+    )
+    assert refused == (400, "InvalidArgument")
