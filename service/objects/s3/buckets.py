@@ -1,6 +1,7 @@
 """Buckets: ListBuckets, CreateBucket, HeadBucket, DeleteBucket and GetBucketLocation;
 a bucket is a container of the caller's project (the same one Swift shows)."""
 
+import contextlib
 import re
 
 from aiohttp import web
@@ -19,7 +20,7 @@ from service.objects.s3.errors import (
     InvalidBucketName,
     NoSuchBucket,
 )
-from service.objects.s3.uploads import SEGMENTS
+from service.objects.s3.uploads import SEGMENTS, segments_of
 
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 """S3's rule for new bucket names (DNS-compatible); Swift's other containers are
@@ -91,13 +92,17 @@ async def readable_bucket(request: web.Request) -> rm.CountedContainer:
 
 
 async def delete_bucket(request: web.Request) -> web.Response:
-    """204; 404 NoSuchBucket, 409 BucketNotEmpty while it holds objects."""
+    """204, and its segments container goes too if empty; 404 NoSuchBucket, 409
+    BucketNotEmpty while it holds objects."""
+    project_id, name = require_owner(request), request.match_info["container"]
     try:
-        await remove_container(request, require_owner(request), request.match_info["container"])
+        await remove_container(request, project_id, name)
     except NotFound:
         raise NoSuchBucket() from None
     except Conflict:
         raise BucketNotEmpty() from None
+    with contextlib.suppress(NotFound, Conflict):
+        await remove_container(request, project_id, segments_of(name))
     return web.Response(status=204)
 
 

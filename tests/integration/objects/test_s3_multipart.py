@@ -71,6 +71,8 @@ async def test_an_upload_completed_is_one_object(s3: S3, swift: Swift) -> None:
     assert len(await swift.json("bkt+segments")) == 2
     await s3.call("delete_object", Bucket="bkt", Key="big")
     assert await swift.json("bkt+segments") == []
+    await s3.call("delete_bucket", Bucket="bkt")
+    assert await swift.json() == []
 
 
 async def test_abort_and_refusals(s3: S3, swift: Swift) -> None:
