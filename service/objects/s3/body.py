@@ -10,7 +10,7 @@ from aiohttp import web
 
 from service.errors import RequestEntityTooLarge
 from service.http.body import body_pieces
-from service.objects.api.common import backend
+from service.objects.api.common import OBJECT_HASHES, backend
 from service.objects.s3.auth import PAYLOAD_HASH
 from service.objects.s3.errors import ContentSha256Mismatch, InvalidDigest
 from service.objects.s3.sigv4 import UNSIGNED_PAYLOAD
@@ -18,8 +18,7 @@ from service.storage.backend import HashName, StoredObject
 
 MAX_XML_BODY = 2 * 1024 * 1024
 """The largest XML request body read (DeleteObjects of 1,000 long keys fits)."""
-_UNSIGNED: tuple[HashName, ...] = ("md5",)
-_SIGNED: tuple[HashName, ...] = ("md5", "sha256")
+_SIGNED: tuple[HashName, ...] = (*OBJECT_HASHES, "sha256")
 
 
 def signed_payload(request: web.Request) -> str | None:
@@ -30,7 +29,7 @@ def signed_payload(request: web.Request) -> str | None:
 
 def hashes_for(request: web.Request) -> Collection[HashName]:
     """The hashes an upload computes: the md5 (ETag), and the SHA-256 when signed."""
-    return _UNSIGNED if signed_payload(request) is None else _SIGNED
+    return OBJECT_HASHES if signed_payload(request) is None else _SIGNED
 
 
 async def check_stored(request: web.Request, stored: StoredObject) -> StoredObject:

@@ -32,13 +32,13 @@ def etag(md5: str) -> str:
     return md5 if md5.startswith('"') else f'"{md5}"'
 
 
-def answer(root: str, *children: str, status: int = 200) -> web.Response:
+def answer(root: str, *children: str) -> web.Response:
     """The XML document `<root xmlns=S3>children</root>`."""
     body = (
         f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} xmlns="{NAMESPACE}">'
         f"{''.join(children)}</{root}>"
     )
-    return web.Response(text=body, status=status, content_type="application/xml")
+    return web.Response(text=body, content_type="application/xml")
 
 
 def parse(body: bytes, root: str) -> ElementTree.Element:
