@@ -16,7 +16,10 @@ from service.objects.s3 import sigv4
 from service.objects.s3.errors import AccessDenied, InvalidAccessKeyId
 
 PAYLOAD_HASH = web.RequestKey("s3_payload_hash", str)
-"""The hex SHA-256 the request's signature covers its body with, or UNSIGNED-PAYLOAD."""
+"""The hex SHA-256 the request's signature covers its body with, UNSIGNED-PAYLOAD, or
+one of sigv4.CHUNKED for an aws-chunked body."""
+CHUNK_CHAIN = web.RequestKey("s3_chunk_chain", sigv4.ChunkChain)
+"""Checks the chunks of a signed aws-chunked body (sigv4.SIGNED_CHUNKS)."""
 _UNSUPPORTED = ("trust_id", "access_token_id", "access_id")
 """What an EC2 blob may be limited to that Kumo's S3 API does not act under."""
 
@@ -44,6 +47,8 @@ async def _caller(request: web.Request, signed: sigv4.Signed) -> tuple[AuthConte
         signed, request.method, request.path, request.query, request.headers
     )
     sigv4.check_signature(blob["secret"], signed, canonical)
+    if signed.payload_hash == sigv4.SIGNED_CHUNKS:
+        request[CHUNK_CHAIN] = sigv4.ChunkChain(blob["secret"], signed)
     if any(blob.get(key) for key in _UNSUPPORTED):
         raise AccessDenied("Credentials limited to a trust or an OAuth token are not supported.")
     at = now(request)

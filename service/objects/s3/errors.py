@@ -139,3 +139,9 @@ class InvalidArgument(S3Error):
     code = 400
     s3_code = "InvalidArgument"
     explanation = "Invalid Argument"
+
+
+class IncompleteBody(S3Error):
+    code = 400
+    s3_code = "IncompleteBody"
+    explanation = "You did not provide the number of bytes specified by the Content-Length."

@@ -8,7 +8,6 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from service.errors import ApiError, NotFound, RequestEntityTooLarge, error_for_status
-from service.http.body import body_pieces
 from service.objects import directory as rm
 from service.objects.api.access import Located, container_for, current, locate, resolved
 from service.objects.api.bulk import delete_paths
@@ -19,7 +18,14 @@ from service.objects.api.writes import Attributes, Version, delete_object, put_v
 from service.objects.headers import check_limits
 from service.objects.naming import check_object_name, split_path
 from service.objects.s3 import document
-from service.objects.s3.body import check_stored, content_md5, hashes_for, read_small
+from service.objects.s3.body import (
+    body_length,
+    check_stored,
+    content_md5,
+    hashes_for,
+    pieces,
+    read_small,
+)
 from service.objects.s3.errors import MalformedXML, NoSuchBucket, NoSuchKey
 from service.objects.s3.uploads import parts_of
 from service.storage.backend import StoredObject
@@ -98,7 +104,7 @@ async def store_body(request: web.Request, place: Located, name: str, attrs: Att
     """The request's body made the current version of `name` in the place's container,
     as a PutObject does (411, 400 EntityTooLarge, BadDigest, XAmzContentSHA256Mismatch;
     nothing kept on failure)."""
-    length = request.content_length
+    length = body_length(request)
     if length is None:
         raise error_for_status(411, "You must provide the Content-Length HTTP header.")
     if length > max_object_size(request):
@@ -108,7 +114,7 @@ async def store_body(request: web.Request, place: Located, name: str, attrs: Att
     async def write(blob: str) -> StoredObject:
         stored = await backend(request).put(
             blob,
-            body_pieces(request),
+            pieces(request),
             size_hint=length,
             expected_md5=expected_md5,
             hashes=hashes_for(request),

@@ -24,6 +24,10 @@ from service.objects.s3.errors import (
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+SIGNED_CHUNKS = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+UNSIGNED_CHUNKS = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+CHUNKED = frozenset({SIGNED_CHUNKS, UNSIGNED_CHUNKS})
+"""Payload hashes of an aws-chunked body (see chunked.py)."""
 CONTENT_SHA256 = "x-amz-content-sha256"
 MAX_SKEW = timedelta(minutes=15)
 MAX_EXPIRES = 7 * 24 * 3600
@@ -69,7 +73,7 @@ def _credential(value: str, amz_date: str, error: type[Exception]) -> tuple[str,
 
 def from_header(authorization: str, headers: Mapping[str, str]) -> Signed:
     """What an Authorization header signs: 400 if it is malformed or not SigV4, 501 for
-    chunked (streaming) signatures, which Kumo does not verify."""
+    the chunked payloads other than CHUNKED (signed trailers, ECDSA)."""
     algorithm, _, rest = authorization.partition(" ")
     if algorithm != ALGORITHM:
         raise InvalidRequest(
@@ -87,9 +91,10 @@ def from_header(authorization: str, headers: Mapping[str, str]) -> Signed:
     _parse_time(amz_date, AccessDenied)
     access, scope = _credential(fields["Credential"], amz_date, AuthorizationHeaderMalformed)
     payload_hash = headers.get(CONTENT_SHA256, "")
-    if payload_hash.startswith("STREAMING-"):
+    if payload_hash.startswith("STREAMING-") and payload_hash not in CHUNKED:
         raise NotImplementedHere(f"{CONTENT_SHA256}: {payload_hash} is not supported.")
-    if payload_hash != UNSIGNED_PAYLOAD and not _SHA256_HEX.fullmatch(payload_hash):
+    plain = payload_hash in CHUNKED or payload_hash == UNSIGNED_PAYLOAD
+    if not plain and not _SHA256_HEX.fullmatch(payload_hash):
         raise InvalidRequest(f"Missing or invalid {CONTENT_SHA256} header.")
     return Signed(
         access_key=access,
@@ -172,18 +177,52 @@ def _hmac(key: bytes, message: str) -> bytes:
     return hmac.new(key, message.encode(), hashlib.sha256).digest()
 
 
+def _signing_key(secret: str, scope: str) -> bytes:
+    key = ("AWS4" + secret).encode()
+    for part in scope.split("/"):
+        key = _hmac(key, part)
+    return key
+
+
+def _sign(key: bytes, *lines: str) -> str:
+    return hmac.new(key, "\n".join(lines).encode(), hashlib.sha256).hexdigest()
+
+
 def signature(secret: str, signed: Signed, canonical: str) -> str:
     """The hex signature `secret` gives the canonical request, in the signed scope."""
-    to_sign = "\n".join(
-        [ALGORITHM, signed.amz_date, signed.scope, hashlib.sha256(canonical.encode()).hexdigest()]
-    )
-    key = ("AWS4" + secret).encode()
-    for part in signed.scope.split("/"):
-        key = _hmac(key, part)
-    return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    key = _signing_key(secret, signed.scope)
+    return _sign(key, ALGORITHM, signed.amz_date, signed.scope, digest)
 
 
 def check_signature(secret: str, signed: Signed, canonical: str) -> None:
     """403 SignatureDoesNotMatch unless `secret` gives the request's signature."""
     if not hmac.compare_digest(signature(secret, signed, canonical), signed.signature):
         raise SignatureDoesNotMatch()
+
+
+class ChunkChain:
+    """The signatures of a signed aws-chunked body's chunks, each chained to the one
+    before it, the first to the request's own signature."""
+
+    _EMPTY = hashlib.sha256(b"").hexdigest()
+
+    def __init__(self, secret: str, signed: Signed) -> None:
+        self._key = _signing_key(secret, signed.scope)
+        self._signed = signed
+        self._previous = signed.signature
+
+    def check(self, signature: str, data: bytes) -> None:
+        """403 SignatureDoesNotMatch unless `signature` is the next chunk's, `data`'s."""
+        expected = _sign(
+            self._key,
+            "AWS4-HMAC-SHA256-PAYLOAD",
+            self._signed.amz_date,
+            self._signed.scope,
+            self._previous,
+            self._EMPTY,
+            hashlib.sha256(data).hexdigest(),
+        )
+        if not hmac.compare_digest(expected, signature):
+            raise SignatureDoesNotMatch("A chunk's signature does not match.")
+        self._previous = expected

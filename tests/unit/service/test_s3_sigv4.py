@@ -98,7 +98,7 @@ def test_the_presigned_example_verifies_until_it_expires() -> None:
             CIMultiDict(
                 {
                     "x-amz-date": "20130524T000000Z",
-                    "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+                    "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
                 }
             ),
             NotImplementedHere,
@@ -110,3 +110,20 @@ def test_malformed_signatures_are_refused(
 ) -> None:
     with pytest.raises(error):
         sigv4.from_header(authorization, headers)
+
+
+def test_the_chunked_upload_example_verifies_chunk_by_chunk() -> None:
+    signed = sigv4.Signed(
+        access_key="AKIAIOSFODNN7EXAMPLE",
+        amz_date="20130524T000000Z",
+        scope="20130524/us-east-1/s3/aws4_request",
+        signed_headers=(),
+        signature="4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9",
+        payload_hash=sigv4.SIGNED_CHUNKS,
+    )
+    chain = sigv4.ChunkChain(SECRET, signed)
+    chain.check("ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648", b"a" * 65536)
+    with pytest.raises(SignatureDoesNotMatch):
+        chain.check("0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497", b"b" * 1024)
+    chain.check("0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497", b"a" * 1024)
+    chain.check("b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9", b"")
