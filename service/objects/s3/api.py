@@ -53,9 +53,12 @@ async def service(request: web.Request) -> web.StreamResponse:
 @routes.get(BUCKET, allow_head=False)
 @routes.get(BUCKET + "/", allow_head=False)
 async def get_bucket(request: web.Request) -> web.StreamResponse:
-    """GetBucketLocation (?location) or ListObjects (v1, or v2 with list-type=2)."""
+    """GetBucketLocation (?location), ListMultipartUploads (?uploads) or ListObjects (v1,
+    or v2 with list-type=2)."""
     if "location" in request.query:
         return await buckets.bucket_location(request)
+    if "uploads" in request.query:
+        return await multipart.list_uploads(request)
     return await _plain(request, listing.list_objects)
 
 

@@ -3,8 +3,10 @@ the object's content type and metadata), UploadPart (each part an object of the
 bucket's segments container, written as PutObject writes), ListParts,
 CompleteMultipartUpload (the object becomes an SLO of the parts named) and
 AbortMultipartUpload (marker and parts deleted); UploadPartCopy copies a part from an
-object (or a range of it). See uploads.py for the names."""
+object (or a range of it); ListMultipartUploads lists the uploads in progress. See
+uploads.py for the names."""
 
+import re
 from collections.abc import AsyncIterator
 from urllib.parse import quote
 
@@ -32,6 +34,7 @@ from service.objects.large_object import MAX_MANIFEST_SEGMENTS, build_slo
 from service.objects.naming import check_object_name, container_stream
 from service.objects.s3 import document
 from service.objects.s3.body import read_small
+from service.objects.s3.buckets import readable_bucket
 from service.objects.s3.errors import (
     EntityTooSmall,
     InvalidArgument,
@@ -48,6 +51,8 @@ from service.storage.backend import StoredObject
 MIN_PART_SIZE = 5 * 1024 * 1024
 """The smallest part but the last, as S3's."""
 MAX_PART_NUMBER = 10000
+_UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
+"""An upload id (the object API's version ids)."""
 _PART = Attributes(content_type="application/octet-stream")
 """What a part is besides its bytes."""
 _PAGE = 1000
@@ -295,3 +300,64 @@ async def list_parts(request: web.Request) -> web.Response:
             )
         )
     return document.answer("ListPartsResult", *elements)
+
+
+def _upload_of(name: str) -> tuple[str, str] | None:
+    """The key and upload id a name of the segments container is the marker of (None:
+    it is a part, or no upload's)."""
+    key, _, upload_id = name.rpartition("/")
+    return (key, upload_id) if key and _UPLOAD_ID.fullmatch(upload_id) else None
+
+
+async def _uploads(request: web.Request, prefix: str) -> list[tuple[str, str, rm.StoredObject]]:
+    """The uploads in progress of keys starting with `prefix`, by key then id. Their
+    markers are read among their parts: few uploads are ever in progress at once."""
+    page, found = rm.Page(prefix=prefix), []
+    at = now(request).timestamp()
+    while True:
+        rows = await rm.objects_page(
+            db(request), project_of(request), _segments(request), page, _PAGE, at
+        )
+        found += [
+            (*u, row)
+            for row in rows
+            if (u := _upload_of(row.name)) is not None and u[0].startswith(prefix)
+        ]
+        if len(rows) < _PAGE:
+            return sorted(found, key=lambda upload: upload[:2])
+        page = msgspec.structs.replace(page, marker=rows[-1].name)
+
+
+async def list_uploads(request: web.Request) -> web.Response:
+    """ListMultipartUploads (GET ?uploads on a bucket): the uploads in progress, by key
+    then id, under `prefix`, after key-marker (and upload-id-marker), up to max-uploads."""
+    q = request.query
+    given = q.get("max-uploads", str(_PAGE))
+    if not given.isdigit():
+        raise InvalidArgument("max-uploads must be an integer.")
+    limit = min(int(given), _PAGE)
+    bucket = (await readable_bucket(request)).name
+    after = (q.get("key-marker", ""), q.get("upload-id-marker", "\U0010ffff"))
+    found = [u for u in await _uploads(request, q.get("prefix", "")) if u[:2] > after]
+    truncated, found = len(found) > limit, found[:limit]
+    elements = [
+        document.element("Bucket", bucket),
+        document.element("KeyMarker", q.get("key-marker", "")),
+        document.element("UploadIdMarker", q.get("upload-id-marker", "")),
+        document.element("MaxUploads", limit),
+        document.element("IsTruncated", truncated),
+    ]
+    if truncated:
+        elements.append(document.element("NextKeyMarker", found[-1][0]))
+        elements.append(document.element("NextUploadIdMarker", found[-1][1]))
+    for key, upload_id, row in found:
+        elements.append(
+            document.nested(
+                "Upload",
+                document.element("Key", key),
+                document.element("UploadId", upload_id),
+                document.element("Initiated", document.timestamp(row.created_at)),
+                document.element("StorageClass", "STANDARD"),
+            )
+        )
+    return document.answer("ListMultipartUploadsResult", *elements)

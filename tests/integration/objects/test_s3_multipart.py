@@ -141,3 +141,24 @@ async def test_parts_copied_from_objects(s3: S3) -> None:
         CopySourceRange=f"bytes=0-{len(data)}",
     )
     assert refused == (400, "InvalidArgument")
+
+
+async def test_uploads_in_progress_are_listed(s3: S3) -> None:
+    assert "Uploads" not in await s3.call("list_multipart_uploads", Bucket="bkt")
+    ids = {}
+    for key in ("b", "a/x", "a", "b"):
+        upload_id, _ = await _upload(s3, key, b"part")
+        ids.setdefault(key, []).append(upload_id)
+    listed = await s3.call("list_multipart_uploads", Bucket="bkt")
+    expected = [(k, i) for k in ("a", "a/x", "b") for i in sorted(ids[k])]
+    assert [(u["Key"], u["UploadId"]) for u in listed["Uploads"]] == expected
+    paginator = s3.boto.get_paginator("list_multipart_uploads")
+    pages = await asyncio.to_thread(
+        list, paginator.paginate(Bucket="bkt", PaginationConfig={"PageSize": 1})
+    )
+    assert [(u["Key"], u["UploadId"]) for p in pages for u in p["Uploads"]] == expected
+    under = await s3.call("list_multipart_uploads", Bucket="bkt", Prefix="a/")
+    assert [u["Key"] for u in under["Uploads"]] == ["a/x"]
+    await s3.call("abort_multipart_upload", Bucket="bkt", Key="a", UploadId=ids["a"][0])
+    left = await s3.call("list_multipart_uploads", Bucket="bkt")
+    assert [u["Key"] for u in left["Uploads"]] == ["a/x", "b", "b"]
