@@ -131,3 +131,29 @@ async def test_s3_requests_are_audited(s3: S3, alice: Person, store: PostgresEve
         "object",
         stream.partition("-")[2],
     )
+
+
+async def _signed(client: Client, s3: S3, method: str, path: str, body: bytes = b"") -> str:
+    """The status and S3 error code (`403 AccessDenied`) of a request signed by `s3`."""
+    url = str(client.make_url(path))
+    request = AWSRequest(method, url, data=body)
+    S3SigV4Auth(Credentials(s3.access, s3.secret), "s3", "RegionOne").add_auth(request)
+    response = await client.session.request(
+        method, url, data=body, headers=dict(request.headers.items())
+    )
+    text = await response.text()
+    return f"{response.status} {text.partition('<Code>')[2].partition('</Code>')[0]}"
+
+
+async def test_what_is_not_served_is_an_s3_error(client: Client, s3: S3) -> None:
+    assert await _signed(client, s3, "PATCH", "/s3/bkt") == "405 MethodNotAllowed"
+    assert await _signed(client, s3, "GET", "/s3/bkt?acl") == "501 NotImplemented"
+    assert await _signed(client, s3, "PUT", "/s3/bkt/k?tagging") == "501 NotImplemented"
+    assert await _signed(client, s3, "POST", "/s3/bkt?delete", b"<Delete><") == "400 MalformedXML"
+    assert await _signed(client, s3, "POST", "/s3/bkt/k") == "501 NotImplemented"
+    assert await _signed(client, s3, "GET", "/s3/bkt?max-keys=x") == "400 InvalidArgument"
+    response = await client.session.get(
+        client.make_url("/s3/"), headers={"Authorization": "AWS4-HMAC-SHA256 nonsense"}
+    )
+    assert response.status == 400
+    assert "<Code>AuthorizationHeaderMalformed</Code>" in await response.text()
