@@ -36,6 +36,7 @@ from service.http.api import (
     IMAGE,
     NETWORK,
     OBJECT,
+    S3,
     Api,
 )
 from service.http.authentication import authentication_middleware
@@ -52,6 +53,9 @@ from service.network.api import ROUTES as network_routes
 from service.objects.api import ROUTES as object_routes
 from service.objects.api.common import swift_headers
 from service.objects.expiry import expiry_reaper
+from service.objects.s3.api import ROUTES as s3_routes
+from service.objects.s3.api import s3_headers
+from service.objects.s3.auth import s3_authentication
 from service.storage.configured import OBJECTS, backend_for, objects_context
 
 log = logging.getLogger("kumo.app")
@@ -105,6 +109,15 @@ def object_app() -> web.Application:
     return app
 
 
+def s3_app() -> web.Application:
+    """The S3-compatible API over the object storage, signed with EC2 credentials."""
+    app = api_app(S3)
+    app.middlewares.append(s3_authentication)
+    app.add_routes(s3_routes)
+    app.on_response_prepare.append(s3_headers)
+    return app
+
+
 def network_app() -> web.Application:
     app = api_app(NETWORK)
     for path in ("", "/"):
@@ -134,6 +147,7 @@ SUB_APPS = (
     compute_app,
     image_app,
     object_app,
+    s3_app,
     network_app,
     events_app,
     dashboard_app,

@@ -97,7 +97,8 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
         say(f"Kumo is up at {base}")
         for service, path in (
             ("identity", "/identity/v3"), ("compute", "/compute/v2.1"), ("image", "/image/v2"),
-            ("object-store", "/object/v1"), ("events", "/events/v1"), ("dashboard", "/dashboard"),
+            ("object-store", "/object/v1"), ("s3", "/s3"), ("events", "/events/v1"),
+            ("dashboard", "/dashboard"),
         ):  # fmt: skip
             say(f"  {service:<13} {base}{path}")
         say("Press Ctrl-C to stop.")

@@ -16,6 +16,8 @@ class ApiError(Exception):
     explanation: ClassVar[str] = (
         "An unexpected error prevented the server from fulfilling your request."
     )
+    s3_code: ClassVar[str | None] = None
+    """Its code in an S3 API's error body; None: the one its status stands for there."""
 
     def __init__(self, message: str | None = None, *, headers: Mapping[str, str] | None = None):
         self.message = message or self.explanation

@@ -4,7 +4,8 @@ A request that changed something names its target by the first stream it appende
 (service/audit/middleware.py). One that failed or was refused names it by its path:
 the first resource the path names after the API's version, e.g. `server` and its id
 for `/compute/v2.1/servers/<id>/action`, typed by the stream category Kumo records
-such resources in. Swift paths name the account, container or object by its stream.
+such resources in. Swift paths name the account, container or object by its stream, and
+so do S3 paths (a bucket is a container of the credential's project).
 """
 
 import re
@@ -31,7 +32,7 @@ def path_target(
 ) -> Target:
     """The target named by a request's `path` under the API's `prefix`; `pattern` is the
     matched route's pattern (None when no route matched) and `values` its parameters."""
-    if api == "object":
+    if api in ("object", "s3"):
         return _swift_target(values)
     segments = _after_version(path.removeprefix(prefix))
     if not segments:

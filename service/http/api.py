@@ -7,6 +7,7 @@ from aiohttp import web
 
 OPENSTACK_REQUEST_ID = "x-openstack-request-id"
 COMPUTE_REQUEST_ID = "x-compute-request-id"
+AMZ_REQUEST_ID = "x-amz-request-id"
 
 
 class FaultStyle(enum.Enum):
@@ -17,6 +18,7 @@ class FaultStyle(enum.Enum):
     GLANCE = "glance"
     SWIFT = "swift"
     NEUTRON = "neutron"
+    S3 = "s3"
 
 
 class Api(msgspec.Struct, frozen=True, kw_only=True):
@@ -42,6 +44,12 @@ COMPUTE = Api(
 )
 IMAGE = Api(name="image", prefix="/image", fault_style=FaultStyle.GLANCE)
 OBJECT = Api(name="object", prefix="/object", fault_style=FaultStyle.SWIFT)
+S3 = Api(
+    name="s3",
+    prefix="/s3",
+    fault_style=FaultStyle.S3,
+    request_id_headers=(OPENSTACK_REQUEST_ID, AMZ_REQUEST_ID),
+)
 NETWORK = Api(name="network", prefix="/network", fault_style=FaultStyle.NEUTRON)
 EVENTS = Api(name="events", prefix="/events", fault_style=FaultStyle.KEYSTONE)
 DASHBOARD = Api(name="dashboard", prefix="/dashboard", fault_style=FaultStyle.KEYSTONE)

@@ -9,6 +9,7 @@ answered 500 without internal detail.
 
 import html
 import logging
+from xml.sax.saxutils import escape
 
 import msgspec
 from aiohttp import hdrs, web
@@ -18,6 +19,7 @@ from events.errors import WrongExpectedVersion
 from service.errors import ApiError, Conflict, InternalServerError, error_for_status
 from service.http.api import FaultStyle, api_of
 from service.http.body import json_response
+from service.http.keys import REQUEST_ID
 
 log = logging.getLogger("kumo.http")
 CLIENT_WENT_AWAY = 499
@@ -36,6 +38,24 @@ _NOVA_FAULT_NAMES = {
     429: "overLimit",
     501: "notImplemented",
     503: "serviceUnavailable",
+}
+
+
+# The S3 status and code of an error an S3 handler met in what it shares with Swift.
+_S3_CODES = {
+    400: (400, "InvalidArgument"),
+    401: (403, "AccessDenied"),
+    403: (403, "AccessDenied"),
+    404: (404, "NoSuchKey"),
+    405: (405, "MethodNotAllowed"),
+    409: (409, "OperationAborted"),
+    411: (411, "MissingContentLength"),
+    412: (412, "PreconditionFailed"),
+    413: (400, "EntityTooLarge"),
+    416: (416, "InvalidRange"),
+    422: (400, "BadDigest"),
+    501: (501, "NotImplemented"),
+    503: (503, "ServiceUnavailable"),
 }
 
 
@@ -64,8 +84,8 @@ class NeutronFault(msgspec.Struct, frozen=True, rename={"error": "NeutronError"}
     error: NeutronError
 
 
-def render_fault(error: ApiError, style: FaultStyle) -> web.Response:
-    """The response an OpenStack service of `style` gives for `error`."""
+def render_fault(error: ApiError, style: FaultStyle, request_id: str = "") -> web.Response:
+    """The response an OpenStack service (or S3) of `style` gives for `error`."""
     code, title, message = error.code, error.title, error.message
     match style:
         case FaultStyle.KEYSTONE:
@@ -89,6 +109,18 @@ def render_fault(error: ApiError, style: FaultStyle) -> web.Response:
             page = f"<html><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p></html>"
             return web.Response(
                 text=page, status=code, headers=error.headers, content_type="text/html"
+            )
+        case FaultStyle.S3:
+            status, name = _S3_CODES.get(code, (500, "InternalError"))
+            if error.s3_code is not None:
+                status, name = code, error.s3_code
+            body = (
+                '<?xml version="1.0" encoding="UTF-8"?>\n'
+                f"<Error><Code>{name}</Code><Message>{escape(message)}</Message>"
+                f"<RequestId>{escape(request_id)}</RequestId></Error>"
+            )
+            return web.Response(
+                text=body, status=status, headers=error.headers, content_type="application/xml"
             )
 
 
@@ -128,4 +160,4 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             return web.Response(status=CLIENT_WENT_AWAY)
         log.exception("unhandled error in %s %s", request.method, request.path)
         fault = InternalServerError()
-    return render_fault(fault, api_of(request).fault_style)
+    return render_fault(fault, api_of(request).fault_style, request.get(REQUEST_ID, ""))

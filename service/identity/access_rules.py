@@ -10,6 +10,7 @@ API_SERVICE_TYPES = {
     "/compute": "compute",
     "/image": "image",
     "/object": "object-store",
+    "/s3": "s3",
     "/network": "network",
     "/events": "event-stream",
 }

@@ -38,6 +38,7 @@ SERVICES = (
     ("compute", "nova", "/compute/v2.1"),
     ("image", "glance", "/image"),
     ("object-store", "swift", "/object/v1/AUTH_$(project_id)s"),
+    ("s3", "s3", "/s3"),
     ("network", "neutron", "/network"),
     ("event-stream", "kumo-events", "/events/v1"),
 )

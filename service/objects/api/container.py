@@ -75,7 +75,7 @@ def container_headers(container: rm.CountedContainer, owner: bool) -> dict[str, 
     return headers
 
 
-async def _readable(request: web.Request) -> tuple[rm.CountedContainer, bool]:
+async def readable(request: web.Request) -> tuple[rm.CountedContainer, bool]:
     """The container and whether the caller owns it; 401/403 unless its read ACL lets
     the caller list it, 404 for the owner when it does not exist."""
     project_id = project_of(request)
@@ -138,7 +138,7 @@ async def head_container(request: web.Request) -> web.StreamResponse:
     site is staticweb.py's."""
     if (site := await _web_site(request)) is not None:
         return site
-    container, owner = await _readable(request)
+    container, owner = await readable(request)
     return web.Response(status=204, headers=container_headers(container, owner))
 
 
@@ -149,7 +149,7 @@ async def list_objects(request: web.Request) -> web.StreamResponse:
     staticweb.py's."""
     if (site := await _web_site(request)) is not None:
         return site
-    container, owner = await _readable(request)
+    container, owner = await readable(request)
     query = listing_query(request)
     at = now(request).timestamp()
 
@@ -197,8 +197,14 @@ async def update_container(request: web.Request) -> web.Response:
 @routes.delete(CONTAINER + "/")
 async def delete_container(request: web.Request) -> web.Response:
     """204; 404 if missing, 409 while it holds objects (expired ones are reaped first)."""
-    project_id = require_owner(request)
-    container = await must_get_container(request, project_id, request.match_info["container"])
+    await remove_container(request, require_owner(request), request.match_info["container"])
+    return web.Response(status=204)
+
+
+async def remove_container(request: web.Request, project_id: str, name: str) -> None:
+    """Delete the container: 404 if missing, 409 while it holds objects (expired ones
+    are reaped first)."""
+    container = await must_get_container(request, project_id, name)
     await reap_expired(
         request.config_dict[STORE],
         backend(request),
@@ -211,4 +217,3 @@ async def delete_container(request: web.Request) -> web.Response:
         container_stream(project_id, container.name),
         [ContainerDeleted(project_id=project_id, container=container.name)],
     )
-    return web.Response(status=204)

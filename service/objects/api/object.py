@@ -44,10 +44,11 @@ from service.objects.api.common import (
     record,
 )
 from service.objects.api.extract import extract
-from service.objects.api.reading import OBJECT, content_of
+from service.objects.api.reading import OBJECT, Content, content_of
 from service.objects.api.writes import (
     Attributes,
     Version,
+    Writer,
     delete_object,
     put_new,
     put_version,
@@ -61,7 +62,13 @@ from service.objects.headers import (
     http_date,
     metadata_change,
 )
-from service.objects.large_object import MAX_MANIFEST_SIZE, SLO, build_slo, read_manifest
+from service.objects.large_object import (
+    MAX_MANIFEST_SIZE,
+    SLO,
+    Manifest,
+    build_slo,
+    read_manifest,
+)
 from service.objects.naming import check_object_name, object_stream, split_path
 from service.objects.segments import read_parts
 from service.storage.backend import StoredObject
@@ -137,8 +144,16 @@ async def _put_manifest(request: web.Request, place: Located, name: str) -> web.
         await _read_limited(request, MAX_MANIFEST_SIZE),
         now(request).timestamp(),
     )
+    version = await put_manifest(request, place, name, manifest, _attributes(request, name))
+    return _created(version, f'"{manifest.etag}"')
+
+
+async def put_manifest(
+    request: web.Request, place: Located, name: str, manifest: Manifest, attrs: Attributes
+) -> Version:
+    """Make a checked manifest the current version of `name`, a static large object
+    with the content type, metadata and expiry of `attrs`."""
     body = msgspec.json.encode(manifest.entries)
-    attrs = _attributes(request, name)
     attrs = Attributes(
         content_type=attrs.content_type,
         metadata=attrs.metadata,
@@ -153,8 +168,7 @@ async def _put_manifest(request: web.Request, place: Located, name: str) -> web.
             key, _once(body), size_hint=len(body), hashes=OBJECT_HASHES
         )
 
-    version = await put_version(request, place, name, write, attrs, known_size=manifest.size)
-    return _created(version, f'"{manifest.etag}"')
+    return await put_version(request, place, name, write, attrs, known_size=manifest.size)
 
 
 async def _copy(
@@ -170,14 +184,8 @@ async def _copy(
         row, _ = await resolved(request, row)
     attrs = _attributes(request, name, row)
     content = await content_of(request, row)
-    plain = row.large_object != SLO and "x-object-manifest" not in row.metadata
-
-    async def write(key: str) -> StoredObject:
-        if plain:
-            return await backend(request).copy(content.parts[0].key, key)
-        chunks = read_parts(backend(request), content.parts, 0, content.size - 1)
-        return await backend(request).put(key, chunks, size_hint=content.size, hashes=OBJECT_HASHES)
-
+    plain = is_plain(row)
+    write = copier(request, content, plain)
     if plain:
         attrs = Attributes(
             content_type=attrs.content_type,
@@ -197,6 +205,24 @@ async def _copy(
             "X-Copied-From-Last-Modified": http_date(row.last_modified),
         },
     )
+
+
+def is_plain(row: rm.StoredObject) -> bool:
+    """Whether the object is its own bytes (not a static or dynamic large object)."""
+    return row.large_object != SLO and "x-object-manifest" not in row.metadata
+
+
+def copier(request: web.Request, content: Content, plain: bool) -> Writer:
+    """Writes a copy of `content`: server side for a `plain` object's one blob, streamed
+    from the segments for a large one."""
+
+    async def write(key: str) -> StoredObject:
+        if plain:
+            return await backend(request).copy(content.parts[0].key, key)
+        chunks = read_parts(backend(request), content.parts, 0, content.size - 1)
+        return await backend(request).put(key, chunks, size_hint=content.size, hashes=OBJECT_HASHES)
+
+    return write
 
 
 async def _put_symlink(request: web.Request, place: Located, name: str) -> web.Response:

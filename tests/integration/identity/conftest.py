@@ -6,6 +6,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -208,6 +209,18 @@ def own_database(server_url: str) -> Iterator[str]:
         yield with_database(server_url, name)
     finally:
         asyncio.run(_on_server(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@contextlib.contextmanager
+def running_kumo(server_url: str) -> Iterator[KumoProcess]:
+    """`kumo up` on a database and a data folder of its own, until the block ends."""
+    with tempfile.TemporaryDirectory() as folder, own_database(server_url) as database_url:
+        process = KumoProcess(database_url, Path(folder), Path(folder))
+        process.start()
+        try:
+            yield process
+        finally:
+            process.stop()
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 """Object storage fixtures: the in-process app (identity's `client`, `as_admin`) on the
-local backend, or on S3 (moto) where a module overrides `object_backend`, and a Swift
-caller per project with a helper that speaks raw HTTP to /object/v1/AUTH_<p>."""
+local backend, or on S3 (moto) where a module overrides `object_backend`, a Swift
+caller per project with a helper that speaks raw HTTP to /object/v1/AUTH_<p>, and an
+S3 caller (boto3) signing with alice's EC2 credential."""
 
 import secrets
 from collections.abc import AsyncIterator
@@ -28,6 +29,7 @@ from tests.integration.identity.conftest import (  # noqa: F401 - fixtures
     make_person,
     settings,
 )
+from tests.integration.objects.s3_client import S3, s3_of
 from tests.integration.storage.conftest import moto_url  # noqa: F401 - fixture
 
 
@@ -164,3 +166,16 @@ def swift(client: Client, alice: Person) -> Swift:
 @pytest.fixture
 def bob_swift(client: Client, bob: Person) -> Swift:
     return Swift(client, bob, bob.project_id)
+
+
+@pytest.fixture
+async def alice_s3(client: Client, alice: Person) -> S3:
+    """Alice through the S3 API, with an EC2 credential on her project."""
+    return await s3_of(client, alice)
+
+
+@pytest.fixture
+async def s3(alice_s3: S3) -> S3:
+    """Alice through the S3 API, with her bucket `bkt`."""
+    await alice_s3.call("create_bucket", Bucket="bkt")
+    return alice_s3

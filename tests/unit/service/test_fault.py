@@ -6,6 +6,7 @@ import pytest
 from service.errors import ApiError, Conflict, InternalServerError, NotFound, error_for_status
 from service.http.api import FaultStyle
 from service.http.fault import render_fault
+from service.objects.s3.errors import NoSuchBucket
 
 
 def json_of(error: ApiError, style: FaultStyle) -> object:
@@ -63,3 +64,23 @@ def test_swift_html_is_escaped() -> None:
 def test_headers_are_kept() -> None:
     response = render_fault(NotFound(headers={"Allow": "GET"}), FaultStyle.NOVA)
     assert response.headers["Allow"] == "GET"
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        (NoSuchBucket(), 404, "NoSuchBucket"),
+        (NotFound(), 404, "NoSuchKey"),
+        (error_for_status(401), 403, "AccessDenied"),
+        (error_for_status(422, "md5 <mismatch>"), 400, "BadDigest"),
+        (error_for_status(413), 400, "EntityTooLarge"),
+        (InternalServerError(), 500, "InternalError"),
+    ],
+)
+def test_s3_errors(error: ApiError, status: int, code: str) -> None:
+    response = render_fault(error, FaultStyle.S3, "req-1")
+    assert (response.status, response.content_type) == (status, "application/xml")
+    assert isinstance(response.text, str)
+    assert f"<Error><Code>{code}</Code><Message>" in response.text
+    assert "<RequestId>req-1</RequestId></Error>" in response.text
+    assert "<mismatch>" not in response.text
