@@ -9,6 +9,7 @@ the image has moved on since (deleted, imported again, or given up).
 """
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -79,8 +80,10 @@ class ImageImporter:
             return
         log.info("importing an image", extra={"image_id": image.id, "uri": started.uri})
         try:
-            chunks = await self._chunks(image, started.uri)
-            stored = await self.objects.put(data_key(image.id), chunks, hashes=IMAGE_HASHES)
+            # Closed however the put ends, so that its connection never outlives it.
+            async with contextlib.aclosing(fetch(started.uri, self.settings)) as fetched:
+                chunks = await self._capped(image, fetched)
+                stored = await self.objects.put(data_key(image.id), chunks, hashes=IMAGE_HASHES)
         except (FetchError, StorageError, quota.OverQuota) as error:
             await self._abort(cause, image.id, error)
             return
@@ -97,8 +100,8 @@ class ImageImporter:
         aborted = ev.ImageUploadAborted(image_id=image_id, reason=f"web-download: {error}")
         await self._settle(cause, image_id, aborted)
 
-    async def _chunks(self, image: Image, uri: str) -> Any:
-        chunks = fetch(uri, self.settings)
+    async def _capped(self, image: Image, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        """The chunks, stopped with OverQuota past what the owner's quota has left."""
         if image.owner is None:
             return chunks
         used = await quota.usage(self.store.pool, image.owner)

@@ -11,7 +11,7 @@ second time gains nothing, and every redirect is checked as the first URL was.
 
 import ipaddress
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -88,7 +88,7 @@ async def check_host(uri: str, settings: Settings) -> None:
         await resolver.close()
 
 
-async def fetch(uri: str, settings: Settings) -> AsyncIterator[bytes]:
+async def fetch(uri: str, settings: Settings) -> AsyncGenerator[bytes, None]:
     """The body at `uri` (following redirects that pass the same checks), in chunks;
     FetchError when it cannot be had (a refused URL, a network error, or not a 200)."""
     connector = aiohttp.TCPConnector(resolver=GuardedResolver(settings.image_import_local_hosts))
