@@ -30,6 +30,10 @@ async function renderEndpoints() {
   document.getElementById("endpoints").replaceChildren(table(columns, publicEndpoints(), "The catalog is empty."));
 }
 
+// A name as a YAML string (JSON's double-quoted form is YAML too) and as a shell word.
+const yaml = (text) => JSON.stringify(text);
+const shell = (text) => `'${text.replaceAll("'", "'\\''")}'`;
+
 function cloudsYaml() {
   const identity = identityEndpoint();
   return [
@@ -37,12 +41,12 @@ function cloudsYaml() {
     "  kumo:",
     "    auth:",
     `      auth_url: ${identity.url}`,
-    `      username: "${files.userName}"`,
-    `      user_domain_name: "${files.userDomain}"`,
+    `      username: ${yaml(files.userName)}`,
+    `      user_domain_name: ${yaml(files.userDomain)}`,
     `      project_id: ${projectId}`,
-    `      project_name: "${files.projectName}"`,
-    `      project_domain_name: "${files.projectDomain}"`,
-    ...(identity.region ? [`    region_name: "${identity.region}"`] : []),
+    `      project_name: ${yaml(files.projectName)}`,
+    `      project_domain_name: ${yaml(files.projectDomain)}`,
+    ...(identity.region ? [`    region_name: ${yaml(identity.region)}`] : []),
     "    interface: public",
     "    identity_api_version: 3",
     "",
@@ -55,12 +59,12 @@ function openrc() {
     "#!/usr/bin/env bash",
     "# Source this file (. openrc) to use the openstack CLI as yourself in this project.",
     `export OS_AUTH_URL=${identity.url}`,
-    `export OS_USERNAME='${files.userName}'`,
-    `export OS_USER_DOMAIN_NAME='${files.userDomain}'`,
+    `export OS_USERNAME=${shell(files.userName)}`,
+    `export OS_USER_DOMAIN_NAME=${shell(files.userDomain)}`,
     `export OS_PROJECT_ID=${projectId}`,
-    `export OS_PROJECT_NAME='${files.projectName}'`,
-    `export OS_PROJECT_DOMAIN_NAME='${files.projectDomain}'`,
-    ...(identity.region ? [`export OS_REGION_NAME='${identity.region}'`] : []),
+    `export OS_PROJECT_NAME=${shell(files.projectName)}`,
+    `export OS_PROJECT_DOMAIN_NAME=${shell(files.projectDomain)}`,
+    ...(identity.region ? [`export OS_REGION_NAME=${shell(identity.region)}`] : []),
     "export OS_INTERFACE=public",
     "export OS_IDENTITY_API_VERSION=3",
     'echo "Password for $OS_USERNAME in $OS_PROJECT_NAME: "',
