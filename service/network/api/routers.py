@@ -32,9 +32,22 @@ from service.network.api.common import (
     standard,
 )
 from service.network.api.networks import owner_of, visible_network
-from service.network.api.ports import FixedIpRequest, PortBody, new_port, record_with_addresses
+from service.network.api.ports import (
+    FixedIpRequest,
+    PortBody,
+    addresses,
+    new_port,
+    record_with_addresses,
+)
 from service.network.binding import deleted
-from service.network.directory import ROUTER_GATEWAY, ROUTER_INTERFACE, Port, Router, Subnet
+from service.network.directory import (
+    ROUTER_GATEWAY,
+    ROUTER_INTERFACE,
+    Network,
+    Port,
+    Router,
+    Subnet,
+)
 from service.network.policy_rules import authorize
 
 ROUTES = web.RouteTableDef()
@@ -182,11 +195,11 @@ async def gateway(
     if not network.external:
         raise BadRequest(f"Bad router request: Network {network.id} is not an external network.")
     snat = or_default(info.enable_snat, True)
-    if old is not None and network.id == old.network_id and not given(info.external_fixed_ips):
+    if old is not None and network.id == old.network_id:
         kept = ev.RouterGatewaySet(
             router_id=router_id, network_id=network.id, port_id=old.id, enable_snat=snat
         )
-        return [], [], [kept]
+        return await _readdressed(request, network, old, info), [], [kept]
     body = PortBody(
         device_owner=ROUTER_GATEWAY,
         device_id=router_id,
@@ -200,6 +213,20 @@ async def gateway(
         router_id=router_id, network_id=network.id, port_id=port.port_id, enable_snat=snat
     )
     return [StreamAppend(f"port-{port.port_id}", [port], NO_STREAM)], gone, [event]
+
+
+async def _readdressed(
+    request: web.Request, network: Network, port: Port, info: GatewayInfo
+) -> list[StreamAppend]:
+    """The gateway port given the addresses `info` asks for, as Neutron updates it in
+    place (its own addresses count as free), or nothing when none are asked for."""
+    if isinstance(info.external_fixed_ips, UnsetType):
+        return []
+    fixed = await addresses(
+        store(request).pool, network, info.external_fixed_ips, held=port.fixed_ips
+    )
+    moved = ev.PortUpdated(port_id=port.id, fixed_ips=fixed)
+    return [StreamAppend(f"port-{port.id}", [moved], port.revision_number)]
 
 
 async def _gateway_port(request: web.Request, router: Router) -> Port | None:

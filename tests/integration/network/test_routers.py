@@ -123,10 +123,15 @@ async def test_router_errors(net_admin: Neutron, net_alice: Neutron) -> None:
     fixed = {"network_id": public["id"], "external_fixed_ips": [{"ip_address": "203.0.113.9"}]}
     assert (await net_alice.put(path, {"router": {"external_gateway_info": fixed}})).status == 403
     moved = await net_admin.put(path, {"router": {"external_gateway_info": fixed}})
+    assert moved.status == 200, moved.body
     [address] = moved.body["router"]["external_gateway_info"]["external_fixed_ips"]
     assert address["ip_address"] == "203.0.113.9"
     gateways = (await net_admin.get("ports?device_owner=network:router_gateway")).body["ports"]
     assert [p["fixed_ips"][0]["ip_address"] for p in gateways] == ["203.0.113.9"]
+    again = await net_admin.put(path, {"router": {"external_gateway_info": fixed}})
+    assert again.status == 200, again.body  # its own address is not taken from it
+    same = (await net_admin.get("ports?device_owner=network:router_gateway")).body["ports"]
+    assert [p["id"] for p in same] == [p["id"] for p in gateways]  # updated in place
     far = [{"destination": "192.168.0.0/24", "nexthop": "10.9.9.9"}]
     assert (await net_alice.put(path, {"router": {"routes": far}})).status == 400
     bad = [{"destination": "not-a-cidr", "nexthop": "10.1.0.9"}]
