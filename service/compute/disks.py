@@ -30,6 +30,7 @@ class DiskInfo(msgspec.Struct, frozen=True, kw_only=True):
     virtual_size: int
     actual_size: int
     backing_file: str | None = None
+    data_file: str | None = None
 
 
 async def _qemu_img(*args: str | Path) -> bytes:
@@ -96,12 +97,16 @@ async def convert(source: Path, target: Path, fmt: str = "qcow2") -> None:
     await _qemu_img("convert", "-U", "-O", fmt, source, target)
 
 
-async def info(path: Path) -> DiskInfo:
-    """Format, sizes and backing file of an image; DiskError if it is not one."""
-    raw = json.loads(await _qemu_img("info", "-U", "--output=json", path))
+async def info(path: Path, fmt: str | None = None) -> DiskInfo:
+    """Format, sizes, backing and external data file of an image, read as `fmt` when
+    given (never probed then); DiskError if it is not one."""
+    forced = ("-f", fmt) if fmt else ()
+    raw = json.loads(await _qemu_img("info", "-U", *forced, "--output=json", path))
+    specific = raw.get("format-specific", {}).get("data", {})
     return DiskInfo(
         format=raw["format"],
         virtual_size=raw["virtual-size"],
         actual_size=raw.get("actual-size", 0),
         backing_file=raw.get("backing-filename"),
+        data_file=specific.get("data-file"),
     )

@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from events.postgres import PostgresEventStore
-from service.compute import config_drive, disks
+from service.compute import config_drive, disks, image_check
 from service.compute.directory import Server
 from service.compute.hypervisor import DomainSpec, HypervisorError
 from service.compute.server_view import instance_name
-from service.image.directory import get_image
+from service.image.directory import Image, get_image
 from service.image.stored_data import IMAGE_HASHES
 from service.network.interfaces import interfaces
 from service.storage.backend import ObjectBackend, StorageError, StoredObject
@@ -47,8 +47,11 @@ class GuestFiles:
         """The overlay (and config drive) for `server`, and the domain to start on them
         (with an interface per port of the server).
         Raises HypervisorError when the image is missing or its bytes are corrupt."""
-        base = await self._cached_image(server.image_id)
-        found = await self._info(base)
+        image = await get_image(self.store.pool, server.image_id)
+        if image is None or image.location is None:
+            raise HypervisorError(f"image {server.image_id} has no data to boot from")
+        base = await self._cached_image(image, image.location)
+        found = await self._info(base, image)
         folder, overlay = self.folder(server.id), self.disk(server.id)
         size = max(server.flavor.disk * GiB, found.virtual_size)
         _, ports = await asyncio.gather(
@@ -91,14 +94,17 @@ class GuestFiles:
     async def remove(self, server_id: str) -> None:
         await asyncio.to_thread(shutil.rmtree, self.folder(server_id), ignore_errors=True)
 
-    async def _info(self, base: Path) -> disks.DiskInfo:
-        """A cached image's format and sizes, read once (cached images never change)."""
+    async def _info(self, base: Path, image: Image) -> disks.DiskInfo:
+        """A cached image's format and sizes, read once it has passed the checks of
+        image_check (cached images never change, nor does an active image's format)."""
         known = self._infos.get(base)
         if known is None:
-            known = self._infos[base] = await disks.info(base)
+            found = await image_check.bootable_info(base, image.id, image.disk_format)
+            known = self._infos[base] = found
         return known
 
-    async def _cached_image(self, image_id: str) -> Path:
+    async def _cached_image(self, image: Image, location: str) -> Path:
+        image_id = image.id
         cached = self.root / "images" / image_id
         if cached in self._infos:
             return cached  # fetched and read before; cached images never change
@@ -106,14 +112,11 @@ class GuestFiles:
         async with lock:
             if await asyncio.to_thread(cached.exists):
                 return cached
-            image = await get_image(self.store.pool, image_id)
-            if image is None or image.location is None:
-                raise HypervisorError(f"image {image_id} has no data to boot from")
             await asyncio.to_thread(cached.parent.mkdir, parents=True, exist_ok=True)
             partial = cached.with_name(f"{image_id}.part")
             md5 = hashlib.md5(usedforsecurity=False)
             try:
-                async with await self.objects.get(image.location) as reader:
+                async with await self.objects.get(location) as reader:
                     with open(partial, "wb") as out:  # noqa: ASYNC230 - chunks written below
                         async for chunk in reader:
                             md5.update(chunk)

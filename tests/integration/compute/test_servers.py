@@ -3,6 +3,7 @@ compute host carries them out on real libvirt domains and disk overlays, and the
 shows the results in Tempest's schemas."""
 
 import asyncio
+import io
 import subprocess
 import uuid
 from collections.abc import AsyncIterator
@@ -58,19 +59,27 @@ async def image_id(cloud: Client, admin_nova: Nova, tmp_path: Path) -> str:
     return await upload_image(cloud, admin_nova, tmp_path, "base")
 
 
-async def upload_image(cloud: Client, admin_nova: Nova, tmp_path: Path, name: str) -> str:
-    """A small real qcow2 image, public, uploaded through the image API."""
-    disk = tmp_path / f"{name}.qcow2"
+async def upload_image(
+    cloud: Client,
+    admin_nova: Nova,
+    tmp_path: Path,
+    name: str,
+    options: tuple[str, ...] = ("-f", "qcow2"),
+    disk_format: str = "qcow2",
+) -> str:
+    """A small real image (by default a qcow2) made by `qemu-img create` with `options`,
+    public, uploaded through the image API as `disk_format`."""
+    disk = tmp_path / f"{name}.img"
     subprocess.run(  # noqa: ASYNC221 - a fixture, before the app is used
-        ["qemu-img", "create", "-q", "-f", "qcow2", str(disk), "16M"], check=True
+        ["qemu-img", "create", "-q", *options, str(disk), "16M"], check=True
     )
     headers = {"X-Auth-Token": admin_nova.token}
     created = await cloud.post(
         "/image/v2/images",
         headers=headers,
         json={
-            "name": "base",
-            "disk_format": "qcow2",
+            "name": name,
+            "disk_format": disk_format,
             "container_format": "bare",
             "visibility": "public",
         },
@@ -79,7 +88,7 @@ async def upload_image(cloud: Client, admin_nova: Nova, tmp_path: Path, name: st
     image = (await created.json())["id"]
     uploaded = await cloud.put(
         f"/image/v2/images/{image}/file",
-        data=disk.read_bytes(),
+        data=io.BytesIO(disk.read_bytes()),
         headers={**headers, "Content-Type": "application/octet-stream"},
     )
     assert uploaded.status == 204
@@ -174,6 +183,37 @@ async def test_a_server_create_is_audited_on_the_server_not_on_its_port(
     assert refused.status == 403, refused.body
     [record] = await store.read_stream(f"audit-{refused.headers['X-Compute-Request-Id']}")
     assert (record.event.status, record.event.outcome) == (403, "failure")
+
+
+@pytest.mark.parametrize(
+    ("options", "disk_format", "reason"),
+    [
+        (("-f", "qcow2", "-b", "/etc/hostname", "-F", "raw"), "qcow2", "names a backing file"),
+        (("-f", "qcow2"), "raw", "its content is qcow2, not its disk_format raw"),
+        (("-f", "raw"), "qcow2", "its content is raw, not its disk_format qcow2"),
+        (("-f", "vmdk"), "vmdk", "not one this host boots"),
+    ],
+)
+async def test_an_image_that_is_not_what_it_claims_or_reaches_for_host_files_is_not_booted(
+    cloud: Client,
+    admin_nova: Nova,
+    member: Nova,
+    tmp_path: Path,
+    options: tuple[str, ...],
+    disk_format: str,
+    reason: str,
+) -> None:
+    image = await upload_image(cloud, admin_nova, tmp_path, "bad", options, disk_format)
+    failed = await wait_for(member, await create(member, image), "ERROR")
+    assert f"Image {image} is unacceptable" in failed["fault"]["message"], failed["fault"]
+    assert reason in failed["fault"]["message"], failed["fault"]
+
+
+async def test_a_raw_image_boots_as_raw(
+    cloud: Client, admin_nova: Nova, member: Nova, tmp_path: Path
+) -> None:
+    image = await upload_image(cloud, admin_nova, tmp_path, "plain", ("-f", "raw"), "raw")
+    await wait_for(member, await create(member, image), "ACTIVE")
 
 
 async def test_other_projects_cannot_see_or_touch_a_server(
