@@ -25,6 +25,13 @@ class TrustScope(msgspec.Struct, frozen=True):
     impersonation: bool
 
 
+class OAuthScope(msgspec.Struct, frozen=True):
+    """The OAuth1 access token a token was made with, and its consumer."""
+
+    access_token_id: str
+    consumer_id: str
+
+
 class AuthContext(msgspec.Struct, frozen=True, kw_only=True):
     """A validated token: its user, its scope, the roles it carries, and its lifetime."""
 
@@ -50,6 +57,8 @@ class AuthContext(msgspec.Struct, frozen=True, kw_only=True):
     application_credential_unrestricted: bool = False
     trust: TrustScope | None = None
     """The trust the token is scoped to, if any: its roles are the trust's."""
+    oauth: OAuthScope | None = None
+    """The OAuth1 delegation the token was made with: its roles are the delegated ones."""
     access_rules: tuple[AccessRule, ...] | None = None
     """The requests the token may make, when its application credential has access rules
     (None: any the roles allow)."""

@@ -172,6 +172,17 @@ RULES: dict[str, Rule] = {
     "identity:delete_trust": any_of(admin, trustor),
     "identity:list_roles_for_trust": any_of(admin, trust_party),
     "identity:get_role_for_trust": any_of(admin, trust_party),
+    # OAuth1: consumers are registered by admins; a user manages its own access tokens
+    "identity:create_consumer": admin,
+    "identity:list_consumers": admin,
+    "identity:get_consumer": admin,
+    "identity:update_consumer": admin,
+    "identity:delete_consumer": admin,
+    "identity:list_access_tokens": any_of(admin, owner),
+    "identity:get_access_token": any_of(admin, owner),
+    "identity:delete_access_token": any_of(admin, owner),
+    "identity:list_access_token_roles": any_of(admin, owner),
+    "identity:get_access_token_role": any_of(admin, owner),
     # policy documents stored for other services: admins only
     "identity:get_policy": admin,
     "identity:list_policies": admin,

@@ -27,6 +27,7 @@ IDENTITY_TYPES = frozenset(
     {
         "domain", "project", "user", "group", "role", "region", "service", "endpoint",
         "endpoint_group", "appcred", "credential", "policy", "trust", "login", "token",
+        "consumer", "request_token", "access_token",
     }
 )  # fmt: skip
 

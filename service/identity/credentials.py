@@ -20,11 +20,16 @@ def seal(keys: KeyRing, blob: str, at_time: int) -> str:
 
 
 def unseal(keys: KeyRing, credential: Credential) -> str:
-    """The credential's blob in clear; RuntimeError if no credential key opens it (the
-    key folder lost the key it was sealed with)."""
-    opened = keys.decrypt(credential.encrypted_blob.encode())
+    """The credential's blob in clear (see `unseal_text`)."""
+    return unseal_text(keys, credential.encrypted_blob, f"credential {credential.id}")
+
+
+def unseal_text(keys: KeyRing, sealed: str, what: str) -> str:
+    """What `seal` sealed, in clear; RuntimeError if no credential key opens it (the key
+    folder lost the key it was sealed with)."""
+    opened = keys.decrypt(sealed.encode())
     if opened is None:
-        raise RuntimeError(f"no credential key opens credential {credential.id}")
+        raise RuntimeError(f"no credential key opens {what}")
     return opened.decode()
 
 

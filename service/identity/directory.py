@@ -136,6 +136,33 @@ class Trust(msgspec.Struct, frozen=True):
     remaining_uses: int | None
 
 
+class Consumer(msgspec.Struct, frozen=True):
+    id: str
+    description: str | None
+    encrypted_secret: str
+
+
+class RequestToken(msgspec.Struct, frozen=True):
+    id: str
+    consumer_id: str
+    project_id: str
+    encrypted_secret: str
+    expires_at: datetime
+    authorizing_user_id: str | None
+    role_ids: list[str] | None
+    verifier: str | None
+
+
+class AccessToken(msgspec.Struct, frozen=True):
+    id: str
+    consumer_id: str
+    authorizing_user_id: str
+    project_id: str
+    role_ids: list[str]
+    encrypted_secret: str
+    expires_at: datetime
+
+
 class EndpointGroup(msgspec.Struct, frozen=True):
     id: str
     name: str
@@ -187,6 +214,9 @@ _TABLES: dict[type, str] = {
     Policy: "rm_policies",
     EndpointGroup: "rm_endpoint_groups",
     Trust: "rm_trusts",
+    Consumer: "rm_consumers",
+    RequestToken: "rm_request_tokens",
+    AccessToken: "rm_access_tokens",
     RegisteredLimit: "rm_registered_limits",
     Limit: "rm_limits",
 }

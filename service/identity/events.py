@@ -401,3 +401,77 @@ class TokenRevoked(Event, frozen=True):
 
     audit_id: str
     expires_at: datetime
+
+
+class ConsumerCreated(Event, frozen=True):
+    """An OAuth1 consumer (OS-OAUTH1): an application that may ask users to delegate
+    roles to it. Its secret signs its requests, so it is kept, sealed with the credential
+    keys."""
+
+    secret_fields: ClassVar[tuple[str, ...]] = ("encrypted_secret",)
+
+    consumer_id: str
+    description: str | None
+    encrypted_secret: str
+
+
+class ConsumerUpdated(Event, frozen=True):
+    consumer_id: str
+    description: str | None | UnsetType = UNSET
+
+
+class ConsumerDeleted(Event, frozen=True):
+    """The consumer is gone; so are its request and access tokens (their own events)."""
+
+    consumer_id: str
+
+
+class RequestTokenCreated(Event, frozen=True):
+    """A consumer asked for roles on a project; a user of it may authorize the request."""
+
+    secret_fields: ClassVar[tuple[str, ...]] = ("encrypted_secret",)
+
+    request_token_id: str
+    consumer_id: str
+    project_id: str
+    encrypted_secret: str
+    expires_at: datetime
+
+
+class RequestTokenAuthorized(Event, frozen=True):
+    """A user delegated these of its roles on the project; the consumer exchanges the
+    verifier for an access token."""
+
+    secret_fields: ClassVar[tuple[str, ...]] = ("verifier",)
+
+    request_token_id: str
+    authorizing_user_id: str
+    role_ids: tuple[str, ...]
+    verifier: str
+
+
+class RequestTokenDeleted(Event, frozen=True):
+    """Exchanged for an access token, or gone with its consumer."""
+
+    request_token_id: str
+
+
+class AccessTokenCreated(Event, frozen=True):
+    """The consumer may get tokens of the authorizing user on the project, with the
+    delegated roles, until the access token expires or is deleted."""
+
+    secret_fields: ClassVar[tuple[str, ...]] = ("encrypted_secret",)
+
+    access_token_id: str
+    consumer_id: str
+    authorizing_user_id: str
+    project_id: str
+    role_ids: tuple[str, ...]
+    encrypted_secret: str
+    expires_at: datetime
+
+
+class AccessTokenDeleted(Event, frozen=True):
+    """Revoked by its user (or gone with its consumer); tokens made with it stop working."""
+
+    access_token_id: str

@@ -1,6 +1,7 @@
 """The identity rows each stream owns, as pure folds (projections/rows.py): the row of
 `domain-`, `project-`, `user-`, `group-`, `role-`, `region-`, `service-`, `endpoint-`,
-`credential-`, `policy-`, `endpoint_group-` and `trust-<id>` in its rm_* table. The
+`credential-`, `policy-`, `endpoint_group-`, `trust-`, `consumer-`, `request_token-` and
+`access_token-<id>` in its rm_* table. The
 inline projection writes them; time travel rebuilds them from the stream alone.
 
 A user's row also counts failed logins and its last activity; those come from its
@@ -26,6 +27,9 @@ TABLES = {
     "policy": "rm_policies",
     "endpoint_group": "rm_endpoint_groups",
     "trust": "rm_trusts",
+    "consumer": "rm_consumers",
+    "request_token": "rm_request_tokens",
+    "access_token": "rm_access_tokens",
 }
 """The table of each stream category's rows."""
 JSON_COLUMNS = ("extra", "options", "filters", "access_rules")
@@ -34,17 +38,19 @@ _UNTIMED = {"region", "service", "endpoint", "policy", "endpoint_group"}
 _CREATED = (
     ev.DomainCreated, ev.ProjectCreated, ev.UserCreated, ev.GroupCreated, ev.RoleCreated,
     ev.RegionCreated, ev.ServiceCreated, ev.EndpointCreated, ev.CredentialCreated,
-    ev.PolicyCreated, ev.EndpointGroupCreated, ev.TrustCreated,
+    ev.PolicyCreated, ev.EndpointGroupCreated, ev.TrustCreated, ev.ConsumerCreated,
+    ev.RequestTokenCreated, ev.AccessTokenCreated,
 )  # fmt: skip
 _UPDATED = (
     ev.DomainUpdated, ev.ProjectUpdated, ev.UserUpdated, ev.GroupUpdated, ev.RoleUpdated,
     ev.RegionUpdated, ev.ServiceUpdated, ev.EndpointUpdated, ev.CredentialUpdated,
-    ev.PolicyUpdated, ev.EndpointGroupUpdated,
+    ev.PolicyUpdated, ev.EndpointGroupUpdated, ev.ConsumerUpdated, ev.RequestTokenAuthorized,
 )  # fmt: skip
 _DELETED = (
     ev.DomainDeleted, ev.ProjectDeleted, ev.UserDeleted, ev.GroupDeleted, ev.RoleDeleted,
     ev.RegionDeleted, ev.ServiceDeleted, ev.EndpointDeleted, ev.CredentialDeleted,
-    ev.PolicyDeleted, ev.EndpointGroupDeleted, ev.TrustDeleted,
+    ev.PolicyDeleted, ev.EndpointGroupDeleted, ev.TrustDeleted, ev.ConsumerDeleted,
+    ev.RequestTokenDeleted, ev.AccessTokenDeleted,
 )  # fmt: skip
 
 

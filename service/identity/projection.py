@@ -165,7 +165,8 @@ class IdentityProjection:
         "rm_group_members", "rm_roles", "rm_implied_roles", "rm_role_assignments", "rm_regions",
         "rm_services", "rm_endpoints", "rm_application_credentials", "rm_token_revocations",
         "rm_credentials", "rm_policies", "rm_endpoint_groups", "rm_project_endpoints",
-        "rm_project_endpoint_groups", "rm_access_rules", "rm_trusts",
+        "rm_project_endpoint_groups", "rm_access_rules", "rm_trusts", "rm_consumers",
+        "rm_request_tokens", "rm_access_tokens",
     )  # fmt: skip
     types: frozenset[str] | None = _TYPES
     folds: tuple[FoldedTable, ...] = tuple(
@@ -215,6 +216,8 @@ async def _delete(conn: Any, event: msgspec.Struct) -> None:
                 )
                 await conn.execute("DELETE FROM rm_credentials WHERE project_id = $1", row_id)
                 await conn.execute("DELETE FROM rm_trusts WHERE project_id = $1", row_id)
+                for table in ("rm_request_tokens", "rm_access_tokens"):
+                    await conn.execute(f"DELETE FROM {table} WHERE project_id = $1", row_id)
                 for table in ("rm_project_endpoints", "rm_project_endpoint_groups"):
                     await conn.execute(f"DELETE FROM {table} WHERE project_id = $1", row_id)
         case "user_id" | "group_id":
@@ -235,6 +238,10 @@ async def _delete(conn: Any, event: msgspec.Struct) -> None:
                     "DELETE FROM rm_trusts WHERE trustor_user_id = $1 OR trustee_user_id = $1",
                     row_id,
                 )
+                for table in ("rm_request_tokens", "rm_access_tokens"):
+                    await conn.execute(
+                        f"DELETE FROM {table} WHERE authorizing_user_id = $1", row_id
+                    )
         case "role_id":
             await conn.execute("DELETE FROM rm_role_assignments WHERE role_id = $1", row_id)
             await conn.execute(

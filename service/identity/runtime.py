@@ -13,7 +13,7 @@ from events.clock import Clock, SystemClock
 from events.follow import follow
 from events.postgres import PostgresEventStore
 from events.types import Event, Metadata, RecordedEvent
-from service.auth import AuthContext, RoleRef, TrustScope
+from service.auth import AuthContext, OAuthScope, RoleRef, TrustScope
 from service.config import Settings
 from service.errors import Unauthorized
 from service.identity import events as ev
@@ -25,6 +25,7 @@ from service.identity.compliance import (
     password_expires_at,
 )
 from service.identity.directory import (
+    AccessToken,
     ApplicationCredential,
     Domain,
     Project,
@@ -91,7 +92,7 @@ class Identity:
         self.credential_keys = KeyRing(credential_keys)
         """Encrypt the blobs of /v3/credentials (Keystone's separate credential keys)."""
         self.revocations = Revocations()
-        self._resolved: dict[tuple[str, str, str | None, str | None, str | None], AuthContext] = {}
+        self._resolved: dict[tuple[str | None, ...], AuthContext] = {}
         self._catalog: Catalog | None = None
         self._project_catalogs: dict[str | None, Catalog] = {}
         self._opened: dict[str, TokenPayload] = {}  # token -> payload: decrypt once
@@ -216,7 +217,8 @@ class Identity:
         identity data changes (`fresh`: resolved anew); the token's own fields are filled
         in each time."""
         key = (payload.user_id, payload.scope_kind, payload.scope_id,
-               payload.application_credential_id, payload.trust_id)  # fmt: skip
+               payload.application_credential_id, payload.trust_id,
+               payload.access_token_id)  # fmt: skip
         resolved = None if fresh else self._resolved.get(key)
         if resolved is None:
             generation = self._generation
@@ -259,6 +261,10 @@ class Identity:
             context = replace(context, trust=scope)
         else:
             roles = await effective_roles(pool, user.id, payload.scope_kind, payload.scope_id)
+        if payload.access_token_id is not None:
+            access = await self._access_token(payload.access_token_id)
+            roles = [r for r in roles if r.id in access.role_ids]
+            context = replace(context, oauth=OAuthScope(access.id, access.consumer_id))
         if payload.application_credential_id is not None:
             credential = await self._credential(payload)
             roles = [r for r in roles if r.id in credential.role_ids]
@@ -294,6 +300,14 @@ class Identity:
         if domain is None or not domain.enabled:
             raise Unauthorized(f"Could not find domain: {domain_id}.")
         return domain
+
+    async def _access_token(self, access_token_id: str) -> AccessToken:
+        """An OAuth1 access token tokens may still be made with; Unauthorized if it was
+        deleted (with its consumer, or by its user) or has expired."""
+        access = await get(self.store.pool, AccessToken, access_token_id)
+        if access is None or access.expires_at <= self.clock.now():
+            raise Unauthorized(f"The OAuth access token {access_token_id} is gone or expired.")
+        return access
 
     async def _trust(self, trust_id: str) -> Trust:
         """A trust tokens may still be scoped to; Unauthorized if deleted or expired."""

@@ -49,6 +49,8 @@ class TokenPayload(msgspec.Struct, frozen=True):
     audit_ids: tuple[str, ...]
     application_credential_id: str | None = None
     trust_id: str | None = None
+    access_token_id: str | None = None
+    """The OAuth1 access token the token was made with (OS-OAUTH1)."""
 
     @property
     def audit_chain_id(self) -> str:
@@ -80,6 +82,7 @@ class TokenCodec:
         scope_id: str | None = None,
         application_credential_id: str | None = None,
         trust_id: str | None = None,
+        access_token_id: str | None = None,
         expires_at: datetime | None = None,
         audit_chain_id: str | None = None,
     ) -> tuple[str, TokenPayload]:
@@ -104,6 +107,7 @@ class TokenCodec:
             audit_ids=(own_audit_id,) if audit_chain_id is None else (own_audit_id, audit_chain_id),
             application_credential_id=application_credential_id,
             trust_id=trust_id,
+            access_token_id=access_token_id,
         )
         fernet_token = self._ring.encrypt(_ENCODER.encode(_to_wire(payload)), int(now.timestamp()))
         return fernet_token.decode("ascii").rstrip("="), payload
@@ -156,8 +160,14 @@ class _WireV2(_WireV1, array_like=True, frozen=True, tag=2):
     trust_id: _Packed
 
 
+class _WireV3(_WireV1, array_like=True, frozen=True, tag=3):
+    """V1 and the OAuth1 access token a token was made with."""
+
+    access_token_id: _Packed
+
+
 _ENCODER = msgspec.msgpack.Encoder()
-_DECODER = msgspec.msgpack.Decoder(_WireV1 | _WireV2)
+_DECODER = msgspec.msgpack.Decoder(_WireV1 | _WireV2 | _WireV3)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -167,7 +177,7 @@ _HEX_ID = re.compile(r"[0-9a-f]{32}")
 _BASE64_ID = re.compile(r"[A-Za-z0-9_-]{22}")
 
 
-def _to_wire(payload: TokenPayload) -> _WireV1 | _WireV2:
+def _to_wire(payload: TokenPayload) -> _WireV1 | _WireV2 | _WireV3:
     v1 = _WireV1(
         user_id=_pack(payload.user_id),
         methods=tuple(_METHODS.index(m) if m in _METHODS else m for m in payload.methods),
@@ -178,12 +188,15 @@ def _to_wire(payload: TokenPayload) -> _WireV1 | _WireV2:
         audit_ids=tuple(_pack(audit_id) for audit_id in payload.audit_ids),
         application_credential_id=_pack_optional(payload.application_credential_id),
     )
-    if payload.trust_id is None:
-        return v1
-    return _WireV2(**msgspec.structs.asdict(v1), trust_id=_pack(payload.trust_id))
+    if payload.trust_id is not None:
+        return _WireV2(**msgspec.structs.asdict(v1), trust_id=_pack(payload.trust_id))
+    if payload.access_token_id is not None:
+        access_token_id = _pack(payload.access_token_id)
+        return _WireV3(**msgspec.structs.asdict(v1), access_token_id=access_token_id)
+    return v1
 
 
-def _from_wire(wire: _WireV1 | _WireV2) -> TokenPayload:
+def _from_wire(wire: _WireV1 | _WireV2 | _WireV3) -> TokenPayload:
     return TokenPayload(
         user_id=_unpack(wire.user_id),
         methods=tuple(m if isinstance(m, str) else _METHODS[m] for m in wire.methods),
@@ -194,6 +207,7 @@ def _from_wire(wire: _WireV1 | _WireV2) -> TokenPayload:
         audit_ids=tuple(_unpack(audit_id) for audit_id in wire.audit_ids),
         application_credential_id=_unpack_optional(wire.application_credential_id),
         trust_id=_unpack(wire.trust_id) if isinstance(wire, _WireV2) else None,
+        access_token_id=_unpack(wire.access_token_id) if isinstance(wire, _WireV3) else None,
     )
 
 

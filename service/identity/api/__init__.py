@@ -13,6 +13,7 @@ from service.identity.api import (
     endpoint_filter,
     groups,
     limits,
+    oauth1,
     policies,
     projects,
     roles,
@@ -40,6 +41,7 @@ ROUTES: list[web.AbstractRouteDef] = [
         limits,
         policies,
         trusts,
+        oauth1,
     )
     for route in module.routes
 ]

@@ -17,13 +17,14 @@ from service.http.recording import (
     record_streams,
     store,
 )
+from service.identity import credentials
 from service.identity.directory import get
 from service.identity.runtime import IDENTITY_RUNTIME, Identity
 from service.policy import enforce
 
 __all__ = [
     "authorized", "base_url", "filters", "flag", "identity", "must_get", "new_id", "record",
-    "record_streams", "store",
+    "record_streams", "seal", "store", "unseal",
 ]  # fmt: skip
 T = TypeVar("T")
 
@@ -50,6 +51,17 @@ async def authorized(
     if found is None:
         raise NotFound(f"Could not find {_what(type_)}: {row_id}.")
     return found
+
+
+def seal(request: web.Request, secret: str) -> str:
+    """`secret` encrypted with the primary credential key, to be kept in the log."""
+    runtime = identity(request)
+    return credentials.seal(runtime.credential_keys, secret, int(runtime.clock.now().timestamp()))
+
+
+def unseal(request: web.Request, sealed: str, what: str) -> str:
+    """What `seal` sealed for `what`, in clear (credentials.unseal_text)."""
+    return credentials.unseal_text(identity(request).credential_keys, sealed, what)
 
 
 def identity(request: web.Request) -> Identity:

@@ -22,6 +22,7 @@ from service.identity.api.common import (
     must_get,
     new_id,
     record,
+    seal,
     store,
 )
 from service.identity.directory import Credential, Project, User, get, select
@@ -59,11 +60,6 @@ def _view(request: web.Request, credential: Credential) -> dict[str, Any]:
     return blobs.view(credential, blob, base_url(request))
 
 
-def _seal(request: web.Request, blob: str) -> str:
-    runtime = identity(request)
-    return blobs.seal(runtime.credential_keys, blob, int(runtime.clock.now().timestamp()))
-
-
 def _check_ec2(blob: str, project_id: str | None) -> None:
     """An EC2 credential's rules: its blob has an access key, it names a project."""
     blobs.ec2_blob(blob)
@@ -88,7 +84,7 @@ async def create_credential(
         credential_id=credential_id,
         user_id=body.user_id,
         type=body.type,
-        encrypted_blob=_seal(request, body.blob),
+        encrypted_blob=seal(request, body.blob),
         project_id=body.project_id,
     )
     await record(request, f"credential-{credential_id}", [created], NO_STREAM)
@@ -159,7 +155,7 @@ async def update(request: web.Request) -> web.Response:
         credential_id=credential.id,
         user_id=changes.user_id,
         type=changes.type,
-        encrypted_blob=_seal(request, changes.blob) if isinstance(changes.blob, str) else UNSET,
+        encrypted_blob=seal(request, changes.blob) if isinstance(changes.blob, str) else UNSET,
         project_id=changes.project_id,
     )
     await record(request, f"credential-{credential.id}", [updated])

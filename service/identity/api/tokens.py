@@ -14,6 +14,7 @@ from service.http.body import json_response, read_json
 from service.http.request_id import event_metadata
 from service.identity import events as ev
 from service.identity import views
+from service.identity.api import oauth1
 from service.identity.api.common import base_url, identity, record, store
 from service.identity.api.projects import projects_of_user
 from service.identity.api.trusts import use_trust
@@ -66,6 +67,8 @@ class Identity(msgspec.Struct):
     password: PasswordMethod | None = None
     token: TokenMethod | None = None
     application_credential: AppCredMethod | None = None
+    oauth1: dict[str, Any] | None = None
+    """Empty: the signed Authorization header carries the OAuth1 credentials."""
 
 
 class ProjectRef(msgspec.Struct):
@@ -184,6 +187,11 @@ async def token_body(request: web.Request, ctx: AuthContext, *, catalog: bool) -
             "trustor_user": {"id": ctx.trust.trustor_user_id},
             "trustee_user": {"id": ctx.trust.trustee_user_id},
         }
+    if ctx.oauth is not None:
+        token["OS-OAUTH1"] = {
+            "access_token_id": ctx.oauth.access_token_id,
+            "consumer_id": ctx.oauth.consumer_id,
+        }
     if ctx.application_credential_id:
         token["application_credential"] = {
             "id": ctx.application_credential_id,
@@ -213,8 +221,8 @@ async def _authenticate(request: web.Request, auth: Auth) -> tuple[str, AuthCont
             raise NotFound("Could not find token.") from None
         if original.application_credential_id:
             raise Forbidden("A token from an application credential cannot be rescoped.")
-        if original.trust is not None:
-            raise Forbidden("A token scoped to a trust cannot be rescoped.")
+        if original.trust is not None or original.oauth is not None:
+            raise Forbidden("A token issued via delegation cannot be rescoped.")
         user = await _find_user(request, UserRef(id=original.user_id))
         methods = list(dict.fromkeys([*original.methods, "token"]))  # Keystone's: both
         token, payload = await _issue(
@@ -229,6 +237,12 @@ async def _authenticate(request: web.Request, auth: Auth) -> tuple[str, AuthCont
             credential.user_id, ["application_credential"], scope_kind="project",
             scope_id=credential.project_id, application_credential_id=credential.id,
             expires_at=credential.expires_at,
+        )  # fmt: skip
+    elif methods == ["oauth1"]:
+        access = await oauth1.delegated(request)
+        token, payload = codec.issue(
+            access.authorizing_user_id, ["oauth1"], scope_kind="project",
+            scope_id=access.project_id, access_token_id=access.id, expires_at=access.expires_at,
         )  # fmt: skip
     else:
         raise BadRequest(f"Unsupported or incomplete authentication methods: {methods}.")

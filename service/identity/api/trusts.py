@@ -103,7 +103,7 @@ async def create(request: web.Request) -> web.Response:
     ctx = caller(request)
     body = (await read_json(request, CreateTrust)).trust
     enforce(ctx, "identity:create_trust", {"trustor_user_id": body.trustor_user_id})
-    if ctx.trust is not None or ctx.application_credential_id is not None:
+    if ctx.trust is not None or ctx.oauth is not None or ctx.application_credential_id:
         raise Forbidden("A trust is made with the trustor's own token, not a delegated one.")
     if body.allow_redelegation:
         raise Forbidden("Kumo's trusts cannot be redelegated.")

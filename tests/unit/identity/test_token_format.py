@@ -319,20 +319,25 @@ def test_another_process_opens_tokens_after_rotations(
     assert other.open(token) == payload
 
 
-def test_a_trust_scoped_token_round_trips_and_others_keep_the_first_layout(
+def test_trust_and_oauth1_tokens_round_trip_and_others_keep_the_first_layout(
     codec: TokenCodec, repo: KeyRepository
 ) -> None:
-    user, project, trust = hex_id(), hex_id(), hex_id()
+    user, project, trust, access = hex_id(), hex_id(), hex_id(), hex_id()
     token, payload = codec.issue(
         user, ["password"], scope_kind="project", scope_id=project, trust_id=trust
     )
     assert payload.trust_id == trust
     assert codec.open(token) == payload
+    oauth, made = codec.issue(
+        user, ["oauth1"], scope_kind="project", scope_id=project, access_token_id=access
+    )
+    assert made.access_token_id == access and codec.open(oauth) == made
     plain, _ = codec.issue(user, ["password"], scope_kind="project", scope_id=project)
     assert codec.open(plain).trust_id is None
+    assert codec.open(plain).access_token_id is None
     ring = KeyRing(repo, refresh_interval=0)
     layouts = [
         msgspec.msgpack.decode(ring.decrypt((t + "=" * (-len(t) % 4)).encode()) or b"")[0]
-        for t in (plain, token)
+        for t in (plain, token, oauth)
     ]
-    assert layouts == [1, 2]
+    assert layouts == [1, 2, 3]
