@@ -5,16 +5,7 @@ and `**` for any number), whatever roles the token carries."""
 
 import msgspec
 
-API_SERVICE_TYPES = {
-    "/identity": "identity",
-    "/compute": "compute",
-    "/image": "image",
-    "/object": "object-store",
-    "/s3": "s3",
-    "/network": "network",
-    "/events": "event-stream",
-}
-"""The service type of each API prefix Kumo serves, as its catalog names it."""
+from service.identity.services import API_SERVICE_TYPES
 
 
 class AccessRule(msgspec.Struct, frozen=True):

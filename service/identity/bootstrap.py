@@ -29,19 +29,11 @@ from service.identity.directory import (
     select,
 )
 from service.identity.passwords import hash_password
+from service.identity.services import SERVICES
 
 ROLES = ("admin", "member", "reader", "service", "ResellerAdmin")
 IMPLIED = (("admin", "member"), ("member", "reader"))
 INTERFACES = ("public", "internal", "admin")
-SERVICES = (
-    ("identity", "keystone", "/identity/v3"),
-    ("compute", "nova", "/compute/v2.1"),
-    ("image", "glance", "/image"),
-    ("object-store", "swift", "/object/v1/AUTH_$(project_id)s"),
-    ("s3", "s3", "/s3"),
-    ("network", "neutron", "/network"),
-    ("event-stream", "kumo-events", "/events/v1"),
-)
 ADMIN = "admin"
 
 
