@@ -46,6 +46,7 @@ from benchmarks.transfer import (
     costed,
     downloads,
     loopback_get,
+    settle_cache,
     socket_put,
     timed,
 )
@@ -108,7 +109,7 @@ async def admin_token(url: str) -> str:
 
 
 async def api_transfers(
-    url: str, token: str, size: int, pid: int
+    url: str, token: str, size: int, pid: int, cold: bool
 ) -> tuple[list[Download], Transfer, list[Download], float, float]:
     """Create an image per upload client (aiohttp's, a plain socket), upload `size` bytes
     into each, download them with each client, delete the images: the puts, the hashing
@@ -137,7 +138,7 @@ async def api_transfers(
             after = hashing_floor(size)
             plain = functools.partial(socket_put, f"{images[1]}/file", sent, BLOCK, size)
             puts.append(await costed("socket", lambda: asyncio.to_thread(plain), size, pid))
-            get_figures = await downloads(f"{images[0]}/file", headers, size, pid)
+            get_figures = await downloads(f"{images[0]}/file", headers, size, pid, cold=cold)
         for image in images:
             async with http.delete(image, headers=headers) as response:
                 assert response.status == 204
@@ -148,7 +149,7 @@ async def api_transfers(
     return puts, floor, get_figures, round(rss.before / MiB, 1), round(rss.peak / MiB, 1)
 
 
-async def raw_local(folder: Path, size: int) -> tuple[Transfer, Transfer, Transfer]:
+async def raw_local(folder: Path, size: int, cold: bool) -> tuple[Transfer, Transfer, Transfer]:
     """The same bytes as a plain file: written, fsynced, renamed; then read back; then
     sent over loopback by a bare sendfile (`loopback_get`)."""
     path, temporary = folder / "raw.bin", folder / "~raw.tmp"
@@ -168,7 +169,10 @@ async def raw_local(folder: Path, size: int) -> tuple[Transfer, Transfer, Transf
                 got += len(chunk)
         assert got == size
 
-    put_figure, get_figure = await timed(put, size), await timed(get, size)
+    put_figure = await timed(put, size)
+    await settle_cache(cold)
+    get_figure = await timed(get, size)
+    await settle_cache(cold)
     with path.open("rb") as file:
         loopback = await asyncio.to_thread(loopback_get, file.fileno(), size)
     path.unlink()
@@ -239,7 +243,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-async def run(sizes: list[int], backends: list[str]) -> list[Figures]:
+async def run(sizes: list[int], backends: list[str], cold: bool) -> list[Figures]:
     results: list[Figures] = []
     server, cluster = server_url()
     moto: subprocess.Popen[bytes] | None = None
@@ -261,14 +265,16 @@ async def run(sizes: list[int], backends: list[str]) -> list[Figures]:
                         for size in sizes:
                             progress(f"{backend}: API put/get of {size // MiB} MiB")
                             puts, floor, gets, before, peak = await api_transfers(
-                                url, token, size, process.pid
+                                url, token, size, process.pid, cold
                             )
                             progress(f"{backend}: raw put/get of {size // MiB} MiB")
                             loopback = None
                             if backend == "s3":
                                 raw_put, raw_get = await raw_s3(moto_url, bucket, size)
                             else:
-                                raw_put, raw_get, loopback = await raw_local(Path(data_dir), size)
+                                raw_put, raw_get, loopback = await raw_local(
+                                    Path(data_dir), size, cold
+                                )
                             figures = Figures(
                                 backend,
                                 size // MiB,
@@ -363,10 +369,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes-mib", default="100,1024")
     parser.add_argument("--backends", default="local,s3")
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="empty the page cache before each download (raw and API): reads from the disk",
+    )
     args = parser.parse_args()
     sizes = [int(s) * MiB for s in args.sizes_mib.split(",")]
     load_before = os.getloadavg()
-    results = asyncio.run(run(sizes, args.backends.split(",")))
+    results = asyncio.run(run(sizes, args.backends.split(","), args.cold))
+    if args.cold:
+        print("downloads from the disk: the page cache emptied before each (--cold)")
     report(results, load_before)
 
 

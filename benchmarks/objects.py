@@ -57,6 +57,7 @@ from benchmarks.transfer import (
     cpu_seconds,
     downloads,
     loopback_get,
+    settle_cache,
     timed,
 )
 from service.embedded_postgres import free_port
@@ -133,8 +134,9 @@ async def pattern(size: int) -> AsyncIterator[bytes]:
         yield block[: min(CHUNK, size - offset)]
 
 
-async def kumo_large(account: str, token: str, size: int, pid: int) -> Large:
-    """One PUT of `size` bytes, streamed, then GETs of them by each client."""
+async def kumo_large(account: str, token: str, size: int, pid: int, cold: bool) -> Large:
+    """One PUT of `size` bytes, streamed, then GETs of them by each client (from the
+    disk when `cold`)."""
     url = f"{account}/large/big.bin"
     headers = {"X-Auth-Token": token}
     timeout = aiohttp.ClientTimeout(total=None)
@@ -149,7 +151,7 @@ async def kumo_large(account: str, token: str, size: int, pid: int) -> Large:
             assert response.status in (201, 202)
         with RssSampler(pid) as rss:
             put_figure = await timed(put, size)
-            gets = await downloads(url, headers, size, pid)
+            gets = await downloads(url, headers, size, pid, cold=cold)
     get = Transfer(gets[0].mib_per_s, gets[0].seconds)
     return Large(put_figure, get, round(rss.before / MiB, 1), round(rss.peak / MiB, 1), gets)
 
@@ -253,7 +255,9 @@ async def closed_loop(operation: Callable[[int], Awaitable[None]], seconds: floa
     )
 
 
-async def raw_local(root: Path, seconds: float, size: int) -> tuple[LoadResult, LoadResult, Large]:
+async def raw_local(
+    root: Path, seconds: float, size: int, cold: bool
+) -> tuple[LoadResult, LoadResult, Large]:
     body = os.urandom(SMALL)
 
     async def once() -> AsyncIterator[bytes]:
@@ -285,9 +289,12 @@ async def raw_local(root: Path, seconds: float, size: int) -> tuple[LoadResult, 
                     pass
 
         progress(f"raw local: {size // MiB} MiB put and get")
-        large = Large(await timed(put_large, size), await timed(get_large, size))
+        put_figure = await timed(put_large, size)
+        await settle_cache(cold)
+        large = Large(put_figure, await timed(get_large, size))
         async with await backend.get("raw/big.bin") as reader:
             if reader.fileno is not None:  # none for an object of one chunk, read at once
+                await settle_cache(cold)
                 large.loopback = await asyncio.to_thread(loopback_get, reader.fileno, size)
     return put_result, get_result, large
 
@@ -387,7 +394,13 @@ def start_moto() -> tuple[subprocess.Popen[bytes], str]:
 
 
 async def one_backend(
-    kind: str, database_url: str, seconds: float, size: int, moto: str | None, workers: int
+    kind: str,
+    database_url: str,
+    seconds: float,
+    size: int,
+    moto: str | None,
+    workers: int,
+    cold: bool,
 ) -> Figures:
     with tempfile.TemporaryDirectory(dir=ROOT / ".kumo") as data_dir:
         env = {
@@ -410,19 +423,23 @@ async def one_backend(
             cluster = await postmaster(database_url)
             put, get = await kumo_small(account, token, seconds, process.pid, cluster)
             progress(f"kumo ({kind}): {size // MiB} MiB PUT and GET, one stream")
-            large = await kumo_large(account, token, size, process.pid)
+            large = await kumo_large(account, token, size, process.pid, cold)
         finally:
             process.terminate()
             process.wait(timeout=30)
         if kind == "local":
-            raw_put, raw_get, raw_large = await raw_local(Path(data_dir) / "raw", seconds, size)
+            raw_put, raw_get, raw_large = await raw_local(
+                Path(data_dir) / "raw", seconds, size, cold
+            )
         else:
             assert moto is not None
             raw_put, raw_get, raw_large = await raw_s3(moto, seconds, size)
     return Figures(kind, size // MiB, put, get, raw_put, raw_get, large, raw_large)
 
 
-async def run(seconds: float, large_mib: int, backends: list[str], workers: int) -> list[Figures]:
+async def run(
+    seconds: float, large_mib: int, backends: list[str], workers: int, cold: bool
+) -> list[Figures]:
     server, cluster = server_url()
     moto_process, moto = start_moto() if "s3" in backends else (None, None)
     figures = []
@@ -430,7 +447,9 @@ async def run(seconds: float, large_mib: int, backends: list[str], workers: int)
         for kind in backends:
             async with fresh_database(server) as database_url:
                 figures.append(
-                    await one_backend(kind, database_url, seconds, large_mib * MiB, moto, workers)
+                    await one_backend(
+                        kind, database_url, seconds, large_mib * MiB, moto, workers, cold
+                    )
                 )
     finally:
         if moto_process is not None:
@@ -539,9 +558,17 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=os.cpu_count() or 1, help="KUMO_WORKERS (default: cores)"
     )
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="empty the page cache before each large read (raw and API): reads from the disk",
+    )
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
-    figures = asyncio.run(run(args.seconds, args.large_mib, args.backends.split(","), args.workers))
+    backends = args.backends.split(",")
+    figures = asyncio.run(run(args.seconds, args.large_mib, backends, args.workers, args.cold))
+    if args.cold:
+        print("large reads from the disk: the page cache emptied before each (--cold)")
     report(figures, load_before, args.workers)
 
 

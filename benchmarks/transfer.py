@@ -159,6 +159,20 @@ def socket_put(url: str, headers: Mapping[str, str], block: bytes, size: int) ->
         assert head.startswith(b"HTTP/1.1 204 "), head
 
 
+def drop_page_cache() -> None:
+    """Write dirty pages out and empty the page cache (root only): the next read of a file
+    comes from the disk, as a `cat file > /dev/null` of a file not read lately does."""
+    os.sync()
+    with open("/proc/sys/vm/drop_caches", "w") as control:
+        control.write("3\n")
+
+
+async def settle_cache(cold: bool) -> None:
+    """Before a timed read: the page cache emptied when `cold`, else left as it is."""
+    if cold:
+        await asyncio.to_thread(drop_page_cache)
+
+
 def loopback_get(fd: int, size: int) -> Transfer:
     """`size` bytes of the open file `fd` sent over loopback as barely as HTTP allows (one
     head, then os.sendfile from a thread) and read by `socket_get`: the most any server
@@ -202,12 +216,19 @@ async def costed(
     )
 
 
-async def downloads(url: str, headers: Mapping[str, str], size: int, pid: int) -> list[Download]:
+async def downloads(
+    url: str, headers: Mapping[str, str], size: int, pid: int, *, cold: bool = False
+) -> list[Download]:
     """GET `url` (a body of `size` bytes) once with each client in turn: aiohttp, curl and
-    a raw socket; each with the server's (`pid`) and its own CPU per GiB."""
+    a raw socket; each with the server's (`pid`) and its own CPU per GiB; each from the
+    disk when `cold` (the page cache emptied first)."""
     clients: dict[str, Callable[[], Awaitable[None]]] = {
         "aiohttp": lambda: aiohttp_get(url, headers, size),
         "curl": lambda: asyncio.to_thread(curl_get, url, headers, size),
         "socket": lambda: asyncio.to_thread(socket_get, url, headers, size),
     }
-    return [await costed(client, get, size, pid) for client, get in clients.items()]
+    figures = []
+    for client, get in clients.items():
+        await settle_cache(cold)
+        figures.append(await costed(client, get, size, pid))
+    return figures
