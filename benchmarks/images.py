@@ -34,6 +34,7 @@ from pathlib import Path
 
 import aiohttp
 import msgspec
+from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 
 from benchmarks.harness import fresh_database, progress, server_url, start_kumo
@@ -52,6 +53,7 @@ from benchmarks.transfer import (
 )
 from service.embedded_postgres import free_port
 from service.image.stored_data import IMAGE_HASHES
+from service.storage.s3 import CHECKSUMS
 from tests.integration.storage.conftest import wait_until_answers
 
 PART = 8 * MiB  # the S3 backend's part size
@@ -183,9 +185,13 @@ async def raw_s3(endpoint: str, bucket: str, size: int) -> tuple[Transfer, Trans
     """The same bytes to the same moto server: multipart in 8 MiB parts, streamed get."""
     session = get_session()
     async with session.create_client(
-        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
         aws_secret_access_key="testing",
-    ) as s3:  # fmt: skip
+        config=AioConfig(**CHECKSUMS),  # the raw client checks what Kumo's backend checks
+    ) as s3:
         key = "raw.bin"
 
         async def put() -> None:

@@ -36,6 +36,7 @@ import aiohttp
 import asyncpg
 import msgspec
 import psutil
+from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 
 from benchmarks.compute import tree_cpu_seconds
@@ -63,6 +64,7 @@ from benchmarks.transfer import (
 from service.embedded_postgres import free_port
 from service.objects.api.common import OBJECT_HASHES
 from service.storage.localfs import LocalFsBackend
+from service.storage.s3 import CHECKSUMS
 
 PASSWORD = "bench-admin-pw"
 SMALL = 4096
@@ -308,6 +310,7 @@ async def raw_s3(endpoint: str, seconds: float, size: int) -> tuple[LoadResult, 
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
+        config=AioConfig(**CHECKSUMS),  # the raw client checks what Kumo's backend checks
     ) as s3:
         await s3.create_bucket(Bucket=BUCKET)
 
