@@ -31,8 +31,9 @@ from service.identity.directory import (
 from service.identity.passwords import hash_password
 from service.identity.services import SERVICES
 
-ROLES = ("admin", "member", "reader", "service", "ResellerAdmin")
-IMPLIED = (("admin", "member"), ("member", "reader"))
+ROLES = ("admin", "manager", "member", "reader", "service", "ResellerAdmin")
+IMPLIED = (("admin", "manager"), ("manager", "member"), ("member", "reader"))
+"""Keystone's bootstrap since 2024.2; a cloud bootstrapped before keeps its admin → member."""
 INTERFACES = ("public", "internal", "admin")
 ADMIN = "admin"
 

@@ -277,12 +277,16 @@ async def test_groups_and_membership(as_admin: Api) -> None:
 async def test_bootstrap_roles_and_their_implications(as_admin: Api) -> None:
     _, body = await as_admin.call("GET", "roles")
     names = {r["name"] for r in body["roles"]}
-    assert {"admin", "member", "reader", "service", "ResellerAdmin"} <= names
-    admin, member, reader = [await role_id(as_admin, n) for n in ("admin", "member", "reader")]
+    assert {"admin", "manager", "member", "reader", "service", "ResellerAdmin"} <= names
+    admin, manager, member, reader = [
+        await role_id(as_admin, n) for n in ("admin", "manager", "member", "reader")
+    ]
     status, body = await as_admin.call("GET", f"roles/{admin}/implies")
     assert status == 200
     assert body["role_inference"]["prior_role"]["id"] == admin
-    assert [r["id"] for r in body["role_inference"]["implies"]] == [member]
+    assert [r["id"] for r in body["role_inference"]["implies"]] == [manager]
+    status, body = await as_admin.call("GET", f"roles/{manager}/implies/{member}")
+    assert status == 200 and body["role_inference"]["implies"]["id"] == member
     status, body = await as_admin.call("GET", f"roles/{member}/implies/{reader}")
     assert status == 200 and body["role_inference"]["implies"]["id"] == reader
     assert (await as_admin.call("GET", f"roles/{reader}/implies/{admin}"))[0] == 404
@@ -290,7 +294,7 @@ async def test_bootstrap_roles_and_their_implications(as_admin: Api) -> None:
     pairs = {
         (i["prior_role"]["id"], r["id"]) for i in body["role_inferences"] for r in i["implies"]
     }
-    assert {(admin, member), (member, reader)} <= pairs
+    assert {(admin, manager), (manager, member), (member, reader)} <= pairs
 
 
 async def test_role_crud_and_implied_roles(as_admin: Api) -> None:
@@ -395,7 +399,8 @@ async def test_role_assignments_list_filters_effective_and_names(
     _, body = await as_admin.call("GET", query)
     effective = body["role_assignments"]
     assert all(a["user"]["id"] == user["id"] and "group" not in a for a in effective)
-    assert {a["role"]["id"] for a in effective} == {admin, member, reader}
+    manager = await role_id(as_admin, "manager")
+    assert {a["role"]["id"] for a in effective} == {admin, manager, member, reader}
     via_group = [a for a in effective if "membership" in a["links"]]
     assert via_group and all(
         a["links"]["membership"] == f"{V3}/groups/{group['id']}/users/{user['id']}"

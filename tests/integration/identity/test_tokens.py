@@ -27,7 +27,7 @@ async def test_password_token_scoped_to_a_project_has_roles_and_catalog(client: 
     assert token["methods"] == ["password"]
     assert token["user"]["name"] == "admin" and token["user"]["domain"]["id"] == "default"
     assert token["project"]["name"] == "admin" and token["is_domain"] is False
-    assert {r["name"] for r in token["roles"]} == {"admin", "member", "reader"}
+    assert {r["name"] for r in token["roles"]} == {"admin", "manager", "member", "reader"}
     types = {s["type"]: s for s in token["catalog"]}
     assert {"identity", "compute", "image", "object-store", "network", "event-stream"} <= set(types)
     swift = types["object-store"]["endpoints"]
