@@ -28,7 +28,7 @@ from service.network.api.common import (
     read_items,
     standard,
 )
-from service.network.directory import NETWORK_VISIBLE, Network, Subnet
+from service.network.directory import NETWORK_VISIBLE, FloatingIp, Network, Subnet
 from service.network.policy_rules import authorize
 
 ROUTES = web.RouteTableDef()
@@ -196,7 +196,8 @@ async def update_network(request: web.Request) -> web.Response:
 
 @ROUTES.delete("/v2.0/networks/{network_id}")
 async def delete_network(request: web.Request) -> web.Response:
-    """204; a network with ports is a 409 (its subnets go with it)."""
+    """204; a network with ports is a 409 (its subnets go with it, and so do an external
+    network's floating IPs that no port uses, as in Neutron)."""
     ctx = authorize(request, "get_network")
     network = await visible_network(request, ctx, request.match_info["network_id"])
     authorize(request, "delete_network", {"project_id": network.project_id})
@@ -206,7 +207,18 @@ async def delete_network(request: web.Request) -> web.Response:
             f"Unable to complete operation on network {network.id}. There are one or more "
             "ports still in use on the network."
         )
+    unused = await select(
+        pool, FloatingIp, "floating_network_id = $1 AND port_id IS NULL", network.id
+    )
     appends = [
+        StreamAppend(
+            f"floatingip-{f.id}",
+            [ev.FloatingIpDeleted(floating_ip_id=f.id, project_id=f.project_id)],
+            f.revision_number,
+        )
+        for f in unused
+    ]
+    appends += [
         StreamAppend(
             f"subnet-{s.id}",
             [ev.SubnetDeleted(subnet_id=s.id, project_id=s.project_id)],

@@ -52,3 +52,26 @@ async def test_floating_ip_flow(
     assert [r.status for r in many] == [201, 201, 201, 201, 409]
     assert (await net_alice.delete(f"floatingips/{fip['id']}")).status == 204
     assert (await net_alice.get(f"floatingips/{fip['id']}")).status == 404
+
+
+async def test_an_external_network_goes_with_its_unused_floating_ips(
+    net_admin: Neutron, net_alice: Neutron
+) -> None:
+    public = await net_admin.create("network", name="ext", **{"router:external": True})
+    subnet = await net_admin.create(
+        "subnet", network_id=public["id"], cidr="198.51.100.0/29", ip_version=4, enable_dhcp=False
+    )
+    unused = await net_alice.create("floatingip", floating_network_id=public["id"])
+    private = await net_alice.create("network")
+    await net_alice.create("subnet", network_id=private["id"], cidr="10.0.0.0/24", ip_version=4)
+    port = await net_alice.create("port", network_id=private["id"])
+    used = await net_alice.create(
+        "floatingip", floating_network_id=public["id"], port_id=port["id"]
+    )
+    # a floating IP a port uses keeps its network (and nothing is deleted)
+    assert (await net_admin.delete(f"networks/{public['id']}")).status == 409
+    assert (await net_alice.get(f"floatingips/{unused['id']}")).status == 200
+    assert (await net_alice.delete(f"floatingips/{used['id']}")).status == 204
+    assert (await net_admin.delete(f"networks/{public['id']}")).status == 204
+    assert (await net_alice.get(f"floatingips/{unused['id']}")).status == 404
+    assert (await net_admin.get(f"subnets/{subnet['id']}")).status == 404
