@@ -40,6 +40,15 @@ def domain(d: Domain, base_url: str) -> Json:
     }  # fmt: skip
 
 
+def domain_as_project(d: Domain, base_url: str) -> Json:
+    """A domain as /v3/projects shows it: a project acting as a domain (Keystone's model)."""
+    return {
+        "id": d.id, "name": d.name, "domain_id": None, "description": d.description,
+        "enabled": d.enabled, "parent_id": None, "is_domain": True, "tags": d.tags,
+        "options": {}, "links": {"self": v3(base_url, f"projects/{d.id}")},
+    }  # fmt: skip
+
+
 def project(p: Project, base_url: str) -> Json:
     return {
         "id": p.id, "name": p.name, "domain_id": p.domain_id, "description": p.description,

@@ -54,10 +54,9 @@ def _duplicate(name: str) -> str:
     return f"Conflict occurred attempting to store domain - Duplicate entry found with name {name}."
 
 
-@routes.post("/v3/domains")
-async def create_domain(request: web.Request) -> web.Response:
-    enforce(caller(request), "identity:create_domain")
-    body = (await read_json(request, CreateDomain)).domain
+async def add_domain(request: web.Request, body: NewDomain) -> Domain:
+    """Record a new domain (the caller's policy checked by the caller); 409 for a name
+    in use."""
     domain_id = new_id(request)
     await record(
         request,
@@ -67,16 +66,64 @@ async def create_domain(request: web.Request) -> web.Response:
         NO_STREAM,
         conflict=_duplicate(body.name),
     )  # fmt: skip
-    domain = await must_get(request, Domain, domain_id)
+    return await must_get(request, Domain, domain_id)
+
+
+async def change_domain(request: web.Request, domain: Domain, changes: DomainChanges) -> Domain:
+    """Record `changes` of the domain; 403 for disabling the default one."""
+    if domain.id == DEFAULT_DOMAIN_ID and changes.enabled is False:
+        raise Forbidden("The default domain cannot be disabled.")
+    tags = UNSET if changes.tags is UNSET else tuple(changes.tags)
+    event = ev.DomainUpdated(
+        domain_id=domain.id, name=changes.name, description=changes.description,
+        enabled=changes.enabled, tags=tags,
+    )  # fmt: skip
+    new_name = domain.name if changes.name is UNSET else changes.name
+    await record(request, f"domain-{domain.id}", [event], conflict=_duplicate(new_name))
+    return await must_get(request, Domain, domain.id)
+
+
+async def remove_domain(request: web.Request, domain: Domain) -> None:
+    """Delete a disabled domain and everything in it (projects, users, groups); 403 for
+    the default domain or an enabled one."""
+    if domain.id == DEFAULT_DOMAIN_ID:
+        raise Forbidden("The default domain cannot be deleted.")
+    if domain.enabled:
+        raise Forbidden("Cannot delete a domain that is enabled, please disable it first.")
+    pool = store(request).pool
+    contents: list[StreamAppend] = [
+        StreamAppend(f"project-{p.id}", [ev.ProjectDeleted(project_id=p.id)])
+        for p in await select(pool, Project, "domain_id = $1", domain.id)
+    ]
+    contents += [
+        StreamAppend(f"user-{u.id}", [ev.UserDeleted(user_id=u.id)])
+        for u in await select(pool, User, "domain_id = $1", domain.id)
+    ]
+    contents += [
+        StreamAppend(f"group-{g.id}", [ev.GroupDeleted(group_id=g.id)])
+        for g in await select(pool, Group, "domain_id = $1", domain.id)
+    ]
+    domain_stream = StreamAppend(f"domain-{domain.id}", [ev.DomainDeleted(domain_id=domain.id)])
+    await record_streams(request, [*contents, domain_stream])
+
+
+async def listed_domains(request: web.Request) -> list[Domain]:
+    """The domains the query's `name` and `enabled` filters keep."""
+    where, args = filters(request, "name", "enabled")
+    return await select(store(request).pool, Domain, where, *args)
+
+
+@routes.post("/v3/domains")
+async def create_domain(request: web.Request) -> web.Response:
+    enforce(caller(request), "identity:create_domain")
+    domain = await add_domain(request, (await read_json(request, CreateDomain)).domain)
     return json_response({"domain": views.domain(domain, base_url(request))}, status=201)
 
 
 @routes.get("/v3/domains")
 async def list_domains(request: web.Request) -> web.Response:
     enforce(caller(request), "identity:list_domains")
-    where, args = filters(request, "name", "enabled")
-    domains = await select(store(request).pool, Domain, where, *args)
-    items = [views.domain(d, base_url(request)) for d in domains]
+    items = [views.domain(d, base_url(request)) for d in await listed_domains(request)]
     return json_response(views.collection(base_url(request), "domains", "domains", items))
 
 
@@ -93,17 +140,7 @@ async def update_domain(request: web.Request) -> web.Response:
     domain_id = request.match_info["domain_id"]
     enforce(caller(request), "identity:update_domain", {"domain_id": domain_id})
     changes = (await read_json(request, UpdateDomain)).domain
-    domain = await must_get(request, Domain, domain_id)
-    if domain_id == DEFAULT_DOMAIN_ID and changes.enabled is False:
-        raise Forbidden("The default domain cannot be disabled.")
-    tags = UNSET if changes.tags is UNSET else tuple(changes.tags)
-    event = ev.DomainUpdated(
-        domain_id=domain_id, name=changes.name, description=changes.description,
-        enabled=changes.enabled, tags=tags,
-    )  # fmt: skip
-    new_name = domain.name if changes.name is UNSET else changes.name
-    await record(request, f"domain-{domain_id}", [event], conflict=_duplicate(new_name))
-    domain = await must_get(request, Domain, domain_id)
+    domain = await change_domain(request, await must_get(request, Domain, domain_id), changes)
     return json_response({"domain": views.domain(domain, base_url(request))})
 
 
@@ -112,24 +149,5 @@ async def delete_domain(request: web.Request) -> web.Response:
     """Delete a disabled domain and everything in it (projects, users, groups)."""
     domain_id = request.match_info["domain_id"]
     enforce(caller(request), "identity:delete_domain", {"domain_id": domain_id})
-    domain = await must_get(request, Domain, domain_id)
-    if domain_id == DEFAULT_DOMAIN_ID:
-        raise Forbidden("The default domain cannot be deleted.")
-    if domain.enabled:
-        raise Forbidden("Cannot delete a domain that is enabled, please disable it first.")
-    pool = store(request).pool
-    contents: list[StreamAppend] = [
-        StreamAppend(f"project-{p.id}", [ev.ProjectDeleted(project_id=p.id)])
-        for p in await select(pool, Project, "domain_id = $1", domain_id)
-    ]
-    contents += [
-        StreamAppend(f"user-{u.id}", [ev.UserDeleted(user_id=u.id)])
-        for u in await select(pool, User, "domain_id = $1", domain_id)
-    ]
-    contents += [
-        StreamAppend(f"group-{g.id}", [ev.GroupDeleted(group_id=g.id)])
-        for g in await select(pool, Group, "domain_id = $1", domain_id)
-    ]
-    domain_stream = StreamAppend(f"domain-{domain_id}", [ev.DomainDeleted(domain_id=domain_id)])
-    await record_streams(request, [*contents, domain_stream])
+    await remove_domain(request, await must_get(request, Domain, domain_id))
     return web.Response(status=204)

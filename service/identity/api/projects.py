@@ -21,6 +21,14 @@ from service.identity.api.common import (
     record,
     store,
 )
+from service.identity.api.domains import (
+    DomainChanges,
+    NewDomain,
+    add_domain,
+    change_domain,
+    listed_domains,
+    remove_domain,
+)
 from service.identity.directory import DEFAULT_DOMAIN_ID, Domain, Project, User, get, select
 from service.policy import enforce
 
@@ -83,7 +91,7 @@ async def create_project(request: web.Request) -> web.Response:
     ctx = caller(request)
     body = (await read_json(request, CreateProject)).project
     if body.is_domain:
-        raise BadRequest("Projects acting as domains are not supported; create a domain.")
+        return await _create_domain_project(request, ctx, body)
     pool = store(request).pool
     parent = await get(pool, Project, body.parent_id) if body.parent_id else None
     domain_id = body.domain_id or (parent.domain_id if parent else default_domain(ctx))
@@ -109,9 +117,41 @@ async def create_project(request: web.Request) -> web.Response:
     return json_response({"project": views.project(project, base_url(request))}, status=201)
 
 
+async def _create_domain_project(
+    request: web.Request, ctx: AuthContext, body: NewProject
+) -> web.Response:
+    """A project acting as a domain, as Keystone models domains: a domain, shown by both
+    APIs; it has no domain or parent of its own."""
+    enforce(ctx, "identity:create_domain")
+    if body.domain_id is not None or body.parent_id is not None:
+        raise BadRequest("A project acting as a domain has no domain_id or parent_id.")
+    new = NewDomain(body.name, body.description, body.enabled, list(body.tags))
+    domain = await add_domain(request, new)
+    shown = views.domain_as_project(domain, base_url(request))
+    return json_response({"project": shown}, status=201)
+
+
+async def _acting_domain(request: web.Request, action: str) -> Domain | None:
+    """The domain the path's id names when no project has it (a project acting as a
+    domain), once the domain `action` is allowed on it; None for a project's id."""
+    project_id = request.match_info["project_id"]
+    pool = store(request).pool
+    if await get(pool, Project, project_id) is not None:
+        return None
+    domain = await get(pool, Domain, project_id)
+    if domain is not None:
+        enforce(caller(request), action, {"domain_id": domain.id})
+    return domain
+
+
 @routes.get("/v3/projects")
 async def list_projects(request: web.Request) -> web.Response:
     ctx = caller(request)
+    if request.query.get("is_domain", "").lower() == "true":
+        enforce(ctx, "identity:list_domains")
+        domains = await listed_domains(request)
+        items = [views.domain_as_project(d, base_url(request)) for d in domains]
+        return json_response(views.collection(base_url(request), "projects", "projects", items))
     enforce(ctx, "identity:list_projects", {"domain_id": request.query.get("domain_id")})
     where, args = filters(request, "name", "domain_id", "enabled", "parent_id")
     for key, op in (("tags", "@>"), ("tags-any", "&&"), ("not-tags", "@>"), ("not-tags-any", "&&")):
@@ -129,6 +169,9 @@ async def list_projects(request: web.Request) -> web.Response:
 
 @routes.get("/v3/projects/{project_id}")
 async def show_project(request: web.Request) -> web.Response:
+    domain = await _acting_domain(request, "identity:get_domain")
+    if domain is not None:
+        return json_response({"project": views.domain_as_project(domain, base_url(request))})
     project = await _authorized(request, "identity:get_project")
     return json_response({"project": views.project(project, base_url(request))})
 
@@ -145,8 +188,11 @@ async def _authorized(request: web.Request, action: str) -> Project:
 
 @routes.patch("/v3/projects/{project_id}")
 async def update_project(request: web.Request) -> web.Response:
-    project = await _authorized(request, "identity:update_project")
+    domain = await _acting_domain(request, "identity:update_domain")
     changes = (await read_json(request, UpdateProject)).project
+    if domain is not None:
+        return await _update_domain_project(request, domain, changes)
+    project = await _authorized(request, "identity:update_project")
     if changes.domain_id not in (UNSET, project.domain_id):
         raise BadRequest("Update of `domain_id` is not allowed.")
     if changes.parent_id not in (UNSET, project.parent_id):
@@ -164,8 +210,27 @@ async def update_project(request: web.Request) -> web.Response:
     return json_response({"project": views.project(project, base_url(request))})
 
 
+async def _update_domain_project(
+    request: web.Request, domain: Domain, changes: ProjectChanges
+) -> web.Response:
+    if changes.domain_id not in (UNSET, None) or changes.parent_id not in (UNSET, None):
+        raise BadRequest("A project acting as a domain has no domain_id or parent_id.")
+    asked = DomainChanges(
+        name=changes.name,
+        description=changes.description,
+        enabled=changes.enabled,
+        tags=changes.tags,
+    )
+    domain = await change_domain(request, domain, asked)
+    return json_response({"project": views.domain_as_project(domain, base_url(request))})
+
+
 @routes.delete("/v3/projects/{project_id}")
 async def delete_project(request: web.Request) -> web.Response:
+    domain = await _acting_domain(request, "identity:delete_domain")
+    if domain is not None:
+        await remove_domain(request, domain)
+        return web.Response(status=204)
     project = await _authorized(request, "identity:delete_project")
     if await select(store(request).pool, Project, "parent_id = $1", project.id):
         raise Forbidden(f"Cannot delete the project {project.id} since it has children.")

@@ -89,6 +89,41 @@ async def test_missing_domain_is_404_in_keystones_words(as_admin: Api) -> None:
     }  # fmt: skip
 
 
+async def test_a_project_acting_as_a_domain_is_a_domain_in_both_apis(
+    client: Client, as_admin: Api
+) -> None:
+    made = await create(as_admin, "projects", "project", {"name": "corp", "is_domain": True})
+    assert made["is_domain"] is True and made["domain_id"] is None and made["parent_id"] is None
+    _, domains = await as_admin.call("GET", "domains")
+    assert made["id"] in ids(domains["domains"])
+    _, acting = await as_admin.call("GET", "projects?is_domain=true")
+    assert made["id"] in ids(acting["projects"]) and all(p["is_domain"] for p in acting["projects"])
+    _, plain = await as_admin.call("GET", "projects")
+    assert made["id"] not in ids(plain["projects"])
+    inside = await create(as_admin, "projects", "project", {"name": "dev", "domain_id": made["id"]})
+    assert inside["domain_id"] == made["id"]
+    status, shown = await as_admin.call("GET", f"projects/{made['id']}")
+    assert status == 200 and shown["project"]["is_domain"] is True
+    enabled = await as_admin.call("DELETE", f"projects/{made['id']}")
+    assert enabled[0] == 403  # a domain is disabled before it is deleted
+    status, body = await as_admin.call(
+        "PATCH", f"projects/{made['id']}", {"project": {"enabled": False}}
+    )
+    assert status == 200 and body["project"]["enabled"] is False
+    assert (await as_admin.call("GET", f"domains/{made['id']}"))[1]["domain"]["enabled"] is False
+    assert (await as_admin.call("DELETE", f"projects/{made['id']}"))[0] == 204
+    assert (await as_admin.call("GET", f"domains/{made['id']}"))[0] == 404
+    assert (await as_admin.call("GET", f"projects/{inside['id']}"))[0] == 404
+    parented = {"project": {"name": "x", "is_domain": True, "parent_id": inside["id"]}}
+    assert (await as_admin.call("POST", "projects", parented))[0] == 400
+    person = await make_person(as_admin, "member", "dommy")
+    as_member = Api(client, person.token)
+    refused = await as_member.call(
+        "POST", "projects", {"project": {"name": "y", "is_domain": True}}
+    )
+    assert refused[0] == 403
+
+
 # --- projects ----------------------------------------------------------------------------
 
 
