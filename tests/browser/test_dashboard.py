@@ -351,6 +351,30 @@ def test_bad_input_shows_the_api_message(page: Page, cloud: Cloud, bob: Person) 
     screenshot(page, "images-refused")
 
 
+def test_an_instance_that_failed_shows_why(
+    page: Page, cloud: Cloud, bob: Person, qcow2: Path
+) -> None:
+    base, token = cloud.url, _token(cloud, bob)
+    lying = {"name": "not-raw", "disk_format": "raw", "container_format": "bare"}
+    image_id = call(f"{base}/image/v2/images", "POST", lying, token).body["id"]
+    _put(
+        f"{base}/image/v2/images/{image_id}/file",
+        token,
+        qcow2.read_bytes(),
+        "application/octet-stream",
+    )
+    server = {"server": {"name": "doomed", "imageRef": image_id, "flavorRef": "1"}}
+    made = call(f"{base}/compute/v2.1/servers", "POST", server, token)
+    assert made.status == 202, made.body
+    log_in(page, base, bob.name, bob.password)
+    page.goto(f"{base}/dashboard/instances/{made.body['server']['id']}")
+    facts = page.locator("#facts")
+    expect(facts).to_contain_text("is unacceptable", timeout=ACTIVE_WITHIN)
+    expect(facts).to_contain_text("its content is qcow2, not its disk_format raw")
+    expect(page.locator("#server-status")).to_contain_text("ERROR")
+    screenshot(page, "instance-fault")
+
+
 def test_the_session_is_server_side_and_guarded(page: Page, cloud: Cloud) -> None:
     base = cloud.url
     carol = cloud.person("carol")

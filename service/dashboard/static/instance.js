@@ -28,6 +28,7 @@ async function show() {
     ["Security groups", (server.security_groups || []).map((g) => g.name).join(", ") || "—"],
     ["Created", timeEl(server.created)], ["Updated", timeEl(server.updated)],
   ];
+  if (server.fault) rows.push(["Fault", h("span", { class: "fault" }, server.fault.message)]);
   facts.replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
   showAddresses(server);
 }
