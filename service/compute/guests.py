@@ -19,9 +19,11 @@ from service.compute.directory import Server
 from service.compute.hypervisor import DomainSpec, HypervisorError
 from service.compute.server_view import instance_name
 from service.image.directory import get_image
+from service.image.events import DEFAULT_STORE
 from service.image.stored_data import IMAGE_HASHES
+from service.image.stores import ImageStores
 from service.network.interfaces import interfaces
-from service.storage.backend import ObjectBackend, StorageError, StoredObject
+from service.storage.backend import StorageError, StoredObject
 
 GiB = 1024**3
 CHUNK = 1024 * 1024
@@ -30,10 +32,12 @@ CHUNK = 1024 * 1024
 class GuestFiles:
     """Implements the reactor's `Guests`: prepare a server's files, snapshot and remove them."""
 
-    def __init__(self, root: Path, store: PostgresEventStore, objects: ObjectBackend) -> None:
+    def __init__(self, root: Path, store: PostgresEventStore, images: ImageStores) -> None:
+        """Snapshots go to the image store `default`; images are read from any store."""
         self.root = root.resolve()  # backing paths must be absolute
         self.store = store
-        self.objects = objects
+        self.images = images
+        self.objects = images.backend(DEFAULT_STORE)
         self._fetching: dict[str, asyncio.Lock] = {}
         self._infos: dict[Path, disks.DiskInfo] = {}
 
@@ -113,7 +117,7 @@ class GuestFiles:
             partial = cached.with_name(f"{image_id}.part")
             md5 = hashlib.md5(usedforsecurity=False)
             try:
-                async with await self.objects.get(image.location) as reader:
+                async with await self.images.reader(image.location, image.stores) as reader:
                     with open(partial, "wb") as out:  # noqa: ASYNC230 - chunks written below
                         async for chunk in reader:
                             md5.update(chunk)

@@ -16,12 +16,11 @@ from service.http.recording import record_streams, store
 from service.image import quota
 from service.image.directory import Image, visible_image
 from service.image.policy_rules import RULES
-from service.storage import ObjectBackend
-from service.storage.configured import OBJECTS
+from service.image.stores import IMAGE_STORES, ImageStores
 
 
-def objects(request: web.Request) -> ObjectBackend:
-    return request.config_dict[OBJECTS]
+def image_stores(request: web.Request) -> ImageStores:
+    return request.config_dict[IMAGE_STORES]
 
 
 def stream(image_id: str) -> str:
