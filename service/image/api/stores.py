@@ -32,6 +32,7 @@ def _store(store: ImageStore, stores: ImageStores, *, detail: bool) -> dict[str,
 
 @routes.get("/v2/info/stores")
 async def list_stores(request: web.Request) -> web.Response:
+    caller(request)  # 401 without a token, as everywhere in Glance
     stores = image_stores(request)
     return json_response({"stores": [_store(s, stores, detail=False) for s in stores]})
 

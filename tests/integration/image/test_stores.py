@@ -17,9 +17,15 @@ from service.config import ImageStoreSettings, Settings
 from service.image import quota
 from service.image.projection import ImageProjection
 from service.image.stores import IMAGE_STORES, ImageStores
+from service.storage import BackendUnavailable
 from tests.integration.identity.conftest import Client, Person
 
+from . import test_web_download
 from .conftest import Images
+from .test_web_download import DATA as WEB_DATA
+from .test_web_download import settled
+
+source = test_web_download.source  # the web server fixture, used here by name
 
 DATA = secrets.token_bytes(256 * 1024 + 5)
 OCTET = {"Content-Type": "application/octet-stream"}
@@ -29,6 +35,10 @@ OCTET = {"Content-Type": "application/octet-stream"}
 def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
     """Stores `fast` (the default) and `cheap`, a folder or a bucket of its own."""
     fast = ImageStoreSettings(type="local", description="Fast disks")
+    # web-download imports may fetch from this machine's test server
+    settings = msgspec.structs.replace(
+        settings, image_import_local_hosts=True, image_import_ports=""
+    )
     if request.param == "local+local":
         cheap = ImageStoreSettings(type="local", description="Cheap disks")
         return msgspec.structs.replace(
@@ -90,6 +100,7 @@ async def test_the_stores_are_listed_with_the_default_one(
     assert found[:2] == [("default", None, None), ("fast", "true", "Fast disks")]
     assert found[2][:2] == ("cheap", None)
     assert (await as_alice.call("GET", "info/stores/detail")).status == 403
+    assert (await Images(as_alice.client, None).call("GET", "info/stores")).status == 401
     detail = await glance_admin.call("GET", "info/stores/detail")
     assert detail.status == 200
     types = {s["id"]: s["type"] for s in detail.body["stores"]}
@@ -146,6 +157,61 @@ async def test_glance_direct_imports_to_the_stores_asked_for(
     both = {"method": {"name": "glance-direct"}, "all_stores": True, "stores": ["fast"]}
     assert (await as_alice.call("POST", f"images/{unknown}/import", json=both)).status == 400
     assert (await as_alice.show(unknown))["status"] == "uploading"
+
+
+@pytest.fixture
+def broken_cheap(stores: ImageStores, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Store `cheap` refuses every put."""
+
+    async def refuse(key: str, *args: Any, **kwargs: Any) -> Any:
+        raise BackendUnavailable(f"cheap is down, cannot store {key}")
+
+    monkeypatch.setattr(stores.backend("cheap"), "put", refuse)
+
+
+@pytest.mark.usefixtures("broken_cheap")
+async def test_a_failing_store_fails_an_import_unless_others_may_do(
+    as_alice: Images, stores: ImageStores
+) -> None:
+    image_id = (await as_alice.create(disk_format="raw", container_format="bare"))["id"]
+    reply = await as_alice.call("PUT", f"images/{image_id}/stage", data=DATA, headers=OCTET)
+    assert reply.status == 204
+    body: dict[str, Any] = {"method": {"name": "glance-direct"}, "stores": ["fast", "cheap"]}
+    failed = await as_alice.call("POST", f"images/{image_id}/import", json=body)
+    assert failed.status == 503
+    assert (await as_alice.show(image_id))["status"] == "uploading"
+    assert await held_by(stores, image_id) == ["default"]  # staged, and nowhere else
+
+    body["all_stores_must_succeed"] = False
+    assert (await as_alice.call("POST", f"images/{image_id}/import", json=body)).status == 202
+    image = await as_alice.show(image_id)
+    assert (image["status"], image["stores"]) == ("active", "fast")
+    assert image["os_glance_failed_import"] == "cheap"
+    assert await held_by(stores, image_id) == ["fast"]
+
+
+@pytest.mark.usefixtures("broken_cheap")
+async def test_a_failed_copy_is_listed(as_alice: Images, stores: ImageStores) -> None:
+    image_id = await uploaded(as_alice)
+    reply = await copy(as_alice, image_id, all_stores=True, all_stores_must_succeed=False)
+    assert reply.status == 202
+    image = await copied(as_alice, image_id)
+    assert image["stores"] == "default,fast"
+    assert image["os_glance_failed_import"] == "cheap"
+    assert await held_by(stores, image_id) == ["default", "fast"]
+
+
+async def test_a_web_download_goes_to_the_stores_asked_for(
+    as_alice: Images, source: str, stores: ImageStores
+) -> None:
+    image_id = (await as_alice.create(disk_format="raw", container_format="bare"))["id"]
+    method = {"name": "web-download", "uri": f"{source}/disk.img"}
+    body = {"method": method, "stores": ["cheap", "default"]}
+    assert (await as_alice.call("POST", f"images/{image_id}/import", json=body)).status == 202
+    image = await settled(as_alice, image_id)
+    assert (image["status"], image["stores"]) == ("active", "cheap,default")
+    assert image["os_hash_value"] == hashlib.sha512(WEB_DATA).hexdigest()
+    assert await held_by(stores, image_id) == ["default", "cheap"]
 
 
 async def test_copy_image_copies_to_more_stores(
