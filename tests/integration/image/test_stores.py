@@ -6,6 +6,7 @@ counts, and a rebuilt catalog — with stores `fast` (local, the default) and `c
 import asyncio
 import hashlib
 import secrets
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -13,6 +14,7 @@ import pytest
 
 from events.postgres import PostgresEventStore
 from projections.runner import rebuild
+from service.compute.guests import GuestFiles
 from service.config import ImageStoreSettings, Settings
 from service.image import quota
 from service.image.projection import ImageProjection
@@ -290,3 +292,11 @@ async def test_a_rebuilt_catalog_has_the_same_stores(
     assert await rebuild(store, ImageProjection(), inline=True) > 0
     assert [dict(r) for r in await store.pool.fetch(rows)] == before
     assert await as_alice.show(kept) == live
+
+
+async def test_the_compute_host_fetches_an_image_from_a_store_that_has_it(
+    as_alice: Images, stores: ImageStores, store: PostgresEventStore, tmp_path: Path
+) -> None:
+    image_id = await uploaded(as_alice, "cheap")
+    cached = await GuestFiles(tmp_path, store, stores)._cached_image(image_id)
+    assert cached.read_bytes() == DATA
