@@ -140,7 +140,7 @@ async def test_glance_direct_imports_to_the_stores_asked_for(
         return image_id
 
     two = await staged()
-    body = {"method": {"name": "glance-direct"}, "stores": ["fast", "cheap"]}
+    body: dict[str, Any] = {"method": {"name": "glance-direct"}, "stores": ["fast", "cheap"]}
     assert (await as_alice.call("POST", f"images/{two}/import", json=body)).status == 202
     image = await as_alice.show(two)
     assert (image["status"], image["stores"]) == ("active", "cheap,fast")
