@@ -29,7 +29,13 @@ from service.http.sendfile import send_object
 from service.http.socket_body import SocketBody, request_body
 from service.image import events as ev
 from service.image import quota
-from service.image.api.common import image_stores, must_see, record_claimed, stream
+from service.image.api.common import (
+    discard_unheld,
+    image_stores,
+    must_see,
+    record_claimed,
+    stream,
+)
 from service.image.directory import Image, get_image
 from service.image.stored_data import IMAGE_HASHES, activated
 from service.storage import ObjectNotFound, ObjectReader, RangeNotSatisfiable, StoredObject
@@ -128,7 +134,7 @@ async def activate(
         await asyncio.shield(_discard(request, image_id, event, aborted, holding))
         raise
     if not finished:
-        await image_stores(request).discard(event.location, stored_in(event))
+        await discard_unheld(request, image_id, event.location, stored_in(event))
         done = "staging" if isinstance(event, ev.ImageStaged) else "upload"
         raise error_for_status(
             410,
@@ -215,7 +221,7 @@ async def _discard(
     try:
         await finish(request, image_id, aborted, holding=holding)
     finally:
-        await image_stores(request).discard(stored.location, stored_in(stored))
+        await discard_unheld(request, image_id, stored.location, stored_in(stored))
 
 
 def stored_in(event: ev.ImageActivated | ev.ImageStaged) -> tuple[str, ...]:

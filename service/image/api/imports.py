@@ -38,7 +38,14 @@ from service.http.recording import store
 from service.http.socket_body import request_body
 from service.image import events as ev
 from service.image import stored_data, web_download
-from service.image.api.common import enforce, image_stores, must_see, record, stream
+from service.image.api.common import (
+    discard_unheld,
+    enforce,
+    image_stores,
+    must_see,
+    record,
+    stream,
+)
 from service.image.api.data import STORE_HEADER, activate, octet_stream, receive, received, start
 from service.image.directory import Image
 from service.storage import StorageError
@@ -127,7 +134,7 @@ async def import_image(request: web.Request) -> web.Response:
         await activate(request, image.id, activated, holding="uploading")
     finally:
         if ev.DEFAULT_STORE not in kept:  # the staged copy, no longer needed
-            await stores.discard(staged.location, (ev.DEFAULT_STORE,))
+            await discard_unheld(request, image.id, staged.location, (ev.DEFAULT_STORE,))
     return web.Response(status=202)
 
 
@@ -140,18 +147,20 @@ def _targets(request: web.Request, body: ImportRequest) -> tuple[str, ...]:
     if body.all_stores:
         if body.stores is not UNSET or header is not None:
             raise BadRequest(
-                "All_stores parameter can't be used with x-image-meta-store "
-                "header or stores parameter"
+                "All_stores parameter can't be used with x-image-meta-store header or stores "
+                "parameter"
             )
         return tuple(store.id for store in stores)
     if body.stores is UNSET:
-        return (header or stores.default,)
-    if header is not None:
+        wanted = [header or stores.default]
+    elif header is not None:
         raise BadRequest("Stores parameter and x-image-meta-store header can't be both specified")
-    for store_id in body.stores:
+    else:
+        wanted = body.stores
+    for store_id in wanted:
         if stores.get(store_id) is None:
             raise Conflict(f"Store {store_id} is not available on this node.")
-    return tuple(dict.fromkeys(body.stores))
+    return tuple(dict.fromkeys(wanted))
 
 
 async def _copy(

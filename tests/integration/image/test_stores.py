@@ -158,7 +158,28 @@ async def test_glance_direct_imports_to_the_stores_asked_for(
     assert (await as_alice.call("POST", f"images/{unknown}/import", json=body)).status == 409
     both = {"method": {"name": "glance-direct"}, "all_stores": True, "stores": ["fast"]}
     assert (await as_alice.call("POST", f"images/{unknown}/import", json=both)).status == 400
+    direct = {"method": {"name": "glance-direct"}}
+    header = {"X-Image-Meta-Store": "nowhere"}
+    path = f"images/{unknown}/import"
+    assert (await as_alice.call("POST", path, json=direct, headers=header)).status == 409
     assert (await as_alice.show(unknown))["status"] == "uploading"
+
+
+async def test_of_two_imports_at_once_the_loser_deletes_nothing_of_the_winners(
+    as_alice: Images, stores: ImageStores
+) -> None:
+    for _ in range(3):
+        image_id = (await as_alice.create(disk_format="raw", container_format="bare"))["id"]
+        reply = await as_alice.call("PUT", f"images/{image_id}/stage", data=DATA, headers=OCTET)
+        assert reply.status == 204
+        body = {"method": {"name": "glance-direct"}, "stores": ["fast", "cheap"]}
+        path = f"images/{image_id}/import"
+        replies = await asyncio.gather(*(as_alice.call("POST", path, json=body) for _ in "ab"))
+        assert 202 in {r.status for r in replies}, replies
+        assert (await as_alice.show(image_id))["stores"] == "cheap,fast"
+        assert await held_by(stores, image_id) == ["fast", "cheap"]
+        download = await as_alice.call("GET", f"images/{image_id}/file")
+        assert (download.status, download.raw) == (200, DATA)
 
 
 @pytest.fixture
