@@ -123,11 +123,11 @@ class ImageImporter:
             raise
 
     async def _copy(self, cause: RecordedEvent, started: ev.ImageCopyStarted) -> None:
-        """Copy the image to each store of `started` that no later event settled (unless a
-        later copy or the image's deletion superseded it); with all_stores_must_succeed,
-        the stores after one that failed fail too."""
+        """Copy the image to each store of `started` that no later event settled (unless the
+        image was deleted since); with all_stores_must_succeed, the stores after one that
+        failed fail too."""
         later = [r.event for r in await self.store.read_stream(cause.stream_id, cause.version + 1)]
-        if any(isinstance(e, ev.ImageCopyStarted | ev.ImageDeleted) for e in later):
+        if any(isinstance(e, ev.ImageDeleted) for e in later):
             return
         settled = [e for e in later if isinstance(e, ev.ImageCopiedToStore | ev.ImageCopyFailed)]
         done = {e.store for e in settled}

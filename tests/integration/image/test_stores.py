@@ -17,6 +17,7 @@ from projections.runner import rebuild
 from service.compute.guests import GuestFiles
 from service.config import ImageStoreSettings, Settings
 from service.image import quota
+from service.image.importer import ImageImporter
 from service.image.projection import ImageProjection
 from service.image.stores import IMAGE_STORES, ImageStores
 from service.storage import BackendUnavailable
@@ -260,6 +261,25 @@ async def test_copy_image_copies_to_more_stores(
 
     queued = (await as_alice.create())["id"]
     assert (await copy(as_alice, queued, stores=["cheap"])).status == 409
+
+
+async def test_copies_asked_for_at_once_are_all_done(
+    as_alice: Images, stores: ImageStores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy asked for while another waits for the importer does not replace it."""
+    started = ImageImporter._copy
+
+    async def late(importer: ImageImporter, *args: Any) -> None:
+        await asyncio.sleep(0.5)  # both copies are asked for before the first is looked at
+        await started(importer, *args)
+
+    monkeypatch.setattr(ImageImporter, "_copy", late)
+    image_id = await uploaded(as_alice, "fast")
+    assert (await copy(as_alice, image_id, stores=["cheap"])).status == 202
+    assert (await copy(as_alice, image_id, stores=["default"])).status == 202
+    image = await copied(as_alice, image_id)
+    assert image["stores"] == "cheap,default,fast"
+    assert await held_by(stores, image_id) == ["default", "fast", "cheap"]
 
 
 async def test_deleting_from_a_store_keeps_the_others(
