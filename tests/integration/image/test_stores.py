@@ -341,3 +341,25 @@ async def test_the_compute_host_fetches_an_image_from_a_store_that_has_it(
     image_id = await uploaded(as_alice, "cheap")
     cached = await GuestFiles(tmp_path, store, stores)._cached_image(image_id)
     assert cached.read_bytes() == DATA
+
+
+async def test_each_copy_counts_on_the_quota(
+    as_alice: Images, stores: ImageStores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(quota.DEFAULTS, "image_size_total", 1)  # MiB
+    big = secrets.token_bytes(600 * 1024)
+    image_id = (await as_alice.create(disk_format="raw", container_format="bare"))["id"]
+    assert (
+        await as_alice.call("PUT", f"images/{image_id}/stage", data=big, headers=OCTET)
+    ).status == 204
+    body = {"method": {"name": "glance-direct"}, "stores": ["fast", "cheap"]}
+    over = await as_alice.call("POST", f"images/{image_id}/import", json=body)
+    assert over.status == 413  # twice 600 KiB
+    assert (await as_alice.show(image_id))["status"] == "queued"
+    assert await held_by(stores, image_id) == []
+
+    assert (await as_alice.upload(image_id, big)).status == 204  # once fits
+    assert (await copy(as_alice, image_id, stores=["cheap"])).status == 202
+    image = await copied(as_alice, image_id)
+    assert (image["stores"], image["os_glance_failed_import"]) == ("fast", "cheap")
+    assert await held_by(stores, image_id) == ["fast"]
