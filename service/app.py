@@ -49,6 +49,8 @@ from service.identity.api import ROUTES as identity_routes
 from service.identity.runtime import IDENTITY_RUNTIME, Identity, identity_context
 from service.image.api import ROUTES as image_routes
 from service.image.importer import image_importer
+from service.image.stores import IMAGE_STORES, image_stores_context
+from service.image.stores import configured as configured_stores
 from service.network.api import ROUTES as network_routes
 from service.objects.api import ROUTES as object_routes
 from service.objects.api.common import swift_headers
@@ -156,7 +158,7 @@ SUB_APPS = (
 
 async def compute_context(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: this process's compute host, for as long as the app runs."""
-    async with _attached(app, compute_worker(app[SETTINGS], app[STORE], app[OBJECTS])):
+    async with _attached(app, compute_worker(app[SETTINGS], app[STORE], app[IMAGE_STORES])):
         yield
 
 
@@ -229,6 +231,8 @@ def create_app(
     app.cleanup_ctx.append(identity_context)
     app[OBJECTS] = backend_for(settings)
     app.cleanup_ctx.append(objects_context)
+    app[IMAGE_STORES] = configured_stores(settings, app[OBJECTS])
+    app.cleanup_ctx.append(image_stores_context)
     if reapers:
         app.cleanup_ctx.append(expiry_reaper)
         app.cleanup_ctx.append(image_importer)

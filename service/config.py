@@ -23,6 +23,8 @@
 | KUMO_S3_BUCKET, KUMO_S3_ENDPOINT_URL | the S3 bucket and endpoint, for `s3` | none |
 | KUMO_S3_ACCESS_KEY_ID, KUMO_S3_SECRET_ACCESS_KEY | S3 credentials | boto's chain |
 | KUMO_S3_REGION | the S3 region | us-east-1 |
+| KUMO_IMAGE_STORES | more image stores (`id=local[:folder]`, `id=s3:bucket`; see below) | none |
+| KUMO_IMAGE_DEFAULT_STORE | the store uploads and imports go to unless they name one | default |
 | KUMO_IMAGE_IMPORT_PORTS | ports web-download imports may fetch from (empty: any) | 80,443 |
 | KUMO_IMAGE_IMPORT_LOCAL_HOSTS | whether they may fetch from loopback/private addresses | false |
 | KUMO_CROSS_DOMAIN_POLICY | what /object/crossdomain.xml allows | any domain |
@@ -33,9 +35,16 @@
 | KUMO_CPU_ALLOCATION_RATIO | this host's vCPU overcommit (Nova's initial ratio) | 16.0 |
 | KUMO_RAM_ALLOCATION_RATIO | this host's RAM overcommit | 1.5 |
 | KUMO_DISK_ALLOCATION_RATIO | this host's disk overcommit | 1.0 |
+
+Image stores (Glance's multiple stores, service/image/stores.py): besides `default`, Kumo's
+object backend, the TOML file may declare `[image_stores.<id>]` tables with `type` (local
+or s3), `path` (local; default <data folder>/stores/<id>) or `bucket` (s3), and
+`description`; KUMO_IMAGE_STORES declares them in short, e.g. `fast=local,cold=s3:cold-images`,
+or as a JSON object of those tables.
 """
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -48,6 +57,17 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 class ConfigError(Exception):
     """A setting is missing or malformed; the message names it."""
+
+
+class ImageStoreSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One image store besides `default` (Kumo's object backend, under KUMO_OBJECT_BACKEND):
+    a `local` folder (`path`, default <data folder>/stores/<id>) or an `s3` bucket at
+    KUMO_S3_ENDPOINT_URL with the KUMO_S3_* credentials."""
+
+    type: str
+    path: Path | None = None
+    bucket: str | None = None
+    description: str | None = None
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -76,6 +96,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
     s3_region: str = "us-east-1"
+    image_stores: dict[str, ImageStoreSettings] = {}
+    """The image stores besides `default`, by id (service/image/stores.py)."""
+    image_default_store: str = "default"
     image_import_ports: str = "80,443"
     """The ports web-download imports may fetch from (comma-separated; empty: any), as
     Glance's allowed_ports."""
@@ -138,7 +161,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     for field in Settings.__struct_fields__:
         value = environ.get(f"KUMO_{field.upper()}")
         if value:
-            values[field] = value
+            values[field] = _image_stores(value) if field == "image_stores" else value
     try:
         settings = msgspec.convert(values, Settings, strict=False, dec_hook=_decode_path)
     except msgspec.ValidationError as error:
@@ -149,8 +172,63 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError("KUMO_OBJECT_BACKEND must be local or s3")
     if settings.object_backend == "s3" and not settings.s3_bucket:
         raise ConfigError("KUMO_OBJECT_BACKEND=s3 needs KUMO_S3_BUCKET")
+    _check_image_stores(settings)
     if settings.workers < 1:
         raise ConfigError(f"KUMO_WORKERS must be 1 or more, not {settings.workers}")
     if settings.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError("KUMO_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
     return settings
+
+
+_STORE_ID = re.compile(r"[A-Za-z0-9_-]{1,255}")
+
+
+def _image_stores(value: str) -> Any:
+    """KUMO_IMAGE_STORES's `id=local[:folder]` and `id=s3:bucket` items as TOML tables, or
+    its JSON object of the tables themselves."""
+    if value.lstrip().startswith("{"):
+        try:
+            return msgspec.json.decode(value)
+        except msgspec.DecodeError as error:
+            raise ConfigError(f"KUMO_IMAGE_STORES: {error}") from None
+    stores: dict[str, dict[str, str]] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        store_id, _, where = item.partition("=")
+        kind, _, place = where.strip().partition(":")
+        table = {"type": kind}
+        if place:
+            table["bucket" if kind == "s3" else "path"] = place
+        stores[store_id.strip()] = table
+    return stores
+
+
+def _check_image_stores(settings: Settings) -> None:
+    """ConfigError unless the image stores are well formed, distinct from each other and
+    from the object backend, and the default store is one of them."""
+    backend = ("s3", settings.s3_bucket) if settings.object_backend == "s3" else None
+    places = {backend or ("local", settings.data_dir / "objects")}
+    for store_id, store in settings.image_stores.items():
+        what = f"KUMO_IMAGE_STORES: store {store_id!r}"
+        if store_id == "default" or store_id.startswith("os_glance_"):
+            raise ConfigError(f"{what}: the id is reserved")
+        if not _STORE_ID.fullmatch(store_id):
+            raise ConfigError(f"{what}: ids are letters, digits, - and _")
+        if store.type not in {"local", "s3"}:
+            raise ConfigError(f"{what}: the type must be local or s3")
+        if store.type == "s3" and not store.bucket:
+            raise ConfigError(f"{what}: an s3 store needs a bucket")
+        place = (
+            ("s3", store.bucket)
+            if store.type == "s3"
+            else ("local", store_path(settings, store_id))
+        )
+        if place in places:
+            raise ConfigError(f"{what}: another store keeps its bytes there")
+        places.add(place)
+    if settings.image_default_store not in {"default", *settings.image_stores}:
+        raise ConfigError(f"KUMO_IMAGE_DEFAULT_STORE: no store {settings.image_default_store!r}")
+
+
+def store_path(settings: Settings, store_id: str) -> Path:
+    """The folder of a `local` image store."""
+    return settings.image_stores[store_id].path or settings.data_dir / "stores" / store_id

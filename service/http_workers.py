@@ -68,7 +68,16 @@ async def http_workers(settings: Settings, database_url: str, listen: str) -> As
 def settings_env(settings: Settings) -> dict[str, str]:
     """The KUMO_* variables that load_settings reads back as `settings`."""
     values = msgspec.structs.asdict(settings).items()
-    return {f"KUMO_{name.upper()}": str(value) for name, value in values if value is not None}
+    return {
+        f"KUMO_{name.upper()}": _env_value(value) for name, value in values if value is not None
+    }
+
+
+def _env_value(value: object) -> str:
+    """A setting as its variable holds it: tables (the image stores) in JSON."""
+    if isinstance(value, dict):
+        return msgspec.json.encode(value, enc_hook=str).decode()
+    return str(value)
 
 
 async def _keep_running(number: int, env: dict[str, str], ready: asyncio.Event) -> None:

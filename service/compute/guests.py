@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from events.postgres import PostgresEventStore
@@ -20,8 +20,9 @@ from service.compute.hypervisor import DomainSpec, HypervisorError
 from service.compute.server_view import instance_name
 from service.image.directory import Image, get_image
 from service.image.stored_data import IMAGE_HASHES
+from service.image.stores import ImageStores
 from service.network.interfaces import interfaces
-from service.storage.backend import ObjectBackend, StorageError, StoredObject
+from service.storage.backend import StorageError, StoredObject
 
 GiB = 1024**3
 CHUNK = 1024 * 1024
@@ -30,10 +31,11 @@ CHUNK = 1024 * 1024
 class GuestFiles:
     """Implements the reactor's `Guests`: prepare a server's files, snapshot and remove them."""
 
-    def __init__(self, root: Path, store: PostgresEventStore, objects: ObjectBackend) -> None:
+    def __init__(self, root: Path, store: PostgresEventStore, images: ImageStores) -> None:
+        """Snapshots go to the default image store; images are read from any store."""
         self.root = root.resolve()  # backing paths must be absolute
         self.store = store
-        self.objects = objects
+        self.images = images
         self._fetching: dict[str, asyncio.Lock] = {}
         self._infos: dict[Path, disks.DiskInfo] = {}
 
@@ -79,17 +81,21 @@ class GuestFiles:
             interfaces=ports,
         )
 
-    async def snapshot(self, server_id: str, key: str) -> StoredObject:
-        """Flatten the server's disk into one qcow2 and store it in the backend at `key`."""
+    async def snapshot(self, server_id: str, key: str) -> tuple[str, StoredObject]:
+        """Flatten the server's disk into one qcow2 and store it at `key` in the default
+        image store (as Glance keeps an upload that names none)."""
         target = self.folder(server_id) / "snapshot.qcow2"
+        store = self.images.default
         try:
             await disks.convert(self.disk(server_id), target)
-            return await self.objects.put(key, _read_file(target), hashes=IMAGE_HASHES)
+            backend = self.images.backend(store)
+            return store, await backend.put(key, _read_file(target), hashes=IMAGE_HASHES)
         finally:
             await asyncio.to_thread(target.unlink, missing_ok=True)
 
-    async def discard(self, key: str) -> None:
-        await self.objects.delete(key)
+    async def discard(self, key: str, stores: Sequence[str]) -> None:
+        for store in stores:
+            await self.images.backend(store).delete(key)
 
     async def remove(self, server_id: str) -> None:
         await asyncio.to_thread(shutil.rmtree, self.folder(server_id), ignore_errors=True)
@@ -116,7 +122,7 @@ class GuestFiles:
             partial = cached.with_name(f"{image_id}.part")
             md5 = hashlib.md5(usedforsecurity=False)
             try:
-                async with await self.objects.get(location) as reader:
+                async with await self.images.reader(location, image.stores) as reader:
                     with open(partial, "wb") as out:  # noqa: ASYNC230 - chunks written below
                         async for chunk in reader:
                             md5.update(chunk)

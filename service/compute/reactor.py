@@ -65,13 +65,14 @@ class Guests(Protocol):
         """Delete the guest's files; missing files are fine."""
         ...
 
-    async def snapshot(self, server_id: str, key: str) -> StoredObject:
-        """The guest's disk flattened and stored in the object backend at `key`."""
+    async def snapshot(self, server_id: str, key: str) -> tuple[str, StoredObject]:
+        """The guest's disk flattened and stored at `key` in an image store: which, and
+        what it stored."""
         ...
 
-    async def discard(self, key: str) -> None:
-        """Delete what `snapshot` stored at `key` (a rotated-out backup); missing is fine;
-        StorageError if the backend fails."""
+    async def discard(self, key: str, stores: Sequence[str]) -> None:
+        """Delete the bytes at `key` from each of `stores` (a rotated-out backup); missing
+        is fine; StorageError if a store fails."""
         ...
 
 
@@ -183,7 +184,7 @@ class ComputeReactor:
         image_id = request.params["image_id"]
         image_stream = f"image-{image_id}"
         try:
-            stored = await self.guests.snapshot(server.id, f"images/{image_id}")
+            image_store, stored = await self.guests.snapshot(server.id, f"images/{image_id}")
         except (HypervisorError, StorageError) as error:
             return [
                 StreamAppend(
@@ -198,7 +199,7 @@ class ComputeReactor:
                     ],
                 ),
             ]
-        activated = stored_data.activated(image_id, stored)
+        activated = stored_data.activated(image_id, stored, (image_store,))
         done = ev.ServerActionSucceeded(
             server_id=server.id,
             action=request.action,
@@ -207,36 +208,38 @@ class ComputeReactor:
         )
         appends: dict[str, list[Event]] = {image_stream: [activated], f"server-{server.id}": [done]}
         if request.action == "createBackup":
-            newest = (image_id, stored.key)
-            for old_id, location in await self._rotated_out(server.id, request.params, newest):
-                deleted = ImageDeleted(image_id=old_id, location=location)
+            newest = (image_id, stored.key, [image_store])
+            for old_id, location, stores in await self._rotated_out(
+                server.id, request.params, newest
+            ):
+                deleted = ImageDeleted(image_id=old_id, location=location, stores=tuple(stores))
                 appends.setdefault(f"image-{old_id}", []).append(deleted)
         return [StreamAppend(stream, events) for stream, events in appends.items()]
 
     async def _rotated_out(
-        self, server_id: str, params: dict[str, Any], newest: tuple[str, str]
-    ) -> list[tuple[str, str]]:
+        self, server_id: str, params: dict[str, Any], newest: tuple[str, str, list[str]]
+    ) -> list[tuple[str, str, list[str]]]:
         """The server's backups of the type in `params` past its `rotation`, counting from
-        the `newest` (id, stored key), whose bytes are now gone: Nova keeps the newest
+        the `newest` (id, stored key, stores), whose bytes are now gone: Nova keeps the newest
         `rotation` (0: none, not even the new one). One whose bytes cannot be deleted now
         stays, to go with a later backup."""
         rows = await self.store.pool.fetch(
-            "SELECT id, location FROM rm_images WHERE properties->>'instance_uuid' = $1"
+            "SELECT id, location, stores FROM rm_images WHERE properties->>'instance_uuid' = $1"
             " AND properties->>'image_type' = 'backup' AND properties->>'backup_type' = $2"
             " AND id <> $3 AND status = 'active' ORDER BY created_at DESC, id DESC",
             server_id,
             params["backup_type"],
             newest[0],
         )
-        backups = [newest, *((r["id"], r["location"]) for r in rows)]
+        backups = [newest, *((r["id"], r["location"], r["stores"]) for r in rows)]
         gone = []
-        for image_id, location in backups[params["rotation"] :]:
+        for image_id, location, stores in backups[params["rotation"] :]:
             try:
-                await self.guests.discard(location)
+                await self.guests.discard(location, stores)
             except StorageError as error:
                 log.warning("a rotated-out backup stays", extra={"error": str(error)})
                 continue
-            gone.append((image_id, location))
+            gone.append((image_id, location, stores))
         return gone
 
     async def _interface(

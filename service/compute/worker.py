@@ -26,9 +26,9 @@ from service.compute.libvirt import LibvirtDriver
 from service.compute.reactor import ComputeReactor
 from service.compute.watcher import HostWatcher
 from service.config import Settings
+from service.image.stores import ImageStores, configured
 from service.network.host import NetworkHost, firewall_for, routing_for
 from service.network.nftables import Nftables
-from service.storage.backend import ObjectBackend
 from service.storage.configured import backend_for
 
 log = logging.getLogger("kumo.compute")
@@ -108,7 +108,7 @@ def boot_time(stat: Path = Path("/proc/stat")) -> datetime | None:
 async def compute_worker(
     settings: Settings,
     store: PostgresEventStore,
-    objects: ObjectBackend,
+    images: ImageStores,
     dsn: str | None = None,
     *,
     folder: Path | None = None,
@@ -119,7 +119,7 @@ async def compute_worker(
     name = settings.host_name or socket.gethostname()
     async with LibvirtDriver(uri) as driver:
         await register(store, driver, settings, name, uri)
-        guests = GuestFiles(folder or settings.data_dir / "compute", store, objects)
+        guests = GuestFiles(folder or settings.data_dir / "compute", store, images)
         # The test driver has no bridges: NAT and rules for its guests would point nowhere.
         real = not uri.startswith("test:")
         nat = Nftables() if real else None
@@ -161,7 +161,8 @@ async def run_worker(
     folder = settings.data_dir / "hosts" / name
     async with (
         backend_for(settings) as objects,
-        compute_worker(settings, store, objects, database_url, folder=folder),
+        configured(settings, objects) as images,
+        compute_worker(settings, store, images, database_url, folder=folder),
     ):
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)

@@ -27,6 +27,7 @@ class Image(msgspec.Struct, frozen=True):
     os_hash_algo: str | None
     os_hash_value: str | None
     location: str | None
+    stores: list[str]
     tags: list[str]
     properties: dict[str, str]
     created_at: datetime

@@ -1,7 +1,10 @@
 """Image events. One stream per image: `image-<id>`, the id being Glance's UUID text.
 
-The bytes never enter the log: `ImageActivated` records where the backend keeps them
-(`location`) with their size and hashes. Partial updates carry only what changed
+The bytes never enter the log: `ImageActivated` records where they are kept (`location`,
+the same key in each of its `stores`, service/image/stores.py) with their size and
+hashes; copies to more stores and removals from one are events too, appended after the
+copy's bytes are stored and before a removal's are deleted, so that the catalog never
+points at bytes that are not there. Partial updates carry only what changed
 (msgspec UNSET is omitted when encoded); `properties` and `tags`, when present, are
 the image's whole new set.
 """
@@ -9,6 +12,10 @@ the image's whole new set.
 from msgspec import UNSET, UnsetType
 
 from events.types import Event
+
+DEFAULT_STORE = "default"
+"""The store of Kumo's object backend, where the bytes of events before stores were
+recorded live."""
 
 
 class ImageCreated(Event, frozen=True):
@@ -80,6 +87,9 @@ class ImageImportStarted(Event, frozen=True):
     image_id: str
     method: str
     uri: str
+    stores: tuple[str, ...] = ()
+    """The stores to import to; none: the default store."""
+    all_stores_must_succeed: bool = True
 
 
 class ImageStaged(Event, frozen=True):
@@ -95,7 +105,8 @@ class ImageStaged(Event, frozen=True):
 
 
 class ImageActivated(Event, frozen=True):
-    """The bytes are stored under `location` in the object backend; the image is `active`."""
+    """The bytes are stored under `location` in each of `stores`; the image is `active`.
+    An import that could not store them in `failed_stores` went on without those."""
 
     image_id: str
     location: str
@@ -103,6 +114,40 @@ class ImageActivated(Event, frozen=True):
     checksum: str
     os_hash_algo: str
     os_hash_value: str
+    stores: tuple[str, ...] = (DEFAULT_STORE,)
+    failed_stores: tuple[str, ...] = ()
+
+
+class ImageCopyStarted(Event, frozen=True):
+    """The `copy-image` import of an active image's bytes to `stores` began; the importer
+    (service/image/importer.py) copies them. With `all_stores_must_succeed`, the first
+    store that fails ends it: the rest fail too."""
+
+    image_id: str
+    stores: tuple[str, ...]
+    all_stores_must_succeed: bool = True
+
+
+class ImageCopiedToStore(Event, frozen=True):
+    """The image's bytes are stored under its location in `store` too."""
+
+    image_id: str
+    store: str
+
+
+class ImageCopyFailed(Event, frozen=True):
+    """A copy of the image's bytes to `store` failed; nothing was kept there."""
+
+    image_id: str
+    store: str
+    reason: str
+
+
+class ImageRemovedFromStore(Event, frozen=True):
+    """The image's bytes are no longer kept in `store`; they are deleted after."""
+
+    image_id: str
+    store: str
 
 
 class ImageDeactivated(Event, frozen=True):
@@ -114,10 +159,12 @@ class ImageReactivated(Event, frozen=True):
 
 
 class ImageDeleted(Event, frozen=True):
-    """The image is gone from the catalog; its bytes (`location`, if any) are deleted after."""
+    """The image is gone from the catalog; its bytes (`location`, if any, in `stores`, or
+    staged in the default store if none) are deleted after."""
 
     image_id: str
     location: str | None = None
+    stores: tuple[str, ...] = ()
 
 
 class ImageMemberAdded(Event, frozen=True):

@@ -1,11 +1,15 @@
 """rm_images' row of one image, as a pure fold of its `image-<id>` stream
 (projections/rows.py): the inline projection writes it, time travel rebuilds it.
 
-Every event sets the row's `version` to its stream version. Member events change the
+Every event sets the row's `version` to its stream version. `stores` lists, sorted, the
+stores holding the bytes; a copy-image import shows its progress as Glance does, in the
+`os_glance_importing_to_stores` and `os_glance_failed_import` properties (comma-separated
+store ids), which an import that skipped a failed store sets too. Member events change the
 version only: members are not the image's own attributes, so Glance leaves its
 `updated_at` alone (the members themselves live in rm_image_members).
 """
 
+from collections.abc import Collection
 from typing import Any
 
 from events.types import Event, RecordedEvent
@@ -14,6 +18,8 @@ from service.image import events as ev
 
 JSON_COLUMNS = ("properties",)
 _DATA = ("size", "virtual_size", "checksum", "os_hash_algo", "os_hash_value", "location")
+IMPORTING = "os_glance_importing_to_stores"
+FAILED = "os_glance_failed_import"
 
 
 def _created(recorded: RecordedEvent, e: ev.ImageCreated) -> Row:
@@ -27,6 +33,7 @@ def _created(recorded: RecordedEvent, e: ev.ImageCreated) -> Row:
             "version": recorded.version,
             "status": "queued",
             "tags": list(e.tags),
+            "stores": [],
             "created_at": at,
             "updated_at": at,
         }
@@ -48,7 +55,7 @@ def _changes(row: Row, event: Event) -> dict[str, Any] | None:
         case ev.ImageUploadStarted():
             return {"status": "saving"}
         case ev.ImageUploadAborted():
-            return {"status": "queued", "location": None}
+            return {"status": "queued", "location": None, "stores": []}
         case ev.ImageStageStarted():
             return {"status": "uploading"}
         case ev.ImageImportStarted():
@@ -56,12 +63,44 @@ def _changes(row: Row, event: Event) -> dict[str, Any] | None:
         case ev.ImageStaged(location=location):
             return {"location": location}
         case ev.ImageActivated() as e:
-            return {"status": "active"} | set_fields(e, exclude={"image_id"})
+            data = set_fields(e, exclude={"image_id", "stores", "failed_stores"})
+            changes = {"status": "active", "stores": sorted(set(e.stores))} | data
+            if e.failed_stores:
+                changes["properties"] = row["properties"] | {FAILED: ",".join(e.failed_stores)}
+            return changes
+        case ev.ImageCopyStarted(stores=stores):
+            return _progress(row, importing=stores)
+        case ev.ImageCopiedToStore(store=store):
+            return {"stores": sorted({*row["stores"], store})} | _progress(row, done=[store])
+        case ev.ImageCopyFailed(store=store):
+            return _progress(row, done=[store], failed=[store])
+        case ev.ImageRemovedFromStore(store=store):
+            return {"stores": [s for s in row["stores"] if s != store]}
         case ev.ImageDeactivated():
             return {"status": "deactivated"}
         case ev.ImageReactivated():
             return {"status": "active"}
     return None
+
+
+def _progress(
+    row: Row,
+    *,
+    importing: Collection[str] = (),
+    done: Collection[str] = (),
+    failed: Collection[str] = (),
+) -> dict[str, Any]:
+    """The copy-image properties: `importing` stores added to those importing (and no
+    longer failed), `done` ones no longer importing, `failed` ones added to the failed."""
+    properties = row["properties"]
+    now = ({*_listed(properties, IMPORTING), *importing}) - set(done)
+    bad = ({*_listed(properties, FAILED)} - set(importing)) | set(failed)
+    listed = {IMPORTING: ",".join(sorted(now)), FAILED: ",".join(sorted(bad))}
+    return {"properties": properties | listed}
+
+
+def _listed(properties: dict[str, str], name: str) -> list[str]:
+    return [s for s in properties.get(name, "").split(",") if s]
 
 
 def image(row: Row | None, recorded: RecordedEvent) -> Row | None:

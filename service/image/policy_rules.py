@@ -86,6 +86,11 @@ RULES: dict[str, Rule] = {
     "image:add_member": ADMIN_OR_OWNER,
     "image:delete_member": ADMIN_OR_OWNER,
     "image:modify_member": any_of(admin, member_of_image),
+    # Glance's defaults for these two are admin only; an image's owner may move its bytes
+    # between stores here (and pays for each copy on its quota).
+    "image:copy_image": ADMIN_OR_OWNER,
+    "image:delete_image_location": ADMIN_OR_OWNER,
+    "image:stores_info_detail": admin,
     "image:get_metadef_namespaces": any_of(admin, reader),
     "image:list_metadef_resource_types": any_of(admin, reader),
     **{f"image:{action}": any_of(admin, namespace_reader) for action in METADEF_READS},

@@ -6,10 +6,11 @@ The limits are Keystone's unified limits of the image service, as Glance reads t
 `image_count_uploading` (images receiving data at once) set by an admin (`openstack
 limit create`), else the registered defaults, which `kumo up` registers from DEFAULTS.
 Usage is read from the catalog (rm_images: the project's images, the sizes of those
-holding data, those receiving data) and, for the staged bytes, from the ImageStaged
-event of each image whose data is staged (the catalog shows no size until the import).
-Whatever raises it, creating an image, starting an upload, staging bytes or activating
-an image with its bytes, is appended together with an
+holding data, once per store keeping a copy as Glance counts them, those receiving data)
+and, for the staged bytes, from the ImageStaged event of each image whose data is staged
+(the catalog shows no size until the import). Copying an image to another store claims
+its size again. Whatever raises it, creating an image, starting an upload, staging bytes,
+activating an image with its bytes or copying them is appended together with an
 `ImageQuotaClaimed` on the project's `imagequota-<project id>` stream, expecting that
 stream at the version read before the usage: of two requests racing for the last image or
 the last bytes, both read version v and only the first append at v succeeds; the other
@@ -73,7 +74,7 @@ def stream(project_id: str) -> str:
 
 
 _USAGE = """
-SELECT count(*) AS images, coalesce(sum(size), 0)::bigint AS size,
+SELECT count(*) AS images, coalesce(sum(size * cardinality(stores)), 0)::bigint AS size,
        count(*) FILTER (WHERE status IN ('saving', 'uploading', 'importing')) AS uploading,
        (SELECT coalesce(sum((staged.data->>'size')::bigint), 0)::bigint
           FROM rm_images s CROSS JOIN LATERAL (
@@ -85,9 +86,10 @@ SELECT count(*) AS images, coalesce(sum(size), 0)::bigint AS size,
 
 
 async def usage(db: Any, project_id: str) -> Usage:
-    """The project's images, the bytes of their data, how many are receiving data, and
-    the bytes staged for import (an `uploading` image with a location holds staged data,
-    whose size its latest ImageStaged records), as the catalog and log have them now."""
+    """The project's images, the bytes of their data (in every store), how many are
+    receiving data, and the bytes staged for import (an `uploading` image with a location
+    holds staged data, whose size its latest ImageStaged records), as the catalog and log
+    have them now."""
     row = await db.fetchrow(_USAGE, project_id, ev.ImageStaged.type_name())
     return Usage(
         images=row["images"], size=row["size"], uploading=row["uploading"], staged=row["staged"]

@@ -1,14 +1,16 @@
 """What an image records of its bytes once the object backend has stored them."""
 
-from service.image.events import ImageActivated, ImageStaged
+from service.image.events import DEFAULT_STORE, ImageActivated, ImageStaged
 from service.storage import HashName, StoredObject
 
 IMAGE_HASHES: tuple[HashName, ...] = ("md5", "sha512")
 """The hashes to ask a put for: Glance's `checksum` (md5) and `os_hash_value` (sha512)."""
 
 
-def activated(image_id: str, stored: StoredObject) -> ImageActivated:
-    """The image becomes `active` with the bytes a put of IMAGE_HASHES stored."""
+def activated(
+    image_id: str, stored: StoredObject, stores: tuple[str, ...] = (DEFAULT_STORE,)
+) -> ImageActivated:
+    """The image becomes `active` with the bytes a put of IMAGE_HASHES stored in `stores`."""
     md5, sha512 = _hashes(stored)
     return ImageActivated(
         image_id=image_id,
@@ -17,6 +19,7 @@ def activated(image_id: str, stored: StoredObject) -> ImageActivated:
         checksum=md5,
         os_hash_algo="sha512",
         os_hash_value=sha512,
+        stores=stores,
     )
 
 

@@ -23,7 +23,8 @@ def isotime(at: datetime) -> str:
 
 
 def image(i: Image) -> Json:
-    """An image as Glance shows it: custom properties flattened beside the core ones."""
+    """An image as Glance shows it: custom properties flattened beside the core ones, and
+    the stores holding its bytes, if any."""
     body: Json = dict(i.properties)
     body.update({name: getattr(i, name) for name in _CORE_FIELDS})
     body.update({
@@ -31,6 +32,8 @@ def image(i: Image) -> Json:
         "tags": sorted(i.tags), "self": f"/v2/images/{i.id}", "file": f"/v2/images/{i.id}/file",
         "schema": "/v2/schemas/image",
     })  # fmt: skip
+    if i.stores:
+        body["stores"] = ",".join(i.stores)
     return body
 
 

@@ -18,17 +18,22 @@ def backend_for(settings: Settings) -> ObjectBackend:
     missing)."""
     if settings.object_backend == "s3":
         assert settings.s3_bucket is not None  # checked by load_settings
-        return S3Backend(
-            S3Settings(
-                bucket=settings.s3_bucket,
-                endpoint_url=settings.s3_endpoint_url,
-                access_key_id=settings.s3_access_key_id,
-                secret_access_key=settings.s3_secret_access_key,
-                region=settings.s3_region,
-                create_bucket=True,
-            )
-        )
+        return s3_backend(settings, settings.s3_bucket)
     return LocalFsBackend(settings.data_dir / "objects")
+
+
+def s3_backend(settings: Settings, bucket: str) -> S3Backend:
+    """A bucket at the configured S3 endpoint, with its credentials (created if missing)."""
+    return S3Backend(
+        S3Settings(
+            bucket=bucket,
+            endpoint_url=settings.s3_endpoint_url,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=settings.s3_secret_access_key,
+            region=settings.s3_region,
+            create_bucket=True,
+        )
+    )
 
 
 async def objects_context(app: web.Application) -> AsyncIterator[None]:

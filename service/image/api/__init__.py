@@ -2,10 +2,14 @@
 
 from aiohttp import web
 
-from service.image.api import data, images, imports, members, tasks
+from service.image.api import data, images, imports, members, stores, tasks
 from service.image.metadefs.api import ROUTES as METADEF_ROUTES
 
 ROUTES: list[web.AbstractRouteDef] = [
-    *(route for module in (images, data, imports, members, tasks) for route in module.routes),
+    *(
+        route
+        for module in (images, data, imports, members, stores, tasks)
+        for route in module.routes
+    ),
     *METADEF_ROUTES,
 ]

@@ -14,14 +14,24 @@ from service.errors import Conflict, Forbidden, NotFound
 from service.http import recording
 from service.http.recording import record_streams, store
 from service.image import quota
-from service.image.directory import Image, visible_image
+from service.image.directory import Image, get_image, visible_image
 from service.image.policy_rules import RULES
-from service.storage import ObjectBackend
-from service.storage.configured import OBJECTS
+from service.image.stores import IMAGE_STORES, ImageStores
 
 
-def objects(request: web.Request) -> ObjectBackend:
-    return request.config_dict[OBJECTS]
+def image_stores(request: web.Request) -> ImageStores:
+    return request.config_dict[IMAGE_STORES]
+
+
+async def discard_unheld(
+    request: web.Request, image_id: str, location: str, stores: Sequence[str]
+) -> None:
+    """Delete the bytes at `location` from those of `stores` that the image does not hold
+    now: of two imports of the same staged bytes, the one that lost must not delete what
+    the other activated the image with."""
+    now = await get_image(store(request).pool, image_id)
+    held = now.stores if now is not None and now.location == location else []
+    await image_stores(request).discard(location, [s for s in stores if s not in held])
 
 
 def stream(image_id: str) -> str:

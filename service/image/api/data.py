@@ -6,9 +6,11 @@ An upload holds the image in `saving` from `ImageUploadStarted` until it ends in
 (back to `queued`, no bytes kept: backend puts are all or nothing). Whoever appends
 `ImageUploadStarted` first wins; a second upload meanwhile gets 409. The activation
 claims the bytes on the owner's quota (service/image/quota.py); over quota, the bytes are
-deleted and the upload is a 413. The import API's staging (imports.py) receives data the
-same way, and its end claims the staged bytes (image_stage_total) as an activation
-claims stored ones.
+deleted and the upload is a 413. The bytes go to the store `X-Image-Meta-Store` names
+(400 if there is none such), else the default store; a download reads them from a store
+that has them (service/image/stores.py). The import API's staging (imports.py) receives
+data the same way, and its end claims the staged bytes (image_stage_total) as an
+activation claims stored ones.
 """
 
 import asyncio
@@ -21,13 +23,19 @@ from aiohttp import web
 from events.store import StreamAppend
 from events.types import Event
 from service.auth import caller
-from service.errors import Conflict, Forbidden, ServiceUnavailable, error_for_status
+from service.errors import BadRequest, Conflict, Forbidden, ServiceUnavailable, error_for_status
 from service.http.recording import store
 from service.http.sendfile import send_object
 from service.http.socket_body import SocketBody, request_body
 from service.image import events as ev
 from service.image import quota
-from service.image.api.common import must_see, objects, record_claimed, stream
+from service.image.api.common import (
+    discard_unheld,
+    image_stores,
+    must_see,
+    record_claimed,
+    stream,
+)
 from service.image.directory import Image, get_image
 from service.image.stored_data import IMAGE_HASHES, activated
 from service.storage import ObjectNotFound, ObjectReader, RangeNotSatisfiable, StoredObject
@@ -35,6 +43,7 @@ from service.storage import ObjectNotFound, ObjectReader, RangeNotSatisfiable, S
 log = logging.getLogger("kumo.image")
 routes = web.RouteTableDef()
 OCTET_STREAM = "application/octet-stream"
+STORE_HEADER = "X-Image-Meta-Store"
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 _FINISH_ATTEMPTS = 5
 
@@ -47,12 +56,15 @@ def data_key(image_id: str) -> str:
 @routes.put("/v2/images/{image_id}/file")
 async def upload(request: web.Request) -> web.Response:
     octet_stream(request)
+    target = request.headers.get(STORE_HEADER, image_stores(request).default)
+    if image_stores(request).get(target) is None:
+        raise BadRequest(f"Store {target} is not available on this node.")
     image = await must_see(request, request.match_info["image_id"], "image:upload_image")
     if image.status != "queued":
         raise Conflict(f"Image status transition from {image.status} to saving is not allowed")
     body = request_body(request)
-    stored = await receive(request, image, ev.ImageUploadStarted(image_id=image.id), body)
-    await activate(request, image.id, activated(image.id, stored), holding="saving")
+    stored = await receive(request, image, ev.ImageUploadStarted(image_id=image.id), body, target)
+    await activate(request, image.id, activated(image.id, stored, (target,)), holding="saving")
     return received(body, web.Response(status=204))
 
 
@@ -61,8 +73,9 @@ async def receive(
     image: Image,
     started: Event,
     body: SocketBody | AsyncIterator[bytes],
+    target: str,
 ) -> StoredObject:
-    """Stream the request `body` into the backend under the image's data key, once
+    """Stream the request `body` into store `target` under the image's data key, once
     `started` (which holds the image in `saving` or `uploading`) is appended at the image's
     version. OverQuota (413) as soon as the body is bigger than the owner's quota has room
     for (its staging space too, for a staging): before a byte is read if it has a
@@ -79,8 +92,9 @@ async def receive(
             chunks = capped(aiter(body), image.owner, used, limits, staging=staging)
     await start(request, image, started)
     key = data_key(image.id)
+    backend = image_stores(request).backend(target)
     try:
-        stored = await objects(request).put(
+        stored = await backend.put(
             key, chunks, size_hint=request.content_length, hashes=IMAGE_HASHES
         )
     except BaseException as error:
@@ -117,10 +131,10 @@ async def activate(
         finished = await finish(request, image_id, event, holding=holding)
     except BaseException as error:
         aborted = ev.ImageUploadAborted(image_id=image_id, reason=repr(error))
-        await asyncio.shield(_discard(request, image_id, event.location, aborted, holding))
+        await asyncio.shield(_discard(request, image_id, event, aborted, holding))
         raise
     if not finished:
-        await objects(request).delete(event.location)
+        await discard_unheld(request, image_id, event.location, stored_in(event))
         done = "staging" if isinstance(event, ev.ImageStaged) else "upload"
         raise error_for_status(
             410,
@@ -159,7 +173,9 @@ async def download(request: web.Request) -> web.StreamResponse:
         return web.Response(status=204)
     byte_range = _requested_range(request, image)
     try:
-        reader = await objects(request).get(image.location, byte_range=byte_range)
+        reader = await image_stores(request).reader(
+            image.location, image.stores, byte_range=byte_range
+        )
     except RangeNotSatisfiable:
         raise _unsatisfiable(image) from None
     except ObjectNotFound:
@@ -177,13 +193,13 @@ async def finish(request: web.Request, image_id: str, event: Event, *, holding: 
     or uploading; whatever else changed meanwhile), with the claim of its bytes on the
     owner's quota if it activates the image (on its staging space if it stages them);
     False if the image is not `holding` (deleted meanwhile). OverQuota (413) when the
-    bytes do not fit."""
+    bytes do not fit (as many times as the stores that keep them)."""
     for _ in range(_FINISH_ATTEMPTS):
         image = await get_image(store(request).pool, image_id)
         if image is None or image.status != holding:
             return False
         appends = [StreamAppend(stream(image_id), [event], image.version)]
-        size = event.size if isinstance(event, ev.ImageActivated) else 0
+        size = event.size * len(event.stores) if isinstance(event, ev.ImageActivated) else 0
         staged = event.size if isinstance(event, ev.ImageStaged) else 0
         claims = {"size": size, "staged": staged}
         try:
@@ -195,13 +211,23 @@ async def finish(request: web.Request, image_id: str, event: Event, *, holding: 
 
 
 async def _discard(
-    request: web.Request, image_id: str, key: str, aborted: Event, holding: str
+    request: web.Request,
+    image_id: str,
+    stored: ev.ImageActivated | ev.ImageStaged,
+    aborted: Event,
+    holding: str,
 ) -> None:
     """Give a failed upload's image back to `queued` and delete the bytes it stored."""
     try:
         await finish(request, image_id, aborted, holding=holding)
     finally:
-        await objects(request).delete(key)
+        await discard_unheld(request, image_id, stored.location, stored_in(stored))
+
+
+def stored_in(event: ev.ImageActivated | ev.ImageStaged) -> tuple[str, ...]:
+    """The stores holding the bytes an activation or a staging records (staged bytes
+    wait in the default store, Kumo's object backend)."""
+    return event.stores if isinstance(event, ev.ImageActivated) else (ev.DEFAULT_STORE,)
 
 
 def _check(

@@ -1,7 +1,6 @@
 """/v2/images: create, list, show, JSON-patch update, delete, deactivate/reactivate, tags;
 and /v2/schemas."""
 
-import logging
 from typing import Any
 
 from aiohttp import web
@@ -21,13 +20,18 @@ from service.http.recording import new_uuid, store
 from service.image import events as ev
 from service.image import listing, patch, quota, views
 from service.image.api import imports
-from service.image.api.common import enforce, must_see, objects, record, record_claimed, stream
+from service.image.api.common import (
+    enforce,
+    image_stores,
+    must_see,
+    record,
+    record_claimed,
+    stream,
+)
 from service.image.attributes import check_settable, check_value, is_core
 from service.image.directory import Image, get_image, page, visible_image
 from service.image.schema import MAX_TAG, SCHEMAS
-from service.storage import StorageError
 
-log = logging.getLogger("kumo.image")
 routes = web.RouteTableDef()
 MAX_TAGS = 128
 _UUID_SHAPE = (8, 4, 4, 4, 12)
@@ -60,9 +64,13 @@ async def create_image(request: web.Request) -> web.Response:
         raise Conflict("Too many images are being created at once; retry the request.")
     image = await get_image(store(request).pool, image_id)
     assert image is not None  # the inline projection wrote it in the append
-    # The header tells clients (openstacksdk, the CLI's --import) which import methods work.
-    headers = {"Location": f"/v2/images/{image_id}",
-               "OpenStack-image-import-methods": ",".join(imports.METHODS)}  # fmt: skip
+    # The headers tell clients (openstacksdk, the CLI's --import) which import methods
+    # work and which stores there are.
+    headers = {
+        "Location": f"/v2/images/{image_id}",
+        "OpenStack-image-import-methods": ",".join(imports.METHODS),
+        "OpenStack-image-store-ids": ",".join(s.id for s in image_stores(request)),
+    }
     return json_response(views.image(image), status=201, headers=headers)
 
 
@@ -108,14 +116,12 @@ async def delete_image(request: web.Request) -> web.Response:
     image = await must_see(request, request.match_info["image_id"], "image:delete_image")
     if image.protected:
         raise Forbidden(f"Image {image.id} is protected and cannot be deleted.")
-    deleted = ev.ImageDeleted(image_id=image.id, location=image.location)
+    stores = tuple(image.stores)
+    deleted = ev.ImageDeleted(image_id=image.id, location=image.location, stores=stores)
     await record(request, image.id, [deleted], image.version)
     if image.location is not None:
-        try:
-            await objects(request).delete(image.location)
-        except StorageError:
-            # The catalog no longer points at the bytes; leaving them is the safe failure.
-            log.exception("could not delete the data of image %s at %s", image.id, image.location)
+        # Bytes with no store are staged ones, in the default store.
+        await image_stores(request).discard(image.location, stores or (ev.DEFAULT_STORE,))
     return web.Response(status=204)
 
 

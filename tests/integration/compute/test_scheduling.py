@@ -24,7 +24,7 @@ from service.compute.worker import compute_worker
 from service.config import Settings
 from service.http.keys import SETTINGS
 from service.identity.bootstrap import Bootstrapped
-from service.storage.configured import OBJECTS
+from service.image.stores import IMAGE_STORES
 from tests.conftest import ROOT
 from tests.integration.compute.conftest import Nova
 from tests.integration.compute.test_servers import TIMEOUT, upload_image, wait_for
@@ -89,7 +89,7 @@ def hosts(cloud: Client, store: PostgresEventStore, tmp_path: Path) -> Hosts:
                     app[SETTINGS], host_name=name, libvirt_uri=uri, **spec
                 )
                 await stack.enter_async_context(
-                    compute_worker(settings, store, app[OBJECTS], folder=tmp_path / name)
+                    compute_worker(settings, store, app[IMAGE_STORES], folder=tmp_path / name)
                 )
             yield
 

@@ -208,3 +208,14 @@ async def wait_for_status(images: Images, image_id: str, status: str) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"image {image_id} never became {status}")
+
+
+async def test_without_stores_configured_the_object_backend_is_the_one_store(
+    as_alice: Images,
+) -> None:
+    listed = await as_alice.call("GET", "info/stores")
+    assert listed.body == {"stores": [{"id": "default", "default": "true"}]}
+    image_id = (await as_alice.create(disk_format="raw", container_format="bare"))["id"]
+    assert "stores" not in await as_alice.show(image_id)
+    assert (await as_alice.upload(image_id, b"bytes")).status == 204
+    assert (await as_alice.show(image_id))["stores"] == "default"

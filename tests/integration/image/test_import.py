@@ -18,9 +18,11 @@ GLANCE_DIRECT = {"method": {"name": "glance-direct"}}
 async def test_the_import_methods_are_listed(as_alice: Images) -> None:
     reply = await as_alice.call("GET", "info/import")
     assert reply.status == 200
-    assert reply.body["import-methods"]["value"] == ["glance-direct", "web-download"]
+    assert reply.body["import-methods"]["value"] == ["glance-direct", "web-download", "copy-image"]
     created = await as_alice.call("POST", "images", json={})
-    assert created.headers["OpenStack-image-import-methods"] == "glance-direct,web-download"
+    methods = created.headers["OpenStack-image-import-methods"]
+    assert methods == "glance-direct,web-download,copy-image"
+    assert created.headers["OpenStack-image-store-ids"] == "default"
 
 
 async def test_stage_then_import_activates_the_image(
@@ -55,7 +57,7 @@ async def test_an_import_needs_staged_data_and_a_known_method(as_alice: Images) 
     assert early.status == 409
     assert "staged" in str(early.body)
     await as_alice.call("PUT", f"images/{image_id}/stage", data=b"x", headers=OCTET)
-    unknown = {"method": {"name": "copy-image"}}
+    unknown = {"method": {"name": "glance-download"}}
     refused = await as_alice.call("POST", f"images/{image_id}/import", json=unknown)
     assert refused.status == 400
     assert (await as_alice.show(image_id))["status"] == "uploading"

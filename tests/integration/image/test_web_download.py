@@ -17,8 +17,10 @@ from service.errors import BadRequest
 from service.image import quota
 from service.image.events import ImageImportStarted
 from service.image.importer import ImageImporter
+from service.image.stores import IMAGE_STORES
 from service.image.web_download import check_host, check_url
 from service.storage import ObjectBackend
+from tests.integration.identity.conftest import Client
 
 from .conftest import Images
 from .test_data import keys
@@ -165,7 +167,7 @@ async def test_an_import_handled_again_after_a_restart_changes_nothing(
     as_alice: Images,
     source: str,
     store: PostgresEventStore,
-    objects: ObjectBackend,
+    client: Client,
     settings: Settings,
 ) -> None:
     image_id = (await as_alice.create())["id"]
@@ -179,7 +181,7 @@ async def test_an_import_handled_again_after_a_restart_changes_nothing(
     )
     # The first import is handled again (as after a restart) while the second is fetching:
     # it has been settled, so it must neither fetch again nor touch the image.
-    await ImageImporter(store, objects, settings).handle(None, [first])
+    await ImageImporter(store, client.app[IMAGE_STORES], settings).handle(None, [first])
     assert (await as_alice.show(image_id))["status"] == "importing"
     assert SOURCES[source][ASKED].count("/missing") == 1
     SOURCES[source][GATE].set()

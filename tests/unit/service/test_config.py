@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from service.config import ConfigError, load_settings
+from service.config import ConfigError, load_settings, store_path
+from service.http_workers import settings_env
 
 
 def test_defaults_without_any_setting() -> None:
@@ -65,3 +66,56 @@ def test_unknown_keys_in_the_file_are_refused(tmp_path: Path) -> None:
     config.write_text('lisen = "127.0.0.1:7000"\n')
     with pytest.raises(ConfigError, match="lisen"):
         load_settings({"KUMO_CONFIG": str(config)})
+
+
+def test_image_stores_in_short_from_the_environment() -> None:
+    settings = load_settings(
+        {
+            "KUMO_DATA_DIR": "/srv/kumo",
+            "KUMO_IMAGE_STORES": "fast=local, slow=local:/mnt/slow, cold=s3:cold-images",
+            "KUMO_IMAGE_DEFAULT_STORE": "fast",
+        }
+    )
+    stores = settings.image_stores
+    assert {k: (v.type, v.path, v.bucket) for k, v in stores.items()} == {
+        "fast": ("local", None, None),
+        "slow": ("local", Path("/mnt/slow"), None),
+        "cold": ("s3", None, "cold-images"),
+    }
+    assert store_path(settings, "fast") == Path("/srv/kumo/stores/fast")
+    assert settings.image_default_store == "fast"
+    assert load_settings({}).image_stores == {}
+
+
+def test_image_stores_from_the_file_go_to_workers_and_back(tmp_path: Path) -> None:
+    config = tmp_path / "kumo.toml"
+    config.write_text(
+        'image_default_store = "cold"\n'
+        '[image_stores.cold]\ntype = "s3"\nbucket = "cold"\ndescription = "Cold, cheap"\n'
+    )
+    settings = load_settings({"KUMO_CONFIG": str(config)})
+    assert settings.image_stores["cold"].description == "Cold, cheap"
+    assert load_settings(settings_env(settings)) == settings
+
+
+@pytest.mark.parametrize(
+    ("stores", "problem"),
+    [
+        ("default=local", "reserved"),
+        ("os_glance_staging_store=local", "reserved"),
+        ("a b=local", "ids are"),
+        ("fast=ceph", "local or s3"),
+        ("cold=s3", "needs a bucket"),
+        ("a=local:/x,b=local:/x", "another store"),
+        ("a=local:/srv/kumo/objects", "another store"),
+        ("{not json", "KUMO_IMAGE_STORES"),
+    ],
+)
+def test_bad_image_stores_are_refused(stores: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        load_settings({"KUMO_DATA_DIR": "/srv/kumo", "KUMO_IMAGE_STORES": stores})
+
+
+def test_the_default_image_store_must_exist() -> None:
+    with pytest.raises(ConfigError, match="KUMO_IMAGE_DEFAULT_STORE"):
+        load_settings({"KUMO_IMAGE_STORES": "fast=local", "KUMO_IMAGE_DEFAULT_STORE": "slow"})
