@@ -17,6 +17,7 @@ from projections.runner import rebuild
 from service.compute.guests import GuestFiles
 from service.config import ImageStoreSettings, Settings
 from service.image import quota
+from service.image.directory import get_image
 from service.image.importer import ImageImporter
 from service.image.projection import ImageProjection
 from service.image.stores import IMAGE_STORES, ImageStores
@@ -338,8 +339,9 @@ async def test_a_rebuilt_catalog_has_the_same_stores(
 async def test_the_compute_host_fetches_an_image_from_a_store_that_has_it(
     as_alice: Images, stores: ImageStores, store: PostgresEventStore, tmp_path: Path
 ) -> None:
-    image_id = await uploaded(as_alice, "cheap")
-    cached = await GuestFiles(tmp_path, store, stores)._cached_image(image_id)
+    image = await get_image(store.pool, await uploaded(as_alice, "cheap"))
+    assert image is not None and image.location is not None
+    cached = await GuestFiles(tmp_path, store, stores)._cached_image(image, image.location)
     assert cached.read_bytes() == DATA
 
 
