@@ -19,9 +19,9 @@ from service.errors import (
 )
 from service.http.api import OBJECT as API
 from service.http.body import body_pieces
-from service.objects import acl, symlink, tempurl
+from service.objects import acl, symlink, tempurl, versioning
 from service.objects import directory as rm
-from service.objects.api import formpost
+from service.objects.api import formpost, versions
 from service.objects.api.access import (
     Located,
     container_and_current,
@@ -109,6 +109,8 @@ def _attributes(request: web.Request, name: str, base: rm.StoredObject | None = 
 
 def _created(version: Version, etag: str | None = None, **extra: str) -> web.Response:
     headers = {"Etag": etag or version.event.etag, "Last-Modified": http_date(version.at), **extra}
+    if version.event.versioned:
+        headers[versions.HEADER] = version.event.version_id
     return web.Response(status=201, headers=headers, content_type="text/html")
 
 
@@ -256,7 +258,9 @@ async def _put_symlink(request: web.Request, place: Located, name: str) -> web.R
 async def put_object(request: web.Request) -> web.StreamResponse:
     """201 with Etag and Last-Modified; 422 when the body's md5 is not the ETag sent,
     411 without a length, 413 over the size limit or a quota, 404 without container.
-    `?extract-archive` unpacks under the path instead (extract.py)."""
+    `?extract-archive` unpacks under the path instead (extract.py); 400 with
+    `?version-id=`."""
+    versions.refuse(request)
     if "extract-archive" in request.query:
         return await extract(
             request, f"{request.match_info['container']}/{request.match_info['object']}"
@@ -344,6 +348,7 @@ async def update_object(request: web.Request) -> web.Response:
     upload is formpost.py's."""
     if formpost.is_form(request):
         return await formpost.post_form(request)
+    versions.refuse(request)
     if "X-Symlink-Target" in request.headers:
         raise BadRequest("A PUT request is required to set a symlink target")
     _, row = await container_and_current(request, write=True)
@@ -384,8 +389,11 @@ async def update_object(request: web.Request) -> web.Response:
 
 @routes.delete(OBJECT)
 async def delete_object_handler(request: web.Request) -> web.Response:
-    """204; with `?multipart-manifest=delete` an SLO goes with its segments (200 and a
-    bulk-delete result)."""
+    """204 (with the delete marker's id where versioning is enabled); with
+    `?multipart-manifest=delete` an SLO goes with its segments (200 and a bulk-delete
+    result); `?version-id=` deletes that version (versions.py)."""
+    if versioning.VERSION_ID in request.query:
+        return await versions.delete_version(request)
     container, row = await container_and_current(request, write=True)
     if request.query.get("multipart-manifest") == "delete" and row.large_object == SLO:
         entries = await read_manifest(backend(request), row)
@@ -393,5 +401,5 @@ async def delete_object_handler(request: web.Request) -> web.Response:
         await remove(request, row)
         result.deleted += 1
         return result_response(request, result, "delete")
-    await delete_object(request, container, row)
-    return web.Response(status=204)
+    marker = await delete_object(request, container, row)
+    return web.Response(status=204, headers={} if marker is None else {versions.HEADER: marker})
