@@ -70,7 +70,7 @@ async def check_quotas(request: web.Request, place: Located, size: int) -> None:
     now stands (read only where there is a quota). This refuses early, before the bytes
     are stored; the append enforces the quotas exactly (service/objects/quota.py)."""
     container, previous = place.container, place.row
-    replaced = previous.size if previous and not _keeps(container, previous) else 0
+    replaced = previous.size if previous and not keeps(container, previous) else 0
     for limits, usage in (
         (quota.container_limits(container.metadata), _container_usage),
         (quota.account_limits(place.account_metadata), _account_usage),
@@ -105,8 +105,9 @@ async def discard(request: web.Request, key: str) -> None:
         log.exception("replaced bytes not deleted; the orphan reaper will", extra={"key": key})
 
 
-def _keeps(container: rm.Container, replaced: rm.StoredObject) -> bool:
-    """Whether a new version in the container keeps the version it replaces (fold.kept)."""
+def keeps(container: rm.Container, replaced: rm.StoredObject) -> bool:
+    """Whether a new version or a DELETE in the container keeps the current version it
+    replaces (fold.kept): its bytes, and what it refers to, must stay."""
     return replaced.versioned or versioning.enabled(container.metadata)
 
 
@@ -233,7 +234,7 @@ async def _make_current(
     if previous is not None and not previous.expired(now(request).timestamp()):
         await _archive(request, container, previous)
     version = await _commit(request, container, name, version_id, stored, attrs, answer=answer)
-    if previous is not None and not _keeps(container, previous):
+    if previous is not None and not keeps(container, previous):
         await discard(request, part_of(previous).key)
     return version
 

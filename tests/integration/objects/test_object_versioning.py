@@ -3,11 +3,14 @@
 kept, usage and quotas count versions' bytes, expiry and the orphan reaper leave them,
 and a rebuild of the objects model from the log gives the same rows. On both backends."""
 
+import asyncio
 import hashlib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from swiftclient import client as swiftclient
 
 from events.postgres import PostgresEventStore
 from projections.runner import rebuild
@@ -15,7 +18,9 @@ from service.objects import orphan
 from service.objects.expiry import reap_expired
 from service.objects.projection import ObjectsProjection
 from service.storage.configured import OBJECTS
-from tests.integration.objects.conftest import Client, ShiftedClock, Swift
+from tests.integration.objects.conftest import Client, Person, ShiftedClock, Swift
+from tests.integration.objects.s3_client import S3
+from tests.integration.objects.test_swift_cli import Cli
 
 MARKER = "application/x-deleted;swift_versions_deleted=1"
 ID = "X-Object-Version-Id"
@@ -339,3 +344,82 @@ async def test_the_md5_of_a_marker_is_the_empty_ones(box: Swift) -> None:
     await box.call("DELETE", "box/doc")
     (entry,) = [e for e in await box.json("box", versions="") if e["content_type"] == MARKER]
     assert entry["hash"] == hashlib.md5(b"").hexdigest()
+
+
+async def test_the_swift_cli_lists_downloads_and_deletes_versions(
+    client: Client, alice: Person, tmp_path: Path
+) -> None:
+    cli = Cli(client, alice, alice.project_id, tmp_path)
+    (tmp_path / "doc.txt").write_bytes(b"first")
+    await cli.run("upload", "box", "doc.txt")
+    await cli.run("post", "-H", "X-Versions-Enabled: true", "box")
+    _, stat = await cli.run("stat", "box")
+    assert "Versions-Enabled: True" in stat
+    (tmp_path / "doc.txt").write_bytes(b"second!")
+    await cli.run("upload", "box", "doc.txt")
+    await cli.run("delete", "box", "doc.txt")
+    _, listing = await cli.run("list", "--versions", "box")
+    lines = [line.split() for line in listing.splitlines()]
+    assert [(line[0], line[-2], line[-1]) for line in lines] == [
+        ("0", MARKER, "doc.txt"),
+        ("7", "text/plain", "doc.txt"),
+        ("5", "text/plain", "doc.txt"),
+    ]
+    second, first = lines[1][3], lines[2][3]
+    assert "null" not in (first, second)  # the first, stored unversioned, kept under its id
+    _, body = await cli.run("download", "box", "doc.txt", "--version-id", second, "-o", "-")
+    assert body == "second!"
+    await cli.run("delete", "box", "doc.txt", "--version-id", second)
+    _, listing = await cli.run("list", "--versions", "box")
+    assert len(listing.splitlines()) == 2
+    await cli.run("delete", "box", "--versions")
+    _, containers = await cli.run("list")
+    assert containers.split() == []
+
+
+def _client_calls(conn: swiftclient.Connection) -> dict[str, Any]:
+    conn.put_container("box", headers={"X-Versions-Enabled": "true"})
+    first = conn.put_object("box", "o", contents=b"v1", response_dict=(put := {}))
+    conn.put_object("box", "o", contents=b"v2")
+    _, listing = conn.get_container("box", query_string="versions")
+    headers, body = conn.get_object(
+        "box", "o", query_string=f"version-id={listing[1]['version_id']}"
+    )
+    return {"etag": first, "put": put, "listing": listing, "headers": headers, "body": body}
+
+
+async def test_swiftclient_reads_a_version(client: Client, alice: Person) -> None:
+    url = str(client.make_url(f"/object/v1/AUTH_{alice.project_id}"))
+    conn = swiftclient.Connection(preauthurl=url, preauthtoken=alice.token, retries=0)
+    result = await asyncio.to_thread(_client_calls, conn)
+    assert [e["is_latest"] for e in result["listing"]] == [True, False]
+    assert result["body"] == b"v1"
+    assert (
+        result["headers"]["x-object-version-id"] == result["put"]["headers"]["x-object-version-id"]
+    )
+
+
+async def test_the_s3_api_on_a_versioned_bucket(s3: S3, swift: Swift) -> None:
+    assert (await swift.call("POST", "bkt", headers={"X-Versions-Enabled": "true"})).status == 204
+    await s3.call("put_object", Bucket="bkt", Key="k", Body=b"one")
+    await s3.call("put_object", Bucket="bkt", Key="k", Body=b"two")
+    assert (await s3.call("get_object", Bucket="bkt", Key="k"))["Body"] == b"two"
+    created = await s3.call("create_multipart_upload", Bucket="bkt", Key="big")
+    upload = {"Bucket": "bkt", "Key": "big", "UploadId": created["UploadId"]}
+    part = await s3.call("upload_part", **upload, PartNumber=1, Body=b"in parts")
+    done = {"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]}
+    await s3.call("complete_multipart_upload", **upload, MultipartUpload=done)
+    (big,) = [v for v in await _versions(swift, "bkt") if v[0] == "big"]
+    await s3.call("delete_object", Bucket="bkt", Key="k")
+    await s3.call("delete_object", Bucket="bkt", Key="big")
+    assert await s3.error("get_object", Bucket="bkt", Key="k") == (404, "NoSuchKey")
+    listed = await _versions(swift, "bkt")
+    assert [(v[0], v[2], v[4] == MARKER) for v in listed] == [
+        ("big", True, True),
+        ("big", False, False),
+        ("k", True, True),
+        ("k", False, False),
+        ("k", False, False),
+    ]
+    assert await _body(swift, "bkt/k", listed[4][1]) == (200, b"one")
+    assert await _body(swift, "bkt/big", big[1]) == (200, b"in parts")  # its parts stay
