@@ -49,10 +49,10 @@ from service.objects.api.writes import (
     Attributes,
     Version,
     Writer,
+    delete_current,
     delete_object,
     put_new,
     put_version,
-    remove,
 )
 from service.objects.events import ObjectMetadataUpdated
 from service.objects.headers import (
@@ -398,7 +398,7 @@ async def delete_object_handler(request: web.Request) -> web.Response:
     if request.query.get("multipart-manifest") == "delete" and row.large_object == SLO:
         entries = await read_manifest(backend(request), row)
         result = await delete_paths(request, row.project_id, [quote(e.name) for e in entries])
-        await remove(request, row)
+        await delete_current(request, container, row, answer=None)
         result.deleted += 1
         return result_response(request, result, "delete")
     marker = await delete_object(request, container, row)

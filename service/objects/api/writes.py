@@ -364,13 +364,20 @@ async def delete_object(
     newest archived version comes back in its place; in history mode the deleted version
     is archived first. The request then answers 204."""
     if versioning.enabled(container.metadata):
-        return await _mark_deleted(request, row)
-    await _delete_current(request, container, row)
+        return await delete_current(request, container, row, answer=204)
+    await _delete_legacy(request, container, row)
     return None
 
 
-async def _mark_deleted(request: web.Request, row: rm.StoredObject) -> str:
-    """Keep the current version behind a new delete marker; the marker's id."""
+async def delete_current(
+    request: web.Request, container: rm.Container, row: rm.StoredObject, *, answer: int | None
+) -> str | None:
+    """Delete the current version, ignoring legacy versioning: where object versioning is
+    enabled, keep it behind a new delete marker and return the marker's id; else as
+    `remove` (with the request's audit record when `answer` is its certain status)."""
+    if not versioning.enabled(container.metadata):
+        await remove(request, row, answer=answer)
+        return None
     marker = new_version_id(request)
     deleted = ObjectDeleted(
         project_id=row.project_id,
@@ -380,14 +387,15 @@ async def _mark_deleted(request: web.Request, row: rm.StoredObject) -> str:
         marker=marker,
     )
     stream = object_stream(row.project_id, row.container, row.name)
-    await record(request, stream, [deleted], answer=204)
+    await record(request, stream, [deleted], answer=answer)
     return marker
 
 
-async def _delete_current(
+async def _delete_legacy(
     request: web.Request, container: rm.Container, row: rm.StoredObject
 ) -> None:
-    """DELETE without object versioning enabled: legacy stack or history mode, or none."""
+    """DELETE where object versioning is not enabled: legacy stack or history mode, or
+    none."""
     versions = await _versions_container(request, container)
     if versions is None:
         return await remove(request, row, answer=204)

@@ -307,6 +307,29 @@ async def test_copies_symlinks_and_large_objects_in_a_versioned_container(box: S
     assert [s["name"] for s in await manifest_of.json()] == ["/box/seg/1", "/box/seg/2"]
 
 
+async def test_bulk_and_manifest_deletes_leave_delete_markers(box: Swift) -> None:
+    kept = await _put(box, "box/a", b"1")
+    deleted = await box.call(
+        "POST", body="/box/a\n", params={"bulk-delete": ""}, headers={"Accept": "application/json"}
+    )
+    assert (await deleted.json())["Number Deleted"] == 1
+    assert [(v[1] == kept, v[4]) for v in await _versions(box)] == [
+        (False, MARKER),
+        (True, "application/octet-stream"),
+    ]
+    await _put(box, "box/seg", b"segment")
+    manifest = b'[{"path": "box/seg"}]'
+    slo = await box.call("PUT", "box/big", body=manifest, params={"multipart-manifest": "put"})
+    gone = await box.call("DELETE", "box/big", params={"multipart-manifest": "delete"})
+    assert gone.status == 200
+    assert await box.json("box") == []
+    assert await _body(box, "box/seg", (await _versions(box, prefix="seg"))[1][1]) == (
+        200,
+        b"segment",
+    )
+    assert (await _versions(box, prefix="big"))[1][1] == slo.headers[ID]
+
+
 async def test_info_advertises_object_versioning(client: Client) -> None:
     info = await (await client.get("/object/info")).json()
     assert "object_versioning" in info
