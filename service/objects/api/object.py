@@ -178,10 +178,18 @@ async def _copy(
 ) -> web.Response:
     """Copy `source` (container, object) to `name` in the place's container: server
     side for a plain object, streamed from the segments for a large one; a symlink's
-    target, or with `?symlink=get` the symlink itself. The answer shows the copy's
+    target, or with `?symlink=get` the symlink itself; for a COPY with `?version-id=`,
+    that version of the source (404 for a delete marker). The answer shows the copy's
     metadata (the source's, merged with the request's) as Swift's does."""
     source_container = await container_for(request, write=False, name=source[0])
-    row = await current(request, source_container, source[1])
+    row: rm.StoredObject
+    if request.method == "COPY" and versioning.VERSION_ID in request.query:
+        version_id = request.query[versioning.VERSION_ID]
+        row = await versions.version_named(request, source_container, source[1], version_id)
+        if row.marker:
+            raise NotFound()
+    else:
+        row = await current(request, source_container, source[1])
     if request.query.get("symlink") != "get":
         row, _ = await resolved(request, row)
     attrs = _attributes(request, name, row)

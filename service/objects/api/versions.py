@@ -1,5 +1,5 @@
-"""Swift's object versioning API: `?version-id=` on an object (GET, HEAD, DELETE; 400 for
-POST), `?versions` listings of a container (with `version_marker`), and the
+"""Swift's object versioning API: `?version-id=` on an object (GET, HEAD, DELETE, COPY's
+source; 400 for PUT and POST), `?versions` listings of a container (with `version_marker`), and the
 X-Object-Version-Id header of answers (service/objects/versioning.py)."""
 
 from collections.abc import Mapping
@@ -50,15 +50,21 @@ def _version_id(request: web.Request) -> str:
 
 async def _version(request: web.Request, *, write: bool) -> rm.ObjectVersion:
     """The version the request names, once the caller may read (or `write`) its
-    container: 400 when versioning was never set there (but for `null`), 404 when
-    there is no such version."""
-    version_id = _version_id(request)
+    container; as `version_named`."""
     container = await container_for(request, write=write)
+    return await version_named(
+        request, container, request.match_info["object"], _version_id(request)
+    )
+
+
+async def version_named(
+    request: web.Request, container: rm.Container, name: str, version_id: str
+) -> rm.ObjectVersion:
+    """The object's version `version_id` in a container the caller may use: 400 when
+    versioning was never set there (but for `null`), 404 when there is no such version."""
     if version_id != "null" and not versioning.configured(container.metadata):
         raise BadRequest("version-aware operations require that the container is versioned")
-    found = await rm.version_of(
-        db(request), container.project_id, container.name, request.match_info["object"], version_id
-    )
+    found = await rm.version_of(db(request), container.project_id, container.name, name, version_id)
     if found is None:
         raise NotFound()
     return found

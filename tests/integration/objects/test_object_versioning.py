@@ -307,6 +307,32 @@ async def test_copies_symlinks_and_large_objects_in_a_versioned_container(box: S
     assert [s["name"] for s in await manifest_of.json()] == ["/box/seg/1", "/box/seg/2"]
 
 
+async def test_copy_of_an_old_version_restores_it(box: Swift) -> None:
+    old = await _put(box, "box/doc", b"old", **{"X-Object-Meta-Age": "old"})
+    await _put(box, "box/doc", b"new")
+    marker = (await box.call("DELETE", "box/doc")).headers[ID]
+    restored = await box.call(
+        "COPY", "box/doc", params={"version-id": old}, headers={"Destination": "box/doc"}
+    )
+    assert restored.status == 201
+    current = await box.call("GET", "box/doc")
+    assert (await current.read(), current.headers["X-Object-Meta-Age"]) == (b"old", "old")
+    assert len(await _versions(box)) == 4
+    from_marker = await box.call(
+        "COPY", "box/doc", params={"version-id": marker}, headers={"Destination": "box/x"}
+    )
+    assert from_marker.status == 404
+
+
+async def test_an_old_dynamic_large_object_reads_its_segments(box: Swift) -> None:
+    await _put(box, "box/parts/1", b"ab")
+    await _put(box, "box/parts/2", b"cd")
+    dlo = await _put(box, "box/dlo", b"", **{"X-Object-Manifest": "box/parts/"})
+    await _put(box, "box/dlo", b"plain")
+    assert await _body(box, "box/dlo", dlo) == (200, b"abcd")
+    assert await _body(box, "box/dlo") == (200, b"plain")
+
+
 async def test_bulk_and_manifest_deletes_leave_delete_markers(box: Swift) -> None:
     kept = await _put(box, "box/a", b"1")
     deleted = await box.call(
