@@ -328,7 +328,9 @@ async def _archive(request: web.Request, container: rm.Container, row: rm.Stored
 async def remove(request: web.Request, row: rm.StoredObject, *, answer: int | None = None) -> None:
     """Delete the current version: its event (with the request's audit record when
     `answer` is its certain status), then its bytes unless it is versioned (it is then
-    kept, a noncurrent version)."""
+    kept, a noncurrent version) or kept all the same: a write racing this one may have
+    replaced it meanwhile, in a container whose versioning was enabled since it was
+    read."""
     deleted = ObjectDeleted(
         project_id=row.project_id,
         container=row.container,
@@ -338,7 +340,10 @@ async def remove(request: web.Request, row: rm.StoredObject, *, answer: int | No
     stream = object_stream(row.project_id, row.container, row.name)
     await record(request, stream, [deleted], answer=answer)
     if not row.versioned:
-        await discard(request, part_of(row).key)
+        key = part_of(row).key
+        blob = rm.Blob(key, row.project_id, row.container, row.name, row.version_id)
+        if await rm.unreferenced(db(request), [blob]):
+            await discard(request, key)
 
 
 async def remove_version(request: web.Request, version: rm.ObjectVersion) -> None:

@@ -15,6 +15,7 @@ from swiftclient import client as swiftclient
 from events.postgres import PostgresEventStore
 from projections.runner import rebuild
 from service.objects import orphan
+from service.objects.api import object as object_api
 from service.objects.expiry import reap_expired
 from service.objects.projection import ObjectsProjection
 from service.storage.configured import OBJECTS
@@ -331,6 +332,33 @@ async def test_an_old_dynamic_large_object_reads_its_segments(box: Swift) -> Non
     await _put(box, "box/dlo", b"plain")
     assert await _body(box, "box/dlo", dlo) == (200, b"abcd")
     assert await _body(box, "box/dlo") == (200, b"plain")
+
+
+async def test_a_delete_racing_an_overwrite_keeps_what_it_keeps(
+    swift: Swift, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A DELETE that read its container before versioning was enabled, then lost to a
+    versioned overwrite that kept the version it meant to delete, leaves its bytes."""
+    assert (await swift.call("PUT", "c")).status == 201
+    assert (await swift.call("PUT", "c/doc", body=b"old")).status == 201
+    read, go = asyncio.Event(), asyncio.Event()
+    original = object_api.container_and_current
+
+    async def held(request: Any, *, write: bool) -> Any:
+        found = await original(request, write=write)
+        read.set()
+        await go.wait()
+        return found
+
+    monkeypatch.setattr(object_api, "container_and_current", held)
+    deleting = asyncio.create_task(swift.call("DELETE", "c/doc"))
+    await read.wait()
+    assert (await swift.call("POST", "c", headers={"X-Versions-Enabled": "true"})).status == 204
+    await _put(swift, "c/doc", b"new")
+    go.set()
+    assert (await deleting).status == 204
+    (_, kept, *_) = (await _versions(swift, "c"))[1]
+    assert await _body(swift, "c/doc", kept) == (200, b"old")
 
 
 async def test_bulk_and_manifest_deletes_leave_delete_markers(box: Swift) -> None:
