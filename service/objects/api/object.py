@@ -178,12 +178,12 @@ async def _copy(
 ) -> web.Response:
     """Copy `source` (container, object) to `name` in the place's container: server
     side for a plain object, streamed from the segments for a large one; a symlink's
-    target, or with `?symlink=get` the symlink itself; for a COPY with `?version-id=`,
-    that version of the source (404 for a delete marker). The answer shows the copy's
-    metadata (the source's, merged with the request's) as Swift's does."""
+    target, or with `?symlink=get` the symlink itself; for a COPY or PUT with
+    `?version-id=`, that version of the source (404 for a delete marker). The answer
+    shows the copy's metadata (the source's, merged with the request's) as Swift's does."""
     source_container = await container_for(request, write=False, name=source[0])
     row: rm.StoredObject
-    if request.method == "COPY" and versioning.VERSION_ID in request.query:
+    if request.method in ("COPY", "PUT") and versioning.VERSION_ID in request.query:
         version_id = request.query[versioning.VERSION_ID]
         row = await versions.version_named(request, source_container, source[1], version_id)
         if row.marker:
@@ -266,9 +266,10 @@ async def _put_symlink(request: web.Request, place: Located, name: str) -> web.R
 async def put_object(request: web.Request) -> web.StreamResponse:
     """201 with Etag and Last-Modified; 422 when the body's md5 is not the ETag sent,
     411 without a length, 413 over the size limit or a quota, 404 without container.
-    `?extract-archive` unpacks under the path instead (extract.py); 400 with
-    `?version-id=`."""
-    versions.refuse(request)
+    `?extract-archive` unpacks under the path instead (extract.py); `?version-id=` with
+    no body makes a copy of that version current (a restore; 400 for `null` or a body)."""
+    if versioning.VERSION_ID in request.query:
+        return await _restore(request)
     if "extract-archive" in request.query:
         return await extract(
             request, f"{request.match_info['container']}/{request.match_info['object']}"
@@ -316,6 +317,20 @@ async def put_object(request: web.Request) -> web.StreamResponse:
     else:
         version = await put_version(request, place, name, write, attrs, known_size=length)
     return _created(version)
+
+
+async def _restore(request: web.Request) -> web.Response:
+    """PUT `?version-id=`: a copy of that version of the object made its current version
+    (with a version id of its own), as COPY `?version-id=` to itself does."""
+    if (
+        request.query[versioning.VERSION_ID] == "null"
+        or request.content_length
+        or ("chunked" in request.headers.get("Transfer-Encoding", "").lower())
+    ):
+        raise BadRequest("PUT version-id requests require a zero byte body and a version")
+    place = await locate(request, write=True)
+    name = request.match_info["object"]
+    return await _copy(request, (place.container.name, name), place, name)
 
 
 def _owners_small_put(request: web.Request) -> bool:

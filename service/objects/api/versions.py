@@ -1,6 +1,7 @@
 """Swift's object versioning API: `?version-id=` on an object (GET, HEAD, DELETE, COPY's
-source; 400 for PUT and POST), `?versions` listings of a container (with `version_marker`), and the
-X-Object-Version-Id header of answers (service/objects/versioning.py)."""
+source, PUT's to restore it; 400 for POST), `?versions` listings of a container (with
+`version_marker`), and the X-Object-Version-Id header of answers
+(service/objects/versioning.py)."""
 
 from collections.abc import Mapping
 from typing import Protocol

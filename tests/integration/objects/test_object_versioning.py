@@ -319,6 +319,11 @@ async def test_copy_of_an_old_version_restores_it(box: Swift) -> None:
     current = await box.call("GET", "box/doc")
     assert (await current.read(), current.headers["X-Object-Meta-Age"]) == (b"old", "old")
     assert len(await _versions(box)) == 4
+    assert (await box.call("PUT", "box/doc", body=b"y", params={"version-id": old})).status == 400
+    await _put(box, "box/doc", b"newer")
+    again = await box.call("PUT", "box/doc", body=b"", params={"version-id": old})
+    assert again.status == 201 and again.headers[ID] != old
+    assert await _body(box, "box/doc") == (200, b"old")
     from_marker = await box.call(
         "COPY", "box/doc", params={"version-id": marker}, headers={"Destination": "box/x"}
     )
