@@ -227,6 +227,15 @@ async def test_paging_with_version_marker(box: Swift) -> None:
     assert refused.status == 400
     plain = await box.call("GET", "box", params={"versions": ""})
     assert (await plain.text()).split() == ["a", "a", "a", "b", "dir/x"]
+    xml = await box.call("GET", "box", params={"versions": "", "format": "xml", "limit": "1"})
+    assert "<name>a</name>" in await xml.text()
+    assert f"<version_id>{a[2]}</version_id><is_latest>True</is_latest>" in await xml.text()
+
+
+async def test_a_container_never_versioned_lists_null_versions(swift: Swift) -> None:
+    assert (await swift.call("PUT", "plain")).status == 201
+    assert (await swift.call("PUT", "plain/doc", body=b"x")).status == 201
+    assert await _versions(swift, "plain") == [("doc", "null", True, 1, "application/octet-stream")]
 
 
 async def test_a_small_put_by_the_owner_is_versioned_too(box: Swift) -> None:
