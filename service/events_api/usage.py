@@ -142,11 +142,13 @@ def image_usage(events: Sequence[RecordedEvent], period: Period, project: str) -
 
 
 def object_usage(events: Sequence[RecordedEvent], period: Period) -> ContainerUsage:
-    """One object's usage over the period, named by its container."""
+    """One object's usage over the period, its noncurrent versions' too, named by its
+    container."""
     used = ContainerUsage(name="")
-    for row, hours in spans(objects.stored_object, events, period):
-        used.name = row["container"]
-        used.gb_hours += hours * row["size"] / GIB
+    for state, hours in spans(objects.versions, events, period):
+        for row in filter(None, (state["current"], *objects.kept_rows(state))):
+            used.name = row["container"]
+            used.gb_hours += hours * row["size"] / GIB
     return used
 
 

@@ -45,10 +45,32 @@ class StoredObject(msgspec.Struct, frozen=True):
     delete_at: int | None
     created_at: datetime
     last_modified: datetime
+    versioned: bool = False
+    """Stored while its container's versioning was enabled (migrations/0033): its id is
+    shown, and it is kept when replaced or deleted."""
 
     def expired(self, now: float) -> bool:
         """Whether its X-Delete-At has passed: it is then gone for every reader."""
         return self.delete_at is not None and self.delete_at <= now
+
+    @property
+    def shown_id(self) -> str:
+        """Its X-Object-Version-Id: its id if versioned, else Swift's `null`."""
+        return self.version_id if self.versioned else "null"
+
+
+class ObjectVersion(StoredObject, frozen=True):
+    """A version as `?versions` lists it or `?version-id=` reaches it: the current one
+    (`rank` CURRENT), a noncurrent one or a delete marker (`rank` from its sequence,
+    migrations/0033), the higher the newer."""
+
+    rank: int = 0
+    marker: bool = False
+    is_latest: bool = False
+
+
+CURRENT = 2**63 - 1
+"""The rank of a current version: above every noncurrent one of its object."""
 
 
 _COUNTED_COLUMNS = ", ".join(CountedContainer.__struct_fields__)
@@ -212,6 +234,69 @@ async def expired_objects(
     return [_decode(StoredObject, r) for r in rows]
 
 
+_VERSIONS = (
+    f"SELECT {_OBJECT_COLUMNS}, rank, marker, is_latest FROM ("
+    f"SELECT {_OBJECT_COLUMNS}, {CURRENT} AS rank, false AS marker,"
+    " (delete_at IS NULL OR delete_at > $3) AS is_latest FROM rm_swift_objects"
+    " WHERE project_id = $1 AND container = $2 AND (delete_at IS NULL OR delete_at > $3"
+    f" OR versioned) UNION ALL SELECT {_OBJECT_COLUMNS}, sequence * 2 + marker::int, marker,"
+    " marker AND NOT EXISTS"
+    " (SELECT FROM rm_swift_objects o WHERE o.project_id = v.project_id"
+    " AND o.container = v.container AND o.name = v.name) AND NOT EXISTS (SELECT FROM"
+    " rm_swift_versions n WHERE n.project_id = v.project_id AND n.container = v.container"
+    " AND n.name = v.name AND n.sequence > v.sequence) FROM rm_swift_versions v"
+    " WHERE project_id = $1 AND container = $2) versions WHERE true"
+)
+"""An object's versions, current and noncurrent, as ObjectVersion rows; an expired
+current version is listed while versioned (it is kept once reaped), not as the latest.
+A noncurrent version's rank is twice its sequence, a delete marker's one more: the
+marker is newer than the version its event kept, and ranks of an object differ."""
+
+
+async def versions_page(
+    db: Any,
+    project_id: str,
+    container: str,
+    page: Page,
+    limit: int,
+    now: float,
+    below: int | None = None,
+) -> list[ObjectVersion]:
+    """The versions of the page's objects by name, each object's newest first, at most
+    `limit`; with `below`, the marker's own versions ranked below it come first."""
+    args: list[Any] = [project_id, container, int(now)]
+    where = _where(msgspec.structs.replace(page, marker=""), args)
+    marker = ""
+    if page.marker:
+        args.append(page.marker)
+        after = "<" if page.reverse else ">"
+        marker = f" AND (name {after} ${len(args)}"
+        if below is not None:
+            args.append(below)
+            marker += f" OR name = ${len(args) - 1} AND rank < ${len(args)}"
+        marker += ")"
+    rows = await db.fetch(f"{_VERSIONS}{marker}{where}, rank DESC LIMIT {int(limit)}", *args)
+    return [_decode(ObjectVersion, r) for r in rows]
+
+
+async def version_of(
+    db: Any, project_id: str, container: str, name: str, version_id: str
+) -> ObjectVersion | None:
+    """The object's version shown as `version_id` (`null`: its unversioned current one),
+    expired or not; None when there is none."""
+    rows = await db.fetch(
+        f"{_VERSIONS} AND name = $4 AND (version_id = $5 AND versioned"
+        " OR $5 = 'null' AND rank = $6 AND NOT versioned)",
+        project_id,
+        container,
+        0,
+        name,
+        version_id,
+        CURRENT,
+    )
+    return _decode(ObjectVersion, rows[0]) if rows else None
+
+
 class Blob(msgspec.Struct, frozen=True):
     """A backend key and the object version it would hold (see naming.blob_key)."""
 
@@ -223,13 +308,15 @@ class Blob(msgspec.Struct, frozen=True):
 
 
 async def unreferenced(db: Any, blobs: Sequence[Blob]) -> list[str]:
-    """The keys of `blobs` whose version is not the current version of its object."""
+    """The keys of `blobs` whose version is no version of its object, current or not."""
     rows = await db.fetch(
         "SELECT b.key FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])"
         " AS b(key, project_id, container, name, version_id) WHERE NOT EXISTS (SELECT 1"
         ' FROM rm_swift_objects o WHERE o.project_id = b.project_id COLLATE "C"'
         ' AND o.container = b.container COLLATE "C" AND o.name = b.name COLLATE "C"'
-        " AND o.version_id = b.version_id)",
+        " AND o.version_id = b.version_id) AND NOT EXISTS (SELECT 1 FROM rm_swift_versions v"
+        ' WHERE v.project_id = b.project_id COLLATE "C" AND v.container = b.container'
+        ' COLLATE "C" AND v.name = b.name COLLATE "C" AND v.version_id = b.version_id)',
         [b.key for b in blobs],
         [b.project_id for b in blobs],
         [b.container for b in blobs],

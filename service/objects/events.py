@@ -37,7 +37,10 @@ class ObjectStored(Event, frozen=True):
     """An object's new version, appended only once its bytes are durable under
     `objects/<project>/<container>/<object>/<version_id>`. For a static large object
     (`large_object == "slo"`) the bytes are its manifest and `size`/`etag` describe the
-    whole; `delete_at` is a Unix time after which the object is gone."""
+    whole; `delete_at` is a Unix time after which the object is gone. A `versioned`
+    version (stored while its container's X-Versions-Enabled was true) shows its id and
+    is kept as a noncurrent version when replaced or deleted; the version it replaces
+    is kept too when this one is `versioned` (service/objects/fold.py, kept)."""
 
     project_id: str
     container: str
@@ -49,6 +52,7 @@ class ObjectStored(Event, frozen=True):
     metadata: dict[str, str] = {}
     large_object: str = ""
     delete_at: int | None = None
+    versioned: bool = False
 
 
 class ObjectMetadataUpdated(Event, frozen=True):
@@ -63,8 +67,24 @@ class ObjectMetadataUpdated(Event, frozen=True):
 
 
 class ObjectDeleted(Event, frozen=True):
+    """The current version `version_id` is no longer current (nothing when it is not
+    the current one): kept as a noncurrent version if it is versioned or a `marker`
+    is written, gone otherwise. `marker` is the id of a delete marker, written when the
+    container's versioning is enabled."""
+
     project_id: str
     container: str
     object: str
     version_id: str
     expired: bool = False
+    marker: str = ""
+
+
+class ObjectVersionDeleted(Event, frozen=True):
+    """One version is gone for good, current or not (`?version-id=` DELETE); a current
+    one leaves the object without a current version."""
+
+    project_id: str
+    container: str
+    object: str
+    version_id: str

@@ -35,7 +35,8 @@ async def reap_expired(
     container: str | None = None,
 ) -> int:
     """Delete up to one batch of expired objects (of one container if named); returns
-    how many. An object changed meanwhile (by a newer PUT or POST) is left alone."""
+    how many. An object changed meanwhile (by a newer PUT or POST) is left alone; a
+    versioned one keeps its bytes, a noncurrent version (fold.kept)."""
     reaped = 0
     for row in await expired_objects(store.pool, now, BATCH, project_id, container):
         deleted = ObjectDeleted(
@@ -53,7 +54,8 @@ async def reap_expired(
             )
         except WrongExpectedVersion:
             continue
-        await backend.delete(part_of(row).key)
+        if not row.versioned:
+            await backend.delete(part_of(row).key)
         reaped += 1
     return reaped
 

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from service.errors import BadRequest, PreconditionFailed
 from service.objects import symlink
-from service.objects.directory import CountedContainer, Page, StoredObject
+from service.objects.directory import CountedContainer, ObjectVersion, Page, StoredObject
 from service.objects.headers import listing_time
 
 LISTING_LIMIT = 10000
@@ -126,13 +126,16 @@ def _json_entry(entry: CountedContainer | StoredObject | Subdir) -> dict[str, ob
                 "last_modified": listing_time(entry.updated_at),
             }
         case StoredObject():
-            return {
+            listed: dict[str, object] = {
                 "name": entry.name,
                 "hash": entry.etag,
                 "bytes": entry.size,
                 "content_type": entry.content_type,
                 "last_modified": listing_time(entry.last_modified),
             }
+            if isinstance(entry, ObjectVersion):
+                listed |= {"version_id": entry.shown_id, "is_latest": entry.is_latest}
+            return listed
 
 
 def _symlink_of(entry: CountedContainer | StoredObject | Subdir) -> dict[str, object]:

@@ -1,4 +1,5 @@
-"""Reaping orphaned blobs: bytes under `objects/` that no current object version references.
+"""Reaping orphaned blobs: bytes under `objects/` that no object version references, current
+or noncurrent (kept by object versioning, service/objects/fold.py).
 
 They are left by a crash between storing a version's bytes and appending its
 ObjectStored event, by a failed delete of replaced bytes, or by two overwrites racing
@@ -41,7 +42,7 @@ def parse(key: str) -> Blob | None:
 
 
 async def reap_orphans(db: Any, backend: ObjectBackend, now: datetime, grace: timedelta) -> int:
-    """Delete every blob under `objects/` that no object row references and that was
+    """Delete every blob under `objects/` that no object version references and that was
     stored before `now - grace`; returns how many. Backend or database errors propagate
     (the sweep is simply tried again later)."""
     reaped = 0

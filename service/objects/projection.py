@@ -37,7 +37,13 @@ class ContainerMissing(Exception):
 
 
 class ContainerNotEmpty(Exception):
-    """A container was to be deleted while it still holds objects; nothing was appended."""
+    """A container was to be deleted while it still holds objects or noncurrent versions;
+    nothing was appended."""
+
+
+class MustBeVersioned(Exception):
+    """An unversioned version was to be stored into a container whose versioning is
+    enabled (migrations/0033); nothing was appended."""
 
 
 SLOTS = 16
@@ -84,6 +90,8 @@ _STORE = "SELECT * FROM swift_store_object($1, $2, $3, $4, $5)"
 _QUOTA_KEYS = (list(quota.CONTAINER_KEYS), list(quota.ACCOUNT_KEYS))
 NEEDS_QUOTA = "KU101"
 """What swift_append_stored raises for a write that needs its quota enforced."""
+MUST_VERSION = "KU102"
+"""What swift_store_object raises for an unversioned write into a versioned container."""
 STORED_IN_ONE = Fused("swift_append_stored", _QUOTA_KEYS, frozenset({ev.ObjectStored.type_name()}))
 """An append's ObjectStored rows written by its own statement (migrations/0019): this
 model is the only inline one that handles ObjectStored."""
@@ -110,15 +118,26 @@ async def append(
     """`store.append_streams`, an object's new version and its rows in one statement
     (STORED_IN_ONE) unless its write needs its quota enforced: that one is appended
     again in a transaction of its own, where `_store` enforces it (nothing of the first
-    attempt was written). ContainerMissing when an object's container is gone."""
+    attempt was written). ContainerMissing when an object's container is gone,
+    MustBeVersioned for an unversioned version stored where versioning is enabled."""
     try:
         return await store.append_streams(appends, metadata=metadata, fused=STORED_IN_ONE)
     except asyncpg.ForeignKeyViolationError as error:
         raise ContainerMissing(str(error)) from None
     except asyncpg.PostgresError as error:
+        _refuse_unversioned(error)
         if error.sqlstate != NEEDS_QUOTA:
             raise
-    return await store.append_streams(appends, metadata=metadata)
+    try:
+        return await store.append_streams(appends, metadata=metadata)
+    except asyncpg.PostgresError as error:
+        _refuse_unversioned(error)
+        raise
+
+
+def _refuse_unversioned(error: asyncpg.PostgresError) -> None:
+    if error.sqlstate == MUST_VERSION:
+        raise MustBeVersioned(str(error)) from None
 
 
 async def _make_slots(conn: Any, project_id: str, container: str) -> None:
@@ -145,7 +164,8 @@ async def _remove_slots(conn: Any, project_id: str, container: str) -> None:
     except asyncpg.LockNotAvailableError:
         raise ContainerNotEmpty(f"container {container!r} is being written to") from None
     if await conn.fetchval(
-        "SELECT EXISTS (SELECT FROM rm_swift_objects WHERE project_id = $1 AND container = $2)",
+        "SELECT EXISTS (SELECT FROM rm_swift_objects WHERE project_id = $1 AND container = $2)"
+        " OR EXISTS (SELECT FROM rm_swift_versions WHERE project_id = $1 AND container = $2)",
         project_id,
         container,
     ):
@@ -189,12 +209,15 @@ SLOT_SUMS = Statements(
     " bytes_used) SELECT c.project_id, c.name, s.slot, coalesce(u.objects, 0),"
     " coalesce(u.bytes, 0) FROM rm_swift_containers c"
     f" CROSS JOIN generate_series(0, {SLOTS - 1}) AS s(slot) LEFT JOIN (SELECT project_id,"
-    " container, swift_usage_slot(name) AS slot, count(*) AS objects, sum(size) AS bytes"
-    " FROM rm_swift_objects GROUP BY 1, 2, 3) u ON u.project_id = c.project_id"
+    " container, swift_usage_slot(name) AS slot, sum(current) AS objects, sum(size) AS bytes"
+    " FROM (SELECT project_id, container, name, size, 1 AS current FROM rm_swift_objects"
+    " UNION ALL SELECT project_id, container, name, size, 0 FROM rm_swift_versions) v"
+    " GROUP BY 1, 2, 3) u ON u.project_id = c.project_id"
     " AND u.container = c.name AND u.slot = s.slot",
 )
 """A rebuild's usage slots: every container's, with the sums over its object rows of
-each slot (each object's slot computed once), which is what the live model's additions
+each slot (each object's slot computed once): the current versions counted, their bytes
+and those of the noncurrent ones added up, which is what the live model's additions
 come to (an object is written only while its container exists, and a container goes
 only when empty)."""
 
@@ -208,19 +231,24 @@ TYPES = frozenset(
 
 
 class ObjectsProjection:
-    """Swift accounts, containers and the current version of every object."""
+    """Swift accounts, containers, the current version of every object and the
+    noncurrent ones."""
 
     name: str = "objects"
     tables: tuple[str, ...] = (
         "rm_swift_accounts",
         "rm_swift_containers",
         "rm_swift_objects",
+        "rm_swift_versions",
         "rm_swift_container_slots",
     )
     types: frozenset[str] | None = TYPES
     folds: tuple[FoldedTable, ...] = (
         FoldedTable("rm_swift_containers", fold.container, frozenset({"container"}), JSON_COLUMNS),
         FoldedTable("rm_swift_objects", fold.stored_object, frozenset({"object"}), JSON_COLUMNS),
+        FoldedTable(
+            "rm_swift_versions", fold.versions, frozenset({"object"}), JSON_COLUMNS, fold.kept_rows
+        ),
     )
     side: Projection | None = Sides("objects_side", SLOT_SUMS, _ACCOUNTS)
     reads_bodies: bool = True
@@ -244,23 +272,50 @@ class ObjectsProjection:
                     await _make_slots(conn, e.project_id, e.container)
             case ev.ObjectStored() as e:
                 await _store(conn, recorded, e)
-            case ev.ObjectMetadataUpdated() | ev.ObjectDeleted() as e:
-                key = {"project_id": e.project_id, "container": e.container, "name": e.object}
-                try:
-                    old, new = await project_row(
-                        conn,
-                        "rm_swift_objects",
-                        key,
-                        fold.stored_object,
-                        recorded,
-                        json_columns=JSON_COLUMNS,
-                    )
-                except asyncpg.ForeignKeyViolationError:
-                    raise _missing(e.project_id, e.container) from None
-                objects = (new is not None) - (old is not None)
-                size = (new["size"] if new else 0) - (old["size"] if old else 0)
-                if objects or size:
-                    await _count(conn, e.project_id, e.container, e.object, objects, size)
-                elif old is None and new is None:
-                    # Nothing written (an existing row proves its container by the key).
-                    await _lock_container(conn, e.project_id, e.container, "KEY SHARE")
+            case ev.ObjectMetadataUpdated() | ev.ObjectDeleted() | ev.ObjectVersionDeleted() as e:
+                await _change_object(conn, recorded, e)
+
+
+async def _change_object(
+    conn: Any,
+    recorded: RecordedEvent,
+    e: ev.ObjectMetadataUpdated | ev.ObjectDeleted | ev.ObjectVersionDeleted,
+) -> None:
+    """An object event other than a new version: its current row by the stream's fold,
+    its noncurrent versions by fold.kept, and the usage slot of its name by the
+    difference in objects and bytes."""
+    key = {"project_id": e.project_id, "container": e.container, "name": e.object}
+    try:
+        old, new = await project_row(
+            conn, "rm_swift_objects", key, fold.stored_object, recorded, json_columns=JSON_COLUMNS
+        )
+        kept = fold.kept(old, recorded)
+        size = await _keep(conn, key, kept)
+    except asyncpg.ForeignKeyViolationError:
+        raise _missing(e.project_id, e.container) from None
+    objects = (new is not None) - (old is not None)
+    size += (new["size"] if new else 0) - (old["size"] if old else 0)
+    if objects or size:
+        await _count(conn, e.project_id, e.container, e.object, objects, size)
+    elif old is None and new is None and not kept.added:
+        # Nothing written (an existing row proves its container by the key).
+        await _lock_container(conn, e.project_id, e.container, "KEY SHARE")
+
+
+async def _keep(conn: Any, key: dict[str, str], kept: fold.Kept) -> int:
+    """Write the noncurrent versions `kept` adds and remove the one it removes; the
+    bytes this adds to the object's usage."""
+    size = 0
+    for row in kept.added:
+        version = key | {"version_id": row["version_id"]}
+        await write_row(conn, "rm_swift_versions", version, None, row, json_columns=JSON_COLUMNS)
+        size += row["size"]
+    if kept.removed is not None:
+        gone = await conn.fetchval(
+            "DELETE FROM rm_swift_versions WHERE project_id = $1 AND container = $2"
+            " AND name = $3 AND version_id = $4 RETURNING size",
+            *key.values(),
+            kept.removed,
+        )
+        size -= gone or 0
+    return size

@@ -22,8 +22,8 @@ from service.objects.large_object import SLO
 
 async def container(events: Sequence[RecordedEvent], scene: Scene) -> Json | None:
     """The headers of HEAD /v1/AUTH_<project>/<container>: X-Container-Object-Count and
-    -Bytes-Used (summed over the container's objects as they were), X-Timestamp,
-    X-Storage-Policy and its metadata."""
+    -Bytes-Used (summed over the container's objects as they were, their noncurrent
+    versions' bytes too), X-Timestamp, X-Storage-Policy and its metadata."""
     row = fold(rows.container, events)
     if row is None:
         return None
@@ -31,10 +31,12 @@ async def container(events: Sequence[RecordedEvent], scene: Scene) -> Json | Non
         "category = 'object' AND type = 'ObjectStored'"
         " AND data->>'project_id' = $1 AND data->>'container' = $2"
     )
-    objects = await scene.related_rows(rows.stored_object, stored, row["project_id"], row["name"])
+    objects = await scene.related_rows(rows.versions, stored, row["project_id"], row["name"])
     created = row["created_at"]
-    held = [o for o in objects if o["created_at"] >= created]
-    counted = row | {"object_count": len(held), "bytes_used": sum(o["size"] for o in held)}
+    held = [o["current"] for o in objects if o["current"] and o["current"]["created_at"] >= created]
+    kept = [k for o in objects for k in rows.kept_rows(o) if k["created_at"] >= created]
+    used = sum(o["size"] for o in held + kept)
+    counted = row | {"object_count": len(held), "bytes_used": used}
     return container_headers(msgspec.convert(counted, CountedContainer), owner=True)
 
 

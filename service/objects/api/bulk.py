@@ -10,7 +10,7 @@ from aiohttp import web
 from service.errors import ApiError, BadRequest, NotFound
 from service.objects import directory as rm
 from service.objects.api.common import db, must_get_container, now, record, require_owner
-from service.objects.api.writes import remove
+from service.objects.api.writes import delete_current
 from service.objects.events import ContainerDeleted
 from service.objects.listing import response_format
 from service.objects.naming import container_stream
@@ -82,7 +82,8 @@ def result_response(request: web.Request, result: msgspec.Struct, root: str) -> 
 
 
 async def delete_path(request: web.Request, project_id: str, path: str) -> None:
-    """Delete `/container/object` or the empty `/container`; raises NotFound, Conflict."""
+    """Delete `/container/object` (behind a delete marker where versioning is enabled) or
+    the empty `/container`; raises NotFound, Conflict."""
     container_name, _, name = unquote(path).strip().lstrip("/").partition("/")
     container = await must_get_container(request, project_id, container_name)
     if not name:
@@ -95,7 +96,7 @@ async def delete_path(request: web.Request, project_id: str, path: str) -> None:
     row = await rm.stored_object(db(request), project_id, container.name, name)
     if row is None or row.expired(now(request).timestamp()):
         raise NotFound()
-    await remove(request, row)
+    await delete_current(request, container, row, answer=None)
 
 
 async def delete_paths(request: web.Request, project_id: str, paths: list[str]) -> BulkResult:

@@ -1,15 +1,16 @@
 """Containers: `/v1/AUTH_<project>/<container>` PUT, HEAD, GET (object listing), POST
 and DELETE (409 while it holds objects)."""
 
+from collections.abc import Sequence
 from urllib.parse import unquote
 
 from aiohttp import web
 
 from service.errors import BadRequest, NotFound
 from service.http.keys import STORE
-from service.objects import acl
+from service.objects import acl, versioning
 from service.objects import directory as rm
-from service.objects.api import extract, formpost, staticweb
+from service.objects.api import extract, formpost, staticweb, versions
 from service.objects.api.common import (
     auth,
     backend,
@@ -32,7 +33,7 @@ from service.objects.headers import (
     check_limits,
     metadata_change,
 )
-from service.objects.listing import collect, listing_query, render
+from service.objects.listing import Subdir, collect, listing_query, render
 from service.objects.naming import check_container_name, container_stream
 from service.objects.policy import STORAGE_POLICY, check_policy
 
@@ -47,8 +48,11 @@ _OWNER_ONLY = frozenset(CONTAINER_SYSTEM) | {
 
 def _change(request: web.Request, metadata: dict[str, str]) -> MetadataChange:
     """The metadata change the request asks for, checked: integer quotas, one versioning
-    mode at most, container names as versions locations; raises BadRequest."""
+    mode at most, container names as versions locations; raises BadRequest.
+    X-Versions-Enabled is kept as `True` or `False` once given (versioning.py)."""
     change = metadata_change(request.headers, "container", CONTAINER_SYSTEM)
+    if "X-Versions-Enabled" in request.headers:
+        change.set[versioning.ENABLED] = versioning.flag(request.headers["X-Versions-Enabled"])
     for quota in _QUOTAS:
         if quota in change.set and not change.set[quota].isdigit():
             raise BadRequest(f"Invalid {header_case(quota)}: it must be an integer.")
@@ -59,6 +63,7 @@ def _change(request: web.Request, metadata: dict[str, str]) -> MetadataChange:
     merged = change.applied_to(metadata)
     if "x-versions-location" in merged and "x-history-location" in merged:
         raise BadRequest("Only one of X-Versions-Location or X-History-Location may be set.")
+    versioning.check(merged)
     check_limits(merged, "container")
     return change
 
@@ -145,8 +150,8 @@ async def head_container(request: web.Request) -> web.StreamResponse:
 @routes.get(CONTAINER, allow_head=False)
 @routes.get(CONTAINER + "/", allow_head=False)
 async def list_objects(request: web.Request) -> web.StreamResponse:
-    """The listing in the format asked for; a web request of a static web site is
-    staticweb.py's."""
+    """The listing in the format asked for, or with `?versions` every version
+    (versions.py); a web request of a static web site is staticweb.py's."""
     if (site := await _web_site(request)) is not None:
         return site
     container, owner = await readable(request)
@@ -158,7 +163,11 @@ async def list_objects(request: web.Request) -> web.StreamResponse:
             db(request), container.project_id, container.name, page, limit, at
         )
 
-    entries = await collect(fetch, query)
+    entries: Sequence[rm.StoredObject | Subdir]
+    if "versions" in request.query:
+        entries = await versions.listing(request, container, query)
+    else:
+        entries = await collect(fetch, query)
     return render(
         entries,
         query,

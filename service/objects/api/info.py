@@ -106,6 +106,7 @@ class SwiftInfo(msgspec.Struct, frozen=True):
     account_quotas: Empty = Empty()
     container_quotas: Empty = Empty()
     versioned_writes: Empty = Empty()
+    object_versioning: Empty = Empty()
     crossdomain: Empty = Empty()
     formpost: FormPost = FormPost()
     symlink: Symlink = Symlink()

@@ -19,9 +19,9 @@ from service.errors import (
 )
 from service.http.api import OBJECT as API
 from service.http.body import body_pieces
-from service.objects import acl, symlink, tempurl
+from service.objects import acl, symlink, tempurl, versioning
 from service.objects import directory as rm
-from service.objects.api import formpost
+from service.objects.api import formpost, versions
 from service.objects.api.access import (
     Located,
     container_and_current,
@@ -49,10 +49,10 @@ from service.objects.api.writes import (
     Attributes,
     Version,
     Writer,
+    delete_current,
     delete_object,
     put_new,
     put_version,
-    remove,
 )
 from service.objects.events import ObjectMetadataUpdated
 from service.objects.headers import (
@@ -109,6 +109,8 @@ def _attributes(request: web.Request, name: str, base: rm.StoredObject | None = 
 
 def _created(version: Version, etag: str | None = None, **extra: str) -> web.Response:
     headers = {"Etag": etag or version.event.etag, "Last-Modified": http_date(version.at), **extra}
+    if version.event.versioned:
+        headers[versions.HEADER] = version.event.version_id
     return web.Response(status=201, headers=headers, content_type="text/html")
 
 
@@ -176,10 +178,18 @@ async def _copy(
 ) -> web.Response:
     """Copy `source` (container, object) to `name` in the place's container: server
     side for a plain object, streamed from the segments for a large one; a symlink's
-    target, or with `?symlink=get` the symlink itself. The answer shows the copy's
-    metadata (the source's, merged with the request's) as Swift's does."""
+    target, or with `?symlink=get` the symlink itself; for a COPY or PUT with
+    `?version-id=`, that version of the source (404 for a delete marker). The answer
+    shows the copy's metadata (the source's, merged with the request's) as Swift's does."""
     source_container = await container_for(request, write=False, name=source[0])
-    row = await current(request, source_container, source[1])
+    row: rm.StoredObject
+    if request.method in ("COPY", "PUT") and versioning.VERSION_ID in request.query:
+        version_id = request.query[versioning.VERSION_ID]
+        row = await versions.version_named(request, source_container, source[1], version_id)
+        if row.marker:
+            raise NotFound()
+    else:
+        row = await current(request, source_container, source[1])
     if request.query.get("symlink") != "get":
         row, _ = await resolved(request, row)
     attrs = _attributes(request, name, row)
@@ -256,7 +266,10 @@ async def _put_symlink(request: web.Request, place: Located, name: str) -> web.R
 async def put_object(request: web.Request) -> web.StreamResponse:
     """201 with Etag and Last-Modified; 422 when the body's md5 is not the ETag sent,
     411 without a length, 413 over the size limit or a quota, 404 without container.
-    `?extract-archive` unpacks under the path instead (extract.py)."""
+    `?extract-archive` unpacks under the path instead (extract.py); `?version-id=` with
+    no body makes a copy of that version current (a restore; 400 for `null` or a body)."""
+    if versioning.VERSION_ID in request.query:
+        return await _restore(request)
     if "extract-archive" in request.query:
         return await extract(
             request, f"{request.match_info['container']}/{request.match_info['object']}"
@@ -306,6 +319,20 @@ async def put_object(request: web.Request) -> web.StreamResponse:
     return _created(version)
 
 
+async def _restore(request: web.Request) -> web.Response:
+    """PUT `?version-id=`: a copy of that version of the object made its current version
+    (with a version id of its own), as COPY `?version-id=` to itself does."""
+    if (
+        request.query[versioning.VERSION_ID] == "null"
+        or request.content_length
+        or ("chunked" in request.headers.get("Transfer-Encoding", "").lower())
+    ):
+        raise BadRequest("PUT version-id requests require a zero byte body and a version")
+    place = await locate(request, write=True)
+    name = request.match_info["object"]
+    return await _copy(request, (place.container.name, name), place, name)
+
+
 def _owners_small_put(request: web.Request) -> bool:
     """Whether the request is a plain PUT of at most NEW_OBJECT_SIZE bytes by the
     account's owner (not by a temp URL; no copy, symlink, manifest or If-None-Match): one that
@@ -344,6 +371,7 @@ async def update_object(request: web.Request) -> web.Response:
     upload is formpost.py's."""
     if formpost.is_form(request):
         return await formpost.post_form(request)
+    versions.refuse(request)
     if "X-Symlink-Target" in request.headers:
         raise BadRequest("A PUT request is required to set a symlink target")
     _, row = await container_and_current(request, write=True)
@@ -384,14 +412,17 @@ async def update_object(request: web.Request) -> web.Response:
 
 @routes.delete(OBJECT)
 async def delete_object_handler(request: web.Request) -> web.Response:
-    """204; with `?multipart-manifest=delete` an SLO goes with its segments (200 and a
-    bulk-delete result)."""
+    """204 (with the delete marker's id where versioning is enabled); with
+    `?multipart-manifest=delete` an SLO goes with its segments (200 and a bulk-delete
+    result); `?version-id=` deletes that version (versions.py)."""
+    if versioning.VERSION_ID in request.query:
+        return await versions.delete_version(request)
     container, row = await container_and_current(request, write=True)
     if request.query.get("multipart-manifest") == "delete" and row.large_object == SLO:
         entries = await read_manifest(backend(request), row)
         result = await delete_paths(request, row.project_id, [quote(e.name) for e in entries])
-        await remove(request, row)
+        await delete_current(request, container, row, answer=None)
         result.deleted += 1
         return result_response(request, result, "delete")
-    await delete_object(request, container, row)
-    return web.Response(status=204)
+    marker = await delete_object(request, container, row)
+    return web.Response(status=204, headers={} if marker is None else {versions.HEADER: marker})

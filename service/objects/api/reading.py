@@ -1,7 +1,9 @@
 """Object GET and HEAD: conditional requests, byte ranges (one, or several as
 multipart/byteranges), and large objects assembled from their segments."""
 
+from collections.abc import Mapping
 from contextlib import aclosing
+from types import MappingProxyType
 
 import msgspec
 from aiohttp import web
@@ -9,8 +11,8 @@ from aiohttp import web
 from service.http.api import OBJECT as API
 from service.http.sendfile import body_of, send_object
 from service.objects import directory as rm
-from service.objects import symlink, tempurl
-from service.objects.api import staticweb
+from service.objects import symlink, tempurl, versioning
+from service.objects.api import staticweb, versions
 from service.objects.api.access import container_and_current, resolved
 from service.objects.api.common import backend, db, header_case, new_version_id, now
 from service.objects.conditions import not_modified
@@ -176,21 +178,28 @@ async def _followed(
 @routes.get(OBJECT)
 async def get_object(request: web.Request) -> web.StreamResponse:
     """The object, as `answer`s; 404 when absent or expired. An anonymous request of a
-    static web site is staticweb.py's."""
+    static web site is staticweb.py's; `?version-id=` reads one version (versions.py)."""
     if staticweb.applies(request):
         return await staticweb.get_object(request, answer)
-    _, row = await container_and_current(request, write=False)
-    return await answer(request, row)
+    if versioning.VERSION_ID in request.query:
+        return await versions.get_version(request, answer)
+    container, row = await container_and_current(request, write=False)
+    return await answer(request, row, shown=versions.shown(container, row))
 
 
 async def answer(
-    request: web.Request, row: rm.StoredObject, status: int = 200
+    request: web.Request,
+    row: rm.StoredObject,
+    status: int = 200,
+    *,
+    shown: Mapping[str, str] = MappingProxyType({}),
 ) -> web.StreamResponse:
     """`status` with the bytes (none for HEAD), 206 for ranges, 304 when not modified,
-    412 when a precondition fails, 416 when no range is satisfiable. A symlink answers
-    with its target (and Content-Location), or with itself and X-Symlink-Target for
-    `?symlink=get`."""
+    412 when a precondition fails, 416 when no range is satisfiable, with the `shown`
+    headers too. A symlink answers with its target (and Content-Location), or with
+    itself and X-Symlink-Target for `?symlink=get`."""
     row, extra = await _followed(request, row)
+    extra = {**extra, **shown}
     if request.query.get("multipart-manifest") == "get" and row.large_object == SLO:
         return await _manifest(request, row)
     content = await content_of(request, row)

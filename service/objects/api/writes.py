@@ -3,8 +3,10 @@
 A new version is written under a fresh key and becomes visible only when its
 ObjectStored event commits; the bytes it replaces are deleted after that commit. A crash
 in between leaves at most an unreferenced blob, never a listing entry without bytes.
-Versioned containers (X-Versions-Location: stack; X-History-Location: history) get a
-copy of each replaced or deleted version first.
+Legacy versioned containers (X-Versions-Location: stack; X-History-Location: history)
+get a copy of each replaced or deleted version first. In a container with object
+versioning (X-Versions-Enabled, service/objects/versioning.py) the replaced or deleted
+version stays where it is, a noncurrent version of its object: its bytes are kept.
 """
 
 import logging
@@ -16,17 +18,24 @@ from aiohttp import web
 
 from events.errors import WrongExpectedVersion
 from events.store import NO_STREAM
-from service.errors import NotFound, PreconditionFailed, RequestEntityTooLarge, error_for_status
+from service.errors import (
+    Conflict,
+    NotFound,
+    PreconditionFailed,
+    RequestEntityTooLarge,
+    error_for_status,
+)
 from service.http.keys import STORE
 from service.objects import directory as rm
-from service.objects import quota
+from service.objects import quota, versioning
 from service.objects.api.access import Located
 from service.objects.api.common import backend, db, new_version_id, now, record
-from service.objects.events import ObjectDeleted, ObjectStored
+from service.objects.events import ObjectDeleted, ObjectStored, ObjectVersionDeleted
 from service.objects.headers import x_timestamp
 from service.objects.known import known
 from service.objects.large_object import part_of
 from service.objects.naming import blob_key, object_stream
+from service.objects.projection import MustBeVersioned
 from service.storage.backend import ChecksumMismatch, StoredObject
 
 log = logging.getLogger("kumo.objects")
@@ -61,7 +70,7 @@ async def check_quotas(request: web.Request, place: Located, size: int) -> None:
     now stands (read only where there is a quota). This refuses early, before the bytes
     are stored; the append enforces the quotas exactly (service/objects/quota.py)."""
     container, previous = place.container, place.row
-    replaced = previous.size if previous else 0
+    replaced = previous.size if previous and not keeps(container, previous) else 0
     for limits, usage in (
         (quota.container_limits(container.metadata), _container_usage),
         (quota.account_limits(place.account_metadata), _account_usage),
@@ -96,6 +105,12 @@ async def discard(request: web.Request, key: str) -> None:
         log.exception("replaced bytes not deleted; the orphan reaper will", extra={"key": key})
 
 
+def keeps(container: rm.Container, replaced: rm.StoredObject) -> bool:
+    """Whether a new version or a DELETE in the container keeps the current version it
+    replaces (fold.kept): its bytes, and what it refers to, must stay."""
+    return replaced.versioned or versioning.enabled(container.metadata)
+
+
 def _stored_event(
     project_id: str,
     container: str,
@@ -103,8 +118,11 @@ def _stored_event(
     version_id: str,
     stored: StoredObject,
     attrs: Attributes,
+    *,
+    versioned: bool = False,
 ) -> ObjectStored:
-    """The event recording `stored` as the object's version `version_id`."""
+    """The event recording `stored` as the object's version `version_id`, `versioned`
+    when its container's versioning is enabled."""
     md5 = stored.hashes.md5 if stored.hashes else stored.etag.strip('"')
     return ObjectStored(
         project_id=project_id,
@@ -117,6 +135,7 @@ def _stored_event(
         metadata=attrs.metadata,
         large_object=attrs.large_object,
         delete_at=attrs.delete_at,
+        versioned=versioned,
     )
 
 
@@ -132,11 +151,17 @@ async def _commit(
 ) -> Version:
     """Append ObjectStored for bytes already under the version's key (with the request's
     audit record when `answer` is its certain status); on failure the bytes are removed
-    and the error re-raised."""
-    event = _stored_event(container.project_id, container.name, name, version_id, stored, attrs)
+    and the error re-raised (409 when the container's versioning was enabled meanwhile)."""
+    versioned = versioning.enabled(container.metadata)
+    event = _stored_event(
+        container.project_id, container.name, name, version_id, stored, attrs, versioned=versioned
+    )
     stream = object_stream(container.project_id, container.name, name)
     try:
         at = await record(request, stream, [event], answer=answer)
+    except MustBeVersioned:
+        await backend(request).delete(stored.key)
+        raise Conflict("The container's versioning changed; try again.") from None
     except BaseException:
         await backend(request).delete(stored.key)
         raise
@@ -209,7 +234,7 @@ async def _make_current(
     if previous is not None and not previous.expired(now(request).timestamp()):
         await _archive(request, container, previous)
     version = await _commit(request, container, name, version_id, stored, attrs, answer=answer)
-    if previous is not None:
+    if previous is not None and not keeps(container, previous):
         await discard(request, part_of(previous).key)
     return version
 
@@ -229,8 +254,9 @@ async def put_new(
     never used: nothing to replace, archive or discard; names known to be used go the
     usual way at once, service/objects/known.py). The append still refuses a missing
     container (404) and enforces the quotas exactly (413); either way nothing is kept.
-    A name with a history is `locate`d then (ACL, 404) and the stored bytes made current
-    as `put_version` does. The request then answers 201."""
+    A name with a history, or in a container whose versioning is enabled, is `locate`d
+    then (ACL, 404) and the stored bytes made current as `put_version` does. The request
+    then answers 201."""
     version_id = new_version_id(request)
     stored = await _written(request, write, blob_key(project_id, container, name, version_id))
     event = _stored_event(project_id, container, name, version_id, stored, attrs)
@@ -240,7 +266,7 @@ async def put_new(
         if stream not in names:
             try:
                 at = await record(request, stream, [event], NO_STREAM, answer=201)
-            except WrongExpectedVersion:
+            except (WrongExpectedVersion, MustBeVersioned):
                 pass
             else:
                 names.add(stream)
@@ -300,8 +326,11 @@ async def _archive(request: web.Request, container: rm.Container, row: rm.Stored
 
 
 async def remove(request: web.Request, row: rm.StoredObject, *, answer: int | None = None) -> None:
-    """Delete the version: its event (with the request's audit record when `answer` is
-    its certain status), then its bytes."""
+    """Delete the current version: its event (with the request's audit record when
+    `answer` is its certain status), then its bytes unless it is versioned (it is then
+    kept, a noncurrent version) or kept all the same: a write racing this one may have
+    replaced it meanwhile, in a container whose versioning was enabled since it was
+    read."""
     deleted = ObjectDeleted(
         project_id=row.project_id,
         container=row.container,
@@ -310,15 +339,68 @@ async def remove(request: web.Request, row: rm.StoredObject, *, answer: int | No
     )
     stream = object_stream(row.project_id, row.container, row.name)
     await record(request, stream, [deleted], answer=answer)
-    await discard(request, part_of(row).key)
+    if not row.versioned:
+        key = part_of(row).key
+        blob = rm.Blob(key, row.project_id, row.container, row.name, row.version_id)
+        if await rm.unreferenced(db(request), [blob]):
+            await discard(request, key)
+
+
+async def remove_version(request: web.Request, version: rm.ObjectVersion) -> None:
+    """Delete one version for good, current or not (`?version-id=`), then its bytes; the
+    request then answers 204."""
+    deleted = ObjectVersionDeleted(
+        project_id=version.project_id,
+        container=version.container,
+        object=version.name,
+        version_id=version.version_id,
+    )
+    stream = object_stream(version.project_id, version.container, version.name)
+    await record(request, stream, [deleted], answer=204)
+    if not version.marker:
+        await discard(request, part_of(version).key)
 
 
 async def delete_object(
     request: web.Request, container: rm.Container, row: rm.StoredObject
+) -> str | None:
+    """DELETE as Swift versioning has it: with object versioning enabled the current
+    version is kept behind a delete marker, whose id it returns; in stack mode the
+    newest archived version comes back in its place; in history mode the deleted version
+    is archived first. The request then answers 204."""
+    if versioning.enabled(container.metadata):
+        return await delete_current(request, container, row, answer=204)
+    await _delete_legacy(request, container, row)
+    return None
+
+
+async def delete_current(
+    request: web.Request, container: rm.Container, row: rm.StoredObject, *, answer: int | None
+) -> str | None:
+    """Delete the current version, ignoring legacy versioning: where object versioning is
+    enabled, keep it behind a new delete marker and return the marker's id; else as
+    `remove` (with the request's audit record when `answer` is its certain status)."""
+    if not versioning.enabled(container.metadata):
+        await remove(request, row, answer=answer)
+        return None
+    marker = new_version_id(request)
+    deleted = ObjectDeleted(
+        project_id=row.project_id,
+        container=row.container,
+        object=row.name,
+        version_id=row.version_id,
+        marker=marker,
+    )
+    stream = object_stream(row.project_id, row.container, row.name)
+    await record(request, stream, [deleted], answer=answer)
+    return marker
+
+
+async def _delete_legacy(
+    request: web.Request, container: rm.Container, row: rm.StoredObject
 ) -> None:
-    """DELETE as Swift versioning has it: in stack mode the newest archived version
-    comes back in its place; in history mode the deleted version is archived first.
-    The request then answers 204."""
+    """DELETE where object versioning is not enabled: legacy stack or history mode, or
+    none."""
     versions = await _versions_container(request, container)
     if versions is None:
         return await remove(request, row, answer=204)

@@ -14,7 +14,7 @@ from service.objects.api.bulk import delete_paths
 from service.objects.api.common import backend, max_object_size, now
 from service.objects.api.object import copier, is_plain
 from service.objects.api.reading import answer, content_of
-from service.objects.api.writes import Attributes, Version, delete_object, put_version
+from service.objects.api.writes import Attributes, Version, delete_object, keeps, put_version
 from service.objects.headers import check_limits
 from service.objects.naming import check_object_name, split_path
 from service.objects.s3 import document
@@ -191,11 +191,13 @@ async def delete_objects(request: web.Request) -> web.Response:
 
 
 async def delete_key_named(request: web.Request, key: str) -> None:
-    """Delete `key` of the path's bucket if it is there."""
+    """Delete `key` of the path's bucket if it is there, and its parts unless it is kept
+    as a noncurrent version."""
     check_object_name(key)
     place = await place_of(request, key, write=True)
     if place.row is not None:
-        parts = await parts_of(request, place.row)
+        kept = keeps(place.container, place.row)
+        parts = [] if kept else await parts_of(request, place.row)
         await delete_object(request, place.container, place.row)
         await delete_paths(request, place.row.project_id, parts)
 

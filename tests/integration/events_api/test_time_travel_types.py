@@ -135,6 +135,23 @@ async def test_containers_and_objects(
         assert (await reader.get(f"resources/{kind}/{resource_id}/history"))[0] == 200
 
 
+async def test_a_versioned_container_counts_its_kept_versions(
+    client: Client, store: PostgresEventStore, alice: Person
+) -> None:
+    http, reader = Http(client, alice.token), Reader(client, alice.token)
+    root = f"/object/v1/AUTH_{alice.project_id}"
+    await http.call("PUT", f"{root}/box", **{"X-Versions-Enabled": "true"})
+    for body in (b"hello", b"hello, again"):
+        await client.put(f"{root}/box/a.txt", data=body, headers={"X-Auth-Token": alice.token})
+    await http.call("DELETE", f"{root}/box/a.txt")
+    container_id = (await store.read_all(types=["ContainerCreated"]))[-1].stream_id
+
+    _, _, live = await http.call("HEAD", f"{root}/box")
+    now = await travel(reader, "container", container_id.removeprefix("container-"))
+    assert now == resource_headers(live, "content-type")
+    assert (now["X-Container-Object-Count"], now["X-Container-Bytes-Used"]) == ("0", "17")
+
+
 async def test_identity_resources(
     client: Client, store: PostgresEventStore, as_admin: Api, admin_reader: Reader, alice: Person
 ) -> None:

@@ -177,6 +177,31 @@ async def test_a_period_counts_only_its_overlap(
     assert bobs["usage"]["servers"][0]["instance_hours"] == 1.5
 
 
+async def test_noncurrent_versions_count_until_they_are_deleted(
+    client: Client, store: PostgresEventStore, alice: Person
+) -> None:
+    log, project = Log(store), alice.project_id
+    made = object_ev.ContainerCreated(project_id=project, container="box")
+    await log.at(0, alice, "container-c1", made)
+    where = {"project_id": project, "container": "box", "object": "o"}
+
+    def stored(size: int, version: str) -> object_ev.ObjectStored:
+        return object_ev.ObjectStored(
+            **where, version_id=version, size=size, etag="e", content_type="a/b", versioned=True
+        )
+
+    await log.at(0, alice, "object-o1", stored(GIB, "v1"))
+    await log.at(1, alice, "object-o1", stored(2 * GIB, "v2"))
+    deleted = object_ev.ObjectDeleted(**where, version_id="v2", marker="m")
+    await log.at(2, alice, "object-o1", deleted)
+    await log.at(3, alice, "object-o1", object_ev.ObjectVersionDeleted(**where, version_id="v1"))
+
+    # 1 GiB 1 h, then 3 GiB 2 h (the current and the kept, then both kept), then 2 GiB 1 h.
+    status, body = await usage(Reader(client, alice.token), project, 0, 4)
+    assert status == 200, body
+    assert body["usage"]["containers"] == [{"name": "box", "gb_hours": 9.0}]
+
+
 @pytest.mark.parametrize(
     ("query", "status"),
     [
