@@ -27,6 +27,7 @@
 | KUMO_IMAGE_DEFAULT_STORE | the store uploads and imports go to unless they name one | default |
 | KUMO_IMAGE_IMPORT_PORTS | ports web-download imports may fetch from (empty: any) | 80,443 |
 | KUMO_IMAGE_IMPORT_LOCAL_HOSTS | whether they may fetch from loopback/private addresses | false |
+| KUMO_IMAGE_FORMAT_ENFORCEMENT | refuse images whose bytes are not their disk_format | false |
 | KUMO_CROSS_DOMAIN_POLICY | what /object/crossdomain.xml allows | any domain |
 | KUMO_LIBVIRT_URI | this host's hypervisor | qemu:///system with libvirtd, else test:///default |
 | KUMO_HOST_NAME | this compute host's name | the machine's hostname |
@@ -105,6 +106,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     image_import_local_hosts: bool = False
     """Whether web-download imports may fetch from loopback, private and link-local
     addresses (off: an import cannot be made to read the cloud's own network)."""
+    image_format_enforcement: bool = False
+    """Whether an image's bytes must be its disk_format (and safe to open) to activate it,
+    as Glance's require_image_format_match (off: Tempest's interop tests need any bytes)."""
     cross_domain_policy: str = '<allow-access-from domain="*" secure="false" />'
     """The body of /object/crossdomain.xml's policy, as Swift's crossdomain middleware;
     its default lets pages of any site use the object API from Flash or Silverlight."""

@@ -33,6 +33,7 @@ from service.image import quota
 from service.image.api.common import stream
 from service.image.api.data import capped, data_key
 from service.image.directory import Image, get_image
+from service.image.format_check import content_problem
 from service.image.stored_data import IMAGE_HASHES, activated
 from service.image.stores import IMAGE_STORES, ImageStores
 from service.image.web_download import FetchError, fetch
@@ -97,6 +98,12 @@ class ImageImporter:
             await self._abort(cause, image.id, error)
             return
         event = msgspec.structs.replace(activated(image.id, stored, kept), failed_stores=failed)
+        if self.settings.image_format_enforcement:
+            problem = await content_problem(self.stores, image, event)
+            if problem is not None:
+                await self._abort(cause, image.id, ValueError(problem))
+                await self.stores.discard(stored.key, kept)
+                return
         try:
             done = await self._settle(cause, image.id, event, size=event.size * len(kept))
         except quota.OverQuota as error:

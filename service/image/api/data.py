@@ -37,6 +37,7 @@ from service.image.api.common import (
     stream,
 )
 from service.image.directory import Image, get_image
+from service.image.format_check import check_content
 from service.image.stored_data import IMAGE_HASHES, activated
 from service.storage import ObjectNotFound, ObjectReader, RangeNotSatisfiable, StoredObject
 
@@ -126,8 +127,11 @@ async def activate(
     """Make the image `active` with its stored bytes (or hold them as staged), claiming
     their size on the owner's quota (or its staging space), if it is still `holding`
     (saving or uploading). If that fails (OverQuota 413, or 410 when the image was deleted
-    meanwhile) the bytes are deleted and the image, if still there, is `queued` again."""
+    meanwhile, or 400 from the format check) the bytes are deleted and the image, if still
+    there, is `queued` again."""
     try:
+        if isinstance(event, ev.ImageActivated):
+            await check_content(request, event)
         finished = await finish(request, image_id, event, holding=holding)
     except BaseException as error:
         aborted = ev.ImageUploadAborted(image_id=image_id, reason=repr(error))
