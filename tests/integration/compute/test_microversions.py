@@ -1,0 +1,137 @@
+"""What the microversions after 2.26 change, each at the version before it and at its
+own: request validation, paging and the shapes of responses (Tempest's schemas)."""
+
+from events.postgres import PostgresEventStore
+from tests.integration.compute.conftest import Nova, Person, add_host, add_server
+
+NET = "00000000-0000-4000-8000-0000000000ee"
+
+
+async def test_hypervisors_are_paged_from_2_33(nova_admin: Nova, store: PostgresEventStore) -> None:
+    for name in ("cn1", "cn2", "cn3"):
+        await add_host(store, name)
+    before = (await nova_admin.at("2.32").get("os-hypervisors?limit=1")).body
+    assert len(before["hypervisors"]) == 3 and "hypervisors_links" not in before
+    nova = nova_admin.at("2.33")
+    first = (await nova.get("os-hypervisors?limit=2")).check(
+        "hypervisors.list_search_hypervisors", "v2_33"
+    )
+    assert [h["id"] for h in first["hypervisors"]] == [1, 2]
+    [link] = first["hypervisors_links"]
+    assert link["rel"] == "next" and link["href"].endswith(
+        "/compute/v2.1/os-hypervisors?limit=2&marker=2"
+    )
+    rest = (await nova.get("os-hypervisors/detail?limit=2&marker=2")).check(
+        "hypervisors.list_hypervisors_detail", "v2_33"
+    )
+    assert [h["hypervisor_hostname"] for h in rest["hypervisors"]] == ["cn3"]
+    assert "hypervisors_links" not in rest
+    assert (await nova.get("os-hypervisors?marker=9")).status == 400
+    assert (await nova.get("os-hypervisors?limit=-1")).status == 400
+
+
+async def test_keypairs_are_paged_by_name_from_2_35(as_alice: Nova) -> None:
+    for name in ("kc", "ka", "kb"):
+        assert (await as_alice.post("os-keypairs", {"keypair": {"name": name}})).status == 200
+    nova = as_alice.at("2.35")
+    first = (await nova.get("os-keypairs?limit=2")).body
+    assert [k["keypair"]["name"] for k in first["keypairs"]] == ["ka", "kb"]
+    assert first["keypairs_links"][0]["href"].endswith("os-keypairs?limit=2&marker=kb")
+    rest = (await nova.get("os-keypairs?marker=kb")).body
+    assert [k["keypair"]["name"] for k in rest["keypairs"]] == ["kc"]
+    assert "keypairs_links" not in rest
+    assert len((await as_alice.at("2.34").get("os-keypairs?limit=1")).body["keypairs"]) == 3
+
+
+async def test_tenant_usage_is_paged_by_server_from_2_40(
+    store: PostgresEventStore, alice: Person, nova_admin: Nova
+) -> None:
+    servers = [f"00000000-0000-4000-8000-00000000000{i}" for i in range(3)]
+    for server_id in servers:
+        await add_server(store, alice, server_id, host="h1")
+    path = f"os-simple-tenant-usage/{alice.project_id}?start=2000-01-01T00:00:00"
+    before = (await nova_admin.at("2.39").get(f"{path}&limit=1")).body
+    assert len(before["tenant_usage"]["server_usages"]) == 3
+    assert "tenant_usage_links" not in before
+    nova = nova_admin.at("2.40")
+    first = (await nova.get(f"{path}&limit=2")).check("tenant_usages.get_tenant_usage")
+    assert [s["instance_id"] for s in first["tenant_usage"]["server_usages"]] == servers[:2]
+    marker = f"marker={servers[1]}"
+    assert first["tenant_usage_links"][0]["href"].endswith(f"limit=2&{marker}")
+    rest = (await nova.get(f"{path}&{marker}")).body
+    assert [s["instance_id"] for s in rest["tenant_usage"]["server_usages"]] == servers[2:]
+    listed = (await nova.get("os-simple-tenant-usage?start=2000-01-01T00:00:00&limit=1")).body
+    assert listed["tenant_usages"][0]["total_hours"] >= 0 and "tenant_usages_links" in listed
+    assert (await nova.get(f"{path}&marker=nothing")).status == 400
+
+
+async def test_hypervisors_go_by_uuid_from_2_53(
+    store: PostgresEventStore, alice: Person, nova_admin: Nova
+) -> None:
+    await add_host(store, "cn1")
+    await add_host(store, "cn2")
+    await add_server(store, alice, "00000000-0000-4000-8000-0000000000a1", host="cn1")
+    nova = nova_admin.at("2.53")
+    listed = (await nova.get("os-hypervisors?with_servers=true")).check(
+        "hypervisors.list_search_hypervisors", "v2_53"
+    )["hypervisors"]
+    assert [len(h.get("servers", ())) for h in listed] == [1, 0]
+    first, second = (h["id"] for h in listed)
+    detail = (await nova.get("os-hypervisors/detail")).check(
+        "hypervisors.list_hypervisors_detail", "v2_53"
+    )["hypervisors"]
+    assert [h["id"] for h in detail] == [first, second] and "servers" not in detail[0]
+    services = (await nova.get("os-services")).body["services"]
+    assert detail[0]["service"]["id"] == services[0]["id"] != first
+    shown = (await nova.get(f"os-hypervisors/{first}?with_servers=1")).check(
+        "hypervisors.get_hypervisor", "v2_53"
+    )["hypervisor"]
+    assert shown["servers"] == [
+        {
+            "uuid": "00000000-0000-4000-8000-0000000000a1",
+            "name": "00000000-0000-4000-8000-0000000000a1",
+        }
+    ]
+    page = (await nova.get("os-hypervisors?limit=1")).body
+    assert page["hypervisors_links"][0]["href"].endswith(f"marker={first}")
+    rest = (await nova.get(f"os-hypervisors?marker={first}")).body["hypervisors"]
+    assert [h["id"] for h in rest] == [second]
+    pattern = (await nova.get("os-hypervisors?hypervisor_hostname_pattern=cn2")).body
+    assert [h["hypervisor_hostname"] for h in pattern["hypervisors"]] == ["cn2"]
+    for path, status in (
+        ("os-hypervisors/1", 400),
+        (f"os-hypervisors/{NET}", 404),
+        ("os-hypervisors?hypervisor_hostname_pattern=nothing", 404),
+        ("os-hypervisors?hypervisor_hostname_pattern=cn&limit=1", 400),
+        ("os-hypervisors?colour=red", 400),
+        ("os-hypervisors/cn1/search", 404),
+        ("os-hypervisors/cn1/servers", 404),
+    ):
+        assert (await nova.get(path)).status == status, path
+    older = (await nova_admin.at("2.52").get("os-hypervisors/cn1/servers")).body
+    assert older["hypervisors"][0]["id"] == 1
+
+
+async def test_services_go_by_uuid_from_2_53(nova_admin: Nova, store: PostgresEventStore) -> None:
+    await add_host(store, "cn1")
+    nova = nova_admin.at("2.53")
+    [service] = (await nova.get("os-services")).check("services.list_services", "v2_53")["services"]
+    path = f"os-services/{service['id']}"
+    disabled = await nova.put(path, {"status": "disabled", "disabled_reason": "maintenance"})
+    shown = disabled.check("services.update_service", "v2_53")["service"]
+    assert (shown["id"], shown["status"], shown["disabled_reason"]) == (
+        service["id"], "disabled", "maintenance",
+    )  # fmt: skip
+    enabled = (await nova.put(path, {"status": "enabled"})).body["service"]
+    assert (enabled["status"], enabled["disabled_reason"]) == ("enabled", None)
+    for where, body, status in (
+        (f"os-services/{NET}", {"status": "enabled"}, 404),
+        ("os-services/1", {"status": "enabled"}, 400),
+        (path, {}, 400),
+        (path, {"status": "enabled", "disabled_reason": "why"}, 400),
+        (path, {"status": "asleep"}, 400),
+        (path, {"forced_down": True}, 501),
+        ("os-services/disable", {"host": "cn1", "binary": "nova-compute"}, 404),
+    ):
+        assert (await nova.put(where, body)).status == status, (where, body)
+    assert (await nova_admin.at("2.52").put(path, {"status": "enabled"})).status == 404
