@@ -21,7 +21,9 @@ from events.types import Event
 from service.auth import AuthContext, caller
 from service.compute import events as ev
 from service.compute.api.actions import _unlocked
+from service.compute.api.microversion import Microversion, version_of
 from service.compute.api.params import is_uuid
+from service.compute.api.server_request import refuse_tag
 from service.compute.api.servers import act, refuse_busy, require_member, visible_server
 from service.compute.directory import Server, get, select
 from service.errors import BadRequest, Conflict, NotFound
@@ -73,14 +75,17 @@ class Attachment(msgspec.Struct, forbid_unknown_fields=True):
     port_id: str | UnsetType = UNSET
     net_id: str | UnsetType = UNSET
     fixed_ips: list[FixedIpAsked] | UnsetType = UNSET
+    tag: object = UNSET
 
 
 class AttachBody(msgspec.Struct, rename={"attachment": "interfaceAttachment"}):
     attachment: Attachment = msgspec.field(default_factory=Attachment)
 
 
-def _check(attachment: Attachment) -> None:
-    """400 for what Nova's schema refuses."""
+def _check(attachment: Attachment, version: Microversion) -> None:
+    """400 for what Nova's schema refuses at `version`, and for a device tag (2.49)."""
+    if attachment.tag is not UNSET:
+        refuse_tag(attachment.tag, version.at_least("2.49"), "interfaceAttachment")
     for name in ("port_id", "net_id"):
         value = getattr(attachment, name)
         if isinstance(value, str) and not is_uuid(value):
@@ -167,7 +172,7 @@ async def attach_interface(request: web.Request) -> web.Response:
     server_id = request.match_info["server_id"]
     require_member(ctx, await visible_server(request, server_id))
     attachment = (await read_json(request, AttachBody)).attachment
-    _check(attachment)
+    _check(attachment, version_of(request))
     db = store(request).pool
     attached: list[str] = []
 

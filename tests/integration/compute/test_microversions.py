@@ -1,10 +1,70 @@
 """What the microversions after 2.26 change, each at the version before it and at its
 own: request validation, paging and the shapes of responses (Tempest's schemas)."""
 
+from typing import Any
+
+import pytest
+
 from events.postgres import PostgresEventStore
 from tests.integration.compute.conftest import Nova, Person, add_host, add_server
 
 NET = "00000000-0000-4000-8000-0000000000ee"
+
+
+def new_server(**extra: Any) -> dict[str, Any]:
+    return {"server": {"name": "s", "imageRef": "nowhere", "flavorRef": "1", **extra}}
+
+
+async def refused(nova: Nova, body: dict[str, Any]) -> str:
+    """The message of the 400 a server create with `body` gets."""
+    reply = await nova.post("servers", body)
+    assert reply.status == 400, reply.body
+    return str(reply.body["badRequest"]["message"])
+
+
+@pytest.mark.parametrize(
+    ("version", "networks", "expected"),
+    [
+        (None, "none", "field/attribute networks"),  # "auto" and "none" only from 2.37
+        ("2.36", "auto", "field/attribute networks"),
+        ("2.37", "some", "field/attribute networks"),
+        ("2.37", None, "'networks' is a required property"),
+        ("2.37", [{"uuid": "not-a-uuid"}], "network uuid is not in proper format"),
+        (None, [{"uuid": NET, "colour": "red"}], "('colour' was unexpected)"),
+        ("2.31", [{"uuid": NET, "tag": "nic1"}], "('tag' was unexpected)"),
+        ("2.32", [{"uuid": NET, "tag": "nic1"}], "Device tagging is not supported"),
+        ("2.36", [{"uuid": NET, "tag": "a/b"}], "field/attribute tag"),
+        ("2.37", [{"uuid": NET, "tag": "nic1"}], "('tag' was unexpected)"),
+        ("2.42", [{"uuid": NET, "tag": "nic1"}], "Device tagging is not supported"),
+    ],
+)
+async def test_networks_of_a_new_server_by_version(
+    as_alice: Nova, version: str | None, networks: Any, expected: str
+) -> None:
+    nova = as_alice.at(version) if version else as_alice
+    body = new_server() if networks is None else new_server(networks=networks)
+    assert expected in await refused(nova, body)
+
+
+async def test_block_device_tags_only_at_2_32_and_from_2_42(as_alice: Nova) -> None:
+    mapping = {"boot_index": 0, "uuid": NET, "source_type": "image", "tag": "disk1"}
+    body = new_server(networks="none", block_device_mapping_v2=[mapping])
+    assert "('tag' was unexpected)" in await refused(as_alice.at("2.37"), body)
+    assert "Device tagging" in await refused(as_alice.at("2.42"), body)
+    del body["server"]["networks"]  # only "auto" or "none" from 2.37
+    assert "Device tagging" in await refused(as_alice.at("2.32"), body)
+
+
+async def test_an_unknown_status_finds_nothing_before_2_38_and_is_refused_after(
+    store: PostgresEventStore, alice: Person, as_alice: Nova
+) -> None:
+    await add_server(store, alice, "00000000-0000-4000-8000-0000000000a1", host="h1")
+    assert (await as_alice.at("2.37").get("servers?status=SLEEPY")).body == {"servers": []}
+    reply = await as_alice.at("2.38").get("servers?status=SLEEPY")
+    assert (reply.status, reply.body["badRequest"]["message"]) == (400, "Invalid status value")
+    for status, found in (("active", 1), ("SHELVED", 0), ("REVERT_RESIZE", 0)):
+        listed = (await as_alice.at("2.38").get(f"servers?status={status}")).body["servers"]
+        assert len(listed) == found, status
 
 
 async def test_hypervisors_are_paged_from_2_33(nova_admin: Nova, store: PostgresEventStore) -> None:
@@ -63,6 +123,28 @@ async def test_tenant_usage_is_paged_by_server_from_2_40(
     listed = (await nova.get("os-simple-tenant-usage?start=2000-01-01T00:00:00&limit=1")).body
     assert listed["tenant_usages"][0]["total_hours"] >= 0 and "tenant_usages_links" in listed
     assert (await nova.get(f"{path}&marker=nothing")).status == 400
+
+
+async def test_interfaces_take_a_tag_from_2_49_which_kumo_refuses(
+    store: PostgresEventStore, alice: Person, as_alice: Nova
+) -> None:
+    server_id = "00000000-0000-4000-8000-0000000000a1"
+    await add_server(store, alice, server_id, host="h1")
+    body = {"interfaceAttachment": {"net_id": NET, "tag": "nic1"}}
+    path = f"servers/{server_id}/os-interface"
+    before = await as_alice.at("2.48").post(path, body)
+    assert before.status == 400 and "('tag' was unexpected)" in before.body["badRequest"]["message"]
+    after = await as_alice.at("2.49").post(path, body)
+    assert after.status == 400 and "Device tagging" in after.body["badRequest"]["message"]
+
+
+async def test_tags_at_create_only_from_2_52(as_alice: Nova) -> None:
+    body = new_server(networks="none", tags=["a"])
+    assert "('tags' was unexpected)" in await refused(as_alice.at("2.51"), body)
+    body["server"]["tags"] = ["a/b"]
+    assert "tags" in await refused(as_alice.at("2.52"), body)
+    body["server"]["tags"] = [str(i) for i in range(51)]
+    assert "tags" in await refused(as_alice.at("2.52"), body)
 
 
 async def test_hypervisors_go_by_uuid_from_2_53(

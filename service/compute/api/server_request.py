@@ -1,0 +1,72 @@
+"""What a server create request's `networks` and `block_device_mapping_v2` may hold at
+each microversion: device tags (2.32; on networks up to 2.36 and on block devices at
+2.32 only by Nova's bug, both again from 2.42; on attached interfaces from 2.49), and
+from 2.37 `networks` required, either a list or "auto"/"none"."""
+
+import re
+from typing import Any, NoReturn
+
+from service.compute.api.microversion import Microversion, parse
+from service.compute.api.params import is_uuid
+from service.errors import BadRequest
+
+_NETWORK_KEYS = frozenset({"uuid", "port", "fixed_ip"})
+_TAG = re.compile(r"^[^,/]{1,60}$")
+_TAGS_SINCE, _AUTO_SINCE, _TAGS_AGAIN = parse("2.32"), parse("2.37"), parse("2.42")
+
+
+def _network_tags(version: Microversion) -> bool:
+    return _TAGS_SINCE <= version < _AUTO_SINCE or version >= _TAGS_AGAIN
+
+
+def _bdm_tags(version: Microversion) -> bool:
+    return version == _TAGS_SINCE or version >= _TAGS_AGAIN
+
+
+def refuse_tag(tag: object, allowed: bool, field: str) -> NoReturn:
+    """BadRequest (400) for a device `tag` of `field`: an unknown property where the
+    microversion allows none, else (well-formed or not) refused as well: Kumo's guests
+    get no device metadata to show it in."""
+    if not allowed:
+        raise BadRequest(
+            f"Invalid input for field/attribute {field}. "
+            "Additional properties are not allowed ('tag' was unexpected)"
+        )
+    if not isinstance(tag, str) or not _TAG.match(tag):
+        raise BadRequest(f"Invalid input for field/attribute tag. Value: {tag}.")
+    raise BadRequest("Device tagging is not supported: Kumo's guests have no device metadata.")
+
+
+def check_networks(version: Microversion, networks: object) -> None:
+    """BadRequest (400) unless `networks` (absent: None) is what Nova takes at `version`."""
+    if networks is None:
+        if version >= _AUTO_SINCE:
+            raise BadRequest(
+                "Invalid input for field/attribute server. 'networks' is a required property"
+            )
+        return
+    if isinstance(networks, str):
+        if version < _AUTO_SINCE or networks not in ("auto", "none"):
+            raise BadRequest(f"Invalid input for field/attribute networks. Value: {networks}.")
+        return
+    assert isinstance(networks, list)
+    for item in networks:
+        if not isinstance(item, dict):
+            raise BadRequest(f"Invalid input for field/attribute networks. Value: {item}.")
+        if "tag" in item:
+            refuse_tag(item["tag"], _network_tags(version), "networks")
+        unknown = sorted(set(item) - _NETWORK_KEYS)
+        if unknown:
+            raise BadRequest(
+                "Invalid input for field/attribute networks. "
+                f"Additional properties are not allowed ('{unknown[0]}' was unexpected)"
+            )
+        if "uuid" in item and not is_uuid(str(item["uuid"])):
+            raise BadRequest("Bad networks format: network uuid is not in proper format.")
+
+
+def check_block_devices(version: Microversion, mappings: list[dict[str, Any]]) -> None:
+    """BadRequest (400) for a block device `tag` (see `refuse_tag`)."""
+    for mapping in mappings:
+        if "tag" in mapping:
+            refuse_tag(mapping["tag"], _bdm_tags(version), "block_device_mapping_v2")
