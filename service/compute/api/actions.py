@@ -356,6 +356,8 @@ async def server_action(request: web.Request) -> web.Response:
         return await security_group(request, server_id, key, value)
     if key in ("addFloatingIp", "removeFloatingIp"):
         return await floating_ip(request, server_id, key, value)
+    if key in ("addFixedIp", "removeFixedIp") and version_of(request).at_least("2.44"):
+        raise NotFound("The resource could not be found.")  # Nova's network proxies, gone
     if key == "changePassword":
         raise NotSupported("Unable to set password on instance: no guest agent.")
     handler = _SIMPLE.get(key)

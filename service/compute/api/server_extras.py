@@ -2,18 +2,17 @@
 and its password (os-server-password)."""
 
 import re
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from aiohttp import web
-from msgspec import Meta
 
 from events.types import Event
 from service.auth import caller
 from service.compute import events as ev
 from service.compute.api.microversion import version_of
 from service.compute.api.security_groups import nova_groups
-from service.compute.api.servers import MetaKey, MetaValue, act, visible_server
+from service.compute.api.servers import MAX_TAGS, MetaKey, MetaValue, Tag, act, visible_server
 from service.compute.directory import SecurityGroup, Server, get_server, select
 from service.compute.policy_rules import authorize
 from service.compute.server_view import nova_time
@@ -22,8 +21,6 @@ from service.http.body import json_response, read_json
 from service.http.recording import base_url, store
 
 ROUTES = web.RouteTableDef()
-Tag = Annotated[str, Meta(min_length=1, max_length=60, pattern=r"^[^,/]*$")]
-MAX_TAGS = 50
 _TAG = re.compile(r"^[^,/]{1,60}$")
 
 
@@ -181,7 +178,9 @@ async def delete_metadata_item(request: web.Request) -> web.Response:
 _EVENT_NAMES = {"create": "compute__do_build_and_run_instance"}
 
 
-def _action_view(row: Any, server_id: str, *, events: bool) -> dict[str, Any]:
+def _action_view(row: Any, server_id: str, *, events: bool, admin: bool = False) -> dict[str, Any]:
+    """An instance action; with its events if `events`, their traceback if `admin`
+    (Kumo keeps none: null)."""
     body: dict[str, Any] = {
         "action": row["action"],
         "request_id": row["request_id"],
@@ -200,6 +199,7 @@ def _action_view(row: Any, server_id: str, *, events: bool) -> dict[str, Any]:
                 "finish_time": nova_time(row["finish_time"]),
                 "result": row["result"],
             }
+            | ({"traceback": None} if admin else {})
         ]
     return body
 
@@ -236,7 +236,12 @@ async def show_action(request: web.Request) -> web.Response:
     )
     if row is None:
         raise NotFound(f"Action {request.match_info['request_id']} could not be found.")
-    return json_response({"instanceAction": _action_view(row, server.id, events=True)})
+    # Nova shows the events to admins only (the events policy) before 2.51, to everyone
+    # after, their tracebacks still to admins only
+    admin = caller(request).is_admin
+    events = admin or version_of(request).at_least("2.51")
+    shown = _action_view(row, server.id, events=events, admin=admin)
+    return json_response({"instanceAction": shown})
 
 
 # --- security groups of a server ---------------------------------------------------------

@@ -125,6 +125,47 @@ async def test_tenant_usage_is_paged_by_server_from_2_40(
     assert (await nova.get(f"{path}&marker=nothing")).status == 400
 
 
+async def test_aggregates_show_their_uuid_from_2_41(nova_admin: Nova) -> None:
+    created = await nova_admin.at("2.41").post("os-aggregates", {"aggregate": {"name": "a"}})
+    uuid = created.check("aggregates.create_aggregate", "v2_41")["aggregate"]["uuid"]
+    shown = (await nova_admin.at("2.41").get("os-aggregates/1")).check(
+        "aggregates.get_aggregate", "v2_41"
+    )
+    assert shown["aggregate"]["uuid"] == uuid
+    listed = (await nova_admin.at("2.40").get("os-aggregates")).check("aggregates.list_aggregates")
+    assert "uuid" not in listed["aggregates"][0]
+
+
+async def test_servers_embed_their_flavor_from_2_47(
+    store: PostgresEventStore, alice: Person, as_alice: Nova
+) -> None:
+    server_id = "00000000-0000-4000-8000-0000000000a1"
+    await add_server(store, alice, server_id, host="h1")
+    before = (await as_alice.at("2.46").get(f"servers/{server_id}")).body["server"]["flavor"]
+    assert before["id"] == "1" and before["links"][0]["rel"] == "bookmark"
+    shown = (await as_alice.at("2.47").get(f"servers/{server_id}")).check(
+        "servers.get_server", "v2_47"
+    )
+    embedded = {"vcpus": 1, "ram": 128, "disk": 1, "ephemeral": 0, "swap": 0}
+    assert shown["server"]["flavor"] == embedded | {"original_name": "m1.nano", "extra_specs": {}}
+    listed = (await as_alice.at("2.47").get("servers/detail")).check(
+        "servers.list_servers_detail", "v2_47"
+    )
+    assert listed["servers"][0]["flavor"] == shown["server"]["flavor"]
+    reply = await as_alice.at("2.47").put(f"servers/{server_id}", {"server": {"name": "n"}})
+    assert reply.check("servers.update_server", "v2_47")["server"]["flavor"]["ram"] == 128
+
+
+async def test_fixed_ip_actions_are_gone_from_2_44(
+    store: PostgresEventStore, alice: Person, as_alice: Nova
+) -> None:
+    server_id = "00000000-0000-4000-8000-0000000000a1"
+    await add_server(store, alice, server_id, host="h1")
+    body = {"addFixedIp": {"networkId": NET}}
+    assert (await as_alice.at("2.43").post(f"servers/{server_id}/action", body)).status == 400
+    assert (await as_alice.at("2.44").post(f"servers/{server_id}/action", body)).status == 404
+
+
 async def test_interfaces_take_a_tag_from_2_49_which_kumo_refuses(
     store: PostgresEventStore, alice: Person, as_alice: Nova
 ) -> None:
@@ -136,6 +177,18 @@ async def test_interfaces_take_a_tag_from_2_49_which_kumo_refuses(
     assert before.status == 400 and "('tag' was unexpected)" in before.body["badRequest"]["message"]
     after = await as_alice.at("2.49").post(path, body)
     assert after.status == 400 and "Device tagging" in after.body["badRequest"]["message"]
+
+
+async def test_volume_extended_events_are_taken_from_2_51(
+    store: PostgresEventStore, alice: Person, nova_admin: Nova
+) -> None:
+    server_id = "00000000-0000-4000-8000-0000000000a1"
+    await add_server(store, alice, server_id, host="h1")
+    event = {"name": "volume-extended", "server_uuid": server_id, "tag": NET}
+    body = {"events": [event]}
+    assert (await nova_admin.at("2.50").post("os-server-external-events", body)).status == 400
+    reply = await nova_admin.at("2.51").post("os-server-external-events", body)
+    assert (reply.status, reply.body["events"][0]["code"]) == (200, 200)
 
 
 async def test_tags_at_create_only_from_2_52(as_alice: Nova) -> None:

@@ -6,7 +6,7 @@ from events.postgres import PostgresEventStore
 from service.compute.server_view import instance_name
 from tests.integration.compute.conftest import Nova, Person, add_server
 
-VERSIONS = (None, "2.3", "2.9", "2.16", "2.19", "2.26", "2.90")
+VERSIONS = (None, "2.3", "2.9", "2.16", "2.19", "2.26", "2.47", "2.90")
 
 
 async def shown_alone(nova: Nova, listed: list[dict[str, object]]) -> list[object]:

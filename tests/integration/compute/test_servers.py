@@ -145,10 +145,12 @@ async def test_server_lifecycle_through_the_api(member: Nova, image_id: str) -> 
     names = [a["action"] for a in actions["instanceActions"]]
     assert names == ["reboot", "resume", "suspend", "unpause", "pause", "start", "stop", "create"]
     request_id = actions["instanceActions"][-1]["request_id"]
-    shown = await member.get(f"servers/{server_id}/os-instance-actions/{request_id}")
-    assert shown.check("servers.show_instance_action")["instanceAction"]["events"][0]["result"] == (
-        "Success"
-    )
+    path = f"servers/{server_id}/os-instance-actions/{request_id}"
+    shown = (await member.at("2.51").get(path)).check("servers.show_instance_action", "v2_51")
+    assert shown["instanceAction"]["events"][0]["result"] == "Success"
+    assert "traceback" not in shown["instanceAction"]["events"][0]
+    before = (await member.get(path)).check("servers.show_instance_action")
+    assert "events" not in before["instanceAction"], "only admins see them before 2.51"
     assert (await member.delete(f"servers/{server_id}")).status == 204
     await wait_for(member, server_id, "DELETED")
 
@@ -233,6 +235,15 @@ async def test_snapshot_becomes_an_active_image(member: Nova, image_id: str) -> 
     shown.check("images.get_image")
     assert shown.body["image"]["OS-EXT-IMG-SIZE:size"] > 0
     assert shown.body["image"]["server"]["id"] == server_id
+    async with asyncio.timeout(TIMEOUT):
+        while (await member.get(f"servers/{server_id}")).body["server"]["OS-EXT-STS:task_state"]:
+            await asyncio.sleep(0.05)
+    later = await member.at("2.45").post(
+        f"servers/{server_id}/action", {"createImage": {"name": "snap2"}}
+    )
+    body = later.check("images.create_image", "v2_45")
+    assert "Location" not in later.headers
+    assert (await member.get(f"images/{body['image_id']}")).body["image"]["name"] == "snap2"
 
 
 async def test_microversions_are_negotiated_and_echoed(member: Nova, image_id: str) -> None:
@@ -246,6 +257,14 @@ async def test_microversions_are_negotiated_and_echoed(member: Nova, image_id: s
     assert shown.body["server"]["tags"] == ["a", "b"]
     assert (await member.at("2.99").get("servers")).status == 406
     assert (await member.get(f"servers/{server_id}/tags")).status == 404, "tags need 2.26"
+
+
+async def test_tags_given_at_create_from_2_52(member: Nova, image_id: str) -> None:
+    body = {"name": "t", "imageRef": image_id, "flavorRef": "1", "networks": "auto"}
+    reply = await member.at("2.52").post("servers", {"server": body | {"tags": ["b", "a", "b"]}})
+    assert reply.status == 202, reply.body
+    shown = await member.at("2.52").get(f"servers/{reply.body['server']['id']}")
+    assert shown.body["server"]["tags"] == ["b", "a"]
 
 
 async def test_rebuild_shows_the_new_image_and_name_at_once(
