@@ -112,6 +112,7 @@ class Server(msgspec.Struct, frozen=True):
     access_ipv6: str
     hostname: str
     disk_config: str
+    user_data: str | None
     locked: bool
     locked_by: str | None
     locked_reason: str | None

@@ -92,7 +92,7 @@ def _parts(server: Server, base: str) -> tuple[Json, ...]:
         "OS-EXT-SRV-ATTR:ramdisk_id": "",
         "OS-EXT-SRV-ATTR:hostname": server.hostname,
         "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
-        "OS-EXT-SRV-ATTR:user_data": None,
+        "OS-EXT-SRV-ATTR:user_data": server.user_data,
     }
     flavor = server.flavor
     embedded = {

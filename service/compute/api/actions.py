@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 from aiohttp import web
+from msgspec import UNSET, UnsetType
 
 from events.store import StreamAppend
 from events.types import Event
@@ -15,11 +16,12 @@ from service.auth import caller
 from service.compute import events as ev
 from service.compute import quota
 from service.compute.api.diagnostics import guest_hypervisor
-from service.compute.api.microversion import version_of
+from service.compute.api.microversion import Microversion, version_of
 from service.compute.api.servers import (
     Alongside,
     _flavor,
     _image,
+    _public_key,
     act,
     basic_body,
     refuse_busy,
@@ -27,6 +29,7 @@ from service.compute.api.servers import (
     visible_server,
 )
 from service.compute.api.snapshots import create_backup, create_image
+from service.compute.config_drive import user_data_bytes
 from service.compute.directory import Server, get_server
 from service.compute.hypervisor import HypervisorError
 from service.compute.policy_rules import authorize
@@ -72,6 +75,7 @@ async def _request(
     task_state: str | None,
     params: dict[str, Any] | None = None,
     alongside: Alongside | None = None,
+    user_data: str | None | UnsetType = UNSET,
 ) -> Server:
     def decide(server: Server) -> list[Event]:
         _unlocked(request, server)
@@ -79,7 +83,11 @@ async def _request(
         if server.host is None:  # no host would ever carry it out (Nova's InstanceNotReady)
             raise Conflict(f"Instance {server.id} is not ready")
         requested = ev.ServerActionRequested(
-            server_id=server.id, action=action, task_state=task_state, params=params or {}
+            server_id=server.id,
+            action=action,
+            task_state=task_state,
+            params=params or {},
+            user_data=user_data,
         )
         return [requested]
 
@@ -110,15 +118,41 @@ def _disk_config(body: dict[str, Any]) -> dict[str, str]:
     return {"disk_config": body[DISK_CONFIG]}
 
 
+def _rebuild_user_data(body: dict[str, Any], version: Microversion) -> str | None | UnsetType:
+    """The user data a rebuild gives the server (2.57; None removes it, UNSET keeps it);
+    BadRequest (400) for personality files from 2.57, user data before or not base64."""
+    if "personality" in body and version.at_least("2.57"):
+        raise BadRequest("Additional properties are not allowed ('personality' was unexpected)")
+    if "user_data" not in body:
+        return UNSET
+    if not version.at_least("2.57"):
+        raise BadRequest("Additional properties are not allowed ('user_data' was unexpected)")
+    given = body["user_data"]
+    if given is not None and (
+        not isinstance(given, str) or len(given) > 65535 or user_data_bytes(given) is None
+    ):
+        raise BadRequest("Invalid input for field/attribute user_data: not base64.")
+    return given
+
+
 async def rebuild(request: web.Request, server_id: str, body: Any) -> web.Response:
     if not isinstance(body, dict) or "imageRef" not in body:
         raise BadRequest("Invalid input for field/attribute rebuild: imageRef is required.")
     server = await visible_server(request, server_id)
+    version = version_of(request)
     image_id = await _image(request, str(body["imageRef"]), server.flavor)
     params: dict[str, Any] = {"image_id": image_id} | _disk_config(body)
     for key in ("name", "metadata", "adminPass", "description"):
         if key in body:
             params[key] = body[key]
+    user_data = _rebuild_user_data(body, version)
+    if "key_name" in body:  # 2.54: a new key pair (of the caller's), or none
+        if not version.at_least("2.54"):
+            raise BadRequest("Additional properties are not allowed ('key_name' was unexpected)")
+        key_name = body["key_name"]
+        if key_name is not None:
+            await _public_key(request, str(key_name))
+        params["key_name"] = key_name
     await _request(
         request,
         server_id,
@@ -126,12 +160,17 @@ async def rebuild(request: web.Request, server_id: str, body: Any) -> web.Respon
         frozenset({"active", "stopped", "error"}),
         "rebuilding",
         params,
+        user_data=user_data,
     )
     rebuilt = await get_server(store(request).pool, server_id)
     assert rebuilt is not None
     shown = await basic_body(request, rebuilt) | {
         "adminPass": str(body.get("adminPass") or secrets.token_urlsafe(9))
     }
+    if version.at_least("2.54"):
+        shown["key_name"] = rebuilt.key_name
+    if version.at_least("2.57"):
+        shown["user_data"] = rebuilt.user_data
     return json_response({"server": shown}, status=202)
 
 

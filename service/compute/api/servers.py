@@ -108,7 +108,7 @@ class NewServer(
     security_groups: list[SecurityGroupRef] = []
     networks: str | list[dict[str, Any]] | None = None
     block_device_mapping_v2: list[dict[str, Any]] = []
-    personality: list[dict[str, Any]] = []
+    personality: list[dict[str, Any]] | UnsetType = UNSET
     admin_pass: str | None = None
     access_ipv4: str = ""
     access_ipv6: str = ""
@@ -303,6 +303,11 @@ async def create_server(request: web.Request) -> web.Response:
     version = version_of(request)
     check_networks(version, new.networks)
     check_block_devices(version, new.block_device_mapping_v2)
+    if not isinstance(new.personality, UnsetType) and version.at_least("2.57"):
+        raise BadRequest(
+            "Invalid input for field/attribute server. "
+            "Additional properties are not allowed ('personality' was unexpected)"
+        )
     if new.tags is not None and not version.at_least("2.52"):
         raise BadRequest(
             "Invalid input for field/attribute server. "
@@ -418,7 +423,7 @@ def _listing_filters(request: web.Request, ctx: AuthContext) -> tuple[str, list[
     elif "tenant_id" in q:
         where.append(f"project_id = {arg(q['tenant_id'])}")
     if "changes-since" in q:
-        where.append(f"updated_at >= {arg(_time(q['changes-since']))}")
+        where.append(f"updated_at >= {arg(moment(q['changes-since']))}")
     else:
         where.append("NOT deleted")
     if "name" in q:
@@ -444,11 +449,13 @@ def _listing_filters(request: web.Request, ctx: AuthContext) -> tuple[str, list[
     return " AND ".join(where), args
 
 
-def _time(text: str) -> datetime:
+def moment(text: str, field: str = "changes-since") -> datetime:
+    """An ISO 8601 time (UTC if it names no zone) as a query's `field` gives it;
+    BadRequest (400) if it is not one."""
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise BadRequest(f"Invalid changes-since value: {text}") from None
+        raise BadRequest(f"Invalid {field} value: {text}") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 

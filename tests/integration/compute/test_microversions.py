@@ -270,3 +270,10 @@ async def test_services_go_by_uuid_from_2_53(nova_admin: Nova, store: PostgresEv
     ):
         assert (await nova.put(where, body)).status == status, (where, body)
     assert (await nova_admin.at("2.52").put(path, {"status": "enabled"})).status == 404
+
+
+async def test_personality_is_refused_from_2_57(as_alice: Nova) -> None:
+    files = [{"path": "/etc/motd", "contents": "aGk="}]
+    body = new_server(networks="none", personality=files)
+    assert "('personality' was unexpected)" in await refused(as_alice.at("2.57"), body)
+    assert "personality" not in await refused(as_alice.at("2.56"), body)
