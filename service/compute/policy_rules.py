@@ -41,6 +41,7 @@ RULES: dict[str, Rule] = {
     "os_compute_api:flavors": anyone,
     "os_compute_api:os-flavor-manage:create": admin,
     "os_compute_api:os-flavor-manage:delete": admin,
+    "os_compute_api:os-flavor-manage:update": admin,
     "os_compute_api:os-flavor-access": admin,
     "os_compute_api:os-flavor-access:add_tenant_access": admin,
     "os_compute_api:os-flavor-access:remove_tenant_access": admin,

@@ -2,7 +2,8 @@
 and its password (os-server-password)."""
 
 import re
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
 import msgspec
 from aiohttp import web
@@ -10,9 +11,18 @@ from aiohttp import web
 from events.types import Event
 from service.auth import caller
 from service.compute import events as ev
-from service.compute.api.microversion import version_of
+from service.compute.api import paging
+from service.compute.api.microversion import Microversion, version_of
 from service.compute.api.security_groups import nova_groups
-from service.compute.api.servers import MAX_TAGS, MetaKey, MetaValue, Tag, act, visible_server
+from service.compute.api.servers import (
+    MAX_TAGS,
+    MetaKey,
+    MetaValue,
+    Tag,
+    act,
+    moment,
+    visible_server,
+)
 from service.compute.directory import SecurityGroup, Server, get_server, select
 from service.compute.policy_rules import authorize
 from service.compute.server_view import nova_time
@@ -178,9 +188,11 @@ async def delete_metadata_item(request: web.Request) -> web.Response:
 _EVENT_NAMES = {"create": "compute__do_build_and_run_instance"}
 
 
-def _action_view(row: Any, server_id: str, *, events: bool, admin: bool = False) -> dict[str, Any]:
-    """An instance action; with its events if `events`, their traceback if `admin`
-    (Kumo keeps none: null)."""
+def _action_view(
+    row: Any, server_id: str, version: Microversion, *, events: bool, admin: bool = False
+) -> dict[str, Any]:
+    """An instance action (when it last changed from 2.58); with its events if `events`,
+    their traceback if `admin` (Kumo keeps none: null)."""
     body: dict[str, Any] = {
         "action": row["action"],
         "request_id": row["request_id"],
@@ -190,6 +202,8 @@ def _action_view(row: Any, server_id: str, *, events: bool, admin: bool = False)
         "message": row["message"],
         "instance_uuid": server_id,
     }
+    if version.at_least("2.58"):
+        body["updated_at"] = nova_time(_updated(row))
     if events:
         name = _EVENT_NAMES.get(row["action"], f"compute_{row['action'].lower()}_instance")
         body["events"] = [
@@ -214,15 +228,43 @@ async def _actions_of(request: web.Request) -> Server:
     return server
 
 
+def _updated(row: Any) -> datetime:
+    """When the action last changed: its finish, else its start."""
+    return cast(datetime, row["finish_time"] or row["start_time"])
+
+
+_ACTION_QUERY = frozenset({"limit", "marker", "changes-since"})
+
+
 @ROUTES.get("/v2.1/servers/{server_id}/os-instance-actions")
 async def list_actions(request: web.Request) -> web.Response:
+    """The server's actions, newest first; from 2.58 in pages (`limit`, `marker`: a
+    request id) of those changed since `changes-since`."""
     server = await _actions_of(request)
+    version = version_of(request)
     rows = await store(request).pool.fetch(
         "SELECT * FROM rm_instance_actions WHERE server_id = $1 ORDER BY position DESC", server.id
     )
-    return json_response(
-        {"instanceActions": [_action_view(r, server.id, events=False) for r in rows]}
-    )
+    if not version.at_least("2.58"):
+        return json_response(
+            {"instanceActions": [_action_view(r, server.id, version, events=False) for r in rows]}
+        )
+    unknown = sorted(set(request.query) - _ACTION_QUERY)
+    if unknown:
+        raise BadRequest(f"Additional properties are not allowed ('{unknown[0]}' was unexpected)")
+    if "changes-since" in request.query:
+        since = moment(request.query["changes-since"])
+        rows = [r for r in rows if _updated(r) >= since]
+    shown = paging.page(request, rows, _request_id)
+    body: dict[str, Any] = {
+        "instanceActions": [_action_view(r, server.id, version, events=False) for r in shown]
+    }
+    links = paging.next_link(request, shown, _request_id)
+    return json_response(body | ({"links": links} if links else {}))
+
+
+def _request_id(row: Any) -> str:
+    return str(row["request_id"])
 
 
 @ROUTES.get("/v2.1/servers/{server_id}/os-instance-actions/{request_id}")
@@ -240,7 +282,7 @@ async def show_action(request: web.Request) -> web.Response:
     # after, their tracebacks still to admins only
     admin = caller(request).is_admin
     events = admin or version_of(request).at_least("2.51")
-    shown = _action_view(row, server.id, events=events, admin=admin)
+    shown = _action_view(row, server.id, version_of(request), events=events, admin=admin)
     return json_response({"instanceAction": shown})
 
 

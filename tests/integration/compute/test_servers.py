@@ -151,6 +151,26 @@ async def test_server_lifecycle_through_the_api(member: Nova, image_id: str) -> 
     assert "traceback" not in shown["instanceAction"]["events"][0]
     before = (await member.get(path)).check("servers.show_instance_action")
     assert "events" not in before["instanceAction"], "only admins see them before 2.51"
+    later = (await member.at("2.58").get(path)).check("servers.show_instance_action", "v2_58")
+    assert later["instanceAction"]["updated_at"] >= later["instanceAction"]["start_time"]
+    actions_path = f"servers/{server_id}/os-instance-actions"
+    nova = member.at("2.58")
+    page = (await nova.get(f"{actions_path}?limit=2")).check(
+        "servers.list_instance_actions", "v2_58"
+    )
+    assert [a["action"] for a in page["instanceActions"]] == names[:2]
+    marker = page["instanceActions"][1]["request_id"]
+    assert page["links"][0]["href"].endswith(f"limit=2&marker={marker}")
+    rest = (await nova.get(f"{actions_path}?marker={marker}")).body["instanceActions"]
+    assert [a["action"] for a in rest] == names[2:]
+    since = later["instanceAction"]["updated_at"]
+    recent = (await nova.get(f"{actions_path}?changes-since={since}")).body["instanceActions"]
+    assert recent[-1]["request_id"] == request_id and len(recent) == len(names)
+    assert (await nova.get(f"{actions_path}?changes-since=2999-01-01T00:00:00Z")).body == {
+        "instanceActions": []
+    }
+    for bad in ("colour=red", "marker=nothing", "limit=-1", "changes-since=yesterday"):
+        assert (await nova.get(f"{actions_path}?{bad}")).status == 400, bad
     assert (await member.delete(f"servers/{server_id}")).status == 204
     await wait_for(member, server_id, "DELETED")
 
@@ -292,6 +312,52 @@ async def test_rebuild_shows_the_new_image_and_name_at_once(
     )
     rebuilt = await wait_for(member, server_id, "ACTIVE")
     assert rebuilt["image"]["id"] == other_image and rebuilt["name"] == "renamed"
+    assert (await member.post("os-keypairs", {"keypair": {"name": "k"}})).status == 200
+    keyed = {"rebuild": {"imageRef": image_id, "key_name": "k"}}
+    path = f"servers/{server_id}/action"
+    assert (await member.at("2.53").post(path, keyed)).status == 400, "key_name from 2.54"
+    reply = await member.at("2.54").post(path, keyed)
+    assert (
+        reply.check("servers.rebuild_server_with_admin_pass", "v2_54")["server"]["key_name"] == "k"
+    )
+    await wait_for(member, server_id, "ACTIVE")
+    assert (await member.get(f"servers/{server_id}")).body["server"]["key_name"] == "k"
+    unknown = {"rebuild": {"imageRef": image_id, "key_name": "nope"}}
+    assert (await member.at("2.54").post(path, unknown)).status == 400
+
+
+async def test_rebuild_gives_new_user_data_from_2_57(
+    member: Nova, admin_nova: Nova, image_id: str
+) -> None:
+    created = await member.post(
+        "servers",
+        {"server": {"name": "u", "imageRef": image_id, "flavorRef": "1", "user_data": "YQ=="}},
+    )
+    server_id = created.body["server"]["id"]
+    await wait_for(member, server_id, "ACTIVE")
+    attribute = "OS-EXT-SRV-ATTR:user_data"
+    assert (await admin_nova.at("2.3").get(f"servers/{server_id}")).body["server"][
+        attribute
+    ] == "YQ=="
+    path = f"servers/{server_id}/action"
+    given = {"rebuild": {"imageRef": image_id, "user_data": "Yg=="}}
+    assert (await member.at("2.56").post(path, given)).status == 400, "user_data from 2.57"
+    reply = await member.at("2.57").post(path, given)
+    assert (
+        reply.check("servers.rebuild_server_with_admin_pass", "v2_57")["server"]["user_data"]
+        == "Yg=="
+    )
+    await wait_for(member, server_id, "ACTIVE")
+    assert (await admin_nova.at("2.3").get(f"servers/{server_id}")).body["server"][
+        attribute
+    ] == "Yg=="
+    for bad in ({"user_data": "not base64!"}, {"personality": []}):
+        body = {"rebuild": {"imageRef": image_id} | bad}
+        assert (await member.at("2.57").post(path, body)).status == 400, bad
+    removed = await member.at("2.57").post(
+        path, {"rebuild": {"imageRef": image_id, "user_data": None}}
+    )
+    assert removed.body["server"]["user_data"] is None
 
 
 @pytest.fixture
