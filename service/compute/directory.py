@@ -176,6 +176,7 @@ class ServerGroup(msgspec.Struct, frozen=True):
     user_id: str
     name: str
     policy: str
+    rules: dict[str, int]
     created_at: datetime
 
 

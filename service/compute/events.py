@@ -326,6 +326,8 @@ class ServerGroupCreated(Event, frozen=True):
     user_id: str
     name: str
     policy: str
+    rules: dict[str, int] = {}
+    """From 2.64: for anti-affinity, `max_server_per_host` (1 if not given)."""
 
 
 class ServerGroupDeleted(Event, frozen=True):

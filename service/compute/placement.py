@@ -87,6 +87,7 @@ async def place(
             host=forced_host,
             group_policy=group.policy if group else None,
             group_hosts=await _group_hosts(pool, group),
+            max_per_host=group.rules.get("max_server_per_host", 1) if group else 1,
         )
         chosen = schedule(hosts, wanted)
         if chosen is None:
