@@ -1,6 +1,7 @@
 """Servers as Nova shows them: the read-model row, Nova's status, and the JSON of each
 microversion Kumo serves (2.1 base; 2.3 extended attributes; 2.9 locked; 2.16
-host_status; 2.19 description; 2.26 tags; 2.47 the flavor itself for its id)."""
+host_status; 2.19 description; 2.26 tags; 2.47 the flavor itself for its id; 2.63
+trusted image certificates)."""
 
 import hashlib
 from datetime import UTC, datetime
@@ -114,6 +115,8 @@ def _parts(server: Server, base: str) -> tuple[Json, ...]:
         {"host_status": "UP" if server.host else ""},
         {"description": server.description},
         {"tags": server.tags},
+        # Kumo verifies no image signatures, so no server is given certificates to trust
+        {"trusted_image_certificates": None},
     )
 
 
@@ -128,6 +131,7 @@ PARTS: tuple[tuple[Microversion, Microversion | None, bool], ...] = (
     (parse("2.16"), None, True),
     (parse("2.19"), None, False),
     (parse("2.26"), None, False),
+    (parse("2.63"), None, False),
 )
 """For each part of `_parts`: the microversion that shows it, the one that no longer does
 (None: still shown), and whether only to admins."""
@@ -234,6 +238,7 @@ _BASIC = frozenset(
         "locked",
         "description",
         "tags",
+        "trusted_image_certificates",
     }
 )
 

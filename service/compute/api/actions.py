@@ -17,6 +17,7 @@ from service.compute import events as ev
 from service.compute import quota
 from service.compute.api.diagnostics import guest_hypervisor
 from service.compute.api.microversion import Microversion, version_of
+from service.compute.api.server_request import check_trusted_certificates
 from service.compute.api.servers import (
     Alongside,
     _flavor,
@@ -146,6 +147,7 @@ async def rebuild(request: web.Request, server_id: str, body: Any) -> web.Respon
         if key in body:
             params[key] = body[key]
     user_data = _rebuild_user_data(body, version)
+    check_trusted_certificates(version, body.get("trusted_image_certificates", UNSET))
     if "key_name" in body:  # 2.54: a new key pair (of the caller's), or none
         if not version.at_least("2.54"):
             raise BadRequest("Additional properties are not allowed ('key_name' was unexpected)")

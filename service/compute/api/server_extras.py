@@ -20,12 +20,12 @@ from service.compute.api.servers import (
     MetaValue,
     Tag,
     act,
-    moment,
+    changes_window,
     visible_server,
 )
 from service.compute.directory import SecurityGroup, Server, get_server, select
 from service.compute.policy_rules import authorize
-from service.compute.server_view import nova_time
+from service.compute.server_view import host_id, nova_time
 from service.errors import BadRequest, Forbidden, NotFound
 from service.http.body import json_response, read_json
 from service.http.recording import base_url, store
@@ -188,11 +188,8 @@ async def delete_metadata_item(request: web.Request) -> web.Response:
 _EVENT_NAMES = {"create": "compute__do_build_and_run_instance"}
 
 
-def _action_view(
-    row: Any, server_id: str, version: Microversion, *, events: bool, admin: bool = False
-) -> dict[str, Any]:
-    """An instance action (when it last changed from 2.58); with its events if `events`,
-    their traceback if `admin` (Kumo keeps none: null)."""
+def _action_view(row: Any, server_id: str, version: Microversion) -> dict[str, Any]:
+    """An instance action (when it last changed from 2.58)."""
     body: dict[str, Any] = {
         "action": row["action"],
         "request_id": row["request_id"],
@@ -204,18 +201,27 @@ def _action_view(
     }
     if version.at_least("2.58"):
         body["updated_at"] = nova_time(_updated(row))
-    if events:
-        name = _EVENT_NAMES.get(row["action"], f"compute_{row['action'].lower()}_instance")
-        body["events"] = [
-            {
-                "event": name,
-                "start_time": nova_time(row["start_time"]),
-                "finish_time": nova_time(row["finish_time"]),
-                "result": row["result"],
-            }
-            | ({"traceback": None} if admin else {})
-        ]
     return body
+
+
+def _events(row: Any, server: Server, version: Microversion, admin: bool) -> list[dict[str, Any]]:
+    """The action's event (Kumo records one per action): for admins with its traceback
+    (Kumo keeps none: null), from 2.62 with the hashed id of the host it ran on, and
+    that host's name for admins."""
+    name = _EVENT_NAMES.get(row["action"], f"compute_{row['action'].lower()}_instance")
+    event: dict[str, Any] = {
+        "event": name,
+        "start_time": nova_time(row["start_time"]),
+        "finish_time": nova_time(row["finish_time"]),
+        "result": row["result"],
+    }
+    if admin:
+        event["traceback"] = None
+    if version.at_least("2.62"):
+        event["hostId"] = host_id(server)
+        if admin:
+            event["host"] = server.host
+    return [event]
 
 
 async def _actions_of(request: web.Request) -> Server:
@@ -239,7 +245,8 @@ _ACTION_QUERY = frozenset({"limit", "marker", "changes-since"})
 @ROUTES.get("/v2.1/servers/{server_id}/os-instance-actions")
 async def list_actions(request: web.Request) -> web.Response:
     """The server's actions, newest first; from 2.58 in pages (`limit`, `marker`: a
-    request id) of those changed since `changes-since`."""
+    request id) of those changed since `changes-since` (and before `changes-before`,
+    2.66)."""
     server = await _actions_of(request)
     version = version_of(request)
     rows = await store(request).pool.fetch(
@@ -247,18 +254,20 @@ async def list_actions(request: web.Request) -> web.Response:
     )
     if not version.at_least("2.58"):
         return json_response(
-            {"instanceActions": [_action_view(r, server.id, version, events=False) for r in rows]}
+            {"instanceActions": [_action_view(r, server.id, version) for r in rows]}
         )
-    unknown = sorted(set(request.query) - _ACTION_QUERY)
+    allowed = _ACTION_QUERY | ({"changes-before"} if version.at_least("2.66") else set())
+    unknown = sorted(set(request.query) - allowed)
     if unknown:
         raise BadRequest(f"Additional properties are not allowed ('{unknown[0]}' was unexpected)")
-    if "changes-since" in request.query:
-        since = moment(request.query["changes-since"])
-        rows = [r for r in rows if _updated(r) >= since]
+    since, before = changes_window(request)
+    rows = [
+        r
+        for r in rows
+        if (since is None or _updated(r) >= since) and (before is None or _updated(r) <= before)
+    ]
     shown = paging.page(request, rows, _request_id)
-    body: dict[str, Any] = {
-        "instanceActions": [_action_view(r, server.id, version, events=False) for r in shown]
-    }
+    body: dict[str, Any] = {"instanceActions": [_action_view(r, server.id, version) for r in shown]}
     links = paging.next_link(request, shown, _request_id)
     return json_response(body | ({"links": links} if links else {}))
 
@@ -280,9 +289,10 @@ async def show_action(request: web.Request) -> web.Response:
         raise NotFound(f"Action {request.match_info['request_id']} could not be found.")
     # Nova shows the events to admins only (the events policy) before 2.51, to everyone
     # after, their tracebacks still to admins only
-    admin = caller(request).is_admin
-    events = admin or version_of(request).at_least("2.51")
-    shown = _action_view(row, server.id, version_of(request), events=events, admin=admin)
+    admin, version = caller(request).is_admin, version_of(request)
+    shown = _action_view(row, server.id, version)
+    if admin or version.at_least("2.51"):
+        shown["events"] = _events(row, server, version, admin)
     return json_response({"instanceAction": shown})
 
 

@@ -1,10 +1,13 @@
 """What a server create request's `networks` and `block_device_mapping_v2` may hold at
 each microversion: device tags (2.32; on networks up to 2.36 and on block devices at
-2.32 only by Nova's bug, both again from 2.42; on attached interfaces from 2.49), and
-from 2.37 `networks` required, either a list or "auto"/"none"."""
+2.32 only by Nova's bug, both again from 2.42; on attached interfaces from 2.49), from
+2.37 `networks` required, either a list or "auto"/"none"; and trusted image
+certificates (2.63, of create and rebuild)."""
 
 import re
 from typing import Any, NoReturn
+
+from msgspec import UNSET
 
 from service.compute.api.microversion import Microversion, parse
 from service.compute.api.params import is_uuid
@@ -13,6 +16,7 @@ from service.errors import BadRequest
 _NETWORK_KEYS = frozenset({"uuid", "port", "fixed_ip"})
 _TAG = re.compile(r"^[^,/]{1,60}$")
 _TAGS_SINCE, _AUTO_SINCE, _TAGS_AGAIN = parse("2.32"), parse("2.37"), parse("2.42")
+_TRUSTED_CERTIFICATES = parse("2.63")
 
 
 def _network_tags(version: Microversion) -> bool:
@@ -70,3 +74,16 @@ def check_block_devices(version: Microversion, mappings: list[dict[str, Any]]) -
     for mapping in mappings:
         if "tag" in mapping:
             refuse_tag(mapping["tag"], _bdm_tags(version), "block_device_mapping_v2")
+
+
+def check_trusted_certificates(version: Microversion, certificates: object) -> None:
+    """BadRequest (400) for `trusted_image_certificates` (absent: UNSET) before 2.63, and
+    for any list of them: Kumo verifies no image signatures against certificates."""
+    if certificates is UNSET:
+        return
+    if version < _TRUSTED_CERTIFICATES:
+        raise BadRequest(
+            "Additional properties are not allowed ('trusted_image_certificates' was unexpected)"
+        )
+    if certificates is not None:
+        raise BadRequest("Image signature certificate validation is not supported.")

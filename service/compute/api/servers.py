@@ -19,7 +19,11 @@ from service.auth import AuthContext, caller
 from service.compute import events as ev
 from service.compute.api.microversion import version_of
 from service.compute.api.params import is_uuid
-from service.compute.api.server_request import check_block_devices, check_networks
+from service.compute.api.server_request import (
+    check_block_devices,
+    check_networks,
+    check_trusted_certificates,
+)
 from service.compute.config_drive import user_data_bytes
 from service.compute.directory import Server, get_server, select
 from service.compute.placement import place_servers
@@ -114,6 +118,7 @@ class NewServer(
     access_ipv6: str = ""
     description: str | None = None
     tags: Annotated[list[Tag], Meta(max_length=MAX_TAGS)] | None = None
+    trusted_image_certificates: object = UNSET
 
 
 class CreateServer(msgspec.Struct):
@@ -303,6 +308,7 @@ async def create_server(request: web.Request) -> web.Response:
     version = version_of(request)
     check_networks(version, new.networks)
     check_block_devices(version, new.block_device_mapping_v2)
+    check_trusted_certificates(version, new.trusted_image_certificates)
     if not isinstance(new.personality, UnsetType) and version.at_least("2.57"):
         raise BadRequest(
             "Invalid input for field/attribute server. "
@@ -422,9 +428,12 @@ def _listing_filters(request: web.Request, ctx: AuthContext) -> tuple[str, list[
         where.append(f"project_id = {arg(ctx.project_id)}")
     elif "tenant_id" in q:
         where.append(f"project_id = {arg(q['tenant_id'])}")
-    if "changes-since" in q:
-        where.append(f"updated_at >= {arg(moment(q['changes-since']))}")
-    else:
+    since, before = changes_window(request)
+    if since is not None:
+        where.append(f"updated_at >= {arg(since)}")
+    if before is not None:
+        where.append(f"updated_at <= {arg(before)}")
+    if since is None and before is None:  # a window shows deleted servers too (Nova's)
         where.append("NOT deleted")
     if "name" in q:
         where.append(f"name ~ {arg(q['name'])}")
@@ -447,6 +456,21 @@ def _listing_filters(request: web.Request, ctx: AuthContext) -> tuple[str, list[
     if "reservation_id" in q:
         where.append(f"reservation_id = {arg(q['reservation_id'])}")
     return " AND ".join(where), args
+
+
+def changes_window(request: web.Request) -> tuple[datetime | None, datetime | None]:
+    """The query's `changes-since` and (from 2.66) `changes-before`; BadRequest (400)
+    if either is not a time or the window ends before it starts."""
+    q = request.query
+    since = moment(q["changes-since"]) if "changes-since" in q else None
+    before = None
+    if "changes-before" in q and version_of(request).at_least("2.66"):
+        before = moment(q["changes-before"], "changes-before")
+        if since is not None and before < since:
+            raise BadRequest(
+                "The value of changes-since must be less than or equal to changes-before."
+            )
+    return since, before
 
 
 def moment(text: str, field: str = "changes-since") -> datetime:

@@ -277,3 +277,45 @@ async def test_personality_is_refused_from_2_57(as_alice: Nova) -> None:
     body = new_server(networks="none", personality=files)
     assert "('personality' was unexpected)" in await refused(as_alice.at("2.57"), body)
     assert "personality" not in await refused(as_alice.at("2.56"), body)
+
+
+async def test_trusted_image_certificates_from_2_63_are_refused_and_shown_as_none(
+    store: PostgresEventStore, alice: Person, as_alice: Nova
+) -> None:
+    body = new_server(networks="none", trusted_image_certificates=None)
+    assert "('trusted_image_certificates' was unexpected)" in await refused(
+        as_alice.at("2.62"), body
+    )
+    body["server"]["trusted_image_certificates"] = ["cert-1"]
+    assert "certificate validation is not supported" in await refused(as_alice.at("2.63"), body)
+    server_id = "00000000-0000-4000-8000-0000000000a1"
+    await add_server(store, alice, server_id, host="h1")
+    shown = (await as_alice.at("2.63").get(f"servers/{server_id}")).check(
+        "servers.get_server", "v2_63"
+    )
+    assert shown["server"]["trusted_image_certificates"] is None
+    reply = await as_alice.at("2.63").put(f"servers/{server_id}", {"server": {"name": "n"}})
+    assert (
+        reply.check("servers.update_server", "v2_63")["server"]["trusted_image_certificates"]
+        is None
+    )
+    rebuild = {"rebuild": {"imageRef": NET, "trusted_image_certificates": ["cert-1"]}}
+    assert (await as_alice.at("2.63").post(f"servers/{server_id}/action", rebuild)).status == 400
+
+
+async def test_servers_changed_before_a_time_from_2_66(
+    store: PostgresEventStore, alice: Person, as_alice: Nova
+) -> None:
+    await add_server(store, alice, "00000000-0000-4000-8000-0000000000a1", host="h1")
+    past, future = "2000-01-01T00:00:00Z", "2999-01-01T00:00:00Z"
+    nova = as_alice.at("2.66")
+    assert len((await nova.get(f"servers?changes-before={future}")).body["servers"]) == 1
+    assert (await nova.get(f"servers?changes-before={past}")).body["servers"] == []
+    ignored = (await as_alice.at("2.65").get(f"servers?changes-before={past}")).body
+    assert len(ignored["servers"]) == 1
+    window = f"servers/detail?changes-since={future}&changes-before={past}"
+    assert (await nova.get(window)).status == 400
+    actions = "servers/00000000-0000-4000-8000-0000000000a1/os-instance-actions"
+    assert len((await nova.get(f"{actions}?changes-before={future}")).body["instanceActions"]) == 1
+    assert (await nova.get(f"{actions}?changes-before={past}")).body["instanceActions"] == []
+    assert (await as_alice.at("2.65").get(f"{actions}?changes-before={past}")).status == 400

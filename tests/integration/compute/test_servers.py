@@ -114,7 +114,9 @@ async def create(nova: Nova, image_id: str, name: str = "s1", flavor: str = "1")
     return str(body["server"]["id"])
 
 
-async def test_server_lifecycle_through_the_api(member: Nova, image_id: str) -> None:
+async def test_server_lifecycle_through_the_api(
+    member: Nova, admin_nova: Nova, image_id: str
+) -> None:
     server_id = await create(member, image_id)
     active = await wait_for(member, server_id, "ACTIVE")
     (await member.get(f"servers/{server_id}")).check("servers.get_server")
@@ -152,6 +154,13 @@ async def test_server_lifecycle_through_the_api(member: Nova, image_id: str) -> 
     before = (await member.get(path)).check("servers.show_instance_action")
     assert "events" not in before["instanceAction"], "only admins see them before 2.51"
     later = (await member.at("2.58").get(path)).check("servers.show_instance_action", "v2_58")
+    hashed = (await member.at("2.62").get(path)).check("servers.show_instance_action", "v2_62")
+    [event] = hashed["instanceAction"]["events"]
+    assert len(event["hostId"]) == 56 and "host" not in event
+    admin_view = (await admin_nova.at("2.62").get(path)).check(
+        "servers.show_instance_action", "v2_62"
+    )
+    assert admin_view["instanceAction"]["events"][0]["host"] == "h1"
     assert later["instanceAction"]["updated_at"] >= later["instanceAction"]["start_time"]
     actions_path = f"servers/{server_id}/os-instance-actions"
     nova = member.at("2.58")
