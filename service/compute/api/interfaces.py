@@ -48,8 +48,11 @@ _ATTACHABLE = frozenset({"active", "paused", "stopped"})
 """The vm states a server may gain or lose an interface in, as Nova allows."""
 
 
-def _attachment(port: Port) -> dict[str, Any]:
-    return {
+def _attachment(request: web.Request, port: Port) -> dict[str, Any]:
+    """The port as the server's interface; from 2.70 with its device tag (Kumo takes
+    none, see service/compute/api/server_request.py: null)."""
+    tag = {"tag": None} if version_of(request).at_least("2.70") else {}
+    return tag | {
         "port_id": port.id,
         "net_id": port.network_id,
         "mac_addr": port.mac_address,
@@ -64,7 +67,7 @@ def _attachment(port: Port) -> dict[str, Any]:
 async def list_interfaces(request: web.Request) -> web.Response:
     server = await visible_server(request, request.match_info["server_id"])
     ports = await select(store(request).pool, Port, "device_id = $1", server.id)
-    return json_response({"interfaceAttachments": [_attachment(p) for p in ports]})
+    return json_response({"interfaceAttachments": [_attachment(request, p) for p in ports]})
 
 
 class FixedIpAsked(msgspec.Struct, forbid_unknown_fields=True):
@@ -192,7 +195,7 @@ async def attach_interface(request: web.Request) -> web.Response:
     port = await get(db, Port, attached[0])
     if port is None:
         raise Conflict(f"Port {attached[0]} went while it was attached; retry.")
-    return json_response({"interfaceAttachment": _attachment(port)})
+    return json_response({"interfaceAttachment": _attachment(request, port)})
 
 
 async def _record_planned(
@@ -241,7 +244,7 @@ async def show_interface(request: web.Request) -> web.Response:
     )
     if not found:
         raise NotFound(f"Instance {server.id} is not attached to port {port_id}.")
-    return json_response({"interfaceAttachment": _attachment(found[0])})
+    return json_response({"interfaceAttachment": _attachment(request, found[0])})
 
 
 async def _ips(request: web.Request) -> dict[str, list[dict[str, Any]]]:

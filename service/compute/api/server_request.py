@@ -1,8 +1,8 @@
 """What a server create request's `networks` and `block_device_mapping_v2` may hold at
 each microversion: device tags (2.32; on networks up to 2.36 and on block devices at
 2.32 only by Nova's bug, both again from 2.42; on attached interfaces from 2.49), from
-2.37 `networks` required, either a list or "auto"/"none"; and trusted image
-certificates (2.63, of create and rebuild)."""
+2.37 `networks` required, either a list or "auto"/"none"; trusted image certificates
+(2.63, of create and rebuild); and block devices' volume types (2.67)."""
 
 import re
 from typing import Any, NoReturn
@@ -16,7 +16,7 @@ from service.errors import BadRequest
 _NETWORK_KEYS = frozenset({"uuid", "port", "fixed_ip"})
 _TAG = re.compile(r"^[^,/]{1,60}$")
 _TAGS_SINCE, _AUTO_SINCE, _TAGS_AGAIN = parse("2.32"), parse("2.37"), parse("2.42")
-_TRUSTED_CERTIFICATES = parse("2.63")
+_TRUSTED_CERTIFICATES, _VOLUME_TYPES = parse("2.63"), parse("2.67")
 
 
 def _network_tags(version: Microversion) -> bool:
@@ -70,10 +70,18 @@ def check_networks(version: Microversion, networks: object) -> None:
 
 
 def check_block_devices(version: Microversion, mappings: list[dict[str, Any]]) -> None:
-    """BadRequest (400) for a block device `tag` (see `refuse_tag`)."""
+    """BadRequest (400) for a block device `tag` (see `refuse_tag`), and for a
+    `volume_type` (2.67): Kumo has no block storage to make a volume of one."""
     for mapping in mappings:
         if "tag" in mapping:
             refuse_tag(mapping["tag"], _bdm_tags(version), "block_device_mapping_v2")
+        if "volume_type" in mapping:
+            if version < _VOLUME_TYPES:
+                raise BadRequest(
+                    "Invalid input for field/attribute block_device_mapping_v2. "
+                    "Additional properties are not allowed ('volume_type' was unexpected)"
+                )
+            raise BadRequest("Volume types are not supported: Kumo has no block storage.")
 
 
 def check_trusted_certificates(version: Microversion, certificates: object) -> None:

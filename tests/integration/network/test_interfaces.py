@@ -82,6 +82,15 @@ async def test_attach_by_network_and_by_port_then_detach(member: Nova, image_id:
     assert plugged["port_id"] == given["id"] and plugged["mac_addr"] == given["mac_address"]
     listed = (await member.get(f"servers/{sid}/os-interface")).check("interfaces.list_interfaces")
     assert {i["port_id"] for i in listed["interfaceAttachments"]} == {made["port_id"], given["id"]}
+    tagged = (await member.at("2.70").get(f"servers/{sid}/os-interface")).check(
+        "interfaces.list_interfaces", "v2_70"
+    )
+    assert {i["tag"] for i in tagged["interfaceAttachments"]} == {None}, "Kumo takes no tags"
+    shown = await member.at("2.70").get(f"servers/{sid}/os-interface/{given['id']}")
+    assert (
+        shown.check("interfaces.get_create_interfaces", "v2_70")["interfaceAttachment"]["tag"]
+        is None
+    )
     await _until(lambda: _has(sid, given["mac_address"]))
 
     assert (await member.delete(f"servers/{sid}/os-interface/{given['id']}")).status == 202
