@@ -1,7 +1,7 @@
 """Servers as Nova shows them: the read-model row, Nova's status, and the JSON of each
 microversion Kumo serves (2.1 base; 2.3 extended attributes; 2.9 locked; 2.16
 host_status; 2.19 description; 2.26 tags; 2.47 the flavor itself for its id; 2.63
-trusted image certificates)."""
+trusted image certificates; 2.73 the reason it is locked)."""
 
 import hashlib
 from datetime import UTC, datetime
@@ -117,6 +117,7 @@ def _parts(server: Server, base: str) -> tuple[Json, ...]:
         {"tags": server.tags},
         # Kumo verifies no image signatures, so no server is given certificates to trust
         {"trusted_image_certificates": None},
+        {"locked_reason": server.locked_reason},
     )
 
 
@@ -132,6 +133,7 @@ PARTS: tuple[tuple[Microversion, Microversion | None, bool], ...] = (
     (parse("2.19"), None, False),
     (parse("2.26"), None, False),
     (parse("2.63"), None, False),
+    (parse("2.73"), None, False),
 )
 """For each part of `_parts`: the microversion that shows it, the one that no longer does
 (None: still shown), and whether only to admins."""
@@ -239,6 +241,7 @@ _BASIC = frozenset(
         "description",
         "tags",
         "trusted_image_certificates",
+        "locked_reason",
     }
 )
 

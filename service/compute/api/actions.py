@@ -271,8 +271,10 @@ async def restore(request: web.Request, server_id: str, body: Any) -> web.Respon
 
 
 async def lock(request: web.Request, server_id: str, body: Any) -> web.Response:
+    """Lock the server; from 2.73 with a `locked_reason` (the body is ignored before,
+    as Nova ignores it)."""
     ctx = caller(request)
-    reason = (body or {}).get("locked_reason") if isinstance(body, dict) else None
+    reason = _lock_reason(body) if version_of(request).at_least("2.73") else None
 
     def decide(server: Server) -> list[Event]:
         by = "admin" if ctx.is_admin else "owner"
@@ -280,6 +282,21 @@ async def lock(request: web.Request, server_id: str, body: Any) -> web.Response:
 
     await act(request, server_id, decide)
     return web.Response(status=202)
+
+
+def _lock_reason(body: Any) -> str | None:
+    """The reason a 2.73 lock gives (null or an object with only `locked_reason`, 1 to
+    255 characters); BadRequest (400) otherwise."""
+    if body is None:
+        return None
+    if not isinstance(body, dict) or set(body) - {"locked_reason"}:
+        raise BadRequest(f"Invalid input for field/attribute lock. Value: {body}.")
+    if "locked_reason" not in body:
+        return None
+    reason = body["locked_reason"]
+    if not isinstance(reason, str) or not 1 <= len(reason) <= 255:
+        raise BadRequest(f"Invalid input for field/attribute locked_reason. Value: {reason}.")
+    return reason
 
 
 async def unlock(request: web.Request, server_id: str, body: Any) -> web.Response:

@@ -17,8 +17,8 @@ from events.store import StreamAppend
 from events.types import Event
 from service.auth import AuthContext, caller
 from service.compute import events as ev
-from service.compute.api.microversion import version_of
-from service.compute.api.params import is_uuid
+from service.compute.api.microversion import Microversion, version_of
+from service.compute.api.params import boolean, is_uuid
 from service.compute.api.server_request import (
     check_block_devices,
     check_networks,
@@ -27,6 +27,7 @@ from service.compute.api.server_request import (
 from service.compute.config_drive import user_data_bytes
 from service.compute.directory import Server, get_server, select
 from service.compute.placement import place_servers
+from service.compute.policy_rules import authorize
 from service.compute.quota import claim
 from service.compute.server_view import (
     Rendered,
@@ -118,6 +119,8 @@ class NewServer(
     access_ipv6: str = ""
     description: str | None = None
     tags: Annotated[list[Tag], Meta(max_length=MAX_TAGS)] | None = None
+    host: Name | None = None
+    hypervisor_hostname: Name | None = None
     trusted_image_certificates: object = UNSET
 
 
@@ -187,9 +190,23 @@ def show_body(
 
 
 async def basic_body(request: web.Request, server: Server) -> dict[str, Any]:
-    """The server as update and rebuild answer, with its addresses (plain, as Nova's)."""
+    """The server as update and rebuild answer, with its addresses (plain, as Nova's)
+    and from 2.71 its server group."""
     found = (await networking.addresses(store(request).pool, [server.id])).get(server.id, {})
-    return basic(server, base_url(request), version_of(request), networking.plain(found))
+    body = basic(server, base_url(request), version_of(request), networking.plain(found))
+    return body | await server_groups(request, server)
+
+
+async def server_groups(request: web.Request, server: Server) -> dict[str, Any]:
+    """From 2.71, `server_groups`: the id of the server's group, if it still exists
+    (shown by show, update and rebuild, not by listings)."""
+    if not version_of(request).at_least("2.71"):
+        return {}
+    group = server.server_group_id
+    exists = group is not None and await store(request).pool.fetchval(
+        "SELECT true FROM rm_server_groups WHERE id = $1", group
+    )
+    return {"server_groups": [group] if exists else []}
 
 
 def access_ip(value: str, version: int) -> str:
@@ -285,6 +302,30 @@ async def _public_key(request: web.Request, key_name: str | None) -> str | None:
     return str(key)
 
 
+async def _destination(
+    request: web.Request, new: NewServer, version: Microversion
+) -> frozenset[str]:
+    """The host a new server is asked onto (2.74, admins only): its `host` and its
+    `hypervisor_hostname` (a Kumo host's one node has the host's name), each a known
+    host. BadRequest (400) for an unknown one or one asked before 2.74, Forbidden (403)
+    for a non-admin."""
+    asked = frozenset(n for n in (new.host, new.hypervisor_hostname) if n is not None)
+    if not asked:
+        return asked
+    if not version.at_least("2.74"):
+        field = "host" if new.host is not None else "hypervisor_hostname"
+        raise BadRequest(
+            "Invalid input for field/attribute server. "
+            f"Additional properties are not allowed ('{field}' was unexpected)"
+        )
+    authorize(request, "compute:servers:create:requested_destination")
+    pool = store(request).pool
+    for name in asked:
+        if await pool.fetchval("SELECT true FROM rm_hosts WHERE name = $1", name) is None:
+            raise BadRequest(f"Compute host {name} could not be found.")
+    return asked
+
+
 def _check_name(name: str) -> None:
     if name != name.strip():
         raise BadRequest("Invalid input for field/attribute name: leading or trailing spaces.")
@@ -322,6 +363,7 @@ async def create_server(request: web.Request) -> web.Response:
     if new.user_data is not None and user_data_bytes(new.user_data) is None:
         raise BadRequest("User data needs to be valid base 64.")
     ipv4, ipv6 = access_ip(new.access_ipv4, 4), access_ip(new.access_ipv6, 6)
+    destination = await _destination(request, new, version)
     flavor, image_id, public_key = await _references(request, new)
     reservation_id = f"r-{secrets.token_hex(4)}"
     groups = tuple(dict.fromkeys(g.name for g in new.security_groups)) or ("default",)
@@ -359,7 +401,9 @@ async def create_server(request: web.Request) -> web.Response:
     await networking.plug_servers(request, ctx, new.networks, servers)
     try:
         # Nothing after this append can fail: the audit record commits with it.
-        await _append_with_quota(request, ctx.project_id, flavor, servers, new.availability_zone)
+        await _append_with_quota(
+            request, ctx.project_id, flavor, servers, new.availability_zone, destination
+        )
     except BaseException:
         await networking.unplug(request, *(s.server_id for s in servers))
         raise
@@ -394,6 +438,7 @@ async def _append_with_quota(
     flavor: ev.FlavorSnapshot,
     servers: list[ev.ServerCreateRequested],
     zone: str | None,
+    destination: frozenset[str],
 ) -> None:
     """Claim quota, place and request the servers in one append. The usage read model
     refuses a claim past the limit inside the append (service/compute/quota.py), so N
@@ -407,7 +452,7 @@ async def _append_with_quota(
         cores=flavor.vcpus * len(servers),
         ram=flavor.ram * len(servers),
     )
-    await place_servers(request, quota, servers, zone, answer=202)
+    await place_servers(request, quota, servers, zone, answer=202, destination=destination)
 
 
 def _listing_filters(request: web.Request, ctx: AuthContext) -> tuple[str, list[Any]]:
@@ -455,6 +500,8 @@ def _listing_filters(request: web.Request, ctx: AuthContext) -> tuple[str, list[
         where.append(f"host = {arg(q['host'])}")
     if "reservation_id" in q:
         where.append(f"reservation_id = {arg(q['reservation_id'])}")
+    if "locked" in q and version_of(request).at_least("2.73"):
+        where.append(f"locked = {arg(boolean('locked', q['locked']))}")
     return " AND ".join(where), args
 
 
@@ -561,7 +608,8 @@ async def _rendered(request: web.Request, rows: list[Any]) -> list[tuple[str, Re
 async def show_server(request: web.Request) -> web.Response:
     server = await visible_server(request, request.match_info["server_id"])
     found = await networking.addresses(store(request).pool, [server.id])
-    return json_response({"server": show_body(request, server, found.get(server.id))})
+    body = show_body(request, server, found.get(server.id)) | await server_groups(request, server)
+    return json_response({"server": body})
 
 
 @ROUTES.put("/v2.1/servers/{server_id}")

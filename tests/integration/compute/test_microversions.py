@@ -319,3 +319,54 @@ async def test_servers_changed_before_a_time_from_2_66(
     assert len((await nova.get(f"{actions}?changes-before={future}")).body["instanceActions"]) == 1
     assert (await nova.get(f"{actions}?changes-before={past}")).body["instanceActions"] == []
     assert (await as_alice.at("2.65").get(f"{actions}?changes-before={past}")).status == 400
+
+
+async def test_block_device_volume_types_from_2_67_are_refused(as_alice: Nova) -> None:
+    mapping = {"boot_index": 0, "uuid": NET, "source_type": "image", "volume_type": "ssd"}
+    body = new_server(networks="none", block_device_mapping_v2=[mapping])
+    assert "('volume_type' was unexpected)" in await refused(as_alice.at("2.66"), body)
+    assert "no block storage" in await refused(as_alice.at("2.67"), body)
+
+
+async def test_servers_show_their_group_from_2_71(
+    store: PostgresEventStore, alice: Person, as_alice: Nova
+) -> None:
+    group = {"server_group": {"name": "g", "policies": ["affinity"]}}
+    group_id = (await as_alice.post("os-server-groups", group)).body["server_group"]["id"]
+    server_id = "00000000-0000-4000-8000-0000000000a1"
+    await add_server(store, alice, server_id, host="h1", server_group_id=group_id)
+    nova = as_alice.at("2.71")
+    shown = (await nova.get(f"servers/{server_id}")).check("servers.get_server", "v2_71")
+    assert shown["server"]["server_groups"] == [group_id]
+    updated = await nova.put(f"servers/{server_id}", {"server": {"name": "n"}})
+    assert updated.check("servers.update_server", "v2_71")["server"]["server_groups"] == [group_id]
+    listed = (await nova.get("servers/detail")).check("servers.list_servers_detail", "v2_71")
+    assert "server_groups" not in listed["servers"][0]
+    assert "server_groups" not in (await as_alice.at("2.70").get(f"servers/{server_id}")).body
+    assert (await as_alice.delete(f"os-server-groups/{group_id}")).status == 204
+    assert (await nova.get(f"servers/{server_id}")).body["server"]["server_groups"] == []
+
+
+async def test_a_lock_gives_its_reason_from_2_73(
+    store: PostgresEventStore, alice: Person, as_alice: Nova
+) -> None:
+    server_id = "00000000-0000-4000-8000-0000000000a1"
+    await add_server(store, alice, server_id, host="h1")
+    path = f"servers/{server_id}/action"
+    reason = {"lock": {"locked_reason": "maintenance"}}
+    assert (await as_alice.at("2.72").post(path, reason)).status == 202
+    shown = (await as_alice.at("2.73").get(f"servers/{server_id}")).check(
+        "servers.get_server", "v2_73"
+    )
+    assert (shown["server"]["locked"], shown["server"]["locked_reason"]) == (True, None)
+    assert "locked_reason" not in (await as_alice.at("2.72").get(f"servers/{server_id}")).body
+    assert (await as_alice.post(path, {"unlock": None})).status == 202
+    assert (await as_alice.at("2.73").post(path, reason)).status == 202
+    listed = (await as_alice.at("2.73").get("servers/detail?locked=true")).check(
+        "servers.list_servers_detail", "v2_73"
+    )
+    assert listed["servers"][0]["locked_reason"] == "maintenance"
+    assert (await as_alice.at("2.73").get("servers?locked=false")).body["servers"] == []
+    assert (await as_alice.at("2.73").get("servers?locked=maybe")).status == 400
+    for bad in ({"locked_reason": ""}, {"reason": "x"}, {"locked_reason": None}):
+        assert (await as_alice.at("2.73").post(path, {"lock": bad})).status == 400, bad

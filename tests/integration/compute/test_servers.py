@@ -288,6 +288,27 @@ async def test_microversions_are_negotiated_and_echoed(member: Nova, image_id: s
     assert (await member.get(f"servers/{server_id}/tags")).status == 404, "tags need 2.26"
 
 
+async def test_admins_ask_for_a_host_from_2_74(
+    member: Nova, admin_nova: Nova, image_id: str
+) -> None:
+    body = {"name": "d", "imageRef": image_id, "flavorRef": "1", "networks": "auto"}
+    placed = await admin_nova.at("2.74").post(
+        "servers", {"server": body | {"host": "h1", "hypervisor_hostname": "h1"}}
+    )
+    assert placed.status == 202, placed.body
+    server = await wait_for(admin_nova, placed.body["server"]["id"], "ACTIVE")
+    shown = (await admin_nova.at("2.3").get(f"servers/{server['id']}")).body["server"]
+    assert shown["OS-EXT-SRV-ATTR:host"] == "h1"
+    for nova, version, asked, status in (
+        (admin_nova, "2.74", {"host": "nowhere"}, 400),
+        (admin_nova, "2.74", {"hypervisor_hostname": "nowhere"}, 400),
+        (admin_nova, "2.73", {"host": "h1"}, 400),
+        (member, "2.74", {"host": "h1"}, 403),
+    ):
+        reply = await nova.at(version).post("servers", {"server": body | asked})
+        assert reply.status == status, (version, asked)
+
+
 async def test_tags_given_at_create_from_2_52(member: Nova, image_id: str) -> None:
     body = {"name": "t", "imageRef": image_id, "flavorRef": "1", "networks": "auto"}
     reply = await member.at("2.52").post("servers", {"server": body | {"tags": ["b", "a", "b"]}})
