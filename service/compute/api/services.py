@@ -72,8 +72,8 @@ async def list_services(request: web.Request) -> web.Response:
 
 async def _set_status(request: web.Request, enabled: bool, with_reason: bool) -> web.Response:
     authorize(request, "os_compute_api:os-services:update")
-    if version_of(request).at_least("2.53"):  # superseded by PUT /os-services/{uuid}
-        raise NotFound("The resource could not be found.")
+    if version_of(request).at_least("2.53"):  # the path's last part is a service's uuid
+        raise BadRequest(f"Invalid uuid {request.path.rsplit('/', 1)[-1]}")
     body = await read_json(request, ServiceRef)
     host = await get(store(request).pool, Host, body.host)
     if host is None or body.binary != BINARY:

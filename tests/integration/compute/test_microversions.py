@@ -266,7 +266,7 @@ async def test_services_go_by_uuid_from_2_53(nova_admin: Nova, store: PostgresEv
         (path, {"status": "enabled", "disabled_reason": "why"}, 400),
         (path, {"status": "asleep"}, 400),
         (path, {"forced_down": True}, 501),
-        ("os-services/disable", {"host": "cn1", "binary": "nova-compute"}, 404),
+        ("os-services/disable", {"host": "cn1", "binary": "nova-compute"}, 400),
     ):
         assert (await nova.put(where, body)).status == status, (where, body)
     assert (await nova_admin.at("2.52").put(path, {"status": "enabled"})).status == 404
