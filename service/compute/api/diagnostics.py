@@ -56,8 +56,11 @@ async def server_diagnostics(request: web.Request) -> web.Response:
 
 _STATES = {DomainState.NOSTATE: "pending"}
 """Nova's diagnostics state of a power state, where it is not the state's own name."""
-_NIC_COUNTERS = ("rx_octets", "rx_errors", "rx_drop", "rx_packets", "rx_rate",
-                 "tx_octets", "tx_errors", "tx_drop", "tx_packets", "tx_rate")  # fmt: skip
+_NIC_COUNTERS = tuple(
+    f"{way}_{counter}"
+    for way in ("rx", "tx")
+    for counter in ("octets", "errors", "drop", "packets", "rate")
+)
 _DISK_COUNTERS = ("read_bytes", "read_requests", "write_bytes", "write_requests", "errors_count")
 
 

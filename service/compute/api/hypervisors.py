@@ -137,8 +137,9 @@ async def _servers(request: web.Request, hosts: Numbered) -> dict[str, list[dict
     """The servers (not deleted) on each of `hosts` that has any, as Nova lists them."""
     rows = await store(request).pool.fetch(
         "SELECT host, id, name FROM rm_servers WHERE NOT deleted AND host = ANY($1)"
-        " ORDER BY created_at, id", [h.name for _, h in hosts],
-    )  # fmt: skip
+        " ORDER BY created_at, id",
+        [h.name for _, h in hosts],
+    )
     found: dict[str, list[dict[str, str]]] = {}
     for row in rows:
         found.setdefault(row["host"], []).append({"uuid": row["id"], "name": row["name"]})

@@ -254,9 +254,8 @@ async def test_services_go_by_uuid_from_2_53(nova_admin: Nova, store: PostgresEv
     path = f"os-services/{service['id']}"
     disabled = await nova.put(path, {"status": "disabled", "disabled_reason": "maintenance"})
     shown = disabled.check("services.update_service", "v2_53")["service"]
-    assert (shown["id"], shown["status"], shown["disabled_reason"]) == (
-        service["id"], "disabled", "maintenance",
-    )  # fmt: skip
+    expected = (service["id"], "disabled", "maintenance")
+    assert (shown["id"], shown["status"], shown["disabled_reason"]) == expected
     enabled = (await nova.put(path, {"status": "enabled"})).body["service"]
     assert (enabled["status"], enabled["disabled_reason"]) == ("enabled", None)
     for where, body, status in (

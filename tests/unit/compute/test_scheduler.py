@@ -114,9 +114,8 @@ def test_anti_affinity_rules_let_a_host_take_up_to_max_server_per_host() -> None
     hosts = [host("a"), host("b")]
     wanted = ask(group_policy="anti-affinity", group_hosts=("a", "a", "b"), max_per_host=2)
     assert names(passing(hosts, wanted)) == ["b"]
-    assert schedule(hosts, msgspec.structs.replace(wanted, group_hosts=(), count=4)) == [
-        "a", "b", "a", "b",
-    ]  # fmt: skip
+    spread = schedule(hosts, msgspec.structs.replace(wanted, group_hosts=(), count=4))
+    assert spread == ["a", "b", "a", "b"]
     assert schedule(hosts, msgspec.structs.replace(wanted, count=2)) is None
 
 
