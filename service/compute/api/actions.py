@@ -17,6 +17,7 @@ from service.compute import events as ev
 from service.compute import quota
 from service.compute.api.diagnostics import guest_hypervisor
 from service.compute.api.microversion import Microversion, version_of
+from service.compute.api.params import unexpected
 from service.compute.api.server_request import check_trusted_certificates
 from service.compute.api.servers import (
     Alongside,
@@ -123,11 +124,11 @@ def _rebuild_user_data(body: dict[str, Any], version: Microversion) -> str | Non
     """The user data a rebuild gives the server (2.57; None removes it, UNSET keeps it);
     BadRequest (400) for personality files from 2.57, user data before or not base64."""
     if "personality" in body and version.at_least("2.57"):
-        raise BadRequest("Additional properties are not allowed ('personality' was unexpected)")
+        raise unexpected("personality")
     if "user_data" not in body:
         return UNSET
     if not version.at_least("2.57"):
-        raise BadRequest("Additional properties are not allowed ('user_data' was unexpected)")
+        raise unexpected("user_data")
     given = body["user_data"]
     if given is not None and (
         not isinstance(given, str) or len(given) > 65535 or user_data_bytes(given) is None
@@ -150,7 +151,7 @@ async def rebuild(request: web.Request, server_id: str, body: Any) -> web.Respon
     check_trusted_certificates(version, body.get("trusted_image_certificates", UNSET))
     if "key_name" in body:  # 2.54: a new key pair (of the caller's), or none
         if not version.at_least("2.54"):
-            raise BadRequest("Additional properties are not allowed ('key_name' was unexpected)")
+            raise unexpected("key_name")
         key_name = body["key_name"]
         if key_name is not None:
             await _public_key(request, str(key_name))

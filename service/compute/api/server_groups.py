@@ -15,7 +15,7 @@ from service.auth import AuthContext
 from service.compute import events as ev
 from service.compute import quota
 from service.compute.api.microversion import Microversion, version_of
-from service.compute.api.params import integer
+from service.compute.api.params import integer, only
 from service.compute.directory import ServerGroup, count, get, select
 from service.compute.policy_rules import authorize
 from service.errors import BadRequest, NotFound
@@ -81,9 +81,7 @@ def _policy_and_rules(body: NewServerGroup, version: Microversion) -> tuple[str,
     rules = {} if isinstance(body.rules, UnsetType) else body.rules
     if rules and body.policy != "anti-affinity":
         raise BadRequest("Only anti-affinity policy supports rules.")
-    unknown = sorted(set(rules) - {"max_server_per_host"})
-    if unknown:
-        raise BadRequest(f"Additional properties are not allowed ('{unknown[0]}' was unexpected)")
+    only(rules, {"max_server_per_host"}, "rules")
     return body.policy, {k: integer(k, v, 1) for k, v in rules.items()}
 
 

@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 from msgspec import UNSET
 
 from service.compute.api.microversion import Microversion, parse
-from service.compute.api.params import is_uuid
+from service.compute.api.params import is_uuid, only, unexpected
 from service.errors import BadRequest
 
 _NETWORK_KEYS = frozenset({"uuid", "port", "fixed_ip"})
@@ -32,10 +32,7 @@ def refuse_tag(tag: object, allowed: bool, field: str) -> NoReturn:
     microversion allows none, else (well-formed or not) refused as well: Kumo's guests
     get no device metadata to show it in."""
     if not allowed:
-        raise BadRequest(
-            f"Invalid input for field/attribute {field}. "
-            "Additional properties are not allowed ('tag' was unexpected)"
-        )
+        raise unexpected("tag", field)
     if not isinstance(tag, str) or not _TAG.match(tag):
         raise BadRequest(f"Invalid input for field/attribute tag. Value: {tag}.")
     raise BadRequest("Device tagging is not supported: Kumo's guests have no device metadata.")
@@ -59,12 +56,7 @@ def check_networks(version: Microversion, networks: object) -> None:
             raise BadRequest(f"Invalid input for field/attribute networks. Value: {item}.")
         if "tag" in item:
             refuse_tag(item["tag"], _network_tags(version), "networks")
-        unknown = sorted(set(item) - _NETWORK_KEYS)
-        if unknown:
-            raise BadRequest(
-                "Invalid input for field/attribute networks. "
-                f"Additional properties are not allowed ('{unknown[0]}' was unexpected)"
-            )
+        only(item, _NETWORK_KEYS, "networks")
         if "uuid" in item and not is_uuid(str(item["uuid"])):
             raise BadRequest("Bad networks format: network uuid is not in proper format.")
 
@@ -77,10 +69,7 @@ def check_block_devices(version: Microversion, mappings: list[dict[str, Any]]) -
             refuse_tag(mapping["tag"], _bdm_tags(version), "block_device_mapping_v2")
         if "volume_type" in mapping:
             if version < _VOLUME_TYPES:
-                raise BadRequest(
-                    "Invalid input for field/attribute block_device_mapping_v2. "
-                    "Additional properties are not allowed ('volume_type' was unexpected)"
-                )
+                raise unexpected("volume_type", "block_device_mapping_v2")
             raise BadRequest("Volume types are not supported: Kumo has no block storage.")
 
 
@@ -90,8 +79,6 @@ def check_trusted_certificates(version: Microversion, certificates: object) -> N
     if certificates is UNSET:
         return
     if version < _TRUSTED_CERTIFICATES:
-        raise BadRequest(
-            "Additional properties are not allowed ('trusted_image_certificates' was unexpected)"
-        )
+        raise unexpected("trusted_image_certificates", "server")
     if certificates is not None:
         raise BadRequest("Image signature certificate validation is not supported.")

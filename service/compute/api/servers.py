@@ -18,7 +18,7 @@ from events.types import Event
 from service.auth import AuthContext, caller
 from service.compute import events as ev
 from service.compute.api.microversion import Microversion, version_of
-from service.compute.api.params import boolean, is_uuid
+from service.compute.api.params import boolean, is_uuid, unexpected
 from service.compute.api.server_request import (
     check_block_devices,
     check_networks,
@@ -313,11 +313,7 @@ async def _destination(
     if not asked:
         return asked
     if not version.at_least("2.74"):
-        field = "host" if new.host is not None else "hypervisor_hostname"
-        raise BadRequest(
-            "Invalid input for field/attribute server. "
-            f"Additional properties are not allowed ('{field}' was unexpected)"
-        )
+        raise unexpected("host" if new.host is not None else "hypervisor_hostname", "server")
     authorize(request, "compute:servers:create:requested_destination")
     pool = store(request).pool
     for name in asked:
@@ -351,15 +347,9 @@ async def create_server(request: web.Request) -> web.Response:
     check_block_devices(version, new.block_device_mapping_v2)
     check_trusted_certificates(version, new.trusted_image_certificates)
     if not isinstance(new.personality, UnsetType) and version.at_least("2.57"):
-        raise BadRequest(
-            "Invalid input for field/attribute server. "
-            "Additional properties are not allowed ('personality' was unexpected)"
-        )
+        raise unexpected("personality", "server")
     if new.tags is not None and not version.at_least("2.52"):
-        raise BadRequest(
-            "Invalid input for field/attribute server. "
-            "Additional properties are not allowed ('tags' was unexpected)"
-        )
+        raise unexpected("tags", "server")
     if new.user_data is not None and user_data_bytes(new.user_data) is None:
         raise BadRequest("User data needs to be valid base 64.")
     ipv4, ipv6 = access_ip(new.access_ipv4, 4), access_ip(new.access_ipv6, 6)
