@@ -1,6 +1,7 @@
 """Reading the compute read models (rm_* of migrations/0006_compute.sql): typed rows and
 the lookups the compute API needs."""
 
+import uuid
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -111,6 +112,7 @@ class Server(msgspec.Struct, frozen=True):
     access_ipv6: str
     hostname: str
     disk_config: str
+    user_data: str | None
     locked: bool
     locked_by: str | None
     locked_reason: str | None
@@ -174,6 +176,7 @@ class ServerGroup(msgspec.Struct, frozen=True):
     user_id: str
     name: str
     policy: str
+    rules: dict[str, int]
     created_at: datetime
 
 
@@ -292,6 +295,15 @@ FLAVOR_VISIBLE = (
     "(is_public OR id IN (SELECT flavor_id FROM rm_flavor_access WHERE project_id = {p}))"
 )
 """The condition on rm_flavors for flavors a project sees; `{p}` is its argument."""
+
+
+_HOST_IDS = uuid.UUID("0c6b1f4e-3a52-5d8e-9c41-6b0e2f7a9d13")
+
+
+def host_uuid(host: str, role: str) -> str:
+    """The uuid Nova shows from 2.53 for the host's hypervisor or compute service (`role`),
+    derived from the host's name: as stable as its number."""
+    return str(uuid.uuid5(_HOST_IDS, f"{role}:{host}"))
 
 
 async def numbered_hosts(db: Any) -> list[tuple[int, Host]]:

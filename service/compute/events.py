@@ -160,12 +160,16 @@ class ServerDeleted(Event, frozen=True):
 
 
 class ServerActionRequested(Event, frozen=True):
-    """An action on a server was accepted (`task_state` is what Nova then shows)."""
+    """An action on a server was accepted (`task_state` is what Nova then shows); a
+    rebuild from 2.57 may give the server new `user_data` (None: none)."""
+
+    secret_fields: ClassVar[tuple[str, ...]] = ("user_data",)
 
     server_id: str
     action: str
     task_state: str | None = None
     params: dict[str, Any] = {}
+    user_data: str | None | UnsetType = UNSET
 
 
 class ServerActionSucceeded(Event, frozen=True):
@@ -322,6 +326,8 @@ class ServerGroupCreated(Event, frozen=True):
     user_id: str
     name: str
     policy: str
+    rules: dict[str, int] = {}
+    """From 2.64: for anti-affinity, `max_server_per_host` (1 if not given)."""
 
 
 class ServerGroupDeleted(Event, frozen=True):

@@ -10,6 +10,7 @@ resources' rows go. Events for a row that does not exist leave it absent.
 from typing import Any
 
 import msgspec
+from msgspec import UnsetType
 
 from events.types import Event, RecordedEvent
 from projections.rows import Evolve, Row, set_fields
@@ -31,7 +32,7 @@ def _created_server(recorded: RecordedEvent, e: ev.ServerCreateRequested) -> Row
             "project_id", "user_id", "name", "flavor", "image_id", "key_name", "metadata",
             "availability_zone", "config_drive", "reservation_id", "launch_index",
             "security_groups", "server_group_id", "tags", "description", "access_ipv4",
-            "access_ipv6", "hostname", "disk_config",
+            "access_ipv6", "hostname", "disk_config", "user_data",
         )
     }  # fmt: skip
     return kept | {
@@ -93,10 +94,16 @@ def server(row: Row | None, recorded: RecordedEvent) -> Row | None:
                 "power_state": 0,
                 "terminated_at": at,
             }
-        case ev.ServerActionRequested(action=action, task_state=task_state, params=params):
+        case ev.ServerActionRequested(
+            action=action, task_state=task_state, params=params, user_data=user_data
+        ):
             changes["task_state"] = task_state
-            if action == "rebuild":  # Nova shows the new image, name and metadata at once
-                changes |= {k: v for k, v in params.items() if k in ("image_id", "name")}
+            if not isinstance(user_data, UnsetType):
+                changes["user_data"] = user_data
+            if action == "rebuild":  # Nova shows the new image, name, key and metadata at once
+                changes |= {
+                    k: v for k, v in params.items() if k in ("image_id", "name", "key_name")
+                }
                 if "metadata" in params:
                     changes["metadata"] = params["metadata"]
             if "disk_config" in params:  # of a rebuild or a resize: shown at once too

@@ -45,6 +45,7 @@ async def place_servers(
     servers: list[ev.ServerCreateRequested],
     zone: str | None,
     answer: int,
+    destination: frozenset[str] = frozenset(),
 ) -> None:
     """`place` for an API request, its events recorded with the request's metadata. The
     request answers `answer` once they commit, placed or not, so its audit record
@@ -56,7 +57,7 @@ async def place_servers(
         if audit is not None:
             committed(request, answer)
 
-    await place(store(request), caller(request), record, claim, servers, zone)
+    await place(store(request), caller(request), record, claim, servers, zone, destination)
 
 
 async def place(
@@ -66,14 +67,18 @@ async def place(
     claim: StreamAppend,
     servers: list[ev.ServerCreateRequested],
     zone: str | None,
+    destination: frozenset[str] = frozenset(),
 ) -> None:
     """Choose hosts for `servers` (one request's, same flavor and group) in the
-    requested `zone` (`zone:host` forces a host, for admins), and record them with
-    their quota `claim`. BadRequest for an unknown zone or group, Forbidden for a forced
-    host asked by a non-admin or a full group, OverQuota from the claim, Conflict when
-    the hosts changed under every attempt."""
+    requested `zone` (`zone:host` forces a host, for admins) and on the `destination`
+    host asked for (2.74, by host and node name: none fits unless they and any forced
+    host agree), and record them with their quota `claim`. BadRequest for an unknown
+    zone or group, Forbidden for a forced host asked by a non-admin or a full group,
+    OverQuota from the claim, Conflict when the hosts changed under every attempt."""
     pool = event_store.pool
     wanted_zone, forced_host = await _zone(pool, ctx, zone)
+    named = destination | ({forced_host} if forced_host else set())
+    agreed = len(named) <= 1
     group = await _group(pool, ctx, servers[0].server_group_id, len(servers))
     for _ in range(ATTEMPTS):
         group_version = 0
@@ -84,11 +89,12 @@ async def place(
             share=Share.of(servers[0].flavor),
             count=len(servers),
             zone=wanted_zone,
-            host=forced_host,
+            host=next(iter(named), None),
             group_policy=group.policy if group else None,
             group_hosts=await _group_hosts(pool, group),
+            max_per_host=group.rules.get("max_server_per_host", 1) if group else 1,
         )
-        chosen = schedule(hosts, wanted)
+        chosen = schedule(hosts, wanted) if agreed else None
         if chosen is None:
             await record(_unplaced(claim, servers, wanted_zone))
             return

@@ -41,6 +41,7 @@ RULES: dict[str, Rule] = {
     "os_compute_api:flavors": anyone,
     "os_compute_api:os-flavor-manage:create": admin,
     "os_compute_api:os-flavor-manage:delete": admin,
+    "os_compute_api:os-flavor-manage:update": admin,
     "os_compute_api:os-flavor-access": admin,
     "os_compute_api:os-flavor-access:add_tenant_access": admin,
     "os_compute_api:os-flavor-access:remove_tenant_access": admin,
@@ -108,6 +109,7 @@ RULES: dict[str, Rule] = {
     "os_compute_api:os-aggregates:set_metadata": admin,
     "os_compute_api:os-services:list": admin,
     "os_compute_api:os-services:update": admin,
+    "compute:servers:create:requested_destination": admin,
     # security groups (Nova's proxy) and server groups: the project's
     "os_compute_api:os-security-groups:get": ADMIN_OR_READER,
     "os_compute_api:os-security-groups:show": ADMIN_OR_READER,

@@ -29,7 +29,7 @@ _ROWS: dict[str, tuple[str, Evolve, tuple[str, ...]]] = {
     "server": ("rm_servers", fold.server, SERVER_JSON),
     "flavor": ("rm_flavors", fold.flavor, FLAVOR_JSON),
     "keypair": ("rm_keypairs", fold.keypair, ()),
-    "servergroup": ("rm_server_groups", fold.server_group, ()),
+    "servergroup": ("rm_server_groups", fold.server_group, ("rules",)),
     "aggregate": ("rm_aggregates", fold.aggregate, ("metadata",)),
 }
 """Rows kept by their stream's fold (service/compute/fold.py), by stream category."""

@@ -306,7 +306,8 @@ class ComputeReactor:
                 await hv.destroy(uuid_)
                 await self.guests.remove(uuid_)
                 rebuilt = msgspec.structs.replace(server, image_id=params["image_id"])
-                await hv.spawn(await self.guests.prepare(rebuilt, None))
+                # the server's user data, as created or as the rebuild gave it (2.57)
+                await hv.spawn(await self.guests.prepare(rebuilt, server.user_data))
                 vm_state, power = "active", RUNNING
                 if server.vm_state == "stopped":  # a stopped server stays stopped (Nova's)
                     await hv.power_off(uuid_, 0)

@@ -7,7 +7,8 @@ Filters: the compute service is enabled and its worker runs (up); the host is in
 requested availability zone (and is the requested host, for `zone:host`); its free
 vCPUs, RAM and disk (capacity times allocation ratio, minus what is held) take the
 flavor; the server group's hard policy holds (`affinity`: the group's host, if it has
-one; `anti-affinity`: none of the group's hosts). Weighers, each normalised over the
+one; `anti-affinity`: a host with fewer of the group's servers than its rules'
+`max_server_per_host`, by default none). Weighers, each normalised over the
 hosts left to 0..1 and added up as Nova does: free RAM, free vCPUs and free disk (the
 least loaded host wins), and for the soft policies the number of the group's servers on
 the host (more for `soft-affinity`, fewer for `soft-anti-affinity`). Ties go to the
@@ -34,6 +35,8 @@ class Request(msgspec.Struct, frozen=True, kw_only=True):
     group_policy: str | None = None
     group_hosts: tuple[str, ...] = ()
     """The hosts of the group's servers already placed, once per server."""
+    max_per_host: int = 1
+    """How many of an anti-affinity group's servers a host may have (its rules, 2.64)."""
 
 
 Filter = Callable[[HostResources, Request], bool]
@@ -59,7 +62,7 @@ def group_policy(host: HostResources, request: Request) -> bool:
     if request.group_policy == "affinity" and request.group_hosts:
         return host.host in request.group_hosts
     if request.group_policy == "anti-affinity":
-        return host.host not in request.group_hosts
+        return request.group_hosts.count(host.host) < request.max_per_host
     return True
 
 

@@ -1,6 +1,7 @@
 """Servers as Nova shows them: the read-model row, Nova's status, and the JSON of each
 microversion Kumo serves (2.1 base; 2.3 extended attributes; 2.9 locked; 2.16
-host_status; 2.19 description; 2.26 tags)."""
+host_status; 2.19 description; 2.26 tags; 2.47 the flavor itself for its id; 2.63
+trusted image certificates; 2.73 the reason it is locked)."""
 
 import hashlib
 from datetime import UTC, datetime
@@ -58,7 +59,6 @@ def _parts(server: Server, base: str) -> tuple[Json, ...]:
         "metadata": server.metadata,
         "hostId": host_id(server),
         "image": {"id": server.image_id, "links": links(base, "images", server.image_id)[1:]},
-        "flavor": {"id": server.flavor.id, "links": links(base, "flavors", server.flavor.id)[1:]},
         "created": nova_time(server.created_at),
         "updated": nova_time(server.updated_at),
         "accessIPv4": server.access_ipv4,
@@ -93,37 +93,58 @@ def _parts(server: Server, base: str) -> tuple[Json, ...]:
         "OS-EXT-SRV-ATTR:ramdisk_id": "",
         "OS-EXT-SRV-ATTR:hostname": server.hostname,
         "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
-        "OS-EXT-SRV-ATTR:user_data": None,
+        "OS-EXT-SRV-ATTR:user_data": server.user_data,
+    }
+    flavor = server.flavor
+    embedded = {
+        "vcpus": flavor.vcpus,
+        "ram": flavor.ram,
+        "disk": flavor.disk,
+        "ephemeral": flavor.ephemeral,
+        "swap": flavor.swap,
+        "original_name": flavor.name,
+        "extra_specs": flavor.extra_specs,
     }
     return (
         common,
+        {"flavor": {"id": flavor.id, "links": links(base, "flavors", flavor.id)[1:]}},
+        {"flavor": embedded},
         admin,
         admin_2_3,
         {"locked": server.locked},
         {"host_status": "UP" if server.host else ""},
         {"description": server.description},
         {"tags": server.tags},
+        # Kumo verifies no image signatures, so no server is given certificates to trust
+        {"trusted_image_certificates": None},
+        {"locked_reason": server.locked_reason},
     )
 
 
-PARTS: tuple[tuple[Microversion, bool], ...] = (
-    (MIN, False),
-    (MIN, True),
-    (parse("2.3"), True),
-    (parse("2.9"), False),
-    (parse("2.16"), True),
-    (parse("2.19"), False),
-    (parse("2.26"), False),
+_FLAVOR_EMBEDDED = parse("2.47")
+PARTS: tuple[tuple[Microversion, Microversion | None, bool], ...] = (
+    (MIN, None, False),
+    (MIN, _FLAVOR_EMBEDDED, False),
+    (_FLAVOR_EMBEDDED, None, False),
+    (MIN, None, True),
+    (parse("2.3"), None, True),
+    (parse("2.9"), None, False),
+    (parse("2.16"), None, True),
+    (parse("2.19"), None, False),
+    (parse("2.26"), None, False),
+    (parse("2.63"), None, False),
+    (parse("2.73"), None, False),
 )
-"""For each part of `_parts`: the microversion that shows it, and whether only to admins."""
+"""For each part of `_parts`: the microversion that shows it, the one that no longer does
+(None: still shown), and whether only to admins."""
 
 
 def shown(version: Microversion, *, admin: bool) -> tuple[int, ...]:
     """The parts (indices into `_parts`) a caller of `version` sees."""
     return tuple(
         i
-        for i, (since, admin_only) in enumerate(PARTS)
-        if version >= since and (admin or not admin_only)
+        for i, (since, before, admin_only) in enumerate(PARTS)
+        if since <= version and (before is None or version < before) and (admin or not admin_only)
     )
 
 
@@ -219,6 +240,8 @@ _BASIC = frozenset(
         "locked",
         "description",
         "tags",
+        "trusted_image_certificates",
+        "locked_reason",
     }
 )
 

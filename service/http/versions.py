@@ -11,7 +11,7 @@ from service.http.body import json_response
 from service.http.keys import SETTINGS
 
 COMPUTE_MIN_MICROVERSION = "2.1"
-COMPUTE_MAX_MICROVERSION = "2.26"
+COMPUTE_MAX_MICROVERSION = "2.74"
 """The highest compute microversion Kumo serves; raised as the compute API grows."""
 
 IMAGE_VERSIONS = (("2.5", "CURRENT"), ("2.4", "SUPPORTED"), ("2.3", "SUPPORTED"),

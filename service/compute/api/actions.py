@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 from aiohttp import web
+from msgspec import UNSET, UnsetType
 
 from events.store import StreamAppend
 from events.types import Event
@@ -15,11 +16,14 @@ from service.auth import caller
 from service.compute import events as ev
 from service.compute import quota
 from service.compute.api.diagnostics import guest_hypervisor
-from service.compute.api.microversion import version_of
+from service.compute.api.microversion import Microversion, version_of
+from service.compute.api.params import unexpected
+from service.compute.api.server_request import check_trusted_certificates
 from service.compute.api.servers import (
     Alongside,
     _flavor,
     _image,
+    _public_key,
     act,
     basic_body,
     refuse_busy,
@@ -27,6 +31,7 @@ from service.compute.api.servers import (
     visible_server,
 )
 from service.compute.api.snapshots import create_backup, create_image
+from service.compute.config_drive import user_data_bytes
 from service.compute.directory import Server, get_server
 from service.compute.hypervisor import HypervisorError
 from service.compute.policy_rules import authorize
@@ -72,6 +77,7 @@ async def _request(
     task_state: str | None,
     params: dict[str, Any] | None = None,
     alongside: Alongside | None = None,
+    user_data: str | None | UnsetType = UNSET,
 ) -> Server:
     def decide(server: Server) -> list[Event]:
         _unlocked(request, server)
@@ -79,7 +85,11 @@ async def _request(
         if server.host is None:  # no host would ever carry it out (Nova's InstanceNotReady)
             raise Conflict(f"Instance {server.id} is not ready")
         requested = ev.ServerActionRequested(
-            server_id=server.id, action=action, task_state=task_state, params=params or {}
+            server_id=server.id,
+            action=action,
+            task_state=task_state,
+            params=params or {},
+            user_data=user_data,
         )
         return [requested]
 
@@ -110,15 +120,42 @@ def _disk_config(body: dict[str, Any]) -> dict[str, str]:
     return {"disk_config": body[DISK_CONFIG]}
 
 
+def _rebuild_user_data(body: dict[str, Any], version: Microversion) -> str | None | UnsetType:
+    """The user data a rebuild gives the server (2.57; None removes it, UNSET keeps it);
+    BadRequest (400) for personality files from 2.57, user data before or not base64."""
+    if "personality" in body and version.at_least("2.57"):
+        raise unexpected("personality")
+    if "user_data" not in body:
+        return UNSET
+    if not version.at_least("2.57"):
+        raise unexpected("user_data")
+    given = body["user_data"]
+    if given is not None and (
+        not isinstance(given, str) or len(given) > 65535 or user_data_bytes(given) is None
+    ):
+        raise BadRequest("Invalid input for field/attribute user_data: not base64.")
+    return given
+
+
 async def rebuild(request: web.Request, server_id: str, body: Any) -> web.Response:
     if not isinstance(body, dict) or "imageRef" not in body:
         raise BadRequest("Invalid input for field/attribute rebuild: imageRef is required.")
     server = await visible_server(request, server_id)
+    version = version_of(request)
     image_id = await _image(request, str(body["imageRef"]), server.flavor)
     params: dict[str, Any] = {"image_id": image_id} | _disk_config(body)
     for key in ("name", "metadata", "adminPass", "description"):
         if key in body:
             params[key] = body[key]
+    user_data = _rebuild_user_data(body, version)
+    check_trusted_certificates(version, body.get("trusted_image_certificates", UNSET))
+    if "key_name" in body:  # 2.54: a new key pair (of the caller's), or none
+        if not version.at_least("2.54"):
+            raise unexpected("key_name")
+        key_name = body["key_name"]
+        if key_name is not None:
+            await _public_key(request, str(key_name))
+        params["key_name"] = key_name
     await _request(
         request,
         server_id,
@@ -126,12 +163,17 @@ async def rebuild(request: web.Request, server_id: str, body: Any) -> web.Respon
         frozenset({"active", "stopped", "error"}),
         "rebuilding",
         params,
+        user_data=user_data,
     )
     rebuilt = await get_server(store(request).pool, server_id)
     assert rebuilt is not None
     shown = await basic_body(request, rebuilt) | {
         "adminPass": str(body.get("adminPass") or secrets.token_urlsafe(9))
     }
+    if version.at_least("2.54"):
+        shown["key_name"] = rebuilt.key_name
+    if version.at_least("2.57"):
+        shown["user_data"] = rebuilt.user_data
     return json_response({"server": shown}, status=202)
 
 
@@ -230,8 +272,10 @@ async def restore(request: web.Request, server_id: str, body: Any) -> web.Respon
 
 
 async def lock(request: web.Request, server_id: str, body: Any) -> web.Response:
+    """Lock the server; from 2.73 with a `locked_reason` (the body is ignored before,
+    as Nova ignores it)."""
     ctx = caller(request)
-    reason = (body or {}).get("locked_reason") if isinstance(body, dict) else None
+    reason = _lock_reason(body) if version_of(request).at_least("2.73") else None
 
     def decide(server: Server) -> list[Event]:
         by = "admin" if ctx.is_admin else "owner"
@@ -239,6 +283,21 @@ async def lock(request: web.Request, server_id: str, body: Any) -> web.Response:
 
     await act(request, server_id, decide)
     return web.Response(status=202)
+
+
+def _lock_reason(body: Any) -> str | None:
+    """The reason a 2.73 lock gives (null or an object with only `locked_reason`, 1 to
+    255 characters); BadRequest (400) otherwise."""
+    if body is None:
+        return None
+    if not isinstance(body, dict) or set(body) - {"locked_reason"}:
+        raise BadRequest(f"Invalid input for field/attribute lock. Value: {body}.")
+    if "locked_reason" not in body:
+        return None
+    reason = body["locked_reason"]
+    if not isinstance(reason, str) or not 1 <= len(reason) <= 255:
+        raise BadRequest(f"Invalid input for field/attribute locked_reason. Value: {reason}.")
+    return reason
 
 
 async def unlock(request: web.Request, server_id: str, body: Any) -> web.Response:
@@ -356,6 +415,8 @@ async def server_action(request: web.Request) -> web.Response:
         return await security_group(request, server_id, key, value)
     if key in ("addFloatingIp", "removeFloatingIp"):
         return await floating_ip(request, server_id, key, value)
+    if key in ("addFixedIp", "removeFixedIp") and version_of(request).at_least("2.44"):
+        raise NotFound("The resource could not be found.")  # Nova's network proxies, gone
     if key == "changePassword":
         raise NotSupported("Unable to set password on instance: no guest agent.")
     handler = _SIMPLE.get(key)

@@ -13,6 +13,7 @@ from msgspec import UNSET, Meta, UnsetType
 from events.store import NO_STREAM
 from events.types import Event
 from service.compute import events as ev
+from service.compute.api.microversion import version_of
 from service.compute.directory import Aggregate, Host, get, select
 from service.compute.policy_rules import authorize
 from service.compute.server_view import usage_time
@@ -62,8 +63,9 @@ class AggregateAction(msgspec.Struct, forbid_unknown_fields=True):
     set_metadata: MetadataChange | None = None
 
 
-def view(aggregate: Aggregate, *, brief: bool = False) -> dict[str, Any]:
-    """The aggregate as Nova shows it; `brief` (as created): without hosts and metadata."""
+def view(request: web.Request, aggregate: Aggregate, *, brief: bool = False) -> dict[str, Any]:
+    """The aggregate as Nova shows it (its uuid from 2.41); `brief` (as created): without
+    hosts and metadata."""
     shown: dict[str, Any] = {
         "id": int(aggregate.id),
         "name": aggregate.name,
@@ -73,6 +75,8 @@ def view(aggregate: Aggregate, *, brief: bool = False) -> dict[str, Any]:
         "deleted_at": None,
         "deleted": False,
     }
+    if version_of(request).at_least("2.41"):
+        shown["uuid"] = aggregate.uuid
     if brief:
         return shown
     zone = {ZONE_KEY: aggregate.availability_zone} if aggregate.availability_zone else {}
@@ -109,7 +113,7 @@ async def _zone_fits(request: web.Request, zone: str | None, hosts: list[str]) -
 async def list_aggregates(request: web.Request) -> web.Response:
     authorize(request, "os_compute_api:os-aggregates:index")
     found = await select(store(request).pool, Aggregate, "NOT deleted")
-    return json_response({"aggregates": [view(a) for a in found]})
+    return json_response({"aggregates": [view(request, a) for a in found]})
 
 
 @ROUTES.post("/v2.1/os-aggregates")
@@ -136,14 +140,14 @@ async def create_aggregate(request: web.Request) -> web.Response:
             continue  # another aggregate took that number first
         aggregate = await get(pool, Aggregate, str(number))
         assert aggregate is not None
-        return json_response({"aggregate": view(aggregate, brief=True)})
+        return json_response({"aggregate": view(request, aggregate, brief=True)})
     raise Conflict("Aggregates are being created too fast to number; retry.")
 
 
 @ROUTES.get("/v2.1/os-aggregates/{aggregate_id}")
 async def show_aggregate(request: web.Request) -> web.Response:
     aggregate = await _aggregate(request, "os_compute_api:os-aggregates:show")
-    return json_response({"aggregate": view(aggregate)})
+    return json_response({"aggregate": view(request, aggregate)})
 
 
 @ROUTES.put("/v2.1/os-aggregates/{aggregate_id}")
@@ -160,7 +164,9 @@ async def update_aggregate(request: web.Request) -> web.Response:
     updated = ev.AggregateUpdated(
         aggregate_id=int(aggregate.id), name=changes.name, availability_zone=zone
     )
-    return json_response({"aggregate": view(await _record(request, aggregate.id, [updated]))})
+    return json_response(
+        {"aggregate": view(request, await _record(request, aggregate.id, [updated]))}
+    )
 
 
 @ROUTES.delete("/v2.1/os-aggregates/{aggregate_id}")
@@ -207,4 +213,4 @@ async def aggregate_action(request: web.Request) -> web.Response:
         events.append(ev.AggregateMetadataSet(aggregate_id=number, items=items))
     else:
         raise BadRequest("An aggregate action is add_host, remove_host or set_metadata.")
-    return json_response({"aggregate": view(await _record(request, aggregate.id, events))})
+    return json_response({"aggregate": view(request, await _record(request, aggregate.id, events))})

@@ -9,10 +9,11 @@ import msgspec
 from aiohttp import web
 from msgspec import UNSET, Meta, UnsetType
 
+from service.compute.api.microversion import version_of
 from service.compute.api.params import UUID_PATTERN
 from service.compute.directory import Server, select
 from service.compute.policy_rules import authorize
-from service.errors import NotFound
+from service.errors import BadRequest, NotFound
 from service.http.body import json_response, read_json
 from service.http.recording import store
 
@@ -21,10 +22,14 @@ ROUTES = web.RouteTableDef()
 Uuid = Annotated[str, Meta(pattern=UUID_PATTERN)]
 
 
+NAMES = ("network-changed", "network-vif-plugged", "network-vif-unplugged", "network-vif-deleted")
+LATER_NAMES = {"volume-extended": "2.51"}
+"""The event names a microversion added: Kumo has no volumes, so the event is only
+acknowledged, as all others."""
+
+
 class ExternalEvent(msgspec.Struct, forbid_unknown_fields=True):
-    name: Literal[
-        "network-changed", "network-vif-plugged", "network-vif-unplugged", "network-vif-deleted"
-    ]
+    name: str
     server_uuid: Uuid
     status: Literal["failed", "completed", "in-progress"] = "completed"
     tag: Annotated[str, Meta(max_length=255)] | UnsetType = UNSET
@@ -40,6 +45,11 @@ async def create_external_events(request: web.Request) -> web.Response:
     none was."""
     authorize(request, "os_compute_api:os-server-external-events:create")
     events = (await read_json(request, ExternalEvents)).events
+    version = version_of(request)
+    for event in events:
+        since = LATER_NAMES.get(event.name)
+        if event.name not in NAMES and (since is None or not version.at_least(since)):
+            raise BadRequest(f"Invalid input for field/attribute name. Value: {event.name}.")
     ids = list({e.server_uuid for e in events})
     servers = {s.id: s for s in await select(store(request).pool, Server, "id = ANY($1)", ids)}
     answered = [

@@ -266,6 +266,27 @@ async def create_flavor(request: web.Request) -> web.Response:
     return json_response({"flavor": detail(flavor, base_url(request), version_of(request))})
 
 
+class FlavorChanges(msgspec.Struct, forbid_unknown_fields=True):
+    description: Annotated[str, Meta(max_length=65535)] | None
+
+
+class UpdateFlavor(msgspec.Struct):
+    flavor: FlavorChanges
+
+
+@ROUTES.put("/v2.1/flavors/{flavor_id}")
+async def update_flavor(request: web.Request) -> web.Response:
+    """Change a flavor's description (2.55; the only thing of a flavor that changes)."""
+    if not version_of(request).at_least("2.55"):
+        raise NotFound("The resource could not be found.")
+    flavor = await visible(request, "os_compute_api:os-flavor-manage:update")
+    changes = (await read_json(request, UpdateFlavor)).flavor
+    updated = ev.FlavorUpdated(flavor_id=flavor.id, description=changes.description)
+    await record(request, f"flavor-{flavor.id}", [updated])
+    flavor = await get(store(request).pool, Flavor, flavor.id) or flavor
+    return json_response({"flavor": detail(flavor, base_url(request), version_of(request))})
+
+
 @ROUTES.delete("/v2.1/flavors/{flavor_id}")
 async def delete_flavor(request: web.Request) -> web.Response:
     flavor = await visible(request, "os_compute_api:os-flavor-manage:delete")

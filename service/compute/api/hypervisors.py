@@ -1,17 +1,21 @@
 """/v2.1/os-hypervisors (admin): the compute hosts as hypervisors, what their servers use
-of them, and the statistics over all of them. A hypervisor's id is its host's number."""
+of them, and the statistics over all of them. A hypervisor's id is its host's number, a
+uuid from 2.53 (when listings also take a host name pattern and show servers)."""
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
 from aiohttp import web
 
 from events.clock import SystemClock
+from service.compute.api import paging
 from service.compute.api.microversion import version_of
-from service.compute.directory import Host, numbered_hosts
+from service.compute.api.params import boolean, is_uuid, only
+from service.compute.directory import Host, host_uuid, numbered_hosts
 from service.compute.hosts import hosts_up
 from service.compute.policy_rules import authorize
-from service.errors import NotFound, NotSupported
+from service.errors import BadRequest, NotFound, NotSupported
 from service.http.body import json_response
 from service.http.recording import store
 
@@ -39,10 +43,15 @@ async def usage_by_host(db: Any) -> dict[str, HostUsage]:
     return {r["host"]: msgspec.convert(dict(r), HostUsage) for r in rows}
 
 
-def brief(number: int, host: Host, up: set[str]) -> dict[str, Any]:
+def by_uuid(request: web.Request) -> bool:
+    """Whether hypervisors and services go by uuid (2.53) rather than by number."""
+    return version_of(request).at_least("2.53")
+
+
+def brief(request: web.Request, number: int, host: Host, up: set[str]) -> dict[str, Any]:
     """A hypervisor in short; `up`: the hosts whose worker runs."""
     return {
-        "id": number,
+        "id": host_uuid(host.name, "hypervisor") if by_uuid(request) else number,
         "hypervisor_hostname": host.name,
         "state": "up" if host.name in up else "down",
         "status": "enabled" if host.enabled else "disabled",
@@ -53,7 +62,8 @@ def detail(
     request: web.Request, number: int, host: Host, used: HostUsage, up: set[str]
 ) -> dict[str, Any]:
     """A hypervisor as Nova shows it (`cpu_info` is an object from 2.28)."""
-    return brief(number, host, up) | {
+    service_id = host_uuid(host.name, "service") if by_uuid(request) else number
+    return brief(request, number, host, up) | {
         "cpu_info": {} if version_of(request).at_least("2.28") else "{}",
         "current_workload": used.current_workload,
         "disk_available_least": host.disk_gb - used.local_gb_used,
@@ -67,19 +77,93 @@ def detail(
         "memory_mb": host.memory_mb,
         "memory_mb_used": used.memory_mb_used,
         "running_vms": used.running_vms,
-        "service": {"host": host.name, "id": number, "disabled_reason": host.disabled_reason},
+        "service": {"host": host.name, "id": service_id, "disabled_reason": host.disabled_reason},
         "vcpus": host.vcpus,
         "vcpus_used": used.vcpus_used,
     }
 
 
+Numbered = list[tuple[int, Host]]
+_LIST_PARAMS = frozenset({"limit", "marker", "hypervisor_hostname_pattern", "with_servers"})
+
+
+def _query(request: web.Request, allowed: frozenset[str]) -> bool:
+    """From 2.53: BadRequest (400) for a query parameter not `allowed`; whether the
+    query asks `with_servers`."""
+    if not by_uuid(request):
+        return False
+    only(request.query, allowed)
+    return boolean("with_servers", request.query.get("with_servers", False))
+
+
+async def _listed_hosts(request: web.Request) -> tuple[Numbered, bool]:
+    """The hypervisors a listing shows: a page of them (`limit`, `marker`) from 2.33,
+    their host names matching `hypervisor_hostname_pattern` instead from 2.53; and
+    whether to show their servers (`with_servers`, 2.53)."""
+    with_servers = _query(request, _LIST_PARAMS)
+    hosts = await numbered_hosts(store(request).pool)
+    pattern = request.query.get("hypervisor_hostname_pattern") if by_uuid(request) else None
+    if pattern is not None:
+        if "limit" in request.query or "marker" in request.query:
+            raise BadRequest(
+                "Paging over hypervisors with the hypervisor_hostname_pattern query "
+                "parameter is not supported."
+            )
+        return _matching(hosts, pattern), with_servers
+    if not version_of(request).at_least("2.33"):
+        return hosts, with_servers
+    key = _key(request)
+    return paging.page(request, hosts, lambda numbered: key(*numbered)), with_servers
+
+
+def _key(request: web.Request) -> Callable[[int, Host], str]:
+    """A hypervisor's id as the path and a marker give it at the request's version."""
+    if by_uuid(request):
+        return lambda number, host: host_uuid(host.name, "hypervisor")
+    return lambda number, host: str(number)
+
+
+def _listed(request: web.Request, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The listing's body: `items`, and from 2.33 a link to the next page if it is full."""
+    links = []
+    if version_of(request).at_least("2.33"):
+        links = paging.next_link(request, items, lambda item: str(item["id"]))
+    return {"hypervisors": items} | ({"hypervisors_links": links} if links else {})
+
+
+async def _servers(request: web.Request, hosts: Numbered) -> dict[str, list[dict[str, str]]]:
+    """The servers (not deleted) on each of `hosts` that has any, as Nova lists them."""
+    rows = await store(request).pool.fetch(
+        "SELECT host, id, name FROM rm_servers WHERE NOT deleted AND host = ANY($1)"
+        " ORDER BY created_at, id",
+        [h.name for _, h in hosts],
+    )
+    found: dict[str, list[dict[str, str]]] = {}
+    for row in rows:
+        found.setdefault(row["host"], []).append({"uuid": row["id"], "name": row["name"]})
+    return found
+
+
+async def _with_servers(
+    request: web.Request, hosts: Numbered, items: list[dict[str, Any]], wanted: bool
+) -> list[dict[str, Any]]:
+    """`items` (one per host), each with its host's servers if `wanted` and it has any."""
+    if not wanted:
+        return items
+    servers = await _servers(request, hosts)
+    return [
+        item | ({"servers": servers[host.name]} if host.name in servers else {})
+        for item, (_, host) in zip(items, hosts, strict=True)
+    ]
+
+
 @ROUTES.get("/v2.1/os-hypervisors")
 async def list_hypervisors(request: web.Request) -> web.Response:
     authorize(request, "os_compute_api:os-hypervisors:list")
-    pool = store(request).pool
-    hosts = await numbered_hosts(pool)
-    up = await hosts_up(pool, [h.name for _, h in hosts])
-    return json_response({"hypervisors": [brief(n, h, up) for n, h in hosts]})
+    shown, with_servers = await _listed_hosts(request)
+    up = await hosts_up(store(request).pool, [h.name for _, h in shown])
+    items = [brief(request, n, h, up) for n, h in shown]
+    return json_response(_listed(request, await _with_servers(request, shown, items, with_servers)))
 
 
 @ROUTES.get("/v2.1/os-hypervisors/detail")
@@ -87,10 +171,10 @@ async def list_hypervisors_detail(request: web.Request) -> web.Response:
     authorize(request, "os_compute_api:os-hypervisors:list-detail")
     pool = store(request).pool
     used = await usage_by_host(pool)
-    hosts = await numbered_hosts(pool)
-    up = await hosts_up(pool, [h.name for _, h in hosts])
-    items = [detail(request, n, h, used.get(h.name, HostUsage()), up) for n, h in hosts]
-    return json_response({"hypervisors": items})
+    shown, with_servers = await _listed_hosts(request)
+    up = await hosts_up(pool, [h.name for _, h in shown])
+    items = [detail(request, n, h, used.get(h.name, HostUsage()), up) for n, h in shown]
+    return json_response(_listed(request, await _with_servers(request, shown, items, with_servers)))
 
 
 @ROUTES.get("/v2.1/os-hypervisors/statistics")
@@ -110,10 +194,14 @@ async def hypervisor_statistics(request: web.Request) -> web.Response:
 
 
 async def _numbered(request: web.Request) -> tuple[int, Host]:
-    """The hypervisor the path names by number; 404 if there is none."""
+    """The hypervisor the path names by number (by uuid from 2.53: BadRequest if it is
+    none); 404 if there is no such hypervisor."""
     wanted = request.match_info["hypervisor_id"]
+    if by_uuid(request) and not is_uuid(wanted):
+        raise BadRequest(f"Invalid uuid {wanted}")
+    key = _key(request)
     for number, host in await numbered_hosts(store(request).pool):
-        if str(number) == wanted:
+        if key(number, host) == wanted:
             return number, host
     raise NotFound(f"Hypervisor with ID '{wanted}' could not be found.")
 
@@ -121,11 +209,15 @@ async def _numbered(request: web.Request) -> tuple[int, Host]:
 @ROUTES.get("/v2.1/os-hypervisors/{hypervisor_id}")
 async def show_hypervisor(request: web.Request) -> web.Response:
     authorize(request, "os_compute_api:os-hypervisors:show")
+    with_servers = _query(request, frozenset({"with_servers"}))
     number, host = await _numbered(request)
     pool = store(request).pool
     used = (await usage_by_host(pool)).get(host.name, HostUsage())
     up = await hosts_up(pool, [host.name])
-    return json_response({"hypervisor": detail(request, number, host, used, up)})
+    [shown] = await _with_servers(
+        request, [(number, host)], [detail(request, number, host, used, up)], with_servers
+    )
+    return json_response({"hypervisor": shown})
 
 
 @ROUTES.get("/v2.1/os-hypervisors/{hypervisor_id}/uptime")
@@ -141,36 +233,35 @@ async def hypervisor_uptime(request: web.Request) -> web.Response:
     days, hours, minutes = minutes // 1440, minutes % 1440 // 60, minutes % 60
     uptime = f" {now:%H:%M:%S} up {days} days, {hours:2d}:{minutes:02d}"
     up = await hosts_up(store(request).pool, [host.name])
-    return json_response({"hypervisor": brief(number, host, up) | {"uptime": uptime}})
+    return json_response({"hypervisor": brief(request, number, host, up) | {"uptime": uptime}})
 
 
-async def _matching(request: web.Request, action: str) -> list[tuple[int, Host]]:
-    """The hypervisors whose host name contains the path's pattern; 404 if none does."""
-    authorize(request, action)
-    pattern = request.match_info["pattern"]
-    found = [(n, h) for n, h in await numbered_hosts(store(request).pool) if pattern in h.name]
+def _matching(hosts: Numbered, pattern: str) -> Numbered:
+    """The hypervisors whose host name contains `pattern`; 404 if none does."""
+    found = [(n, h) for n, h in hosts if pattern in h.name]
     if not found:
         raise NotFound(f"No hypervisor matching '{pattern}' could be found.")
     return found
 
 
+async def _searched(request: web.Request, action: str) -> Numbered:
+    """The hypervisors matching the path's pattern (routes gone at 2.53: 404)."""
+    authorize(request, action)
+    if by_uuid(request):
+        raise NotFound("The resource could not be found.")
+    return _matching(await numbered_hosts(store(request).pool), request.match_info["pattern"])
+
+
 @ROUTES.get("/v2.1/os-hypervisors/{pattern}/search")
 async def search_hypervisors(request: web.Request) -> web.Response:
-    found = await _matching(request, "os_compute_api:os-hypervisors:search")
+    found = await _searched(request, "os_compute_api:os-hypervisors:search")
     up = await hosts_up(store(request).pool, [h.name for _, h in found])
-    return json_response({"hypervisors": [brief(n, h, up) for n, h in found]})
+    return json_response({"hypervisors": [brief(request, n, h, up) for n, h in found]})
 
 
 @ROUTES.get("/v2.1/os-hypervisors/{pattern}/servers")
 async def hypervisor_servers(request: web.Request) -> web.Response:
-    found = await _matching(request, "os_compute_api:os-hypervisors:servers")
-    rows = await store(request).pool.fetch(
-        "SELECT host, id, name FROM rm_servers WHERE NOT deleted AND host = ANY($1)"
-        " ORDER BY created_at, id", [h.name for _, h in found],
-    )  # fmt: skip
+    found = await _searched(request, "os_compute_api:os-hypervisors:servers")
     up = await hosts_up(store(request).pool, [h.name for _, h in found])
-    items = []
-    for number, host in found:
-        servers = [{"uuid": r["id"], "name": r["name"]} for r in rows if r["host"] == host.name]
-        items.append(brief(number, host, up) | ({"servers": servers} if servers else {}))
-    return json_response({"hypervisors": items})
+    items = [brief(request, n, h, up) for n, h in found]
+    return json_response({"hypervisors": await _with_servers(request, found, items, True)})

@@ -21,7 +21,9 @@ from events.types import Event
 from service.auth import AuthContext, caller
 from service.compute import events as ev
 from service.compute.api.actions import _unlocked
+from service.compute.api.microversion import Microversion, version_of
 from service.compute.api.params import is_uuid
+from service.compute.api.server_request import refuse_tag
 from service.compute.api.servers import act, refuse_busy, require_member, visible_server
 from service.compute.directory import Server, get, select
 from service.errors import BadRequest, Conflict, NotFound
@@ -46,8 +48,11 @@ _ATTACHABLE = frozenset({"active", "paused", "stopped"})
 """The vm states a server may gain or lose an interface in, as Nova allows."""
 
 
-def _attachment(port: Port) -> dict[str, Any]:
-    return {
+def _attachment(request: web.Request, port: Port) -> dict[str, Any]:
+    """The port as the server's interface; from 2.70 with its device tag (Kumo takes
+    none, see service/compute/api/server_request.py: null)."""
+    tag = {"tag": None} if version_of(request).at_least("2.70") else {}
+    return tag | {
         "port_id": port.id,
         "net_id": port.network_id,
         "mac_addr": port.mac_address,
@@ -62,7 +67,7 @@ def _attachment(port: Port) -> dict[str, Any]:
 async def list_interfaces(request: web.Request) -> web.Response:
     server = await visible_server(request, request.match_info["server_id"])
     ports = await select(store(request).pool, Port, "device_id = $1", server.id)
-    return json_response({"interfaceAttachments": [_attachment(p) for p in ports]})
+    return json_response({"interfaceAttachments": [_attachment(request, p) for p in ports]})
 
 
 class FixedIpAsked(msgspec.Struct, forbid_unknown_fields=True):
@@ -73,14 +78,17 @@ class Attachment(msgspec.Struct, forbid_unknown_fields=True):
     port_id: str | UnsetType = UNSET
     net_id: str | UnsetType = UNSET
     fixed_ips: list[FixedIpAsked] | UnsetType = UNSET
+    tag: object = UNSET
 
 
 class AttachBody(msgspec.Struct, rename={"attachment": "interfaceAttachment"}):
     attachment: Attachment = msgspec.field(default_factory=Attachment)
 
 
-def _check(attachment: Attachment) -> None:
-    """400 for what Nova's schema refuses."""
+def _check(attachment: Attachment, version: Microversion) -> None:
+    """400 for what Nova's schema refuses at `version`, and for a device tag (2.49)."""
+    if attachment.tag is not UNSET:
+        refuse_tag(attachment.tag, version.at_least("2.49"), "interfaceAttachment")
     for name in ("port_id", "net_id"):
         value = getattr(attachment, name)
         if isinstance(value, str) and not is_uuid(value):
@@ -167,7 +175,7 @@ async def attach_interface(request: web.Request) -> web.Response:
     server_id = request.match_info["server_id"]
     require_member(ctx, await visible_server(request, server_id))
     attachment = (await read_json(request, AttachBody)).attachment
-    _check(attachment)
+    _check(attachment, version_of(request))
     db = store(request).pool
     attached: list[str] = []
 
@@ -187,7 +195,7 @@ async def attach_interface(request: web.Request) -> web.Response:
     port = await get(db, Port, attached[0])
     if port is None:
         raise Conflict(f"Port {attached[0]} went while it was attached; retry.")
-    return json_response({"interfaceAttachment": _attachment(port)})
+    return json_response({"interfaceAttachment": _attachment(request, port)})
 
 
 async def _record_planned(
@@ -236,7 +244,7 @@ async def show_interface(request: web.Request) -> web.Response:
     )
     if not found:
         raise NotFound(f"Instance {server.id} is not attached to port {port_id}.")
-    return json_response({"interfaceAttachment": _attachment(found[0])})
+    return json_response({"interfaceAttachment": _attachment(request, found[0])})
 
 
 async def _ips(request: web.Request) -> dict[str, list[dict[str, Any]]]:

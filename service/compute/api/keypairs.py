@@ -25,6 +25,7 @@ from events.clock import SystemClock
 from events.store import NO_STREAM
 from service.auth import AuthContext, caller
 from service.compute import events as ev
+from service.compute.api import paging
 from service.compute.api.microversion import Microversion, version_of
 from service.compute.directory import Keypair, count, select
 from service.compute.policy_rules import authorize
@@ -196,6 +197,9 @@ async def create_keypair(request: web.Request) -> web.Response:
 async def list_keypairs(request: web.Request) -> web.Response:
     _, user_id = _owner(request, "os_compute_api:os-keypairs:index", request.query.get("user_id"))
     keypairs = await select(store(request).pool, Keypair, "user_id = $1", user_id)
+    paged = version_of(request).at_least("2.35")
+    if paged:  # by name, in pages (`limit`, `marker`: a name) from 2.35
+        keypairs = paging.page(request, sorted(keypairs, key=_name), _name)
     items = [
         {
             "keypair": _typed(
@@ -206,7 +210,12 @@ async def list_keypairs(request: web.Request) -> web.Response:
         }
         for k in keypairs
     ]
-    return json_response({"keypairs": items})
+    links = paging.next_link(request, keypairs, _name) if paged else []
+    return json_response({"keypairs": items} | ({"keypairs_links": links} if links else {}))
+
+
+def _name(keypair: Keypair) -> str:
+    return keypair.name
 
 
 async def _keypair(request: web.Request, action: str) -> Keypair:

@@ -3,6 +3,7 @@ given as JSON booleans or as words ("True", "on", "1", ...), as its parameter ty
 accept them, and UUIDs."""
 
 import re
+from collections.abc import Collection, Iterable
 
 from service.errors import BadRequest
 
@@ -37,6 +38,19 @@ def integer(
             f"It must be between {minimum} and {maximum}."
         )
     return number
+
+
+def unexpected(name: str, field: str | None = None) -> BadRequest:
+    """The 400 Nova's schemas give for a property `name` they do not allow (of `field`)."""
+    where = f"Invalid input for field/attribute {field}. " if field else ""
+    return BadRequest(f"{where}Additional properties are not allowed ('{name}' was unexpected)")
+
+
+def only(given: Iterable[str], allowed: Collection[str], field: str | None = None) -> None:
+    """`unexpected` for the first (by name) of `given` not `allowed`."""
+    extra = sorted(set(given) - set(allowed))
+    if extra:
+        raise unexpected(extra[0], field)
 
 
 def boolean(field: str, value: object) -> bool:

@@ -2,28 +2,36 @@
 and its password (os-server-password)."""
 
 import re
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Any, cast
 
 import msgspec
 from aiohttp import web
-from msgspec import Meta
 
 from events.types import Event
 from service.auth import caller
 from service.compute import events as ev
-from service.compute.api.microversion import version_of
+from service.compute.api import paging
+from service.compute.api.microversion import Microversion, version_of
+from service.compute.api.params import only
 from service.compute.api.security_groups import nova_groups
-from service.compute.api.servers import MetaKey, MetaValue, act, visible_server
+from service.compute.api.servers import (
+    MAX_TAGS,
+    MetaKey,
+    MetaValue,
+    Tag,
+    act,
+    changes_window,
+    visible_server,
+)
 from service.compute.directory import SecurityGroup, Server, get_server, select
 from service.compute.policy_rules import authorize
-from service.compute.server_view import nova_time
+from service.compute.server_view import host_id, nova_time
 from service.errors import BadRequest, Forbidden, NotFound
 from service.http.body import json_response, read_json
 from service.http.recording import base_url, store
 
 ROUTES = web.RouteTableDef()
-Tag = Annotated[str, Meta(min_length=1, max_length=60, pattern=r"^[^,/]*$")]
-MAX_TAGS = 50
 _TAG = re.compile(r"^[^,/]{1,60}$")
 
 
@@ -181,7 +189,8 @@ async def delete_metadata_item(request: web.Request) -> web.Response:
 _EVENT_NAMES = {"create": "compute__do_build_and_run_instance"}
 
 
-def _action_view(row: Any, server_id: str, *, events: bool) -> dict[str, Any]:
+def _action_view(row: Any, server_id: str, version: Microversion) -> dict[str, Any]:
+    """An instance action (when it last changed from 2.58)."""
     body: dict[str, Any] = {
         "action": row["action"],
         "request_id": row["request_id"],
@@ -191,17 +200,29 @@ def _action_view(row: Any, server_id: str, *, events: bool) -> dict[str, Any]:
         "message": row["message"],
         "instance_uuid": server_id,
     }
-    if events:
-        name = _EVENT_NAMES.get(row["action"], f"compute_{row['action'].lower()}_instance")
-        body["events"] = [
-            {
-                "event": name,
-                "start_time": nova_time(row["start_time"]),
-                "finish_time": nova_time(row["finish_time"]),
-                "result": row["result"],
-            }
-        ]
+    if version.at_least("2.58"):
+        body["updated_at"] = nova_time(_updated(row))
     return body
+
+
+def _events(row: Any, server: Server, version: Microversion, admin: bool) -> list[dict[str, Any]]:
+    """The action's event (Kumo records one per action): for admins with its traceback
+    (Kumo keeps none: null), from 2.62 with the hashed id of the host it ran on, and
+    that host's name for admins."""
+    name = _EVENT_NAMES.get(row["action"], f"compute_{row['action'].lower()}_instance")
+    event: dict[str, Any] = {
+        "event": name,
+        "start_time": nova_time(row["start_time"]),
+        "finish_time": nova_time(row["finish_time"]),
+        "result": row["result"],
+    }
+    if admin:
+        event["traceback"] = None
+    if version.at_least("2.62"):
+        event["hostId"] = host_id(server)
+        if admin:
+            event["host"] = server.host
+    return [event]
 
 
 async def _actions_of(request: web.Request) -> Server:
@@ -214,15 +235,44 @@ async def _actions_of(request: web.Request) -> Server:
     return server
 
 
+def _updated(row: Any) -> datetime:
+    """When the action last changed: its finish, else its start."""
+    return cast(datetime, row["finish_time"] or row["start_time"])
+
+
+_ACTION_QUERY = frozenset({"limit", "marker", "changes-since"})
+
+
 @ROUTES.get("/v2.1/servers/{server_id}/os-instance-actions")
 async def list_actions(request: web.Request) -> web.Response:
+    """The server's actions, newest first; from 2.58 in pages (`limit`, `marker`: a
+    request id) of those changed since `changes-since` (and before `changes-before`,
+    2.66)."""
     server = await _actions_of(request)
+    version = version_of(request)
     rows = await store(request).pool.fetch(
         "SELECT * FROM rm_instance_actions WHERE server_id = $1 ORDER BY position DESC", server.id
     )
-    return json_response(
-        {"instanceActions": [_action_view(r, server.id, events=False) for r in rows]}
-    )
+    if not version.at_least("2.58"):
+        return json_response(
+            {"instanceActions": [_action_view(r, server.id, version) for r in rows]}
+        )
+    allowed = _ACTION_QUERY | ({"changes-before"} if version.at_least("2.66") else set())
+    only(request.query, allowed)
+    since, before = changes_window(request)
+    rows = [
+        r
+        for r in rows
+        if (since is None or _updated(r) >= since) and (before is None or _updated(r) <= before)
+    ]
+    shown = paging.page(request, rows, _request_id)
+    body: dict[str, Any] = {"instanceActions": [_action_view(r, server.id, version) for r in shown]}
+    links = paging.next_link(request, shown, _request_id)
+    return json_response(body | ({"links": links} if links else {}))
+
+
+def _request_id(row: Any) -> str:
+    return str(row["request_id"])
 
 
 @ROUTES.get("/v2.1/servers/{server_id}/os-instance-actions/{request_id}")
@@ -236,7 +286,13 @@ async def show_action(request: web.Request) -> web.Response:
     )
     if row is None:
         raise NotFound(f"Action {request.match_info['request_id']} could not be found.")
-    return json_response({"instanceAction": _action_view(row, server.id, events=True)})
+    # Nova shows the events to admins only (the events policy) before 2.51, to everyone
+    # after, their tracebacks still to admins only
+    admin, version = caller(request).is_admin, version_of(request)
+    shown = _action_view(row, server.id, version)
+    if admin or version.at_least("2.51"):
+        shown["events"] = _events(row, server, version, admin)
+    return json_response({"instanceAction": shown})
 
 
 # --- security groups of a server ---------------------------------------------------------

@@ -1,18 +1,21 @@
 """/v2.1/os-server-groups: groups of servers the scheduler places by policy (`affinity`,
 `anti-affinity`; the `soft-` ones from 2.15), up to the project's `server_groups` quota.
-Members are the group's servers not deleted."""
+From 2.64 a group has one `policy` and its `rules` (anti-affinity's
+`max_server_per_host`) rather than a list of `policies`. Members are the group's
+servers not deleted."""
 
 from typing import Annotated, Any
 
 import msgspec
 from aiohttp import web
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
 
 from events.store import NO_STREAM
 from service.auth import AuthContext
 from service.compute import events as ev
 from service.compute import quota
 from service.compute.api.microversion import Microversion, version_of
+from service.compute.api.params import integer, only
 from service.compute.directory import ServerGroup, count, get, select
 from service.compute.policy_rules import authorize
 from service.errors import BadRequest, NotFound
@@ -28,7 +31,9 @@ Name = Annotated[str, Meta(min_length=1, max_length=255, pattern=r"^\S(?:.*\S)?$
 
 class NewServerGroup(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
-    policies: Annotated[list[str], Meta(min_length=1, max_length=1)]
+    policies: Annotated[list[str], Meta(min_length=1, max_length=1)] | UnsetType = UNSET
+    policy: str | UnsetType = UNSET
+    rules: dict[str, int | str] | UnsetType = UNSET
 
 
 class CreateServerGroup(msgspec.Struct):
@@ -37,13 +42,12 @@ class CreateServerGroup(msgspec.Struct):
 
 def shown(group: ServerGroup, members: list[str], version: Microversion) -> dict[str, Any]:
     """The group as Nova shows it at `version`, with its members' ids."""
-    body: dict[str, Any] = {
-        "id": group.id,
-        "name": group.name,
-        "policies": [group.policy],
-        "members": members,
-        "metadata": {},
-    }
+    body: dict[str, Any] = {"id": group.id, "name": group.name}
+    if version.at_least("2.64"):
+        body |= {"policy": group.policy, "rules": group.rules}
+    else:
+        body |= {"policies": [group.policy], "metadata": {}}
+    body["members"] = members
     if version.at_least("2.13"):
         body |= {"project_id": group.project_id, "user_id": group.user_id}
     return body
@@ -59,6 +63,28 @@ async def view(request: web.Request, group: ServerGroup) -> dict[str, Any]:
     return shown(group, [m["id"] for m in members], version_of(request))
 
 
+def _policy_and_rules(body: NewServerGroup, version: Microversion) -> tuple[str, dict[str, int]]:
+    """The policy a new group asks for (`policies` before 2.64, `policy` and `rules`
+    from it); BadRequest (400) for what Nova's schema refuses at `version`."""
+    allowed = POLICIES + (SOFT_POLICIES if version.at_least("2.15") else ())
+    if not version.at_least("2.64"):
+        newer = body.policy is not UNSET or body.rules is not UNSET
+        if isinstance(body.policies, UnsetType) or newer:
+            raise BadRequest("Invalid input for field/attribute server_group: policies only.")
+        if body.policies[0] not in allowed:
+            raise BadRequest(f"Invalid input for field/attribute policies. Value: {body.policies}.")
+        return body.policies[0], {}
+    if isinstance(body.policy, UnsetType) or body.policies is not UNSET:
+        raise BadRequest("Invalid input for field/attribute server_group: policy, not policies.")
+    if body.policy not in allowed:
+        raise BadRequest(f"Invalid input for field/attribute policy. Value: {body.policy}.")
+    rules = {} if isinstance(body.rules, UnsetType) else body.rules
+    if rules and body.policy != "anti-affinity":
+        raise BadRequest("Only anti-affinity policy supports rules.")
+    only(rules, {"max_server_per_host"}, "rules")
+    return body.policy, {k: integer(k, v, 1) for k, v in rules.items()}
+
+
 def _may_see(ctx: AuthContext, group: ServerGroup) -> bool:
     return ctx.is_admin or group.project_id == ctx.project_id
 
@@ -67,10 +93,7 @@ def _may_see(ctx: AuthContext, group: ServerGroup) -> bool:
 async def create_server_group(request: web.Request) -> web.Response:
     ctx = authorize(request, "os_compute_api:os-server-groups:create")
     body = (await read_json(request, CreateServerGroup)).server_group
-    policy = body.policies[0]
-    allowed = POLICIES + (SOFT_POLICIES if version_of(request).at_least("2.15") else ())
-    if policy not in allowed:
-        raise BadRequest(f"Invalid input for field/attribute policies. Value: {body.policies}.")
+    policy, rules = _policy_and_rules(body, version_of(request))
     project_id = ctx.project_id or ""
     pool = store(request).pool
     limit = (await quota.limits(pool, project_id))["server_groups"]
@@ -79,7 +102,7 @@ async def create_server_group(request: web.Request) -> web.Response:
     group_id = new_uuid(request)
     created = ev.ServerGroupCreated(
         group_id=group_id, project_id=project_id, user_id=ctx.user_id, name=body.name,
-        policy=policy,
+        policy=policy, rules=rules,
     )  # fmt: skip
     await record(request, f"servergroup-{group_id}", [created], NO_STREAM)
     group = await get(pool, ServerGroup, group_id)

@@ -17,11 +17,17 @@ from events.store import StreamAppend
 from events.types import Event
 from service.auth import AuthContext, caller
 from service.compute import events as ev
-from service.compute.api.microversion import version_of
-from service.compute.api.params import is_uuid
+from service.compute.api.microversion import Microversion, version_of
+from service.compute.api.params import boolean, is_uuid, unexpected
+from service.compute.api.server_request import (
+    check_block_devices,
+    check_networks,
+    check_trusted_certificates,
+)
 from service.compute.config_drive import user_data_bytes
 from service.compute.directory import Server, get_server, select
 from service.compute.placement import place_servers
+from service.compute.policy_rules import authorize
 from service.compute.quota import claim
 from service.compute.server_view import (
     Rendered,
@@ -45,6 +51,9 @@ RENDERED = web.AppKey("compute_rendered_servers", RenderedCache)
 Name = Annotated[str, Meta(min_length=1, max_length=255)]
 MetaKey = Annotated[str, Meta(min_length=1, max_length=255)]
 MetaValue = Annotated[str, Meta(max_length=255)]
+Tag = Annotated[str, Meta(min_length=1, max_length=60, pattern=r"^[^,/]*$")]
+"""A server tag (2.26): no comma or slash."""
+MAX_TAGS = 50
 _STATUS_FILTERS = {
     "ACTIVE": ("active", None),
     "BUILD": ("building", None),
@@ -58,6 +67,14 @@ _STATUS_FILTERS = {
     "HARD_REBOOT": ("active", "rebooting_hard"),
     "REBUILD": ("active", "rebuilding"),
     "RESIZE": ("active", "resize_prep"),
+    "REVERT_RESIZE": ("resized", "resize_reverting"),
+    # Nova's statuses of states no Kumo server reaches: a filter by them finds none
+    "PASSWORD": ("active", "updating_password"),
+    "MIGRATING": ("active", "migrating"),
+    "RESCUE": ("rescued", None),
+    "SOFT_DELETED": ("soft-delete", None),
+    "SHELVED": ("shelved", None),
+    "SHELVED_OFFLOADED": ("shelved_offloaded", None),
 }
 
 
@@ -96,11 +113,15 @@ class NewServer(
     security_groups: list[SecurityGroupRef] = []
     networks: str | list[dict[str, Any]] | None = None
     block_device_mapping_v2: list[dict[str, Any]] = []
-    personality: list[dict[str, Any]] = []
+    personality: list[dict[str, Any]] | UnsetType = UNSET
     admin_pass: str | None = None
     access_ipv4: str = ""
     access_ipv6: str = ""
     description: str | None = None
+    tags: Annotated[list[Tag], Meta(max_length=MAX_TAGS)] | None = None
+    host: Name | None = None
+    hypervisor_hostname: Name | None = None
+    trusted_image_certificates: object = UNSET
 
 
 class CreateServer(msgspec.Struct):
@@ -169,9 +190,23 @@ def show_body(
 
 
 async def basic_body(request: web.Request, server: Server) -> dict[str, Any]:
-    """The server as update and rebuild answer, with its addresses (plain, as Nova's)."""
+    """The server as update and rebuild answer, with its addresses (plain, as Nova's)
+    and from 2.71 its server group."""
     found = (await networking.addresses(store(request).pool, [server.id])).get(server.id, {})
-    return basic(server, base_url(request), version_of(request), networking.plain(found))
+    body = basic(server, base_url(request), version_of(request), networking.plain(found))
+    return body | await server_groups(request, server)
+
+
+async def server_groups(request: web.Request, server: Server) -> dict[str, Any]:
+    """From 2.71, `server_groups`: the id of the server's group, if it still exists
+    (shown by show, update and rebuild, not by listings)."""
+    if not version_of(request).at_least("2.71"):
+        return {}
+    group = server.server_group_id
+    exists = group is not None and await store(request).pool.fetchval(
+        "SELECT true FROM rm_server_groups WHERE id = $1", group
+    )
+    return {"server_groups": [group] if exists else []}
 
 
 def access_ip(value: str, version: int) -> str:
@@ -267,6 +302,26 @@ async def _public_key(request: web.Request, key_name: str | None) -> str | None:
     return str(key)
 
 
+async def _destination(
+    request: web.Request, new: NewServer, version: Microversion
+) -> frozenset[str]:
+    """The host a new server is asked onto (2.74, admins only): its `host` and its
+    `hypervisor_hostname` (a Kumo host's one node has the host's name), each a known
+    host. BadRequest (400) for an unknown one or one asked before 2.74, Forbidden (403)
+    for a non-admin."""
+    asked = frozenset(n for n in (new.host, new.hypervisor_hostname) if n is not None)
+    if not asked:
+        return asked
+    if not version.at_least("2.74"):
+        raise unexpected("host" if new.host is not None else "hypervisor_hostname", "server")
+    authorize(request, "compute:servers:create:requested_destination")
+    pool = store(request).pool
+    for name in asked:
+        if await pool.fetchval("SELECT true FROM rm_hosts WHERE name = $1", name) is None:
+            raise BadRequest(f"Compute host {name} could not be found.")
+    return asked
+
+
 def _check_name(name: str) -> None:
     if name != name.strip():
         raise BadRequest("Invalid input for field/attribute name: leading or trailing spaces.")
@@ -287,13 +342,18 @@ async def create_server(request: web.Request) -> web.Response:
     if len(new.metadata) > 128:
         raise Forbidden("Quota exceeded for metadata_items: limit is 128.")
     zone = new.availability_zone or "nova"
-    if isinstance(new.networks, list) and any(
-        "uuid" in n and not is_uuid(str(n["uuid"])) for n in new.networks
-    ):
-        raise BadRequest("Bad networks format: network uuid is not in proper format.")
+    version = version_of(request)
+    check_networks(version, new.networks)
+    check_block_devices(version, new.block_device_mapping_v2)
+    check_trusted_certificates(version, new.trusted_image_certificates)
+    if not isinstance(new.personality, UnsetType) and version.at_least("2.57"):
+        raise unexpected("personality", "server")
+    if new.tags is not None and not version.at_least("2.52"):
+        raise unexpected("tags", "server")
     if new.user_data is not None and user_data_bytes(new.user_data) is None:
         raise BadRequest("User data needs to be valid base 64.")
     ipv4, ipv6 = access_ip(new.access_ipv4, 4), access_ip(new.access_ipv6, 6)
+    destination = await _destination(request, new, version)
     flavor, image_id, public_key = await _references(request, new)
     reservation_id = f"r-{secrets.token_hex(4)}"
     groups = tuple(dict.fromkeys(g.name for g in new.security_groups)) or ("default",)
@@ -321,6 +381,7 @@ async def create_server(request: web.Request) -> web.Response:
                 security_groups=groups,
                 server_group_id=body.os_scheduler_hints.get("group"),
                 description=new.description,
+                tags=tuple(dict.fromkeys(new.tags or ())),
                 access_ipv4=ipv4,
                 access_ipv6=ipv6,
                 hostname=_hostname(name),
@@ -330,7 +391,9 @@ async def create_server(request: web.Request) -> web.Response:
     await networking.plug_servers(request, ctx, new.networks, servers)
     try:
         # Nothing after this append can fail: the audit record commits with it.
-        await _append_with_quota(request, ctx.project_id, flavor, servers, new.availability_zone)
+        await _append_with_quota(
+            request, ctx.project_id, flavor, servers, new.availability_zone, destination
+        )
     except BaseException:
         await networking.unplug(request, *(s.server_id for s in servers))
         raise
@@ -365,6 +428,7 @@ async def _append_with_quota(
     flavor: ev.FlavorSnapshot,
     servers: list[ev.ServerCreateRequested],
     zone: str | None,
+    destination: frozenset[str],
 ) -> None:
     """Claim quota, place and request the servers in one append. The usage read model
     refuses a claim past the limit inside the append (service/compute/quota.py), so N
@@ -378,10 +442,12 @@ async def _append_with_quota(
         cores=flavor.vcpus * len(servers),
         ram=flavor.ram * len(servers),
     )
-    await place_servers(request, quota, servers, zone, answer=202)
+    await place_servers(request, quota, servers, zone, answer=202, destination=destination)
 
 
 def _listing_filters(request: web.Request, ctx: AuthContext) -> tuple[str, list[Any]]:
+    """The listing's SQL condition and its arguments; an unknown status finds nothing
+    (a 400 from 2.38)."""
     q = request.query
     where = ["true"]
     args: list[Any] = []
@@ -397,15 +463,20 @@ def _listing_filters(request: web.Request, ctx: AuthContext) -> tuple[str, list[
         where.append(f"project_id = {arg(ctx.project_id)}")
     elif "tenant_id" in q:
         where.append(f"project_id = {arg(q['tenant_id'])}")
-    if "changes-since" in q:
-        where.append(f"updated_at >= {arg(_time(q['changes-since']))}")
-    else:
+    since, before = changes_window(request)
+    if since is not None:
+        where.append(f"updated_at >= {arg(since)}")
+    if before is not None:
+        where.append(f"updated_at <= {arg(before)}")
+    if since is None and before is None:  # a window shows deleted servers too (Nova's)
         where.append("NOT deleted")
     if "name" in q:
         where.append(f"name ~ {arg(q['name'])}")
     if "status" in q:
         status = q["status"].upper()
         if status not in _STATUS_FILTERS:
+            if version_of(request).at_least("2.38"):
+                raise BadRequest("Invalid status value")
             return "false", []
         vm_state, task = _STATUS_FILTERS[status]
         where.append(f"vm_state = {arg(vm_state)}")
@@ -419,14 +490,33 @@ def _listing_filters(request: web.Request, ctx: AuthContext) -> tuple[str, list[
         where.append(f"host = {arg(q['host'])}")
     if "reservation_id" in q:
         where.append(f"reservation_id = {arg(q['reservation_id'])}")
+    if "locked" in q and version_of(request).at_least("2.73"):
+        where.append(f"locked = {arg(boolean('locked', q['locked']))}")
     return " AND ".join(where), args
 
 
-def _time(text: str) -> datetime:
+def changes_window(request: web.Request) -> tuple[datetime | None, datetime | None]:
+    """The query's `changes-since` and (from 2.66) `changes-before`; BadRequest (400)
+    if either is not a time or the window ends before it starts."""
+    q = request.query
+    since = moment(q["changes-since"]) if "changes-since" in q else None
+    before = None
+    if "changes-before" in q and version_of(request).at_least("2.66"):
+        before = moment(q["changes-before"], "changes-before")
+        if since is not None and before < since:
+            raise BadRequest(
+                "The value of changes-since must be less than or equal to changes-before."
+            )
+    return since, before
+
+
+def moment(text: str, field: str = "changes-since") -> datetime:
+    """An ISO 8601 time (UTC if it names no zone) as a query's `field` gives it;
+    BadRequest (400) if it is not one."""
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise BadRequest(f"Invalid changes-since value: {text}") from None
+        raise BadRequest(f"Invalid {field} value: {text}") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -508,7 +598,8 @@ async def _rendered(request: web.Request, rows: list[Any]) -> list[tuple[str, Re
 async def show_server(request: web.Request) -> web.Response:
     server = await visible_server(request, request.match_info["server_id"])
     found = await networking.addresses(store(request).pool, [server.id])
-    return json_response({"server": show_body(request, server, found.get(server.id))})
+    body = show_body(request, server, found.get(server.id)) | await server_groups(request, server)
+    return json_response({"server": body})
 
 
 @ROUTES.put("/v2.1/servers/{server_id}")

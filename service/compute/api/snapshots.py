@@ -109,10 +109,10 @@ async def _save(
             StreamAppend(f"server-{server.id}", [requested], server.version),
         ],
     )
+    if version.at_least("2.45"):  # the image's id in the body, and no Location
+        return json_response({"image_id": image_id}, status=202)
     location = f"{base_url(request)}/compute/v2.1/images/{image_id}"
     headers = {"Location": location}
     if backup and not backup["rotation"]:  # nothing will be left to point at (Nova's)
         headers = {}
-    if version.at_least("2.45"):
-        return json_response({"image_id": image_id}, status=202, headers=headers)
     return web.Response(status=202, headers=headers)

@@ -11,6 +11,8 @@ import msgspec
 from aiohttp import web
 
 from events.clock import SystemClock
+from service.compute.api import paging
+from service.compute.api.microversion import version_of
 from service.compute.directory import Server, select
 from service.compute.policy_rules import authorize
 from service.compute.server_view import usage_time
@@ -60,15 +62,18 @@ def _period(request: web.Request) -> Period:
 
 async def _usages(
     request: web.Request, period: Period, project_id: str | None, *, detailed: bool
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     """Each project's usage over the period (of `project_id` only if given), with its
-    servers' if `detailed`."""
+    servers' if `detailed`, counting one page of servers (`limit`, `marker` from 2.40;
+    at most 1000 before); and from 2.40 the link to the next page if this one is full."""
     where = "launched_at IS NOT NULL AND launched_at <= $1 AND coalesce(terminated_at, $1) >= $2"
     args: list[Any] = [period.stop, period.start]
     if project_id is not None:
         where += " AND project_id = $3"
         args.append(project_id)
     servers = await select(store(request).pool, Server, where, *args, order="launched_at, id")
+    paged = version_of(request).at_least("2.40")
+    servers = paging.page(request, servers, _id) if paged else servers[: paging.MAX_LIMIT]
     now = SystemClock().now()
     usages: dict[str, dict[str, Any]] = {}
     for server in servers:
@@ -99,7 +104,11 @@ async def _usages(
                     "uptime": int(((ended or now) - server.launched_at).total_seconds()),
                 }
             )
-    return list(usages.values())
+    return list(usages.values()), paging.next_link(request, servers, _id) if paged else []
+
+
+def _id(server: Server) -> str:
+    return server.id
 
 
 def _summary(project_id: str, period: Period, detailed: bool) -> dict[str, Any]:
@@ -121,7 +130,10 @@ async def list_tenant_usages(request: web.Request) -> web.Response:
     authorize(request, "os_compute_api:os-simple-tenant-usage:list")
     period = _period(request)
     detailed = request.query.get("detailed") == "1"
-    return json_response({"tenant_usages": await _usages(request, period, None, detailed=detailed)})
+    usages, links = await _usages(request, period, None, detailed=detailed)
+    return json_response(
+        {"tenant_usages": usages} | ({"tenant_usages_links": links} if links else {})
+    )
 
 
 @ROUTES.get("/v2.1/os-simple-tenant-usage/{project_id}")
@@ -130,5 +142,6 @@ async def show_tenant_usage(request: web.Request) -> web.Response:
     project_id = request.match_info["project_id"]
     authorize(request, "os_compute_api:os-simple-tenant-usage:show", {"project_id": project_id})
     period = _period(request)
-    found = await _usages(request, period, project_id, detailed=True)
-    return json_response({"tenant_usage": found[0] if found else {}})
+    found, links = await _usages(request, period, project_id, detailed=True)
+    body = {"tenant_usage": found[0] if found else {}}
+    return json_response(body | ({"tenant_usage_links": links} if links else {}))

@@ -65,7 +65,9 @@ async def test_inject_network_info_is_an_admins_instance_action(
         0
     ]
     assert latest["action"] == "injectNetworkInfo"
-    shown = await member.get(f"servers/{server_id}/os-instance-actions/{latest['request_id']}")
+    shown = await member.at("2.51").get(
+        f"servers/{server_id}/os-instance-actions/{latest['request_id']}"
+    )
     assert shown.body["instanceAction"]["events"][0]["result"] == "Success"
 
 
@@ -173,6 +175,18 @@ async def test_diagnostics_and_password(member: Nova, admin_nova: Nova, image_id
     diagnostics = await admin_nova.get(f"servers/{server_id}/diagnostics")
     assert diagnostics.status == 200
     assert diagnostics.body["memory"] == 128 * 1024 and diagnostics.body["state"] == "running"
+    standard = (await admin_nova.at("2.48").get(f"servers/{server_id}/diagnostics")).check(
+        "servers.show_server_diagnostics", "v2_48"
+    )
+    assert (standard["state"], standard["driver"], standard["num_cpus"]) == (
+        "running",
+        "libvirt",
+        1,
+    )
+    assert standard["memory_details"] == {"maximum": 128, "used": None}
+    assert standard["num_nics"] == len(standard["nic_details"]) == 1
+    assert standard["nic_details"][0]["mac_address"].startswith("fa:16:3e:")
+    assert (standard["num_disks"], standard["config_drive"]) == (1, False)
     assert (await member.get(f"servers/{server_id}/diagnostics")).status == 403
     password = await member.get(f"servers/{server_id}/os-server-password")
     assert password.check("servers.show_password") == {"password": ""}

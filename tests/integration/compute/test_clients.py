@@ -66,9 +66,12 @@ def test_openstacksdk_creates_acts_on_and_deletes_a_server(
     cloud: openstack.connection.Connection, image_id: str
 ) -> None:
     flavor = cloud.compute.find_flavor("m1.nano")
-    server = cloud.compute.create_server(name="sdk-vm", image_id=image_id, flavor_id=flavor.id)
+    server = cloud.compute.create_server(
+        name="sdk-vm", image_id=image_id, flavor_id=flavor.id, networks="auto"
+    )
     server = cloud.compute.wait_for_server(server, status="ACTIVE", wait=30)
-    assert server.image.id == image_id and server.flavor.id == flavor.id
+    # the server embeds its flavor (2.47), the name it had then in `original_name`
+    assert server.image.id == image_id and server.flavor.name == flavor.name
     cloud.compute.stop_server(server)
     cloud.compute.wait_for_server(server, status="SHUTOFF", wait=30)
     cloud.compute.start_server(server)

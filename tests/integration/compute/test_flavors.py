@@ -187,6 +187,16 @@ async def test_later_microversions_show_description_extra_specs_and_swap(
         "flavors.create_update_get_flavor_details", "v2_55"
     )
     assert created["flavor"]["description"] == "for tests"
+    changed = {"flavor": {"description": "changed"}}
+    assert (await nova_admin.at("2.54").put("flavors/c1", changed)).status == 404
+    updated = (await nova_admin.at("2.55").put("flavors/c1", changed)).check(
+        "flavors.create_update_get_flavor_details", "v2_55"
+    )
+    assert updated["flavor"]["description"] == "changed"
+    listed = (await nova_admin.at("2.55").get("flavors")).check("flavors.list_flavors", "v2_55")
+    assert {f["id"]: f["description"] for f in listed["flavors"]}["c1"] == "changed"
+    renamed = {"flavor": {"name": "other"}}
+    assert (await nova_admin.at("2.55").put("flavors/c1", renamed)).status == 400
     shown = (await nova_admin.at("2.75").get("flavors/c1")).check(
         "flavors.create_update_get_flavor_details", "v2_61"
     )

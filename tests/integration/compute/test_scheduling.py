@@ -362,3 +362,21 @@ async def test_kumo_worker_runs_a_host_of_its_own(
         async with asyncio.timeout(30):
             await worker.communicate()
     assert worker.returncode == 0
+
+
+async def test_a_requested_host_is_kept_and_disagreeing_ones_fit_none(
+    nova: Nova, image_id: str, hosts: Hosts
+) -> None:
+    """2.74: an admin asks for a host (and its node); if the host, the node and a zone's
+    forced host disagree, no host fits."""
+    at = nova.at("2.74")
+    async with hosts(h1={}, h2={}):
+        asked = await boot(at, image_id, "a", networks="auto", hypervisor_hostname="h2")
+        assert await host_of(nova, asked) == "h2"
+        for name, extra in (
+            ("b", {"host": "h1", "hypervisor_hostname": "h2"}),
+            ("c", {"host": "h2", "availability_zone": "nova:h1"}),
+        ):
+            server_id = await boot(at, image_id, name, networks="auto", **extra)
+            failed = (await nova.get(f"servers/{server_id}")).body["server"]
+            assert (failed["status"], failed["fault"]["message"]) == ("ERROR", NO_VALID_HOST)

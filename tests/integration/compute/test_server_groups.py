@@ -69,3 +69,30 @@ async def test_quota(as_alice: Nova) -> None:
     refused = await as_alice.post("os-server-groups", group("one too many"))
     assert refused.status == 403
     assert refused.body["forbidden"]["message"] == "Quota exceeded, too many server groups."
+
+
+async def test_policy_and_rules_from_2_64(as_alice: Nova) -> None:
+    nova = as_alice.at("2.64")
+    body = {"name": "g", "policy": "anti-affinity", "rules": {"max_server_per_host": "3"}}
+    created = (await nova.post("os-server-groups", {"server_group": body})).check(
+        "server_groups.create_show_server_group", "v2_64"
+    )["server_group"]
+    assert (created["policy"], created["rules"]) == ("anti-affinity", {"max_server_per_host": 3})
+    listed = (await nova.get("os-server-groups")).check("server_groups.list_server_groups", "v2_64")
+    assert listed["server_groups"][0]["rules"] == {"max_server_per_host": 3}
+    older = (await as_alice.at("2.63").get(f"os-server-groups/{created['id']}")).body
+    assert older["server_group"]["policies"] == ["anti-affinity"]
+    plain = await nova.post(
+        "os-server-groups", {"server_group": {"name": "p", "policy": "affinity"}}
+    )
+    assert plain.body["server_group"]["rules"] == {}
+    for version, bad in (
+        ("2.64", group()["server_group"]),  # policies, not policy
+        ("2.63", {"name": "g", "policy": "affinity"}),
+        ("2.64", {"name": "g", "policy": "affinity", "rules": {"max_server_per_host": 2}}),
+        ("2.64", {"name": "g", "policy": "anti-affinity", "rules": {"max_server_per_host": 0}}),
+        ("2.64", {"name": "g", "policy": "anti-affinity", "rules": {"colour": 1}}),
+        ("2.64", {"name": "g", "policy": "sometimes"}),
+    ):
+        reply = await as_alice.at(version).post("os-server-groups", {"server_group": bad})
+        assert reply.status == 400, (version, bad)

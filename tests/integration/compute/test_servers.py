@@ -123,7 +123,9 @@ async def create(nova: Nova, image_id: str, name: str = "s1", flavor: str = "1")
     return str(body["server"]["id"])
 
 
-async def test_server_lifecycle_through_the_api(member: Nova, image_id: str) -> None:
+async def test_server_lifecycle_through_the_api(
+    member: Nova, admin_nova: Nova, image_id: str
+) -> None:
     server_id = await create(member, image_id)
     active = await wait_for(member, server_id, "ACTIVE")
     (await member.get(f"servers/{server_id}")).check("servers.get_server")
@@ -154,10 +156,39 @@ async def test_server_lifecycle_through_the_api(member: Nova, image_id: str) -> 
     names = [a["action"] for a in actions["instanceActions"]]
     assert names == ["reboot", "resume", "suspend", "unpause", "pause", "start", "stop", "create"]
     request_id = actions["instanceActions"][-1]["request_id"]
-    shown = await member.get(f"servers/{server_id}/os-instance-actions/{request_id}")
-    assert shown.check("servers.show_instance_action")["instanceAction"]["events"][0]["result"] == (
-        "Success"
+    path = f"servers/{server_id}/os-instance-actions/{request_id}"
+    shown = (await member.at("2.51").get(path)).check("servers.show_instance_action", "v2_51")
+    assert shown["instanceAction"]["events"][0]["result"] == "Success"
+    assert "traceback" not in shown["instanceAction"]["events"][0]
+    before = (await member.get(path)).check("servers.show_instance_action")
+    assert "events" not in before["instanceAction"], "only admins see them before 2.51"
+    later = (await member.at("2.58").get(path)).check("servers.show_instance_action", "v2_58")
+    hashed = (await member.at("2.62").get(path)).check("servers.show_instance_action", "v2_62")
+    [event] = hashed["instanceAction"]["events"]
+    assert len(event["hostId"]) == 56 and "host" not in event
+    admin_view = (await admin_nova.at("2.62").get(path)).check(
+        "servers.show_instance_action", "v2_62"
     )
+    assert admin_view["instanceAction"]["events"][0]["host"] == "h1"
+    assert later["instanceAction"]["updated_at"] >= later["instanceAction"]["start_time"]
+    actions_path = f"servers/{server_id}/os-instance-actions"
+    nova = member.at("2.58")
+    page = (await nova.get(f"{actions_path}?limit=2")).check(
+        "servers.list_instance_actions", "v2_58"
+    )
+    assert [a["action"] for a in page["instanceActions"]] == names[:2]
+    marker = page["instanceActions"][1]["request_id"]
+    assert page["links"][0]["href"].endswith(f"limit=2&marker={marker}")
+    rest = (await nova.get(f"{actions_path}?marker={marker}")).body["instanceActions"]
+    assert [a["action"] for a in rest] == names[2:]
+    since = later["instanceAction"]["updated_at"]
+    recent = (await nova.get(f"{actions_path}?changes-since={since}")).body["instanceActions"]
+    assert recent[-1]["request_id"] == request_id and len(recent) == len(names)
+    assert (await nova.get(f"{actions_path}?changes-since=2999-01-01T00:00:00Z")).body == {
+        "instanceActions": []
+    }
+    for bad in ("colour=red", "marker=nothing", "limit=-1", "changes-since=yesterday"):
+        assert (await nova.get(f"{actions_path}?{bad}")).status == 400, bad
     assert (await member.delete(f"servers/{server_id}")).status == 204
     await wait_for(member, server_id, "DELETED")
 
@@ -273,6 +304,15 @@ async def test_snapshot_becomes_an_active_image(member: Nova, image_id: str) -> 
     shown.check("images.get_image")
     assert shown.body["image"]["OS-EXT-IMG-SIZE:size"] > 0
     assert shown.body["image"]["server"]["id"] == server_id
+    async with asyncio.timeout(TIMEOUT):
+        while (await member.get(f"servers/{server_id}")).body["server"]["OS-EXT-STS:task_state"]:
+            await asyncio.sleep(0.05)
+    later = await member.at("2.45").post(
+        f"servers/{server_id}/action", {"createImage": {"name": "snap2"}}
+    )
+    body = later.check("images.create_image", "v2_45")
+    assert "Location" not in later.headers
+    assert (await member.get(f"images/{body['image_id']}")).body["image"]["name"] == "snap2"
 
 
 async def test_microversions_are_negotiated_and_echoed(member: Nova, image_id: str) -> None:
@@ -286,6 +326,35 @@ async def test_microversions_are_negotiated_and_echoed(member: Nova, image_id: s
     assert shown.body["server"]["tags"] == ["a", "b"]
     assert (await member.at("2.99").get("servers")).status == 406
     assert (await member.get(f"servers/{server_id}/tags")).status == 404, "tags need 2.26"
+
+
+async def test_admins_ask_for_a_host_from_2_74(
+    member: Nova, admin_nova: Nova, image_id: str
+) -> None:
+    body = {"name": "d", "imageRef": image_id, "flavorRef": "1", "networks": "auto"}
+    placed = await admin_nova.at("2.74").post(
+        "servers", {"server": body | {"host": "h1", "hypervisor_hostname": "h1"}}
+    )
+    assert placed.status == 202, placed.body
+    server = await wait_for(admin_nova, placed.body["server"]["id"], "ACTIVE")
+    shown = (await admin_nova.at("2.3").get(f"servers/{server['id']}")).body["server"]
+    assert shown["OS-EXT-SRV-ATTR:host"] == "h1"
+    for nova, version, asked, status in (
+        (admin_nova, "2.74", {"host": "nowhere"}, 400),
+        (admin_nova, "2.74", {"hypervisor_hostname": "nowhere"}, 400),
+        (admin_nova, "2.73", {"host": "h1"}, 400),
+        (member, "2.74", {"host": "h1"}, 403),
+    ):
+        reply = await nova.at(version).post("servers", {"server": body | asked})
+        assert reply.status == status, (version, asked)
+
+
+async def test_tags_given_at_create_from_2_52(member: Nova, image_id: str) -> None:
+    body = {"name": "t", "imageRef": image_id, "flavorRef": "1", "networks": "auto"}
+    reply = await member.at("2.52").post("servers", {"server": body | {"tags": ["b", "a", "b"]}})
+    assert reply.status == 202, reply.body
+    shown = await member.at("2.52").get(f"servers/{reply.body['server']['id']}")
+    assert shown.body["server"]["tags"] == ["b", "a"]
 
 
 async def test_rebuild_shows_the_new_image_and_name_at_once(
@@ -313,6 +382,52 @@ async def test_rebuild_shows_the_new_image_and_name_at_once(
     )
     rebuilt = await wait_for(member, server_id, "ACTIVE")
     assert rebuilt["image"]["id"] == other_image and rebuilt["name"] == "renamed"
+    assert (await member.post("os-keypairs", {"keypair": {"name": "k"}})).status == 200
+    keyed = {"rebuild": {"imageRef": image_id, "key_name": "k"}}
+    path = f"servers/{server_id}/action"
+    assert (await member.at("2.53").post(path, keyed)).status == 400, "key_name from 2.54"
+    reply = await member.at("2.54").post(path, keyed)
+    assert (
+        reply.check("servers.rebuild_server_with_admin_pass", "v2_54")["server"]["key_name"] == "k"
+    )
+    await wait_for(member, server_id, "ACTIVE")
+    assert (await member.get(f"servers/{server_id}")).body["server"]["key_name"] == "k"
+    unknown = {"rebuild": {"imageRef": image_id, "key_name": "nope"}}
+    assert (await member.at("2.54").post(path, unknown)).status == 400
+
+
+async def test_rebuild_gives_new_user_data_from_2_57(
+    member: Nova, admin_nova: Nova, image_id: str
+) -> None:
+    created = await member.post(
+        "servers",
+        {"server": {"name": "u", "imageRef": image_id, "flavorRef": "1", "user_data": "YQ=="}},
+    )
+    server_id = created.body["server"]["id"]
+    await wait_for(member, server_id, "ACTIVE")
+    attribute = "OS-EXT-SRV-ATTR:user_data"
+    assert (await admin_nova.at("2.3").get(f"servers/{server_id}")).body["server"][
+        attribute
+    ] == "YQ=="
+    path = f"servers/{server_id}/action"
+    given = {"rebuild": {"imageRef": image_id, "user_data": "Yg=="}}
+    assert (await member.at("2.56").post(path, given)).status == 400, "user_data from 2.57"
+    reply = await member.at("2.57").post(path, given)
+    assert (
+        reply.check("servers.rebuild_server_with_admin_pass", "v2_57")["server"]["user_data"]
+        == "Yg=="
+    )
+    await wait_for(member, server_id, "ACTIVE")
+    assert (await admin_nova.at("2.3").get(f"servers/{server_id}")).body["server"][
+        attribute
+    ] == "Yg=="
+    for bad in ({"user_data": "not base64!"}, {"personality": []}):
+        body = {"rebuild": {"imageRef": image_id} | bad}
+        assert (await member.at("2.57").post(path, body)).status == 400, bad
+    removed = await member.at("2.57").post(
+        path, {"rebuild": {"imageRef": image_id, "user_data": None}}
+    )
+    assert removed.body["server"]["user_data"] is None
 
 
 @pytest.fixture

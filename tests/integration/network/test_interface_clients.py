@@ -37,7 +37,9 @@ def _lan(cloud: Connection, name: str, cidr: str) -> Any:
 
 def test_openstacksdk_attaches_lists_and_detaches(cloud: Connection, image_id: str) -> None:
     flavor = cloud.compute.find_flavor("m1.nano")
-    server = cloud.compute.create_server(name="sdk-if", image_id=image_id, flavor_id=flavor.id)
+    server = cloud.compute.create_server(
+        name="sdk-if", image_id=image_id, flavor_id=flavor.id, networks="auto"
+    )
     server = cloud.compute.wait_for_server(server, status="ACTIVE", wait=30)
     net = _lan(cloud, "sdk-lan", "172.18.0.0/24")
     made = cloud.compute.create_server_interface(

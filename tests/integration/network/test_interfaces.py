@@ -54,7 +54,7 @@ async def _lan(neutron: Neutron) -> dict[str, Any]:
 
 async def test_attach_by_network_and_by_port_then_detach(member: Nova, image_id: str) -> None:
     neutron = neutron_of(member)
-    server = await boot_active(member, image_id, "s1", networks="none")
+    server = await boot_active(member.at("2.37"), image_id, "s1", networks="none")
     sid = server["id"]
     assert server["addresses"] == {}
     net = await _lan(neutron)
@@ -82,6 +82,15 @@ async def test_attach_by_network_and_by_port_then_detach(member: Nova, image_id:
     assert plugged["port_id"] == given["id"] and plugged["mac_addr"] == given["mac_address"]
     listed = (await member.get(f"servers/{sid}/os-interface")).check("interfaces.list_interfaces")
     assert {i["port_id"] for i in listed["interfaceAttachments"]} == {made["port_id"], given["id"]}
+    tagged = (await member.at("2.70").get(f"servers/{sid}/os-interface")).check(
+        "interfaces.list_interfaces", "v2_70"
+    )
+    assert {i["tag"] for i in tagged["interfaceAttachments"]} == {None}, "Kumo takes no tags"
+    shown = await member.at("2.70").get(f"servers/{sid}/os-interface/{given['id']}")
+    assert (
+        shown.check("interfaces.get_create_interfaces", "v2_70")["interfaceAttachment"]["tag"]
+        is None
+    )
     await _until(lambda: _has(sid, given["mac_address"]))
 
     assert (await member.delete(f"servers/{sid}/os-interface/{given['id']}")).status == 202
@@ -219,7 +228,7 @@ async def test_a_failed_plug_releases_the_port(member: Nova, image_id: str) -> N
     """When the host cannot plug the interface, the attach is recorded as failed and the
     port is let go of: deleted if made for it, unbound if given."""
     neutron = neutron_of(member)
-    server = await boot_active(member, image_id, "s1", networks="none")
+    server = await boot_active(member.at("2.37"), image_id, "s1", networks="none")
     sid = server["id"]
     net = await _lan(neutron)
     given = await neutron.create("port", network_id=net["id"])
@@ -236,6 +245,6 @@ async def test_a_failed_plug_releases_the_port(member: Nova, image_id: str) -> N
     assert (await member.get(f"servers/{sid}/os-interface")).body["interfaceAttachments"] == []
     actions = (await member.get(f"servers/{sid}/os-instance-actions")).body["instanceActions"]
     request_id = actions[0]["request_id"]
-    detail = (await member.get(f"servers/{sid}/os-instance-actions/{request_id}")).body
+    detail = (await member.at("2.51").get(f"servers/{sid}/os-instance-actions/{request_id}")).body
     assert detail["instanceAction"]["action"] == "attach_interface"
     assert [e["result"] for e in detail["instanceAction"]["events"]] == ["Error"]

@@ -65,7 +65,7 @@ async def test_networks_none_named_networks_ports_and_addresses(
     member: Nova, image_id: str
 ) -> None:
     neutron = neutron_of(member)
-    lonely = await boot_active(member, image_id, "none", networks="none")
+    lonely = await boot_active(member.at("2.37"), image_id, "none", networks="none")
     assert lonely["addresses"] == {}
     net = await neutron.create("network", name="lan")
     await neutron.create("subnet", network_id=net["id"], cidr="172.16.0.0/24", ip_version=4)

@@ -130,8 +130,13 @@ def activity(live_cloud: LiveCloud, tmp_path_factory: pytest.TempPathFactory) ->
     cloud.network.delete_security_group(gone_group)
 
     flavor = cloud.compute.find_flavor("m1.nano")
-    kept = cloud.compute.create_server(name="kept", image_id=image.id, flavor_id=flavor.id)
-    gone = cloud.compute.create_server(name="gone", image_id=image.id, flavor_id=flavor.id)
+    # from compute 2.37 a server names its networks ("auto": the project's own)
+    kept = cloud.compute.create_server(
+        name="kept", image_id=image.id, flavor_id=flavor.id, networks="auto"
+    )
+    gone = cloud.compute.create_server(
+        name="gone", image_id=image.id, flavor_id=flavor.id, networks="auto"
+    )
     kept = cloud.compute.wait_for_server(kept, status="ACTIVE", wait=60)
     gone = cloud.compute.wait_for_server(gone, status="ACTIVE", wait=60)
     cloud.compute.stop_server(kept)

@@ -110,6 +110,15 @@ def test_anti_affinity_avoids_every_host_of_the_group() -> None:
     assert passing(hosts[::2], wanted) == []
 
 
+def test_anti_affinity_rules_let_a_host_take_up_to_max_server_per_host() -> None:
+    hosts = [host("a"), host("b")]
+    wanted = ask(group_policy="anti-affinity", group_hosts=("a", "a", "b"), max_per_host=2)
+    assert names(passing(hosts, wanted)) == ["b"]
+    spread = schedule(hosts, msgspec.structs.replace(wanted, group_hosts=(), count=4))
+    assert spread == ["a", "b", "a", "b"]
+    assert schedule(hosts, msgspec.structs.replace(wanted, count=2)) is None
+
+
 def test_soft_policies_filter_nothing() -> None:
     hosts = [host("a"), host("b")]
     for policy in ("soft-affinity", "soft-anti-affinity"):

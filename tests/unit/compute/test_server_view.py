@@ -54,6 +54,7 @@ def server(**changes: object) -> Server:
         "fault": None,
         "previous_flavor": None,
         "disk_config": "MANUAL",
+        "user_data": None,
         "created_at": WHEN,
         "updated_at": WHEN,
         "launched_at": WHEN,
