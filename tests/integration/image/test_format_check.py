@@ -53,6 +53,17 @@ async def test_an_upload_must_be_its_disk_format(
     assert (await as_alice.show(honest))["status"] == "active"
 
 
+async def test_small_and_empty_images_are_read_whole(as_alice: Images) -> None:
+    tiny = (await as_alice.create(disk_format="raw", container_format="bare"))["id"]
+    assert (await as_alice.upload(tiny, b"\0" * 512)).status == 204
+    empty = (await as_alice.create(disk_format="raw", container_format="bare"))["id"]
+    assert (await as_alice.upload(empty, b"")).status == 204
+    assert (await as_alice.show(empty))["status"] == "active"
+    lying = (await as_alice.create(disk_format="qcow2", container_format="bare"))["id"]
+    reply = await as_alice.call("PUT", f"images/{lying}/file", data=b"", headers=OCTET)
+    assert reply.status == 400 and "it is raw" in reply.body
+
+
 async def test_a_qcow2_reaching_for_host_files_is_refused(
     as_alice: Images, objects: ObjectBackend, tmp_path: Path
 ) -> None:
