@@ -166,6 +166,14 @@ async def delete_consumer(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def _form(request: web.Request) -> str:
+    """A form body, whose parameters the signature covers (RFC 5849 §3.4.1.3); "" for
+    any other body."""
+    if request.content_type != "application/x-www-form-urlencoded":
+        return ""
+    return await request.text()
+
+
 def _signed(request: web.Request, form: str) -> oauth1.SignedRequest:
     return oauth1.parse(request.headers.get("Authorization"), request.query.items(), form)
 
@@ -203,7 +211,7 @@ def _form_response(token_id: str, secret: str, expires_at: datetime) -> web.Resp
 @routes.post(f"{BASE}/request_token")
 async def create_request_token(request: web.Request) -> web.Response:
     """A consumer's request for roles on the project its `Requested-Project-Id` names."""
-    signed = _signed(request, await request.text())
+    signed = _signed(request, await _form(request))
     consumer = await _verify(request, signed, "")
     project_id = request.headers.get("Requested-Project-Id")
     if not project_id:
@@ -252,7 +260,7 @@ def _held_role(held: list[Role], ref: RoleRef) -> Role:
 @routes.post(f"{BASE}/access_token")
 async def create_access_token(request: web.Request) -> web.Response:
     """The consumer exchanges an authorized request token and its verifier."""
-    signed = _signed(request, await request.text())
+    signed = _signed(request, await _form(request))
     token_id = signed.require("oauth_token")
     pending = await get(store(request).pool, RequestToken, token_id)
     if pending is None:
