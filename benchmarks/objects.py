@@ -8,7 +8,10 @@ server).
 The small phases also report the CPU time (user + system) per request of the server, of
 the Postgres cluster (when it runs on this machine) and of the load generator. The
 large GET is made by three clients of different cost (aiohttp's, curl into /dev/null, a
-plain socket into one reused buffer), each with the server's CPU seconds per GiB.
+plain socket into one reused buffer), each with the server's CPU seconds per GiB; and
+next to the raw read, the ceiling of any server on this machine: the raw bytes read by
+the socket client from a bare sendfile of the file (local) or from a bare relay of the
+S3 object (benchmarks/relay.py).
 
 Kumo runs with KUMO_WORKERS=--workers (default: one per core), so the server's figures
 are those of `kumo up` and its HTTP workers together.
@@ -49,6 +52,7 @@ from benchmarks.harness import (
     start_kumo,
 )
 from benchmarks.loadgen import LoadResult, drive
+from benchmarks.relay import relay_get
 from benchmarks.transfer import (
     CHUNK,
     Download,
@@ -81,9 +85,9 @@ class Large(msgspec.Struct):
     rss_before_mib: float = 0.0
     rss_peak_mib: float = 0.0
     gets: list[Download] = msgspec.field(default_factory=list)
-    loopback: Transfer | None = None
-    """The raw object's file sent over loopback by a bare sendfile, read by the socket
-    reader (local backend only)."""
+    ceiling: Transfer | None = None
+    """The raw object read by the socket reader from the barest server there is: a bare
+    sendfile of its file (local), a bare relay from the S3 server (s3)."""
 
 
 class Small(msgspec.Struct):
@@ -297,7 +301,7 @@ async def raw_local(
         async with await backend.get("raw/big.bin") as reader:
             if reader.fileno is not None:  # none for an object of one chunk, read at once
                 await settle_cache(cold)
-                large.loopback = await asyncio.to_thread(loopback_get, reader.fileno, size)
+                large.ceiling = await asyncio.to_thread(loopback_get, reader.fileno, size)
     return put_result, get_result, large
 
 
@@ -367,8 +371,9 @@ async def raw_s3(endpoint: str, seconds: float, size: int) -> tuple[LoadResult, 
                 while await stream.read(CHUNK):
                     pass
 
-        progress(f"raw S3: {size // MiB} MiB put and get")
+        progress(f"raw S3: {size // MiB} MiB put and get, and through a bare relay")
         large = Large(await timed(put_large, size), await timed(get_large, size))
+        large.ceiling = await asyncio.to_thread(relay_get, endpoint, BUCKET, "big.bin", size)
     return put_result, get_result, large
 
 
@@ -501,18 +506,18 @@ def report(figures: list[Figures], load_before: float, workers: int) -> None:
                 f"  {name}: kumo {k.mib_per_s:,.1f} MiB/s, raw {raw.mib_per_s:,.1f} MiB/s"
                 f" ({k.mib_per_s / raw.mib_per_s:.0%} of raw)"
             )
-        loopback = f.raw_large.loopback
-        if loopback is not None:
+        ceiling = f.raw_large.ceiling
+        if ceiling is not None:
+            barest = "sendfile" if f.backend == "local" else "relay from S3"
             print(
-                f"  loopback (bare sendfile to the socket reader): {loopback.mib_per_s:,.1f} MiB/s"
+                f"  ceiling (a bare {barest} to the socket reader): {ceiling.mib_per_s:,.1f} MiB/s"
+                f" ({ceiling.mib_per_s / f.raw_large.get.mib_per_s:.0%} of raw)"
             )
         for get in f.large.gets:
-            of_loopback = (
-                f", {get.mib_per_s / loopback.mib_per_s:.0%} of loopback" if loopback else ""
-            )
+            of_ceiling = f", {get.mib_per_s / ceiling.mib_per_s:.0%} of ceiling" if ceiling else ""
             print(
                 f"  GET by {get.client}: {get.mib_per_s:,.1f} MiB/s"
-                f" ({get.mib_per_s / f.raw_large.get.mib_per_s:.0%} of raw{of_loopback});"
+                f" ({get.mib_per_s / f.raw_large.get.mib_per_s:.0%} of raw{of_ceiling});"
                 f" CPU per GiB: server {get.server_cpu_per_gib:.2f} s,"
                 f" client {get.client_cpu_per_gib:.2f} s"
             )
