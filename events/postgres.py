@@ -166,6 +166,27 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10, **kwar
     return pool
 
 
+POOL_CLOSE_GRACE = 10.0
+"""Seconds a pool waits at close for its acquired connections to come back."""
+
+
+async def close_pool(pool: Pool, grace: float = POOL_CLOSE_GRACE) -> None:
+    """Close `pool` gracefully, but within `grace` seconds: asyncpg's close waits for every
+    acquired connection with no bound, and one held by a task that cannot finish (a
+    cancel the server never acknowledged) would hang a shutdown for ever. Past `grace`
+    the pool is terminated, and the log says so."""
+    held = pool.get_size() - pool.get_idle_size()
+    try:
+        async with asyncio.timeout(grace):
+            await pool.close()
+    except TimeoutError:  # close() was cancelled, which terminated the pool
+        log.warning(
+            "connections still held after %g s; the pool was terminated",
+            grace,
+            extra={"held_at_close": held, "grace_s": grace},
+        )
+
+
 def row_to_event(row: Any, metadata: Metadata | None = None) -> RecordedEvent:
     """A recorded event from a row selected with the store's column list (its metadata
     `metadata` when given, e.g. the part of it a reader selected, else the row's)."""

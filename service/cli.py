@@ -16,7 +16,7 @@ import msgspec
 import uvloop
 
 from events.chain import ChainReport, verify_chain
-from events.postgres import PostgresEventStore, create_pool
+from events.postgres import PostgresEventStore, close_pool, create_pool
 from projections.runner import SchemaExists, rebuild, replay_into, scratch_name
 from projections.verify import ModelNotSettled, Verification, verify_models
 from service.client import ApiError, Credentials, EventsClient
@@ -78,7 +78,7 @@ async def _bootstrap(settings: Settings, url: str) -> None:
         await ensure_resource_types(store)
         await register_defaults(store, image_quota.SERVICE_TYPE, image_quota.DEFAULTS)
     finally:
-        await pool.close()
+        await close_pool(pool)
     where = write_cloud_entry(settings, done.admin_password)
     if done.password_generated:
         say(f"Created the admin user; its password is {done.admin_password}")
@@ -143,7 +143,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
                 on_ready=lambda name: say(f"Compute host {name} is up on {args.libvirt_uri}"),
             )
         finally:
-            await pool.close()
+            await close_pool(pool)
 
     with database(settings) as url:
         uvloop.run(run(url))
@@ -206,7 +206,7 @@ def _rebuild(url: str, names: list[str]) -> list[str]:
         try:
             return await asyncio.gather(*(one(PostgresEventStore(pool), n) for n in names))
         finally:
-            await pool.close()
+            await close_pool(pool)
 
     return asyncio.run(run())
 
@@ -224,7 +224,7 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> None:
         except ModelNotSettled as error:
             raise SystemExit(f"kumo: {error}") from None
         finally:
-            await pool.close()
+            await close_pool(pool)
 
     with database(settings) as url:
         intact = asyncio.run(run(url))
@@ -298,7 +298,7 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> None:
         except ValueError as error:
             raise SystemExit(f"kumo: --into: {error}") from None
         finally:
-            await pool.close()
+            await close_pool(pool)
         say(f"Replayed {done.events} event(s), up to position {until}, into schema {schema}:")
         for table, rows in done.rows.items():
             say(f"  {schema}.{table}: {rows} row(s)")

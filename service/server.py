@@ -10,7 +10,7 @@ from functools import partial
 
 from aiohttp import web
 
-from events.postgres import PostgresEventStore, create_pool
+from events.postgres import PostgresEventStore, close_pool, create_pool
 from service import heap
 from service.app import create_app
 from service.config import Settings
@@ -127,5 +127,5 @@ async def serve(
             await runner.cleanup()
             await stack.aclose()
     finally:
-        await pool.close()
+        await close_pool(pool)
     log.info("stopped")

@@ -21,7 +21,7 @@ import asyncpg
 import msgspec
 import pytest
 
-from events.postgres import PostgresEventStore, create_pool
+from events.postgres import PostgresEventStore, close_pool, create_pool
 from service.embedded_postgres import EmbeddedPostgres
 from service.logs import configure_logging
 from service.migrator import migrate
@@ -91,7 +91,7 @@ async def database_url(server_url: str, template_url: str) -> AsyncIterator[str]
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await create_pool(database_url, min_size=1, max_size=20)
     yield pool
-    await pool.close()
+    await close_pool(pool)
 
 
 @pytest.fixture
