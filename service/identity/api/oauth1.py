@@ -311,11 +311,18 @@ async def delegated(request: web.Request) -> AccessToken:
     return access
 
 
-async def _users_access_token(request: web.Request, action: str) -> AccessToken:
-    """The path's access token of the path's user, once `action` is allowed."""
+def _users_tokens_allowed(request: web.Request, action: str) -> str:
+    """The path's user, once `action` on their access tokens is allowed to the caller
+    (never with a delegated token)."""
     ctx, user_id = caller(request), request.match_info["user_id"]
     enforce(ctx, action, {"user_id": user_id})
     _not_delegated(ctx, "manage access tokens")
+    return user_id
+
+
+async def _users_access_token(request: web.Request, action: str) -> AccessToken:
+    """The path's access token of the path's user, once `action` is allowed."""
+    user_id = _users_tokens_allowed(request, action)
     access = await get(store(request).pool, AccessToken, request.match_info["access_token_id"])
     if access is None or access.authorizing_user_id != user_id:
         raise NotFound(f"Could not find access token: {request.match_info['access_token_id']}.")
@@ -324,9 +331,7 @@ async def _users_access_token(request: web.Request, action: str) -> AccessToken:
 
 @routes.get(USER_TOKENS)
 async def list_access_tokens(request: web.Request) -> web.Response:
-    ctx, user_id = caller(request), request.match_info["user_id"]
-    enforce(ctx, "identity:list_access_tokens", {"user_id": user_id})
-    _not_delegated(ctx, "list access tokens")
+    user_id = _users_tokens_allowed(request, "identity:list_access_tokens")
     found = await select(store(request).pool, AccessToken, "authorizing_user_id = $1", user_id)
     items = [_access_view(request, a) for a in found]
     path = f"users/{user_id}/OS-OAUTH1/access_tokens"
