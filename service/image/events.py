@@ -90,6 +90,8 @@ class ImageImportStarted(Event, frozen=True):
     stores: tuple[str, ...] = ()
     """The stores to import to; none: the default store."""
     all_stores_must_succeed: bool = True
+    task_id: str | None = None
+    """The task (`POST /v2/tasks`, service/image/task_events.py) that started it, if any."""
 
 
 class ImageStaged(Event, frozen=True):

@@ -91,6 +91,7 @@ RULES: dict[str, Rule] = {
     "image:copy_image": ADMIN_OR_OWNER,
     "image:delete_image_location": ADMIN_OR_OWNER,
     "image:stores_info_detail": admin,
+    "image:tasks_api_access": admin,
     "image:get_metadef_namespaces": any_of(admin, reader),
     "image:list_metadef_resource_types": any_of(admin, reader),
     **{f"image:{action}": any_of(admin, namespace_reader) for action in METADEF_READS},

@@ -1,4 +1,5 @@
-"""The image catalog (rm_images, rm_image_members of migrations/0004_images.sql), inline.
+"""The image catalog (rm_images, rm_image_members of migrations/0004_images.sql, and
+rm_image_tasks of 0038_image_tasks.sql), inline.
 
 The image's row follows its stream's fold (service/image/fold.py): every image event
 sets its `version` to the stream version, so a handler that read a row can append with
@@ -8,12 +9,13 @@ that version expected and lose cleanly to a concurrent change.
 from typing import Any
 
 from events.types import Event, RecordedEvent
-from projections.bulk import FoldedTable
-from projections.projection import Projection, handles
+from projections.bulk import FoldedTable, Sides
+from projections.projection import Projection
 from projections.rows import project_row
 from service.image import events as ev
 from service.image import fold
 from service.image.fold import JSON_COLUMNS
+from service.image.task_projection import ImageTasks
 
 
 class ImageMembers:
@@ -60,30 +62,32 @@ class ImageMembers:
                 )
 
 
-_MEMBERS = ImageMembers()
+_SIDES = Sides("image_sides", ImageMembers(), ImageTasks())
 
 
 class ImageProjection:
-    """Images with their status, properties, tags and data location; image members."""
+    """Images with their status, properties, tags and data location; image members;
+    Glance tasks (service/image/task_projection.py)."""
 
     name: str = "images"
-    tables: tuple[str, ...] = ("rm_images", "rm_image_members")
+    tables: tuple[str, ...] = ("rm_images", *_SIDES.tables)
     types: frozenset[str] | None = frozenset(
         cls.type_name()
         for cls in vars(ev).values()
         if isinstance(cls, type)
         and issubclass(cls, Event)
         and cls not in (Event, ev.ImageQuotaClaimed)  # the quota stream's, no row of ours
-    )
+    ) | (_SIDES.types or frozenset())
     folds: tuple[FoldedTable, ...] = (
         FoldedTable("rm_images", fold.image, frozenset({"image"}), JSON_COLUMNS),
     )
-    side: Projection | None = _MEMBERS
+    side: Projection | None = _SIDES
     reads_bodies: bool = True
 
     async def apply(self, conn: Any, recorded: RecordedEvent) -> None:
-        image_id = getattr(recorded.event, "image_id")  # noqa: B009 - every image event has one
-        key = {"id": image_id}
-        await project_row(conn, "rm_images", key, fold.image, recorded, json_columns=JSON_COLUMNS)
-        if handles(_MEMBERS, recorded):
-            await _MEMBERS.apply(conn, recorded)
+        if recorded.category == "image":
+            key = {"id": recorded.stream_id.removeprefix("image-")}
+            await project_row(
+                conn, "rm_images", key, fold.image, recorded, json_columns=JSON_COLUMNS
+            )
+        await _SIDES.apply(conn, recorded)

@@ -156,11 +156,71 @@ def members_schema() -> dict[str, Any]:
     }
 
 
+TASK_PROPERTIES: dict[str, Any] = {
+    "id": {"type": "string", "description": "An identifier for the task", "pattern": _UUID},
+    "type": {
+        "type": "string",
+        "description": "The type of task represented by this content",
+        "enum": ["import", "api_image_import"],
+    },
+    "status": {
+        "type": "string",
+        "description": "The current status of this task",
+        "enum": ["pending", "processing", "success", "failure"],
+    },
+    "input": {"type": ["null", "object"], "description": "The parameters required by task"},
+    "result": {"type": ["null", "object"], "description": "The result of current task"},
+    "owner": {"type": ["null", "string"], "description": "The owner of this task"},
+    "message": {"type": "string", "description": "Human-readable informative message"},
+    "image_id": {"type": "string", "description": "Image associated with the task"},
+    "request_id": {"type": ["null", "string"], "description": "Request ID of the task"},
+    "user_id": {"type": ["null", "string"], "description": "User associated with the task"},
+    "expires_at": {"type": ["null", "string"], "description": "When the task may be removed"},
+    "created_at": {"type": "string", "description": "Datetime when this resource was created"},
+    "updated_at": {"type": "string", "description": "Datetime when this resource was updated"},
+    "self": {"type": "string"},
+    "schema": {"type": "string"},
+}
+
+
+def task_schema() -> dict[str, Any]:
+    """`GET /v2/schemas/task`."""
+    return {
+        "name": "task",
+        "properties": TASK_PROPERTIES,
+        "links": [
+            {"rel": "self", "href": "{self}"},
+            {"rel": "describedby", "href": "{schema}"},
+        ],
+    }
+
+
+def tasks_schema() -> dict[str, Any]:
+    """`GET /v2/schemas/tasks`: a page of tasks, listed without input and result."""
+    listed = {k: v for k, v in TASK_PROPERTIES.items() if k not in ("input", "result")}
+    return {
+        "name": "tasks",
+        "properties": {
+            "tasks": {"type": "array", "items": {"name": "task", "properties": listed}},
+            "schema": {"type": "string"},
+            "first": {"type": "string"},
+            "next": {"type": "string"},
+        },
+        "links": [
+            {"rel": "first", "href": "{first}"},
+            {"rel": "next", "href": "{next}"},
+            {"rel": "describedby", "href": "{schema}"},
+        ],
+    }
+
+
 SCHEMAS = {
     "image": image_schema,
     "images": images_schema,
     "member": member_schema,
     "members": members_schema,
+    "task": task_schema,
+    "tasks": tasks_schema,
     **{f"metadefs/{name}": schema for name, schema in METADEF_SCHEMAS.items()},
 }
 """By the path after /v2/schemas/."""

@@ -39,19 +39,25 @@ _UUID_SHAPE = (8, 4, 4, 4, 12)
 
 @routes.post("/v2/images")
 async def create_image(request: web.Request) -> web.Response:
-    ctx = caller(request)
     body = await read_json(request, dict[str, Any])
     image_id = _requested_id(body.pop("id", None)) or new_uuid(request)
-    core: dict[str, Any] = {}
-    properties: dict[str, str] = {}
-    for name, value in body.items():
-        check_settable(name)
-        (core if is_core(name) else properties)[name] = check_value(name, value)
-    owner = core.pop("owner", ctx.project_id)
-    if owner != ctx.project_id:
-        enforce(ctx, "image:set_image_owner")
-    enforce(ctx, "image:add_image", {"project_id": owner})
-    _check_visibility(ctx, core.get("visibility"), owner)
+    image = await new_image(request, image_id, body)
+    # The headers tell clients (openstacksdk, the CLI's --import) which import methods
+    # work and which stores there are.
+    headers = {
+        "Location": f"/v2/images/{image_id}",
+        "OpenStack-image-import-methods": ",".join(imports.METHODS),
+        "OpenStack-image-store-ids": ",".join(s.id for s in image_stores(request)),
+    }
+    return json_response(views.image(image), status=201, headers=headers)
+
+
+async def new_image(request: web.Request, image_id: str, body: dict[str, Any]) -> Image:
+    """Create the `queued` image `image_id` with the attributes of `body` (core and custom
+    properties) for the caller, claiming one image on its owner's quota. BadRequest (400)
+    for an attribute that cannot be set so, Forbidden (403), OverQuota (413), Conflict
+    (409) if the id is taken."""
+    owner, core, properties = new_image_attributes(caller(request), body)
     created = ev.ImageCreated(image_id=image_id, owner=owner, properties=properties, **core)
     appends = [StreamAppend(stream(image_id), [created], NO_STREAM)]
     for _ in range(quota.ATTEMPTS):
@@ -64,14 +70,25 @@ async def create_image(request: web.Request) -> web.Response:
         raise Conflict("Too many images are being created at once; retry the request.")
     image = await get_image(store(request).pool, image_id)
     assert image is not None  # the inline projection wrote it in the append
-    # The headers tell clients (openstacksdk, the CLI's --import) which import methods
-    # work and which stores there are.
-    headers = {
-        "Location": f"/v2/images/{image_id}",
-        "OpenStack-image-import-methods": ",".join(imports.METHODS),
-        "OpenStack-image-store-ids": ",".join(s.id for s in image_stores(request)),
-    }
-    return json_response(views.image(image), status=201, headers=headers)
+    return image
+
+
+def new_image_attributes(
+    ctx: AuthContext, body: dict[str, Any]
+) -> tuple[str | None, dict[str, Any], dict[str, str]]:
+    """The owner, core attributes and custom properties of a new image `ctx` creates
+    with `body`, once each may be set so (BadRequest, 400) by `ctx` (Forbidden, 403)."""
+    core: dict[str, Any] = {}
+    properties: dict[str, str] = {}
+    for name, value in body.items():
+        check_settable(name)
+        (core if is_core(name) else properties)[name] = check_value(name, value)
+    owner = core.pop("owner", ctx.project_id)
+    if owner != ctx.project_id:
+        enforce(ctx, "image:set_image_owner")
+    enforce(ctx, "image:add_image", {"project_id": owner})
+    _check_visibility(ctx, core.get("visibility"), owner)
+    return owner, core, properties
 
 
 @routes.get("/v2/images")

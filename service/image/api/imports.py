@@ -189,12 +189,7 @@ async def _web_download(
     uri = body.method.get("uri")
     if not isinstance(uri, str):
         raise BadRequest("The web-download method needs a uri.")
-    settings = request.config_dict[SETTINGS]
-    web_download.check_url(uri, settings)
-    await web_download.check_host(uri, settings)
-    if image.status != "queued":
-        transition = f"from {image.status} to importing"
-        raise Conflict(f"Image status transition {transition} is not allowed")
+    await check_download_url(request, uri)
     started = ev.ImageImportStarted(
         image_id=image.id,
         method="web-download",
@@ -202,8 +197,26 @@ async def _web_download(
         stores=targets,
         all_stores_must_succeed=body.all_stores_must_succeed,
     )
-    await start(request, image, started)
+    await start_web_download(request, image, started)
     return web.Response(status=202)
+
+
+async def check_download_url(request: web.Request, uri: str) -> None:
+    """BadRequest (400) unless a web-download may fetch `uri` (service/image/web_download.py)."""
+    settings = request.config_dict[SETTINGS]
+    web_download.check_url(uri, settings)
+    await web_download.check_host(uri, settings)
+
+
+async def start_web_download(
+    request: web.Request, image: Image, started: ev.ImageImportStarted
+) -> None:
+    """Hold the `queued` image in `importing` for the importer (Conflict, 409, if it is
+    not `queued`), claiming one of its owner's concurrent uploads."""
+    if image.status != "queued":
+        transition = f"from {image.status} to importing"
+        raise Conflict(f"Image status transition {transition} is not allowed")
+    await start(request, image, started)
 
 
 async def _staged(request: web.Request, image_id: str) -> ev.ImageStaged | None:
