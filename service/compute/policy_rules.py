@@ -87,6 +87,8 @@ RULES: dict[str, Rule] = {
     "os_compute_api:os-availability-zone:list": anyone,
     "os_compute_api:os-availability-zone:detail": admin,
     "os_compute_api:os-hypervisors:list": admin,
+    "os_compute_api:os-migrations:index": admin,
+    "os_compute_api:servers:migrations:index": admin,
     "os_compute_api:os-hypervisors:list-detail": admin,
     "os_compute_api:os-hypervisors:show": admin,
     "os_compute_api:os-hypervisors:statistics": admin,

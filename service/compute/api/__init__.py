@@ -15,6 +15,7 @@ from service.compute.api import (
     images,
     interfaces,
     keypairs,
+    migrations,
     networks,
     quotas,
     security_groups,
@@ -50,6 +51,7 @@ ROUTES: list[web.AbstractRouteDef] = [
         aggregates,
         images,
         networks,
+        migrations,
     )
     for route in module.ROUTES
 ]
