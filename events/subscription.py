@@ -31,6 +31,7 @@ from typing import Any
 
 import msgspec
 
+from events.cancellation import being_cancelled
 from events.cursor import Batch, LogCursor
 from events.partition import agrees
 from events.postgres import (
@@ -159,6 +160,8 @@ class _Partition:
                 log.warning("lease lost", extra={"group": sub.group, "partition": self.number})
                 return
             except Exception as error:
+                if being_cancelled():
+                    raise asyncio.CancelledError from error
                 failures += 1
                 delay = min(30.0, 0.1 * 2**failures)
                 log.exception(

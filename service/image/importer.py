@@ -21,6 +21,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from events.cancellation import being_cancelled
 from events.errors import WrongExpectedVersion
 from events.postgres import PostgresEventStore
 from events.store import StreamAppend
@@ -247,6 +248,8 @@ async def image_importer(app: web.Application) -> AsyncIterator[None]:
             try:
                 await SubscriptionRunner(app[STORE], None, importer.subscription()).run()
             except Exception as error:
+                if being_cancelled():
+                    raise asyncio.CancelledError from error
                 log.warning("the image importer stopped; retrying", extra={"error": str(error)})
             await asyncio.sleep(RETRY_DELAY)
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from events.cancellation import being_cancelled
 from events.clock import Clock, SystemClock
 from events.errors import WrongExpectedVersion
 from events.postgres import PostgresEventStore
@@ -71,6 +72,8 @@ async def expiry_reaper(app: web.Application, clock: Clock | None = None) -> Asy
                 now = app.get(CLOCK, clock).now()
                 await orphan.reap_orphans(app[STORE].pool, app[OBJECTS], now, orphan.GRACE)
             except Exception as error:  # the database or the store is away: try again later
+                if being_cancelled():
+                    raise asyncio.CancelledError from error
                 log.warning("orphan reaper failed; retrying", extra={"error": str(error)})
             await asyncio.sleep(orphan.INTERVAL)
 
@@ -80,6 +83,8 @@ async def expiry_reaper(app: web.Application, clock: Clock | None = None) -> Asy
                 while await reap_expired(app[STORE], app[OBJECTS], clock.now().timestamp()):
                     pass
             except Exception as error:  # the database or the store is away: try again later
+                if being_cancelled():
+                    raise asyncio.CancelledError from error
                 log.warning("expiry reaper failed; retrying", extra={"error": str(error)})
             await asyncio.sleep(INTERVAL)
 
