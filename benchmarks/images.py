@@ -35,11 +35,9 @@ from pathlib import Path
 
 import aiohttp
 import msgspec
-from aiobotocore.config import AioConfig
-from aiobotocore.session import get_session
 
 from benchmarks.harness import fresh_database, progress, server_url, start_kumo
-from benchmarks.relay import relay_get
+from benchmarks.relay import relay_get, s3_client
 from benchmarks.transfer import (
     CHUNK,
     Download,
@@ -55,7 +53,6 @@ from benchmarks.transfer import (
 )
 from service.embedded_postgres import free_port
 from service.image.stored_data import IMAGE_HASHES
-from service.storage.s3 import CHECKSUMS
 from tests.integration.storage.conftest import wait_until_answers
 
 PART = 8 * MiB  # the S3 backend's part size
@@ -187,15 +184,7 @@ async def raw_local(folder: Path, size: int, cold: bool) -> tuple[Transfer, Tran
 async def raw_s3(endpoint: str, bucket: str, size: int) -> tuple[Transfer, Transfer, Transfer]:
     """The same bytes to the same moto server: multipart in 8 MiB parts, streamed get,
     then read through a bare relay (`relay_get`)."""
-    session = get_session()
-    async with session.create_client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=AioConfig(**CHECKSUMS),  # the raw client checks what Kumo's backend checks
-    ) as s3:
+    async with s3_client(endpoint) as s3:  # it checks what Kumo's backend checks
         key = "raw.bin"
 
         async def put() -> None:

@@ -39,8 +39,6 @@ import aiohttp
 import asyncpg
 import msgspec
 import psutil
-from aiobotocore.config import AioConfig
-from aiobotocore.session import get_session
 
 from benchmarks.compute import tree_cpu_seconds
 from benchmarks.harness import (
@@ -52,7 +50,7 @@ from benchmarks.harness import (
     start_kumo,
 )
 from benchmarks.loadgen import LoadResult, drive
-from benchmarks.relay import relay_get
+from benchmarks.relay import relay_get, s3_client
 from benchmarks.transfer import (
     CHUNK,
     Download,
@@ -68,7 +66,6 @@ from benchmarks.transfer import (
 from service.embedded_postgres import free_port
 from service.objects.api.common import OBJECT_HASHES
 from service.storage.localfs import LocalFsBackend
-from service.storage.s3 import CHECKSUMS
 
 PASSWORD = "bench-admin-pw"
 SMALL = 4096
@@ -307,15 +304,7 @@ async def raw_local(
 
 async def raw_s3(endpoint: str, seconds: float, size: int) -> tuple[LoadResult, LoadResult, Large]:
     body = os.urandom(SMALL)
-    session = get_session()
-    async with session.create_client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=AioConfig(**CHECKSUMS),  # the raw client checks what Kumo's backend checks
-    ) as s3:
+    async with s3_client(endpoint) as s3:  # it checks what Kumo's backend checks
         await s3.create_bucket(Bucket=BUCKET)
 
         async def put(n: int) -> None:

@@ -11,14 +11,27 @@ Run as `python -m benchmarks.relay PORT ENDPOINT BUCKET KEY` by `relay_get`.
 import asyncio
 import subprocess
 import sys
-import time
+from typing import Any
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 
-from benchmarks.transfer import CHUNK, MiB, Transfer, socket_get
+from benchmarks.transfer import CHUNK, Transfer, socket_transfer
 from service.embedded_postgres import free_port
 from service.storage.s3 import CHECKSUMS
+
+
+def s3_client(endpoint: str) -> Any:
+    """An aiobotocore S3 client (to open with `async with`) for the moto server at
+    `endpoint`, checking what Kumo's backend checks (no download CRC)."""
+    return get_session().create_client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=AioConfig(**CHECKSUMS),
+    )
 
 
 def relay_get(endpoint: str, bucket: str, key: str, size: int) -> Transfer:
@@ -29,25 +42,14 @@ def relay_get(endpoint: str, bucket: str, key: str, size: int) -> Transfer:
     with subprocess.Popen(command, stdout=subprocess.PIPE) as relay:
         try:
             assert relay.stdout is not None and relay.stdout.readline() == b"ready\n"
-            start = time.perf_counter()
-            socket_get(f"http://127.0.0.1:{port}/", {}, size)
-            seconds = time.perf_counter() - start
+            return socket_transfer(f"http://127.0.0.1:{port}/", size)
         finally:
             relay.terminate()
-    return Transfer(mib_per_s=round(size / MiB / seconds, 1), seconds=round(seconds, 2))
 
 
 async def serve(port: int, endpoint: str, bucket: str, key: str) -> None:
     """Answer every request with the object `key`'s bytes, as they come from S3."""
-    session = get_session()
-    async with session.create_client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=AioConfig(**CHECKSUMS),  # what Kumo's backend asks of S3
-    ) as s3:
+    async with s3_client(endpoint) as s3:
 
         async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             await reader.readuntil(b"\r\n\r\n")

@@ -191,11 +191,16 @@ def loopback_get(fd: int, size: int) -> Transfer:
         sender = threading.Thread(target=serve)
         sender.start()
         try:
-            start = time.perf_counter()
-            socket_get(f"http://127.0.0.1:{listener.getsockname()[1]}/", {}, size)
-            seconds = time.perf_counter() - start
+            return socket_transfer(f"http://127.0.0.1:{listener.getsockname()[1]}/", size)
         finally:
             sender.join()
+
+
+def socket_transfer(url: str, size: int) -> Transfer:
+    """The `size`-byte body at `url` read by `socket_get`, timed. Blocking."""
+    start = time.perf_counter()
+    socket_get(url, {}, size)
+    seconds = time.perf_counter() - start
     return Transfer(mib_per_s=round(size / MiB / seconds, 1), seconds=round(seconds, 2))
 
 

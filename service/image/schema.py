@@ -106,6 +106,14 @@ def image_schema() -> dict[str, Any]:
     }
 
 
+PAGE_LINKS = [
+    {"rel": "first", "href": "{first}"},
+    {"rel": "next", "href": "{next}"},
+    {"rel": "describedby", "href": "{schema}"},
+]
+"""The links of a page's schema (images, tasks)."""
+
+
 def images_schema() -> dict[str, Any]:
     """`GET /v2/schemas/images`: a page of images and its links."""
     return {
@@ -116,11 +124,7 @@ def images_schema() -> dict[str, Any]:
             "first": {"type": "string"},
             "next": {"type": "string"},
         },
-        "links": [
-            {"rel": "first", "href": "{first}"},
-            {"rel": "next", "href": "{next}"},
-            {"rel": "describedby", "href": "{schema}"},
-        ],
+        "links": PAGE_LINKS,
     }
 
 
@@ -206,11 +210,7 @@ def tasks_schema() -> dict[str, Any]:
             "first": {"type": "string"},
             "next": {"type": "string"},
         },
-        "links": [
-            {"rel": "first", "href": "{first}"},
-            {"rel": "next", "href": "{next}"},
-            {"rel": "describedby", "href": "{schema}"},
-        ],
+        "links": PAGE_LINKS,
     }
 
 
