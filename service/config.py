@@ -60,14 +60,20 @@ class ConfigError(Exception):
     """A setting is missing or malformed; the message names it."""
 
 
-class ImageStoreSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """One image store besides `default` (Kumo's object backend, under KUMO_OBJECT_BACKEND):
-    a `local` folder (`path`, default <data folder>/stores/<id>) or an `s3` bucket at
+class BackendSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An object backend besides Kumo's own (KUMO_OBJECT_BACKEND): a `local` folder
+    (`path`; each kind of declaration has a default folder) or an `s3` bucket at
     KUMO_S3_ENDPOINT_URL with the KUMO_S3_* credentials."""
 
     type: str
     path: Path | None = None
     bucket: str | None = None
+
+
+class ImageStoreSettings(BackendSettings, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One image store besides `default` (Kumo's object backend); a local one's folder is
+    <data folder>/stores/<id> unless `path` says otherwise."""
+
     description: str | None = None
 
 
@@ -165,7 +171,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     for field in Settings.__struct_fields__:
         value = environ.get(f"KUMO_{field.upper()}")
         if value:
-            values[field] = _image_stores(value) if field == "image_stores" else value
+            values[field] = _backends(value, field) if field in _DECLARED else value
     try:
         settings = msgspec.convert(values, Settings, strict=False, dec_hook=_decode_path)
     except msgspec.ValidationError as error:
@@ -185,54 +191,74 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 
 _STORE_ID = re.compile(r"[A-Za-z0-9_-]{1,255}")
+STORES_FOLDER = "stores"
+"""The folder under the data folder of local image stores."""
+_DECLARED = {"image_stores"}
+"""The settings that declare object backends by name (BackendSettings tables)."""
 
 
-def _image_stores(value: str) -> Any:
-    """KUMO_IMAGE_STORES's `id=local[:folder]` and `id=s3:bucket` items as TOML tables, or
-    its JSON object of the tables themselves."""
+def _backends(value: str, field: str) -> Any:
+    """A KUMO_IMAGE_STORES value's (or another declaration's) `name=local[:folder]` and
+    `name=s3:bucket` items as TOML tables, or its JSON object of the tables themselves."""
     if value.lstrip().startswith("{"):
         try:
             return msgspec.json.decode(value)
         except msgspec.DecodeError as error:
-            raise ConfigError(f"KUMO_IMAGE_STORES: {error}") from None
-    stores: dict[str, dict[str, str]] = {}
+            raise ConfigError(f"KUMO_{field.upper()}: {error}") from None
+    declared: dict[str, dict[str, str]] = {}
     for item in filter(None, (part.strip() for part in value.split(","))):
-        store_id, _, where = item.partition("=")
+        name, _, where = item.partition("=")
         kind, _, place = where.strip().partition(":")
         table = {"type": kind}
         if place:
             table["bucket" if kind == "s3" else "path"] = place
-        stores[store_id.strip()] = table
-    return stores
+        declared[name.strip()] = table
+    return declared
+
+
+def backend_folder(settings: Settings, declared: BackendSettings, kind: str, name: str) -> Path:
+    """The folder of a `local` declared backend: its `path`, else <data folder>/<kind>/<name>."""
+    return declared.path or settings.data_dir / kind / name
+
+
+def _check_backends(
+    settings: Settings, declared: Mapping[str, BackendSettings], what: str, folder: str
+) -> None:
+    """ConfigError unless each of the `declared` backends (`what`: the variable and the
+    noun naming one) is well formed and keeps its bytes apart from the others' and from
+    Kumo's object backend (a local one's default folder is <data folder>/<folder>/<name>)."""
+    noun = what.rsplit(" ", 1)[1]
+    builtin = ("s3", settings.s3_bucket) if settings.object_backend == "s3" else None
+    places = {builtin or ("local", settings.data_dir / "objects")}
+    for name, backend in declared.items():
+        if backend.type not in {"local", "s3"}:
+            raise ConfigError(f"{what} {name!r}: the type must be local or s3")
+        if backend.type == "s3" and not backend.bucket:
+            raise ConfigError(f"{what} {name!r}: an s3 {noun} needs a bucket")
+        place = (
+            ("s3", backend.bucket)
+            if backend.type == "s3"
+            else ("local", backend_folder(settings, backend, folder, name))
+        )
+        if place in places:
+            raise ConfigError(f"{what} {name!r}: another {noun} keeps its bytes there")
+        places.add(place)
 
 
 def _check_image_stores(settings: Settings) -> None:
-    """ConfigError unless the image stores are well formed, distinct from each other and
-    from the object backend, and the default store is one of them."""
-    backend = ("s3", settings.s3_bucket) if settings.object_backend == "s3" else None
-    places = {backend or ("local", settings.data_dir / "objects")}
-    for store_id, store in settings.image_stores.items():
-        what = f"KUMO_IMAGE_STORES: store {store_id!r}"
+    """ConfigError unless the image stores have good ids and places (_check_backends)
+    and the default store is one of them."""
+    what = "KUMO_IMAGE_STORES: store"
+    for store_id in settings.image_stores:
         if store_id == "default" or store_id.startswith("os_glance_"):
-            raise ConfigError(f"{what}: the id is reserved")
+            raise ConfigError(f"{what} {store_id!r}: the id is reserved")
         if not _STORE_ID.fullmatch(store_id):
-            raise ConfigError(f"{what}: ids are letters, digits, - and _")
-        if store.type not in {"local", "s3"}:
-            raise ConfigError(f"{what}: the type must be local or s3")
-        if store.type == "s3" and not store.bucket:
-            raise ConfigError(f"{what}: an s3 store needs a bucket")
-        place = (
-            ("s3", store.bucket)
-            if store.type == "s3"
-            else ("local", store_path(settings, store_id))
-        )
-        if place in places:
-            raise ConfigError(f"{what}: another store keeps its bytes there")
-        places.add(place)
+            raise ConfigError(f"{what} {store_id!r}: ids are letters, digits, - and _")
+    _check_backends(settings, settings.image_stores, what, STORES_FOLDER)
     if settings.image_default_store not in {"default", *settings.image_stores}:
         raise ConfigError(f"KUMO_IMAGE_DEFAULT_STORE: no store {settings.image_default_store!r}")
 
 
 def store_path(settings: Settings, store_id: str) -> Path:
     """The folder of a `local` image store."""
-    return settings.image_stores[store_id].path or settings.data_dir / "stores" / store_id
+    return backend_folder(settings, settings.image_stores[store_id], STORES_FOLDER, store_id)
