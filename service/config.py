@@ -25,6 +25,8 @@
 | KUMO_S3_REGION | the S3 region | us-east-1 |
 | KUMO_IMAGE_STORES | more image stores (`id=local[:folder]`, `id=s3:bucket`; see below) | none |
 | KUMO_IMAGE_DEFAULT_STORE | the store uploads and imports go to unless they name one | default |
+| KUMO_OBJECT_POLICIES | more storage policies (`name=local[:folder]`, `name=s3:bucket`) | none |
+| KUMO_OBJECT_DEFAULT_POLICY | the policy of containers made without X-Storage-Policy | Policy-0 |
 | KUMO_IMAGE_IMPORT_PORTS | ports web-download imports may fetch from (empty: any) | 80,443 |
 | KUMO_IMAGE_IMPORT_LOCAL_HOSTS | whether they may fetch from loopback/private addresses | false |
 | KUMO_IMAGE_FORMAT_ENFORCEMENT | refuse images whose bytes are not their disk_format | false |
@@ -42,6 +44,11 @@ object backend, the TOML file may declare `[image_stores.<id>]` tables with `typ
 or s3), `path` (local; default <data folder>/stores/<id>) or `bucket` (s3), and
 `description`; KUMO_IMAGE_STORES declares them in short, e.g. `fast=local,cold=s3:cold-images`,
 or as a JSON object of those tables.
+
+Swift storage policies (service/objects/policy.py) are declared the same way: besides
+`Policy-0`, on Kumo's object backend, `[object_policies.<name>]` tables of `type`, `path`
+(local; default <data folder>/policies/<name>) or `bucket`, or KUMO_OBJECT_POLICIES in
+short, e.g. `gold=local,cold=s3:cold-objects`.
 """
 
 import os
@@ -52,6 +59,8 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+
+from service.objects.events import POLICY_0
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -106,6 +115,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     image_stores: dict[str, ImageStoreSettings] = {}
     """The image stores besides `default`, by id (service/image/stores.py)."""
     image_default_store: str = "default"
+    object_policies: dict[str, BackendSettings] = {}
+    """The Swift storage policies besides Policy-0, by name (service/objects/policy.py)."""
+    object_default_policy: str = POLICY_0
+    """The storage policy of containers created without X-Storage-Policy."""
     image_import_ports: str = "80,443"
     """The ports web-download imports may fetch from (comma-separated; empty: any), as
     Glance's allowed_ports."""
@@ -183,6 +196,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if settings.object_backend == "s3" and not settings.s3_bucket:
         raise ConfigError("KUMO_OBJECT_BACKEND=s3 needs KUMO_S3_BUCKET")
     _check_image_stores(settings)
+    _check_object_policies(settings)
     if settings.workers < 1:
         raise ConfigError(f"KUMO_WORKERS must be 1 or more, not {settings.workers}")
     if settings.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -191,14 +205,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 
 _STORE_ID = re.compile(r"[A-Za-z0-9_-]{1,255}")
-STORES_FOLDER = "stores"
-"""The folder under the data folder of local image stores."""
-_DECLARED = {"image_stores"}
+_POLICY_NAME = re.compile(r"[A-Za-z0-9-]{1,255}")
+_RESERVED_POLICY_NAME = re.compile(r"policy-[0-9]+", re.IGNORECASE)
+STORES_FOLDER, POLICIES_FOLDER = "stores", "policies"
+"""The folders under the data folder of local image stores and storage policies."""
+_DECLARED = {"image_stores", "object_policies"}
 """The settings that declare object backends by name (BackendSettings tables)."""
 
 
 def _backends(value: str, field: str) -> Any:
-    """A KUMO_IMAGE_STORES value's (or another declaration's) `name=local[:folder]` and
+    """A KUMO_IMAGE_STORES or KUMO_OBJECT_POLICIES value's `name=local[:folder]` and
     `name=s3:bucket` items as TOML tables, or its JSON object of the tables themselves."""
     if value.lstrip().startswith("{"):
         try:
@@ -257,6 +273,25 @@ def _check_image_stores(settings: Settings) -> None:
     _check_backends(settings, settings.image_stores, what, STORES_FOLDER)
     if settings.image_default_store not in {"default", *settings.image_stores}:
         raise ConfigError(f"KUMO_IMAGE_DEFAULT_STORE: no store {settings.image_default_store!r}")
+
+
+def _check_object_policies(settings: Settings) -> None:
+    """ConfigError unless the storage policies have names Swift allows (letters, digits
+    and -, unique regardless of case, `Policy-<n>` reserved), good places
+    (_check_backends), and the default policy is one of them."""
+    what = "KUMO_OBJECT_POLICIES: policy"
+    seen = {POLICY_0.lower()}
+    for name in settings.object_policies:
+        if not _POLICY_NAME.fullmatch(name):
+            raise ConfigError(f"{what} {name!r}: names are letters, digits and -")
+        if name.lower() in seen or _RESERVED_POLICY_NAME.fullmatch(name):
+            raise ConfigError(f"{what} {name!r}: the name is taken or reserved")
+        seen.add(name.lower())
+    _check_backends(settings, settings.object_policies, what, POLICIES_FOLDER)
+    if settings.object_default_policy not in {POLICY_0, *settings.object_policies}:
+        raise ConfigError(
+            f"KUMO_OBJECT_DEFAULT_POLICY: no policy {settings.object_default_policy!r}"
+        )
 
 
 def store_path(settings: Settings, store_id: str) -> Path:
