@@ -55,6 +55,8 @@ from service.network.api import ROUTES as network_routes
 from service.objects.api import ROUTES as object_routes
 from service.objects.api.common import swift_headers
 from service.objects.expiry import expiry_reaper
+from service.objects.policy import STORAGE_POLICIES, storage_policies_context
+from service.objects.policy import configured as configured_policies
 from service.objects.s3.api import ROUTES as s3_routes
 from service.objects.s3.api import s3_headers
 from service.objects.s3.auth import s3_authentication
@@ -233,6 +235,8 @@ def create_app(
     app.cleanup_ctx.append(objects_context)
     app[IMAGE_STORES] = configured_stores(settings, app[OBJECTS])
     app.cleanup_ctx.append(image_stores_context)
+    app[STORAGE_POLICIES] = configured_policies(settings, app[OBJECTS])
+    app.cleanup_ctx.append(storage_policies_context)
     if reapers:
         app.cleanup_ctx.append(expiry_reaper)
         app.cleanup_ctx.append(image_importer)

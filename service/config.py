@@ -25,6 +25,8 @@
 | KUMO_S3_REGION | the S3 region | us-east-1 |
 | KUMO_IMAGE_STORES | more image stores (`id=local[:folder]`, `id=s3:bucket`; see below) | none |
 | KUMO_IMAGE_DEFAULT_STORE | the store uploads and imports go to unless they name one | default |
+| KUMO_OBJECT_POLICIES | more storage policies (`name=local[:folder]`, `name=s3:bucket`) | none |
+| KUMO_OBJECT_DEFAULT_POLICY | the policy of containers made without X-Storage-Policy | Policy-0 |
 | KUMO_IMAGE_IMPORT_PORTS | ports web-download imports may fetch from (empty: any) | 80,443 |
 | KUMO_IMAGE_IMPORT_LOCAL_HOSTS | whether they may fetch from loopback/private addresses | false |
 | KUMO_IMAGE_FORMAT_ENFORCEMENT | refuse images whose bytes are not their disk_format | false |
@@ -42,6 +44,11 @@ object backend, the TOML file may declare `[image_stores.<id>]` tables with `typ
 or s3), `path` (local; default <data folder>/stores/<id>) or `bucket` (s3), and
 `description`; KUMO_IMAGE_STORES declares them in short, e.g. `fast=local,cold=s3:cold-images`,
 or as a JSON object of those tables.
+
+Swift storage policies (service/objects/policy.py) are declared the same way: besides
+`Policy-0`, on Kumo's object backend, `[object_policies.<name>]` tables of `type`, `path`
+(local; default <data folder>/policies/<name>) or `bucket`, or KUMO_OBJECT_POLICIES in
+short, e.g. `gold=local,cold=s3:cold-objects`.
 """
 
 import os
@@ -53,6 +60,8 @@ from typing import Any
 
 import msgspec
 
+from service.objects.events import POLICY_0
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -60,14 +69,20 @@ class ConfigError(Exception):
     """A setting is missing or malformed; the message names it."""
 
 
-class ImageStoreSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """One image store besides `default` (Kumo's object backend, under KUMO_OBJECT_BACKEND):
-    a `local` folder (`path`, default <data folder>/stores/<id>) or an `s3` bucket at
+class BackendSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An object backend besides Kumo's own (KUMO_OBJECT_BACKEND): a `local` folder
+    (`path`; each kind of declaration has a default folder) or an `s3` bucket at
     KUMO_S3_ENDPOINT_URL with the KUMO_S3_* credentials."""
 
     type: str
     path: Path | None = None
     bucket: str | None = None
+
+
+class ImageStoreSettings(BackendSettings, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One image store besides `default` (Kumo's object backend); a local one's folder is
+    <data folder>/stores/<id> unless `path` says otherwise."""
+
     description: str | None = None
 
 
@@ -100,6 +115,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     image_stores: dict[str, ImageStoreSettings] = {}
     """The image stores besides `default`, by id (service/image/stores.py)."""
     image_default_store: str = "default"
+    object_policies: dict[str, BackendSettings] = {}
+    """The Swift storage policies besides Policy-0, by name (service/objects/policy.py)."""
+    object_default_policy: str = POLICY_0
+    """The storage policy of containers created without X-Storage-Policy."""
     image_import_ports: str = "80,443"
     """The ports web-download imports may fetch from (comma-separated; empty: any), as
     Glance's allowed_ports."""
@@ -165,7 +184,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     for field in Settings.__struct_fields__:
         value = environ.get(f"KUMO_{field.upper()}")
         if value:
-            values[field] = _image_stores(value) if field == "image_stores" else value
+            values[field] = _backends(value, field) if field in _DECLARED else value
     try:
         settings = msgspec.convert(values, Settings, strict=False, dec_hook=_decode_path)
     except msgspec.ValidationError as error:
@@ -177,6 +196,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if settings.object_backend == "s3" and not settings.s3_bucket:
         raise ConfigError("KUMO_OBJECT_BACKEND=s3 needs KUMO_S3_BUCKET")
     _check_image_stores(settings)
+    _check_object_policies(settings)
     if settings.workers < 1:
         raise ConfigError(f"KUMO_WORKERS must be 1 or more, not {settings.workers}")
     if settings.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -185,54 +205,95 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 
 _STORE_ID = re.compile(r"[A-Za-z0-9_-]{1,255}")
+_POLICY_NAME = re.compile(r"[A-Za-z0-9-]{1,255}")
+_RESERVED_POLICY_NAME = re.compile(r"policy-[0-9]+", re.IGNORECASE)
+STORES_FOLDER, POLICIES_FOLDER = "stores", "policies"
+"""The folders under the data folder of local image stores and storage policies."""
+_DECLARED = {"image_stores", "object_policies"}
+"""The settings that declare object backends by name (BackendSettings tables)."""
 
 
-def _image_stores(value: str) -> Any:
-    """KUMO_IMAGE_STORES's `id=local[:folder]` and `id=s3:bucket` items as TOML tables, or
-    its JSON object of the tables themselves."""
+def _backends(value: str, field: str) -> Any:
+    """A KUMO_IMAGE_STORES or KUMO_OBJECT_POLICIES value's `name=local[:folder]` and
+    `name=s3:bucket` items as TOML tables, or its JSON object of the tables themselves."""
     if value.lstrip().startswith("{"):
         try:
             return msgspec.json.decode(value)
         except msgspec.DecodeError as error:
-            raise ConfigError(f"KUMO_IMAGE_STORES: {error}") from None
-    stores: dict[str, dict[str, str]] = {}
+            raise ConfigError(f"KUMO_{field.upper()}: {error}") from None
+    declared: dict[str, dict[str, str]] = {}
     for item in filter(None, (part.strip() for part in value.split(","))):
-        store_id, _, where = item.partition("=")
+        name, _, where = item.partition("=")
         kind, _, place = where.strip().partition(":")
         table = {"type": kind}
         if place:
             table["bucket" if kind == "s3" else "path"] = place
-        stores[store_id.strip()] = table
-    return stores
+        declared[name.strip()] = table
+    return declared
+
+
+def backend_folder(settings: Settings, declared: BackendSettings, kind: str, name: str) -> Path:
+    """The folder of a `local` declared backend: its `path`, else <data folder>/<kind>/<name>."""
+    return declared.path or settings.data_dir / kind / name
+
+
+def _check_backends(
+    settings: Settings, declared: Mapping[str, BackendSettings], what: str, folder: str
+) -> None:
+    """ConfigError unless each of the `declared` backends (`what`: the variable and the
+    noun naming one) is well formed and keeps its bytes apart from the others' and from
+    Kumo's object backend (a local one's default folder is <data folder>/<folder>/<name>)."""
+    noun = what.rsplit(" ", 1)[1]
+    builtin = ("s3", settings.s3_bucket) if settings.object_backend == "s3" else None
+    places = {builtin or ("local", settings.data_dir / "objects")}
+    for name, backend in declared.items():
+        if backend.type not in {"local", "s3"}:
+            raise ConfigError(f"{what} {name!r}: the type must be local or s3")
+        if backend.type == "s3" and not backend.bucket:
+            raise ConfigError(f"{what} {name!r}: an s3 {noun} needs a bucket")
+        place = (
+            ("s3", backend.bucket)
+            if backend.type == "s3"
+            else ("local", backend_folder(settings, backend, folder, name))
+        )
+        if place in places:
+            raise ConfigError(f"{what} {name!r}: another {noun} keeps its bytes there")
+        places.add(place)
 
 
 def _check_image_stores(settings: Settings) -> None:
-    """ConfigError unless the image stores are well formed, distinct from each other and
-    from the object backend, and the default store is one of them."""
-    backend = ("s3", settings.s3_bucket) if settings.object_backend == "s3" else None
-    places = {backend or ("local", settings.data_dir / "objects")}
-    for store_id, store in settings.image_stores.items():
-        what = f"KUMO_IMAGE_STORES: store {store_id!r}"
+    """ConfigError unless the image stores have good ids and places (_check_backends)
+    and the default store is one of them."""
+    what = "KUMO_IMAGE_STORES: store"
+    for store_id in settings.image_stores:
         if store_id == "default" or store_id.startswith("os_glance_"):
-            raise ConfigError(f"{what}: the id is reserved")
+            raise ConfigError(f"{what} {store_id!r}: the id is reserved")
         if not _STORE_ID.fullmatch(store_id):
-            raise ConfigError(f"{what}: ids are letters, digits, - and _")
-        if store.type not in {"local", "s3"}:
-            raise ConfigError(f"{what}: the type must be local or s3")
-        if store.type == "s3" and not store.bucket:
-            raise ConfigError(f"{what}: an s3 store needs a bucket")
-        place = (
-            ("s3", store.bucket)
-            if store.type == "s3"
-            else ("local", store_path(settings, store_id))
-        )
-        if place in places:
-            raise ConfigError(f"{what}: another store keeps its bytes there")
-        places.add(place)
+            raise ConfigError(f"{what} {store_id!r}: ids are letters, digits, - and _")
+    _check_backends(settings, settings.image_stores, what, STORES_FOLDER)
     if settings.image_default_store not in {"default", *settings.image_stores}:
         raise ConfigError(f"KUMO_IMAGE_DEFAULT_STORE: no store {settings.image_default_store!r}")
 
 
+def _check_object_policies(settings: Settings) -> None:
+    """ConfigError unless the storage policies have names Swift allows (letters, digits
+    and -, unique regardless of case, `Policy-<n>` reserved), good places
+    (_check_backends), and the default policy is one of them."""
+    what = "KUMO_OBJECT_POLICIES: policy"
+    seen = {POLICY_0.lower()}
+    for name in settings.object_policies:
+        if not _POLICY_NAME.fullmatch(name):
+            raise ConfigError(f"{what} {name!r}: names are letters, digits and -")
+        if name.lower() in seen or _RESERVED_POLICY_NAME.fullmatch(name):
+            raise ConfigError(f"{what} {name!r}: the name is taken or reserved")
+        seen.add(name.lower())
+    _check_backends(settings, settings.object_policies, what, POLICIES_FOLDER)
+    if settings.object_default_policy not in {POLICY_0, *settings.object_policies}:
+        raise ConfigError(
+            f"KUMO_OBJECT_DEFAULT_POLICY: no policy {settings.object_default_policy!r}"
+        )
+
+
 def store_path(settings: Settings, store_id: str) -> Path:
     """The folder of a `local` image store."""
-    return settings.image_stores[store_id].path or settings.data_dir / "stores" / store_id
+    return backend_folder(settings, settings.image_stores[store_id], STORES_FOLDER, store_id)

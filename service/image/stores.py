@@ -18,8 +18,7 @@ from aiohttp import web
 from service.config import Settings, store_path
 from service.image.events import DEFAULT_STORE
 from service.storage import ObjectBackend, ObjectNotFound, ObjectReader, StorageError
-from service.storage.configured import s3_backend
-from service.storage.localfs import LocalFsBackend
+from service.storage.configured import declared_backend
 
 log = logging.getLogger("kumo.image")
 
@@ -169,16 +168,12 @@ def configured(settings: Settings, objects: ObjectBackend) -> ImageStores:
 
 def _declared(settings: Settings, store_id: str) -> ImageStore:
     declared = settings.image_stores[store_id]
-    if declared.type == "s3":
-        assert declared.bucket is not None  # checked by load_settings
-        backend = s3_backend(settings, declared.bucket)
-        return ImageStore(
-            store_id, "s3", declared.description, backend, {"bucket": declared.bucket}
-        )
     path = store_path(settings, store_id)
-    return ImageStore(
-        store_id, "file", declared.description, LocalFsBackend(path), {"data_dir": str(path)}
-    )
+    backend = declared_backend(settings, declared, path)
+    if declared.type == "s3":
+        properties = {"bucket": declared.bucket or ""}
+        return ImageStore(store_id, "s3", declared.description, backend, properties)
+    return ImageStore(store_id, "file", declared.description, backend, {"data_dir": str(path)})
 
 
 IMAGE_STORES = web.AppKey("image_stores", ImageStores)

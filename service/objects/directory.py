@@ -6,14 +6,27 @@ from typing import Any
 
 import msgspec
 
+from service.objects.policy import Usage
+
 
 class Account(msgspec.Struct, frozen=True):
     project_id: str
     metadata: dict[str, str]
     created_at: datetime | None
-    container_count: int
-    object_count: int
-    bytes_used: int
+    usage: list[Usage]
+    """Its containers, objects and bytes under each storage policy it has containers in."""
+
+    @property
+    def container_count(self) -> int:
+        return sum(u.container_count for u in self.usage)
+
+    @property
+    def object_count(self) -> int:
+        return sum(u.object_count for u in self.usage)
+
+    @property
+    def bytes_used(self) -> int:
+        return sum(u.bytes_used for u in self.usage)
 
 
 class Container(msgspec.Struct, frozen=True):
@@ -22,6 +35,8 @@ class Container(msgspec.Struct, frozen=True):
     metadata: dict[str, str]
     created_at: datetime
     updated_at: datetime
+    storage_policy: str
+    """The storage policy whose backend keeps its objects' bytes (service/objects/policy.py)."""
 
 
 class CountedContainer(Container, frozen=True):
@@ -45,6 +60,8 @@ class StoredObject(msgspec.Struct, frozen=True):
     delete_at: int | None
     created_at: datetime
     last_modified: datetime
+    storage_policy: str
+    """Its container's, read with it: the policy whose backend keeps its bytes."""
     versioned: bool = False
     """Stored while its container's versioning was enabled (migrations/0033): its id is
     shown, and it is kept when replaced or deleted."""
@@ -74,7 +91,14 @@ CURRENT = 2**63 - 1
 
 
 _COUNTED_COLUMNS = ", ".join(CountedContainer.__struct_fields__)
-_OBJECT_COLUMNS = ", ".join(StoredObject.__struct_fields__)
+_OWN_COLUMNS = [column for column in StoredObject.__struct_fields__ if column != "storage_policy"]
+"""An object row's columns in rm_swift_objects (and rm_swift_versions)."""
+_ROW_COLUMNS = ", ".join(_OWN_COLUMNS)
+_OBJECT_COLUMNS = (
+    f"{_ROW_COLUMNS}, (SELECT storage_policy FROM rm_swift_containers"
+    " WHERE project_id = $1 AND name = $2) AS storage_policy"
+)
+"""A StoredObject's columns where the query's $1 and $2 are its project and container."""
 
 
 def _decode(type_: type[Any], row: Any) -> Any:
@@ -84,23 +108,23 @@ def _decode(type_: type[Any], row: Any) -> Any:
 
 
 async def account(db: Any, project_id: str) -> Account:
-    """The account's metadata and usage; every project has one (empty until used)."""
+    """The account's metadata and usage by storage policy; every project has one (empty
+    until used)."""
     row = await db.fetchrow(
-        "SELECT a.metadata, a.created_at, (SELECT count(*) FROM rm_swift_containers c"
-        " WHERE c.project_id = $1) AS container_count, u.object_count, u.bytes_used"
-        " FROM (SELECT coalesce(sum(object_count), 0)::bigint AS object_count,"
-        " coalesce(sum(bytes_used), 0)::bigint AS bytes_used"
-        " FROM rm_swift_container_slots WHERE project_id = $1) u"
-        " LEFT JOIN rm_swift_accounts a ON a.project_id = $1",
+        "SELECT a.metadata, a.created_at, (SELECT coalesce(jsonb_agg(jsonb_build_array("
+        "u.storage_policy, u.containers, u.objects, u.bytes)), '[]') FROM (SELECT"
+        " c.storage_policy, count(DISTINCT c.name) AS containers, sum(s.object_count) AS"
+        " objects, sum(s.bytes_used) AS bytes FROM rm_swift_containers c"
+        " JOIN rm_swift_container_slots s ON s.project_id = c.project_id"
+        " AND s.container = c.name WHERE c.project_id = $1 GROUP BY c.storage_policy) u)"
+        " AS usage FROM (SELECT 1) one LEFT JOIN rm_swift_accounts a ON a.project_id = $1",
         project_id,
     )
     return Account(
         project_id=project_id,
         metadata=msgspec.json.decode(row["metadata"]) if row["metadata"] else {},
         created_at=row["created_at"],
-        container_count=row["container_count"],
-        object_count=row["object_count"],
-        bytes_used=row["bytes_used"],
+        usage=msgspec.json.decode(row["usage"], type=list[Usage]),
     )
 
 
@@ -128,7 +152,10 @@ _FOUND = (
     "SELECT a.metadata AS a_metadata, "
     + ", ".join(f"c.{column}" for column in Container.__struct_fields__)
     + ", "
-    + ", ".join(f"o.{column} AS o_{column}" for column in StoredObject.__struct_fields__)
+    + ", ".join(
+        f"{'c' if column == 'storage_policy' else 'o'}.{column} AS o_{column}"
+        for column in StoredObject.__struct_fields__
+    )
     + " FROM (SELECT 1) one LEFT JOIN rm_swift_accounts a ON a.project_id = $1"
     " LEFT JOIN rm_swift_containers c ON c.project_id = $1 AND c.name = $2"
     " LEFT JOIN rm_swift_objects o ON o.project_id = c.project_id"
@@ -223,9 +250,11 @@ async def expired_objects(
 ) -> list[StoredObject]:
     """Objects whose X-Delete-At has passed (in one container if named), oldest first."""
     rows = await db.fetch(
-        f"SELECT {_OBJECT_COLUMNS} FROM rm_swift_objects WHERE delete_at <= $1"
-        " AND project_id = coalesce($3, project_id) AND container = coalesce($4, container)"
-        " ORDER BY delete_at LIMIT $2",
+        f"SELECT {', '.join(f'o.{column}' for column in _OWN_COLUMNS)}, c.storage_policy"
+        " FROM rm_swift_objects o JOIN rm_swift_containers c ON c.project_id = o.project_id"
+        " AND c.name = o.container WHERE o.delete_at <= $1"
+        " AND o.project_id = coalesce($3, o.project_id)"
+        " AND o.container = coalesce($4, o.container) ORDER BY o.delete_at LIMIT $2",
         int(now),
         limit,
         project_id,
@@ -236,10 +265,10 @@ async def expired_objects(
 
 _VERSIONS = (
     f"SELECT {_OBJECT_COLUMNS}, rank, marker, is_latest FROM ("
-    f"SELECT {_OBJECT_COLUMNS}, {CURRENT} AS rank, false AS marker,"
+    f"SELECT {_ROW_COLUMNS}, {CURRENT} AS rank, false AS marker,"
     " (delete_at IS NULL OR delete_at > $3) AS is_latest FROM rm_swift_objects"
     " WHERE project_id = $1 AND container = $2 AND (delete_at IS NULL OR delete_at > $3"
-    f" OR versioned) UNION ALL SELECT {_OBJECT_COLUMNS}, sequence * 2 + marker::int, marker,"
+    f" OR versioned) UNION ALL SELECT {_ROW_COLUMNS}, sequence * 2 + marker::int, marker,"
     " marker AND NOT EXISTS"
     " (SELECT FROM rm_swift_objects o WHERE o.project_id = v.project_id"
     " AND o.container = v.container AND o.name = v.name) AND NOT EXISTS (SELECT FROM"
@@ -307,20 +336,25 @@ class Blob(msgspec.Struct, frozen=True):
     version_id: str
 
 
-async def unreferenced(db: Any, blobs: Sequence[Blob]) -> list[str]:
-    """The keys of `blobs` whose version is no version of its object, current or not."""
+async def unreferenced(db: Any, blobs: Sequence[Blob], policy: str) -> list[str]:
+    """The keys of `blobs` (on the backend of storage policy `policy`) whose version is
+    no version of its object, current or not, in a container of that policy."""
     rows = await db.fetch(
         "SELECT b.key FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])"
-        " AS b(key, project_id, container, name, version_id) WHERE NOT EXISTS (SELECT 1"
+        " AS b(key, project_id, container, name, version_id) WHERE NOT (EXISTS (SELECT 1"
         ' FROM rm_swift_objects o WHERE o.project_id = b.project_id COLLATE "C"'
         ' AND o.container = b.container COLLATE "C" AND o.name = b.name COLLATE "C"'
-        " AND o.version_id = b.version_id) AND NOT EXISTS (SELECT 1 FROM rm_swift_versions v"
+        " AND o.version_id = b.version_id) OR EXISTS (SELECT 1 FROM rm_swift_versions v"
         ' WHERE v.project_id = b.project_id COLLATE "C" AND v.container = b.container'
-        ' COLLATE "C" AND v.name = b.name COLLATE "C" AND v.version_id = b.version_id)',
+        ' COLLATE "C" AND v.name = b.name COLLATE "C" AND v.version_id = b.version_id))'
+        " OR NOT EXISTS (SELECT 1 FROM rm_swift_containers c WHERE c.project_id ="
+        ' b.project_id COLLATE "C" AND c.name = b.container COLLATE "C"'
+        " AND c.storage_policy = $6)",
         [b.key for b in blobs],
         [b.project_id for b in blobs],
         [b.container for b in blobs],
         [b.name for b in blobs],
         [b.version_id for b in blobs],
+        policy,
     )
     return [row["key"] for row in rows]

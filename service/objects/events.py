@@ -8,6 +8,10 @@ Metadata maps lower-case header names (`x-object-meta-color`, `x-container-read`
 
 from events.types import Event
 
+POLICY_0 = "Policy-0"
+"""The storage policy on Kumo's object backend, always configured: containers created
+before storage policies existed are in it, as Swift's policy 0 holds its legacy ones."""
+
 
 class AccountMetadataUpdated(Event, frozen=True):
     project_id: str
@@ -16,9 +20,13 @@ class AccountMetadataUpdated(Event, frozen=True):
 
 
 class ContainerCreated(Event, frozen=True):
+    """A container, its objects' bytes on the backend of `storage_policy` for as long as
+    it lives (Swift's X-Storage-Policy; events from before policies are Policy-0's)."""
+
     project_id: str
     container: str
     metadata: dict[str, str] = {}
+    storage_policy: str = POLICY_0
 
 
 class ContainerMetadataUpdated(Event, frozen=True):

@@ -20,8 +20,7 @@ from service.objects.directory import expired_objects
 from service.objects.events import ObjectDeleted
 from service.objects.large_object import part_of
 from service.objects.naming import object_stream
-from service.storage.backend import ObjectBackend
-from service.storage.configured import OBJECTS
+from service.objects.policy import STORAGE_POLICIES, StoragePolicies
 
 log = logging.getLogger("kumo.objects")
 INTERVAL = 5.0
@@ -30,14 +29,15 @@ BATCH = 500
 
 async def reap_expired(
     store: PostgresEventStore,
-    backend: ObjectBackend,
+    policies: StoragePolicies,
     now: float,
     project_id: str | None = None,
     container: str | None = None,
 ) -> int:
     """Delete up to one batch of expired objects (of one container if named); returns
     how many. An object changed meanwhile (by a newer PUT or POST) is left alone; a
-    versioned one keeps its bytes, a noncurrent version (fold.kept)."""
+    versioned one keeps its bytes, a noncurrent version (fold.kept); others' go from
+    their container's policy's backend."""
     reaped = 0
     for row in await expired_objects(store.pool, now, BATCH, project_id, container):
         deleted = ObjectDeleted(
@@ -56,7 +56,8 @@ async def reap_expired(
         except WrongExpectedVersion:
             continue
         if not row.versioned:
-            await backend.delete(part_of(row).key)
+            part = part_of(row)
+            await policies.backend(part.policy).delete(part.key)
         reaped += 1
     return reaped
 
@@ -70,7 +71,7 @@ async def expiry_reaper(app: web.Application, clock: Clock | None = None) -> Asy
         while True:
             try:
                 now = app.get(CLOCK, clock).now()
-                await orphan.reap_orphans(app[STORE].pool, app[OBJECTS], now, orphan.GRACE)
+                await orphan.reap_orphans(app[STORE].pool, app[STORAGE_POLICIES], now, orphan.GRACE)
             except Exception as error:  # the database or the store is away: try again later
                 if being_cancelled():
                     raise asyncio.CancelledError from error
@@ -80,7 +81,8 @@ async def expiry_reaper(app: web.Application, clock: Clock | None = None) -> Asy
     async def run() -> None:
         while True:
             try:
-                while await reap_expired(app[STORE], app[OBJECTS], clock.now().timestamp()):
+                policies = app[STORAGE_POLICIES]
+                while await reap_expired(app[STORE], policies, clock.now().timestamp()):
                     pass
             except Exception as error:  # the database or the store is away: try again later
                 if being_cancelled():

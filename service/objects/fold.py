@@ -27,7 +27,7 @@ def merged(
 
 def container(row: Row | None, recorded: RecordedEvent) -> Row | None:
     """The container's row after one event of its stream (a repeated creation of an
-    existing container changes nothing)."""
+    existing container changes nothing: its storage policy is its first one's)."""
     at = recorded.recorded_at
     match recorded.event:
         case ev.ContainerCreated() as e if row is None:
@@ -37,6 +37,7 @@ def container(row: Row | None, recorded: RecordedEvent) -> Row | None:
                 "metadata": dict(e.metadata),
                 "created_at": at,
                 "updated_at": at,
+                "storage_policy": e.storage_policy,
             }
         case ev.ContainerMetadataUpdated() as e if row is not None:
             return row | {"metadata": merged(row["metadata"], e.set, e.removed), "updated_at": at}

@@ -12,8 +12,8 @@ from service.errors import BadRequest, Conflict, RequestEntityTooLarge
 from service.objects import directory as rm
 from service.objects.headers import listing_time
 from service.objects.naming import blob_key, split_path
+from service.objects.policy import StoragePolicies
 from service.objects.segments import Part
-from service.storage.backend import ObjectBackend
 
 SLO = "slo"
 MAX_MANIFEST_SEGMENTS = 1000
@@ -48,7 +48,9 @@ class Manifest(msgspec.Struct, frozen=True):
 
 
 def part_of(row: rm.StoredObject) -> Part:
-    return Part(blob_key(row.project_id, row.container, row.name, row.version_id), row.size)
+    """The blob of one version of an object, on its container's policy's backend."""
+    key = blob_key(row.project_id, row.container, row.name, row.version_id)
+    return Part(key, row.size, row.storage_policy)
 
 
 def combined_etag(etags: list[str]) -> str:
@@ -107,21 +109,23 @@ async def build_slo(db: Any, project_id: str, body: bytes, now: float) -> Manife
     )
 
 
-async def read_manifest(backend: ObjectBackend, row: rm.StoredObject) -> list[ManifestEntry]:
+async def read_manifest(policies: StoragePolicies, row: rm.StoredObject) -> list[ManifestEntry]:
     """The stored manifest of an SLO."""
     chunks = []
-    async with await backend.get(part_of(row).key) as reader:
+    part = part_of(row)
+    async with await policies.backend(part.policy).get(part.key) as reader:
         async for chunk in reader:
             chunks.append(chunk)
     return msgspec.json.decode(b"".join(chunks), type=list[ManifestEntry])
 
 
 async def slo_parts(
-    db: Any, backend: ObjectBackend, row: rm.StoredObject, now: float
+    db: Any, policies: StoragePolicies, row: rm.StoredObject, now: float
 ) -> list[Part]:
-    """The current blobs of an SLO's segments; Conflict (409) when one is gone or changed."""
+    """The current blobs of an SLO's segments (each on its own container's policy's
+    backend); Conflict (409) when one is gone or changed."""
     parts = []
-    for entry in await read_manifest(backend, row):
+    for entry in await read_manifest(policies, row):
         segment = await _segment(db, row.project_id, entry.name, now)
         if segment is None or segment.etag != entry.hash:
             raise Conflict(f"Segment {entry.name} of the large object is missing or changed.")

@@ -124,6 +124,7 @@ def _json_entry(entry: CountedContainer | StoredObject | Subdir) -> dict[str, ob
                 "count": entry.object_count,
                 "bytes": entry.bytes_used,
                 "last_modified": listing_time(entry.updated_at),
+                "storage_policy": entry.storage_policy,
             }
         case StoredObject():
             listed: dict[str, object] = {

@@ -1,5 +1,6 @@
-"""Reaping orphaned blobs: bytes under `objects/` that no object version references, current
-or noncurrent (kept by object versioning, service/objects/fold.py).
+"""Reaping orphaned blobs: bytes under `objects/` on a storage policy's backend that no
+object version of a container of that policy references, current or noncurrent (kept by
+object versioning, service/objects/fold.py).
 
 They are left by a crash between storing a version's bytes and appending its
 ObjectStored event, by a failed delete of replaced bytes, or by two overwrites racing
@@ -14,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from service.objects.directory import Blob, unreferenced
-from service.storage.backend import ObjectBackend
+from service.objects.policy import StoragePolicies, StoragePolicy
 
 log = logging.getLogger("kumo.objects")
 PREFIX = "objects/"
@@ -22,7 +23,7 @@ GRACE = timedelta(hours=1)
 """How old an unreferenced blob must be before it is reaped; far longer than the gap
 between durable bytes and their event."""
 INTERVAL = 600.0
-"""Seconds between two sweeps of the backend."""
+"""Seconds between two sweeps of the backends."""
 BATCH = 500
 
 
@@ -41,33 +42,39 @@ def parse(key: str) -> Blob | None:
     return Blob(key, project_id, container, name, version_id)
 
 
-async def reap_orphans(db: Any, backend: ObjectBackend, now: datetime, grace: timedelta) -> int:
-    """Delete every blob under `objects/` that no object version references and that was
-    stored before `now - grace`; returns how many. Backend or database errors propagate
-    (the sweep is simply tried again later)."""
+async def reap_orphans(db: Any, policies: StoragePolicies, now: datetime, grace: timedelta) -> int:
+    """Delete, on each policy's backend, every blob under `objects/` that no object
+    version of that policy references and that was stored before `now - grace`; returns
+    how many. Backend or database errors propagate (the sweep is simply tried again
+    later)."""
     reaped = 0
-    batch: list[Blob] = []
-    async for key in backend.list(PREFIX):
-        blob = parse(key)
-        if blob is not None:
-            batch.append(blob)
-        if len(batch) >= BATCH:
-            reaped += await _reap(db, backend, batch, now - grace)
-            batch = []
-    if batch:
-        reaped += await _reap(db, backend, batch, now - grace)
+    for policy in policies:
+        batch: list[Blob] = []
+        async for key in policy.backend.list(PREFIX):
+            blob = parse(key)
+            if blob is not None:
+                batch.append(blob)
+            if len(batch) >= BATCH:
+                reaped += await _reap(db, policy, batch, now - grace)
+                batch = []
+        if batch:
+            reaped += await _reap(db, policy, batch, now - grace)
     return reaped
 
 
-async def _reap(db: Any, backend: ObjectBackend, blobs: Sequence[Blob], before: datetime) -> int:
+async def _reap(db: Any, policy: StoragePolicy, blobs: Sequence[Blob], before: datetime) -> int:
     # Checked against the database first, dated second: a blob old enough and unreferenced
     # now cannot become referenced later, since every write stores under a fresh version.
     reaped = 0
-    for key in await unreferenced(db, blobs):
+    backend = policy.backend
+    for key in await unreferenced(db, blobs, policy.name):
         stored = await backend.head(key)
         if stored is None or stored.last_modified >= before:
             continue
         if await backend.delete(key):
-            log.info("reaped orphaned blob", extra={"key": key, "size": stored.size})
+            log.info(
+                "reaped orphaned blob",
+                extra={"key": key, "size": stored.size, "policy": policy.name},
+            )
             reaped += 1
     return reaped

@@ -41,6 +41,11 @@ class ContainerNotEmpty(Exception):
     nothing was appended."""
 
 
+class PolicyConflict(Exception):
+    """A container was to be created under another storage policy than the one it exists
+    under (a creation racing another); nothing was appended."""
+
+
 class MustBeVersioned(Exception):
     """An unversioned version was to be stored into a container whose versioning is
     enabled (migrations/0033); nothing was appended."""
@@ -262,6 +267,9 @@ class ObjectsProjection:
                     await _lock_container(conn, e.project_id, e.container, "UPDATE")
                 key = {"project_id": e.project_id, "name": e.container}
                 old = await load_row(conn, "rm_swift_containers", key, json_columns=JSON_COLUMNS)
+                if isinstance(e, ev.ContainerCreated) and old is not None:
+                    if old["storage_policy"] != e.storage_policy:
+                        raise PolicyConflict(f"container {e.container!r} has another policy")
                 new = fold.container(old, recorded)
                 if old is not None and new is None:
                     await _remove_slots(conn, e.project_id, e.container)

@@ -6,25 +6,28 @@ from contextlib import aclosing
 
 import msgspec
 
-from service.storage.backend import ObjectBackend, ObjectReader
+from service.objects.policy import StoragePolicies
+from service.storage.backend import ObjectReader
 
 
 class Part(msgspec.Struct, frozen=True):
-    """One blob of the whole: its backend key and size."""
+    """One blob of the whole: its key on the backend of storage policy `policy`, and its
+    size."""
 
     key: str
     size: int
+    policy: str
 
 
 async def part_readers(
-    backend: ObjectBackend, parts: Sequence[Part], first: int, last: int
+    policies: StoragePolicies, parts: Sequence[Part], first: int, last: int
 ) -> AsyncGenerator[ObjectReader, None]:
     """Readers of bytes `first` to `last` (inclusive) of the parts laid end to end, one
     per part concerned; each is closed when the next is asked for or the generator is
     closed (close it: `aclosing`).
 
-    Raises the backend's errors (ObjectNotFound when a segment vanished meanwhile) as it
-    reaches the part concerned.
+    Raises the backend's errors (ObjectNotFound when a segment vanished meanwhile;
+    UnknownPolicy) as it reaches the part concerned.
     """
     offset = 0
     for part in parts:
@@ -32,6 +35,7 @@ async def part_readers(
         offset += part.size
         if part.size == 0 or end < start:
             continue
+        backend = policies.backend(part.policy)
         async with await backend.get(part.key, byte_range=(start, end)) as reader:
             yield reader
         if offset > last:
@@ -39,11 +43,11 @@ async def part_readers(
 
 
 async def read_parts(
-    backend: ObjectBackend, parts: Sequence[Part], first: int, last: int
+    policies: StoragePolicies, parts: Sequence[Part], first: int, last: int
 ) -> AsyncGenerator[bytes, None]:
     """Bytes `first` to `last` (inclusive) of the parts laid end to end, in chunks; fails
     as `part_readers` does."""
-    async with aclosing(part_readers(backend, parts, first, last)) as readers:
+    async with aclosing(part_readers(policies, parts, first, last)) as readers:
         async for reader in readers:
             async for chunk in reader:
                 yield chunk

@@ -1,10 +1,11 @@
 """The object backend the settings name, and its place in the web application."""
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from aiohttp import web
 
-from service.config import Settings
+from service.config import BackendSettings, Settings
 from service.storage.backend import ObjectBackend
 from service.storage.localfs import LocalFsBackend
 from service.storage.s3 import S3Backend, S3Settings
@@ -20,6 +21,15 @@ def backend_for(settings: Settings) -> ObjectBackend:
         assert settings.s3_bucket is not None  # checked by load_settings
         return s3_backend(settings, settings.s3_bucket)
     return LocalFsBackend(settings.data_dir / "objects")
+
+
+def declared_backend(settings: Settings, declared: BackendSettings, folder: Path) -> ObjectBackend:
+    """A backend the settings declare (an image store, a storage policy): its bucket at
+    the configured S3 endpoint (created if missing), or the local `folder`."""
+    if declared.type == "s3":
+        assert declared.bucket is not None  # checked by load_settings
+        return s3_backend(settings, declared.bucket)
+    return LocalFsBackend(folder)
 
 
 def s3_backend(settings: Settings, bucket: str) -> S3Backend:

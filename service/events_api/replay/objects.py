@@ -47,6 +47,7 @@ async def stored_object(events: Sequence[RecordedEvent], scene: Scene) -> Json |
     row = fold(rows.stored_object, events)
     if row is None:
         return None
-    found = msgspec.convert(row, StoredObject)
+    # An object's headers do not name its container's storage policy: left unread.
+    found = msgspec.convert(row | {"storage_policy": ""}, StoredObject)
     etag = f'"{found.etag}"' if found.large_object == SLO else found.etag
     return {"Content-Length": str(found.size)} | object_headers(found, etag)

@@ -5,7 +5,7 @@ account quota, temp URL keys); POST or DELETE `?bulk-delete` is in bulk.py, PUT
 from aiohttp import web
 
 from service.errors import BadRequest, error_for_status
-from service.objects import acl, policy
+from service.objects import acl
 from service.objects import directory as rm
 from service.objects.api import bulk, extract
 from service.objects.api.common import (
@@ -14,6 +14,7 @@ from service.objects.api.common import (
     denied,
     header_case,
     now,
+    policies,
     record,
     require_owner,
     usage_headers,
@@ -34,9 +35,7 @@ def _headers(account: rm.Account, request: web.Request) -> dict[str, str]:
         "Account", account.object_count, account.bytes_used, account.created_at or now(request)
     )
     headers["X-Account-Container-Count"] = str(account.container_count)
-    headers.update(
-        policy.account_usage(account.container_count, account.object_count, account.bytes_used)
-    )
+    headers.update(policies(request).account_headers(account.usage))
     headers.update({header_case(k): v for k, v in account.metadata.items()})
     return headers
 

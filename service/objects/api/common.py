@@ -1,4 +1,4 @@
-"""What every object storage handler shares: the store, backend and clock, access
+"""What every object storage handler shares: the store, storage policies and clock, access
 checks that answer 401/403 as Swift does, loading rows that 404, and recording events."""
 
 from collections.abc import Sequence
@@ -24,12 +24,12 @@ from service.http.keys import IDS, REQUEST_ID, STORE
 from service.http.request_id import event_metadata
 from service.objects import acl
 from service.objects.batch import batcher
-from service.objects.directory import CountedContainer, container
+from service.objects.directory import Container, CountedContainer, container
 from service.objects.headers import trans_id, x_timestamp
-from service.objects.projection import ContainerMissing, ContainerNotEmpty
+from service.objects.policy import STORAGE_POLICIES, StoragePolicies
+from service.objects.projection import ContainerMissing, ContainerNotEmpty, PolicyConflict
 from service.objects.quota import QuotaExceeded
 from service.storage.backend import HashName, ObjectBackend
-from service.storage.configured import OBJECTS
 
 CLOCK = web.AppKey("objects_clock", Clock)
 """The object API's clock (expiry, temp URLs); the system clock unless a test sets it."""
@@ -55,8 +55,13 @@ def db(request: web.Request) -> Pool:
     return request.config_dict[STORE].pool
 
 
-def backend(request: web.Request) -> ObjectBackend:
-    return request.config_dict[OBJECTS]
+def policies(request: web.Request) -> StoragePolicies:
+    return request.config_dict[STORAGE_POLICIES]
+
+
+def backend_of(request: web.Request, container: Container) -> ObjectBackend:
+    """The backend of the container's storage policy (503 if it is not configured)."""
+    return policies(request).backend(container.storage_policy)
 
 
 def new_version_id(request: web.Request) -> str:
@@ -106,8 +111,9 @@ async def record(
     answer: int | None = None,
 ) -> datetime:
     """Append events for this request and return when they were recorded: 404 when their
-    container is gone, 409 when a container to delete still holds objects, 413 when an
-    object would take its container or account over a quota.
+    container is gone, 409 when a container to delete still holds objects or one to
+    create exists under another storage policy, 413 when an object would take its
+    container or account over a quota.
 
     `answer` is the status the request answers once this append commits, for a caller
     that does nothing after it that could fail: the request's audit record then commits
@@ -121,7 +127,7 @@ async def record(
         result = await batcher(request.config_dict[STORE]).append(appends, event_metadata(request))
     except ContainerMissing:
         raise NotFound("The container does not exist.") from None
-    except ContainerNotEmpty:
+    except (ContainerNotEmpty, PolicyConflict):
         raise Conflict("There was a conflict when trying to complete your request.") from None
     except QuotaExceeded:
         raise RequestEntityTooLarge("Upload exceeds quota.") from None

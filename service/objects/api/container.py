@@ -6,19 +6,19 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from service.errors import BadRequest, NotFound
+from service.errors import BadRequest, Conflict, NotFound
 from service.http.keys import STORE
 from service.objects import acl, versioning
 from service.objects import directory as rm
 from service.objects.api import extract, formpost, staticweb, versions
 from service.objects.api.common import (
     auth,
-    backend,
     db,
     denied,
     header_case,
     must_get_container,
     now,
+    policies,
     project_of,
     record,
     require_owner,
@@ -35,7 +35,6 @@ from service.objects.headers import (
 )
 from service.objects.listing import Subdir, collect, listing_query, render
 from service.objects.naming import check_container_name, container_stream
-from service.objects.policy import STORAGE_POLICY, check_policy
 
 routes = web.RouteTableDef()
 CONTAINER = "/v1/AUTH_{project_id}/{container}"
@@ -73,7 +72,7 @@ def container_headers(container: rm.CountedContainer, owner: bool) -> dict[str, 
     headers = usage_headers(
         "Container", container.object_count, container.bytes_used, container.created_at
     )
-    headers["X-Storage-Policy"] = STORAGE_POLICY
+    headers["X-Storage-Policy"] = container.storage_policy
     headers.update(
         {header_case(k): v for k, v in container.metadata.items() if owner or k not in _OWNER_ONLY}
     )
@@ -98,23 +97,29 @@ async def readable(request: web.Request) -> tuple[rm.CountedContainer, bool]:
 @routes.put(CONTAINER)
 @routes.put(CONTAINER + "/")
 async def create_container(request: web.Request) -> web.StreamResponse:
-    """201 when created, 202 when it existed (its metadata is then updated); 400 for a
-    storage policy other than Kumo's one. `?extract-archive` unpacks into it (extract.py)."""
+    """201 when created under the storage policy X-Storage-Policy names (else the
+    default one), 202 when it existed (its metadata is then updated); 400 for a policy
+    that does not exist, 409 for another than the existing container's, as Swift's.
+    `?extract-archive` unpacks into it (extract.py)."""
     if "extract-archive" in request.query:
         return await extract.extract(request, request.match_info["container"])
     project_id = require_owner(request)
     name = request.match_info["container"]
     check_container_name(name)
-    check_policy(request.headers)
+    policy = policies(request).chosen(request.headers)
     found = await rm.container(db(request), project_id, name)
+    if found is not None and policy not in (None, found.storage_policy):
+        raise Conflict("There was a conflict when trying to complete your request.")
     change = _change(request, found.metadata if found else {})
     stream = container_stream(project_id, name)
     if found is None:
-        await record(
-            request,
-            stream,
-            [ContainerCreated(project_id=project_id, container=name, metadata=change.set)],
+        created = ContainerCreated(
+            project_id=project_id,
+            container=name,
+            metadata=change.set,
+            storage_policy=policy or policies(request).default,
         )
+        await record(request, stream, [created])
         return web.Response(status=201)
     if change.set or change.removed:
         await record(
@@ -216,7 +221,7 @@ async def remove_container(request: web.Request, project_id: str, name: str) -> 
     container = await must_get_container(request, project_id, name)
     await reap_expired(
         request.config_dict[STORE],
-        backend(request),
+        policies(request),
         now(request).timestamp(),
         project_id,
         container.name,

@@ -30,9 +30,9 @@ from service.objects.api.bulk import XML_DECLARATION, content_type_of, result_bo
 from service.objects.api.common import (
     OBJECT_HASHES,
     auth,
-    backend,
     max_object_size,
     now,
+    policies,
     project_of,
     record,
 )
@@ -41,7 +41,7 @@ from service.objects.events import ContainerCreated
 from service.objects.headers import check_limits, delete_at, metadata_change
 from service.objects.listing import response_format
 from service.objects.naming import check_container_name, check_object_name, container_stream
-from service.storage.backend import StoredObject
+from service.storage.backend import ObjectBackend, StoredObject
 
 log = logging.getLogger("kumo.objects")
 T = TypeVar("T")
@@ -199,11 +199,9 @@ class _Upload:
         if reader is None:  # a regular file always has a reader; tarfile's type says less
             raise BadRequest(f"{info.name} is not a regular file")
 
-        async def write(key: str) -> StoredObject:
+        async def write(backend: ObjectBackend, key: str) -> StoredObject:
             chunks = _chunks(reader)
-            return await backend(self.request).put(
-                key, chunks, size_hint=info.size, hashes=OBJECT_HASHES
-            )
+            return await backend.put(key, chunks, size_hint=info.size, hashes=OBJECT_HASHES)
 
         await put_version(
             self.request, place, name, write, attrs, known_size=info.size, answer=None
@@ -231,8 +229,9 @@ class _Upload:
         )
 
     async def _place(self, container: str, name: str) -> Located:
-        """Where the object goes, its container created first when it is missing and
-        the caller owns the account (at most MAX_CONTAINERS_PER_EXTRACTION of them)."""
+        """Where the object goes, its container created first (under the default storage
+        policy) when it is missing and the caller owns the account (at most
+        MAX_CONTAINERS_PER_EXTRACTION of them)."""
         request = self.request
         try:
             return await locate(request, write=True, container=container, name=name)
@@ -245,7 +244,9 @@ class _Upload:
         if self.created_containers > MAX_CONTAINERS_PER_EXTRACTION:
             limit = MAX_CONTAINERS_PER_EXTRACTION
             raise _Aborted(BadRequest(f"More than {limit} containers to create from tar."))
-        created = ContainerCreated(project_id=project_id, container=container)
+        created = ContainerCreated(
+            project_id=project_id, container=container, storage_policy=policies(request).default
+        )
         await record(request, container_stream(project_id, container), [created])
         return await locate(request, write=True, container=container, name=name)
 

@@ -25,7 +25,6 @@ from service.objects import tempurl
 from service.objects.api.access import Located
 from service.objects.api.common import (
     OBJECT_HASHES,
-    backend,
     db,
     max_object_size,
     now,
@@ -34,7 +33,7 @@ from service.objects.api.common import (
 from service.objects.api.writes import Attributes, put_version
 from service.objects.headers import delete_at
 from service.objects.naming import check_object_name
-from service.storage.backend import StoredObject
+from service.storage.backend import ObjectBackend, StoredObject
 
 MAX_VALUE_LENGTH = 4096
 """The longest field value kept; the rest of a longer one is read and dropped."""
@@ -131,8 +130,8 @@ async def _store(request: web.Request, fields: Mapping[str, str], part: BodyPart
     check_object_name(name)
     attrs = _attributes(request, fields, part, name)
 
-    async def write(key: str) -> StoredObject:
-        return await backend(request).put(key, _capped(part, limit), hashes=OBJECT_HASHES)
+    async def write(backend: ObjectBackend, key: str) -> StoredObject:
+        return await backend.put(key, _capped(part, limit), hashes=OBJECT_HASHES)
 
     place = Located(found.container, found.object, found.account_metadata)
     await put_version(request, place, name, write, attrs, known_size=None, answer=None)

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from service.http.body import json_response
 from service.objects.api.bulk import MAX_DELETES_PER_REQUEST, MAX_FAILED_DELETES
-from service.objects.api.common import max_object_size
+from service.objects.api.common import max_object_size, policies
 from service.objects.api.extract import MAX_CONTAINERS_PER_EXTRACTION, MAX_FAILED_EXTRACTIONS
 from service.objects.headers import (
     MAX_META_COUNT,
@@ -17,7 +17,6 @@ from service.objects.headers import (
 from service.objects.large_object import DLO_MAX_SEGMENTS, MAX_MANIFEST_SEGMENTS, MAX_MANIFEST_SIZE
 from service.objects.listing import LISTING_LIMIT
 from service.objects.naming import MAX_CONTAINER_NAME_BYTES, MAX_OBJECT_NAME_BYTES
-from service.objects.policy import STORAGE_POLICY
 from service.objects.symlink import SYMLOOP_MAX
 from service.objects.tempurl import ALLOWED_DIGESTS, METHODS, PUBLIC_META
 
@@ -27,16 +26,18 @@ SWIFT_VERSION = "2.34.0"
 `swift.version` (Tempest's test of the account's object-count quota needs 2.34)."""
 
 
-class Policy(msgspec.Struct, frozen=True):
-    name: str = STORAGE_POLICY
-    aliases: str = STORAGE_POLICY
-    default: bool = True
+class Policy(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A storage policy as Swift lists it: `default` only on the default one."""
+
+    name: str
+    aliases: str
+    default: bool = False
 
 
 class SwiftCapabilities(msgspec.Struct, frozen=True, kw_only=True):
     max_file_size: int
     version: str = SWIFT_VERSION
-    policies: tuple[Policy, ...] = (Policy(),)
+    policies: tuple[Policy, ...]
     max_meta_name_length: int = MAX_META_NAME_LENGTH
     max_meta_value_length: int = MAX_META_VALUE_LENGTH
     max_meta_count: int = MAX_META_COUNT
@@ -116,5 +117,7 @@ class SwiftInfo(msgspec.Struct, frozen=True):
 @routes.get("/info", allow_head=False)
 async def info(request: web.Request) -> web.Response:
     """The capabilities document, `{"swift": {...}, "<middleware>": {...}, ...}`."""
-    capabilities = SwiftCapabilities(max_file_size=max_object_size(request))
+    configured = policies(request)
+    listed = tuple(Policy(p.name, p.name, p.name == configured.default) for p in configured)
+    capabilities = SwiftCapabilities(max_file_size=max_object_size(request), policies=listed)
     return json_response(SwiftInfo(capabilities))

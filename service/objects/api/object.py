@@ -35,20 +35,20 @@ from service.objects.api.bulk import delete_paths, result_response
 from service.objects.api.common import (
     OBJECT_HASHES,
     auth,
-    backend,
     db,
     header_case,
     max_object_size,
     now,
+    policies,
     project_of,
     record,
 )
 from service.objects.api.extract import extract
-from service.objects.api.reading import OBJECT, Content, content_of
+from service.objects.api.reading import OBJECT, content_of
 from service.objects.api.writes import (
     Attributes,
     Version,
-    Writer,
+    copier,
     delete_current,
     delete_object,
     put_new,
@@ -70,8 +70,7 @@ from service.objects.large_object import (
     read_manifest,
 )
 from service.objects.naming import check_object_name, object_stream, split_path
-from service.objects.segments import read_parts
-from service.storage.backend import StoredObject
+from service.storage.backend import ObjectBackend, StoredObject
 
 routes = web.RouteTableDef()
 CHUNK = 64 * 1024
@@ -165,10 +164,8 @@ async def put_manifest(
         size=manifest.size,
     )
 
-    async def write(key: str) -> StoredObject:
-        return await backend(request).put(
-            key, _once(body), size_hint=len(body), hashes=OBJECT_HASHES
-        )
+    async def write(backend: ObjectBackend, key: str) -> StoredObject:
+        return await backend.put(key, _once(body), size_hint=len(body), hashes=OBJECT_HASHES)
 
     return await put_version(request, place, name, write, attrs, known_size=manifest.size)
 
@@ -179,7 +176,8 @@ async def _copy(
     """Copy `source` (container, object) to `name` in the place's container: server
     side for a plain object, streamed from the segments for a large one; a symlink's
     target, or with `?symlink=get` the symlink itself; for a COPY or PUT with
-    `?version-id=`, that version of the source (404 for a delete marker). The answer
+    `?version-id=`, that version of the source (404 for a delete marker). Bytes copied
+    between containers of different storage policies move to the target's. The answer
     shows the copy's metadata (the source's, merged with the request's) as Swift's does."""
     source_container = await container_for(request, write=False, name=source[0])
     row: rm.StoredObject
@@ -195,7 +193,7 @@ async def _copy(
     attrs = _attributes(request, name, row)
     content = await content_of(request, row)
     plain = is_plain(row)
-    write = copier(request, content, plain)
+    write = copier(request, content.parts, content.size, plain)
     if plain:
         attrs = Attributes(
             content_type=attrs.content_type,
@@ -222,19 +220,6 @@ def is_plain(row: rm.StoredObject) -> bool:
     return row.large_object != SLO and "x-object-manifest" not in row.metadata
 
 
-def copier(request: web.Request, content: Content, plain: bool) -> Writer:
-    """Writes a copy of `content`: server side for a `plain` object's one blob, streamed
-    from the segments for a large one."""
-
-    async def write(key: str) -> StoredObject:
-        if plain:
-            return await backend(request).copy(content.parts[0].key, key)
-        chunks = read_parts(backend(request), content.parts, 0, content.size - 1)
-        return await backend(request).put(key, chunks, size_hint=content.size, hashes=OBJECT_HASHES)
-
-    return write
-
-
 async def _put_symlink(request: web.Request, place: Located, name: str) -> web.Response:
     """201: an empty object leading to X-Symlink-Target (symlink.py); 400 with a body,
     409 when a static link's target is missing or has another etag."""
@@ -256,8 +241,8 @@ async def _put_symlink(request: web.Request, place: Located, name: str) -> web.R
         delete_at=attrs.delete_at,
     )
 
-    async def write(key: str) -> StoredObject:
-        return await backend(request).put(key, _once(b""), size_hint=0, hashes=OBJECT_HASHES)
+    async def write(backend: ObjectBackend, key: str) -> StoredObject:
+        return await backend.put(key, _once(b""), size_hint=0, hashes=OBJECT_HASHES)
 
     return _created(await put_version(request, place, name, write, attrs, known_size=0))
 
@@ -298,9 +283,9 @@ async def put_object(request: web.Request) -> web.StreamResponse:
     attrs = _attributes(request, name)
     expected = request.headers.get("ETag", "").strip('"') or None
 
-    async def write(key: str) -> StoredObject:
+    async def write(backend: ObjectBackend, key: str) -> StoredObject:
         chunks = _at_most(body_pieces(request), limit)
-        return await backend(request).put(
+        return await backend.put(
             key, chunks, size_hint=length, expected_md5=expected, hashes=OBJECT_HASHES
         )
 
@@ -335,11 +320,13 @@ async def _restore(request: web.Request) -> web.Response:
 
 def _owners_small_put(request: web.Request) -> bool:
     """Whether the request is a plain PUT of at most NEW_OBJECT_SIZE bytes by the
-    account's owner (not by a temp URL; no copy, symlink, manifest or If-None-Match): one that
-    `put_new` may store before its container is read."""
+    account's owner (not by a temp URL; no copy, symlink, manifest or If-None-Match), while
+    one storage policy is configured: one that `put_new` may store before its container
+    is read (with several, where its bytes go depends on the container)."""
     length = request.content_length
     return (
-        length is not None
+        len(policies(request)) == 1
+        and length is not None
         and length <= NEW_OBJECT_SIZE
         and "X-Copy-From" not in request.headers
         and "X-Symlink-Target" not in request.headers
@@ -419,7 +406,7 @@ async def delete_object_handler(request: web.Request) -> web.Response:
         return await versions.delete_version(request)
     container, row = await container_and_current(request, write=True)
     if request.query.get("multipart-manifest") == "delete" and row.large_object == SLO:
-        entries = await read_manifest(backend(request), row)
+        entries = await read_manifest(policies(request), row)
         result = await delete_paths(request, row.project_id, [quote(e.name) for e in entries])
         await delete_current(request, container, row, answer=None)
         result.deleted += 1

@@ -14,7 +14,7 @@ from service.objects import directory as rm
 from service.objects import symlink, tempurl, versioning
 from service.objects.api import staticweb, versions
 from service.objects.api.access import container_and_current, resolved
-from service.objects.api.common import backend, db, header_case, new_version_id, now
+from service.objects.api.common import db, header_case, new_version_id, now, policies
 from service.objects.conditions import not_modified
 from service.objects.headers import OBJECT_SYSTEM, http_date, x_timestamp
 from service.objects.large_object import (
@@ -47,7 +47,7 @@ async def content_of(request: web.Request, row: rm.StoredObject) -> Content:
     """The bytes behind an object: itself, or its SLO or DLO segments (quoted etag)."""
     at = now(request).timestamp()
     if row.large_object == SLO:
-        parts = await slo_parts(db(request), backend(request), row, at)
+        parts = await slo_parts(db(request), policies(request), row, at)
         return Content(parts, row.size, f'"{row.etag}"')
     manifest = row.metadata.get("x-object-manifest")
     if manifest is not None:
@@ -92,7 +92,7 @@ async def _send(
         for (first, last), head in zip(ranges, heads, strict=True):
             if head:
                 await response.write(head)
-            async with aclosing(part_readers(backend(request), parts, first, last)) as readers:
+            async with aclosing(part_readers(policies(request), parts, first, last)) as readers:
                 async for reader in readers:
                     await send_object(request, response, reader)
         if tail:
@@ -123,7 +123,7 @@ async def serve(
     size, parts = content.size, content.parts
     if ranges is None:
         if size <= SMALL_BODY:
-            chunks = read_parts(backend(request), parts, 0, size - 1)
+            chunks = read_parts(policies(request), parts, 0, size - 1)
             body = b"".join([c async for c in chunks])
             return web.Response(status=status, headers=headers, body=body)
         response = web.StreamResponse(status=status, headers=headers)
@@ -155,7 +155,7 @@ async def serve(
 
 async def _manifest(request: web.Request, row: rm.StoredObject) -> web.Response:
     """`?multipart-manifest=get` of an SLO: its stored manifest as JSON."""
-    entries = await read_manifest(backend(request), row)
+    entries = await read_manifest(policies(request), row)
     headers = object_headers(row, row.etag)
     headers["Content-Type"] = "application/json; charset=utf-8"
     body = msgspec.json.encode(entries)

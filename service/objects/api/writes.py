@@ -1,8 +1,9 @@
 """Changing objects: bytes first, then the event, then the replaced bytes go.
 
-A new version is written under a fresh key and becomes visible only when its
-ObjectStored event commits; the bytes it replaces are deleted after that commit. A crash
-in between leaves at most an unreferenced blob, never a listing entry without bytes.
+A new version is written under a fresh key, on the backend of its container's storage
+policy, and becomes visible only when its ObjectStored event commits; the bytes it
+replaces are deleted after that commit. A crash in between leaves at most an
+unreferenced blob, never a listing entry without bytes.
 Legacy versioned containers (X-Versions-Location: stack; X-History-Location: history)
 get a copy of each replaced or deleted version first. In a container with object
 versioning (X-Versions-Enabled, service/objects/versioning.py) the replaced or deleted
@@ -29,19 +30,30 @@ from service.http.keys import STORE
 from service.objects import directory as rm
 from service.objects import quota, versioning
 from service.objects.api.access import Located
-from service.objects.api.common import backend, db, new_version_id, now, record
+from service.objects.api.common import (
+    OBJECT_HASHES,
+    backend_of,
+    db,
+    new_version_id,
+    now,
+    policies,
+    record,
+)
 from service.objects.events import ObjectDeleted, ObjectStored, ObjectVersionDeleted
 from service.objects.headers import x_timestamp
 from service.objects.known import known
 from service.objects.large_object import part_of
 from service.objects.naming import blob_key, object_stream
+from service.objects.policy import StoragePolicies, UnknownPolicy
 from service.objects.projection import MustBeVersioned
-from service.storage.backend import ChecksumMismatch, StoredObject
+from service.objects.segments import Part, read_parts
+from service.storage.backend import ChecksumMismatch, ObjectBackend, StoredObject
 
 log = logging.getLogger("kumo.objects")
 
-Writer = Callable[[str], Awaitable[StoredObject]]
-"""Stores the new version's bytes under the key it is given."""
+Writer = Callable[[ObjectBackend, str], Awaitable[StoredObject]]
+"""Stores the new version's bytes under the key it is given, on the backend it is given
+(its container's storage policy's)."""
 
 
 class Version(msgspec.Struct, frozen=True):
@@ -95,14 +107,39 @@ async def _account_usage(request: web.Request, container: rm.Container) -> tuple
     return account.bytes_used, account.object_count
 
 
-async def discard(request: web.Request, key: str) -> None:
+async def discard(request: web.Request, part: Part) -> None:
     """Delete bytes no version references any more, after the event that replaced or
     deleted them committed; a failure is logged and left to the orphan reaper
     (service/objects/orphan.py), since the request's change already holds."""
     try:
-        await backend(request).delete(key)
+        await policies(request).backend(part.policy).delete(part.key)
     except Exception:
-        log.exception("replaced bytes not deleted; the orphan reaper will", extra={"key": key})
+        log.exception("replaced bytes not deleted; the orphan reaper will", extra={"key": part.key})
+
+
+async def copy_blob(
+    policies: StoragePolicies, part: Part, backend: ObjectBackend, key: str
+) -> StoredObject:
+    """A copy of the blob of `part` under `key` on `backend`: made by the backend itself
+    when the part is on it, else streamed across (between storage policies)."""
+    source = policies.backend(part.policy)
+    if source is backend:
+        return await backend.copy(part.key, key)
+    async with await source.get(part.key) as reader:
+        return await backend.put(key, reader, size_hint=reader.size, hashes=OBJECT_HASHES)
+
+
+def copier(request: web.Request, parts: list[Part], size: int, plain: bool) -> Writer:
+    """Writes a copy of the bytes of `parts` (`size` in all): a `plain` object's one blob
+    as `copy_blob` copies it, a large object's streamed from its segments."""
+
+    async def write(backend: ObjectBackend, key: str) -> StoredObject:
+        if plain:
+            return await copy_blob(policies(request), parts[0], backend, key)
+        chunks = read_parts(policies(request), parts, 0, size - 1)
+        return await backend.put(key, chunks, size_hint=size, hashes=OBJECT_HASHES)
+
+    return write
 
 
 def keeps(container: rm.Container, replaced: rm.StoredObject) -> bool:
@@ -149,9 +186,10 @@ async def _commit(
     *,
     answer: int | None = None,
 ) -> Version:
-    """Append ObjectStored for bytes already under the version's key (with the request's
-    audit record when `answer` is its certain status); on failure the bytes are removed
-    and the error re-raised (409 when the container's versioning was enabled meanwhile)."""
+    """Append ObjectStored for bytes already under the version's key on the container's
+    backend (with the request's audit record when `answer` is its certain status); on
+    failure the bytes are removed and the error re-raised (409 when the container's
+    versioning was enabled meanwhile)."""
     versioned = versioning.enabled(container.metadata)
     event = _stored_event(
         container.project_id, container.name, name, version_id, stored, attrs, versioned=versioned
@@ -160,18 +198,21 @@ async def _commit(
     try:
         at = await record(request, stream, [event], answer=answer)
     except MustBeVersioned:
-        await backend(request).delete(stored.key)
+        await backend_of(request, container).delete(stored.key)
         raise Conflict("The container's versioning changed; try again.") from None
     except BaseException:
-        await backend(request).delete(stored.key)
+        await backend_of(request, container).delete(stored.key)
         raise
     return Version(event, at)
 
 
-async def _written(request: web.Request, write: Writer, key: str) -> StoredObject:
-    """The bytes stored under `key` by `write`; 422 (nothing kept) on an md5 mismatch."""
+async def _written(
+    request: web.Request, write: Writer, backend: ObjectBackend, key: str
+) -> StoredObject:
+    """The bytes stored under `key` on `backend` by `write`; 422 (nothing kept) on an md5
+    mismatch."""
     try:
-        return await write(key)
+        return await write(backend, key)
     except ChecksumMismatch:
         raise error_for_status(422, "The Etag you sent does not match the object's MD5.") from None
 
@@ -186,9 +227,10 @@ async def put_version(
     known_size: int | None,
     answer: int | None = 201,
 ) -> Version:
-    """Store a new version of `name` in the place's container instead of its current
-    version (as read before, expired or not) and make it current; the request then
-    answers `answer` (its audit record commits with the version; None: not known yet).
+    """Store a new version of `name` in the place's container (on its storage policy's
+    backend) instead of its current version (as read before, expired or not) and make
+    it current; the request then answers `answer` (its audit record commits with the
+    version; None: not known yet).
 
     Quotas are checked before the bytes are read when `known_size` is given, after they
     are stored otherwise (413, nothing kept). An md5 mismatch is 422 with nothing kept.
@@ -198,7 +240,7 @@ async def put_version(
         await check_quotas(request, place, known_size)
     version_id = new_version_id(request)
     key = blob_key(container.project_id, container.name, name, version_id)
-    stored = await _written(request, write, key)
+    stored = await _written(request, write, backend_of(request, container), key)
     return await _make_current(
         request,
         place,
@@ -229,13 +271,13 @@ async def _make_current(
         try:
             await check_quotas(request, place, stored.size)
         except RequestEntityTooLarge:
-            await backend(request).delete(stored.key)
+            await backend_of(request, container).delete(stored.key)
             raise
     if previous is not None and not previous.expired(now(request).timestamp()):
         await _archive(request, container, previous)
     version = await _commit(request, container, name, version_id, stored, attrs, answer=answer)
     if previous is not None and not keeps(container, previous):
-        await discard(request, part_of(previous).key)
+        await discard(request, part_of(previous))
     return version
 
 
@@ -256,9 +298,16 @@ async def put_new(
     container (404) and enforces the quotas exactly (413); either way nothing is kept.
     A name with a history, or in a container whose versioning is enabled, is `locate`d
     then (ACL, 404) and the stored bytes made current as `put_version` does. The request
-    then answers 201."""
+    then answers 201.
+
+    Only while one storage policy is configured (the caller's to check): the bytes go to
+    its backend, which is then every container's (a container's policy that is not
+    configured any more is 503, UnknownPolicy, once it is read)."""
+    policy = policies(request).default
+    backend = policies(request).backend(policy)
     version_id = new_version_id(request)
-    stored = await _written(request, write, blob_key(project_id, container, name, version_id))
+    key = blob_key(project_id, container, name, version_id)
+    stored = await _written(request, write, backend, key)
     event = _stored_event(project_id, container, name, version_id, stored, attrs)
     stream = object_stream(project_id, container, name)
     names = known(request.config_dict[STORE])
@@ -272,8 +321,10 @@ async def put_new(
                 names.add(stream)
                 return Version(event, at)
         place = await locate()
+        if place.container.storage_policy != policy:
+            raise UnknownPolicy(place.container.storage_policy)
     except BaseException:
-        await backend(request).delete(stored.key)
+        await backend.delete(stored.key)
         raise
     version = await _make_current(
         request, place, name, version_id, stored, attrs, quotas_checked=False
@@ -285,11 +336,13 @@ async def put_new(
 async def copy_version(
     request: web.Request, source: rm.StoredObject, container: rm.Container, name: str
 ) -> Version:
-    """Copy a stored version as it is (bytes, metadata, etag) to `container`/`name`
-    without archiving what it replaces; the caller deals with the replaced bytes."""
+    """Copy a stored version as it is (bytes, metadata, etag) to `container`/`name`, on
+    that container's policy's backend, without archiving what it replaces; the caller
+    deals with the replaced bytes."""
     version_id = new_version_id(request)
     key = blob_key(container.project_id, container.name, name, version_id)
-    stored = await backend(request).copy(part_of(source).key, key)
+    target = backend_of(request, container)
+    stored = await copy_blob(policies(request), part_of(source), target, key)
     attrs = Attributes(
         content_type=source.content_type,
         metadata=source.metadata,
@@ -340,10 +393,10 @@ async def remove(request: web.Request, row: rm.StoredObject, *, answer: int | No
     stream = object_stream(row.project_id, row.container, row.name)
     await record(request, stream, [deleted], answer=answer)
     if not row.versioned:
-        key = part_of(row).key
-        blob = rm.Blob(key, row.project_id, row.container, row.name, row.version_id)
-        if await rm.unreferenced(db(request), [blob]):
-            await discard(request, key)
+        part = part_of(row)
+        blob = rm.Blob(part.key, row.project_id, row.container, row.name, row.version_id)
+        if await rm.unreferenced(db(request), [blob], part.policy):
+            await discard(request, part)
 
 
 async def remove_version(request: web.Request, version: rm.ObjectVersion) -> None:
@@ -358,7 +411,7 @@ async def remove_version(request: web.Request, version: rm.ObjectVersion) -> Non
     stream = object_stream(version.project_id, version.container, version.name)
     await record(request, stream, [deleted], answer=204)
     if not version.marker:
-        await discard(request, part_of(version).key)
+        await discard(request, part_of(version))
 
 
 async def delete_object(
@@ -413,5 +466,5 @@ async def _delete_legacy(
     if not newest:
         return await remove(request, row, answer=204)
     await copy_version(request, newest[0], container, row.name)
-    await discard(request, part_of(row).key)
+    await discard(request, part_of(row))
     await remove(request, newest[0], answer=204)

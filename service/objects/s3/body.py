@@ -10,12 +10,12 @@ from aiohttp import web
 
 from service.errors import RequestEntityTooLarge, error_for_status
 from service.http.body import body_pieces
-from service.objects.api.common import OBJECT_HASHES, backend
+from service.objects.api.common import OBJECT_HASHES
 from service.objects.s3.auth import CHUNK_CHAIN, PAYLOAD_HASH
 from service.objects.s3.chunked import decoded
 from service.objects.s3.errors import ContentSha256Mismatch, InvalidDigest
 from service.objects.s3.sigv4 import CHUNKED, UNSIGNED_PAYLOAD
-from service.storage.backend import HashName, StoredObject
+from service.storage.backend import HashName, ObjectBackend, StoredObject
 
 MAX_XML_BODY = 2 * 1024 * 1024
 """The largest XML request body read (DeleteObjects of 1,000 long keys fits)."""
@@ -52,11 +52,13 @@ def hashes_for(request: web.Request) -> Collection[HashName]:
     return OBJECT_HASHES if signed_payload(request) is None else _SIGNED
 
 
-async def check_stored(request: web.Request, stored: StoredObject) -> StoredObject:
-    """`stored` when its SHA-256 is the signed one; else its bytes go, 400."""
+async def check_stored(
+    request: web.Request, backend: ObjectBackend, stored: StoredObject
+) -> StoredObject:
+    """`stored` (on `backend`) when its SHA-256 is the signed one; else its bytes go, 400."""
     expected = signed_payload(request)
     if expected is not None and (stored.hashes is None or stored.hashes.sha256 != expected):
-        await backend(request).delete(stored.key)
+        await backend.delete(stored.key)
         raise ContentSha256Mismatch()
     return stored
 

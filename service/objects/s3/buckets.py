@@ -9,7 +9,7 @@ from aiohttp import web
 from service.auth import caller
 from service.errors import Conflict, NotFound
 from service.objects import directory as rm
-from service.objects.api.common import db, project_of, record, require_owner
+from service.objects.api.common import db, policies, project_of, record, require_owner
 from service.objects.api.container import readable, remove_container
 from service.objects.events import ContainerCreated
 from service.objects.naming import container_stream
@@ -64,14 +64,20 @@ async def list_buckets(request: web.Request) -> web.Response:
 
 
 async def create_bucket(request: web.Request) -> web.Response:
-    """200 with its Location; 400 for a name S3 refuses, 409 when it exists already."""
+    """200 with its Location (the bucket under the default storage policy); 400 for a
+    name S3 refuses, 409 when it exists already."""
     project_id = require_owner(request)
     name = request.match_info["container"]
     if not _BUCKET_NAME.fullmatch(name) or ".." in name:
         raise InvalidBucketName()
     if await rm.container(db(request), project_id, name) is not None:
         raise BucketAlreadyOwnedByYou()
-    event = ContainerCreated(project_id=project_id, container=name, metadata={})
+    event = ContainerCreated(
+        project_id=project_id,
+        container=name,
+        metadata={},
+        storage_policy=policies(request).default,
+    )
     await record(request, container_stream(project_id, name), [event], answer=200)
     return web.Response(headers={"Location": f"/{name}"})
 

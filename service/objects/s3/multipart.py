@@ -19,16 +19,16 @@ from service.objects.api.access import Located, locate
 from service.objects.api.bulk import delete_paths
 from service.objects.api.common import (
     OBJECT_HASHES,
-    backend,
     db,
     new_version_id,
     now,
+    policies,
     project_of,
     record,
 )
-from service.objects.api.object import copier, is_plain, put_manifest
+from service.objects.api.object import is_plain, put_manifest
 from service.objects.api.reading import content_of
-from service.objects.api.writes import Attributes, put_version, remove
+from service.objects.api.writes import Attributes, copier, put_version, remove
 from service.objects.events import ContainerCreated
 from service.objects.large_object import MAX_MANIFEST_SEGMENTS, build_slo
 from service.objects.naming import check_object_name, container_stream
@@ -46,7 +46,7 @@ from service.objects.s3.errors import (
 from service.objects.s3.objects import copy_source, new_attributes, place_of, store_body
 from service.objects.s3.uploads import marker_name, part_name, segments_of
 from service.objects.segments import read_parts
-from service.storage.backend import StoredObject
+from service.storage.backend import ObjectBackend, StoredObject
 
 MIN_PART_SIZE = 5 * 1024 * 1024
 """The smallest part but the last, as S3's."""
@@ -99,20 +99,25 @@ async def _nothing() -> AsyncIterator[bytes]:
 
 async def create_upload(request: web.Request) -> web.Response:
     """CreateMultipartUpload: a new upload id (the bucket's segments container made
-    first if need be); NoSuchBucket, AccessDenied."""
+    first if need be, under the bucket's storage policy); NoSuchBucket, AccessDenied."""
     key = request.match_info["object"]
     check_object_name(key)
     attrs = new_attributes(request)
-    await place_of(request, key, write=True)
+    bucket = (await place_of(request, key, write=True)).container
     project_id, segments = project_of(request), _segments(request)
     if await rm.container(db(request), project_id, segments) is None:
-        event = ContainerCreated(project_id=project_id, container=segments, metadata={})
+        event = ContainerCreated(
+            project_id=project_id,
+            container=segments,
+            metadata={},
+            storage_policy=bucket.storage_policy,
+        )
         await record(request, container_stream(project_id, segments), [event])
     upload_id = new_version_id(request)
     marker = marker_name(key, upload_id)
 
-    async def write(blob: str) -> StoredObject:
-        return await backend(request).put(blob, _nothing(), size_hint=0, hashes=OBJECT_HASHES)
+    async def write(backend: ObjectBackend, blob: str) -> StoredObject:
+        return await backend.put(blob, _nothing(), size_hint=0, hashes=OBJECT_HASHES)
 
     place = await _in_segments(request, marker)
     await put_version(request, place, marker, write, attrs, known_size=0, answer=200)
@@ -162,16 +167,16 @@ async def _copy_part(request: web.Request, place: Located, name: str) -> web.Res
     span = _copy_range(request, content.size)
     if span is None:
         plain = is_plain(row)
-        write = copier(request, content, plain)
+        write = copier(request, content.parts, content.size, plain)
         attrs = Attributes(content_type=_PART.content_type, etag=row.etag if plain else None)
         size = content.size
     else:
         first, last = span
         size = last - first + 1
 
-        async def write(blob: str) -> StoredObject:
-            chunks = read_parts(backend(request), content.parts, first, last)
-            return await backend(request).put(blob, chunks, size_hint=size, hashes=OBJECT_HASHES)
+        async def write(backend: ObjectBackend, blob: str) -> StoredObject:
+            chunks = read_parts(policies(request), content.parts, first, last)
+            return await backend.put(blob, chunks, size_hint=size, hashes=OBJECT_HASHES)
 
         attrs = _PART
     version = await put_version(request, place, name, write, attrs, known_size=size, answer=200)

@@ -11,10 +11,17 @@ from service.errors import ApiError, NotFound, RequestEntityTooLarge, error_for_
 from service.objects import directory as rm
 from service.objects.api.access import Located, container_for, current, locate, resolved
 from service.objects.api.bulk import delete_paths
-from service.objects.api.common import backend, max_object_size, now
-from service.objects.api.object import copier, is_plain
+from service.objects.api.common import max_object_size, now
+from service.objects.api.object import is_plain
 from service.objects.api.reading import answer, content_of
-from service.objects.api.writes import Attributes, Version, delete_object, keeps, put_version
+from service.objects.api.writes import (
+    Attributes,
+    Version,
+    copier,
+    delete_object,
+    keeps,
+    put_version,
+)
 from service.objects.headers import check_limits
 from service.objects.naming import check_object_name, split_path
 from service.objects.s3 import document
@@ -28,7 +35,7 @@ from service.objects.s3.body import (
 )
 from service.objects.s3.errors import MalformedXML, NoSuchBucket, NoSuchKey
 from service.objects.s3.uploads import parts_of
-from service.storage.backend import StoredObject
+from service.storage.backend import ObjectBackend, StoredObject
 
 S3_META = "x-amz-meta-"
 SWIFT_META = "x-object-meta-"
@@ -111,15 +118,15 @@ async def store_body(request: web.Request, place: Located, name: str, attrs: Att
         raise RequestEntityTooLarge("Your proposed upload exceeds the maximum allowed size.")
     expected_md5 = content_md5(request)
 
-    async def write(blob: str) -> StoredObject:
-        stored = await backend(request).put(
+    async def write(backend: ObjectBackend, blob: str) -> StoredObject:
+        stored = await backend.put(
             blob,
             pieces(request),
             size_hint=length,
             expected_md5=expected_md5,
             hashes=hashes_for(request),
         )
-        return await check_stored(request, stored)
+        return await check_stored(request, backend, stored)
 
     return await put_version(request, place, name, write, attrs, known_size=length, answer=200)
 
@@ -153,7 +160,7 @@ async def _copy(request: web.Request, key: str) -> web.Response:
         metadata=_metadata(request) if replace else row.metadata,
         etag=row.etag if plain else None,
     )
-    write = copier(request, content, plain)
+    write = copier(request, content.parts, content.size, plain)
     version = await put_version(
         request, place, key, write, attrs, known_size=content.size, answer=200
     )

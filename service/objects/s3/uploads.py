@@ -8,7 +8,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from service.objects import directory as rm
-from service.objects.api.common import backend
+from service.objects.api.common import policies
 from service.objects.large_object import SLO, read_manifest
 
 SEGMENTS = "+segments"
@@ -35,5 +35,5 @@ async def parts_of(request: web.Request, row: rm.StoredObject) -> list[str]:
     if row.large_object != SLO:
         return []
     folder = f"/{segments_of(row.container)}/"
-    entries = await read_manifest(backend(request), row)
+    entries = await read_manifest(policies(request), row)
     return [quote(e.name) for e in entries if e.name.startswith(folder)]

@@ -8,6 +8,7 @@ import msgspec
 import pytest
 
 from service.config import Settings
+from service.storage.configured import OBJECTS
 from tests.integration.objects.conftest import Swift
 
 
@@ -150,7 +151,7 @@ async def test_account_listing_formats_and_paging(swift: Swift) -> None:
     assert [c["name"] for c in await swift.json(end_marker="c")] == ["a", "b"]
     assert [c["name"] for c in await swift.json(reverse="true")] == ["d", "c", "b", "a"]
     entry = (await swift.json(prefix="c"))[0]
-    assert set(entry) == {"name", "count", "bytes", "last_modified"}
+    assert set(entry) == {"name", "count", "bytes", "last_modified", "storage_policy"}
     xml = await swift.call("GET", params={"format": "xml"})
     root = ElementTree.fromstring(await xml.read())
     assert root.tag == "account"
@@ -223,7 +224,11 @@ async def test_one_storage_policy_holds_every_container(swift: Swift) -> None:
     assert head.headers["X-Account-Storage-Policy-Policy-0-Container-Count"] == "1"
     assert head.headers["X-Account-Storage-Policy-Policy-0-Object-Count"] == "1"
     assert head.headers["X-Account-Storage-Policy-Policy-0-Bytes-Used"] == "5"
+    assert [h for h in head.headers if "Storage-Policy" in h and "Policy-0" not in h] == []
     assert (await swift.call("HEAD", "box")).headers["X-Storage-Policy"] == "Policy-0"
+    assert [c["storage_policy"] for c in await swift.json()] == ["Policy-0"]
+    backend = swift.client.app[OBJECTS]  # the object backend, as before policies
+    assert len([k async for k in backend.list(f"objects/{swift.project_id}/box/o/")]) == 1
 
 
 async def test_healthcheck_answers_ok_without_a_token(swift: Swift) -> None:

@@ -17,6 +17,7 @@ from projections.runner import rebuild
 from service.objects import orphan
 from service.objects.api import object as object_api
 from service.objects.expiry import reap_expired
+from service.objects.policy import STORAGE_POLICIES
 from service.objects.projection import ObjectsProjection
 from service.storage.configured import OBJECTS
 from tests.integration.objects.conftest import Client, Person, ShiftedClock, Swift
@@ -268,7 +269,7 @@ async def test_expiry_keeps_a_versioned_object(
     )
     clock.shift = timedelta(seconds=120)
     assert (await box.call("GET", "box/doc")).status == 404
-    assert await reap_expired(store, client.app[OBJECTS], at + 1) == 1
+    assert await reap_expired(store, client.app[STORAGE_POLICIES], at + 1) == 1
     kept = await box.call("GET", "box/doc", params={"version-id": version})
     assert (kept.status, await kept.read()) == (200, b"soon gone")
     assert kept.headers["X-Object-Meta-Color"] == "blue"
@@ -284,7 +285,8 @@ async def test_the_orphan_reaper_leaves_noncurrent_versions(
     await _put(box, "box/doc", b"two")
     marker = (await box.call("DELETE", "box/doc")).headers[ID]
     later = datetime.now(UTC) + 2 * orphan.GRACE
-    assert await orphan.reap_orphans(store.pool, client.app[OBJECTS], later, orphan.GRACE) == 0
+    policies = client.app[STORAGE_POLICIES]
+    assert await orphan.reap_orphans(store.pool, policies, later, orphan.GRACE) == 0
     assert await _body(box, "box/doc", first) == (200, b"one")
     assert len([k async for k in client.app[OBJECTS].list("objects/")]) == 2
     assert marker

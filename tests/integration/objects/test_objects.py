@@ -11,6 +11,7 @@ import pytest
 
 from events.postgres import PostgresEventStore
 from service.objects.expiry import reap_expired
+from service.objects.policy import STORAGE_POLICIES
 from service.storage.configured import OBJECTS
 from tests.integration.objects.conftest import Client, ShiftedClock, Swift
 
@@ -212,7 +213,7 @@ async def test_expired_object_is_gone_at_once_then_reaped(
     assert await box.json("box") == []
     assert (await box.call("HEAD", "box")).headers["X-Container-Object-Count"] == "1"
     backend = client.app[OBJECTS]
-    assert await reap_expired(store, backend, clock.now().timestamp()) == 1
+    assert await reap_expired(store, client.app[STORAGE_POLICIES], clock.now().timestamp()) == 1
     assert (await box.call("HEAD", "box")).headers["X-Container-Object-Count"] == "0"
     assert [key async for key in backend.list("objects/")] == []
 

@@ -12,6 +12,7 @@ import pytest
 from events.postgres import PostgresEventStore
 from service.objects import orphan
 from service.objects.naming import blob_key
+from service.objects.policy import STORAGE_POLICIES
 from service.storage.backend import ObjectBackend
 from service.storage.configured import OBJECTS
 from tests.integration.objects.conftest import Client, ShiftedClock, Swift
@@ -59,9 +60,10 @@ async def test_only_old_unreferenced_blobs_are_reaped(
     lost = [await _orphan(backend, swift, "kept/a"), await _orphan(backend, swift, "never")]
     await backend.put("images/not-ours", _bytes())
     now = datetime.now(UTC)
-    assert await orphan.reap_orphans(store.pool, backend, now, orphan.GRACE) == 0
+    policies = client.app[STORAGE_POLICIES]
+    assert await orphan.reap_orphans(store.pool, policies, now, orphan.GRACE) == 0
     later = now + 2 * orphan.GRACE
-    assert await orphan.reap_orphans(store.pool, backend, later, orphan.GRACE) == 2
+    assert await orphan.reap_orphans(store.pool, policies, later, orphan.GRACE) == 2
     assert [k async for k in backend.list("objects/")] == [kept]
     assert [await backend.head(key) for key in lost] == [None, None]
     assert await backend.head("images/not-ours") is not None

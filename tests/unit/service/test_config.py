@@ -119,3 +119,57 @@ def test_bad_image_stores_are_refused(stores: str, problem: str) -> None:
 def test_the_default_image_store_must_exist() -> None:
     with pytest.raises(ConfigError, match="KUMO_IMAGE_DEFAULT_STORE"):
         load_settings({"KUMO_IMAGE_STORES": "fast=local", "KUMO_IMAGE_DEFAULT_STORE": "slow"})
+
+
+def test_storage_policies_in_short_from_the_environment() -> None:
+    settings = load_settings(
+        {
+            "KUMO_DATA_DIR": "/srv/kumo",
+            "KUMO_OBJECT_POLICIES": "gold=local, silver=local:/mnt/silver, cold=s3:cold-objects",
+            "KUMO_OBJECT_DEFAULT_POLICY": "gold",
+        }
+    )
+    policies = settings.object_policies
+    assert {k: (v.type, v.path, v.bucket) for k, v in policies.items()} == {
+        "gold": ("local", None, None),
+        "silver": ("local", Path("/mnt/silver"), None),
+        "cold": ("s3", None, "cold-objects"),
+    }
+    assert settings.object_default_policy == "gold"
+    assert load_settings(settings_env(settings)) == settings
+    assert load_settings({}).object_policies == {}
+    assert load_settings({}).object_default_policy == "Policy-0"
+
+
+def test_storage_policies_from_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "kumo.toml"
+    config.write_text(
+        'object_default_policy = "cold"\n[object_policies.cold]\ntype = "s3"\nbucket = "c"\n'
+    )
+    settings = load_settings({"KUMO_CONFIG": str(config)})
+    assert settings.object_policies["cold"].bucket == "c"
+    assert load_settings(settings_env(settings)) == settings
+
+
+@pytest.mark.parametrize(
+    ("policies", "problem"),
+    [
+        ("Policy-0=local", "taken or reserved"),
+        ("policy-7=local", "taken or reserved"),
+        ("gold=local,GOLD=local:/x", "taken or reserved"),
+        ("gold_2=local", "letters, digits and -"),
+        ("gold=ceph", "local or s3"),
+        ("cold=s3", "an s3 policy needs a bucket"),
+        ("a=local:/x,b=local:/x", "another policy"),
+        ("a=local:/srv/kumo/objects", "another policy"),
+        ("{not json", "KUMO_OBJECT_POLICIES"),
+    ],
+)
+def test_bad_storage_policies_are_refused(policies: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        load_settings({"KUMO_DATA_DIR": "/srv/kumo", "KUMO_OBJECT_POLICIES": policies})
+
+
+def test_the_default_storage_policy_must_exist() -> None:
+    with pytest.raises(ConfigError, match="KUMO_OBJECT_DEFAULT_POLICY"):
+        load_settings({"KUMO_OBJECT_POLICIES": "gold=local", "KUMO_OBJECT_DEFAULT_POLICY": "cold"})
