@@ -23,9 +23,9 @@ from service.compute.api.servers import (
     Alongside,
     _flavor,
     _image,
-    _public_key,
     act,
     basic_body,
+    own_keypair,
     refuse_busy,
     require_member,
     visible_server,
@@ -137,6 +137,23 @@ def _rebuild_user_data(body: dict[str, Any], version: Microversion) -> str | Non
     return given
 
 
+async def _rebuild_key(
+    request: web.Request, body: dict[str, Any], version: Microversion
+) -> dict[str, Any]:
+    """The params of a rebuild's key pair (2.54): its name, with a copy of its public key
+    and type (all None: no key pair); none if the rebuild keeps the server's. BadRequest
+    (400) before 2.54, or for a name the caller has no key pair of."""
+    if "key_name" not in body:
+        return {}
+    if not version.at_least("2.54"):
+        raise unexpected("key_name")
+    given = body["key_name"]
+    keypair = await own_keypair(request, None if given is None else str(given))
+    if keypair is None:
+        return {"key_name": None, "public_key": None, "key_type": None}
+    return {"key_name": keypair.name, "public_key": keypair.public_key, "key_type": keypair.type}
+
+
 async def rebuild(request: web.Request, server_id: str, body: Any) -> web.Response:
     if not isinstance(body, dict) or "imageRef" not in body:
         raise BadRequest("Invalid input for field/attribute rebuild: imageRef is required.")
@@ -149,13 +166,7 @@ async def rebuild(request: web.Request, server_id: str, body: Any) -> web.Respon
             params[key] = body[key]
     user_data = _rebuild_user_data(body, version)
     check_trusted_certificates(version, body.get("trusted_image_certificates", UNSET))
-    if "key_name" in body:  # 2.54: a new key pair (of the caller's), or none
-        if not version.at_least("2.54"):
-            raise unexpected("key_name")
-        key_name = body["key_name"]
-        if key_name is not None:
-            await _public_key(request, str(key_name))
-        params["key_name"] = key_name
+    params |= await _rebuild_key(request, body, version)
     await _request(
         request,
         server_id,

@@ -14,6 +14,8 @@ from service.compute.hypervisor import (
 )
 
 NAME_PREFIX = "kumo-test-"
+PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHOZWtH3qqfsqjCWUGcR/NpkV/7qmfga8LpsNYLAs7X8 mia"
+"""A real public key, for key pairs imported by tests."""
 
 
 def new_spec(serial_log: str, **fields: object) -> DomainSpec:

@@ -430,6 +430,26 @@ async def test_rebuild_gives_new_user_data_from_2_57(
     assert removed.body["server"]["user_data"] is None
 
 
+async def test_a_key_pair_is_the_callers_own_and_an_unknown_one_is_refused(
+    cloud: Client, admin_nova: Nova, image_id: str
+) -> None:
+    """Key pairs belong to users: not even a colleague in the server's project, nor an
+    admin, can give a server someone else's."""
+    as_admin = Api(cloud, admin_nova.token)
+    mia = await make_person(as_admin, "member", "mia")
+    otto = await make_person(as_admin, "member", "otto", mia.project_id)
+    member, colleague = Nova(cloud, mia.token), Nova(cloud, otto.token)
+    assert (await member.post("os-keypairs", {"keypair": {"name": "mias"}})).status == 200
+    for nova, name in ((member, "nope"), (colleague, "mias"), (admin_nova, "mias")):
+        body = {"name": "keyed", "imageRef": image_id, "flavorRef": "1", "key_name": name}
+        reply = await nova.post("servers", {"server": body})
+        assert (reply.status, reply.body) == (
+            400,
+            {"badRequest": {"code": 400, "message": "Invalid key_name provided."}},
+        ), name
+    assert (await member.get("servers")).body["servers"] == []
+
+
 @pytest.fixture
 async def server_id(member: Nova, image_id: str) -> str:
     """An ACTIVE server of `member`'s."""
