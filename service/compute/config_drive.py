@@ -52,6 +52,16 @@ def user_data_bytes(user_data: str) -> bytes | None:
         return None
 
 
+def required(asked: bool, force: bool | None, *, carries: bool, launched: bool = False) -> bool:
+    """Whether a server gets a config drive: when it has or asks for one (`asked`); when
+    KUMO_FORCE_CONFIG_DRIVE (`force`) is true, if it is new (not `launched`: a rebuild's
+    server), as Nova forces them; and, when that setting is unset, whenever it `carries` a
+    key pair or user data, since Kumo has no metadata service to give them to its guest."""
+    if force is None:
+        return asked or carries
+    return asked or (force and not launched)
+
+
 class PublicKey(msgspec.Struct, frozen=True):
     """A server's key pair, as its guest sees it in `keys`."""
 

@@ -105,7 +105,7 @@ def server(row: Row | None, recorded: RecordedEvent) -> Row | None:
                 changes |= {
                     k: v
                     for k, v in params.items()
-                    if k in ("image_id", "name", "key_name", "metadata")
+                    if k in ("image_id", "name", "key_name", "metadata", "config_drive")
                 }
                 if "key_name" in params:  # its copy of the pair (none in rebuilds before 0035)
                     changes["public_key"] = params.get("public_key")

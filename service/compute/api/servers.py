@@ -16,6 +16,7 @@ from msgspec import UNSET, Meta, UnsetType
 from events.store import StreamAppend
 from events.types import Event
 from service.auth import AuthContext, caller
+from service.compute import config_drive
 from service.compute import events as ev
 from service.compute.api.microversion import Microversion, version_of
 from service.compute.api.params import boolean, is_uuid, unexpected
@@ -41,6 +42,7 @@ from service.compute.server_view import (
 )
 from service.errors import BadRequest, Conflict, Forbidden, NotFound
 from service.http.body import JSON, json_response, read_json
+from service.http.keys import SETTINGS
 from service.http.recording import base_url, new_uuid, record, record_streams, store
 from service.image.directory import Image, visible_image
 from service.network import nova as networking
@@ -356,6 +358,11 @@ async def create_server(request: web.Request) -> web.Response:
     ipv4, ipv6 = access_ip(new.access_ipv4, 4), access_ip(new.access_ipv6, 6)
     destination = await _destination(request, new, version)
     flavor, image_id, keypair = await _references(request, new)
+    drive = config_drive.required(
+        new.config_drive,
+        request.config_dict[SETTINGS].force_config_drive,
+        carries=keypair is not None or new.user_data is not None,
+    )
     reservation_id = f"r-{secrets.token_hex(4)}"
     groups = tuple(dict.fromkeys(g.name for g in new.security_groups)) or ("default",)
     servers = []
@@ -379,7 +386,7 @@ async def create_server(request: web.Request) -> web.Response:
                 user_data=new.user_data,
                 admin_password=new.admin_pass,
                 metadata=dict(new.metadata),
-                config_drive=new.config_drive,
+                config_drive=drive,
                 security_groups=groups,
                 server_group_id=body.os_scheduler_hints.get("group"),
                 description=new.description,

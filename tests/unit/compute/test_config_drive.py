@@ -1,11 +1,14 @@
 import json
 
+import pytest
+
 from service.compute.config_drive import (
     VERSIONS,
     ConfigDrive,
     PublicKey,
     files,
     meta_data,
+    required,
     user_data_bytes,
 )
 
@@ -99,3 +102,22 @@ def test_network_data_defaults_to_empty_lists() -> None:
 def test_user_data_is_base64_decoded_for_the_drive_and_anything_else_refused() -> None:
     assert user_data_bytes("IyEvYmluL3NoCg==") == b"#!/bin/sh\n"
     assert user_data_bytes("#!/bin/sh") is None
+
+
+@pytest.mark.parametrize(
+    ("asked", "force", "carries", "launched", "drive"),
+    [
+        (False, None, False, False, False),  # nothing for the guest: no drive
+        (False, None, True, False, True),  # a key or user data: the only way in
+        (False, None, True, True, True),  # ... also when a rebuild brings them
+        (True, None, False, False, True),
+        (False, True, False, False, True),  # Nova's force_config_drive ...
+        (False, True, True, True, False),  # ... is for new servers only
+        (False, False, True, False, False),  # only those that ask, as Nova's default
+        (True, False, False, False, True),
+    ],
+)
+def test_who_gets_a_config_drive(
+    asked: bool, force: bool | None, carries: bool, launched: bool, drive: bool
+) -> None:
+    assert required(asked, force, carries=carries, launched=launched) is drive

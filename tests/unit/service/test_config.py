@@ -119,3 +119,12 @@ def test_bad_image_stores_are_refused(stores: str, problem: str) -> None:
 def test_the_default_image_store_must_exist() -> None:
     with pytest.raises(ConfigError, match="KUMO_IMAGE_DEFAULT_STORE"):
         load_settings({"KUMO_IMAGE_STORES": "fast=local", "KUMO_IMAGE_DEFAULT_STORE": "slow"})
+
+
+@pytest.mark.parametrize(("value", "force"), [(None, None), ("true", True), ("false", False)])
+def test_force_config_drive_is_unset_true_or_false_and_reaches_workers(
+    value: str | None, force: bool | None
+) -> None:
+    settings = load_settings({} if value is None else {"KUMO_FORCE_CONFIG_DRIVE": value})
+    assert settings.force_config_drive is force
+    assert load_settings(settings_env(settings)).force_config_drive is force
