@@ -38,6 +38,10 @@
 | KUMO_CPU_ALLOCATION_RATIO | this host's vCPU overcommit (Nova's initial ratio) | 16.0 |
 | KUMO_RAM_ALLOCATION_RATIO | this host's RAM overcommit | 1.5 |
 | KUMO_DISK_ALLOCATION_RATIO | this host's disk overcommit | 1.0 |
+| KUMO_FORCE_CONFIG_DRIVE | config drives for all new servers (true), those asking (false) | below |
+
+KUMO_FORCE_CONFIG_DRIVE unset gives a config drive to the servers that ask for one or carry
+a key pair or user data: Kumo has no metadata service, so that is how those reach a guest.
 
 Image stores (Glance's multiple stores, service/image/stores.py): besides `default`, Kumo's
 object backend, the TOML file may declare `[image_stores.<id>]` tables with `type` (local
@@ -137,6 +141,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     cpu_allocation_ratio: float = 16.0
     ram_allocation_ratio: float = 1.5
     disk_allocation_ratio: float = 1.0
+    force_config_drive: bool | None = None
+    """Nova's force_config_drive: true gives every new server a config drive, false only
+    those that ask; unset, those that ask or carry a key pair or user data, which with no
+    metadata service reach a guest only on a config drive (config_drive.required)."""
     trusted_proxies: str = ""
     workers: int = 1
     """Processes serving the HTTP APIs on one port: `kumo up` itself and workers - 1 more

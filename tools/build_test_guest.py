@@ -4,11 +4,12 @@
 
 The guest is a Debian kernel plus a busybox initramfs whose /init loads a few modules,
 runs busybox `acpid` so that an ACPI power button powers it off, echoes the `user_data` of
-an attached OpenStack config drive between `USER_DATA_BEGIN`/`USER_DATA_END`, prints
-`MARKER` on ttyS0 (ready), then keeps a shell on the console. In the background it brings
-up eth0 with DHCP (printing `DHCP_BOUND` and the address) and then runs the `user_data`
-if it is a script (starts with `#!`), its output on the console: a test tells the guest
-what to do, such as which addresses to ping. Outputs, in CACHE_DIR:
+an attached OpenStack config drive between `USER_DATA_BEGIN`/`USER_DATA_END`, puts the
+drive's public keys in root's authorized_keys as cloud-init does (each echoed after
+`AUTHORIZED_KEY`), prints `MARKER` on ttyS0 (ready), then keeps a shell on the console.
+In the background it brings up eth0 with DHCP (printing `DHCP_BOUND` and the address)
+and then runs the `user_data` if it is a script (starts with `#!`), its output on the
+console: a test tells the guest what to do, such as which addresses to ping. Outputs, in CACHE_DIR:
 
 - `vmlinux` (ELF, boots through PVH: the fastest under TCG) and `vmlinuz` (bzImage),
 - `initrd.gz`,
@@ -34,6 +35,7 @@ from pathlib import Path
 MARKER = "KUMO-TEST-GUEST-READY"
 USER_DATA_BEGIN = "KUMO-USER-DATA-BEGIN"
 USER_DATA_END = "KUMO-USER-DATA-END"
+AUTHORIZED_KEY = "KUMO-AUTHORIZED-KEY"
 DHCP_BOUND = "KUMO-DHCP-BOUND"
 CMDLINE = "console=ttyS0 panic=-1 quiet"
 DEFAULT_CACHE = Path(__file__).resolve().parent.parent / ".kumo" / "guest"
@@ -72,6 +74,10 @@ for dev in /dev/vd? /dev/sr? /dev/hd?; do
     mount -t iso9660 -o ro "$dev" /mnt 2>/dev/null || continue
     if [ -f /mnt/openstack/latest/meta_data.json ]; then
         echo "KUMO-CONFIG-DRIVE $dev"
+        mkdir -p /root/.ssh
+        sed -n '/"public_keys": {{/,/}}/s/^ *"[^"]*": "\\(.*\\)",\\{{0,1\\}}$/\\1/p' \\
+            /mnt/openstack/latest/meta_data.json > /root/.ssh/authorized_keys
+        while read -r key; do echo "{AUTHORIZED_KEY} $key"; done < /root/.ssh/authorized_keys
         if [ -f /mnt/openstack/latest/user_data ]; then
             echo "{USER_DATA_BEGIN}"
             cat /mnt/openstack/latest/user_data

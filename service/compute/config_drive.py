@@ -1,8 +1,11 @@
 """OpenStack config drives: an ISO 9660 image labelled `config-2` that cloud-init reads.
 
-Layout (as Nova writes it): `openstack/latest/meta_data.json`, `user_data` (only when
-given), `network_data.json` and `vendor_data.json`. `files()` is pure; `build()` writes
-the ISO with xorriso (or genisoimage) and raises `ConfigDriveError` when that fails.
+Layout (as Nova writes it): `openstack/<version>/meta_data.json`, `user_data` (only when
+given), `network_data.json` and `vendor_data.json`, for `latest` and for each dated
+version up to Rocky's, each holding what that version of Nova's metadata has. cloud-init
+reads the newest dated version it knows, so each must be whole. `files()` is pure;
+`build()` writes the ISO with xorriso (or genisoimage) and raises `ConfigDriveError` when
+that fails.
 """
 
 import asyncio
@@ -19,7 +22,21 @@ import msgspec
 from service.compute.hypervisor import HypervisorError
 
 LABEL = "config-2"
-LATEST = "openstack/latest"
+LATEST = "latest"
+HAVANA, LIBERTY, NEWTON_ONE = "2013-10-17", "2015-10-15", "2016-06-30"
+VERSIONS = (
+    "2012-08-10",
+    "2013-04-04",
+    HAVANA,
+    LIBERTY,
+    NEWTON_ONE,
+    "2016-10-06",
+    "2017-02-22",
+    "2018-08-27",
+    LATEST,
+)
+"""Nova's metadata versions up to Rocky's, then `latest` (Rocky's too: later ones add
+what Kumo does not have, such as dedicated_cpus)."""
 
 
 class ConfigDriveError(HypervisorError):
@@ -35,6 +52,24 @@ def user_data_bytes(user_data: str) -> bytes | None:
         return None
 
 
+def required(asked: bool, force: bool | None, *, carries: bool, launched: bool = False) -> bool:
+    """Whether a server gets a config drive: when it has or asks for one (`asked`); when
+    KUMO_FORCE_CONFIG_DRIVE (`force`) is true, if it is new (not `launched`: a rebuild's
+    server), as Nova forces them; and, when that setting is unset, whenever it `carries` a
+    key pair or user data, since Kumo has no metadata service to give them to its guest."""
+    if force is None:
+        return asked or carries
+    return asked or (force and not launched)
+
+
+class PublicKey(msgspec.Struct, frozen=True):
+    """A server's key pair, as its guest sees it in `keys`."""
+
+    name: str
+    type: str
+    data: str
+
+
 class ConfigDrive(msgspec.Struct, frozen=True, kw_only=True):
     """What a server's config drive says about it."""
 
@@ -44,7 +79,7 @@ class ConfigDrive(msgspec.Struct, frozen=True, kw_only=True):
     project_id: str
     availability_zone: str | None = None
     launch_index: int = 0
-    public_keys: dict[str, str] = {}
+    key: PublicKey | None = None
     metadata: dict[str, str] = {}
     user_data: bytes | None = None
     network_data: dict[str, Any] = msgspec.field(
@@ -56,33 +91,45 @@ def _json(value: object) -> bytes:
     return json.dumps(value, indent=2, sort_keys=True).encode()
 
 
-def meta_data(drive: ConfigDrive) -> dict[str, Any]:
-    """The `meta_data.json` document, in Nova's shape."""
-    return {
+def meta_data(drive: ConfigDrive, version: str = LATEST) -> dict[str, Any]:
+    """The `meta_data.json` document of a metadata version, in Nova's shape: the key
+    pair (if any) in `public_keys` and `keys`, `project_id` from Liberty's, `devices`
+    from Newton's."""
+    document: dict[str, Any] = {
         "uuid": drive.uuid,
         "name": drive.name,
         "hostname": drive.hostname,
-        "project_id": drive.project_id,
         "availability_zone": drive.availability_zone,
         "launch_index": drive.launch_index,
         "meta": drive.metadata,
-        "public_keys": drive.public_keys,
-        "keys": [
-            {"name": name, "type": "ssh", "data": key} for name, key in drive.public_keys.items()
-        ],
-        "devices": [],
     }
+    if drive.key is not None:
+        document["public_keys"] = {drive.key.name: drive.key.data}
+        document["keys"] = [msgspec.to_builtins(drive.key)]
+    if _since(version, LIBERTY):
+        document["project_id"] = drive.project_id
+    if _since(version, NEWTON_ONE):
+        document["devices"] = []
+    return document
+
+
+def _since(version: str, first: str) -> bool:
+    """Whether metadata `version` has what Nova's `first` added."""
+    return version == LATEST or version >= first
 
 
 def files(drive: ConfigDrive) -> dict[str, bytes]:
     """Every file of the drive, by path inside the ISO."""
-    contents = {
-        f"{LATEST}/meta_data.json": _json(meta_data(drive)),
-        f"{LATEST}/network_data.json": _json(drive.network_data),
-        f"{LATEST}/vendor_data.json": _json({}),
-    }
-    if drive.user_data is not None:
-        contents[f"{LATEST}/user_data"] = drive.user_data
+    contents = {}
+    for version in VERSIONS:
+        folder = f"openstack/{version}"
+        contents[f"{folder}/meta_data.json"] = _json(meta_data(drive, version))
+        if drive.user_data is not None:
+            contents[f"{folder}/user_data"] = drive.user_data
+        if _since(version, HAVANA):
+            contents[f"{folder}/vendor_data.json"] = _json({})
+        if _since(version, LIBERTY):
+            contents[f"{folder}/network_data.json"] = _json(drive.network_data)
     return contents
 
 

@@ -97,6 +97,9 @@ class Server(msgspec.Struct, frozen=True):
     flavor: FlavorSnapshot
     image_id: str
     key_name: str | None
+    public_key: str | None
+    """The key pair's public key as copied in at create or rebuild (kept if it goes)."""
+    key_type: str | None
     metadata: dict[str, str]
     availability_zone: str
     host: str | None

@@ -90,6 +90,9 @@ class FlavorSnapshot(Struct, frozen=True):
 
 
 class ServerCreateRequested(Event, frozen=True):
+    """A server was asked for. With a key pair, its public key and type are copied in
+    (as Nova copies key_data into the instance): the server keeps them if the pair goes."""
+
     secret_fields: ClassVar[tuple[str, ...]] = ("user_data", "admin_password")
 
     server_id: str
@@ -103,6 +106,7 @@ class ServerCreateRequested(Event, frozen=True):
     launch_index: int = 0
     key_name: str | None = None
     public_key: str | None = None
+    key_type: str = "ssh"
     user_data: str | None = None
     admin_password: str | None = None
     metadata: dict[str, str] = {}
@@ -161,7 +165,9 @@ class ServerDeleted(Event, frozen=True):
 
 class ServerActionRequested(Event, frozen=True):
     """An action on a server was accepted (`task_state` is what Nova then shows); a
-    rebuild from 2.57 may give the server new `user_data` (None: none)."""
+    rebuild from 2.57 may give the server new `user_data` (None: none), and from 2.54 a
+    key pair: `key_name` in its params with the pair's `public_key` and `key_type`
+    copied in (all None: no key pair)."""
 
     secret_fields: ClassVar[tuple[str, ...]] = ("user_data",)
 

@@ -32,11 +32,12 @@ def _created_server(recorded: RecordedEvent, e: ev.ServerCreateRequested) -> Row
             "project_id", "user_id", "name", "flavor", "image_id", "key_name", "metadata",
             "availability_zone", "config_drive", "reservation_id", "launch_index",
             "security_groups", "server_group_id", "tags", "description", "access_ipv4",
-            "access_ipv6", "hostname", "disk_config", "user_data",
+            "access_ipv6", "hostname", "disk_config", "user_data", "public_key",
         )
     }  # fmt: skip
     return kept | {
         "id": e.server_id,
+        "key_type": e.key_type if e.public_key is not None else None,
         "vm_state": "building",
         "task_state": "scheduling",
         "power_state": 0,
@@ -102,10 +103,13 @@ def server(row: Row | None, recorded: RecordedEvent) -> Row | None:
                 changes["user_data"] = user_data
             if action == "rebuild":  # Nova shows the new image, name, key and metadata at once
                 changes |= {
-                    k: v for k, v in params.items() if k in ("image_id", "name", "key_name")
+                    k: v
+                    for k, v in params.items()
+                    if k in ("image_id", "name", "key_name", "metadata", "config_drive")
                 }
-                if "metadata" in params:
-                    changes["metadata"] = params["metadata"]
+                if "key_name" in params:  # its copy of the pair (none in rebuilds before 0035)
+                    changes["public_key"] = params.get("public_key")
+                    changes["key_type"] = params.get("key_type")
             if "disk_config" in params:  # of a rebuild or a resize: shown at once too
                 changes["disk_config"] = params["disk_config"]
         case ev.ServerActionSucceeded(vm_state=vm_state, power_state=power) as e:

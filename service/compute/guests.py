@@ -66,7 +66,7 @@ class GuestFiles:
             contents = config_drive.ConfigDrive(
                 uuid=server.id, name=server.name, hostname=server.hostname,
                 project_id=server.project_id, availability_zone=server.availability_zone,
-                launch_index=server.launch_index, metadata=server.metadata,
+                launch_index=server.launch_index, key=_key(server), metadata=server.metadata,
                 user_data=config_drive.user_data_bytes(user_data) if user_data else None,
             )  # fmt: skip
             await config_drive.build(contents, drive)
@@ -134,6 +134,14 @@ class GuestFiles:
                 raise HypervisorError(f"image {image_id} failed its checksum")
             await asyncio.to_thread(os.replace, partial, cached)
             return cached
+
+
+def _key(server: Server) -> config_drive.PublicKey | None:
+    """The server's copy of its key pair, if it has one."""
+    name, key_type, data = server.key_name, server.key_type, server.public_key
+    if name is None or key_type is None or data is None:
+        return None
+    return config_drive.PublicKey(name, key_type, data)
 
 
 async def _read_file(path: Path) -> AsyncIterator[bytes]:

@@ -13,8 +13,8 @@ from msgspec import UNSET, UnsetType
 from events.store import StreamAppend
 from events.types import Event
 from service.auth import caller
+from service.compute import config_drive, quota
 from service.compute import events as ev
-from service.compute import quota
 from service.compute.api.diagnostics import guest_hypervisor
 from service.compute.api.microversion import Microversion, version_of
 from service.compute.api.params import unexpected
@@ -23,9 +23,9 @@ from service.compute.api.servers import (
     Alongside,
     _flavor,
     _image,
-    _public_key,
     act,
     basic_body,
+    own_keypair,
     refuse_busy,
     require_member,
     visible_server,
@@ -37,7 +37,7 @@ from service.compute.hypervisor import HypervisorError
 from service.compute.policy_rules import authorize
 from service.errors import BadRequest, Conflict, NotFound, NotSupported
 from service.http.body import json_response, read_json
-from service.http.keys import AUDIT_ACTION
+from service.http.keys import AUDIT_ACTION, SETTINGS
 from service.http.recording import store
 from service.network import nova as networking
 
@@ -137,6 +137,38 @@ def _rebuild_user_data(body: dict[str, Any], version: Microversion) -> str | Non
     return given
 
 
+async def _rebuild_key(
+    request: web.Request, body: dict[str, Any], version: Microversion
+) -> dict[str, Any]:
+    """The params of a rebuild's key pair (2.54): its name, with a copy of its public key
+    and type (all None: no key pair); none if the rebuild keeps the server's. BadRequest
+    (400) before 2.54, or for a name the caller has no key pair of."""
+    if "key_name" not in body:
+        return {}
+    if not version.at_least("2.54"):
+        raise unexpected("key_name")
+    given = body["key_name"]
+    keypair = await own_keypair(request, None if given is None else str(given))
+    if keypair is None:
+        return {"key_name": None, "public_key": None, "key_type": None}
+    return {"key_name": keypair.name, "public_key": keypair.public_key, "key_type": keypair.type}
+
+
+def _gives_config_drive(
+    request: web.Request, server: Server, params: dict[str, Any], user_data: str | None | UnsetType
+) -> bool:
+    """Whether a rebuild gives a server without a config drive one: when the server will
+    carry a key pair or user data and KUMO_FORCE_CONFIG_DRIVE is unset (as
+    config_drive.required says of a launched server)."""
+    if server.config_drive:
+        return False
+    key = params["public_key"] if "key_name" in params else server.public_key
+    data = server.user_data if isinstance(user_data, UnsetType) else user_data
+    force = request.config_dict[SETTINGS].force_config_drive
+    carries = key is not None or data is not None
+    return config_drive.required(False, force, carries=carries, launched=True)
+
+
 async def rebuild(request: web.Request, server_id: str, body: Any) -> web.Response:
     if not isinstance(body, dict) or "imageRef" not in body:
         raise BadRequest("Invalid input for field/attribute rebuild: imageRef is required.")
@@ -149,13 +181,9 @@ async def rebuild(request: web.Request, server_id: str, body: Any) -> web.Respon
             params[key] = body[key]
     user_data = _rebuild_user_data(body, version)
     check_trusted_certificates(version, body.get("trusted_image_certificates", UNSET))
-    if "key_name" in body:  # 2.54: a new key pair (of the caller's), or none
-        if not version.at_least("2.54"):
-            raise unexpected("key_name")
-        key_name = body["key_name"]
-        if key_name is not None:
-            await _public_key(request, str(key_name))
-        params["key_name"] = key_name
+    params |= await _rebuild_key(request, body, version)
+    if _gives_config_drive(request, server, params, user_data):
+        params["config_drive"] = True
     await _request(
         request,
         server_id,

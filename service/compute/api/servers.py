@@ -16,6 +16,7 @@ from msgspec import UNSET, Meta, UnsetType
 from events.store import StreamAppend
 from events.types import Event
 from service.auth import AuthContext, caller
+from service.compute import config_drive
 from service.compute import events as ev
 from service.compute.api.microversion import Microversion, version_of
 from service.compute.api.params import boolean, is_uuid, unexpected
@@ -25,7 +26,7 @@ from service.compute.api.server_request import (
     check_trusted_certificates,
 )
 from service.compute.config_drive import user_data_bytes
-from service.compute.directory import Server, get_server, select
+from service.compute.directory import Keypair, Server, get_server, select
 from service.compute.placement import place_servers
 from service.compute.policy_rules import authorize
 from service.compute.quota import claim
@@ -41,6 +42,7 @@ from service.compute.server_view import (
 )
 from service.errors import BadRequest, Conflict, Forbidden, NotFound
 from service.http.body import JSON, json_response, read_json
+from service.http.keys import SETTINGS
 from service.http.recording import base_url, new_uuid, record, record_streams, store
 from service.image.directory import Image, visible_image
 from service.network import nova as networking
@@ -273,33 +275,34 @@ def _bootable(image: Image, flavor: ev.FlavorSnapshot) -> str:
 
 async def _references(
     request: web.Request, new: NewServer
-) -> tuple[ev.FlavorSnapshot, str, str | None]:
-    """The flavor, the image id and the public key a new server names, read at the same
+) -> tuple[ev.FlavorSnapshot, str, Keypair | None]:
+    """The flavor, the image id and the key pair a new server names, read at the same
     time; the error of the first of them (in that order) that is wrong."""
     found = await asyncio.gather(
         _flavor(request, new.flavor_ref),
         _find_image(request, new.image_ref),
-        _public_key(request, new.key_name),
+        own_keypair(request, new.key_name),
         return_exceptions=True,
     )
     for result in found:
         if isinstance(result, BaseException):
             raise result
-    flavor, image, public_key = cast(tuple[ev.FlavorSnapshot, Image, str | None], found)
-    return flavor, _bootable(image, flavor), public_key
+    flavor, image, keypair = cast(tuple[ev.FlavorSnapshot, Image, Keypair | None], found)
+    return flavor, _bootable(image, flavor), keypair
 
 
-async def _public_key(request: web.Request, key_name: str | None) -> str | None:
+async def own_keypair(request: web.Request, key_name: str | None) -> Keypair | None:
+    """The caller's own key pair of that name (key pairs belong to users, whoever's
+    server it is for), None for no name; BadRequest (400), as Nova's, if there is none."""
     if key_name is None:
         return None
-    key = await store(request).pool.fetchval(
-        "SELECT public_key FROM rm_keypairs WHERE user_id = $1 AND name = $2",
-        caller(request).user_id,
-        key_name,
+    owner = caller(request).user_id
+    found = await select(
+        store(request).pool, Keypair, "user_id = $1 AND name = $2", owner, key_name
     )
-    if key is None:
+    if not found:
         raise BadRequest("Invalid key_name provided.")
-    return str(key)
+    return found[0]
 
 
 async def _destination(
@@ -354,7 +357,12 @@ async def create_server(request: web.Request) -> web.Response:
         raise BadRequest("User data needs to be valid base 64.")
     ipv4, ipv6 = access_ip(new.access_ipv4, 4), access_ip(new.access_ipv6, 6)
     destination = await _destination(request, new, version)
-    flavor, image_id, public_key = await _references(request, new)
+    flavor, image_id, keypair = await _references(request, new)
+    drive = config_drive.required(
+        new.config_drive,
+        request.config_dict[SETTINGS].force_config_drive,
+        carries=keypair is not None or new.user_data is not None,
+    )
     reservation_id = f"r-{secrets.token_hex(4)}"
     groups = tuple(dict.fromkeys(g.name for g in new.security_groups)) or ("default",)
     servers = []
@@ -373,11 +381,12 @@ async def create_server(request: web.Request) -> web.Response:
                 reservation_id=reservation_id,
                 launch_index=index,
                 key_name=new.key_name,
-                public_key=public_key,
+                public_key=keypair.public_key if keypair else None,
+                key_type=keypair.type if keypair else "ssh",
                 user_data=new.user_data,
                 admin_password=new.admin_pass,
                 metadata=dict(new.metadata),
-                config_drive=new.config_drive,
+                config_drive=drive,
                 security_groups=groups,
                 server_group_id=body.os_scheduler_hints.get("group"),
                 description=new.description,

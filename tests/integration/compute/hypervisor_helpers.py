@@ -1,9 +1,15 @@
-"""Shared helpers of the compute integration tests: specs with fresh ids, and waits."""
+"""Shared helpers of the compute integration tests: specs with fresh ids, waits, and what
+a guest reads on its config drive."""
 
 import asyncio
+import json
+import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from service.compute.hypervisor import (
     DomainSpec,
@@ -14,6 +20,8 @@ from service.compute.hypervisor import (
 )
 
 NAME_PREFIX = "kumo-test-"
+PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHOZWtH3qqfsqjCWUGcR/NpkV/7qmfga8LpsNYLAs7X8 mia"
+"""A real public key, for key pairs imported by tests."""
 
 
 def new_spec(serial_log: str, **fields: object) -> DomainSpec:
@@ -52,3 +60,16 @@ async def wait_for_console(
             return time.monotonic() - start
         await asyncio.sleep(0.1)
     raise TimeoutError(f"console of {uuid} after {within} s:\n{output}")
+
+
+def config_drive_meta_data(guests: Path, server_id: str, version: str = "latest") -> Any:
+    """The `meta_data.json` of a metadata version on a server's config drive, read out of
+    the ISO its host wrote in `guests` (the host's folder of guest files) with xorriso."""
+    iso = guests / "instances" / server_id / "config.iso"
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "meta_data.json"
+        source = f"/openstack/{version}/meta_data.json"
+        command = ["xorriso", "-osirrox", "on", "-indev", str(iso), "-extract", source]
+        done = subprocess.run([*command, str(target)], capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+        return json.loads(target.read_text())

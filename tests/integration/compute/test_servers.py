@@ -24,6 +24,7 @@ from service.compute.watcher import HostWatcher
 from service.config import Settings
 from service.identity.bootstrap import Bootstrapped
 from tests.integration.compute.conftest import Nova
+from tests.integration.compute.hypervisor_helpers import PUBLIC_KEY, config_drive_meta_data
 from tests.integration.identity.conftest import (
     ADMIN_PASSWORD,
     Api,
@@ -38,10 +39,19 @@ TIMEOUT = 30
 
 @pytest.fixture
 async def cloud(
-    settings: Settings, store: PostgresEventStore, admin: Bootstrapped
+    settings: Settings,
+    store: PostgresEventStore,
+    admin: Bootstrapped,
+    request: pytest.FixtureRequest,
 ) -> AsyncIterator[Client]:
-    """The whole app with its compute host on test:///default."""
-    settings = msgspec.structs.replace(settings, libvirt_uri="test:///default", host_name="h1")
+    """The whole app with its compute host on test:///default; a test may parametrize it
+    (indirectly) with the KUMO_FORCE_CONFIG_DRIVE it runs with (default: unset)."""
+    settings = msgspec.structs.replace(
+        settings,
+        libvirt_uri="test:///default",
+        host_name="h1",
+        force_config_drive=getattr(request, "param", None),
+    )
     await ensure_default_flavors(store)
     app = create_app(settings, store, compute=True)
     async with TestClient(TestServer(app)) as client:
@@ -428,6 +438,63 @@ async def test_rebuild_gives_new_user_data_from_2_57(
         path, {"rebuild": {"imageRef": image_id, "user_data": None}}
     )
     assert removed.body["server"]["user_data"] is None
+
+
+@pytest.mark.parametrize(
+    ("cloud", "drives"),
+    [(None, ["", "True", "True"]), (True, ["True"] * 3), (False, [""] * 3)],
+    indirect=["cloud"],
+)
+async def test_who_gets_a_config_drive(
+    cloud: Client, member: Nova, image_id: str, drives: list[str]
+) -> None:
+    """With no metadata service a key pair or user data reaches a guest only on a config
+    drive: unless KUMO_FORCE_CONFIG_DRIVE says otherwise, servers with them get one."""
+    keypair = {"keypair": {"name": "k", "public_key": PUBLIC_KEY}}
+    assert (await member.post("os-keypairs", keypair)).status == 200
+    plain = {"name": "plain", "imageRef": image_id, "flavorRef": "1"}
+    bodies = [plain, plain | {"key_name": "k"}, plain | {"user_data": "YQ=="}]
+    created = [(await member.post("servers", {"server": b})).body["server"]["id"] for b in bodies]
+    shown = [(await wait_for(member, s, "ACTIVE"))["config_drive"] for s in created]
+    assert shown == drives
+
+
+async def test_a_key_pair_is_the_callers_own_and_an_unknown_one_is_refused(
+    cloud: Client, admin_nova: Nova, image_id: str
+) -> None:
+    """Key pairs belong to users: not even a colleague in the server's project, nor an
+    admin, can give a server someone else's."""
+    as_admin = Api(cloud, admin_nova.token)
+    mia = await make_person(as_admin, "member", "mia")
+    otto = await make_person(as_admin, "member", "otto", mia.project_id)
+    member, colleague = Nova(cloud, mia.token), Nova(cloud, otto.token)
+    assert (await member.post("os-keypairs", {"keypair": {"name": "mias"}})).status == 200
+    for nova, name in ((member, "nope"), (colleague, "mias"), (admin_nova, "mias")):
+        body = {"name": "keyed", "imageRef": image_id, "flavorRef": "1", "key_name": name}
+        reply = await nova.post("servers", {"server": body})
+        assert (reply.status, reply.body) == (
+            400,
+            {"badRequest": {"code": 400, "message": "Invalid key_name provided."}},
+        ), name
+    assert (await member.get("servers")).body["servers"] == []
+
+
+async def test_a_rebuild_that_brings_a_key_pair_brings_a_config_drive_to_carry_it(
+    member: Nova, image_id: str, settings: Settings
+) -> None:
+    guests = settings.data_dir / "compute"
+    server_id = await create(member, image_id)
+    assert (await wait_for(member, server_id, "ACTIVE"))["config_drive"] == ""
+    assert not (guests / "instances" / server_id / "config.iso").exists()
+    keypair = {"keypair": {"name": "k", "public_key": PUBLIC_KEY}}
+    assert (await member.post("os-keypairs", keypair)).status == 200
+    path = f"servers/{server_id}/action"
+    reply = await member.at("2.54").post(path, {"rebuild": {"imageRef": image_id, "key_name": "k"}})
+    assert reply.status == 202, reply.body
+    assert (await wait_for(member, server_id, "ACTIVE"))["config_drive"] == "True"
+    found = await asyncio.to_thread(config_drive_meta_data, guests, server_id)
+    assert found["public_keys"] == {"k": PUBLIC_KEY}
+    assert found["keys"] == [{"name": "k", "type": "ssh", "data": PUBLIC_KEY}]
 
 
 @pytest.fixture

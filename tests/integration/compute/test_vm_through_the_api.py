@@ -20,9 +20,10 @@ from service.compute.worker import COMPUTE_HOST
 from service.config import Settings
 from service.identity.bootstrap import Bootstrapped
 from tests.integration.compute.conftest import Nova
+from tests.integration.compute.hypervisor_helpers import PUBLIC_KEY
 from tests.integration.compute.test_servers import wait_for
 from tests.integration.identity.conftest import ADMIN_PASSWORD, Client, password_auth, token_for
-from tools.build_test_guest import MARKER, TinyGuest
+from tools.build_test_guest import AUTHORIZED_KEY, MARKER, TinyGuest
 from tools.build_test_guest import build as build_guest
 
 pytestmark = pytest.mark.vm
@@ -75,24 +76,34 @@ async def console(nova: Nova, server_id: str) -> str:
     return str(reply.check("servers.get_console_output")["output"])
 
 
-async def test_a_real_guest_boots_answers_and_leaves_nothing_behind(
-    cloud: Client, guest: TinyGuest
-) -> None:
-    token = await token_for(cloud, password_auth("admin", ADMIN_PASSWORD, project="admin"))
-    nova = Nova(cloud, token)
-    headers = {"X-Auth-Token": token}
+async def upload_guest(cloud: Client, nova: Nova, guest: TinyGuest) -> str:
+    """The tiny guest's disk as an image of the admin's, through the image API."""
+    headers = {"X-Auth-Token": nova.token}
     created = await cloud.post(
         "/image/v2/images",
         headers=headers,
         json={"name": "tiny", "disk_format": "qcow2", "container_format": "bare"},
     )
-    image_id = (await created.json())["id"]
+    image_id = str((await created.json())["id"])
     upload = await cloud.put(
         f"/image/v2/images/{image_id}/file",
         data=chunks(guest.disk.read_bytes()),
         headers={**headers, "Content-Type": "application/octet-stream"},
     )
     assert upload.status == 204
+    return image_id
+
+
+async def admin_nova(cloud: Client) -> Nova:
+    token = await token_for(cloud, password_auth("admin", ADMIN_PASSWORD, project="admin"))
+    return Nova(cloud, token)
+
+
+async def test_a_real_guest_boots_answers_and_leaves_nothing_behind(
+    cloud: Client, guest: TinyGuest
+) -> None:
+    nova = await admin_nova(cloud)
+    image_id = await upload_guest(cloud, nova, guest)
 
     reply = await nova.post(
         "servers", {"server": {"name": "tiny-vm", "imageRef": image_id, "flavorRef": "1"}}
@@ -118,3 +129,25 @@ async def test_a_real_guest_boots_answers_and_leaves_nothing_behind(
         assert (await nova.delete(f"servers/{server_id}")).status == 204
         await wait_for(nova, server_id, "DELETED")
     assert server_id not in {d.uuid for d in await cloud_host(cloud).list_domains()}
+
+
+async def test_a_real_guest_puts_its_key_pair_in_authorized_keys(
+    cloud: Client, guest: TinyGuest
+) -> None:
+    """A server created with a key pair, and nothing else, gets a config drive, and its
+    guest finds the public key there and authorizes it, as cloud-init does."""
+    nova = await admin_nova(cloud)
+    image_id = await upload_guest(cloud, nova, guest)
+    keypair = {"keypair": {"name": "k", "public_key": PUBLIC_KEY}}
+    assert (await nova.post("os-keypairs", keypair)).status == 200
+    body = {"name": "keyed-vm", "imageRef": image_id, "flavorRef": "1", "key_name": "k"}
+    server_id = (await nova.post("servers", {"server": body})).body["server"]["id"]
+    try:
+        await wait_for(nova, server_id, "ACTIVE")
+        async with asyncio.timeout(BOOT_TIMEOUT):
+            while MARKER not in (output := await console(nova, server_id)):
+                await asyncio.sleep(0.5)
+        assert f"{AUTHORIZED_KEY} {PUBLIC_KEY}" in output
+    finally:
+        assert (await nova.delete(f"servers/{server_id}")).status == 204
+        await wait_for(nova, server_id, "DELETED")

@@ -34,7 +34,7 @@ class Activity:
 def activity(live_cloud: LiveCloud, tmp_path_factory: pytest.TempPathFactory) -> Activity:
     """A little of everything through the API: a project and user with a role, a key pair,
     an uploaded image, a metadefs namespace with contents, a container with objects, one
-    server kept and one deleted, host aggregates and quotas."""
+    server kept (with the key pair) and one deleted, host aggregates and quotas."""
     cloud = openstack.connect(
         auth_url=live_cloud.auth_url, username="admin", password=live_cloud.admin_password,
         project_name="admin", user_domain_id="default", project_domain_id="default",
@@ -132,7 +132,7 @@ def activity(live_cloud: LiveCloud, tmp_path_factory: pytest.TempPathFactory) ->
     flavor = cloud.compute.find_flavor("m1.nano")
     # from compute 2.37 a server names its networks ("auto": the project's own)
     kept = cloud.compute.create_server(
-        name="kept", image_id=image.id, flavor_id=flavor.id, networks="auto"
+        name="kept", image_id=image.id, flavor_id=flavor.id, networks="auto", key_name="verify-key"
     )
     gone = cloud.compute.create_server(
         name="gone", image_id=image.id, flavor_id=flavor.id, networks="auto"

@@ -34,6 +34,8 @@ def server(**changes: object) -> Server:
         "flavor": FLAVOR,
         "image_id": "img-1",
         "key_name": "k",
+        "public_key": "ssh-ed25519 AAAA k@laptop",
+        "key_type": "ssh",
         "metadata": {"a": "b"},
         "availability_zone": "nova",
         "host": "h1",

@@ -173,3 +173,12 @@ def test_bad_storage_policies_are_refused(policies: str, problem: str) -> None:
 def test_the_default_storage_policy_must_exist() -> None:
     with pytest.raises(ConfigError, match="KUMO_OBJECT_DEFAULT_POLICY"):
         load_settings({"KUMO_OBJECT_POLICIES": "gold=local", "KUMO_OBJECT_DEFAULT_POLICY": "cold"})
+
+
+@pytest.mark.parametrize(("value", "force"), [(None, None), ("true", True), ("false", False)])
+def test_force_config_drive_is_unset_true_or_false_and_reaches_workers(
+    value: str | None, force: bool | None
+) -> None:
+    settings = load_settings({} if value is None else {"KUMO_FORCE_CONFIG_DRIVE": value})
+    assert settings.force_config_drive is force
+    assert load_settings(settings_env(settings)).force_config_drive is force
