@@ -23,7 +23,7 @@ from service.network.interfaces import host_network, tap_device
 from service.network.nftables import Nftables
 from tests.integration.compute.conftest import Nova
 from tests.integration.compute.test_servers import admin_nova, cloud, image_id, member, wait_for
-from tests.integration.network.conftest import Neutron
+from tests.integration.network.conftest import Neutron, router_between
 from tests.integration.network.test_nftables import listed
 
 __all__ = ["admin_nova", "cloud", "image_id", "member"]
@@ -121,6 +121,7 @@ async def test_reconciliation_rebuilds_and_removes_floating_ip_nat(
     await admin.create(
         "subnet", network_id=public["id"], cidr="198.51.100.0/28", ip_version=4, enable_dhcp=False
     )
+    await router_between(neutron, public["id"], port["fixed_ips"][0]["subnet_id"])
     fip = await neutron.create("floatingip", floating_network_id=public["id"], port_id=port["id"])
     nat = Nftables()
     try:
