@@ -109,6 +109,10 @@ def test_openstacksdk_network_flow(
     member.network.update_ip(fip, port_id=port.id)
     linked = member.network.get_ip(fip.id)
     assert (linked.fixed_ip_address, linked.router_id) == (address, router.id)
+    with pytest.raises(openstack.exceptions.ConflictException, match="required by one or"):
+        member.network.remove_interface_from_router(router, subnet_id=subnet.id)
+    with pytest.raises(openstack.exceptions.ConflictException, match="required by one or"):
+        member.network.update_router(router, external_gateway_info={})
     member.network.update_ip(fip, port_id=None)
     member.network.delete_ip(fip)
     member.network.remove_interface_from_router(router, subnet_id=subnet.id)

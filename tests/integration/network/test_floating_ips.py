@@ -1,9 +1,20 @@
 """Floating IPs on an external network: allocate, associate with a port through a router
 that joins the port's subnet to the network (404 without one, as Neutron), disassociate,
-release; addresses exact and scoped to their project."""
+release; addresses exact and scoped to their project; a router keeps the interface and
+gateway its floating IPs use (409), in the API and in the log's own checks."""
 
 from typing import Any
 
+import pytest
+
+from events.postgres import PostgresEventStore
+from events.store import StreamAppend
+from service.errors import Conflict
+from service.network import events as ev
+from service.network.reachability import (
+    RouterExternalGatewayInUseByFloatingIp,
+    RouterInterfaceInUseByFloatingIP,
+)
 from tests.integration.identity.conftest import Person
 from tests.integration.network.conftest import Neutron, router_between
 
@@ -148,3 +159,85 @@ async def test_associating_needs_a_router_from_the_subnet_to_the_network(
     assert linked.body["floatingip"]["router_id"] == edge["id"]
     listed = (await net_alice.get("floatingips")).body["floatingips"]
     assert [(f["id"], f["router_id"]) for f in listed] == [(fip["id"], edge["id"])]
+
+
+async def test_a_router_keeps_what_its_floating_ips_use(
+    net_admin: Neutron, net_alice: Neutron
+) -> None:
+    public = await _external(net_admin, "public", "203.0.113.0/28")
+    other = await _external(net_admin, "other", "198.51.100.0/28")
+    subnet, port = await _private(net_alice, "10.0.0.0/24")
+    router = await router_between(net_alice, public["id"], subnet["id"])
+    fip = await net_alice.create("floatingip", floating_network_id=public["id"], port_id=port["id"])
+    assert fip["router_id"] == router["id"] and fip["status"] == "ACTIVE"
+    path = f"routers/{router['id']}"
+    interface = {"subnet_id": subnet["id"]}
+    removed = await net_alice.put(f"{path}/remove_router_interface", interface)
+    assert (removed.status, removed.body) == (
+        409,
+        _fault(
+            "RouterInterfaceInUseByFloatingIP",
+            f"Router interface for subnet {subnet['id']} on router {router['id']} cannot be "
+            "deleted, as it is required by one or more floating IPs.",
+        ),
+    )
+    in_use = _fault(
+        "RouterExternalGatewayInUseByFloatingIp",
+        f"Gateway cannot be updated for router {router['id']}, since a gateway to external "
+        f"network {public['id']} is required by one or more floating IPs.",
+    )
+    for info in ({}, None, {"network_id": other["id"]}):
+        changed = await net_alice.put(path, {"router": {"external_gateway_info": info}})
+        assert (changed.status, changed.body) == (409, in_use), info
+    assert (await net_alice.delete(path)).status == 409
+    kept = (await net_alice.get(path)).body["router"]
+    assert kept["external_gateway_info"]["network_id"] == public["id"]
+    assert len((await net_alice.get(f"ports?device_id={router['id']}")).body["ports"]) == 1
+    # What the floating IP does not need can change.
+    down = await net_alice.put(path, {"router": {"name": "edge", "admin_state_up": False}})
+    assert down.status == 200
+    # Disassociated, it needs nothing of the router.
+    loose = await net_alice.put(f"floatingips/{fip['id']}", {"floatingip": {"port_id": None}})
+    assert loose.body["floatingip"]["router_id"] is None
+    assert (await net_alice.put(f"{path}/remove_router_interface", interface)).status == 200
+    cleared = await net_alice.put(path, {"router": {"external_gateway_info": {}}})
+    assert cleared.status == 200
+    assert (await net_alice.delete(path)).status == 204
+
+
+async def test_the_log_refuses_what_would_leave_a_floating_ip_without_its_router(
+    net_admin: Neutron, net_alice: Neutron, store: PostgresEventStore
+) -> None:
+    """The projection checks the rule inside each append (so that racing requests cannot
+    break it): an association through a router that does not join the fixed address's
+    subnet to the floating network, and the removal of an interface a floating IP uses."""
+    public = await _external(net_admin, "public", "203.0.113.0/28")
+    subnet, port = await _private(net_alice, "10.0.0.0/24")
+    router = await router_between(net_alice, public["id"], subnet["id"])
+    _, other_port = await _private(net_alice, "10.9.0.0/24")
+    fip = await net_alice.create("floatingip", floating_network_id=public["id"])
+    fixed = other_port["fixed_ips"][0]["ip_address"]
+    astray = ev.FloatingIpAssociated(
+        floating_ip_id=fip["id"],
+        port_id=other_port["id"],
+        fixed_ip_address=fixed,
+        router_id=router["id"],
+    )
+    with pytest.raises(Conflict, match=f"Router {router['id']} changed"):
+        await store.append_streams([StreamAppend(f"floatingip-{fip['id']}", [astray])])
+    linked = await net_alice.put(
+        f"floatingips/{fip['id']}", {"floatingip": {"port_id": port["id"]}}
+    )
+    assert linked.body["floatingip"]["router_id"] == router["id"]
+    [interface] = (await net_alice.get(f"ports?device_id={router['id']}")).body["ports"]
+    removed = ev.RouterInterfaceRemoved(
+        router_id=router["id"], port_id=interface["id"], subnet_id=subnet["id"]
+    )
+    with pytest.raises(RouterInterfaceInUseByFloatingIP):
+        await store.append_streams([StreamAppend(f"router-{router['id']}", [removed])])
+    unset = ev.RouterGatewaySet(router_id=router["id"], network_id=None)
+    with pytest.raises(RouterExternalGatewayInUseByFloatingIp):
+        await store.append_streams([StreamAppend(f"router-{router['id']}", [unset])])
+    assert (await net_alice.get(f"floatingips/{fip['id']}")).body["floatingip"] == linked.body[
+        "floatingip"
+    ]
