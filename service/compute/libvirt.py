@@ -391,7 +391,11 @@ class LibvirtDriver:
             bios.write_bytes(bytes(65536 - len(_PROBE_RESET_VECTOR)) + _PROBE_RESET_VECTOR)
             bios.chmod(0o644)
             xml = _PROBE_XML.format(name=f"kumo-kvm-probe-{os.getpid()}", bios=bios)
-            dom = self._conn.createXML(xml, 0)
+            try:
+                dom = self._conn.createXML(xml, 0)
+            except libvirt.libvirtError as error:  # e.g. /dev/kvm there but not for qemu
+                log.info("KVM cannot start a guest on %s (%s); using TCG", self.uri, error)
+                return DomainType.QEMU
             try:
                 works = _wait_stopped(dom, KVM_PROBE_TIMEOUT)
             finally:
