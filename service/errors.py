@@ -18,6 +18,9 @@ class ApiError(Exception):
     )
     s3_code: ClassVar[str | None] = None
     """Its code in an S3 API's error body; None: the one its status stands for there."""
+    neutron_type: ClassVar[str | None] = None
+    """Its `type` in a Neutron error body; None: the one its status stands for
+    (`HTTPNotFound`, ...)."""
 
     def __init__(self, message: str | None = None, *, headers: Mapping[str, str] | None = None):
         self.message = message or self.explanation

@@ -97,7 +97,7 @@ def render_fault(error: ApiError, style: FaultStyle, request_id: str = "") -> we
                 {name: NovaError(code, message)}, status=code, headers=error.headers
             )
         case FaultStyle.NEUTRON:
-            kind = "HTTP" + title.replace(" ", "")
+            kind = error.neutron_type or "HTTP" + title.replace(" ", "")
             neutron = NeutronFault(NeutronError(kind, message))
             return json_response(neutron, status=code, headers=error.headers)
         case FaultStyle.GLANCE:

@@ -1,5 +1,5 @@
-"""Reading the network read models (rm_* of migrations/0009_network.sql and 0027): typed rows,
-read through service/compute/directory.py's `get`, `select` and `count`."""
+"""Reading the network read models (rm_* of migrations/0009_network.sql, 0027 and 0037):
+typed rows, read through service/compute/directory.py's `get`, `select` and `count`."""
 
 from datetime import datetime
 
@@ -70,6 +70,7 @@ class FloatingIp(msgspec.Struct, frozen=True):
     floating_ip_address: str
     port_id: str | None
     fixed_ip_address: str | None
+    router_id: str | None
     description: str
     created_at: datetime
     updated_at: datetime

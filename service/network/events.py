@@ -137,6 +137,9 @@ class PortDeleted(Event, frozen=True):
 
 
 class FloatingIpCreated(Event, frozen=True):
+    """A floating IP, associated at once if `port_id` is given, through `router_id` (None
+    in events of Kumo before it required a router)."""
+
     floating_ip_id: str
     project_id: str
     floating_network_id: str
@@ -145,14 +148,19 @@ class FloatingIpCreated(Event, frozen=True):
     description: str = ""
     port_id: str | None = None
     fixed_ip_address: str | None = None
+    router_id: str | None = None
 
 
 class FloatingIpAssociated(Event, frozen=True):
-    """The floating IP now reaches `fixed_ip_address` on `port_id` (None: nothing)."""
+    """The floating IP now reaches `fixed_ip_address` on `port_id` (None: nothing)
+    through the router `router_id`, whose gateway is on its network and which has an
+    interface on the fixed address's subnet (None when disassociated, and in events of
+    Kumo before it required a router)."""
 
     floating_ip_id: str
     port_id: str | None
     fixed_ip_address: str | None = None
+    router_id: str | None = None
 
 
 class FloatingIpUpdated(Event, frozen=True):

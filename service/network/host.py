@@ -7,10 +7,10 @@ so that it has nothing to realise. Given the host's firewall (service/network/fi
 it keeps the rules of every port of this host's servers what the port's security groups
 say (service/network/packet_filters.py): a change is one nftables transaction of what
 changed. Given the host's NAT (service/network/nftables.py), it keeps the NAT of
-every floating IP associated with a port of this host's servers. And given the host's
-routing table (service/network/routing.py), it keeps what the cloud's routers route: the
-table guards the cloud's bridges here, so no host network starts before its bridge is
-guarded.
+every floating IP associated with a port of this host's servers, while the router it
+goes through is up. And given the host's routing table (service/network/routing.py), it
+keeps what the cloud's routers route: the table guards the cloud's bridges here, so no
+host network starts before its bridge is guarded.
 
 It works from state, not from the events' details: an event names the network it
 touched, and the network is made to match the read models as they are now, so a
@@ -64,7 +64,7 @@ HANDLED = (
 )
 FILTERED = ("port", "server", "secgroup")
 """The categories whose events may change a port's rules."""
-NATTED = ("floatingip", "port", "server")
+NATTED = ("floatingip", "port", "server", "router")
 """The categories whose events may change a floating IP's NAT."""
 ROUTED = ("router", "port", "network", "subnet", "server")
 """The categories whose events may change what the routers route."""
@@ -193,16 +193,21 @@ class NetworkHost:
         await self.realise_filters()
 
     async def realise_floating_ips(self) -> None:
-        """Give every floating IP associated with a port of this host's servers its NAT,
-        and remove the NAT of this log's other floating IPs. A failure is logged, not
-        raised: the next event or start tries again."""
+        """Give every floating IP associated with a port of this host's servers its NAT
+        while the router it goes through is up, and remove the NAT of this log's other
+        floating IPs. A failure is logged, not raised: the next event or start tries
+        again."""
         if self.nat is None:
             return
+        # A floating IP associated before Kumo required a router names none: it keeps the
+        # NAT it had, rather than cut off what an upgrade found working.
         rows = await self.store.pool.fetch(
             "SELECT f.id, f.floating_ip_address, f.fixed_ip_address, p.network_id"
             " FROM rm_floating_ips f JOIN rm_ports p ON p.id = f.port_id"
             " JOIN rm_servers s ON s.id = p.device_id"
-            " WHERE s.host = $1 AND NOT s.deleted AND f.fixed_ip_address IS NOT NULL",
+            " LEFT JOIN rm_routers r ON r.id = f.router_id"
+            " WHERE s.host = $1 AND NOT s.deleted AND f.fixed_ip_address IS NOT NULL"
+            " AND (f.router_id IS NULL OR r.admin_state_up)",
             self.host,
         )
         wanted = {

@@ -36,6 +36,7 @@ from service.network.api.ports import (
 from service.network.binding import floating_ips_of, released
 from service.network.directory import FloatingIp, Network, Port
 from service.network.ipam import default_pools
+from service.network.reachability import ExternalGatewayForFloatingIPNotFound
 
 DEFAULT_NETWORK = "auto_allocated_network"
 
@@ -261,7 +262,8 @@ async def add_floating_ip(
     request: web.Request, ctx: AuthContext, server_id: str, project_id: str, body: Any
 ) -> None:
     """Nova's addFloatingIp: the project's floating IP `address` to the server's port
-    holding `fixed_address` (by default its first port with an IPv4 address)."""
+    holding `fixed_address` (by default its first port with an IPv4 address). Neutron's
+    refusal for want of a router is a 400, as Nova turns it into one."""
     if not isinstance(body, dict) or not body.get("address"):
         raise BadRequest("Invalid input: addFloatingIp needs an address.")
     fip = await _floating_ip(request, project_id, str(body["address"]))
@@ -273,7 +275,15 @@ async def add_floating_ip(
     ]
     if not ports:
         raise BadRequest(f"Instance {server_id} has no fixed address {fixed or ''} to use.")
-    link = await association(request, ctx, project_id, ports[0].id, fixed or UNSET, fip.id)
+    address = fixed or next(ip.ip_address for ip in ports[0].fixed_ips if ":" not in ip.ip_address)
+    network_id = fip.floating_network_id
+    try:
+        link = await association(request, ctx, project_id, network_id, ports[0].id, address, fip.id)
+    except ExternalGatewayForFloatingIPNotFound as error:
+        raise BadRequest(
+            f"Unable to associate floating IP {fip.floating_ip_address} to fixed IP {address} "
+            f"for instance {server_id}. Error: {error.message}"
+        ) from None
     stream = StreamAppend(f"floatingip-{fip.id}", [link], fip.revision_number)
     await record_streams(request, [stream])
 

@@ -5,7 +5,8 @@ service/network/fold.py folds them), the addresses they hold (IPAM) and quota us
 Every row's `revision_number` is its stream version, so a handler that read a row can
 append with that version expected and lose cleanly to a concurrent change. Appends
 that break the model's rules fail as the API errors they are: an address already taken
-(AddressInUse), a subnet or network still in use, a quota passed.
+(AddressInUse), a subnet or network still in use, a quota passed, a floating IP's router
+that no longer joins its networks (service/network/reachability.py).
 """
 
 from collections.abc import Collection
@@ -20,7 +21,7 @@ from projections.projection import Projection
 from projections.rows import Row, encoded, project_row, update_row, write_row
 from service.errors import BadRequest, Conflict
 from service.network import events as ev
-from service.network import fold, quota, rebuild
+from service.network import fold, quota, reachability, rebuild
 
 
 class AddressInUse(Conflict):
@@ -166,7 +167,11 @@ async def _apply(conn: Any, recorded: RecordedEvent) -> None:
                 conn, e.floating_network_id, e.floating_ip_id, [address], "floating_ip_id"
             )
             await quota.add(conn, e.project_id, "floatingip", 1)
-        case ev.FloatingIpAssociated() | ev.FloatingIpUpdated():
+            await reachability.hold_router(conn, e.floating_ip_id)
+        case ev.FloatingIpAssociated(floating_ip_id=fip_id):
+            await _update(conn, "rm_floating_ips", recorded)
+            await reachability.hold_router(conn, fip_id)
+        case ev.FloatingIpUpdated():
             await _update(conn, "rm_floating_ips", recorded)
         case ev.FloatingIpDeleted(floating_ip_id=fip_id, project_id=project_id):
             await conn.execute("DELETE FROM rm_ip_allocations WHERE floating_ip_id = $1", fip_id)
@@ -178,12 +183,13 @@ async def _apply(conn: Any, recorded: RecordedEvent) -> None:
         case ev.RouterDeleted(project_id=project_id):
             await _router(conn, recorded)
             await quota.add(conn, project_id, "router", -1)
-        case (
-            ev.RouterUpdated()
-            | ev.RouterGatewaySet()
-            | ev.RouterInterfaceAdded()
-            | ev.RouterInterfaceRemoved()
-        ):
+        case ev.RouterGatewaySet(router_id=router_id):
+            await _router(conn, recorded)
+            await reachability.check_gateway_unused(conn, router_id)
+        case ev.RouterInterfaceRemoved(router_id=router_id, subnet_id=subnet_id):
+            await _router(conn, recorded)
+            await reachability.check_interface_unused(conn, router_id, subnet_id)
+        case ev.RouterUpdated() | ev.RouterInterfaceAdded():
             await _router(conn, recorded)
 
 

@@ -1,7 +1,8 @@
 """The dashboard's network pages in a real browser against a real `kumo up`: a member
 makes a network with its subnet, a security group and its rules, launches an instance
-on them, gives it a floating IP from an external network an admin made, and removes it
-all again; another project's member sees none of it; bad input shows the API's message."""
+on them, joins the network with a router to an external network an admin made, gives the
+instance a floating IP from it, and removes it all again; another project's member sees
+none of it; bad input shows the API's message."""
 
 import re
 import urllib.request
@@ -208,8 +209,30 @@ def test_a_member_networks_an_instance(
     server = call(f"{base}/compute/v2.1/servers/{server_id}", token=_token(cloud, nina)).body
     assert [a["addr"] for a in server["server"]["addresses"]["app-net"]] == [fixed_address[0]]
 
-    # A floating IP from the external network, associated with the instance's address,
-    # seen on the instance's page, disassociated and released.
+    # A router joining app-net to the outside: a gateway on the public network and an
+    # interface on app-net's subnet (its gateway address), which floating IPs need.
+    nav(page, "Routers")
+    expect(page.get_by_text("No routers yet.")).to_be_visible()
+    router_form = page.locator("#create-form")
+    router_form.get_by_label("Name").fill("edge")
+    router_form.get_by_label("External network").select_option(label="public")
+    router_form.get_by_role("button", name="Create").click()
+    router_row = page.locator("#routers tbody tr", has_text="edge")
+    expect(router_row.locator("td").nth(1)).to_contain_text(re.compile(r"public 203\.0\.113\."))
+    page.get_by_role("button", name="Add interface edge").click()
+    subnet_choice = page.locator("#interface-form").get_by_label("Subnet")
+    expect(subnet_choice.locator("option")).to_have_text([re.compile("192.168.50.0/24")])
+    page.locator("#interface-form").get_by_role("button", name="Add interface").click()
+    expect(router_row.locator("td").nth(2)).to_contain_text("192.168.50.1")
+    token = _token(cloud, nina)
+    [router] = _neutron(cloud, token, "GET", "routers")["routers"]
+    assert router["external_gateway_info"]["network_id"] == public
+    joined = _neutron(cloud, token, "GET", f"ports?device_id={router['id']}")["ports"]
+    assert [ip["ip_address"] for p in joined for ip in p["fixed_ips"]].count("192.168.50.1") == 1
+    screenshot(page, "routers")
+
+    # A floating IP from the external network, associated with the instance's address
+    # through the router, seen on the instance's page, disassociated and released.
     nav(page, "Floating IPs")
     expect(page.get_by_text("No floating IPs.")).to_be_visible()
     allocate = page.locator("#allocate-form")
@@ -240,27 +263,8 @@ def test_a_member_networks_an_instance(
     expect(addresses.locator("tr", has_text="Fixed")).to_have_count(1)
     expect(addresses.locator("tr", has_text="Floating")).to_have_count(0)
 
-    # A router joining app-net to the outside: a gateway on the public network and an
-    # interface on app-net's subnet (its gateway address), then taken apart again.
+    # The router taken apart again once no floating IP uses it.
     nav(page, "Routers")
-    expect(page.get_by_text("No routers yet.")).to_be_visible()
-    router_form = page.locator("#create-form")
-    router_form.get_by_label("Name").fill("edge")
-    router_form.get_by_label("External network").select_option(label="public")
-    router_form.get_by_role("button", name="Create").click()
-    router_row = page.locator("#routers tbody tr", has_text="edge")
-    expect(router_row.locator("td").nth(1)).to_contain_text(re.compile(r"public 203\.0\.113\."))
-    page.get_by_role("button", name="Add interface edge").click()
-    subnet_choice = page.locator("#interface-form").get_by_label("Subnet")
-    expect(subnet_choice.locator("option")).to_have_text([re.compile("192.168.50.0/24")])
-    page.locator("#interface-form").get_by_role("button", name="Add interface").click()
-    expect(router_row.locator("td").nth(2)).to_contain_text("192.168.50.1")
-    token = _token(cloud, nina)
-    [router] = _neutron(cloud, token, "GET", "routers")["routers"]
-    assert router["external_gateway_info"]["network_id"] == public
-    joined = _neutron(cloud, token, "GET", f"ports?device_id={router['id']}")["ports"]
-    assert [ip["ip_address"] for p in joined for ip in p["fixed_ips"]].count("192.168.50.1") == 1
-    screenshot(page, "routers")
     router_row.get_by_role("button", name=re.compile("^Remove interface .* of edge$")).click()
     confirm(page, "Remove the interface of router edge on")
     expect(router_row.locator("td").nth(2)).to_have_text("—")

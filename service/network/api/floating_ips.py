@@ -1,9 +1,8 @@
 """/v2.0/floatingips: addresses of an external (`router:external`) network that a
 project allocates, associates with one of its ports' fixed addresses, disassociates
-and releases. Unlike Neutron, Kumo needs no router for that: the host realises a
-floating IP as NAT to the fixed address directly. Its `router_id` is the router that
-joins the two, if there is one: a router with its gateway on the floating IP's network
-and an interface on the fixed address's subnet (null otherwise)."""
+and releases. As in Neutron, associating needs a router that joins the two: its gateway
+on the floating IP's network and an interface on the fixed address's subnet
+(service/network/reachability.py); the floating IP's `router_id` is that router."""
 
 from typing import Annotated
 
@@ -18,7 +17,7 @@ from service.compute.directory import get, select
 from service.errors import BadRequest, Conflict, NotFound
 from service.http.recording import new_uuid, record_streams, store
 from service.network import events as ev
-from service.network import ipam, quota
+from service.network import ipam, quota, reachability
 from service.network.api.common import (
     Json,
     fields_of,
@@ -32,7 +31,7 @@ from service.network.api.common import (
 )
 from service.network.api.networks import owner_of, visible_network
 from service.network.api.ports import record_with_addresses, visible_port
-from service.network.directory import ROUTER_INTERFACE, FloatingIp, Port, Subnet
+from service.network.directory import FloatingIp, Port, Subnet
 from service.network.policy_rules import authorize
 
 ROUTES = web.RouteTableDef()
@@ -49,12 +48,12 @@ class FloatingIpBody(msgspec.Struct, forbid_unknown_fields=True):
     tenant_id: str | UnsetType = UNSET
 
 
-def view(fip: FloatingIp, router_id: str | None = None) -> Json:
+def view(fip: FloatingIp) -> Json:
     return {
         "id": fip.id,
         "floating_ip_address": fip.floating_ip_address,
         "floating_network_id": fip.floating_network_id,
-        "router_id": router_id,
+        "router_id": fip.router_id,
         "port_id": fip.port_id,
         "fixed_ip_address": fip.fixed_ip_address,
         "status": "ACTIVE" if fip.port_id else "DOWN",
@@ -66,29 +65,8 @@ def view(fip: FloatingIp, router_id: str | None = None) -> Json:
     } | standard(fip.project_id, fip.created_at, fip.updated_at, fip.revision_number)
 
 
-# For each floating IP: a router with its gateway on the floating network and an interface
-# on the subnet of the fixed address.
-_ROUTERS = (
-    "SELECT f.id, min(r.id) AS router_id FROM rm_floating_ips f"
-    " JOIN rm_ports p ON p.id = f.port_id, jsonb_array_elements(p.fixed_ips) AS fixed,"
-    " rm_routers r JOIN rm_ports i ON i.device_id = r.id AND i.device_owner = $2,"
-    " jsonb_array_elements(i.fixed_ips) AS inside"
-    " WHERE f.id = ANY($1) AND r.gateway_network_id = f.floating_network_id"
-    " AND fixed->>'ip_address' = f.fixed_ip_address"
-    " AND inside->>'subnet_id' = fixed->>'subnet_id' GROUP BY f.id"
-)
-
-
-async def views(request: web.Request, fips: list[FloatingIp]) -> list[Json]:
-    """The floating IPs as Neutron shows them, each with the router that joins it to its
-    port's subnet, if any."""
-    rows = await store(request).pool.fetch(_ROUTERS, [f.id for f in fips], ROUTER_INTERFACE)
-    routers = {r["id"]: r["router_id"] for r in rows}
-    return [view(f, routers.get(f.id)) for f in fips]
-
-
 async def shown(request: web.Request, ctx: AuthContext, fip_id: str) -> Json:
-    return (await views(request, [await visible_floating_ip(request, ctx, fip_id)]))[0]
+    return view(await visible_floating_ip(request, ctx, fip_id))
 
 
 async def visible_floating_ip(request: web.Request, ctx: AuthContext, fip_id: str) -> FloatingIp:
@@ -102,42 +80,51 @@ async def association(
     request: web.Request,
     ctx: AuthContext,
     project_id: str,
+    network_id: str,
     port_id: str | None,
     fixed: str | None | UnsetType,
     fip_id: str | None = None,
 ) -> ev.FloatingIpAssociated:
-    """The association with a port's fixed address (the port's only IPv4 one unless
-    `fixed` names it); 404 for a port the caller does not see, 400/409 as Neutron."""
+    """The association of a floating IP of `network_id` with a port's fixed address (the
+    port's only IPv4 one unless `fixed` names it), through the router that joins the
+    address's subnet to the network; 404 for a port the caller does not see or without
+    such a router, 400/409 as Neutron."""
     if port_id is None:
         return ev.FloatingIpAssociated(floating_ip_id=fip_id or "", port_id=None)
     port: Port = await visible_port(request, ctx, port_id)
     if port.project_id != project_id:
         raise NotFound(f"Port {port_id} could not be found.")
-    addresses = [ip.ip_address for ip in port.fixed_ips if ":" not in ip.ip_address]
+    addresses = [ip for ip in port.fixed_ips if ":" not in ip.ip_address]
     if given(fixed) and fixed is not None:
-        if fixed not in addresses:
+        named = [ip for ip in addresses if ip.ip_address == fixed]
+        if not named:
             raise BadRequest(f"Port {port_id} does not have fixed ip {fixed}.")
-        address = str(fixed)
+        address = named[0]
     elif len(addresses) == 1:
         address = addresses[0]
     else:
         raise BadRequest(
             f"Port {port_id} has {len(addresses)} IPv4 addresses; give fixed_ip_address."
         )
-    taken = await store(request).pool.fetchval(
+    db = store(request).pool
+    router_id = await reachability.router_for(db, network_id, address.subnet_id, port.id)
+    taken = await db.fetchval(
         "SELECT id FROM rm_floating_ips WHERE port_id = $1 AND fixed_ip_address = $2"
         " AND id IS DISTINCT FROM $3",
         port_id,
-        address,
+        address.ip_address,
         fip_id,
     )
     if taken:
         raise Conflict(
-            f"Cannot associate floating IP with port {port_id} using fixed IP {address}, as "
-            f"that fixed IP already has a floating IP {taken}."
+            f"Cannot associate floating IP with port {port_id} using fixed IP "
+            f"{address.ip_address}, as that fixed IP already has a floating IP {taken}."
         )
     return ev.FloatingIpAssociated(
-        floating_ip_id=fip_id or "", port_id=port.id, fixed_ip_address=address
+        floating_ip_id=fip_id or "",
+        port_id=port.id,
+        fixed_ip_address=address.ip_address,
+        router_id=router_id,
     )
 
 
@@ -163,7 +150,7 @@ async def create_floating_ip(request: web.Request) -> web.Response:
     async def plan() -> list[StreamAppend]:
         subnet_id, address = await _address(request, network.id, body)
         fixed = body.fixed_ip_address
-        link = await association(request, ctx, project_id, port_id, fixed, fip_id)
+        link = await association(request, ctx, project_id, network.id, port_id, fixed, fip_id)
         created = ev.FloatingIpCreated(
             floating_ip_id=fip_id,
             project_id=project_id,
@@ -173,6 +160,7 @@ async def create_floating_ip(request: web.Request) -> web.Response:
             description=str(body.description) if given(body.description) else "",
             port_id=link.port_id,
             fixed_ip_address=link.fixed_ip_address,
+            router_id=link.router_id,
         )
         return [StreamAppend(f"floatingip-{fip_id}", [created], NO_STREAM)]
 
@@ -208,7 +196,7 @@ async def _address(request: web.Request, network_id: str, body: FloatingIpBody) 
 async def list_floating_ips(request: web.Request) -> web.Response:
     ctx = authorize(request, "get_floatingip")
     fips = await listable(request, ctx, FloatingIp)
-    return listing(request, "floatingips", await views(request, fips))
+    return listing(request, "floatingips", [view(f) for f in fips])
 
 
 @ROUTES.get("/v2.0/floatingips/{fip_id}")
@@ -231,7 +219,13 @@ async def update_floating_ip(request: web.Request) -> web.Response:
     events: list[Event] = []
     if not isinstance(body.port_id, UnsetType):
         link = await association(
-            request, ctx, fip.project_id, body.port_id, body.fixed_ip_address, fip.id
+            request,
+            ctx,
+            fip.project_id,
+            fip.floating_network_id,
+            body.port_id,
+            body.fixed_ip_address,
+            fip.id,
         )
         events.append(link)
     if given(body.description):

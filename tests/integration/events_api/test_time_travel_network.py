@@ -71,6 +71,12 @@ async def test_networks_subnets_ports_groups_and_floating_ips(
     )
     status, _, _ = await http.call("DELETE", f"{API}/security-group-rules/{ssh['id']}")
     assert status == 204
+    router = await _made(http, "routers", external_gateway_info={"network_id": public["id"]})
+    interface = {"subnet_id": second["id"]}
+    status, body, _ = await http.call(
+        "PUT", f"{API}/routers/{router['id']}/add_router_interface", interface
+    )
+    assert status == 200, body
     await _changed(http, f"floatingips/{fip['id']}", "floatingip", port_id=port["id"])
 
     for kind, path in (
@@ -97,9 +103,8 @@ async def test_networks_subnets_ports_groups_and_floating_ips(
     assert ssh["id"] not in {r["id"] for r in now_rules["security_group_rules"]}
     then = (await travel(reader, "floatingip", fip["id"], before))["floatingip"]
     assert (then["port_id"], then["status"]) == (None, "DOWN")
-    assert (await travel(reader, "floatingip", fip["id"]))["floatingip"][
-        "fixed_ip_address"
-    ] == "10.2.0.9"
+    now = (await travel(reader, "floatingip", fip["id"]))["floatingip"]
+    assert (now["fixed_ip_address"], now["router_id"]) == ("10.2.0.9", router["id"])
 
     status, body = await reader.get(f"resources/port/{port['id']}/history")
     assert status == 200, body

@@ -51,6 +51,21 @@ class Neutron:
         return created
 
 
+async def router_between(
+    neutron: Neutron, external_id: str, subnet_id: str, **attributes: Any
+) -> dict[str, Any]:
+    """A router as a user makes one for floating IPs: its gateway on the external network
+    and an interface on the subnet (as shown when created)."""
+    router = await neutron.create(
+        "router", external_gateway_info={"network_id": external_id}, **attributes
+    )
+    added = await neutron.put(
+        f"routers/{router['id']}/add_router_interface", {"subnet_id": subnet_id}
+    )
+    assert added.status == 200, added.body
+    return router
+
+
 def neutron_of(nova: compute.Nova) -> Neutron:
     """/network/v2.0 as the same caller as `nova`."""
     return Neutron(nova.client, nova.token)

@@ -1,5 +1,5 @@
-"""Networks, subnets, ports, security groups, floating IPs and quotas through
-openstacksdk and the `openstack` CLI against a real `kumo up`. Sync tests, since the
+"""Networks, subnets, ports, security groups, floating IPs (through a router) and quotas
+through openstacksdk and the `openstack` CLI against a real `kumo up`. Sync tests, since the
 libraries block."""
 
 import json
@@ -100,10 +100,23 @@ def test_openstacksdk_network_flow(
     public = cloud.network.create_network(name="public", is_router_external=True)
     cloud.network.create_subnet(network_id=public.id, cidr="198.51.100.0/24", ip_version=4)
     fip = member.network.create_ip(floating_network_id=public.id)
+    with pytest.raises(openstack.exceptions.NotFoundException, match="is not reachable from"):
+        member.network.update_ip(fip, port_id=port.id)
+    router = member.network.create_router(
+        name="sdk-router", external_gateway_info={"network_id": public.id}
+    )
+    member.network.add_interface_to_router(router, subnet_id=subnet.id)
     member.network.update_ip(fip, port_id=port.id)
-    assert member.network.get_ip(fip.id).fixed_ip_address == address
+    linked = member.network.get_ip(fip.id)
+    assert (linked.fixed_ip_address, linked.router_id) == (address, router.id)
+    with pytest.raises(openstack.exceptions.ConflictException, match="required by one or"):
+        member.network.remove_interface_from_router(router, subnet_id=subnet.id)
+    with pytest.raises(openstack.exceptions.ConflictException, match="required by one or"):
+        member.network.update_router(router, external_gateway_info={})
     member.network.update_ip(fip, port_id=None)
     member.network.delete_ip(fip)
+    member.network.remove_interface_from_router(router, subnet_id=subnet.id)
+    member.network.delete_router(router)
     quota = cloud.network.get_quota(member.current_project_id)
     assert quota.networks == 100
     cloud.network.update_quota(quota, networks=1)
@@ -165,14 +178,22 @@ def test_openstack_cli_network_flow(cli: Cli) -> None:
         "--no-dhcp",
         "cli-public-subnet",
     )
+    cli("router", "create", "cli-router")
+    cli("router", "set", "--external-gateway", "cli-public", "cli-router")
+    cli("router", "add", "subnet", "cli-router", "cli-subnet")
+    router = json.loads(cli("router", "show", "-f", "json", "cli-router"))
     fip = json.loads(cli("floating", "ip", "create", "-f", "json", "cli-public"))
     cli("floating", "ip", "set", "--port", "cli-port", fip["floating_ip_address"])
     fips = json.loads(cli("floating", "ip", "list", "-f", "json"))
     assert [(f["Floating IP Address"], f["Fixed IP Address"]) for f in fips] == [
         (fip["floating_ip_address"], "10.30.0.42")
     ]
+    shown = json.loads(cli("floating", "ip", "show", "-f", "json", fip["floating_ip_address"]))
+    assert shown["router_id"] == router["id"]
     cli("floating", "ip", "unset", "--port", fip["floating_ip_address"])
     cli("floating", "ip", "delete", fip["floating_ip_address"])
+    cli("router", "remove", "subnet", "cli-router", "cli-subnet")
+    cli("router", "delete", "cli-router")
     quota = json.loads(cli("quota", "show", "--network", "-f", "json"))
     assert isinstance(quota, (dict, list))
     cli("port", "delete", "cli-port")

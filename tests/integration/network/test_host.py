@@ -1,8 +1,8 @@
 """The network reactor on libvirt's test driver: a host network per Kumo network its
 servers use, with a fixed DHCP lease per port, domains with an interface per port (on
 the port's tap device), the host network gone with the last server, rebuilt from the log
-at start; floating IP NAT and security group rules on this host's nftables rebuilt and
-removed."""
+at start; floating IP NAT (while the floating IP's router is up) and security group rules
+on this host's nftables rebuilt and removed."""
 
 import asyncio
 import os
@@ -16,14 +16,16 @@ import libvirt
 import pytest
 
 from events.postgres import PostgresEventStore
+from events.store import StreamAppend
 from service.compute.libvirt import LibvirtDriver
+from service.network import events as ev
 from service.network.firewall import Firewall
 from service.network.host import NetworkHost
 from service.network.interfaces import host_network, tap_device
 from service.network.nftables import Nftables
 from tests.integration.compute.conftest import Nova
 from tests.integration.compute.test_servers import admin_nova, cloud, image_id, member, wait_for
-from tests.integration.network.conftest import Neutron
+from tests.integration.network.conftest import Neutron, router_between
 from tests.integration.network.test_nftables import listed
 
 __all__ = ["admin_nova", "cloud", "image_id", "member"]
@@ -121,6 +123,7 @@ async def test_reconciliation_rebuilds_and_removes_floating_ip_nat(
     await admin.create(
         "subnet", network_id=public["id"], cidr="198.51.100.0/28", ip_version=4, enable_dhcp=False
     )
+    router = await router_between(neutron, public["id"], port["fixed_ips"][0]["subnet_id"])
     fip = await neutron.create("floatingip", floating_network_id=public["id"], port_id=port["id"])
     nat = Nftables()
     try:
@@ -132,6 +135,21 @@ async def test_reconciliation_rebuilds_and_removes_floating_ip_nat(
             table = await asyncio.to_thread(listed, fip["id"])
             fixed = port["fixed_ips"][0]["ip_address"]
             assert f"ip daddr {fip['floating_ip_address']} dnat to {fixed}" in table
+            # The NAT is the router's: none while the router is down.
+            for up in (False, True):
+                state = {"router": {"admin_state_up": up}}
+                assert (await neutron.put(f"routers/{router['id']}", state)).status == 200
+                await NetworkHost(store, driver, "h1", nat).reconcile()
+                assert (fip["id"] in await nat.floating_ip_ids()) is up
+            # One an older Kumo associated names no router: it keeps its NAT.
+            down = {"router": {"admin_state_up": False}}
+            assert (await neutron.put(f"routers/{router['id']}", down)).status == 200
+            old = ev.FloatingIpAssociated(
+                floating_ip_id=fip["id"], port_id=port["id"], fixed_ip_address=fixed
+            )
+            await store.append_streams([StreamAppend(f"floatingip-{fip['id']}", [old])])
+            await NetworkHost(store, driver, "h1", nat).reconcile()
+            assert fip["id"] in await nat.floating_ip_ids()
             unlinked = await neutron.put(
                 f"floatingips/{fip['id']}", {"floatingip": {"port_id": None}}
             )

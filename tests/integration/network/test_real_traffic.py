@@ -1,9 +1,10 @@
 """Real traffic between tiny guests on qemu:///system (marked `vm`), through the API: two
 guests of one project get the DHCP addresses the API shows and ping each other only once
 their security group allows ICMP; a guest on another project's network reaches neither;
-a floating IP makes a guest answer the host's ping until it is disassociated. Each guest
-pings the addresses its user_data names once a second and prints the results on its
-console, read through the API. Nothing is left on the host."""
+a floating IP, which needs a router from the guest's subnet to its network, makes a guest
+answer the host's ping while that router is up, until it is disassociated. Each guest pings
+the addresses its user_data names once a second and prints the results on its console,
+read through the API. Nothing is left on the host."""
 
 import asyncio
 import base64
@@ -33,7 +34,7 @@ from tests.integration.identity.conftest import (
     password_auth,
     token_for,
 )
-from tests.integration.network.conftest import Neutron
+from tests.integration.network.conftest import Neutron, router_between
 from tools.build_test_guest import DHCP_BOUND, TinyGuest
 
 __all__ = ["cloud", "data_dir", "guest"]
@@ -229,13 +230,31 @@ async def test_security_groups_isolation_and_floating_ips_with_real_traffic(
             ip_version=4,
             enable_dhcp=False,
         )
+        # A floating IP needs a router from its port's subnet to the external network,
+        # and its NAT is that router's: the guest answers only while the router is up.
+        unrouted = await neutron.post(
+            "floatingips",
+            {"floatingip": {"floating_network_id": public["id"], "port_id": ports[0]}},
+        )
+        assert unrouted.status == 404
+        [subnet] = (await neutron.get(f"subnets?network_id={ours}")).body["subnets"]
+        router = await router_between(neutron, public["id"], subnet["id"])
         fip = await neutron.create("floatingip", floating_network_id=public["id"], port_id=ports[0])
         fip_id = fip["id"]
+        assert fip["router_id"] == router["id"]
         await until_host_pings(fip["floating_ip_address"], True)
+        path = f"routers/{router['id']}"
+        for up in (False, True):
+            assert (await neutron.put(path, {"router": {"admin_state_up": up}})).status == 200
+            await until_host_pings(fip["floating_ip_address"], up)
+        interface = {"subnet_id": subnet["id"]}
+        assert (await neutron.put(f"{path}/remove_router_interface", interface)).status == 409
         unlinked = await neutron.put(f"floatingips/{fip['id']}", {"floatingip": {"port_id": None}})
         assert unlinked.status == 200
         await until_host_pings(fip["floating_ip_address"], False)
         assert (await neutron.delete(f"floatingips/{fip['id']}")).status == 204
+        assert (await neutron.put(f"{path}/remove_router_interface", interface)).status == 200
+        assert (await neutron.delete(path)).status == 204
     finally:
         for owner, server_id in servers:
             assert (await owner.delete(f"servers/{server_id}")).status == 204

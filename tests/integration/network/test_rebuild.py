@@ -5,7 +5,7 @@ from typing import Any
 from events.postgres import PostgresEventStore
 from projections.runner import rebuild
 from service.network.projection import NetworkProjection
-from tests.integration.network.conftest import Neutron
+from tests.integration.network.conftest import Neutron, router_between
 
 
 async def _rows(store: PostgresEventStore) -> dict[str, list[Any]]:
@@ -32,11 +32,14 @@ async def test_rebuild_gives_the_live_rows(
     )
     await net_alice.delete(f"ports/{ports[1]['id']}")
     await net_alice.put(f"subnets/{subnet['id']}", {"subnet": {"name": "renamed"}})
+    await router_between(net_alice, public["id"], subnet["id"])
     await net_alice.create("floatingip", floating_network_id=public["id"], port_id=ports[2]["id"])
     gone = await net_alice.create("network", name="gone")
     await net_alice.delete(f"networks/{gone['id']}")
     live = await _rows(store)
-    assert len(live["rm_ip_allocations"]) == 3
+    assert [f["router_id"] is not None for f in live["rm_floating_ips"]] == [True]
+    # two ports, the router's interface and gateway, the floating IP
+    assert len(live["rm_ip_allocations"]) == 5
     applied = await rebuild(store, NetworkProjection(), inline=True)
     assert applied > 0
     assert await _rows(store) == live

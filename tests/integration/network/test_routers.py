@@ -202,10 +202,10 @@ async def test_floating_ip_router_and_rebuild(
     public = await _public(net_admin)
     inside = await _subnet(net_alice, "10.7.0.0/24")
     port = await net_alice.create("port", network_id=inside["network_id"])
-    fip = await net_alice.create("floatingip", floating_network_id=public["id"], port_id=port["id"])
-    assert fip["router_id"] is None
     router = await net_alice.create("router", external_gateway_info={"network_id": public["id"]})
     await net_alice.put(f"routers/{router['id']}/add_router_interface", {"subnet_id": inside["id"]})
+    fip = await net_alice.create("floatingip", floating_network_id=public["id"], port_id=port["id"])
+    assert fip["router_id"] == router["id"]
     shown = (await net_alice.get(f"floatingips/{fip['id']}")).body["floatingip"]
     assert shown["router_id"] == router["id"]
     await net_alice.put(f"routers/{router['id']}", {"router": {"name": "renamed"}})

@@ -10,7 +10,7 @@ from tests.integration.compute.test_servers import (
     member,
     wait_for,
 )
-from tests.integration.network.conftest import boot_active, neutron_of
+from tests.integration.network.conftest import boot_active, neutron_of, router_between
 
 __all__ = ["admin_nova", "cloud", "image_id", "member"]
 
@@ -132,28 +132,39 @@ async def test_floating_ip_shows_in_server_addresses(
     server = await boot_active(member, image_id, "s1")
     neutron = neutron_of(member)
     [port] = (await neutron.get(f"ports?device_id={server['id']}")).body["ports"]
-    fip = await neutron.create("floatingip", floating_network_id=public["id"], port_id=port["id"])
+    [fixed] = port["fixed_ips"]
+    fip = await neutron.create("floatingip", floating_network_id=public["id"])
+    action = f"servers/{server['id']}/action"
+    added = {"addFloatingIp": {"address": fip["floating_ip_address"]}}
+    # Nova's proxy answers Neutron's refusal (no router) with a 400, as Nova does.
+    unrouted = await member.post(action, added)
+    assert unrouted.status == 400
+    assert unrouted.body["badRequest"]["message"] == (
+        f"Unable to associate floating IP {fip['floating_ip_address']} to fixed IP "
+        f"{fixed['ip_address']} for instance {server['id']}. Error: External network "
+        f"{public['id']} is not reachable from subnet {fixed['subnet_id']}.  Therefore, "
+        f"cannot associate Port {port['id']} with a Floating IP."
+    )
+    router = await router_between(neutron, public["id"], fixed["subnet_id"])
+    assert (await member.post(action, added)).status == 202
+    linked = (await neutron.get(f"floatingips/{fip['id']}")).body["floatingip"]
+    assert (linked["port_id"], linked["router_id"]) == (port["id"], router["id"])
     shown = (await member.get(f"servers/{server['id']}")).body["server"]
     kinds = [
         (a["addr"], a["OS-EXT-IPS:type"]) for a in shown["addresses"]["auto_allocated_network"]
     ]
-    assert kinds == [
-        (port["fixed_ips"][0]["ip_address"], "fixed"),
-        (fip["floating_ip_address"], "floating"),
-    ]
-    action = f"servers/{server['id']}/action"
+    assert kinds == [(fixed["ip_address"], "fixed"), (fip["floating_ip_address"], "floating")]
     released = {"removeFloatingIp": {"address": fip["floating_ip_address"]}}
     assert (await member.post(action, released)).status == 202
     assert (await member.post(action, released)).status == 409
-    added = await member.post(action, {"addFloatingIp": {"address": fip["floating_ip_address"]}})
-    assert added.status == 202
+    assert (await member.post(action, added)).status == 202
     unknown = await member.post(action, {"addFloatingIp": {"address": "192.0.2.99"}})
     assert unknown.status == 404
     gone = await member.at("2.44").post(action, released)
     assert gone.status == 404
     assert (await member.delete(f"servers/{server['id']}")).status == 204
     left = (await neutron.get(f"floatingips/{fip['id']}")).body["floatingip"]
-    assert left["port_id"] is None
+    assert left["port_id"] is None and left["router_id"] is None
 
 
 async def test_a_refused_server_gives_its_ports_back(

@@ -6,6 +6,7 @@ import pytest
 from service.errors import ApiError, Conflict, InternalServerError, NotFound, error_for_status
 from service.http.api import FaultStyle
 from service.http.fault import render_fault
+from service.network.reachability import ExternalGatewayForFloatingIPNotFound
 from service.objects.s3.errors import NoSuchBucket
 
 
@@ -45,6 +46,18 @@ def test_nova_fault_names(code: int, name: str) -> None:
 def test_neutron() -> None:
     assert json_of(NotFound("No network."), FaultStyle.NEUTRON) == {
         "NeutronError": {"type": "HTTPNotFound", "message": "No network.", "detail": ""}
+    }
+
+
+def test_neutron_names_the_type_an_error_gives() -> None:
+    error = ExternalGatewayForFloatingIPNotFound("net", "sub", "port")
+    assert json_of(error, FaultStyle.NEUTRON) == {
+        "NeutronError": {
+            "type": "ExternalGatewayForFloatingIPNotFound",
+            "message": "External network net is not reachable from subnet sub.  Therefore, "
+            "cannot associate Port port with a Floating IP.",
+            "detail": "",
+        }
     }
 
 
