@@ -92,18 +92,19 @@ class Nftables:
 
 
 async def nft(script: str, *argv: str) -> str:
-    """Run nft with `script` on stdin; its stdout, or NftError."""
+    """Run nft with `script` on stdin (none if empty: nft may exit before a write to its
+    stdin, which uvloop then refuses); its stdout, or NftError."""
     nft = shutil.which("nft")
     if nft is None:
         raise NftError("nft is not installed (apt-get install nftables)")
     process = await asyncio.create_subprocess_exec(
         nft,
         *argv,
-        stdin=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.PIPE if script else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await process.communicate(script.encode())
+    out, err = await process.communicate(script.encode() if script else None)
     if process.returncode != 0:
         raise NftError(f"nft {' '.join(argv)}: {err.decode().strip()}")
     return out.decode()
