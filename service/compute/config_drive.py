@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 
 from service.compute.hypervisor import HypervisorError
+from service.processes import run_program
 
 LABEL = "config-2"
 LATEST = "latest"
@@ -154,10 +155,9 @@ async def build(drive: ConfigDrive, target: Path) -> None:
         source = Path(tmp)
         await asyncio.to_thread(_write_tree, files(drive), source)
         command = [*_iso_command(), "-o", str(target), str(source)]
-        process = await asyncio.create_subprocess_exec(
-            *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
-        )
-        _out, err = await process.communicate()
-    if process.returncode != 0:
-        raise ConfigDriveError(f"{command[0]}: {err.decode(errors='replace').strip()}")
+        # In a thread (service/processes.py): a build cancelled midway (its server
+        # deleted) leaves no child process or pipe behind.
+        done = await run_program(command)
+    if done.returncode != 0:
+        raise ConfigDriveError(f"{command[0]}: {done.stderr.decode(errors='replace').strip()}")
     await asyncio.to_thread(target.chmod, 0o644)
